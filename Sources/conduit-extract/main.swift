@@ -1,1 +1,1 @@
-print("conduit-extract")
+print("pending")

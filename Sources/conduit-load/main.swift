@@ -1,1 +1,1 @@
-print("conduit-load")
+print("pending")

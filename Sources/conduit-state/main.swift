@@ -1,1 +1,1 @@
-print("conduit-state")
+print("pending")

@@ -1,0 +1,129 @@
+import Glibc
+
+/// The state file on disk (default `.conduit_state.json`), with crash-safe writes, a lock
+/// around every read-modify-write, and per-resource run locks beside it.
+public struct StateFile: Sendable {
+    /// The default file name, in the working directory (the user's document).
+    public static let defaultPath = ".conduit_state.json"
+
+    public let path: String
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// `--state-file`, else `$CONDUIT_STATE_FILE`, else the config's `state_file`, else the default.
+    public static func locate(explicitPath: String?, environment: [String: String], configured: String?) -> StateFile {
+        if let explicitPath, !explicitPath.isEmpty { return StateFile(path: explicitPath) }
+        if let fromEnvironment = environment["CONDUIT_STATE_FILE"], !fromEnvironment.isEmpty {
+            return StateFile(path: fromEnvironment)
+        }
+        if let configured, !configured.isEmpty { return StateFile(path: configured) }
+        return StateFile(path: defaultPath)
+    }
+
+    /// The current contents; an absent file is an empty document, an unreadable or corrupt one an error.
+    public func read() throws(ConduitError) -> StateDocument {
+        let bytes: [UInt8]?
+        do {
+            bytes = try FileIO.readIfExists(path)
+        } catch {
+            throw .io("reading state file \(path): \(error)")
+        }
+        guard let bytes else { return StateDocument() }
+        return try StateDocument(parsing: bytes, source: path)
+    }
+
+    /// The committed value of one resource.
+    public func value(of resource: String) throws(ConduitError) -> StateValue? {
+        try read().value(of: resource, source: path)
+    }
+
+    /// Reads, changes and writes the file under an exclusive lock, so concurrent updates of
+    /// different resources by different processes lose nothing. Writes only if `change` changed it.
+    @discardableResult
+    public func update(_ change: (inout StateDocument) throws(ConduitError) -> Void) throws(ConduitError) -> StateDocument {
+        let lock: FileLock
+        do {
+            switch try FileLock.acquire(path + ".lock", wait: true) {
+            case .acquired(let acquired): lock = acquired
+            case .held: throw ConduitError.internalError("a blocking lock on \(path).lock returned without the lock")
+            }
+        } catch let error as ConduitError {
+            throw error
+        } catch {
+            throw .io("locking state file \(path).lock: \(error)")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let original = try read()
+        var document = original
+        try change(&document)
+        if document != original {
+            do {
+                try FileIO.writeAtomically(document.serialized, to: path)
+            } catch {
+                throw .io("writing state file \(path): \(error)")
+            }
+        }
+        return document
+    }
+
+    /// Takes the run lock of `resource` without waiting: one run of a resource at a time.
+    /// Fails with `.busy` (exit 75) naming the holder when another live process has it.
+    public func acquireRunLock(for resource: String) throws(ConduitError) -> RunLock {
+        let lockPath = runLockPath(for: resource)
+        let outcome: FileLock.Outcome
+        do {
+            outcome = try FileLock.acquire(lockPath, wait: false)
+        } catch {
+            throw .io("taking the run lock \(lockPath): \(error)")
+        }
+        switch outcome {
+        case .acquired(let lock):
+            lock.describeHolder("pid \(getpid()) on \(RunLock.hostName)\n")
+            return RunLock(lock: lock)
+        case .held(let holder):
+            let who = holder.isEmpty ? "another process" : holder
+            throw .busy("another run of \(resource) is in progress (\(who); lock \(lockPath)); try again when it ends")
+        }
+    }
+
+    /// `<state file>.<resource>.run.lock`, with characters unsafe in file names percent-encoded.
+    func runLockPath(for resource: String) -> String {
+        var safe = ""
+        for byte in resource.utf8 {
+            let isSafe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+                || (byte >= 0x61 && byte <= 0x7A) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            if isSafe {
+                safe.unicodeScalars.append(Unicode.Scalar(byte))
+            } else {
+                safe += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+            }
+        }
+        return "\(path).\(safe).run.lock"
+    }
+}
+
+/// Holds a resource's run lock until it is released or deallocated (or the process dies).
+public final class RunLock {
+    private let lock: FileLock
+
+    init(lock: FileLock) {
+        self.lock = lock
+    }
+
+    static var hostName: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown host" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+@available(*, unavailable)
+extension RunLock: Sendable {}
+
+extension String {
+    func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
+    }
+}

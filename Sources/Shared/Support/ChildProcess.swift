@@ -1,0 +1,187 @@
+import Glibc
+
+/// A child process started with a pipe on its stdin, in a process group of its own so that a
+/// signal reaches it and everything it started. One `final class` owns the pid and the pipe's
+/// write end; `deinit` closes the pipe.
+final class ChildProcess {
+    /// How a child ended.
+    enum Termination: Equatable {
+        case exited(Int32)
+        case signaled(Int32)
+
+        /// The shell's convention: the exit code, or 128 + the signal number.
+        var exitStatus: ExitStatus {
+            switch self {
+            case .exited(let code): ExitStatus(rawValue: code)
+            case .signaled(let signal): ExitStatus(rawValue: 128 + signal)
+            }
+        }
+
+        var isSuccess: Bool { self == .exited(0) }
+
+        var description: String {
+            switch self {
+            case .exited(let code): "exited with status \(code)"
+            case .signaled(let signal): "was killed by signal \(signal) (\(ChildProcess.signalName(signal)))"
+            }
+        }
+    }
+
+    let pid: pid_t
+    let command: String
+    private var inputFD: Int32
+    private(set) var termination: Termination?
+
+    private init(pid: pid_t, inputFD: Int32, command: String) {
+        self.pid = pid
+        self.inputFD = inputFD
+        self.command = command
+    }
+
+    deinit { closeInput() }
+
+    /// Starts `arguments[0]` (searched in PATH) with `arguments` as its argv and a new pipe as
+    /// its stdin; stdout and stderr are inherited. The corresponding call is `posix_spawnp`.
+    static func spawn(_ arguments: [String]) throws(ConduitError) -> ChildProcess {
+        guard let program = arguments.first else { throw .usage("no command to run") }
+        let readEnd: Int32, writeEnd: Int32
+        switch SystemCall.makePipe() {
+        case .success(let ends): (readEnd, writeEnd) = ends
+        case .failure(let error): throw .io("creating a pipe for \(program): \(error)")
+        }
+        defer { close(readEnd) }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, readEnd, STDIN_FILENO)
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaultSignals = sigset_t()
+        sigemptyset(&defaultSignals)
+        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT] { sigaddset(&defaultSignals, signal) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaultSignals)
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(
+            &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+
+        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
+        argv.append(nil)
+        defer { for pointer in argv { free(pointer) } }
+
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        guard result == 0 else {
+            close(writeEnd)
+            throw .usage("cannot run \(program): \(SystemCall.describe(result))")
+        }
+        return ChildProcess(pid: pid, inputFD: writeEnd, command: program)
+    }
+
+    /// Writes bytes to the child's stdin. Returns false when the child no longer reads (EPIPE).
+    func write(_ buffer: UnsafeRawBufferPointer) throws(ConduitError) -> Bool {
+        guard inputFD >= 0 else { return false }
+        do {
+            try FileIO.writeAll(buffer, to: inputFD)
+            return true
+        } catch where error.code == EPIPE {
+            return false
+        } catch {
+            throw .io("writing to \(command): \(error)")
+        }
+    }
+
+    /// Closes the child's stdin, so it reads end-of-file.
+    func closeInput() {
+        if inputFD >= 0 {
+            close(inputFD)
+            inputFD = -1
+        }
+    }
+
+    /// Sends `signal` to the child's whole process group.
+    func signalGroup(_ signal: Int32) {
+        guard termination == nil else { return }
+        kill(-pid, signal)
+    }
+
+    /// The child's termination if it has ended, without waiting.
+    func poll() -> Termination? {
+        if let termination { return termination }
+        var status: Int32 = 0
+        let result = waitpid(pid, &status, WNOHANG)
+        guard result == pid else { return nil }
+        termination = Self.decode(status)
+        return termination
+    }
+
+    /// Waits for the child to end.
+    func wait() -> Termination {
+        if let termination { return termination }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let ended = Self.decode(status)
+        termination = ended
+        return ended
+    }
+
+    /// Asks the child to stop (SIGTERM to its group) and waits; after `grace` seconds it is killed.
+    /// The pipe stays open until it has ended, so it can never read a clean end of stream.
+    func stop(grace: Double = 10) -> Termination {
+        signalGroup(SIGTERM)
+        return waitOrKill(grace: grace)
+    }
+
+    /// Waits up to `grace` seconds, then kills the group (SIGKILL) and waits for it.
+    func waitOrKill(grace: Double) -> Termination {
+        let deadline = MonotonicClock.now + grace
+        while MonotonicClock.now < deadline {
+            if let ended = poll() {
+                closeInput()
+                return ended
+            }
+            usleep(20_000)
+        }
+        signalGroup(SIGKILL)
+        let ended = wait()
+        closeInput()
+        return ended
+    }
+
+    private static func decode(_ status: Int32) -> Termination {
+        // The <sys/wait.h> macros are not imported into Swift; these are their glibc definitions.
+        let signal = status & 0x7F
+        if signal == 0 { return .exited((status >> 8) & 0xFF) }
+        return .signaled(signal)
+    }
+
+    static func signalName(_ signal: Int32) -> String {
+        switch signal {
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        case SIGKILL: "SIGKILL"
+        case SIGPIPE: "SIGPIPE"
+        case SIGHUP: "SIGHUP"
+        case SIGSEGV: "SIGSEGV"
+        case SIGABRT: "SIGABRT"
+        default: "signal \(signal)"
+        }
+    }
+}
+
+@available(*, unavailable)
+extension ChildProcess: Sendable {}
+
+/// Seconds on the monotonic clock.
+enum MonotonicClock {
+    static var now: Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}

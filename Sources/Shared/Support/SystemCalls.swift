@@ -1,0 +1,185 @@
+import Glibc
+
+/// The single place that turns failed system calls into messages: `strerror` of errno.
+enum SystemCall {
+    /// The text of an errno value, e.g. "No such file or directory".
+    static func describe(_ code: Int32) -> String {
+        guard let text = strerror(code) else { return "error \(code)" }
+        return String(cString: text)
+    }
+
+    /// Retries `body` while it fails with EINTR; returns its result or throws the errno.
+    static func retrying<T: BinaryInteger>(_ body: () -> T) -> Result<T, SystemCallError> {
+        while true {
+            let result = body()
+            if result >= 0 { return .success(result) }
+            let code = errno
+            if code != EINTR { return .failure(SystemCallError(code: code)) }
+        }
+    }
+}
+
+/// A failed system call's errno.
+struct SystemCallError: Error, CustomStringConvertible {
+    var code: Int32
+    var description: String { SystemCall.describe(code) }
+}
+
+extension SystemCall {
+    /// A pipe whose two ends close on exec: (read end, write end).
+    static func makePipe(nonBlocking: Bool = false) -> Result<(Int32, Int32), SystemCallError> {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return .failure(SystemCallError(code: errno)) }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            if nonBlocking { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
+        }
+        return .success((fds[0], fds[1]))
+    }
+}
+
+/// Whole-file reads and crash-safe whole-file writes.
+enum FileIO {
+    /// The file's bytes, or nil when it does not exist.
+    static func readIfExists(_ path: String) throws(SystemCallError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw SystemCallError(code: errno)
+        }
+        defer { close(fd) }
+        var contents: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { buffer in
+                SystemCall.retrying { read(fd, buffer.baseAddress, buffer.count) }
+            }
+            switch count {
+            case .failure(let error): throw error
+            case .success(0): return contents
+            case .success(let n): contents.append(contentsOf: chunk[0..<n])
+            }
+        }
+    }
+
+    /// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the
+    /// new one: a temporary file in the same folder, fsync, rename over the old, fsync the folder.
+    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
+        let folder = directory(of: path)
+        let temporary = "\(path).tmp.\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        if fd < 0 { throw SystemCallError(code: errno) }
+        do throws(SystemCallError) {
+            try writeAll(bytes, to: fd)
+            if fsync(fd) != 0 { throw SystemCallError(code: errno) }
+            if close(fd) != 0 { throw SystemCallError(code: errno) }
+        } catch {
+            close(fd)
+            unlink(temporary)
+            throw error
+        }
+        if rename(temporary, path) != 0 {
+            let code = errno
+            unlink(temporary)
+            throw SystemCallError(code: code)
+        }
+        let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if folderFD < 0 { throw SystemCallError(code: errno) }
+        defer { close(folderFD) }
+        if fsync(folderFD) != 0 { throw SystemCallError(code: errno) }
+    }
+
+    /// Writes every byte, retrying short writes and EINTR.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32) throws(SystemCallError) {
+        let failure: SystemCallError? = bytes.withUnsafeBytes { buffer in
+            do throws(SystemCallError) {
+                try writeAll(buffer, to: fd)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let failure { throw failure }
+    }
+
+    static func writeAll(_ buffer: UnsafeRawBufferPointer, to fd: Int32) throws(SystemCallError) {
+        var offset = 0
+        while offset < buffer.count {
+            let result = SystemCall.retrying { write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset) }
+            switch result {
+            case .success(let written): offset += written
+            case .failure(let error): throw error
+            }
+        }
+    }
+
+    /// The folder part of a path ("." for a bare file name).
+    static func directory(of path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        if slash == path.startIndex { return "/" }
+        return String(path[..<slash])
+    }
+}
+
+/// An advisory lock (`flock`) on a lock file: one `final class` owns the descriptor and
+/// releases the lock by closing it in `deinit`. The kernel drops the lock when the holder dies,
+/// so a lock left by a dead process is simply taken over.
+final class FileLock {
+    private let fd: Int32
+    let path: String
+
+    enum Outcome {
+        case acquired(FileLock)
+        /// Someone else holds it; the file's contents describe the holder.
+        case held(holder: String)
+    }
+
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    /// Takes the lock, waiting for it when `wait` is true, else failing at once when it is held.
+    static func acquire(_ path: String, wait: Bool) throws(SystemCallError) -> Outcome {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        if fd < 0 { throw SystemCallError(code: errno) }
+        let operation = LOCK_EX | (wait ? 0 : LOCK_NB)
+        switch SystemCall.retrying({ flock(fd, operation) }) {
+        case .success:
+            return .acquired(FileLock(fd: fd, path: path))
+        case .failure(let error) where error.code == EWOULDBLOCK:
+            close(fd)
+            let holder = (try? FileIO.readIfExists(path)).flatMap { $0 }.map {
+                String(decoding: $0, as: UTF8.self).trimmingTrailingNewlines()
+            }
+            return .held(holder: holder ?? "")
+        case .failure(let error):
+            close(fd)
+            throw error
+        }
+    }
+
+    /// Replaces the lock file's contents with `text` (who holds it), for the next contender's message.
+    func describeHolder(_ text: String) {
+        _ = ftruncate(fd, 0)
+        _ = lseek(fd, 0, SEEK_SET)
+        try? FileIO.writeAll(Array(text.utf8), to: fd)
+    }
+}
+
+extension String {
+    func trimmingTrailingNewlines() -> String {
+        var text = Substring(self)
+        while text.last == "\n" || text.last == "\r" { text.removeLast() }
+        return String(text)
+    }
+}
+
+extension FileIO {
+    /// Whether anything exists at `path`.
+    static func exists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+
+/// `conduit-state commit` through real pipes with stand-in loaders.
+@Suite struct ConduitStateCommitTests {
+    /// Three ordered rows pass through byte for byte and the maximum is committed when the loader exits 0.
+    @Test func commitsWhenTheLoaderSucceeds() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        let input = "{\"id\":1,\"name\":\"a\"}\n\n{\"id\":2,\"name\":\"é ✓ \\u0000\"}\r\n{\"id\":3,\"name\":\"c\"}\n"
+        try box.write(input, to: "in.ndjson")
+        let result = try box.run("conduit-state commit users -- sh -c 'cat > out.ndjson' < in.ndjson")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "")
+        #expect(try box.read("out.ndjson") == input)
+        #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 3\n}\n")
+        #expect(result.stderr.hasPrefix("conduit-state: users: 3 rows, \(input.utf8.count) bytes in "))
+        #expect(result.stderr.hasSuffix("; state (none) → 3\n"))
+    }
+
+    /// A failing loader: its exit code comes back and the state is untouched.
+    @Test func leavesStateWhenTheLoaderFails() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        try box.write("{\"users\": 1}\n", to: ".conduit_state.json")
+        let result = try box.run(#"printf '{"id":2}\n{"id":3}\n' | conduit-state commit users -- sh -c 'cat >/dev/null; exit 3'"#)
+        #expect(result.status == 3)
+        #expect(result.stderr.contains("users: the loader exited with status 3; state unchanged"))
+        #expect(try box.read(".conduit_state.json") == "{\"users\": 1}\n")
+    }
+
+    /// A commit never moves the value backwards (a backfill below the committed value).
+    @Test func neverMovesBackwards() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        try box.write("{\"users\": 10}\n", to: ".conduit_state.json")
+        let result = try box.run(#"printf '{"id":4}\n{"id":5}\n' | conduit-state commit users -- sh -c 'cat >/dev/null'"#)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("state unchanged at 10"))
+        #expect(try box.read(".conduit_state.json") == "{\"users\": 10}\n")
+    }
+
+    /// An empty stream commits nothing and succeeds.
+    @Test func emptyStreamChangesNothing() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        let result = try box.run("conduit-state commit users -- sh -c 'cat >/dev/null' < /dev/null")
+        #expect(result.status == 0)
+        #expect(result.stderr.contains("users: 0 rows, 0 bytes"))
+        #expect(result.stderr.contains("no rows, state unchanged at (none)"))
+        #expect(!box.exists(".conduit_state.json"))
+    }
+
+    /// Bad streams stop the loader before it sees the end of the stream (so it cannot commit),
+    /// exit 65 naming the line, and leave the state untouched.
+    @Test(arguments: [
+        (#"printf '{"id":1}\n{"id":2}\n{"id":3}'"#, "line 3: the stream ended without a newline"),
+        (#"printf '{"id":1}\n{"id":3}\n{"id":2}\n'"#, "line 3: \"id\" went backwards, 2 after 3"),
+        (#"printf '{"id":1}\n{"name":"x"}\n'"#, "line 2: the row has no \"id\" key"),
+        (#"printf '{"id":1}\n{"id":null}\n'"#, "line 2: \"id\" is null"),
+        (#"printf '{"id":1}\nnot json\n'"#, "line 2: not a JSON object"),
+    ])
+    func badStreamStopsTheLoader(producer: String, message: String) throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        try box.write("{\"users\": 0}\n", to: ".conduit_state.json")
+        let result = try box.run("\(producer) | conduit-state commit users -- sh -c 'cat > out.ndjson; echo finished > marker'")
+        #expect(result.status == 65, "\(result.stderr)")
+        #expect(result.stderr.contains("conduit-state: error: users: \(message)"), "\(result.stderr)")
+        #expect(result.stderr.contains("loader stopped"))
+        #expect(!box.exists("marker"), "the loader reached the end of its input")
+        #expect(try box.read(".conduit_state.json") == "{\"users\": 0}\n")
+    }
+
+    /// ordered: false accepts a decrease and commits the greatest value.
+    @Test func unorderedResourceCommitsTheMaximum() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        let result = try box.run(#"printf '{"id":5}\n{"id":9}\n{"id":2}\n' | conduit-state commit loose -- sh -c 'cat >/dev/null'"#)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"loose\": 9\n}\n")
+    }
+
+    /// A timestamp cursor commits the latest instant, whatever the offsets.
+    @Test func timestampCursor() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        let lines = #"{"created_at":"2024-05-01T12:00:00Z"}\n{"created_at":"2024-05-01T14:00:00.5+02:00"}\n{"created_at":"2024-05-01T12:00:01Z"}\n"#
+        let result = try box.run("printf '\(lines)' | conduit-state commit events -- sh -c 'cat >/dev/null'")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"events\": \"2024-05-01T12:00:01Z\"\n}\n")
+    }
+
+    /// Huge numbers are committed with their exact digits.
+    @Test func exactDigitsSurvive() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        let result = try box.run(#"printf '{"id":9007199254740992}\n{"id":9007199254740993}\n{"id":1234567890123456789012345678901234567890}\n' | conduit-state commit users -- sh -c 'cat >/dev/null'"#)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1234567890123456789012345678901234567890\n}\n")
+    }
+
+    /// A corrupt state file fails the run before the loader starts.
+    @Test func corruptStateFileFailsBeforeLoading() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        try box.write("{\"users\": ", to: ".conduit_state.json")
+        let result = try box.run(#"printf '{"id":1}\n' | conduit-state commit users -- sh -c 'cat >/dev/null; touch marker'"#)
+        #expect(result.status == 74)
+        #expect(result.stderr.contains("state file .conduit_state.json is corrupt"))
+        #expect(!box.exists("marker"))
+    }
+
+    /// Configuration errors exit 78 and unknown resources get a suggestion.
+    @Test func unknownResourceIsAConfigurationError() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        let result = try box.run("conduit-state commit user -- cat < /dev/null")
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("user"))
+        #expect(result.stderr.contains("did you mean 'users'?"))
+    }
+
+    /// A loader that cannot be started is a usage error; a missing loader is refused by the parser.
+    @Test func loaderProblemsAreUsageErrors() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        let missing = try box.run("conduit-state commit users -- no-such-loader-xyz < /dev/null")
+        #expect(missing.status == 64)
+        #expect(missing.stderr.contains("cannot run no-such-loader-xyz"))
+        let none = try box.run("conduit-state commit users < /dev/null")
+        #expect(none.status == 64)
+        #expect(none.stderr.contains("give the loader after --"))
+    }
+
+    /// --log-format json makes the summary one JSON object; --quiet silences it.
+    @Test func logFormatAndQuiet() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        let json = try box.run(#"printf '{"id":7}\n' | conduit-state commit --log-format json users -- sh -c 'cat >/dev/null'"#)
+        #expect(json.status == 0)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stderr.utf8)) as? [String: Any])
+        #expect(object["tool"] as? String == "conduit-state")
+        #expect(object["event"] as? String == "summary")
+        #expect(object["rows"] as? Int == 1)
+        #expect(object["new_value"] as? Int == 7)
+        let quiet = try box.run(#"printf '{"id":8}\n' | conduit-state commit --quiet users -- sh -c 'cat >/dev/null'"#)
+        #expect(quiet.status == 0)
+        #expect(quiet.stderr == "")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 8\n}\n")
+        let error = try box.run(#"printf '{"id":1}\n' | conduit-state commit --log-format json --quiet nope -- cat"#)
+        let errorObject = try #require(try JSONSerialization.jsonObject(with: Data(error.stderr.utf8)) as? [String: Any])
+        #expect(errorObject["level"] as? String == "error")
+        #expect(errorObject["exit_code"] as? Int == 78)
+    }
+
+    /// A million rows pass through unchanged and the last id is committed.
+    @Test func aMillionRowsPassThroughUnchanged() throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        try box.run(#"awk 'BEGIN { for (i = 1; i <= 1000000; i++) printf "{\"id\":%d,\"name\":\"user %d\",\"email\":\"u%d@example.com\",\"meta\":{\"id\":0}}\n", i, i, i }' > in.ndjson"#)
+        let result = try box.run("conduit-state commit users -- sh -c 'cat > out.ndjson' < in.ndjson && cmp in.ndjson out.ndjson")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("users: 1000000 rows"))
+        #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1000000\n}\n")
+    }
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): installs what is missing, starts a throwaway
+# PostgreSQL cluster on loopback, builds, runs `swift test`, and stops the cluster on exit —
+# also when the tests fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+log() { printf 'test.sh: %s\n' "$*" >&2; }
+
+# --- 1. What the build and the tests need ---------------------------------------------------
+need_packages=()
+pkg-config --exists libpq 2>/dev/null || need_packages+=(libpq-dev)
+pkg-config --exists sqlite3 2>/dev/null || need_packages+=(libsqlite3-dev)
+command -v sqlite3 >/dev/null 2>&1 || need_packages+=(sqlite3)
+command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
+command -v psql >/dev/null 2>&1 || need_packages+=(postgresql-client)
+command -v jq >/dev/null 2>&1 || need_packages+=(jq)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  log "installing ${need_packages[*]}"
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+fi
+
+# --- 2. A throwaway PostgreSQL cluster --------------------------------------------------------
+pg_bin=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
+cluster=$(mktemp -d /tmp/conduit-pg.XXXXXX)
+chmod 755 "$cluster"
+pg_user_cmd=()
+if [ "$(id -u)" -eq 0 ]; then
+  id postgres >/dev/null 2>&1 || useradd --system --home-dir "$cluster" postgres
+  chown postgres "$cluster"
+  pg_user_cmd=(runuser -u postgres --)
+fi
+
+stop_cluster() {
+  status=$?
+  if [ -f "$cluster/data/postmaster.pid" ]; then
+    "${pg_user_cmd[@]}" "$pg_bin/pg_ctl" -D "$cluster/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$cluster"
+  exit $status
+}
+trap stop_cluster EXIT INT TERM
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+password="conduit-test-$RANDOM$RANDOM"
+printf '%s\n' "$password" > "$cluster/pwfile"
+chmod 644 "$cluster/pwfile"
+"${pg_user_cmd[@]}" "$pg_bin/initdb" -D "$cluster/data" -U postgres --pwfile="$cluster/pwfile" \
+  --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C.UTF-8 >"$cluster/initdb.log" 2>&1 \
+  || { cat "$cluster/initdb.log" >&2; exit 1; }
+rm -f "$cluster/pwfile"
+"${pg_user_cmd[@]}" "$pg_bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c fsync=off -c full_page_writes=off" start >/dev/null \
+  || { cat "$cluster/server.log" >&2; exit 1; }
+log "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+
+export CONDUIT_TEST_PG_HOST=127.0.0.1
+export CONDUIT_TEST_PG_PORT=$port
+export CONDUIT_TEST_PG_USER=postgres
+export CONDUIT_TEST_PG_PASSWORD=$password
+export CONDUIT_TEST_PG_DATABASE=postgres
+
+# --- 3. Build and test ----------------------------------------------------------------------
+swift build
+export CONDUIT_BIN_DIR="$root/.build/debug"
+swift test "$@"
