@@ -38,8 +38,9 @@ final class Sandbox {
     @discardableResult
     func run(_ script: String, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "set -o pipefail\n" + script]
+        // A hung script fails its test after three minutes instead of hanging the suite.
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        process.arguments = ["-k", "5", "180", "/bin/bash", "-c", "set -o pipefail\n" + script]
         process.currentDirectoryURL = URL(fileURLWithPath: folder)
         var env = ProcessInfo.processInfo.environment
         env["PATH"] = "\(Self.binaryFolder):\(env["PATH"] ?? "/usr/bin:/bin")"

@@ -37,6 +37,12 @@ enum SignalForwarding {
             action.sa_flags = 0  // no SA_RESTART: a blocked poll returns EINTR
             sigaction(signalNumber, &action, nil)
         }
+        // A parent may have spawned us with these blocked (Foundation's Process does); unblock
+        // them or a stop request would never arrive.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for signalNumber in [SIGINT, SIGTERM, SIGCHLD] { sigaddset(&handled, signalNumber) }
+        sigprocmask(SIG_UNBLOCK, &handled, nil)
     }
 
     /// Makes later SIGINT/SIGTERM go to `group`; forwards one that already arrived.

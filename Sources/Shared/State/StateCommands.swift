@@ -1,0 +1,64 @@
+/// The logic of `conduit-state show | get | set | reset`: reads and edits the state file.
+public struct StateCommands: Sendable {
+    public var context: ToolContext
+
+    public init(context: ToolContext) {
+        self.context = context
+    }
+
+    private var stateFile: StateFile { context.stateFile }
+
+    /// The state as pretty JSON, keys sorted (the whole file, or one resource's entry).
+    public func show(resource: String?) throws(ConduitError) -> String {
+        let document = try stateFile.read()
+        guard let resource else {
+            return String(decoding: document.serialized, as: UTF8.self)
+        }
+        var single = StateDocument()
+        if let value = try document.value(of: resource, source: stateFile.path) {
+            single.set(value, for: resource)
+        }
+        return String(decoding: single.serialized, as: UTF8.self)
+    }
+
+    /// The committed value of `resource`, or nil when it has none.
+    public func get(resource: String) throws(ConduitError) -> StateValue? {
+        try stateFile.value(of: resource)
+    }
+
+    /// Sets a value by hand (a backfill or a correction), backwards too. Refused while a run of
+    /// the resource holds its lock. Returns the previous value.
+    @discardableResult
+    public func set(resource: String, value: StateValue) throws(ConduitError) -> StateValue? {
+        try checkKnown(resource)
+        let runLock = try stateFile.acquireRunLock(for: resource)
+        defer { withExtendedLifetime(runLock) {} }
+        var previous: StateValue?
+        try stateFile.update { (document: inout StateDocument) throws(ConduitError) in
+            previous = try? document.value(of: resource, source: stateFile.path)
+            document.set(value, for: resource)
+        }
+        return previous
+    }
+
+    /// Forgets a resource's value: its next run starts from initial_value (or 0). Returns the previous value.
+    @discardableResult
+    public func reset(resource: String) throws(ConduitError) -> StateValue? {
+        try checkKnown(resource)
+        let runLock = try stateFile.acquireRunLock(for: resource)
+        defer { withExtendedLifetime(runLock) {} }
+        var previous: StateValue?
+        try stateFile.update { (document: inout StateDocument) throws(ConduitError) in
+            previous = try? document.value(of: resource, source: stateFile.path)
+            document.remove(resource)
+        }
+        return previous
+    }
+
+    /// With a configuration, a name that is not one of its resources is refused (a typo would
+    /// otherwise write a value nothing reads).
+    private func checkKnown(_ resource: String) throws(ConduitError) {
+        guard let configuration = context.configuration else { return }
+        _ = try configuration.resource(named: resource)
+    }
+}

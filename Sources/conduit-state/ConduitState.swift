@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+@main
+struct ConduitState: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conduit-state",
+        abstract: "Show and edit incremental state, and commit it when a load succeeds.",
+        discussion: """
+            The state file (default ./.conduit_state.json) maps each resource to the highest \
+            value of its incremental_column that a successful run loaded.
+
+            Examples:
+              conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
+              conduit-state show
+              conduit-state get sync_new_users
+              conduit-state set sync_new_users 15000     # reload everything after id 15000
+              conduit-state reset sync_new_users         # next run starts from initial_value or 0
+            """,
+        version: ConduitVersion.current,
+        subcommands: [Show.self, Get.self, Set.self, Reset.self, Commit.self]
+    )
+}
+
+extension ConduitState {
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the state as JSON on stdout (every resource, or one).",
+            discussion: """
+                Examples:
+                  conduit-state show
+                  conduit-state show sync_new_users | jq .
+                """)
+
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "Show only this resource.") var resource: String?
+
+        func run() throws {
+            try options.reporter(for: "conduit-state").run {
+                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                try StandardOutput.write(try StateCommands(context: context).show(resource: resource))
+                return .success
+            }
+        }
+    }
+
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a resource's committed value on stdout (nothing if it has none).",
+            discussion: """
+                Numbers print as their digits, strings without quotes.
+
+                Examples:
+                  conduit-state get sync_new_users
+                  LAST=$(conduit-state get sync_new_users)
+                """)
+
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "The resource's name.") var resource: String
+
+        func run() throws {
+            let reporter = options.reporter(for: "conduit-state")
+            try reporter.run {
+                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                if let value = try StateCommands(context: context).get(resource: resource) {
+                    try StandardOutput.write(value.plainText + "\n")
+                } else {
+                    reporter.note("\(resource) has no committed value in \(context.stateFile.path); its next run starts from initial_value, or 0")
+                }
+                return .success
+            }
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a resource's value by hand (it may move backwards).",
+            discussion: """
+                VALUE is a number when it reads as a JSON number, otherwise a string; write "\\"123\\"" \
+                for the string 123. Refused (exit 75) while a run of the resource is in progress.
+
+                Examples:
+                  conduit-state set sync_new_users 15000
+                  conduit-state set sync_events 2024-05-01T00:00:00Z
+                """)
+
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "The resource's name.") var resource: String
+        @Argument(help: "The new value.") var value: String
+
+        func run() throws {
+            let reporter = options.reporter(for: "conduit-state")
+            try reporter.run {
+                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                let newValue = StateValue(commandLineText: value)
+                let old = try StateCommands(context: context).set(resource: resource, value: newValue)
+                reporter.summary("\(resource): state \(old?.plainText ?? "(none)") → \(newValue.plainText) (set by hand)", fields: [
+                    ("resource", .string(resource)), ("old_value", old?.jsonValue ?? .null), ("new_value", newValue.jsonValue),
+                ])
+                return .success
+            }
+        }
+    }
+
+    struct Reset: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Forget a resource's value: its next run loads from initial_value, or 0.",
+            discussion: """
+                Examples:
+                  conduit-state reset sync_new_users
+                """)
+
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "The resource's name.") var resource: String
+
+        func run() throws {
+            let reporter = options.reporter(for: "conduit-state")
+            try reporter.run {
+                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                let old = try StateCommands(context: context).reset(resource: resource)
+                reporter.summary("\(resource): state \(old?.plainText ?? "(none)") → (none) (reset)", fields: [
+                    ("resource", .string(resource)), ("old_value", old?.jsonValue ?? .null), ("new_value", .null),
+                ])
+                return .success
+            }
+        }
+    }
+
+    struct Commit: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pass stdin to LOADER unchanged and commit the incremental maximum when LOADER exits 0.",
+            discussion: """
+                Every line must be a JSON object holding the resource's incremental_column, in \
+                non-decreasing order (unless the resource says ordered: false). A cut last line, \
+                a missing or null column, or a decrease stops LOADER (SIGTERM) before it can \
+                commit, and exits 65. When LOADER fails, conduit-state exits with LOADER's code and \
+                leaves the state as it was. One run of a resource at a time: a second exits 75.
+
+                Examples:
+                  conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
+                  conduit-extract sync_new_users | jq -c 'del(.email)' | conduit-state commit sync_new_users -- conduit-load sync_new_users
+                """)
+
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "The resource's name in the configuration.") var resource: String
+        @Argument(parsing: .postTerminator, help: ArgumentHelp("The loader command and its arguments, after --.", valueName: "loader"))
+        var loader: [String] = []
+
+        func validate() throws {
+            if loader.isEmpty { throw ValidationError("give the loader after --, e.g. commit \(resource) -- conduit-load \(resource)") }
+        }
+
+        func run() throws {
+            let reporter = options.reporter(for: "conduit-state")
+            try reporter.run {
+                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
+                guard let configuration = context.configuration else { return .configuration }
+                let resourceConfig = try configuration.resource(named: resource)
+                let run = CommitRun(
+                    resource: resource, incrementalColumn: resourceConfig.incrementalColumn,
+                    requiresOrder: resourceConfig.ordered, stateFile: context.stateFile,
+                    loader: loader, reporter: reporter)
+                return try run.run()
+            }
+        }
+    }
+}
