@@ -30,27 +30,24 @@ public struct StateCommands: Sendable {
     /// the resource holds its lock. Returns the previous value.
     @discardableResult
     public func set(resource: String, value: StateValue) throws(ConduitError) -> StateValue? {
-        try checkKnown(resource)
-        let runLock = try stateFile.acquireRunLock(for: resource)
-        defer { withExtendedLifetime(runLock) {} }
-        var previous: StateValue?
-        try stateFile.update { (document: inout StateDocument) throws(ConduitError) in
-            previous = try? document.value(of: resource, source: stateFile.path)
-            document.set(value, for: resource)
-        }
-        return previous
+        try edit(resource) { $0.set(value, for: resource) }
     }
 
     /// Forgets a resource's value: its next run starts from initial_value (or 0). Returns the previous value.
     @discardableResult
     public func reset(resource: String) throws(ConduitError) -> StateValue? {
+        try edit(resource) { $0.remove(resource) }
+    }
+
+    /// Changes one resource's entry under its run lock and the file lock; returns the previous value.
+    private func edit(_ resource: String, _ change: (inout StateDocument) -> Void) throws(ConduitError) -> StateValue? {
         try checkKnown(resource)
         let runLock = try stateFile.acquireRunLock(for: resource)
         defer { withExtendedLifetime(runLock) {} }
         var previous: StateValue?
         try stateFile.update { (document: inout StateDocument) throws(ConduitError) in
             previous = try? document.value(of: resource, source: stateFile.path)
-            document.remove(resource)
+            change(&document)
         }
         return previous
     }
