@@ -1,0 +1,86 @@
+/// `conduit-extract RESOURCE`: resolves `:last_value`, runs the query on the source and writes
+/// NDJSON to stdout.
+public struct ExtractRun {
+    public var configuration: Configuration
+    public var resource: ResourceConfig
+    public var stateFile: StateFile
+    /// `--last-value`: one run from this value, the state file untouched.
+    public var overrideValue: String?
+    public var reporter: Reporter
+
+    public init(configuration: Configuration, resource: ResourceConfig, stateFile: StateFile, overrideValue: String?, reporter: Reporter) {
+        self.configuration = configuration
+        self.resource = resource
+        self.stateFile = stateFile
+        self.overrideValue = overrideValue
+        self.reporter = reporter
+    }
+
+    /// Where `:last_value` comes from on this run, and its value (nil: the type's minimum or 0,
+    /// decided once the server has said the parameter's type).
+    public func resolveLastValue() throws(ConduitError) -> (value: StateValue?, origin: String) {
+        if let overrideValue { return (StateValue(commandLineText: overrideValue), "--last-value") }
+        guard resource.isIncremental else { return (nil, "not incremental") }
+        if let committed = try stateFile.value(of: resource.name) { return (committed, "the state file \(stateFile.path)") }
+        if let initial = resource.initialValue { return (initial, "initial_value") }
+        return (nil, "first run: 0, or the minimum for a timestamp or date column")
+    }
+
+    /// The default for a first run: everything for time types, else 0 as the user's document says.
+    static func firstRunValue(for type: PostgresDataType?) -> String {
+        switch type {
+        case .timestamp?, .timestamptz?, .date?: "-infinity"
+        default: "0"
+        }
+    }
+
+    /// The query as it will run and the value bound to `$1`; connects to nothing.
+    public func dryRun() throws(ConduitError) -> String {
+        let source = configuration.source(of: resource)
+        let (value, origin) = try resolveLastValue()
+        let template = QueryTemplate(resource.query, dialect: source.type == .sqlite ? .sqlite : .postgresql)
+        let placeholder = source.type == .sqlite ? "?1" : "$1"
+        var text = "-- resource \(resource.name): source \(source.name) (\(source.type.rawValue))\n"
+        if template.containsPlaceholder {
+            let shown = value.map { $0.jsonValue.serialized() } ?? "0 (or -infinity for a timestamp or date column)"
+            text += "-- \(placeholder) = \(shown)   from \(origin)\n"
+        }
+        text += template.rendered(placeholderReplacement: placeholder) + "\n"
+        return text
+    }
+
+    /// Runs the extraction, writing rows to stdout.
+    public func run() throws(ConduitError) -> ExitStatus {
+        let source = configuration.source(of: resource)
+        let started = MonotonicClock.now
+        let (value, _) = try resolveLastValue()
+        let output = OutputStream()
+        let rows: Int
+        switch source.type {
+        case .postgresql:
+            let template = QueryTemplate(resource.query, dialect: .postgresql)
+            let sql = template.rendered(placeholderReplacement: "$1")
+            let extractor = try PostgresExtractor(source: source)
+            var parameterType: PostgresDataType?
+            var parameter: String?
+            if template.containsPlaceholder {
+                parameterType = try extractor.parameterType(of: sql, resource: resource.name)
+                parameter = value?.plainText ?? Self.firstRunValue(for: parameterType)
+            }
+            rows = try extractor.extract(sql: sql, parameter: parameter, parameterType: parameterType,
+                                         resource: resource.name, output: output)
+        case .sqlite:
+            throw .internalError("\(resource.name): SQLite sources are not implemented yet")
+        }
+        let seconds = MonotonicClock.now - started
+        let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows
+        reporter.summary(
+            "\(resource.name): \(rows) rows, \(output.bytesWritten) bytes in \(CommitRun.format(seconds))s (\(rate) rows/s)",
+            fields: [
+                ("resource", .string(resource.name)), ("rows", .number(String(rows))),
+                ("bytes", .number(String(output.bytesWritten))), ("seconds", .number(CommitRun.format(seconds))),
+                ("rows_per_second", .number(String(rate))),
+            ])
+        return .success
+    }
+}

@@ -1,0 +1,117 @@
+internal import CLibPQ
+import Glibc
+
+/// One libpq connection. The `final class` owns the `PGconn` and frees it in `deinit`, also when
+/// connecting failed (a failed `PQconnectdbParams` still needs `PQfinish`).
+public final class PostgresConnection {
+    let handle: OpaquePointer
+    /// "appdb at 127.0.0.1:5432": names the server in messages, never the password.
+    public let label: String
+
+    /// Connects with libpq keywords and values (never a concatenated conninfo string). A `url`
+    /// goes in as `dbname` with `expand_dbname`, libpq's own URI parsing.
+    /// The corresponding libpq call is `PQconnectdbParams`.
+    public init(settings: ConnectionSettings, applicationName: String) throws(PostgresError) {
+        var pairs: [(String, String)] = []
+        if let url = settings.url { pairs.append(("dbname", url)) }
+        pairs += settings.parameters.map { ($0.keyword, $0.value) }
+        if !pairs.contains(where: { $0.0 == "application_name" }) { pairs.append(("application_name", applicationName)) }
+        if !pairs.contains(where: { $0.0 == "connect_timeout" }) { pairs.append(("connect_timeout", "10")) }
+        label = Self.label(for: settings)
+
+        let keywords = pairs.map { strdup($0.0) } + [nil]
+        let values = pairs.map { strdup($0.1) } + [nil]
+        defer {
+            for pointer in keywords { free(pointer) }
+            for pointer in values { free(pointer) }
+        }
+        let connection = keywords.withUnsafeBufferPointer { keywordBuffer in
+            values.withUnsafeBufferPointer { valueBuffer in
+                keywordBuffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { k in
+                    valueBuffer.withMemoryRebound(to: UnsafePointer<CChar>?.self) { v in
+                        PQconnectdbParams(k.baseAddress, v.baseAddress, settings.url == nil ? 0 : 1)
+                    }
+                }
+            }
+        }
+        guard let connection else {
+            throw PostgresError(context: "connecting to \(label)", message: "out of memory", isConnectionFailure: true)
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = PQerrorMessage(connection).map { String(cString: $0) } ?? "connection failed"
+            PQfinish(connection)
+            throw PostgresError(
+                context: "connecting to \(label)", message: Self.redact(message.trimmingCharacters(), settings: settings),
+                sqlState: Self.connectionSQLState(message), isConnectionFailure: true)
+        }
+        handle = connection
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// Runs statements that return no rows (session settings). The corresponding libpq call is `PQexec`.
+    public func execute(_ sql: String, context: String) throws(PostgresError) {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
+        guard status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+            throw PostgresError.from(result: result, connection: handle, context: context)
+        }
+    }
+
+    /// Quotes `text` as an SQL literal with the server's own escaping rules.
+    /// The corresponding libpq call is `PQescapeLiteral`.
+    public func escapeLiteral(_ text: String) throws(PostgresError) -> String {
+        let bytes = Array(text.utf8)
+        guard let escaped = PQescapeLiteral(handle, text, bytes.count) else {
+            throw PostgresError(context: "escaping a value", message: lastErrorMessage, isConnectionFailure: false)
+        }
+        defer { PQfreemem(escaped) }
+        return String(cString: escaped)
+    }
+
+    var lastErrorMessage: String {
+        PQerrorMessage(handle).map { String(cString: $0).trimmingCharacters() } ?? "unknown error"
+    }
+
+    static func label(for settings: ConnectionSettings) -> String {
+        func value(_ key: String) -> String? { settings.parameters.first { $0.keyword == key }?.value }
+        let database = value("dbname") ?? "the default database"
+        let host = value("host") ?? value("hostaddr") ?? "the local socket"
+        if settings.url != nil { return "the server in url" }
+        return "\(database) at \(host)" + (value("port").map { ":\($0)" } ?? "")
+    }
+
+    /// libpq does not put passwords in messages, but a message may quote a URL; remove any secret.
+    static func redact(_ message: String, settings: ConnectionSettings) -> String {
+        var text = message
+        for (keyword, value) in settings.parameters where keyword.contains("password") && !value.isEmpty {
+            text = text.replacingAll(value, with: "***")
+        }
+        return text
+    }
+
+    /// libpq gives no SQLSTATE for connection failures; recognise authentication and a missing database.
+    static func connectionSQLState(_ message: String) -> String? {
+        if message.contains("password authentication failed") || message.contains("no pg_hba.conf entry") { return "28P01" }
+        if message.contains("does not exist") && message.contains("database") { return "3D000" }
+        return nil
+    }
+}
+
+@available(*, unavailable)
+extension PostgresConnection: Sendable {}
+
+extension String {
+    func replacingAll(_ target: String, with replacement: String) -> String {
+        guard !target.isEmpty else { return self }
+        var result = ""
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: target) {
+            result += rest[..<range.lowerBound]
+            result += replacement
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
+    }
+}

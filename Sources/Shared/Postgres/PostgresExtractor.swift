@@ -1,0 +1,146 @@
+internal import CLibPQ
+import Glibc
+
+/// Runs a resource's query on PostgreSQL and writes its rows as NDJSON, streaming: a cursor is
+/// fetched in batches, so memory stays flat whatever the row count.
+public final class PostgresExtractor {
+    private let connection: PostgresConnection
+    private let label: String
+    /// Rows per FETCH: large enough to amortise round trips, small enough to keep memory flat.
+    static let fetchSize = 10_000
+
+    /// Connects and fixes the session settings the JSON mapping relies on.
+    public init(source: SourceConfig) throws(ConduitError) {
+        do {
+            connection = try PostgresConnection(settings: source.connection, applicationName: "conduit-extract")
+            label = connection.label
+            var settings = [
+                "SET TIME ZONE 'UTC'", "SET datestyle = 'ISO, YMD'", "SET intervalstyle = 'iso_8601'",
+                "SET extra_float_digits = 1", "SET bytea_output = 'hex'", "SET client_encoding = 'UTF8'",
+                "SET cursor_tuple_fraction = 1.0",
+            ]
+            if let schema = source.connection.schema {
+                settings.append("SET search_path = \(try connection.escapeLiteral(schema))")
+            }
+            try connection.execute(settings.joined(separator: "; "), context: "setting up the session on \(connection.label)")
+        } catch {
+            throw error.conduitError
+        }
+    }
+
+    /// The type PostgreSQL infers for the query's `$1`, or nil when the query has no parameter.
+    /// The corresponding libpq calls are `PQprepare` and `PQdescribePrepared`.
+    public func parameterType(of sql: String, resource: String) throws(ConduitError) -> PostgresDataType? {
+        let description = try describe(sql, resource: resource)
+        return description.parameterCount > 0 ? description.parameterType(0) : nil
+    }
+
+    private func describe(_ sql: String, resource: String) throws(ConduitError) -> PostgresResult {
+        let context = "checking the query of \(resource) on \(label)"
+        try connection.withHandle { handle throws(ConduitError) in
+            let prepared = PQprepare(handle, "", sql, 0, nil)
+            defer { PQclear(prepared) }
+            guard let prepared, PQresultStatus(prepared) == PGRES_COMMAND_OK else {
+                throw PostgresError.from(result: prepared, connection: handle, context: context).conduitError
+            }
+        }
+        return try connection.withHandle { handle throws(ConduitError) in
+            guard let described = PQdescribePrepared(handle, ""), PQresultStatus(described) == PGRES_COMMAND_OK else {
+                throw PostgresError(context: context, message: connection.lastErrorMessage, isConnectionFailure: false).conduitError
+            }
+            return PostgresResult(described)
+        }
+    }
+
+    /// Runs `sql` with `$1` bound to `lastValue` (text, typed as `parameterType`) and writes
+    /// each row to `output` as one JSON object. Returns the number of rows.
+    public func extract(
+        sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, output: OutputStream
+    ) throws(ConduitError) -> Int {
+        let context = "running the query of \(resource) on \(label)"
+        do {
+            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
+        } catch {
+            throw error.conduitError
+        }
+        try connection.withHandle { handle throws(ConduitError) in
+            let declare = "DECLARE conduit_extract NO SCROLL CURSOR FOR " + sql
+            var types: [Oid] = parameterType.map { [$0.rawValue] } ?? []
+            let result: OpaquePointer?
+            if let parameter {
+                let value = strdup(parameter)
+                defer { free(value) }
+                var values: [UnsafePointer<CChar>?] = [UnsafePointer(value)]
+                result = PQexecParams(handle, declare, 1, &types, &values, nil, nil, 0)
+            } else {
+                result = PQexecParams(handle, declare, 0, nil, nil, nil, nil, 0)
+            }
+            defer { PQclear(result) }
+            guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else {
+                throw PostgresError.from(result: result, connection: handle, context: context).conduitError
+            }
+        }
+
+        var rows = 0
+        var keys: [[UInt8]] = []
+        var styles: [PostgresTextEncoder.Style] = []
+        let fetch = "FETCH FORWARD \(Self.fetchSize) FROM conduit_extract"
+        while true {
+            let batch: PostgresResult = try connection.withHandle { handle throws(ConduitError) in
+                let result = PQexec(handle, fetch)
+                guard let result, PQresultStatus(result) == PGRES_TUPLES_OK else {
+                    let error = PostgresError.from(result: result, connection: handle, context: context)
+                    PQclear(result)
+                    throw error.conduitError
+                }
+                return PostgresResult(result)
+            }
+            if keys.isEmpty {
+                for column in 0..<batch.columnCount {
+                    var key: [UInt8] = []
+                    JSONEscaping.appendQuoted(batch.columnName(column), to: &key)
+                    key.append(UInt8(ascii: ":"))
+                    keys.append(key)
+                    styles.append(PostgresTextEncoder.Style(batch.columnType(column)))
+                }
+            }
+            let count = batch.rowCount
+            if count == 0 { break }
+            for row in 0..<count {
+                output.buffer.append(UInt8(ascii: "{"))
+                for column in 0..<keys.count {
+                    if column > 0 { output.buffer.append(UInt8(ascii: ",")) }
+                    output.buffer.append(contentsOf: keys[column])
+                    batch.withValue(row: row, column: column) { text in
+                        if let text {
+                            PostgresTextEncoder.append(text, style: styles[column], to: &output.buffer)
+                        } else {
+                            output.buffer.append(contentsOf: "null".utf8)
+                        }
+                    }
+                }
+                output.buffer.append(contentsOf: "}\n".utf8)
+                if output.buffer.count >= OutputStream.flushThreshold { try output.flush() }
+            }
+            rows += count
+            if count < Self.fetchSize { break }
+        }
+        do {
+            try connection.execute("CLOSE conduit_extract; COMMIT", context: context)
+        } catch {
+            throw error.conduitError
+        }
+        try output.flush()
+        return rows
+    }
+}
+
+@available(*, unavailable)
+extension PostgresExtractor: Sendable {}
+
+extension PostgresConnection {
+    /// Gives `body` the raw handle; only this module's wrappers use it.
+    func withHandle<T>(_ body: (OpaquePointer) throws(ConduitError) -> T) throws(ConduitError) -> T {
+        try body(handle)
+    }
+}

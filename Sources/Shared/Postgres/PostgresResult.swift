@@ -1,0 +1,40 @@
+internal import CLibPQ
+
+/// One libpq result. The `final class` owns the `PGresult` and clears it in `deinit`.
+final class PostgresResult {
+    private let handle: OpaquePointer
+
+    init(_ handle: OpaquePointer) { self.handle = handle }
+    deinit { PQclear(handle) }
+
+    var rowCount: Int { Int(PQntuples(handle)) }
+    var columnCount: Int { Int(PQnfields(handle)) }
+
+    /// The corresponding libpq call is `PQfname`.
+    func columnName(_ column: Int) -> String {
+        PQfname(handle, Int32(column)).map { String(cString: $0) } ?? "?column?"
+    }
+
+    /// The corresponding libpq call is `PQftype`.
+    func columnType(_ column: Int) -> PostgresDataType { PostgresDataType(PQftype(handle, Int32(column))) }
+
+    /// The corresponding libpq call is `PQparamtype` (on a described statement).
+    func parameterType(_ index: Int) -> PostgresDataType { PostgresDataType(PQparamtype(handle, Int32(index))) }
+    var parameterCount: Int { Int(PQnparams(handle)) }
+
+    /// Calls `body` with the value's text bytes, or nil for NULL; the bytes live only during the call.
+    @inline(__always)
+    func withValue<T>(row: Int, column: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> T) -> T {
+        if PQgetisnull(handle, Int32(row), Int32(column)) != 0 { return body(nil) }
+        let length = Int(PQgetlength(handle, Int32(row), Int32(column)))
+        guard let pointer = PQgetvalue(handle, Int32(row), Int32(column)) else {
+            return body(UnsafeBufferPointer(start: nil, count: 0))
+        }
+        return pointer.withMemoryRebound(to: UInt8.self, capacity: max(length, 1)) {
+            body(UnsafeBufferPointer(start: $0, count: length))
+        }
+    }
+}
+
+@available(*, unavailable)
+extension PostgresResult: Sendable {}

@@ -1,0 +1,209 @@
+/// Turns PostgreSQL's text output of one value into its JSON value (SPEC section 4), on bytes.
+/// The session settings of `PostgresSource` fix the text formats this expects: UTC, ISO dates,
+/// ISO 8601 intervals, hex bytea, shortest round-trip floats.
+enum PostgresTextEncoder {
+    /// How a column's values are written; decided once per column from its type.
+    enum Style: Sendable, Equatable {
+        case verbatimNumber      // integers: digits as they are
+        case decimalNumber       // numeric, float: digits, but NaN/Infinity as strings
+        case boolean
+        case jsonb               // already one line of JSON
+        case json                // JSON that may hold newlines and indentation: compacted
+        case timestampUTC        // "2024-05-01 12:00:00+00" → "2024-05-01T12:00:00Z"
+        case timestamp           // "2024-05-01 12:00:00" → "2024-05-01T12:00:00"
+        case bytea               // "\x0a0b" → base64
+        case string
+        indirect case array(Style)
+
+        init(_ type: PostgresDataType) {
+            if let element = type.elementType {
+                self = .array(Style(element))
+                return
+            }
+            switch type {
+            case .int2, .int4, .int8, .oid: self = .verbatimNumber
+            case .numeric, .float4, .float8: self = .decimalNumber
+            case .bool: self = .boolean
+            case .jsonb: self = .jsonb
+            case .json: self = .json
+            case .timestamptz: self = .timestampUTC
+            case .timestamp: self = .timestamp
+            case .bytea: self = .bytea
+            default: self = .string
+            }
+        }
+    }
+
+    /// Appends the JSON for one non-NULL value's text.
+    static func append(_ text: UnsafeBufferPointer<UInt8>, style: Style, to output: inout [UInt8]) {
+        switch style {
+        case .verbatimNumber:
+            output.append(contentsOf: text)
+        case .decimalNumber:
+            if let first = text.first, first == UInt8(ascii: "N") || first == UInt8(ascii: "I")
+                || (first == UInt8(ascii: "-") && text.count > 1 && text[1] == UInt8(ascii: "I"))
+            {
+                JSONEscaping.appendQuoted(bytes: text, to: &output)
+            } else {
+                output.append(contentsOf: text)
+            }
+        case .boolean:
+            output.append(contentsOf: text.first == UInt8(ascii: "t") ? "true".utf8 : "false".utf8)
+        case .jsonb:
+            output.append(contentsOf: text)
+        case .json:
+            appendCompactJSON(text, to: &output)
+        case .timestampUTC:
+            appendTimestamp(text, utc: true, to: &output)
+        case .timestamp:
+            appendTimestamp(text, utc: false, to: &output)
+        case .bytea:
+            appendBase64OfHex(text, to: &output)
+        case .string:
+            JSONEscaping.appendQuoted(bytes: text, to: &output)
+        case .array(let element):
+            appendArray(text, element: element, to: &output)
+        }
+    }
+
+    /// `2024-05-01 12:00:00.5+00` → `"2024-05-01T12:00:00.5Z"`; `infinity` and BC dates stay text.
+    static func appendTimestamp(_ text: UnsafeBufferPointer<UInt8>, utc: Bool, to output: inout [UInt8]) {
+        let count = text.count
+        guard count >= 19, text[10] == UInt8(ascii: " "), text[4] == UInt8(ascii: "-") else {
+            JSONEscaping.appendQuoted(bytes: text, to: &output)
+            return
+        }
+        output.append(UInt8(ascii: "\""))
+        var end = count
+        if utc, count >= 3, text[count - 3] == UInt8(ascii: "+"), text[count - 2] == 0x30, text[count - 1] == 0x30 {
+            end = count - 3
+        }
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<10]))
+        output.append(UInt8(ascii: "T"))
+        output.append(contentsOf: UnsafeBufferPointer(rebasing: text[11..<end]))
+        if end != count { output.append(UInt8(ascii: "Z")) }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// Drops whitespace outside strings, so a `json` value fits on one line.
+    static func appendCompactJSON(_ text: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        var inString = false
+        var escaped = false
+        for byte in text {
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if byte == UInt8(ascii: "\\") {
+                    escaped = true
+                } else if byte == UInt8(ascii: "\"") {
+                    inString = false
+                }
+                output.append(byte)
+            } else if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
+                continue
+            } else {
+                if byte == UInt8(ascii: "\"") { inString = true }
+                output.append(byte)
+            }
+        }
+    }
+
+    private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    @inline(__always)
+    private static func hexValue(_ byte: UInt8) -> UInt8 {
+        switch byte {
+        case 0x30...0x39: byte - 0x30
+        case 0x61...0x66: byte - 0x61 + 10
+        case 0x41...0x46: byte - 0x41 + 10
+        default: 0
+        }
+    }
+
+    /// bytea's hex output (`\x` then two digits a byte) as a base64 JSON string.
+    static func appendBase64OfHex(_ text: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        var index = text.count >= 2 && text[0] == UInt8(ascii: "\\") && text[1] == UInt8(ascii: "x") ? 2 : 0
+        var group: UInt32 = 0
+        var groupBytes = 0
+        while index + 1 < text.count {
+            let byte = hexValue(text[index]) << 4 | hexValue(text[index + 1])
+            index += 2
+            group = group << 8 | UInt32(byte)
+            groupBytes += 1
+            if groupBytes == 3 {
+                output.append(base64Alphabet[Int(group >> 18 & 63)])
+                output.append(base64Alphabet[Int(group >> 12 & 63)])
+                output.append(base64Alphabet[Int(group >> 6 & 63)])
+                output.append(base64Alphabet[Int(group & 63)])
+                group = 0
+                groupBytes = 0
+            }
+        }
+        if groupBytes == 1 {
+            output.append(base64Alphabet[Int(group >> 2 & 63)])
+            output.append(base64Alphabet[Int(group << 4 & 63)])
+            output.append(contentsOf: "==".utf8)
+        } else if groupBytes == 2 {
+            output.append(base64Alphabet[Int(group >> 10 & 63)])
+            output.append(base64Alphabet[Int(group >> 4 & 63)])
+            output.append(base64Alphabet[Int(group << 2 & 63)])
+            output.append(UInt8(ascii: "="))
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+
+    /// An array literal (`{1,2,NULL}`, `{{"a b",c},{d,e}}`, `[0:1]={1,2}`) as a JSON array,
+    /// each element mapped by its type. Iterative: braces open and close JSON arrays.
+    static func appendArray(_ text: UnsafeBufferPointer<UInt8>, element: Style, to output: inout [UInt8]) {
+        var index = 0
+        let count = text.count
+        // Skip a dimension decoration such as "[0:1]=".
+        if count > 0, text[0] == UInt8(ascii: "[") {
+            while index < count, text[index] != UInt8(ascii: "=") { index += 1 }
+            index += 1
+        }
+        var scratch: [UInt8] = []
+        var needsComma = false
+        while index < count {
+            let byte = text[index]
+            switch byte {
+            case UInt8(ascii: "{"):
+                if needsComma { output.append(UInt8(ascii: ",")) }
+                output.append(UInt8(ascii: "["))
+                needsComma = false
+                index += 1
+            case UInt8(ascii: "}"):
+                output.append(UInt8(ascii: "]"))
+                needsComma = true
+                index += 1
+            case UInt8(ascii: ","), 0x20:
+                index += 1
+            case UInt8(ascii: "\""):
+                // Quoted element: backslash escapes any character.
+                scratch.removeAll(keepingCapacity: true)
+                index += 1
+                while index < count, text[index] != UInt8(ascii: "\"") {
+                    if text[index] == UInt8(ascii: "\\"), index + 1 < count { index += 1 }
+                    scratch.append(text[index])
+                    index += 1
+                }
+                index += 1
+                if needsComma { output.append(UInt8(ascii: ",")) }
+                scratch.withUnsafeBufferPointer { append($0, style: element, to: &output) }
+                needsComma = true
+            default:
+                let start = index
+                while index < count, text[index] != UInt8(ascii: ","), text[index] != UInt8(ascii: "}") { index += 1 }
+                let item = UnsafeBufferPointer(rebasing: text[start..<index])
+                if needsComma { output.append(UInt8(ascii: ",")) }
+                if item.count == 4, item.elementsEqual("NULL".utf8) {
+                    output.append(contentsOf: "null".utf8)
+                } else {
+                    append(item, style: element, to: &output)
+                }
+                needsComma = true
+            }
+        }
+    }
+}
