@@ -82,6 +82,9 @@ public final class PostgresExtractor {
         }
 
         var rows = 0
+        // A local buffer: appending through the class property would pay an exclusivity check per byte.
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(OutputStream.flushThreshold + 64 * 1024)
         var keys: [[UInt8]] = []
         var styles: [PostgresTextEncoder.Style] = []
         let fetch = "FETCH FORWARD \(Self.fetchSize) FROM conduit_extract"
@@ -107,20 +110,20 @@ public final class PostgresExtractor {
             let count = batch.rowCount
             if count == 0 { break }
             for row in 0..<count {
-                output.buffer.append(UInt8(ascii: "{"))
+                buffer.append(UInt8(ascii: "{"))
                 for column in 0..<keys.count {
-                    if column > 0 { output.buffer.append(UInt8(ascii: ",")) }
-                    output.buffer.append(contentsOf: keys[column])
+                    if column > 0 { buffer.append(UInt8(ascii: ",")) }
+                    buffer.append(contentsOf: keys[column])
                     batch.withValue(row: row, column: column) { text in
                         if let text {
-                            PostgresTextEncoder.append(text, style: styles[column], to: &output.buffer)
+                            PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
                         } else {
-                            output.buffer.append(contentsOf: "null".utf8)
+                            buffer.append(contentsOf: "null".utf8)
                         }
                     }
                 }
-                output.buffer.append(contentsOf: "}\n".utf8)
-                if output.buffer.count >= OutputStream.flushThreshold { try output.flush() }
+                buffer.append(contentsOf: "}\n".utf8)
+                if buffer.count >= OutputStream.flushThreshold { try output.write(&buffer) }
             }
             rows += count
             if count < Self.fetchSize { break }
@@ -130,7 +133,7 @@ public final class PostgresExtractor {
         } catch {
             throw error.conduitError
         }
-        try output.flush()
+        try output.write(&buffer)
         return rows
     }
 }

@@ -13,6 +13,19 @@ public final class OutputStream {
         buffer.reserveCapacity(Self.flushThreshold + 64 * 1024)
     }
 
+    /// Writes `bytes` and empties it (keeping its capacity), for callers that fill a local buffer.
+    public func write(_ bytes: inout [UInt8]) throws(ConduitError) {
+        try flush()
+        guard !bytes.isEmpty else { return }
+        do {
+            try FileIO.writeAll(bytes, to: fd)
+        } catch {
+            throw .io("writing rows to stdout: \(error)")
+        }
+        bytesWritten += bytes.count
+        bytes.removeAll(keepingCapacity: true)
+    }
+
     /// Writes what is buffered; a closed reader (EPIPE) or full disk is an I/O error.
     public func flush() throws(ConduitError) {
         guard !buffer.isEmpty else { return }
