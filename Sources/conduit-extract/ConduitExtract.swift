@@ -9,8 +9,7 @@ struct ConduitExtract: ParsableCommand {
         abstract: "Run a resource's query against its source and write its rows to stdout as NDJSON.",
         discussion: """
             :last_value is the resource's value in the state file, else its initial_value, else 0 \
-            (the minimum, for a timestamp or date column). It is always bound as a parameter. \
-            PostgreSQL sources work; SQLite sources are not built yet (exit 70).
+            (the minimum, for a timestamp or date column). It is always bound as a parameter.
 
             Examples:
               conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users

@@ -70,7 +70,8 @@ public struct ExtractRun {
             rows = try extractor.extract(sql: sql, parameter: parameter, parameterType: parameterType,
                                          resource: resource.name, output: output)
         case .sqlite:
-            throw .internalError("\(resource.name): SQLite sources are not implemented yet")
+            let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
+            rows = try SQLiteExtractor.extract(source: source, sql: sql, parameter: value, resource: resource.name, output: output)
         }
         let seconds = MonotonicClock.now - started
         let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows

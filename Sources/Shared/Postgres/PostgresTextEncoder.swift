@@ -108,8 +108,6 @@ enum PostgresTextEncoder {
         }
     }
 
-    private static let base64Alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
     @inline(__always)
     private static func hexValue(_ byte: UInt8) -> UInt8 {
         switch byte {
@@ -122,35 +120,9 @@ enum PostgresTextEncoder {
 
     /// bytea's hex output (`\x` then two digits a byte) as a base64 JSON string.
     static func appendBase64OfHex(_ text: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
-        var index = text.count >= 2 && text[0] == UInt8(ascii: "\\") && text[1] == UInt8(ascii: "x") ? 2 : 0
-        var group: UInt32 = 0
-        var groupBytes = 0
-        while index + 1 < text.count {
-            let byte = hexValue(text[index]) << 4 | hexValue(text[index + 1])
-            index += 2
-            group = group << 8 | UInt32(byte)
-            groupBytes += 1
-            if groupBytes == 3 {
-                output.append(base64Alphabet[Int(group >> 18 & 63)])
-                output.append(base64Alphabet[Int(group >> 12 & 63)])
-                output.append(base64Alphabet[Int(group >> 6 & 63)])
-                output.append(base64Alphabet[Int(group & 63)])
-                group = 0
-                groupBytes = 0
-            }
-        }
-        if groupBytes == 1 {
-            output.append(base64Alphabet[Int(group >> 2 & 63)])
-            output.append(base64Alphabet[Int(group << 4 & 63)])
-            output.append(contentsOf: "==".utf8)
-        } else if groupBytes == 2 {
-            output.append(base64Alphabet[Int(group >> 10 & 63)])
-            output.append(base64Alphabet[Int(group >> 4 & 63)])
-            output.append(base64Alphabet[Int(group << 2 & 63)])
-            output.append(UInt8(ascii: "="))
-        }
-        output.append(UInt8(ascii: "\""))
+        let start = text.count >= 2 && text[0] == UInt8(ascii: "\\") && text[1] == UInt8(ascii: "x") ? 2 : 0
+        let bytes = stride(from: start, to: text.count - 1, by: 2).lazy.map { hexValue(text[$0]) << 4 | hexValue(text[$0 + 1]) }
+        Base64.appendQuoted(bytes, to: &output)
     }
 
     /// An array literal (`{1,2,NULL}`, `{{"a b",c},{d,e}}`, `[0:1]={1,2}`) as a JSON array,

@@ -1,0 +1,131 @@
+internal import CSQLite
+
+/// One SQLite connection. The `final class` owns the `sqlite3` handle and closes it in `deinit`,
+/// also when opening failed (a failed `sqlite3_open_v2` still hands back a handle to close).
+public final class SQLiteDatabase {
+    let handle: OpaquePointer
+    public let path: String
+
+    /// Opens `path`; read-only never creates a file. The corresponding SQLite call is `sqlite3_open_v2`.
+    public init(path: String, readOnly: Bool) throws(SQLiteError) {
+        var opened: OpaquePointer?
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let code = sqlite3_open_v2(path, &opened, flags, nil)
+        guard code == SQLITE_OK, let opened else {
+            let message = opened.flatMap { sqlite3_errmsg($0) }.map { String(cString: $0) } ?? "cannot open the database"
+            sqlite3_close_v2(opened)
+            throw SQLiteError(context: "opening \(path)", code: code, message: message)
+        }
+        handle = opened
+        self.path = path
+        sqlite3_busy_timeout(handle, 5000)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    var lastMessage: String { sqlite3_errmsg(handle).map { String(cString: $0) } ?? "unknown error" }
+
+    /// Compiles one statement. The corresponding SQLite call is `sqlite3_prepare_v2`.
+    func prepare(_ sql: String, context: String) throws(SQLiteError) -> SQLiteStatement {
+        var statement: OpaquePointer?
+        let code = sqlite3_prepare_v2(handle, sql, -1, &statement, nil)
+        guard code == SQLITE_OK, let statement else {
+            sqlite3_finalize(statement)
+            throw SQLiteError(context: context, code: code, message: lastMessage)
+        }
+        return SQLiteStatement(statement, database: self)
+    }
+}
+
+@available(*, unavailable)
+extension SQLiteDatabase: Sendable {}
+
+/// One prepared statement, finalized in `deinit`.
+final class SQLiteStatement {
+    private let handle: OpaquePointer
+    private let database: SQLiteDatabase
+
+    init(_ handle: OpaquePointer, database: SQLiteDatabase) {
+        self.handle = handle
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    var parameterCount: Int { Int(sqlite3_bind_parameter_count(handle)) }
+    var columnCount: Int { Int(sqlite3_column_count(handle)) }
+
+    func columnName(_ column: Int) -> String {
+        sqlite3_column_name(handle, Int32(column)).map { String(cString: $0) } ?? "?column?"
+    }
+
+    /// Binds an integer, a real or text, as the value reads. The corresponding SQLite calls are `sqlite3_bind_*`.
+    func bind(_ value: StateValue, at index: Int, context: String) throws(SQLiteError) {
+        let code: Int32
+        switch value {
+        case .number(let text):
+            if let integer = Int64(text) {
+                code = sqlite3_bind_int64(handle, Int32(index), integer)
+            } else if let real = Double(text) {
+                code = sqlite3_bind_double(handle, Int32(index), real)
+            } else {
+                code = bindText(text, at: index)
+            }
+        case .string(let text):
+            code = bindText(text, at: index)
+        }
+        guard code == SQLITE_OK else { throw SQLiteError(context: context, code: code, message: database.lastMessage) }
+    }
+
+    private func bindText(_ text: String, at index: Int) -> Int32 {
+        // SQLITE_TRANSIENT (-1): SQLite copies the text before this call returns.
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        return sqlite3_bind_text(handle, Int32(index), text, -1, transient)
+    }
+
+    /// Advances to the next row: true for a row, false when done. The corresponding SQLite call is `sqlite3_step`.
+    func step(context: String) throws(SQLiteError) -> Bool {
+        let code = sqlite3_step(handle)
+        if code == SQLITE_ROW { return true }
+        if code == SQLITE_DONE { return false }
+        throw SQLiteError(context: context, code: code, message: database.lastMessage)
+    }
+
+    /// Appends the current row's column as JSON: integers and reals as numbers (reals in the
+    /// shortest text that round-trips; NaN and infinities as strings), text as a string, blobs base64.
+    func appendJSON(column: Int, to output: inout [UInt8]) {
+        let index = Int32(column)
+        switch sqlite3_column_type(handle, index) {
+        case SQLITE_INTEGER:
+            output.append(contentsOf: String(sqlite3_column_int64(handle, index)).utf8)
+        case SQLITE_FLOAT:
+            let value = sqlite3_column_double(handle, index)
+            if value.isNaN {
+                output.append(contentsOf: "\"NaN\"".utf8)
+            } else if value.isInfinite {
+                output.append(contentsOf: (value < 0 ? "\"-Infinity\"" : "\"Infinity\"").utf8)
+            } else {
+                output.append(contentsOf: value.description.utf8)
+            }
+        case SQLITE_TEXT:
+            let count = Int(sqlite3_column_bytes(handle, index))
+            guard let text = sqlite3_column_text(handle, index) else {
+                output.append(contentsOf: "\"\"".utf8)
+                return
+            }
+            JSONEscaping.appendQuoted(bytes: UnsafeBufferPointer(start: text, count: count), to: &output)
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(handle, index))
+            guard let blob = sqlite3_column_blob(handle, index) else {
+                output.append(contentsOf: "\"\"".utf8)  // SQLite returns NULL for an empty blob
+                return
+            }
+            Base64.appendQuoted(UnsafeRawBufferPointer(start: blob, count: count), to: &output)
+        default:
+            output.append(contentsOf: "null".utf8)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension SQLiteStatement: Sendable {}

@@ -1,0 +1,47 @@
+/// Runs a resource's query on a SQLite source and writes its rows as NDJSON, one step at a time.
+public enum SQLiteExtractor {
+    /// Runs `sql` with `?1` bound to `parameter` (when the query has it) and writes each row to
+    /// `output`. Returns the number of rows.
+    public static func extract(
+        source: SourceConfig, sql: String, parameter: StateValue?, resource: String, output: OutputStream
+    ) throws(ConduitError) -> Int {
+        let path = source.connection.path ?? ""
+        let context = "running the query of \(resource) on \(path)"
+        do {
+            let database = try SQLiteDatabase(path: path, readOnly: true)
+            let statement = try database.prepare(sql, context: context)
+            if statement.parameterCount > 0 {
+                try statement.bind(parameter ?? .number("0"), at: 1, context: context)
+            }
+            var keys: [[UInt8]] = []
+            for column in 0..<statement.columnCount {
+                var key: [UInt8] = []
+                JSONEscaping.appendQuoted(statement.columnName(column), to: &key)
+                key.append(UInt8(ascii: ":"))
+                keys.append(key)
+            }
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(OutputStream.flushThreshold + 64 * 1024)
+            var rows = 0
+            while try statement.step(context: context) {
+                buffer.append(UInt8(ascii: "{"))
+                for column in 0..<keys.count {
+                    if column > 0 { buffer.append(UInt8(ascii: ",")) }
+                    buffer.append(contentsOf: keys[column])
+                    statement.appendJSON(column: column, to: &buffer)
+                }
+                buffer.append(contentsOf: "}\n".utf8)
+                rows += 1
+                if buffer.count >= OutputStream.flushThreshold { try output.write(&buffer) }
+            }
+            try output.write(&buffer)
+            return rows
+        } catch let error as SQLiteError {
+            throw error.conduitError
+        } catch let error as ConduitError {
+            throw error
+        } catch {
+            throw .internalError("\(context): \(error)")
+        }
+    }
+}
