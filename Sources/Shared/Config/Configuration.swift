@@ -1,74 +1,36 @@
-/// Kinds of source.
-public enum SourceType: String, Sendable, CaseIterable { case postgresql, sqlite }
-/// Kinds of destination.
-public enum DestinationType: String, Sendable, CaseIterable { case postgresql, sqlite, snowflake }
-/// How a load writes its table (SPEC section 6).
-public enum WriteMode: String, Sendable, CaseIterable { case append, replace, merge }
+/// Kinds of source (SPEC section 2).
+public enum SourceType: String, Sendable, CaseIterable {
+    case postgresql, sqlite
 
-/// The connection keys of a source or destination, secrets included. Its `description`
-/// shows every password as `***`.
-public struct ConnectionSettings: Sendable, Equatable, CustomStringConvertible {
-    /// libpq keywords in configuration order, with `database` renamed to libpq's `dbname`.
-    public var parameters: [(keyword: String, value: String)]
-    /// A libpq connection URI (`postgresql://…`), instead of the separate keywords.
-    public var url: String?
-    /// SQLite's database file.
-    public var path: String?
-    public var schema: String?
-
-    public init(parameters: [(keyword: String, value: String)] = [], url: String? = nil, path: String? = nil, schema: String? = nil) {
-        self.parameters = parameters
-        self.url = url
-        self.path = path
-        self.schema = schema
-    }
-
-    /// The value of one keyword.
-    public func value(of keyword: String) -> String? {
-        parameters.last { $0.keyword == keyword }?.value
-    }
-
-    public static func == (left: ConnectionSettings, right: ConnectionSettings) -> Bool {
-        left.parameters.map { "\($0.keyword)=\($0.value)" } == right.parameters.map { "\($0.keyword)=\($0.value)" }
-            && left.url == right.url && left.path == right.path && left.schema == right.schema
-    }
-
-    static func isSecret(_ keyword: String) -> Bool { keyword.contains("password") }
-
-    public var description: String {
-        var parts = parameters.map { "\($0.keyword)=\(Self.isSecret($0.keyword) ? "***" : $0.value)" }
-        if let url { parts.append("url=\(Self.redactedURL(url))") }
-        if let path { parts.append("path=\(path)") }
-        if let schema { parts.append("schema=\(schema)") }
-        return parts.joined(separator: " ")
-    }
-
-    /// `postgresql://user:secret@host/db?password=x` → `postgresql://user:***@host/db?password=***`.
-    static func redactedURL(_ url: String) -> String {
-        var text = url
-        if let scheme = text.firstRange(of: "://") {
-            let rest = text[scheme.upperBound...]
-            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
-            if let at = rest[..<authorityEnd].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") {
-                text.replaceSubrange(rest.index(after: colon)..<at, with: "***")
-            }
+    /// How this source's SQL is lexed to find `:last_value`.
+    public var queryDialect: QueryTemplate.Dialect {
+        switch self {
+        case .postgresql: .postgresql
+        case .sqlite: .sqlite
         }
-        guard let query = text.firstIndex(of: "?") else { return text }
-        let pairs = text[text.index(after: query)...].split(separator: "&", omittingEmptySubsequences: false).map { pair -> String in
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            if parts.count == 2, isSecret(String(parts[0])) { return "\(parts[0])=***" }
-            return String(pair)
-        }
-        return text[...query] + pairs.joined(separator: "&")
     }
 }
 
+/// Kinds of destination (SPEC section 2).
+public enum DestinationType: String, Sendable, CaseIterable { case postgresql, sqlite, snowflake }
+
+/// How a load writes its table (SPEC section 6).
+public enum WriteMode: String, Sendable, CaseIterable { case append, replace, merge }
+
+/// One entry of `sources`: where rows are read from.
 public struct SourceConfig: Sendable, Equatable {
     public var name: String
     public var type: SourceType
     public var connection: ConnectionSettings
+
+    public init(name: String, type: SourceType, connection: ConnectionSettings) {
+        self.name = name
+        self.type = type
+        self.connection = connection
+    }
 }
 
+/// One entry of `destinations`: where rows are written, with defaults for the resources that use it.
 public struct DestinationConfig: Sendable, Equatable {
     public var name: String
     public var type: DestinationType
@@ -77,109 +39,134 @@ public struct DestinationConfig: Sendable, Equatable {
     public var mode: WriteMode?
     public var primaryKey: [String]?
     public var batchSize: Int?
+
+    public init(
+        name: String, type: DestinationType, connection: ConnectionSettings, table: String? = nil,
+        mode: WriteMode? = nil, primaryKey: [String]? = nil, batchSize: Int? = nil
+    ) {
+        self.name = name
+        self.type = type
+        self.connection = connection
+        self.table = table
+        self.mode = mode
+        self.primaryKey = primaryKey
+        self.batchSize = batchSize
+    }
 }
 
+/// One entry of `resources`: a query on a source whose rows go to a destination.
 public struct ResourceConfig: Sendable, Equatable {
     public var name: String
     public var source: String
     public var destination: String
     public var query: String
+    /// The column whose maximum is committed as the resource's state.
     public var incrementalColumn: String?
-    /// `:last_value` on the first run, instead of 0.
+    /// `:last_value` on the first run instead of 0. A plain YAML number keeps its exact digits as
+    /// `.number`; anything else (a timestamp, quoted text) is `.string`.
     public var initialValue: StateValue?
     public var table: String?
     public var mode: WriteMode?
     public var primaryKey: [String]?
     public var batchSize: Int?
-    /// Whether the query returns rows in non-decreasing incremental_column order (default true).
+    /// Whether the query returns rows in non-decreasing `incremental_column` order (key `ordered`,
+    /// default true). Checkpoints are only safe when it does.
     public var ordered: Bool
 
+    /// Incremental when `incremental_column` is set (the user's document).
     public var isIncremental: Bool { incrementalColumn != nil }
+
+    public init(
+        name: String, source: String, destination: String, query: String, incrementalColumn: String? = nil,
+        initialValue: StateValue? = nil, table: String? = nil, mode: WriteMode? = nil, primaryKey: [String]? = nil,
+        batchSize: Int? = nil, ordered: Bool = true
+    ) {
+        self.name = name
+        self.source = source
+        self.destination = destination
+        self.query = query
+        self.incrementalColumn = incrementalColumn
+        self.initialValue = initialValue
+        self.table = table
+        self.mode = mode
+        self.primaryKey = primaryKey
+        self.batchSize = batchSize
+        self.ordered = ordered
+    }
 }
 
-/// A validated `ingest.yml`.
+/// A validated `ingest.yml`: every resource names a source and a destination that exist.
 public struct Configuration: Sendable, Equatable {
-    /// The file it came from, as named.
+    /// The file it came from, as named (it prefixes every message about it).
     public var path: String
     public var sources: [SourceConfig]
     public var destinations: [DestinationConfig]
     public var resources: [ResourceConfig]
+    /// The top-level `state_file`.
     public var stateFile: String?
 
-    /// The named resource, or a configuration error suggesting the closest name.
+    public init(
+        path: String, sources: [SourceConfig] = [], destinations: [DestinationConfig] = [],
+        resources: [ResourceConfig] = [], stateFile: String? = nil
+    ) {
+        self.path = path
+        self.sources = sources
+        self.destinations = destinations
+        self.resources = resources
+        self.stateFile = stateFile
+    }
+
+    /// The named resource, or a configuration error that suggests the closest name:
+    /// `ingest.yml: no resource named 'sync_new_user' (did you mean 'sync_new_users'?)`.
     public func resource(named name: String) throws(ConduitError) -> ResourceConfig {
         if let found = resources.first(where: { $0.name == name }) { return found }
         let names = resources.map(\.name)
-        let suggestion = KeySuggestion.closest(to: name, among: names).map { " (did you mean '\($0)'?)" } ?? ""
-        let known = names.isEmpty ? "it defines none" : "it defines " + names.joined(separator: ", ")
-        throw .configuration("\(path): no resource named '\(name)'\(suggestion); \(known)")
+        let hint: String
+        if let closest = KeySuggestion.closest(to: name, among: names) {
+            hint = "did you mean '\(closest)'?"
+        } else if names.isEmpty {
+            hint = "it defines no resources"
+        } else {
+            let shown = names.prefix(10).joined(separator: ", ")
+            hint = "it defines " + shown + (names.count > 10 ? ", …" : "")
+        }
+        throw .configuration("\(path): no resource named '\(name)' (\(hint))")
     }
 
+    /// The resource's source; validation guarantees it exists.
     public func source(of resource: ResourceConfig) -> SourceConfig {
         guard let source = sources.first(where: { $0.name == resource.source }) else {
-            preconditionFailure("validation guarantees source \(resource.source) exists")
+            preconditionFailure("resource \(resource.name) names source \(resource.source), which validation should have refused")
         }
         return source
     }
 
+    /// The resource's destination; validation guarantees it exists.
     public func destination(of resource: ResourceConfig) -> DestinationConfig {
         guard let destination = destinations.first(where: { $0.name == resource.destination }) else {
-            preconditionFailure("validation guarantees destination \(resource.destination) exists")
+            preconditionFailure(
+                "resource \(resource.name) names destination \(resource.destination), which validation should have refused")
         }
         return destination
     }
 
-    /// The resource's table, else the destination's, else the resource's name.
+    /// The resource's `table`, else the destination's, else the resource's name.
     public func effectiveTable(of resource: ResourceConfig) -> String {
         resource.table ?? destination(of: resource).table ?? resource.name
     }
 
+    /// The resource's `mode`, else the destination's, else `append`.
     public func effectiveMode(of resource: ResourceConfig) -> WriteMode {
         resource.mode ?? destination(of: resource).mode ?? .append
     }
 
+    /// The resource's `primary_key`, else the destination's; validation guarantees one for `merge`.
     public func effectivePrimaryKey(of resource: ResourceConfig) -> [String]? {
         resource.primaryKey ?? destination(of: resource).primaryKey
     }
 
+    /// The resource's `batch_size`, else the destination's, else nil (the loader's default).
     public func effectiveBatchSize(of resource: ResourceConfig) -> Int? {
         resource.batchSize ?? destination(of: resource).batchSize
-    }
-}
-
-/// Suggests the closest known word to a misspelt one.
-enum KeySuggestion {
-    /// The closest candidate within a small edit distance, or nil.
-    static func closest(to word: String, among candidates: [String]) -> String? {
-        let limit = max(2, word.count / 3)
-        var best: (String, Int)?
-        for candidate in candidates {
-            let distance = editDistance(word.lowercased(), candidate.lowercased())
-            if distance <= limit, distance < (best?.1 ?? Int.max) { best = (candidate, distance) }
-        }
-        if best == nil, let prefixMatch = candidates.first(where: { $0.hasPrefix(word) && word.count >= 4 }) {
-            return prefixMatch
-        }
-        return best?.0
-    }
-
-    /// Damerau–Levenshtein (optimal string alignment) distance.
-    static func editDistance(_ a: String, _ b: String) -> Int {
-        let a = Array(a.unicodeScalars), b = Array(b.unicodeScalars)
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
-        var d = [[Int]](repeating: [Int](repeating: 0, count: b.count + 1), count: a.count + 1)
-        for i in 0...a.count { d[i][0] = i }
-        for j in 0...b.count { d[0][j] = j }
-        for i in 1...a.count {
-            for j in 1...b.count {
-                let cost = a[i - 1] == b[j - 1] ? 0 : 1
-                d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
-                if i > 1, j > 1, a[i - 1] == b[j - 2], a[i - 2] == b[j - 1] {
-                    d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
-                }
-            }
-        }
-        return d[a.count][b.count]
     }
 }

@@ -1,17 +1,23 @@
 import Glibc
 import Yams
 
-/// Finds, reads, interpolates, parses and validates `ingest.yml`.
+/// Finds, reads, interpolates, parses and validates `ingest.yml` (SPEC section 2). Every problem
+/// is a configuration error (exit 78) naming the file, and where it can, the line and key path.
 public enum ConfigurationLoader {
-    /// `--config FILE`, else `$CONDUIT_CONFIG`, else `./ingest.yml`.
+    /// The file read when neither `--config` nor `$CONDUIT_CONFIG` names one: `ingest.yml` in the
+    /// current directory.
+    public static let defaultPath = "ingest.yml"
+
+    /// `--config FILE`, else `$CONDUIT_CONFIG`, else `ingest.yml` (relative to the current
+    /// directory). Empty values count as unset.
     public static func locate(explicitPath: String?, environment: [String: String]) -> String {
         if let explicitPath, !explicitPath.isEmpty { return explicitPath }
         if let fromEnvironment = environment["CONDUIT_CONFIG"], !fromEnvironment.isEmpty { return fromEnvironment }
-        return "ingest.yml"
+        return defaultPath
     }
 
-    /// Loads and validates the file; every problem is a configuration error (exit 78) naming
-    /// the file, the line and the key path.
+    /// Reads the file and parses it. A missing or unreadable file is an error naming the file and
+    /// the system's reason.
     public static func load(path: String, environment: [String: String]) throws(ConduitError) -> Configuration {
         let bytes: [UInt8]?
         do {
@@ -20,51 +26,66 @@ public enum ConfigurationLoader {
             throw .configuration("\(path): cannot read the configuration: \(error)")
         }
         guard let bytes else {
-            throw .configuration("\(path): no such configuration file (give one with --config FILE or $CONDUIT_CONFIG)")
+            let hint = path == defaultPath ? " (name one with --config FILE or $CONDUIT_CONFIG)" : ""
+            throw .configuration(
+                "\(path): cannot read the configuration: \(SystemCall.describe(ENOENT))\(hint)")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
-            throw .configuration("\(path): the configuration is not valid UTF-8")
+            throw .configuration("\(path):\(lineOfFirstInvalidUTF8(bytes)): the configuration is not valid UTF-8")
         }
         return try parse(yaml: text, path: path, environment: environment)
     }
 
-    /// Parses and validates YAML text; `path` names the file in errors.
+    /// Parses and validates YAML text; `path` names the file in messages. `${…}` is interpolated
+    /// in values after parsing, so an environment value can never change the YAML's structure.
     public static func parse(yaml: String, path: String, environment: [String: String]) throws(ConduitError) -> Configuration {
         let root: Node?
         do {
-            root = try Yams.compose(yaml: yaml)
+            // The encoding is given so that Yams does not consult (and print about) its own
+            // environment variable.
+            root = try Yams.compose(yaml: yaml, .default, .default, .utf8)
         } catch let error as YamlError {
-            throw .configuration(describe(error, path: path))
+            throw .configuration(describe(error, path: path, yaml: yaml))
         } catch {
-            throw .configuration("\(path): not valid YAML: \(error)")
+            throw .configuration("\(path): invalid YAML: \(error)")
         }
-        var reader = ConfigurationReader(path: path, environment: environment)
+        var reader = ConfigurationReader(file: path, environment: environment)
         let configuration = reader.read(root)
-        if !reader.problems.isEmpty {
-            let lines = reader.problems.sorted { ($0.line ?? 0) < ($1.line ?? 0) }.map { $0.text(path: path) }
-            throw .configuration(lines.joined(separator: "\n"))
-        }
+        guard reader.problems.isEmpty else { throw .configuration(reader.message) }
         return configuration
     }
 
-    private static func describe(_ error: YamlError, path: String) -> String {
+    /// `ingest.yml:3: invalid YAML: mapping values are not allowed in this context`. libyaml's
+    /// messages describe the syntax, never the values.
+    static func describe(_ error: YamlError, path: String, yaml: String) -> String {
         switch error {
-        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
-            return "\(path):\(mark.line): not valid YAML: \(problem)"
+        case .scanner(let context, let problem, let mark, _),
+            .parser(let context, let problem, let mark, _),
+            .composer(let context, let problem, let mark, _):
+            let during = context.map { " (\($0.text) at line \($0.mark.line))" } ?? ""
+            return "\(path):\(mark.line): invalid YAML: \(problem)\(during)"
+        case .duplicatedKeysInMapping(let duplicates, let context):
+            let keys = duplicates.map { "'\($0)'" }
+            let noun = keys.count == 1 ? "key" : "keys"
+            return "\(path):\(context.mark.line): invalid YAML: duplicate \(noun) \(KeySuggestion.alternatives(keys, conjunction: "and")) in one map (each key may appear once)"
+        case .reader(let problem, let offset, _, _):
+            let line = offset.map { offset in 1 + yaml.prefix(offset).reduce(0) { $1 == "\n" ? $0 + 1 : $0 } } ?? 1
+            return "\(path):\(line): invalid YAML: \(problem)"
         default:
-            return "\(path): not valid YAML: \(error)"
+            return "\(path): invalid YAML: \(error)"
         }
     }
-}
 
-/// One problem found in the file.
-struct ConfigurationProblem: Equatable {
-    var line: Int?
-    var keyPath: String
-    var reason: String
-
-    func text(path: String) -> String {
-        let location = line.map { "\(path):\($0)" } ?? path
-        return keyPath.isEmpty ? "\(location): \(reason)" : "\(location): \(keyPath): \(reason)"
+    /// The 1-based line of the first byte that is not valid UTF-8.
+    static func lineOfFirstInvalidUTF8(_ bytes: [UInt8]) -> Int {
+        var line = 1
+        var iterator = bytes.makeIterator()
+        var decoder = UTF8()
+        while true {
+            switch decoder.decode(&iterator) {
+            case .scalarValue(let scalar): if scalar == "\n" { line += 1 }
+            case .emptyInput, .error: return line
+            }
+        }
     }
 }

@@ -1,357 +1,638 @@
 import Yams
 
-/// Walks the YAML tree, interpolating values and collecting every problem with its line and
-/// key path, so one run of a tool reports them all.
+/// One problem in the configuration: `FILE:LINE: KEY.PATH: reason`.
+struct ConfigurationProblem: Equatable {
+    var line: Int
+    /// `resources[0].incremental_colum`; empty for the document as a whole.
+    var keyPath: String
+    var reason: String
+
+    func text(file: String) -> String {
+        keyPath.isEmpty ? "\(file):\(line): \(reason)" : "\(file):\(line): \(keyPath): \(reason)"
+    }
+}
+
+/// A key of a YAML map with its nodes.
+struct ConfigurationEntry {
+    var key: String
+    var keyNode: Node
+    var value: Node
+}
+
+/// A scalar value, interpolated.
+struct ConfigurationScalar {
+    /// The value after `${…}` interpolation.
+    var text: String
+    /// The value as written in the file.
+    var raw: String
+    /// A plain (unquoted, untagged) scalar, whose type its text decides.
+    var isPlain: Bool
+    /// `~`, `null` or nothing.
+    var isNull: Bool
+    var usedEnvironment: Bool
+    var line: Int
+
+    /// The value quoted for a message: as written when it came from the environment (`'${DB_TYPE}'`),
+    /// so no environment value ever reaches a message.
+    var quoted: String { "'\(usedEnvironment ? raw : text)'" }
+}
+
+/// Walks the YAML tree of `ingest.yml`: interpolates values, builds the configuration and collects
+/// every problem with its line and key path, so one run reports them all.
 struct ConfigurationReader {
-    let path: String
+    typealias Section = ConfigurationSchema.Section
+
+    let file: String
     let environment: [String: String]
     private(set) var problems: [ConfigurationProblem] = []
 
-    init(path: String, environment: [String: String]) {
-        self.path = path
+    /// Names defined in each section, in file order, with the line of their first definition
+    /// and how messages may show them.
+    private var definedNames: [Section: [(name: String, line: Int, shown: String)]] = [:]
+    /// Each source name's type (nil when the type is missing or unknown).
+    private var sourceTypes: [String: SourceType?] = [:]
+
+    init(file: String, environment: [String: String]) {
+        self.file = file
         self.environment = environment
     }
 
-    static let libpqKeywords = [
-        "host", "hostaddr", "port", "database", "dbname", "user", "password", "passfile", "connect_timeout",
-        "client_encoding", "options", "application_name", "fallback_application_name", "keepalives",
-        "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout", "sslmode",
-        "sslcompression", "sslcert", "sslkey", "sslpassword", "sslrootcert", "sslcrl", "sslcrldir", "sslsni",
-        "requirepeer", "ssl_min_protocol_version", "ssl_max_protocol_version", "gssencmode", "krbsrvname",
-        "gsslib", "service", "target_session_attrs", "channel_binding",
-    ]
-    static let snowflakeKeys = [
-        "account", "user", "password", "database", "schema", "warehouse", "role", "host", "port", "protocol", "authenticator",
-    ]
-    static let topLevelKeys = ["sources", "destinations", "resources", "state_file"]
-    static let destinationCommonKeys = ["name", "type", "table", "schema", "mode", "primary_key", "batch_size"]
-    static let resourceKeys = [
-        "name", "source", "destination", "query", "incremental_column", "initial_value", "table", "mode",
-        "primary_key", "batch_size", "ordered",
-    ]
-
-    static func sourceKeys(_ type: SourceType?) -> [String] {
-        switch type {
-        case .postgresql: ["name", "type", "url", "schema"] + libpqKeywords
-        case .sqlite: ["name", "type", "path"]
-        case nil: ["name", "type"]
-        }
-    }
-
-    static func destinationKeys(_ type: DestinationType?) -> [String] {
-        switch type {
-        case .postgresql: destinationCommonKeys + ["url"] + libpqKeywords
-        case .sqlite: destinationCommonKeys + ["path"]
-        case .snowflake: destinationCommonKeys + snowflakeKeys
-        case nil: destinationCommonKeys
-        }
+    /// The problems as one message, one line each, sorted by line.
+    var message: String {
+        problems.enumerated()
+            .sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
+            .map { $0.element.text(file: file) }
+            .joined(separator: "\n")
     }
 
     // MARK: - Problems
 
-    mutating func problem(_ node: Node?, _ keyPath: String, _ reason: String) {
-        problems.append(ConfigurationProblem(line: node?.mark?.line, keyPath: keyPath, reason: reason))
+    private mutating func report(line: Int, _ keyPath: String, _ reason: String) {
+        problems.append(ConfigurationProblem(line: line, keyPath: keyPath, reason: reason))
     }
 
-    // MARK: - Reading
+    private mutating func report(_ node: Node, _ keyPath: String, _ reason: String) {
+        report(line: Self.line(of: node), keyPath, reason)
+    }
 
+    private static func line(of node: Node) -> Int { node.mark?.line ?? 1 }
+
+    // MARK: - The document
+
+    /// The configuration the tree describes; complete only when `problems` is empty.
     mutating func read(_ root: Node?) -> Configuration {
-        var configuration = Configuration(path: path, sources: [], destinations: [], resources: [], stateFile: nil)
+        var configuration = Configuration(path: file)
         guard let root else {
-            problem(nil, "", "the configuration is empty; it needs sources, destinations and resources")
+            report(line: 1, "", "the file is empty; it needs sources, destinations and resources")
             return configuration
         }
         guard case .mapping(let top) = root else {
-            problem(root, "", "the top level must be a map with sources, destinations and resources")
+            report(root, "", "the top level must be a map with sources, destinations and resources")
             return configuration
         }
-        var seen: Set<String> = []
-        for (keyNode, value) in top {
-            guard let key = keyNode.scalar?.string else { continue }
-            seen.insert(key)
-            switch key {
-            case "sources": configuration.sources = entries(value, "sources").compactMap { readSource($0.0, $0.1) }
-            case "destinations": configuration.destinations = entries(value, "destinations").compactMap { readDestination($0.0, $0.1) }
-            case "resources": configuration.resources = entries(value, "resources").compactMap { readResource($0.0, $0.1) }
-            case "state_file": configuration.stateFile = scalar(value, "state_file")
-            default: unknownKey(keyNode, "", key, Self.topLevelKeys)
+        var sections: [Section: Node] = [:]
+        for entry in entries(of: top, path: "") {
+            if let section = Section(rawValue: entry.key) {
+                sections[section] = entry.value
+            } else if entry.key == "state_file" {
+                configuration.stateFile = optionalText(entry, "state_file")?.text
+            } else {
+                let topLevel = ConfigurationSchema.topLevelKeys
+                let hint = KeySuggestion.closest(to: entry.key, among: topLevel).map { "did you mean '\($0)'?" }
+                    ?? "expected " + KeySuggestion.alternatives(topLevel)
+                report(entry.keyNode, entry.key, "unknown key (\(hint))")
             }
         }
-        for required in ["sources", "destinations", "resources"] where !seen.contains(required) {
-            problem(root, required, "missing; the configuration needs a list of \(required)")
+        configuration.sources = items(sections[.sources], .sources).compactMap { readSource($0.node, path: $0.path) }
+        configuration.destinations = items(sections[.destinations], .destinations).compactMap {
+            readDestination($0.node, path: $0.path)
         }
-        checkUniqueNames(configuration.sources.map(\.name), top: top, section: "sources")
-        checkUniqueNames(configuration.destinations.map(\.name), top: top, section: "destinations")
-        checkUniqueNames(configuration.resources.map(\.name), top: top, section: "resources")
-        checkReferences(&configuration, top: top)
+        let drafts = items(sections[.resources], .resources).compactMap { readResource($0.node, path: $0.path) }
+        for draft in drafts {
+            crossCheck(draft, destinations: configuration.destinations)
+        }
+        configuration.resources = drafts.map(\.config)
         return configuration
     }
 
-    /// The maps of a section, each with its key path (`resources[0]`).
-    private mutating func entries(_ node: Node, _ section: String) -> [(String, Node.Mapping)] {
-        guard case .sequence(let items) = node else {
-            problem(node, section, "must be a list (each entry starting with '- ')")
+    /// The entries of a section with their key paths (`resources[0]`); nothing for an empty section.
+    private mutating func items(_ node: Node?, _ section: Section) -> [(path: String, node: Node)] {
+        guard let node else { return [] }
+        switch node {
+        case .sequence:
+            return node.array().enumerated().map { ("\(section.rawValue)[\($0.offset)]", $0.element) }
+        case .scalar(let scalar) where Self.isNull(scalar):
+            return []
+        default:
+            report(node, section.rawValue, "must be a list of \(section.rawValue), each entry starting with '- name: …'")
             return []
         }
-        var result: [(String, Node.Mapping)] = []
-        for (index, item) in items.enumerated() {
-            let keyPath = "\(section)[\(index)]"
-            guard case .mapping(let map) = item else {
-                problem(item, keyPath, "must be a map of keys and values")
-                continue
-            }
-            result.append((keyPath, map))
-        }
-        return result
     }
 
-    /// An interpolated scalar, or nil with a problem recorded when it is a list or map.
-    private mutating func scalar(_ node: Node, _ keyPath: String) -> String? {
-        guard let scalar = node.scalar else {
-            problem(node, keyPath, "must be a single value, not a list or map")
-            return nil
+    /// The keys of an entry, or nil (reported) when it is not a map.
+    private mutating func entryMap(_ node: Node, _ path: String) -> (entries: [ConfigurationEntry], line: Int)? {
+        switch node {
+        case .mapping(let mapping):
+            return (entries(of: mapping, path: path), Self.line(of: node))
+        case .sequence:
+            report(node, path, "must be a map of keys and values (name: …), not a list")
+        case .scalar(let scalar) where Self.isNull(scalar):
+            report(node, path, "is empty; it needs keys and values (name: …)")
+        case .scalar, .alias:
+            report(node, path, "must be a map of keys and values (name: …), not a single value")
         }
-        if scalar.tag.description == Tag.Name.null.rawValue || (scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)) {
-            return nil
-        }
-        do {
-            return try EnvironmentInterpolation.interpolate(scalar.string, environment: environment)
-        } catch {
-            problem(node, keyPath, error.reason)
-            return nil
-        }
-    }
-
-    private mutating func unknownKey(_ keyNode: Node, _ parent: String, _ key: String, _ valid: [String], note: String = "") {
-        let keyPath = parent.isEmpty ? key : "\(parent).\(key)"
-        let suggestion = KeySuggestion.closest(to: key, among: valid).map { " (did you mean '\($0)'?)" } ?? ""
-        problem(keyNode, keyPath, "unknown key\(suggestion)\(note)")
-    }
-
-    /// Reads a map's keys into a dictionary of nodes, reporting keys not in `valid`.
-    private mutating func fields(_ map: Node.Mapping, _ keyPath: String, valid: [String], typeNote: String) -> [String: (key: Node, value: Node)] {
-        var result: [String: (key: Node, value: Node)] = [:]
-        for (keyNode, value) in map {
-            guard let key = keyNode.scalar?.string else {
-                problem(keyNode, keyPath, "keys must be plain names")
-                continue
-            }
-            if !valid.contains(key) {
-                unknownKey(keyNode, keyPath, key, valid, note: typeNote)
-                continue
-            }
-            result[key] = (keyNode, value)
-        }
-        return result
-    }
-
-    private mutating func name(_ fields: [String: (key: Node, value: Node)], _ keyPath: String, _ map: Node.Mapping) -> String? {
-        guard let node = fields["name"]?.value else {
-            problem(map.first?.key, "\(keyPath).name", "missing; every entry needs a name")
-            return nil
-        }
-        guard let name = scalar(node, "\(keyPath).name"), !name.isEmpty else {
-            problem(node, "\(keyPath).name", "must not be empty")
-            return nil
-        }
-        return name
-    }
-
-    private mutating func enumValue<T: RawRepresentable & CaseIterable>(
-        _ node: Node?, _ keyPath: String, _ kind: String
-    ) -> T? where T.RawValue == String {
-        guard let node else { return nil }
-        guard let text = scalar(node, keyPath) else { return nil }
-        if let value = T(rawValue: text) { return value }
-        let names = T.allCases.map(\.rawValue)
-        let suggestion = KeySuggestion.closest(to: text, among: names).map { " (did you mean '\($0)'?)" } ?? ""
-        problem(node, keyPath, "unknown \(kind) '\(text)'\(suggestion); expected one of \(names.joined(separator: ", "))")
         return nil
     }
 
-    private mutating func typeOf<T: RawRepresentable & CaseIterable>(
-        _ map: Node.Mapping, _ keyPath: String
-    ) -> (T?, Bool) where T.RawValue == String {
-        guard let node = map["type"] else {
-            problem(map.first?.key, "\(keyPath).type", "missing; expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
-            return (nil, false)
+    /// A map's keys in file order, with YAML merge keys (`<<: *defaults`) expanded in place; keys
+    /// written in the map win over merged ones. (Yams already refuses a key written twice.)
+    private mutating func entries(of mapping: Node.Mapping, path: String) -> [ConfigurationEntry] {
+        var written: Set<String> = []
+        for (key, _) in mapping {
+            if let scalar = key.scalar, !Self.isMergeKey(scalar) { written.insert(scalar.string) }
         }
-        let value: T? = enumValue(node, "\(keyPath).type", "type")
-        return (value, value != nil)
+        var result: [ConfigurationEntry] = []
+        var seen: Set<String> = []
+        for (keyNode, value) in mapping {
+            guard let keyScalar = keyNode.scalar else {
+                report(keyNode, path, "keys must be plain names, not lists or maps")
+                continue
+            }
+            if Self.isMergeKey(keyScalar) {
+                for merged in mergedEntries(value, path: path)
+                where !written.contains(merged.key) && seen.insert(merged.key).inserted {
+                    result.append(merged)
+                }
+            } else {
+                seen.insert(keyScalar.string)
+                result.append(ConfigurationEntry(key: keyScalar.string, keyNode: keyNode, value: value))
+            }
+        }
+        return result
     }
 
-    private mutating func connection(_ fields: [String: (key: Node, value: Node)], _ keyPath: String, keywords: [String]) -> ConnectionSettings {
-        var settings = ConnectionSettings()
-        // Keep the file's order: sort by line.
-        let ordered = fields.sorted { ($0.value.key.mark?.line ?? 0, $0.key) < ($1.value.key.mark?.line ?? 0, $1.key) }
-        for (key, entry) in ordered {
-            guard keywords.contains(key) else { continue }
-            guard let value = scalar(entry.value, "\(keyPath).\(key)") else { continue }
-            settings.parameters.append((keyword: key == "database" ? "dbname" : key, value: value))
+    /// The entries a merge key brings: one map's, or a list of maps' (earlier maps win).
+    private mutating func mergedEntries(_ value: Node, path: String) -> [ConfigurationEntry] {
+        let maps: [Node] = if case .sequence = value { value.array() } else { [value] }
+        var result: [ConfigurationEntry] = []
+        var seen: Set<String> = []
+        for map in maps {
+            guard case .mapping(let mapping) = map else {
+                report(map, path.isEmpty ? "<<" : "\(path).<<", "a merge key ('<<') takes a map or a list of maps")
+                continue
+            }
+            for entry in entries(of: mapping, path: path) where seen.insert(entry.key).inserted {
+                result.append(entry)
+            }
         }
-        if let node = fields["url"]?.value { settings.url = scalar(node, "\(keyPath).url") }
-        if let node = fields["path"]?.value { settings.path = scalar(node, "\(keyPath).path") }
-        if let node = fields["schema"]?.value { settings.schema = scalar(node, "\(keyPath).schema") }
-        if settings.url != nil {
-            let clashing = settings.parameters.map(\.keyword).filter { ["host", "hostaddr", "port", "dbname", "user", "password"].contains($0) }
-            if !clashing.isEmpty, let node = fields["url"]?.key {
-                problem(node, "\(keyPath).url", "give either url or \(clashing.joined(separator: ", ")), not both")
+        return result
+    }
+
+    private static func isMergeKey(_ scalar: Node.Scalar) -> Bool {
+        scalar.string == "<<" && scalar.style == .plain
+    }
+
+    /// The keys of one entry that apply to it.
+    private struct EntryFields {
+        /// The accepted entries, in file order.
+        var entries: [ConfigurationEntry]
+        /// Keys that unknown keys were taken to be misspellings of: their absence is not
+        /// reported again.
+        var misspelled: Set<String>
+        /// The line of the entry's map.
+        var line: Int
+
+        subscript(key: String) -> ConfigurationEntry? { entries.first { $0.key == key } }
+    }
+
+    /// Keeps the entries whose keys `allowed` has and reports the others, with the reason.
+    private mutating func accepted(
+        _ entries: [ConfigurationEntry], line: Int, path: String, allowed: [String], section: Section, typeName: String?
+    ) -> EntryFields {
+        var fields = EntryFields(entries: [], misspelled: [], line: line)
+        for entry in entries {
+            if allowed.contains(entry.key) {
+                fields.entries.append(entry)
+                continue
+            }
+            let suggestion = KeySuggestion.closest(to: entry.key, among: allowed, aliases: ConfigurationSchema.keyAliases)
+            if let suggestion { fields.misspelled.insert(suggestion) }
+            report(entry.keyNode, "\(path).\(entry.key)", unknownKeyReason(entry.key, suggestion, section, typeName))
+        }
+        return fields
+    }
+
+    private func unknownKeyReason(_ key: String, _ suggestion: String?, _ section: Section, _ typeName: String?) -> String {
+        if let typeName {
+            let types = section.types(accepting: key)
+            if !types.isEmpty {
+                return "not a key of \(typeName) \(section.rawValue) ('\(key)' applies to "
+                    + "\(KeySuggestion.alternatives(types, conjunction: "and")) \(section.rawValue))"
+            }
+        }
+        if let suggestion {
+            return "unknown key (did you mean '\(suggestion)'?)"
+        }
+        let homes = Section.allCases.filter { $0 != section && $0.allKeys.contains(key) }.map(\.rawValue)
+        if !homes.isEmpty {
+            return "unknown key ('\(key)' belongs in \(KeySuggestion.alternatives(homes)))"
+        }
+        return "unknown key"
+    }
+
+    // MARK: - Values
+
+    /// The interpolated value, or nil (reported) for a list, a map or a failed interpolation.
+    private mutating func scalar(_ node: Node, _ keyPath: String) -> ConfigurationScalar? {
+        switch node {
+        case .scalar(let scalar):
+            let line = Self.line(of: node)
+            if Self.isNull(scalar) {
+                return ConfigurationScalar(
+                    text: "", raw: scalar.string, isPlain: true, isNull: true, usedEnvironment: false, line: line)
+            }
+            do {
+                let expanded = try EnvironmentInterpolation.expand(scalar.string, environment: environment)
+                return ConfigurationScalar(
+                    text: expanded.text, raw: scalar.string, isPlain: Self.isPlain(scalar), isNull: false,
+                    usedEnvironment: expanded.usedEnvironment, line: line)
+            } catch {
+                report(line: line, keyPath, error.reason)
+                return nil
+            }
+        case .mapping:
+            report(node, keyPath, "must be a single value, not a map")
+        case .sequence:
+            report(node, keyPath, "must be a single value, not a list")
+        case .alias:
+            report(node, keyPath, "must be a single value")
+        }
+        return nil
+    }
+
+    /// Unquoted and without an explicit `!!str` tag: its text decides its type.
+    private static func isPlain(_ scalar: Node.Scalar) -> Bool {
+        scalar.style == .plain && scalar.tag.rawValue != Tag.Name.str.rawValue
+    }
+
+    private static func isNull(_ scalar: Node.Scalar) -> Bool {
+        scalar.tag.rawValue == Tag.Name.null.rawValue
+            || (isPlain(scalar) && ["", "~", "null", "Null", "NULL"].contains(scalar.string))
+    }
+
+    /// An optional value: nil when the key is absent or null (or reported: a list, a map, empty
+    /// text unless `allowEmpty`).
+    private mutating func optionalText(
+        _ entry: ConfigurationEntry?, _ keyPath: String, allowEmpty: Bool = false
+    ) -> ConfigurationScalar? {
+        guard let entry, let value = scalar(entry.value, keyPath), !value.isNull else { return nil }
+        if !allowEmpty, value.text.allSatisfy(\.isWhitespace) {
+            report(line: value.line, keyPath, "must not be empty")
+            return nil
+        }
+        return value
+    }
+
+    /// A value that must be present and not empty.
+    private mutating func requiredText(
+        _ fields: EntryFields, _ key: String, path: String, what: String
+    ) -> ConfigurationScalar? {
+        guard let entry = fields[key] else {
+            if !fields.misspelled.contains(key) {
+                report(line: fields.line, path, "missing required key '\(key)' (\(what))")
+            }
+            return nil
+        }
+        let keyPath = "\(path).\(key)"
+        guard let value = scalar(entry.value, keyPath) else { return nil }
+        if value.isNull || value.text.allSatisfy(\.isWhitespace) {
+            report(line: value.line, keyPath, "must not be empty (\(what))")
+            return nil
+        }
+        return value
+    }
+
+    /// The entry's `name`, registered in its section; a second entry with the same name is reported.
+    private mutating func readName(
+        _ fields: EntryFields, path: String, section: Section
+    ) -> (value: ConfigurationScalar, isFirst: Bool)? {
+        guard let value = requiredText(fields, "name", path: path, what: "what the \(section.singular) is called")
+        else { return nil }
+        if let first = definedNames[section, default: []].first(where: { $0.name == value.text }) {
+            report(line: value.line, "\(path).name", "another \(section.singular) is already named \(first.shown) (line \(first.line))")
+            return (value, false)
+        }
+        definedNames[section, default: []].append((value.text, value.line, value.quoted))
+        return (value, true)
+    }
+
+    /// The entry's `type`, or nil (reported) when it is missing or unknown.
+    private mutating func readType<T: RawRepresentable & CaseIterable>(
+        _ entries: [ConfigurationEntry], path: String, line: Int
+    ) -> T? where T.RawValue == String {
+        let names = T.allCases.map(\.rawValue)
+        let misspelled: Set<String> =
+            entries.contains { $0.key != "type" && KeySuggestion.closest(to: $0.key, among: ["type"]) != nil } ? ["type"] : []
+        let fields = EntryFields(entries: entries, misspelled: misspelled, line: line)
+        guard let value = requiredText(fields, "type", path: path, what: KeySuggestion.alternatives(names))
+        else { return nil }
+        if let type = T(rawValue: value.text) { return type }
+        let hint = KeySuggestion.closest(to: value.text, among: names, aliases: ConfigurationSchema.typeAliases)
+            .map { "did you mean '\($0)'?" } ?? "expected \(KeySuggestion.alternatives(names))"
+        report(line: value.line, "\(path).type", "unknown type \(value.quoted) (\(hint))")
+        return nil
+    }
+
+    // MARK: - Sources and destinations
+
+    private mutating func readSource(_ node: Node, path: String) -> SourceConfig? {
+        guard let (entries, line) = entryMap(node, path) else { return nil }
+        let type: SourceType? = readType(entries, path: path, line: line)
+        let allowed = type.map(ConfigurationSchema.sourceKeys) ?? Section.sources.allKeys
+        let fields = accepted(entries, line: line, path: path, allowed: allowed, section: .sources, typeName: type?.rawValue)
+        let name = readName(fields, path: path, section: .sources)
+        if let name, name.isFirst { sourceTypes[name.value.text] = type }
+        guard let type else { return nil }
+        let kind: ConnectionKind = type == .postgresql ? .postgresql : .sqlite
+        let connection = readConnection(fields, kind: kind, path: path, section: .sources)
+        guard let name else { return nil }
+        return SourceConfig(name: name.value.text, type: type, connection: connection)
+    }
+
+    private mutating func readDestination(_ node: Node, path: String) -> DestinationConfig? {
+        guard let (entries, line) = entryMap(node, path) else { return nil }
+        let type: DestinationType? = readType(entries, path: path, line: line)
+        let allowed = type.map(ConfigurationSchema.destinationKeys) ?? Section.destinations.allKeys
+        let fields = accepted(
+            entries, line: line, path: path, allowed: allowed, section: .destinations, typeName: type?.rawValue)
+        let name = readName(fields, path: path, section: .destinations)
+        let options = readLoadOptions(fields, path: path)
+        guard let type else { return nil }
+        let kind: ConnectionKind =
+            switch type {
+            case .postgresql: .postgresql
+            case .sqlite: .sqlite
+            case .snowflake: .snowflake
+            }
+        let connection = readConnection(fields, kind: kind, path: path, section: .destinations)
+        guard let name else { return nil }
+        return DestinationConfig(
+            name: name.value.text, type: type, connection: connection, table: options.table, mode: options.mode,
+            primaryKey: options.primaryKey, batchSize: options.batchSize)
+    }
+
+    private enum ConnectionKind { case postgresql, sqlite, snowflake }
+
+    private mutating func readConnection(
+        _ fields: EntryFields, kind: ConnectionKind, path: String, section: Section
+    ) -> ConnectionSettings {
+        var settings = ConnectionSettings()
+        switch kind {
+        case .postgresql:
+            var database: ConfigurationEntry?
+            var targets: [ConfigurationEntry] = []
+            for entry in fields.entries {
+                let keyPath = "\(path).\(entry.key)"
+                switch entry.key {
+                case "url":
+                    guard let value = optionalText(entry, keyPath) else { continue }
+                    if value.text.hasPrefix("postgresql://") || value.text.hasPrefix("postgres://") {
+                        settings.url = value.text
+                    } else {
+                        report(line: value.line, keyPath, "must be a libpq connection URI (postgresql://user@host:port/database)")
+                    }
+                case "schema":
+                    settings.schema = optionalText(entry, keyPath)?.text
+                case let key where key == "database" || ConfigurationSchema.libpqKeywords.contains(key):
+                    if key == "database" || key == "dbname" {
+                        if let database {
+                            report(
+                                entry.keyNode, keyPath,
+                                "'\(key)' and '\(database.key)' (line \(Self.line(of: database.keyNode))) are the same setting; give one")
+                            continue
+                        }
+                        database = entry
+                    }
+                    if ConfigurationSchema.urlExclusiveKeys.contains(key) { targets.append(entry) }
+                    if let value = optionalText(entry, keyPath, allowEmpty: true) {
+                        settings.parameters.append((keyword: key == "database" ? "dbname" : key, value: value.text))
+                    }
+                default:
+                    continue
+                }
+            }
+            if settings.url != nil {
+                for entry in targets {
+                    report(
+                        entry.keyNode, "\(path).\(entry.key)",
+                        "cannot be combined with 'url' (give the connection either as a url or as separate keys)")
+                }
+            }
+        case .sqlite:
+            if fields["path"] == nil {
+                if !fields.misspelled.contains("path") {
+                    report(line: fields.line, path, "a sqlite \(section.singular) needs 'path' (the database file)")
+                }
+            } else {
+                settings.path = requiredText(fields, "path", path: path, what: "the database file")?.text
+            }
+        case .snowflake:
+            for entry in fields.entries where ConfigurationSchema.snowflakeConnectionKeys.contains(entry.key) {
+                let keyPath = "\(path).\(entry.key)"
+                if entry.key == "schema" {
+                    settings.schema = optionalText(entry, keyPath)?.text
+                } else if let value = optionalText(entry, keyPath, allowEmpty: true) {
+                    settings.parameters.append((keyword: entry.key, value: value.text))
+                }
             }
         }
         return settings
     }
 
-    private mutating func readSource(_ keyPath: String, _ map: Node.Mapping) -> SourceConfig? {
-        let (type, known): (SourceType?, Bool) = typeOf(map, keyPath)
-        let note = type.map { " for a \($0.rawValue) source" } ?? ""
-        let fields = fields(map, keyPath, valid: known ? Self.sourceKeys(type) : Self.sourceKeys(.postgresql) + ["path"], typeNote: note)
-        guard let name = name(fields, keyPath, map), let type else { return nil }
-        var settings = connection(fields, keyPath, keywords: Self.libpqKeywords)
-        if type == .sqlite, settings.path == nil {
-            problem(map.first?.key, "\(keyPath).path", "missing; a sqlite source needs the database file's path")
-        }
-        if type == .postgresql { settings.path = nil }
-        return SourceConfig(name: name, type: type, connection: settings)
+    // MARK: - Load options (destinations and resources)
+
+    private struct LoadOptions {
+        var table: String?
+        var mode: WriteMode?
+        var modeLine: Int?
+        var primaryKey: [String]?
+        var batchSize: Int?
     }
 
-    private mutating func readDestination(_ keyPath: String, _ map: Node.Mapping) -> DestinationConfig? {
-        let (type, known): (DestinationType?, Bool) = typeOf(map, keyPath)
-        let note = type.map { " for a \($0.rawValue) destination" } ?? ""
-        let allKeys = Self.destinationKeys(.postgresql) + ["path"] + Self.snowflakeKeys
-        let fields = fields(map, keyPath, valid: known ? Self.destinationKeys(type) : allKeys, typeNote: note)
-        guard let name = name(fields, keyPath, map), let type else { return nil }
-        let keywords = type == .snowflake ? Self.snowflakeKeys.filter { $0 != "schema" } : Self.libpqKeywords
-        let settings = connection(fields, keyPath, keywords: keywords)
-        if type == .sqlite, settings.path == nil {
-            problem(map.first?.key, "\(keyPath).path", "missing; a sqlite destination needs the database file's path")
+    private mutating func readLoadOptions(_ fields: EntryFields, path: String) -> LoadOptions {
+        var options = LoadOptions()
+        options.table = optionalText(fields["table"], "\(path).table")?.text
+        if let entry = fields["mode"] {
+            options.mode = readMode(entry, "\(path).mode")
+            options.modeLine = Self.line(of: entry.keyNode)
         }
-        var destination = DestinationConfig(name: name, type: type, connection: settings)
-        readLoadOptions(fields, keyPath, table: &destination.table, mode: &destination.mode,
-                        primaryKey: &destination.primaryKey, batchSize: &destination.batchSize)
-        return destination
-    }
-
-    private mutating func readLoadOptions(
-        _ fields: [String: (key: Node, value: Node)], _ keyPath: String,
-        table: inout String?, mode: inout WriteMode?, primaryKey: inout [String]?, batchSize: inout Int?
-    ) {
-        if let node = fields["table"]?.value { table = scalar(node, "\(keyPath).table") }
-        mode = enumValue(fields["mode"]?.value, "\(keyPath).mode", "mode")
-        if let node = fields["primary_key"]?.value {
-            if case .sequence(let items) = node {
-                primaryKey = items.enumerated().compactMap { scalar($0.element, "\(keyPath).primary_key[\($0.offset)]") }
-            } else if let single = scalar(node, "\(keyPath).primary_key") {
-                primaryKey = [single]
-            }
-            if primaryKey?.isEmpty == true { problem(node, "\(keyPath).primary_key", "must name at least one column") }
+        if let entry = fields["primary_key"] {
+            options.primaryKey = readPrimaryKey(entry, "\(path).primary_key")
         }
-        if let node = fields["batch_size"]?.value, let text = scalar(node, "\(keyPath).batch_size") {
-            if let size = Int(text), size > 0 {
-                batchSize = size
+        if let value = optionalText(fields["batch_size"], "\(path).batch_size") {
+            if value.text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
+                let size = Int(value.text), size > 0
+            {
+                options.batchSize = size
             } else {
-                problem(node, "\(keyPath).batch_size", "must be a positive whole number, not '\(text)'")
+                report(line: value.line, "\(path).batch_size", "must be a positive integer, not \(value.quoted)")
+            }
+        }
+        return options
+    }
+
+    private static let modeAliases = [
+        "upsert": "merge", "insert": "append", "incremental": "append", "overwrite": "replace", "truncate": "replace",
+        "full": "replace",
+    ]
+
+    private mutating func readMode(_ entry: ConfigurationEntry, _ keyPath: String) -> WriteMode? {
+        guard let value = optionalText(entry, keyPath) else { return nil }
+        if let mode = WriteMode(rawValue: value.text) { return mode }
+        let names = WriteMode.allCases.map(\.rawValue)
+        let hint = KeySuggestion.closest(to: value.text, among: names, aliases: Self.modeAliases)
+            .map { "did you mean '\($0)'?" } ?? "expected \(KeySuggestion.alternatives(names))"
+        report(line: value.line, keyPath, "unknown mode \(value.quoted) (\(hint))")
+        return nil
+    }
+
+    /// One column, or a list of columns.
+    private mutating func readPrimaryKey(_ entry: ConfigurationEntry, _ keyPath: String) -> [String]? {
+        guard case .sequence = entry.value else {
+            return optionalText(entry, keyPath).map { [$0.text] }
+        }
+        let items = entry.value.array()
+        if items.isEmpty {
+            report(entry.value, keyPath, "must name at least one column")
+            return nil
+        }
+        var columns: [String] = []
+        var valid = true
+        for (index, item) in items.enumerated() {
+            let itemPath = "\(keyPath)[\(index)]"
+            guard let value = scalar(item, itemPath) else {
+                valid = false
+                continue
+            }
+            if value.isNull || value.text.allSatisfy(\.isWhitespace) {
+                report(line: value.line, itemPath, "must be a column name, not empty")
+                valid = false
+            } else if columns.contains(value.text) {
+                report(line: value.line, itemPath, "names \(value.quoted) a second time")
+                valid = false
+            } else {
+                columns.append(value.text)
+            }
+        }
+        return valid ? columns : nil
+    }
+
+    // MARK: - Resources
+
+    /// A resource as read, with where its values are, for the checks that need the other sections.
+    private struct ResourceDraft {
+        var config: ResourceConfig
+        var path: String
+        var source: ConfigurationScalar?
+        var destination: ConfigurationScalar?
+        var query: ConfigurationScalar?
+        var incrementalColumn: ConfigurationScalar?
+        var hasIncrementalKey: Bool
+        var modeLine: Int?
+    }
+
+    private mutating func readResource(_ node: Node, path: String) -> ResourceDraft? {
+        guard let (entries, line) = entryMap(node, path) else { return nil }
+        let fields = accepted(
+            entries, line: line, path: path, allowed: ConfigurationSchema.resourceKeys, section: .resources, typeName: nil)
+        let name = readName(fields, path: path, section: .resources)
+        let source = requiredText(fields, "source", path: path, what: "the name of the source to read from")
+        let destination = requiredText(fields, "destination", path: path, what: "the name of the destination to write to")
+        let query = requiredText(fields, "query", path: path, what: "the SQL that selects the rows")
+        let incrementalColumn = optionalText(fields["incremental_column"], "\(path).incremental_column")
+        // A misspelt incremental_column is reported once, as the unknown key.
+        let hasIncrementalKey = fields["incremental_column"] != nil || fields.misspelled.contains("incremental_column")
+        var config = ResourceConfig(
+            name: name?.value.text ?? "", source: source?.text ?? "", destination: destination?.text ?? "",
+            query: query?.text ?? "", incrementalColumn: incrementalColumn?.text)
+
+        if let entry = fields["initial_value"], let value = scalar(entry.value, "\(path).initial_value"), !value.isNull {
+            config.initialValue = value.isPlain && DecimalText.isJSONNumber(value.text) ? .number(value.text) : .string(value.text)
+            if !hasIncrementalKey {
+                report(line: value.line, "\(path).initial_value", "only applies to an incremental resource (one with incremental_column)")
+            }
+        }
+        if let value = optionalText(fields["ordered"], "\(path).ordered") {
+            switch value.text {
+            case "true", "True", "TRUE": config.ordered = true
+            case "false", "False", "FALSE": config.ordered = false
+            default: report(line: value.line, "\(path).ordered", "must be true or false, not \(value.quoted)")
+            }
+        }
+        let options = readLoadOptions(fields, path: path)
+        config.table = options.table
+        config.mode = options.mode
+        config.primaryKey = options.primaryKey
+        config.batchSize = options.batchSize
+        return ResourceDraft(
+            config: config, path: path, source: source, destination: destination, query: query,
+            incrementalColumn: incrementalColumn, hasIncrementalKey: hasIncrementalKey, modeLine: options.modeLine)
+    }
+
+    /// The checks that need the other sections: the source and destination exist, the query's
+    /// `:last_value` matches `incremental_column`, `merge` has a primary key.
+    private mutating func crossCheck(_ draft: ResourceDraft, destinations: [DestinationConfig]) {
+        let path = draft.path
+        var dialect = QueryTemplate.Dialect.postgresql
+        if let source = draft.source {
+            if let type = sourceTypes[source.text] {
+                dialect = type?.queryDialect ?? .postgresql
+            } else {
+                report(line: source.line, "\(path).source", "no source named \(source.quoted) (\(nameHint(source.text, .sources)))")
+            }
+        }
+        var destination: DestinationConfig?
+        if let named = draft.destination {
+            if definedNames[.destinations, default: []].contains(where: { $0.name == named.text }) {
+                destination = destinations.first { $0.name == named.text }
+            } else {
+                report(
+                    line: named.line, "\(path).destination",
+                    "no destination named \(named.quoted) (\(nameHint(named.text, .destinations)))")
+            }
+        }
+        if let query = draft.query {
+            let template = QueryTemplate(query.text, dialect: dialect)
+            if let column = draft.incrementalColumn, !template.containsPlaceholder {
+                let example = column.usedEnvironment ? "id" : column.text
+                report(
+                    line: query.line, "\(path).query",
+                    "has no :last_value placeholder, which an incremental resource needs (e.g. WHERE \(example) > :last_value)")
+            } else if !draft.hasIncrementalKey, template.containsPlaceholder {
+                report(line: query.line, "\(path).query", "uses :last_value but the resource has no incremental_column")
+            }
+        }
+        let mode = draft.config.mode ?? destination?.mode
+        if mode == .merge, (draft.config.primaryKey ?? destination?.primaryKey) == nil {
+            if draft.config.mode != nil {
+                report(line: draft.modeLine ?? 1, "\(path).mode", "merge needs primary_key (the columns that identify a row)")
+            } else if let named = draft.destination {
+                report(
+                    line: named.line, "\(path).destination",
+                    "destination \(named.quoted) has mode merge, which needs primary_key (set it here or on the destination)")
             }
         }
     }
 
-    private mutating func readResource(_ keyPath: String, _ map: Node.Mapping) -> ResourceConfig? {
-        let fields = fields(map, keyPath, valid: Self.resourceKeys, typeNote: "")
-        guard let name = name(fields, keyPath, map) else { return nil }
-        func required(_ key: String, _ reason: String) -> String? {
-            guard let node = fields[key]?.value else {
-                problem(map.first?.key, "\(keyPath).\(key)", "missing; \(reason)")
-                return nil
-            }
-            guard let value = scalar(node, "\(keyPath).\(key)"), !value.isEmpty else {
-                problem(node, "\(keyPath).\(key)", "must not be empty; \(reason)")
-                return nil
-            }
-            return value
+    /// After "no source named 'x'": the closest name, or the names there are.
+    private func nameHint(_ name: String, _ section: Section) -> String {
+        let defined = definedNames[section, default: []]
+        if let closest = KeySuggestion.closest(to: name, among: defined.map(\.name)),
+            let shown = defined.first(where: { $0.name == closest })?.shown
+        {
+            return "did you mean \(shown)?"
         }
-        let source = required("source", "name the source to read from")
-        let destination = required("destination", "name the destination to write to")
-        let query = required("query", "give the SQL that selects the rows")
-        var resource = ResourceConfig(
-            name: name, source: source ?? "", destination: destination ?? "", query: query ?? "",
-            incrementalColumn: nil, initialValue: nil, ordered: true)
-        if let node = fields["incremental_column"]?.value {
-            resource.incrementalColumn = scalar(node, "\(keyPath).incremental_column")
-            if resource.incrementalColumn?.isEmpty == true {
-                problem(node, "\(keyPath).incremental_column", "must not be empty")
-                resource.incrementalColumn = nil
-            }
-        }
-        if let node = fields["initial_value"]?.value, let scalarNode = node.scalar {
-            if let text = scalar(node, "\(keyPath).initial_value") {
-                let isNumber = scalarNode.style == .plain && DecimalText.isJSONNumber(text)
-                resource.initialValue = isNumber ? .number(text) : .string(text)
-            }
-        } else if let node = fields["initial_value"]?.value {
-            problem(node, "\(keyPath).initial_value", "must be a single value, not a list or map")
-        }
-        if let node = fields["ordered"]?.value {
-            switch scalar(node, "\(keyPath).ordered") {
-            case "true", "True", "TRUE", "yes": resource.ordered = true
-            case "false", "False", "FALSE", "no": resource.ordered = false
-            case let other: problem(node, "\(keyPath).ordered", "must be true or false, not '\(other ?? "")'")
-            }
-        }
-        readLoadOptions(fields, keyPath, table: &resource.table, mode: &resource.mode,
-                        primaryKey: &resource.primaryKey, batchSize: &resource.batchSize)
-        return resource
-    }
-
-    // MARK: - Cross-references
-
-    private func line(of section: String, index: Int, key: String?, in top: Node.Mapping) -> Node? {
-        guard case .sequence(let items)? = top[section], index < items.count else { return nil }
-        guard let key else { return items[index] }
-        guard case .mapping(let map) = items[index] else { return items[index] }
-        return map[key] ?? items[index]
-    }
-
-    private mutating func checkUniqueNames(_ names: [String], top: Node.Mapping, section: String) {
-        var seen: Set<String> = []
-        for (index, name) in names.enumerated() where !seen.insert(name).inserted {
-            problem(line(of: section, index: index, key: "name", in: top), "\(section)[\(index)].name",
-                    "'\(name)' is already the name of another entry in \(section)")
-        }
-    }
-
-    private mutating func checkReferences(_ configuration: inout Configuration, top: Node.Mapping) {
-        let sourceNames = configuration.sources.map(\.name)
-        let destinationNames = configuration.destinations.map(\.name)
-        for (index, resource) in configuration.resources.enumerated() {
-            let keyPath = "resources[\(index)]"
-            if !resource.source.isEmpty, !sourceNames.contains(resource.source) {
-                let suggestion = KeySuggestion.closest(to: resource.source, among: sourceNames).map { " (did you mean '\($0)'?)" } ?? ""
-                problem(line(of: "resources", index: index, key: "source", in: top), "\(keyPath).source",
-                        "no source named '\(resource.source)'\(suggestion)")
-            }
-            if !resource.destination.isEmpty, !destinationNames.contains(resource.destination) {
-                let suggestion = KeySuggestion.closest(to: resource.destination, among: destinationNames).map { " (did you mean '\($0)'?)" } ?? ""
-                problem(line(of: "resources", index: index, key: "destination", in: top), "\(keyPath).destination",
-                        "no destination named '\(resource.destination)'\(suggestion)")
-            }
-            let dialect: QueryTemplate.Dialect = configuration.sources.first { $0.name == resource.source }?.type == .sqlite ? .sqlite : .postgresql
-            if !resource.query.isEmpty {
-                let template = QueryTemplate(resource.query, dialect: dialect)
-                let queryNode = line(of: "resources", index: index, key: "query", in: top)
-                if resource.isIncremental && !template.containsPlaceholder {
-                    problem(queryNode, "\(keyPath).query",
-                            "has no :last_value placeholder, but the resource is incremental (incremental_column: \(resource.incrementalColumn ?? "")); add e.g. WHERE \(resource.incrementalColumn ?? "") > :last_value")
-                }
-                if !resource.isIncremental && template.containsPlaceholder {
-                    problem(queryNode, "\(keyPath).query", "uses :last_value but the resource has no incremental_column to track")
-                }
-            }
-            if let destination = configuration.destinations.first(where: { $0.name == resource.destination }) {
-                let mode = resource.mode ?? destination.mode ?? .append
-                if mode == .merge, (resource.primaryKey ?? destination.primaryKey) == nil {
-                    problem(line(of: "resources", index: index, key: resource.mode == nil ? "destination" : "mode", in: top),
-                            "\(keyPath).mode", "merge needs primary_key (the columns that identify a row)")
-                }
-            }
-        }
+        if defined.isEmpty { return "no \(section.rawValue) are defined" }
+        return "the \(section.rawValue) are \(KeySuggestion.alternatives(defined.map(\.shown), conjunction: "and"))"
     }
 }

@@ -1,150 +1,202 @@
-/// Finds the `:last_value` placeholder tokens of a query. It lexes SQL just enough to skip
-/// string literals, quoted identifiers and comments, so only a real token is replaced.
+/// A resource's query with its `:last_value` placeholder tokens found (SPEC section 3).
+///
+/// The SQL is lexed just enough to skip what is not code: string literals, quoted identifiers
+/// and comments. A placeholder is `:last_value` not preceded by `:` or an identifier character
+/// and not followed by an identifier character (`[A-Za-z0-9_$]` or any non-ASCII byte), so
+/// `:last_value::bigint` is a placeholder and a cast, `x::last_value` is a cast to a type named
+/// `last_value`, and `:last_values` is some other name. The token is case-sensitive.
 public struct QueryTemplate: Sendable, Equatable {
-    /// The SQL dialect decides which quotes and comments exist.
+    /// Which quotes and comments the SQL has.
     public enum Dialect: Sendable {
-        case postgresql, sqlite
+        /// `'…'` (`''` inside), `E'…'` (backslash escapes), `$$…$$` and `$tag$…$tag$`, `"…"`,
+        /// `--` comments and nesting `/* */` comments.
+        case postgresql
+        /// `'…'`, `"…"`, `[…]` and `` `…` `` identifiers, `--` comments and non-nesting `/* */` comments.
+        case sqlite
     }
 
+    /// The placeholder token.
     public static let placeholder = ":last_value"
 
-    public var sql: String
-    public var placeholderRanges: [Range<String.Index>]
+    public let sql: String
+    public let dialect: Dialect
+    /// Where each placeholder token is, in order.
+    public let placeholderRanges: [Range<String.Index>]
 
     public var containsPlaceholder: Bool { !placeholderRanges.isEmpty }
 
     public init(_ sql: String, dialect: Dialect) {
         self.sql = sql
-        self.placeholderRanges = Self.findPlaceholders(in: sql, dialect: dialect)
+        self.dialect = dialect
+        var lexer = SQLPlaceholderLexer(bytes: Array(sql.utf8), dialect: dialect)
+        let offsets = lexer.placeholderOffsets()
+        let utf8 = sql.utf8
+        var ranges: [Range<String.Index>] = []
+        var index = utf8.startIndex
+        var position = 0
+        for offset in offsets {
+            index = utf8.index(index, offsetBy: offset - position)
+            position = offset
+            ranges.append(index..<utf8.index(index, offsetBy: Self.placeholder.utf8.count))
+        }
+        placeholderRanges = ranges
     }
 
-    /// The query with every placeholder replaced by `replacement` (e.g. `$1` for libpq, `?1` for SQLite).
+    /// The query with every placeholder replaced by `replacement` (`$1` for libpq, `?1` for
+    /// SQLite); all other text is unchanged.
     public func rendered(placeholderReplacement replacement: String) -> String {
-        var result = ""
-        var cursor = sql.startIndex
+        let utf8 = sql.utf8
+        var output: [UInt8] = []
+        output.reserveCapacity(utf8.count + placeholderRanges.count * replacement.utf8.count)
+        var cursor = utf8.startIndex
         for range in placeholderRanges {
-            result += sql[cursor..<range.lowerBound]
-            result += replacement
+            output += utf8[cursor..<range.lowerBound]
+            output += replacement.utf8
             cursor = range.upperBound
         }
-        result += sql[cursor...]
-        return result
+        output += utf8[cursor...]
+        return String(decoding: output, as: UTF8.self)
+    }
+}
+
+/// Walks SQL bytes token by token, skipping literals, quoted identifiers and comments, and
+/// collects the byte offsets of `:last_value` tokens.
+struct SQLPlaceholderLexer {
+    let bytes: [UInt8]
+    let dialect: QueryTemplate.Dialect
+    private var index = 0
+    private static let token = Array(QueryTemplate.placeholder.utf8)
+
+    init(bytes: [UInt8], dialect: QueryTemplate.Dialect) {
+        self.bytes = bytes
+        self.dialect = dialect
     }
 
-    private static func isIdentifierByte(_ byte: UInt8) -> Bool {
-        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-            || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "$") || byte >= 0x80
-    }
-
-    private static func findPlaceholders(in sql: String, dialect: Dialect) -> [Range<String.Index>] {
-        let bytes = Array(sql.utf8)
-        let token = Array(placeholder.utf8)
-        let count = bytes.count
+    mutating func placeholderOffsets() -> [Int] {
         var offsets: [Int] = []
-        var index = 0
-
-        func skipQuoted(_ quote: UInt8, backslashEscapes: Bool) {
-            // index is at the opening quote; a doubled quote is an escaped quote.
-            index += 1
-            while index < count {
-                let byte = bytes[index]
-                if backslashEscapes && byte == UInt8(ascii: "\\") {
-                    index += 2
-                    continue
-                }
-                if byte == quote {
-                    if index + 1 < count && bytes[index + 1] == quote {
-                        index += 2
-                        continue
-                    }
-                    index += 1
-                    return
-                }
-                index += 1
-            }
-        }
-
-        while index < count {
+        index = 0
+        while index < bytes.count {
             let byte = bytes[index]
             switch byte {
-            case UInt8(ascii: "'"):
-                let escapeString = dialect == .postgresql && index > 0
-                    && (bytes[index - 1] == UInt8(ascii: "E") || bytes[index - 1] == UInt8(ascii: "e"))
-                    && (index < 2 || !isIdentifierByte(bytes[index - 2]))
-                skipQuoted(byte, backslashEscapes: escapeString)
-            case UInt8(ascii: "\""):
+            case ascii("'"):
                 skipQuoted(byte, backslashEscapes: false)
-            case UInt8(ascii: "`") where dialect == .sqlite:
+            case ascii("\""):
                 skipQuoted(byte, backslashEscapes: false)
-            case UInt8(ascii: "[") where dialect == .sqlite:
-                while index < count && bytes[index] != UInt8(ascii: "]") { index += 1 }
-                index += 1
-            case UInt8(ascii: "-") where index + 1 < count && bytes[index + 1] == UInt8(ascii: "-"):
-                while index < count && bytes[index] != 0x0A { index += 1 }
-            case UInt8(ascii: "/") where index + 1 < count && bytes[index + 1] == UInt8(ascii: "*"):
-                // PostgreSQL block comments nest; SQLite's do not.
-                var depth = 1
-                index += 2
-                while index < count && depth > 0 {
-                    if bytes[index] == UInt8(ascii: "*") && index + 1 < count && bytes[index + 1] == UInt8(ascii: "/") {
-                        depth -= 1
-                        index += 2
-                    } else if dialect == .postgresql && bytes[index] == UInt8(ascii: "/") && index + 1 < count
-                        && bytes[index + 1] == UInt8(ascii: "*")
-                    {
-                        depth += 1
-                        index += 2
-                    } else {
-                        index += 1
-                    }
-                }
-            case UInt8(ascii: "$") where dialect == .postgresql && (index == 0 || !isIdentifierByte(bytes[index - 1])):
-                // A dollar quote: $$ or $tag$ … the same tag.
-                var end = index + 1
-                while end < count && isIdentifierByte(bytes[end]) && bytes[end] != UInt8(ascii: "$") { end += 1 }
-                guard end < count && bytes[end] == UInt8(ascii: "$"),
-                    end == index + 1 || !(bytes[index + 1] >= 0x30 && bytes[index + 1] <= 0x39)
-                else {
-                    index += 1  // a positional parameter like $1
-                    continue
-                }
-                let tag = Array(bytes[index...end])
-                index = end + 1
-                while index < count {
-                    if bytes[index] == UInt8(ascii: "$") && index + tag.count <= count
-                        && Array(bytes[index..<(index + tag.count)]) == tag
-                    {
-                        index += tag.count
-                        break
-                    }
-                    index += 1
-                }
-            case UInt8(ascii: ":"):
-                if index + 1 < count && bytes[index + 1] == UInt8(ascii: ":") {
-                    // A cast: `::type`; skip both colons so `x::last_value` is not a placeholder.
-                    index += 2
-                    continue
-                }
-                let end = index + token.count
-                let precededByIdentifier = index > 0 && isIdentifierByte(bytes[index - 1])
-                if end <= count, Array(bytes[index..<end]) == token, !precededByIdentifier,
-                    end == count || !isIdentifierByte(bytes[end])
-                {
+            case ascii("`") where dialect == .sqlite:
+                skipQuoted(byte, backslashEscapes: false)
+            case ascii("[") where dialect == .sqlite:
+                skip(through: ascii("]"))
+            case ascii("-") where next == ascii("-"):
+                while index < bytes.count, bytes[index] != ascii("\n"), bytes[index] != ascii("\r") { index += 1 }
+            case ascii("/") where next == ascii("*"):
+                skipBlockComment(nesting: dialect == .postgresql)
+            case ascii("$") where dialect == .postgresql:
+                skipDollarQuotedOrParameter()
+            case ascii(":"):
+                if next == ascii(":") {
+                    index += 2  // a cast: whatever name follows is a type, not a placeholder
+                } else if isPlaceholder(at: index) {
                     offsets.append(index)
-                    index = end
+                    index += Self.token.count
                 } else {
                     index += 1
                 }
+            case _ where (byte == ascii("E") || byte == ascii("e")) && dialect == .postgresql && next == ascii("'"):
+                index += 1
+                skipQuoted(ascii("'"), backslashEscapes: true)
             default:
+                if Self.isIdentifierByte(byte) {
+                    // A whole word, so that `x'`, `a$b$` or `1e` inside it start nothing.
+                    while index < bytes.count, Self.isIdentifierByte(bytes[index]) { index += 1 }
+                } else {
+                    index += 1
+                }
+            }
+        }
+        return offsets
+    }
+
+    private func ascii(_ character: Unicode.Scalar) -> UInt8 { UInt8(ascii: character) }
+
+    private var next: UInt8? { index + 1 < bytes.count ? bytes[index + 1] : nil }
+
+    /// Letters, digits, `_`, `$` and every byte of a non-ASCII character.
+    static func isIdentifierByte(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+            || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || byte == UInt8(ascii: "_")
+            || byte == UInt8(ascii: "$") || byte >= 0x80
+    }
+
+    private func isPlaceholder(at start: Int) -> Bool {
+        let end = start + Self.token.count
+        guard end <= bytes.count, bytes[start..<end].elementsEqual(Self.token) else { return false }
+        if start > 0, bytes[start - 1] == UInt8(ascii: ":") || Self.isIdentifierByte(bytes[start - 1]) { return false }
+        return end == bytes.count || !Self.isIdentifierByte(bytes[end])
+    }
+
+    /// From an opening quote to just past its closing quote; a doubled quote is an escaped one.
+    private mutating func skipQuoted(_ quote: UInt8, backslashEscapes: Bool) {
+        index += 1
+        while index < bytes.count {
+            let byte = bytes[index]
+            if backslashEscapes, byte == UInt8(ascii: "\\") {
+                index += 2
+            } else if byte == quote {
+                if next == quote {
+                    index += 2
+                } else {
+                    index += 1
+                    return
+                }
+            } else {
                 index += 1
             }
         }
+    }
 
-        let utf8 = sql.utf8
-        return offsets.map { offset in
-            let lower = utf8.index(utf8.startIndex, offsetBy: offset)
-            let upper = utf8.index(lower, offsetBy: token.count)
-            return lower..<upper
+    private mutating func skip(through terminator: UInt8) {
+        while index < bytes.count, bytes[index] != terminator { index += 1 }
+        index += 1
+    }
+
+    private mutating func skipBlockComment(nesting: Bool) {
+        var depth = 1
+        index += 2
+        while index < bytes.count, depth > 0 {
+            if bytes[index] == UInt8(ascii: "*"), next == UInt8(ascii: "/") {
+                depth -= 1
+                index += 2
+            } else if nesting, bytes[index] == UInt8(ascii: "/"), next == UInt8(ascii: "*") {
+                depth += 1
+                index += 2
+            } else {
+                index += 1
+            }
+        }
+    }
+
+    /// At a `$` that starts a token: `$$…$$` or `$tag$…$tag$` is skipped whole; anything else
+    /// (`$1`, a lone `$`) is left for the word rule.
+    private mutating func skipDollarQuotedOrParameter() {
+        var end = index + 1
+        if end < bytes.count, !(bytes[end] >= UInt8(ascii: "0") && bytes[end] <= UInt8(ascii: "9")) {
+            while end < bytes.count, Self.isIdentifierByte(bytes[end]), bytes[end] != UInt8(ascii: "$") { end += 1 }
+        }
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "$") else {
+            index += 1
+            while index < bytes.count, Self.isIdentifierByte(bytes[index]) { index += 1 }
+            return
+        }
+        let tag = bytes[index...end]
+        index = end + 1
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "$"), index + tag.count <= bytes.count,
+                bytes[index..<(index + tag.count)].elementsEqual(tag)
+            {
+                index += tag.count
+                return
+            }
+            index += 1
         }
     }
 }
