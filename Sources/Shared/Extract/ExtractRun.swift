@@ -38,7 +38,7 @@ public struct ExtractRun {
     public func dryRun() throws(ConduitError) -> String {
         let source = configuration.source(of: resource)
         let (value, origin) = try resolveLastValue()
-        let template = QueryTemplate(resource.query, dialect: source.type == .sqlite ? .sqlite : .postgresql)
+        let template = QueryTemplate(resource.query, dialect: source.type.queryDialect)
         let placeholder = source.type == .sqlite ? "?1" : "$1"
         var text = "-- resource \(resource.name): source \(source.name) (\(source.type.rawValue))\n"
         if template.containsPlaceholder {
