@@ -15,12 +15,17 @@ struct ConduitExtract: ParsableCommand {
               conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
               conduit-extract --dry-run sync_new_users
               conduit-extract --last-value 0 sync_new_users > backfill.ndjson
+              conduit-extract --describe sync_new_users | jq -r '.name + " " + .source_type'
             """,
         version: ConduitVersion.current
     )
 
     @OptionGroup var options: CommonOptions
     @Flag(help: "Print the resolved query and the value it would bind; connect to nothing.") var dryRun = false
+    @Flag(help: ArgumentHelp(
+        "Print the query's result columns and their source types, one JSON object per line, without running it.",
+        discussion: "conduit-load learns the same description when it creates a table, so created columns get the source's types."))
+    var describe = false
     @Option(help: ArgumentHelp("Use this :last_value for one run; the state file is not read or changed.", valueName: "value"))
     var lastValue: String?
     @Argument(help: "The resource's name in the configuration.") var resource: String
@@ -32,6 +37,14 @@ struct ConduitExtract: ParsableCommand {
             let run = ExtractRun(
                 configuration: configuration, resource: try configuration.resource(named: resource),
                 stateFile: context.stateFile, overrideValue: lastValue, reporter: options.reporter(for: "conduit-extract"))
+            if describe {
+                var text = ""
+                for column in try SourceDescriber.describe(resource: run.resource, in: configuration) {
+                    text += column.jsonValue.serialized() + "\n"
+                }
+                try StandardOutput.write(text)
+                return .success
+            }
             if dryRun {
                 try StandardOutput.write(try run.dryRun())
                 return .success

@@ -8,24 +8,34 @@ struct ConduitLoad: ParsableCommand {
         commandName: "conduit-load",
         abstract: "Read NDJSON rows on stdin and write them to the resource's destination.",
         discussion: """
-            Not built yet: this release validates the configuration and the resource name, then \
-            exits 70. See the README for what works today.
+            Rows are written in transactions of batch_size rows (default \(LoadRun.defaultBatchSize)): COPY into \
+            PostgreSQL, prepared INSERTs into SQLite. A missing table is created from the first row's keys with \
+            the source's column types; a new key becomes a new column; a missing key loads NULL. A bad line or a \
+            value the table refuses stops the run with exit 65 naming the line and the column; the open batch is \
+            rolled back. Exit 0 means every row read is committed.
 
             Examples:
-              conduit-load sync_new_users
-              conduit-load --config ingest.yml sync_new_users
+              conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
+              conduit-extract users | jq -c '.email |= ascii_downcase' | conduit-load users
+              conduit-load --infer-types users < users.ndjson
             """,
         version: ConduitVersion.current
     )
 
     @OptionGroup var options: CommonOptions
+    @Flag(help: ArgumentHelp(
+        "Type new columns from the values (integer → bigint, other numbers → numeric, RFC 3339 → timestamptz, …) without asking the source."))
+    var inferTypes = false
     @Argument(help: "The resource's name in the configuration.") var resource: String
 
     func run() throws {
         try options.reporter(for: "conduit-load").run {
             let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
-            _ = try context.configuration?.resource(named: resource)
-            throw ConduitError.internalError("conduit-load is not implemented yet; the configuration is valid")
+            guard let configuration = context.configuration else { return .configuration }
+            let run = LoadRun(
+                configuration: configuration, resource: try configuration.resource(named: resource),
+                inferTypes: inferTypes, reporter: options.reporter(for: "conduit-load"))
+            return try run.run()
         }
     }
 }

@@ -7,7 +7,7 @@ import Testing
         var tracker = IncrementalTracker(column: column, requiresOrder: ordered)
         for (index, line) in lines.enumerated() {
             let bytes = Array(line.utf8)
-            let blank = bytes.withUnsafeBufferPointer { IncrementalTracker.isBlank($0) }
+            let blank = bytes.withUnsafeBufferPointer { LineReader.isBlank($0) }
             if blank { continue }
             var failure: ConduitError?
             bytes.withUnsafeBufferPointer { buffer in

@@ -59,6 +59,85 @@ public final class PostgresConnection {
         }
     }
 
+    /// Runs one statement with text parameters (never spliced into the SQL) and returns its
+    /// result. The corresponding libpq call is `PQexecParams`.
+    func query(_ sql: String, parameters: [String?] = [], context: String) throws(PostgresError) -> PostgresResult {
+        let copies = parameters.map { $0.map { strdup($0) } ?? nil }
+        defer { for pointer in copies { free(pointer) } }
+        let values: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
+        let result = PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+        let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
+        guard let result, status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
+            let error = PostgresError.from(result: result, connection: handle, context: context)
+            PQclear(result)
+            throw error
+        }
+        return PostgresResult(result)
+    }
+
+    /// Prepares `sql` as the unnamed statement and describes it — parameter and result column
+    /// types — without running it. The corresponding libpq calls are `PQprepare` and `PQdescribePrepared`.
+    func describe(_ sql: String, context: String) throws(PostgresError) -> PostgresResult {
+        let prepared = PQprepare(handle, "", sql, 0, nil)
+        defer { PQclear(prepared) }
+        guard let prepared, PQresultStatus(prepared) == PGRES_COMMAND_OK else {
+            throw PostgresError.from(result: prepared, connection: handle, context: context)
+        }
+        let described = PQdescribePrepared(handle, "")
+        guard let described, PQresultStatus(described) == PGRES_COMMAND_OK else {
+            let error = PostgresError.from(result: described, connection: handle, context: context)
+            PQclear(described)
+            throw error
+        }
+        return PostgresResult(described)
+    }
+
+    /// Starts `COPY … FROM STDIN`. The corresponding libpq call is `PQexec` (expecting `PGRES_COPY_IN`).
+    func startCopy(_ sql: String, context: String) throws(PostgresError) {
+        let result = PQexec(handle, sql)
+        defer { PQclear(result) }
+        guard let result, PQresultStatus(result) == PGRES_COPY_IN else {
+            throw PostgresError.from(result: result, connection: handle, context: context)
+        }
+    }
+
+    /// Sends COPY data; false when the server has already failed the COPY (``endCopy(context:)``
+    /// then reports why). The corresponding libpq call is `PQputCopyData`.
+    func putCopyData(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let base = bytes.baseAddress, bytes.count > 0 else { return true }
+        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+            PQputCopyData(handle, $0, Int32(bytes.count)) == 1
+        }
+    }
+
+    /// Ends the COPY and returns the server's verdict on all of it. The corresponding libpq
+    /// calls are `PQputCopyEnd` and `PQgetResult`.
+    func endCopy(context: String) throws(PostgresError) {
+        _ = PQputCopyEnd(handle, nil)
+        var failure: PostgresError?
+        while let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            if status != PGRES_COMMAND_OK && failure == nil {
+                failure = PostgresError.from(result: result, connection: handle, context: context)
+            }
+            PQclear(result)
+            // A server that still waits for data after an error would loop forever: end it again.
+            if status == PGRES_COPY_IN { _ = PQputCopyEnd(handle, "abandoned") }
+        }
+        if let failure { throw failure }
+    }
+
+    /// Abandons a COPY in progress: the server fails it, and the results are drained.
+    /// The corresponding libpq call is `PQputCopyEnd` with an error message.
+    func abortCopy() throws(PostgresError) {
+        _ = PQputCopyEnd(handle, "conduit-load stopped")
+        while let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            PQclear(result)
+            if status == PGRES_COPY_IN { _ = PQputCopyEnd(handle, "conduit-load stopped") }
+        }
+    }
+
     /// Quotes `text` as an SQL literal with the server's own escaping rules.
     /// The corresponding libpq call is `PQescapeLiteral`.
     public func escapeLiteral(_ text: String) throws(PostgresError) -> String {

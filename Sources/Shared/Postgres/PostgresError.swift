@@ -13,6 +13,8 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
     public var hint: String?
     /// 1-based character position in the query, when the server gave one.
     public var position: String?
+    /// Where the server was (`COPY users, line 3, column id: "abc"`), when it said.
+    public var serverContext: String?
     /// Whether the failure happened before a session existed (refused, timed out, authentication).
     public var isConnectionFailure: Bool
 
@@ -54,7 +56,7 @@ public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable
         let primary = field("M") ?? connection.flatMap { PQerrorMessage($0) }.map { String(cString: $0) } ?? "unknown error"
         return PostgresError(
             context: context, message: primary.trimmingCharacters(), sqlState: field("C"), detail: field("D"),
-            hint: field("H"), position: field("P"), isConnectionFailure: false)
+            hint: field("H"), position: field("P"), serverContext: field("W"), isConnectionFailure: false)
     }
 }
 

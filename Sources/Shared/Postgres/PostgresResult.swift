@@ -18,6 +18,14 @@ final class PostgresResult {
     /// The corresponding libpq call is `PQftype`.
     func columnType(_ column: Int) -> PostgresDataType { PostgresDataType(PQftype(handle, Int32(column))) }
 
+    /// The type modifier (`numeric(12,2)`, `varchar(20)`), -1 when none. The corresponding libpq call is `PQfmod`.
+    func columnTypeModifier(_ column: Int) -> Int32 { PQfmod(handle, Int32(column)) }
+
+    /// A value as text, nil for NULL.
+    func string(row: Int, column: Int) -> String? {
+        withValue(row: row, column: column) { bytes in bytes.map { String(decoding: $0, as: UTF8.self) } }
+    }
+
     /// The corresponding libpq call is `PQparamtype` (on a described statement).
     func parameterType(_ index: Int) -> PostgresDataType { PostgresDataType(PQparamtype(handle, Int32(index))) }
     var parameterCount: Int { Int(PQnparams(handle)) }

@@ -25,6 +25,12 @@ public final class SQLiteDatabase {
 
     var lastMessage: String { sqlite3_errmsg(handle).map { String(cString: $0) } ?? "unknown error" }
 
+    /// Runs statements that return no rows. The corresponding SQLite call is `sqlite3_exec`.
+    func execute(_ sql: String, context: String) throws(SQLiteError) {
+        let code = sqlite3_exec(handle, sql, nil, nil, nil)
+        guard code == SQLITE_OK else { throw SQLiteError(context: context, code: code, message: lastMessage) }
+    }
+
     /// Compiles one statement. The corresponding SQLite call is `sqlite3_prepare_v2`.
     func prepare(_ sql: String, context: String) throws(SQLiteError) -> SQLiteStatement {
         var statement: OpaquePointer?
@@ -59,6 +65,12 @@ final class SQLiteStatement {
         sqlite3_column_name(handle, Int32(column)).map { String(cString: $0) } ?? "?column?"
     }
 
+    /// The column's declared type in its table ("VARCHAR(20)"), "" for an expression.
+    /// The corresponding SQLite call is `sqlite3_column_decltype`.
+    func declaredType(_ column: Int) -> String {
+        sqlite3_column_decltype(handle, Int32(column)).map { String(cString: $0) } ?? ""
+    }
+
     /// Binds an integer, a real or text, as the value reads. The corresponding SQLite calls are `sqlite3_bind_*`.
     func bind(_ value: StateValue, at index: Int, context: String) throws(SQLiteError) {
         let code: Int32
@@ -83,6 +95,43 @@ final class SQLiteStatement {
         return sqlite3_bind_text(handle, Int32(index), text, -1, transient)
     }
 
+    func bindNull(at index: Int) -> Int32 { sqlite3_bind_null(handle, Int32(index)) }
+    func bindInteger(_ value: Int64, at index: Int) -> Int32 { sqlite3_bind_int64(handle, Int32(index), value) }
+    func bindReal(_ value: Double, at index: Int) -> Int32 { sqlite3_bind_double(handle, Int32(index), value) }
+
+    /// Binds UTF-8 text; SQLite copies it (SQLITE_TRANSIENT) before returning.
+    func bindText(bytes: UnsafeBufferPointer<UInt8>, at index: Int) -> Int32 {
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        guard let base = bytes.baseAddress, bytes.count > 0 else {
+            return sqlite3_bind_text(handle, Int32(index), "", 0, transient)
+        }
+        return base.withMemoryRebound(to: CChar.self, capacity: bytes.count) {
+            sqlite3_bind_text(handle, Int32(index), $0, Int32(bytes.count), transient)
+        }
+    }
+
+    /// Binds a blob; SQLite copies it before returning.
+    func bindBlob(_ bytes: [UInt8], at index: Int) -> Int32 {
+        let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+        // A NULL pointer would bind NULL, not an empty blob.
+        if bytes.isEmpty { return sqlite3_bind_zeroblob(handle, Int32(index), 0) }
+        return bytes.withUnsafeBytes { sqlite3_bind_blob(handle, Int32(index), $0.baseAddress, Int32(bytes.count), transient) }
+    }
+
+    /// A column of the current row as text ("" for NULL).
+    func text(column: Int) -> String {
+        sqlite3_column_text(handle, Int32(column)).map { String(cString: $0) } ?? ""
+    }
+
+    /// Sets every parameter back to NULL. The corresponding SQLite call is `sqlite3_clear_bindings`.
+    func clearBindings() { sqlite3_clear_bindings(handle) }
+
+    /// Makes the statement ready to run again. The corresponding SQLite call is `sqlite3_reset`.
+    func reset() { sqlite3_reset(handle) }
+
+    /// The message of the database's last error.
+    var lastMessage: String { database.lastMessage }
+
     /// Advances to the next row: true for a row, false when done. The corresponding SQLite call is `sqlite3_step`.
     func step(context: String) throws(SQLiteError) -> Bool {
         let code = sqlite3_step(handle)
@@ -92,12 +141,19 @@ final class SQLiteStatement {
     }
 
     /// Appends the current row's column as JSON: integers and reals as numbers (reals in the
-    /// shortest text that round-trips; NaN and infinities as strings), text as a string, blobs base64.
-    func appendJSON(column: Int, to output: inout [UInt8]) {
+    /// shortest text that round-trips; NaN and infinities as strings), text as a string, blobs
+    /// base64. A BOOLEAN column's 0 and 1 become `false` and `true`; a JSON column's text that
+    /// parses as JSON is embedded as that value.
+    func appendJSON(column: Int, declared kind: ColumnKind?, to output: inout [UInt8]) {
         let index = Int32(column)
         switch sqlite3_column_type(handle, index) {
         case SQLITE_INTEGER:
-            output.append(contentsOf: String(sqlite3_column_int64(handle, index)).utf8)
+            let value = sqlite3_column_int64(handle, index)
+            if kind == .boolean && (value == 0 || value == 1) {
+                output.append(contentsOf: (value == 1 ? "true" : "false").utf8)
+            } else {
+                output.append(contentsOf: String(value).utf8)
+            }
         case SQLITE_FLOAT:
             let value = sqlite3_column_double(handle, index)
             if value.isNaN {
@@ -113,7 +169,12 @@ final class SQLiteStatement {
                 output.append(contentsOf: "\"\"".utf8)
                 return
             }
-            JSONEscaping.appendQuoted(bytes: UnsafeBufferPointer(start: text, count: count), to: &output)
+            let bytes = UnsafeBufferPointer(start: text, count: count)
+            if kind == .json || kind == .jsonb || kind?.isArray == true, let value = try? JSONParser.parse(bytes) {
+                value.appendSerialized(to: &output)
+            } else {
+                JSONEscaping.appendQuoted(bytes: bytes, to: &output)
+            }
         case SQLITE_BLOB:
             let count = Int(sqlite3_column_bytes(handle, index))
             guard let blob = sqlite3_column_blob(handle, index) else {

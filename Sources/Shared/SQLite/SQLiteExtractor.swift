@@ -1,4 +1,6 @@
 /// Runs a resource's query on a SQLite source and writes its rows as NDJSON, one step at a time.
+/// Values map by storage class; a column declared BOOLEAN gives `true`/`false` for 0 and 1, and
+/// one declared JSON embeds text that is valid JSON — so SQLite → NDJSON → SQLite keeps both.
 public enum SQLiteExtractor {
     /// Runs `sql` with `?1` bound to `parameter` (when the query has it) and writes each row to
     /// `output`. Returns the number of rows.
@@ -14,6 +16,7 @@ public enum SQLiteExtractor {
                 try statement.bind(parameter ?? .number("0"), at: 1, context: context)
             }
             var keys: [[UInt8]] = []
+            let kinds = (0..<statement.columnCount).map { ColumnKind(sqliteDeclaredType: statement.declaredType($0)) }
             for column in 0..<statement.columnCount {
                 var key: [UInt8] = []
                 JSONEscaping.appendQuoted(statement.columnName(column), to: &key)
@@ -28,7 +31,7 @@ public enum SQLiteExtractor {
                 for column in 0..<keys.count {
                     if column > 0 { buffer.append(UInt8(ascii: ",")) }
                     buffer.append(contentsOf: keys[column])
-                    statement.appendJSON(column: column, to: &buffer)
+                    statement.appendJSON(column: column, declared: kinds[column], to: &buffer)
                 }
                 buffer.append(contentsOf: "}\n".utf8)
                 rows += 1

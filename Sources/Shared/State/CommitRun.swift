@@ -194,7 +194,7 @@ public struct CommitRun {
                     let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
                     lineNumber += 1
                     let line = UnsafeBufferPointer(rebasing: all[lineStart..<newline])
-                    if !IncrementalTracker.isBlank(line) {
+                    if !LineReader.isBlank(line) {
                         try tracker.consume(line, lineNumber: lineNumber)
                         if tracker.rows == 1, let committed, let first = tracker.maximum,
                             committed.compare(to: first) == nil

@@ -18,11 +18,6 @@ public struct IncrementalTracker: Sendable {
         self.columnBytes = Array((column ?? "").utf8)
     }
 
-    /// Whether a line holds only whitespace; the stream format skips such lines.
-    public static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
-        line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
-    }
-
     /// Checks one line (without its newline) and tracks its value. `lineNumber` is 1-based and
     /// named in every error.
     public mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) {

@@ -620,6 +620,14 @@ struct JSONScanner {
         String(decoding: UnsafeBufferPointer(rebasing: bytes[range]), as: UTF8.self)
     }
 
+    /// Appends a scanned string's decoded bytes to `output`.
+    func appendBytes(of token: StringToken, to output: inout [UInt8]) {
+        switch token {
+        case .raw(let range): output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+        case .decoded: output.append(contentsOf: scratch)
+        }
+    }
+
     /// Whether a scanned string's decoded bytes equal `key`.
     func stringToken(_ token: StringToken, equals key: [UInt8]) -> Bool {
         switch token {

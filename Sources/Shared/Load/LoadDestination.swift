@@ -1,0 +1,43 @@
+/// A column of the destination table as the loader sees it.
+public struct DestinationColumn: Sendable, Equatable {
+    public var name: String
+    /// The declared type, as the destination spells it.
+    public var type: String
+    /// How JSON values are encoded for it (base64 into bytea, JSON arrays into PostgreSQL
+    /// arrays); nil for a type outside the mapping, which takes values as text.
+    public var kind: ColumnKind?
+
+    public init(name: String, type: String, kind: ColumnKind?) {
+        self.name = name
+        self.type = type
+        self.kind = kind
+    }
+}
+
+/// What `conduit-load` needs from a destination database. ``LoadRun`` drives it: it decides
+/// batches, columns and types; the destination writes rows and owns transactions.
+///
+/// Everything between ``begin()`` and ``commit()`` is one transaction — table creation and new
+/// columns included — so a failed batch leaves nothing of itself behind.
+protocol LoadDestination: AnyObject {
+    /// Names the table in messages: `"public"."users" on appdb at 127.0.0.1:5432`.
+    var label: String { get }
+    /// The table's columns in order, or nil when there is no such table.
+    func existingColumns() throws(ConduitError) -> [DestinationColumn]?
+    /// The declared type a new column gets: the source's, else inferred from the first value.
+    func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String
+    /// Refuses a key the database cannot hold as a column name.
+    func validateColumnName(_ name: String) -> String?
+    func begin() throws(ConduitError)
+    func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError)
+    func addColumn(name: String, type: String) throws(ConduitError)
+    /// Rows written from now on fill these columns, in this order; any other column gets its default.
+    func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError)
+    /// Writes one row: `positions[i]` is the target column of `row.members[i]`; a target column
+    /// no member names gets NULL, and the last of duplicate keys wins.
+    func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError)
+    /// Makes everything since ``begin()`` durable.
+    func commit() throws(ConduitError)
+    /// Abandons the open batch; never throws (it runs on the way out of a failure).
+    func rollback()
+}

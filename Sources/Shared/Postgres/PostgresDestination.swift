@@ -1,0 +1,223 @@
+/// Loads rows into a PostgreSQL table with `COPY … FROM STDIN` in text format, one transaction
+/// per batch. Rows are encoded straight from the scanned NDJSON bytes into COPY text and sent in
+/// large chunks; the server's errors are traced back to the input line through the COPY line number.
+final class PostgresDestination: LoadDestination {
+    private let connection: PostgresConnection
+    /// `"schema"."table"` or `"table"`, quoted.
+    private let qualifiedName: String
+    private let tableName: String
+    let label: String
+    /// Bytes of COPY data sent per `PQputCopyData`.
+    static let chunkSize = 256 * 1024
+
+    private var targets: [DestinationColumn] = []
+    private var copyStatement = ""
+    private var inCopy = false
+    private var buffer: [UInt8] = []
+    /// The input line of each row of the current COPY, so an error's "line N" becomes the stream's line.
+    private var copyLineNumbers: [Int] = []
+    private var fieldBytes: [UInt8] = []
+    private var fieldRanges: [Range<Int>?] = []
+
+    init(config: DestinationConfig, table: String) throws(ConduitError) {
+        do {
+            connection = try PostgresConnection(settings: config.connection, applicationName: "conduit-load")
+            tableName = table
+            let schema = config.connection.schema
+            qualifiedName = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(table)
+            label = "\(qualifiedName) on \(connection.label)"
+            // Inputs without a zone or in an ambiguous date order are read the same on every server.
+            try connection.execute(
+                "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'",
+                context: "setting up the session on \(connection.label)")
+        } catch {
+            throw error.conduitError
+        }
+        buffer.reserveCapacity(Self.chunkSize + 64 * 1024)
+    }
+
+    /// Quotes an identifier: double quotes around it, inner double quotes doubled.
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
+    }
+
+    func existingColumns() throws(ConduitError) -> [DestinationColumn]? {
+        let context = "reading the columns of \(label)"
+        do {
+            let columns = try connection.query(
+                """
+                SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid::int8, t.typcategory = 'A'
+                FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
+                WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
+                """, parameters: [qualifiedName], context: context)
+            guard columns.rowCount > 0 else { return nil }
+            return (0..<columns.rowCount).map { row in
+                let oid = columns.string(row: row, column: 2).flatMap { UInt32($0) } ?? 0
+                let isArray = columns.string(row: row, column: 3) == "t"
+                return DestinationColumn(
+                    name: columns.string(row: row, column: 0) ?? "",
+                    type: columns.string(row: row, column: 1) ?? "",
+                    kind: ColumnKind(postgres: PostgresDataType(oid)) ?? (isArray ? .array(.text) : nil))
+            }
+        } catch {
+            throw error.conduitError
+        }
+    }
+
+    func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
+        source?.postgresType ?? inferred.postgresName
+    }
+
+    func validateColumnName(_ name: String) -> String? {
+        if name.isEmpty { return "PostgreSQL has no empty column names" }
+        if name.utf8.count > 63 { return "longer than 63 bytes, PostgreSQL's limit for a name" }
+        if name.utf8.contains(0) { return "PostgreSQL names cannot hold U+0000" }
+        return nil
+    }
+
+    func begin() throws(ConduitError) {
+        try execute("BEGIN", doing: "starting a batch on \(label)")
+    }
+
+    func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError) {
+        try endCopy()
+        let list = columns.map { Self.quote($0.name) + " " + $0.type }.joined(separator: ", ")
+        try execute("CREATE TABLE \(qualifiedName) (\(list))", doing: "creating \(label)")
+    }
+
+    func addColumn(name: String, type: String) throws(ConduitError) {
+        try endCopy()
+        try execute("ALTER TABLE \(qualifiedName) ADD COLUMN \(Self.quote(name)) \(type)", doing: "adding column \(Self.quote(name)) to \(label)")
+    }
+
+    func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError) {
+        try endCopy()
+        targets = columns
+        fieldRanges = Array(repeating: nil, count: columns.count)
+        copyStatement = "COPY \(qualifiedName) (\(columns.map { Self.quote($0.name) }.joined(separator: ", "))) FROM STDIN"
+    }
+
+    func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
+        if !inCopy {
+            do {
+                try connection.startCopy(copyStatement, context: "loading into \(label)")
+            } catch {
+                throw error.conduitError
+            }
+            inCopy = true
+        }
+        let members = row.members
+        var inOrder = members.count == targets.count
+        if inOrder {
+            for index in 0..<positions.count where positions[index] != index {
+                inOrder = false
+                break
+            }
+        }
+        if inOrder {
+            // The usual row: every column once, in the table's order; encode straight into the buffer.
+            let start = buffer.count
+            for index in 0..<members.count {
+                if index > 0 { buffer.append(0x09) }
+                if let problem = PostgresLoadEncoder.append(members[index].value, of: row, kind: targets[index].kind, to: &buffer) {
+                    buffer.removeSubrange(start...)
+                    throw valueError(problem, column: index, lineNumber: lineNumber)
+                }
+            }
+        } else {
+            fieldBytes.removeAll(keepingCapacity: true)
+            for index in 0..<fieldRanges.count { fieldRanges[index] = nil }
+            for index in 0..<members.count {
+                let position = positions[index]
+                let start = fieldBytes.count
+                if let problem = PostgresLoadEncoder.append(members[index].value, of: row, kind: targets[position].kind, to: &fieldBytes) {
+                    throw valueError(problem, column: position, lineNumber: lineNumber)
+                }
+                fieldRanges[position] = start..<fieldBytes.count
+            }
+            for position in 0..<fieldRanges.count {
+                if position > 0 { buffer.append(0x09) }
+                if let range = fieldRanges[position] {
+                    buffer.append(contentsOf: fieldBytes[range])
+                } else {
+                    buffer.append(contentsOf: "\\N".utf8)
+                }
+            }
+        }
+        buffer.append(0x0A)
+        copyLineNumbers.append(lineNumber)
+        if buffer.count >= Self.chunkSize { try flush() }
+    }
+
+    private func valueError(_ problem: String, column: Int, lineNumber: Int) -> ConduitError {
+        .badInput("line \(lineNumber): column \(Self.quote(targets[column].name)) (\(targets[column].type)): \(problem)")
+    }
+
+    private func flush() throws(ConduitError) {
+        guard !buffer.isEmpty else { return }
+        let sent = buffer.withUnsafeBufferPointer { connection.putCopyData($0) }
+        buffer.removeAll(keepingCapacity: true)
+        if !sent {
+            // The server refused the COPY already; its error says why and where.
+            try endCopy()
+            throw .internalError("loading into \(label): the server stopped the COPY without saying why")
+        }
+    }
+
+    private func endCopy() throws(ConduitError) {
+        guard inCopy else { return }
+        try flush()
+        inCopy = false
+        do {
+            try connection.endCopy(context: "loading into \(label)")
+        } catch {
+            throw copyError(error)
+        }
+        copyLineNumbers.removeAll(keepingCapacity: true)
+    }
+
+    /// Rewrites the server's `COPY t, line 3, column id: "abc"` as the stream's line and the column.
+    private func copyError(_ error: PostgresError) -> ConduitError {
+        let mapped = error.conduitError
+        guard let context = error.serverContext, let lineRange = context.firstRange(of: ", line ") else { return mapped }
+        let rest = context[lineRange.upperBound...]
+        let digits = rest.prefix { $0.isASCII && $0.isNumber }
+        guard let copyLine = Int(digits), copyLine >= 1, copyLine <= copyLineNumbers.count else { return mapped }
+        var text = "line \(copyLineNumbers[copyLine - 1])"
+        let afterLine = rest.dropFirst(digits.count)
+        if afterLine.hasPrefix(", column ") {
+            let name = afterLine.dropFirst(", column ".count).prefix { $0 != ":" }
+            text += ": column \(Self.quote(String(name)))"
+        }
+        text += ": \(error.message)"
+        if let sqlState = error.sqlState { text += " (SQLSTATE \(sqlState))" }
+        if let detail = error.detail { text += "; detail: \(detail)" }
+        if let hint = error.hint { text += "; hint: \(hint)" }
+        return ConduitError(mapped.kind, "loading into \(label): " + text)
+    }
+
+    func commit() throws(ConduitError) {
+        try endCopy()
+        try execute("COMMIT", doing: "committing a batch to \(label)")
+    }
+
+    func rollback() {
+        if inCopy {
+            inCopy = false
+            buffer.removeAll(keepingCapacity: true)
+            try? connection.abortCopy()
+        }
+        try? connection.execute("ROLLBACK", context: "rolling back")
+    }
+
+    private func execute(_ sql: String, doing context: String) throws(ConduitError) {
+        do {
+            try connection.execute(sql, context: context)
+        } catch {
+            throw error.conduitError
+        }
+    }
+}
+
+@available(*, unavailable)
+extension PostgresDestination: Sendable {}

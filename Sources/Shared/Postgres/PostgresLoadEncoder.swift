@@ -1,0 +1,113 @@
+/// Encodes JSON values as fields of PostgreSQL's COPY text format (tab-separated, `\N` for
+/// NULL, backslash escapes), on bytes. The inverse of the extract mapping: base64 strings into
+/// bytea, JSON arrays into PostgreSQL arrays, objects and arrays as JSON text for json/jsonb.
+enum PostgresLoadEncoder {
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// Appends `bytes` with COPY text escaping: backslash, tab, newline and carriage return.
+    @inline(__always)
+    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+        var runStart = 0
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "\\") || byte == 0x09 || byte == 0x0A || byte == 0x0D {
+                if index > runStart { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+                output.append(UInt8(ascii: "\\"))
+                switch byte {
+                case 0x09: output.append(UInt8(ascii: "t"))
+                case 0x0A: output.append(UInt8(ascii: "n"))
+                case 0x0D: output.append(UInt8(ascii: "r"))
+                default: output.append(UInt8(ascii: "\\"))
+                }
+                runStart = index + 1
+            }
+            index += 1
+        }
+        if count > runStart { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count])) }
+    }
+
+    /// Appends one member's value as a COPY field for a column of `kind`. Returns a reason
+    /// when the value cannot go into such a column (a string that is not base64 for bytea).
+    @inline(__always)
+    static func append(_ value: JSONRow.Value, of row: JSONRow, kind: ColumnKind?, to output: inout [UInt8]) -> String? {
+        switch value {
+        case .null:
+            output.append(contentsOf: "\\N".utf8)
+        case .bool(let flag):
+            output.append(contentsOf: (flag ? "true" : "false").utf8)
+        case .number(let range):
+            output.append(contentsOf: row.lineBytes(range))
+        case .string(let bytes):
+            if kind == .bytea {
+                return row.withBytes(bytes) { appendBytea($0, to: &output) }
+            }
+            row.withBytes(bytes) { appendEscaped($0, to: &output) }
+        case .container(let range):
+            if case .array(let element)? = kind {
+                guard case .array(let elements)? = try? JSONParser.parse(row.lineBytes(range)) else {
+                    return "expected a JSON array for a PostgreSQL array column"
+                }
+                var literal: [UInt8] = []
+                if let problem = appendArrayLiteral(elements, element: element, to: &literal) { return problem }
+                literal.withUnsafeBufferPointer { appendEscaped($0, to: &output) }
+            } else {
+                appendEscaped(row.lineBytes(range), to: &output)
+            }
+        }
+        return nil
+    }
+
+    /// base64 text → `\\x…` hex (COPY-escaped bytea input).
+    private static func appendBytea(_ base64: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) -> String? {
+        guard let decoded = Base64.decode(base64) else { return "expected base64 for a bytea column" }
+        output.append(contentsOf: "\\\\x".utf8)
+        for byte in decoded {
+            output.append(hexDigits[Int(byte >> 4)])
+            output.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return nil
+    }
+
+    /// A PostgreSQL array literal (`{1,NULL,"a \"b\""}`) from JSON elements, nested arrays as nested braces.
+    static func appendArrayLiteral(_ elements: [JSONValue], element: ColumnKind, to output: inout [UInt8]) -> String? {
+        output.append(UInt8(ascii: "{"))
+        for (index, value) in elements.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            switch value {
+            case .null:
+                output.append(contentsOf: "NULL".utf8)
+            case .bool(let flag):
+                output.append(contentsOf: (flag ? "true" : "false").utf8)
+            case .number(let text):
+                output.append(contentsOf: text.utf8)
+            case .array(let nested):
+                if let problem = appendArrayLiteral(nested, element: element, to: &output) { return problem }
+            case .string(let text):
+                if element == .bytea {
+                    var hex: [UInt8] = []
+                    let problem = Array(text.utf8).withUnsafeBufferPointer { appendBytea($0, to: &hex) }
+                    if let problem { return problem }
+                    // appendBytea wrote COPY-escaped `\\x`; inside an array literal the backslash is quoted instead.
+                    appendQuotedElement(Array(hex.dropFirst()), to: &output)
+                } else {
+                    appendQuotedElement(Array(text.utf8), to: &output)
+                }
+            case .object:
+                appendQuotedElement(Array(value.serialized().utf8), to: &output)
+            }
+        }
+        output.append(UInt8(ascii: "}"))
+        return nil
+    }
+
+    private static func appendQuotedElement(_ bytes: [UInt8], to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        for byte in bytes {
+            if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { output.append(UInt8(ascii: "\\")) }
+            output.append(byte)
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,139 @@
+/// Loads rows into a SQLite table with one prepared INSERT, one transaction per batch.
+/// Values bind by kind: integers as INTEGER, other numbers as REAL (text for a TEXT column),
+/// booleans as 0/1, objects and arrays as JSON text, base64 strings as blobs in BLOB columns.
+final class SQLiteDestination: LoadDestination {
+    private let database: SQLiteDatabase
+    private let quotedTable: String
+    private let tableName: String
+    let label: String
+    private var targets: [DestinationColumn] = []
+    private var insert: SQLiteStatement?
+
+    init(config: DestinationConfig, table: String) throws(ConduitError) {
+        let path = config.connection.path ?? ""
+        do {
+            database = try SQLiteDatabase(path: path, readOnly: false)
+        } catch {
+            throw error.conduitError
+        }
+        tableName = table
+        quotedTable = Self.quote(table)
+        label = "\(quotedTable) in \(path)"
+    }
+
+    static func quote(_ identifier: String) -> String {
+        "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
+    }
+
+    func existingColumns() throws(ConduitError) -> [DestinationColumn]? {
+        do {
+            let statement = try database.prepare("SELECT name, type FROM pragma_table_info(?1)", context: "reading the columns of \(label)")
+            try statement.bind(.string(tableName), at: 1, context: "reading the columns of \(label)")
+            var columns: [DestinationColumn] = []
+            while try statement.step(context: "reading the columns of \(label)") {
+                let type = statement.text(column: 1)
+                columns.append(DestinationColumn(name: statement.text(column: 0), type: type, kind: ColumnKind(sqliteDeclaredType: type)))
+            }
+            return columns.isEmpty ? nil : columns
+        } catch {
+            throw error.conduitError
+        }
+    }
+
+    func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
+        source?.sqliteType(fromSQLite: sourceType == .sqlite) ?? inferred.sqliteName
+    }
+
+    func validateColumnName(_ name: String) -> String? {
+        if name.isEmpty { return "an empty name" }
+        if name.utf8.contains(0) { return "SQLite names cannot hold U+0000" }
+        return nil
+    }
+
+    func begin() throws(ConduitError) {
+        try execute("BEGIN IMMEDIATE", doing: "starting a batch on \(label)")
+    }
+
+    func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError) {
+        let list = columns.map { Self.quote($0.name) + ($0.type.isEmpty ? "" : " " + $0.type) }.joined(separator: ", ")
+        try execute("CREATE TABLE \(quotedTable) (\(list))", doing: "creating \(label)")
+    }
+
+    func addColumn(name: String, type: String) throws(ConduitError) {
+        insert = nil
+        try execute("ALTER TABLE \(quotedTable) ADD COLUMN \(Self.quote(name))\(type.isEmpty ? "" : " " + type)",
+                    doing: "adding column \(Self.quote(name)) to \(label)")
+    }
+
+    func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError) {
+        targets = columns
+        let names = columns.map { Self.quote($0.name) }.joined(separator: ", ")
+        let values = (1...max(columns.count, 1)).map { "?\($0)" }.joined(separator: ", ")
+        do {
+            insert = try database.prepare("INSERT INTO \(quotedTable) (\(names)) VALUES (\(values))", context: "loading into \(label)")
+        } catch {
+            throw error.conduitError
+        }
+    }
+
+    func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
+        guard let insert else { throw .internalError("loading into \(label): no columns chosen before the first row") }
+        insert.clearBindings()
+        defer { insert.reset() }
+        for (index, member) in row.members.enumerated() {
+            let position = positions[index]
+            let code = bind(member.value, of: row, kind: targets[position].kind, to: insert, at: position + 1)
+            guard code == 0 else {
+                throw .internalError("line \(lineNumber): binding column \(Self.quote(targets[position].name)): \(insert.lastMessage)")
+            }
+        }
+        do {
+            _ = try insert.step(context: "loading into \(label)")
+        } catch {
+            throw ConduitError(error.conduitError.kind, "loading into \(label): line \(lineNumber): \(error.message) (SQLite code \(error.code))")
+        }
+    }
+
+    private func bind(_ value: JSONRow.Value, of row: JSONRow, kind: ColumnKind?, to statement: SQLiteStatement, at index: Int) -> Int32 {
+        switch value {
+        case .null:
+            return statement.bindNull(at: index)
+        case .bool(let flag):
+            return statement.bindInteger(flag ? 1 : 0, at: index)
+        case .number(let range):
+            let bytes = row.lineBytes(range)
+            let text = String(decoding: bytes, as: UTF8.self)
+            if kind == .text { return statement.bindText(bytes: bytes, at: index) }
+            if let integer = Int64(text) { return statement.bindInteger(integer, at: index) }
+            if let real = Double(text), real.isFinite { return statement.bindReal(real, at: index) }
+            return statement.bindText(bytes: bytes, at: index)
+        case .string(let bytes):
+            return row.withBytes(bytes) { text in
+                if kind == .bytea, let blob = Base64.decode(text) { return statement.bindBlob(blob, at: index) }
+                return statement.bindText(bytes: text, at: index)
+            }
+        case .container(let range):
+            return statement.bindText(bytes: row.lineBytes(range), at: index)
+        }
+    }
+
+    func commit() throws(ConduitError) {
+        try execute("COMMIT", doing: "committing a batch to \(label)")
+    }
+
+    func rollback() {
+        insert?.reset()
+        try? database.execute("ROLLBACK", context: "rolling back")
+    }
+
+    private func execute(_ sql: String, doing context: String) throws(ConduitError) {
+        do {
+            try database.execute(sql, context: context)
+        } catch {
+            throw error.conduitError
+        }
+    }
+}
+
+@available(*, unavailable)
+extension SQLiteDestination: Sendable {}

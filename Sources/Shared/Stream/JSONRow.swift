@@ -1,0 +1,176 @@
+/// One NDJSON line scanned as a row: its top-level members, with keys and scalar values left as
+/// bytes (no Strings, no value tree), for the loader's hot path. The line is validated as
+/// strictly as ``JSONParser/parse(_:)-swift.type.method`` would; nested objects and arrays are
+/// validated and kept as their JSON text.
+///
+/// The row borrows the line's bytes: it is valid only until the next ``scan(_:)``.
+public struct JSONRow {
+    /// Where a member's key or string value is: in the line itself (no escapes), or decoded into ``decoded``.
+    public enum Bytes: Sendable, Equatable {
+        case line(Range<Int>)
+        case decoded(Range<Int>)
+    }
+
+    public enum Value: Sendable, Equatable {
+        case null
+        case bool(Bool)
+        /// The number's exact text, in the line.
+        case number(Range<Int>)
+        /// The string's decoded UTF-8.
+        case string(Bytes)
+        /// An object or array: its JSON text, in the line.
+        case container(Range<Int>)
+    }
+
+    public struct Member: Sendable, Equatable {
+        public var key: Bytes
+        public var value: Value
+    }
+
+    public private(set) var members: [Member] = []
+    /// Decoded bytes of keys and strings that held escapes.
+    public private(set) var decoded: [UInt8] = []
+    public private(set) var line = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+
+    public init() {}
+
+    /// Scans one line that must hold a JSON object. A syntax error inside a member's value names that member's key.
+    public mutating func scan(_ line: UnsafeBufferPointer<UInt8>) throws(JSONRowError) {
+        self.line = line
+        members.removeAll(keepingCapacity: true)
+        decoded.removeAll(keepingCapacity: true)
+        var scanner = JSONScanner(line)
+        do throws(JSONSyntaxError) {
+            try scanner.rejectByteOrderMark()
+            scanner.skipWhitespace()
+            let start = scanner.position
+            guard scanner.next == UInt8(ascii: "{") else {
+                try scanner.skipValue(depth: 0)
+                try scanner.expectEnd()
+                throw JSONSyntaxError(offset: start, reason: "expected a JSON object")
+            }
+            scanner.position += 1
+            scanner.skipWhitespace()
+            if scanner.next == UInt8(ascii: "}") {
+                scanner.position += 1
+                try scanner.expectEnd()
+                return
+            }
+        } catch {
+            throw JSONRowError(syntax: error, key: nil)
+        }
+        while true {
+            let key: Bytes
+            do throws(JSONSyntaxError) {
+                let token = try scanner.scanKey()
+                key = bytes(of: token, scanner: scanner)
+                try scanner.expectColon()
+            } catch {
+                throw JSONRowError(syntax: error, key: nil)
+            }
+            do throws(JSONSyntaxError) {
+                members.append(Member(key: key, value: try scanValue(&scanner)))
+                scanner.skipWhitespace()
+                if scanner.next == UInt8(ascii: ",") {
+                    scanner.position += 1
+                    try scanner.rejectTrailingComma(before: UInt8(ascii: "}"), in: "object")
+                } else if scanner.next == UInt8(ascii: "}") {
+                    scanner.position += 1
+                    try scanner.expectEnd()
+                    return
+                } else {
+                    throw scanner.expected("',' or '}' after object member")
+                }
+            } catch {
+                throw JSONRowError(syntax: error, key: String(decoding: withBytes(key) { Array($0) }, as: UTF8.self))
+            }
+        }
+    }
+
+    private mutating func scanValue(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> Value {
+        scanner.skipWhitespace()
+        let start = scanner.position
+        switch scanner.next {
+        case UInt8(ascii: "\"")?:
+            return .string(bytes(of: try scanner.scanString(), scanner: scanner))
+        case UInt8(ascii: "{")?, UInt8(ascii: "[")?:
+            try scanner.skipValue(depth: 1)
+            return .container(start..<scanner.position)
+        case UInt8(ascii: "t")?, UInt8(ascii: "f")?, UInt8(ascii: "n")?:
+            try scanner.skipValue(depth: 1)
+            switch line[start] {
+            case UInt8(ascii: "t"): return .bool(true)
+            case UInt8(ascii: "f"): return .bool(false)
+            default: return .null
+            }
+        default:
+            // Numbers, and every error (skipValue reports it).
+            try scanner.skipValue(depth: 1)
+            return .number(start..<scanner.position)
+        }
+    }
+
+    private mutating func bytes(of token: JSONScanner.StringToken, scanner: JSONScanner) -> Bytes {
+        if case .raw(let range) = token { return .line(range) }
+        let start = decoded.count
+        scanner.appendBytes(of: token, to: &decoded)
+        return .decoded(start..<decoded.count)
+    }
+
+    /// Calls `body` with the bytes of a key or string value.
+    @inline(__always)
+    public func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeBufferPointer<UInt8>) throws(ConduitError) -> T) throws(ConduitError) -> T {
+        switch bytes {
+        case .line(let range):
+            return try body(UnsafeBufferPointer(rebasing: line[range]))
+        case .decoded(let range):
+            let result = decoded.withUnsafeBufferPointer { all in
+                Result { () throws(ConduitError) in try body(UnsafeBufferPointer(rebasing: all[range])) }
+            }
+            return try result.get()
+        }
+    }
+
+    /// Calls `body` with the bytes of a key or string value.
+    @inline(__always)
+    public func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+        switch bytes {
+        case .line(let range):
+            return body(UnsafeBufferPointer(rebasing: line[range]))
+        case .decoded(let range):
+            return decoded.withUnsafeBufferPointer { body(UnsafeBufferPointer(rebasing: $0[range])) }
+        }
+    }
+
+    /// A key or string value as a String (for messages and new columns, not the hot path).
+    public func string(_ bytes: Bytes) -> String {
+        withBytes(bytes) { String(decoding: $0, as: UTF8.self) }
+    }
+
+    /// The bytes of a range of the line (numbers, containers).
+    public func lineBytes(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: line[range])
+    }
+
+    /// A member's value as a ``JSONValue`` (for type inference and the slow paths).
+    public func jsonValue(_ value: Value) -> JSONValue {
+        switch value {
+        case .null: return .null
+        case .bool(let flag): return .bool(flag)
+        case .number(let range): return .number(String(decoding: lineBytes(range), as: UTF8.self))
+        case .string(let bytes): return .string(string(bytes))
+        case .container(let range): return (try? JSONParser.parse(lineBytes(range))) ?? .null
+        }
+    }
+}
+
+/// A line the row scanner refused: the syntax error, and the key whose value it was in.
+public struct JSONRowError: Error, Sendable, CustomStringConvertible {
+    public var syntax: JSONSyntaxError
+    public var key: String?
+
+    public var description: String {
+        guard let key else { return syntax.description }
+        return "key \(JSONEscaping.quoted(key)): \(syntax.description)"
+    }
+}
