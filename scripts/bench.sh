@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Extract benchmark (SPEC 8): times `psql \copy (query) TO STDOUT` and `conduit-extract` on the
-# same table in one run and prints the ratio and peak memory. Needs a PostgreSQL reachable through
-# the usual libpq variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE).
-#   scripts/bench.sh [ROWS]        (default 1000000)
+# Benchmarks (SPEC 8): each Conduit stage against its physical limit on the same table, in the
+# same run, printing the ratio and peak memory:
+#   extract   psql \copy (query) TO STDOUT            vs  conduit-extract
+#   load      psql \copy table FROM STDIN (COPY text) vs  conduit-load (the same rows as NDJSON)
+#   pipeline  psql \copy … TO STDOUT | psql \copy … FROM STDIN
+#                                                     vs  conduit-extract | conduit-state commit -- conduit-load
+# Needs a PostgreSQL reachable through the usual libpq variables (PGHOST, PGPORT, PGUSER,
+# PGPASSWORD, PGDATABASE).
+#   scripts/bench.sh [ROWS]        (default 1000000; RUNS=3 rounds)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
 runs=${RUNS:-3}
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
 swift build -c release >/dev/null
-bin=.build/release
+bin=$(pwd)/.build/release
 work=$(mktemp -d /tmp/conduit-bench.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; psql -qc "DROP TABLE IF EXISTS conduit_bench_psql_in, conduit_bench_load_in" >/dev/null 2>&1 || true' EXIT
 
 table=conduit_bench_$rows
 if [ "$(psql -Atqc "SELECT to_regclass('$table') IS NOT NULL")" != t ]; then
@@ -25,7 +31,8 @@ INSERT INTO $table(name, email, created_at, amount, active, meta)
 VACUUM ANALYZE $table;
 SQL
 fi
-query="SELECT id, name, email, created_at, amount, active, meta FROM $table WHERE id > :last_value ORDER BY id"
+columns="id, name, email, created_at, amount, active, meta"
+query="SELECT $columns FROM $table WHERE id > :last_value ORDER BY id"
 cat > "$work/ingest.yml" <<YAML
 sources:
   - name: pg
@@ -36,22 +43,53 @@ sources:
     password: \${PGPASSWORD:-}
     database: \${PGDATABASE:-postgres}
 destinations:
-  - {name: none, type: sqlite, path: $work/none.db}
+  - name: pgout
+    type: postgresql
+    host: \${PGHOST:-127.0.0.1}
+    port: \${PGPORT:-5432}
+    user: \${PGUSER:-postgres}
+    password: \${PGPASSWORD:-}
+    database: \${PGDATABASE:-postgres}
 resources:
   - name: bench
     source: pg
-    destination: none
+    destination: pgout
+    table: conduit_bench_load_in
     incremental_column: id
     query: "$query"
 YAML
+conduit=(--config "$work/ingest.yml" --state-file "$work/state.json" --quiet)
 
-measure() { # prints "seconds kilobytes"
+measure() { # runs "$@" (stdout discarded), prints "seconds kilobytes"
   /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null
   cat "$work/time"
 }
-printf '%-8s %10s %10s %12s %8s\n' run psql_s extract_s extract_kb ratio
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+fresh_tables() {
+  psql -qc "DROP TABLE IF EXISTS conduit_bench_psql_in, conduit_bench_load_in;
+            CREATE TABLE conduit_bench_psql_in (LIKE $table); CREATE TABLE conduit_bench_load_in (LIKE $table)"
+}
+
+psql -qc "\\copy (${query//:last_value/0}) TO '$work/rows.copy'"
+"$bin/conduit-extract" "${conduit[@]}" bench > "$work/rows.ndjson"
+echo "bench: $rows rows; COPY text $(du -h "$work/rows.copy" | cut -f1), NDJSON $(du -h "$work/rows.ndjson" | cut -f1)" >&2
+
+printf '%-9s %-4s %10s %10s %12s %7s\n' stage run psql_s conduit_s conduit_kb ratio
 for run in $(seq "$runs"); do
-  read -r psql_s _ < <(measure psql -qc "\\copy (${query//:last_value/0}) TO STDOUT")
-  read -r extract_s extract_kb < <(measure "$bin/conduit-extract" --config "$work/ingest.yml" --state-file "$work/state.json" --quiet bench)
-  printf '%-8s %10s %10s %12s %8s\n' "$run" "$psql_s" "$extract_s" "$extract_kb" "$(awk -v a="$extract_s" -v b="$psql_s" 'BEGIN { printf "%.2f", a / b }')"
+  read -r p _ < <(measure psql -qc "\\copy (${query//:last_value/0}) TO STDOUT")
+  read -r c kb < <(measure "$bin/conduit-extract" "${conduit[@]}" --last-value 0 bench)
+  printf '%-9s %-4s %10s %10s %12s %7s\n' extract "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")"
+
+  fresh_tables
+  read -r p _ < <(measure sh -c "psql -qc '\\copy conduit_bench_psql_in FROM STDIN' < '$work/rows.copy'")
+  read -r c kb < <(measure sh -c "'$bin/conduit-load' ${conduit[*]} bench < '$work/rows.ndjson'")
+  [ "$(psql -Atqc 'SELECT count(*) FROM conduit_bench_load_in')" = "$rows" ] || { echo "bench: load lost rows" >&2; exit 1; }
+  printf '%-9s %-4s %10s %10s %12s %7s\n' load "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")"
+
+  fresh_tables
+  rm -f "$work/state.json"
+  read -r p _ < <(measure bash -o pipefail -c "psql -qc '\\copy (${query//:last_value/0}) TO STDOUT' | psql -qc '\\copy conduit_bench_psql_in FROM STDIN'")
+  read -r c _ < <(measure bash -o pipefail -c "'$bin/conduit-extract' ${conduit[*]} bench | '$bin/conduit-state' commit ${conduit[*]} bench -- '$bin/conduit-load' ${conduit[*]} bench")
+  [ "$(psql -Atqc 'SELECT count(*) FROM conduit_bench_load_in')" = "$rows" ] || { echo "bench: pipeline lost rows" >&2; exit 1; }
+  printf '%-9s %-4s %10s %10s %12s %7s\n' pipeline "$run" "$p" "$c" "-" "$(ratio "$c" "$p")"
 done
