@@ -91,6 +91,51 @@ import Testing
         #expect(result.stderr.hasPrefix("conduit-extract: rows: 3 rows, "))
     }
 
+    /// A 2 MB text value leaves as one line, byte for byte.
+    @Test func streamsLargeText() throws {
+        let (box, environment) = try Self.prepare(table: "extract_large", sql: """
+            CREATE TABLE extract_large(id bigint, body text);
+            INSERT INTO extract_large VALUES (1, repeat('ab\\"', 524288) || '😀'), (2, 'small');
+            """)
+        let result = try box.run("conduit-extract rows > out.ndjson && jq -r 'select(.id == 1) | .body | length' out.ndjson && wc -l < out.ndjson", environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        // 524,288 × 'ab\"' (4 characters) + one emoji (jq counts code points).
+        #expect(result.stdout == "2097153\n2\n")
+        let same = try box.run(
+            "psql -Atc \"SELECT md5(body) FROM extract_large WHERE id = 1\" > want && jq -j 'select(.id == 1) | .body' out.ndjson | md5sum | cut -d' ' -f1 > got && cmp want got",
+            environment: environment)
+        #expect(same.status == 0, "\(same.stdout)\(same.stderr)")
+    }
+
+    /// --describe reports the query's columns and source types without running it.
+    @Test func describesColumnsWithoutRunning() throws {
+        let (box, environment) = try Self.prepare(table: "extract_describe", sql: """
+            DROP TYPE IF EXISTS extract_mood; CREATE TYPE extract_mood AS ENUM ('ok', 'sad');
+            CREATE TABLE extract_describe(id bigint, amount numeric(12,2), name varchar(20), at timestamptz, tags text[], mood extract_mood, raw bytea);
+            """)
+        let result = try box.run("conduit-extract --describe rows", environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == #"""
+            {"name":"id","source_type":"bigint","kind":"bigint"}
+            {"name":"amount","source_type":"numeric(12,2)","kind":"numeric"}
+            {"name":"name","source_type":"character varying(20)","kind":"text"}
+            {"name":"at","source_type":"timestamp with time zone","kind":"timestamp with time zone"}
+            {"name":"tags","source_type":"text[]","kind":"text[]"}
+            {"name":"mood","source_type":"extract_mood","kind":null}
+            {"name":"raw","source_type":"bytea","kind":"bytea"}
+
+            """#)
+        // Describing runs nothing: a query that would fail at run time (division by zero) still describes.
+        try box.write("""
+            sources: [{name: pg, type: postgresql, host: "${CONDUIT_TEST_PG_HOST}", port: "${CONDUIT_TEST_PG_PORT}", user: "${CONDUIT_TEST_PG_USER}", password: "${CONDUIT_TEST_PG_PASSWORD}", database: "${CONDUIT_TEST_PG_DATABASE}"}]
+            destinations: [{name: w, type: sqlite, path: w.db}]
+            resources: [{name: boom, source: pg, destination: w, query: "SELECT 1/0 AS x"}]
+            """, to: "boom.yml")
+        let boom = try box.run("conduit-extract --config boom.yml --describe boom && conduit-extract --config boom.yml boom", environment: environment)
+        #expect(boom.stdout == "{\"name\":\"x\",\"source_type\":\"integer\",\"kind\":\"integer\"}\n")
+        #expect(boom.status == 65, "\(boom.stderr)")
+    }
+
     /// The pipeline: the first run reads everything, the second only rows inserted since; a
     /// timestamp cursor starts from -infinity on its first run.
     @Test func incrementalRunsThroughConduitState() throws {

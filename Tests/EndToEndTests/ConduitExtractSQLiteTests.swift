@@ -76,4 +76,35 @@ import Testing
 
             """)
     }
+
+    /// Declared BOOLEAN gives true/false for 0 and 1; declared JSON embeds valid JSON text;
+    /// --describe reports the declared types (none for an expression).
+    @Test func declaredTypesRefineTheMapping() throws {
+        let box = try Self.prepare()
+        let setup = try box.run(#"""
+            sqlite3 app.db <<'SQL'
+            CREATE TABLE flags(id INTEGER, ok BOOLEAN, meta JSON, at DATETIME);
+            INSERT INTO flags VALUES (1, 1, '{"a": [1, 2]}', '2024-05-01 10:00:00'), (2, 0, 'not json', NULL), (3, 7, NULL, NULL);
+            SQL
+            """#)
+        try #require(setup.status == 0, "\(setup.stderr)")
+        try box.write(try box.read("ingest.yml").replacingOccurrences(of: "SELECT id, name FROM users", with: "SELECT *, id * 2 AS twice FROM flags"), to: "flags.yml")
+        let result = try box.run("conduit-extract --config flags.yml users")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == #"""
+            {"id":1,"ok":true,"meta":{"a":[1,2]},"at":"2024-05-01 10:00:00","twice":2}
+            {"id":2,"ok":false,"meta":"not json","at":null,"twice":4}
+            {"id":3,"ok":7,"meta":null,"at":null,"twice":6}
+
+            """#)
+        let described = try box.run("conduit-extract --config flags.yml --describe users | jq -c '[.name, .source_type, .kind]'")
+        #expect(described.stdout == """
+            ["id","INTEGER","bigint"]
+            ["ok","BOOLEAN","boolean"]
+            ["meta","JSON","json"]
+            ["at","DATETIME","timestamp without time zone"]
+            ["twice","",null]
+
+            """)
+    }
 }
