@@ -127,6 +127,9 @@ struct LoadSession {
         } catch {
             throw .badInput("line \(lineNumber): not a valid JSON object: \(error)")
         }
+        if row.members.isEmpty {
+            throw .badInput("line \(lineNumber): an empty object has no column to load")
+        }
         if !inBatch {
             try destination.begin()
             inBatch = true
