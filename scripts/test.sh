@@ -9,20 +9,8 @@ root=$(pwd)
 log() { printf 'test.sh: %s\n' "$*" >&2; }
 
 # --- 1. What the build and the tests need ---------------------------------------------------
-need_packages=()
-pkg-config --exists libpq 2>/dev/null || need_packages+=(libpq-dev)
-pkg-config --exists sqlite3 2>/dev/null || need_packages+=(libsqlite3-dev)
-command -v sqlite3 >/dev/null 2>&1 || need_packages+=(sqlite3)
-command -v pkg-config >/dev/null 2>&1 || need_packages+=(pkg-config)
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
-command -v psql >/dev/null 2>&1 || need_packages+=(postgresql-client)
-command -v jq >/dev/null 2>&1 || need_packages+=(jq)
-if [ ${#need_packages[@]} -gt 0 ]; then
-  log "installing ${need_packages[*]}"
-  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
-fi
+. scripts/lib/packages.sh
+ensure_packages test
 
 # --- 2. A throwaway PostgreSQL cluster --------------------------------------------------------
 pg_bin=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")

@@ -1,0 +1,22 @@
+# Sourced by scripts/demo.sh and scripts/test.sh: installs with apt-get whatever the build (and,
+# with "test", the test suite) needs and the machine lacks.
+#   ensure_packages build|test
+ensure_packages() {
+  local need=()
+  pkg-config --exists libpq 2>/dev/null || need+=(libpq-dev)
+  pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
+  command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
+  command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
+  if [ "${1:-build}" = test ]; then
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+    command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+    command -v jq >/dev/null 2>&1 || need+=(jq)
+    command -v make >/dev/null 2>&1 || need+=(make)
+  fi
+  [ ${#need[@]} -eq 0 ] && return 0
+  printf '%s: installing %s\n' "$(basename "$0")" "${need[*]}" >&2
+  local sudo=
+  [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+}
