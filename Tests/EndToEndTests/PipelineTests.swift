@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+
+/// The three tools as one product: real shell pipelines (`set -o pipefail`) of the built
+/// executables against the real PostgreSQL, the way the user's document runs them.
+@Suite struct PipelineTests {
+    static let pipeline = "conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users"
+
+    /// The repository's root, for examples/.
+    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// A sandbox holding the user's document's ingest.yml — `${PG_PASSWORD}` and all — with the
+    /// test server's address, and a PostgreSQL destination in place of Snowflake. Tables are
+    /// `<prefix>_users` (source) and `<prefix>_raw_users` (destination), dropped first.
+    static func prepare(prefix: String, sql: String = "") throws -> (Sandbox, [String: String]) {
+        let box = try Sandbox()
+        var environment = try ConduitExtractPostgresTests.server()
+        environment["PG_PASSWORD"] = environment["CONDUIT_TEST_PG_PASSWORD"]
+        try box.write("""
+            sources:
+              - name: production_db
+                type: postgresql
+                database: ${CONDUIT_TEST_PG_DATABASE}
+                user: ${CONDUIT_TEST_PG_USER}
+                password: ${PG_PASSWORD}
+                host: ${CONDUIT_TEST_PG_HOST}
+                port: ${CONDUIT_TEST_PG_PORT}
+                schema: public
+
+            destinations:
+              - name: data_warehouse
+                type: postgresql
+                database: ${CONDUIT_TEST_PG_DATABASE}
+                user: ${CONDUIT_TEST_PG_USER}
+                password: ${PG_PASSWORD}
+                host: ${CONDUIT_TEST_PG_HOST}
+                port: ${CONDUIT_TEST_PG_PORT}
+                table: \(prefix)_raw_users
+                mode: append # Important for incremental loads
+
+            resources:
+              - name: sync_new_users
+                source: production_db
+                destination: data_warehouse
+                incremental_column: id # Track the 'id' column
+                query: "SELECT id, name, email, created_at FROM \(prefix)_users WHERE id > :last_value ORDER BY id"
+                # Mode is implicitly 'incremental' because incremental_column is set
+              - name: sync_by_time
+                source: production_db
+                destination: data_warehouse
+                table: \(prefix)_raw_by_time
+                incremental_column: created_at
+                query: "SELECT id, name, created_at FROM \(prefix)_users WHERE created_at > :last_value ORDER BY created_at"
+            """, to: "ingest.yml")
+        let setup = try box.run("""
+            psql -v ON_ERROR_STOP=1 -q <<'SQL'
+            SET client_min_messages = warning;
+            DROP TABLE IF EXISTS \(prefix)_users, \(prefix)_raw_users, \(prefix)_raw_by_time;
+            CREATE TABLE \(prefix)_users(id bigserial PRIMARY KEY, name text NOT NULL, email text, created_at timestamptz NOT NULL);
+            INSERT INTO \(prefix)_users(name, email, created_at)
+              SELECT 'user ' || g, 'u' || g || '@example.com', '2024-05-01 00:00:00+00'::timestamptz + g * interval '1 hour'
+              FROM generate_series(1, 5) g;
+            \(sql)
+            SQL
+            """, environment: environment)
+        try #require(setup.status == 0, "\(setup.stderr)")
+        return (box, environment)
+    }
+
+    static func query(_ sql: String, in box: Sandbox, _ environment: [String: String]) throws -> String {
+        let result = try box.run("psql -Atqc \"\(sql)\"", environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        return result.stdout
+    }
+
+    /// The user's document, run after run: everything, then only the new rows, then nothing.
+    @Test func seedExampleLoadsIncrementally() throws {
+        let (box, environment) = try Self.prepare(prefix: "pipe_seed")
+        let first = try box.run(Self.pipeline, environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 5\n}\n")
+        #expect(try Self.query("SELECT count(*), count(DISTINCT id) FROM pipe_seed_raw_users", in: box, environment) == "5|5\n")
+        // The created table has the source's types.
+        #expect(try Self.query(
+            "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'pipe_seed_raw_users'::regclass AND attnum > 0",
+            in: box, environment) == "id bigint, name text, email text, created_at timestamp with time zone\n")
+
+        try box.run("psql -qc \"INSERT INTO pipe_seed_users(name, email, created_at) VALUES ('new 1', 'n1@example.com', now()), ('new 2', NULL, now()), ('new 3', 'n3@example.com', now())\"", environment: environment)
+        let second = try box.run(Self.pipeline, environment: environment)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("conduit-load: sync_new_users: 3 rows"))
+        #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 8\n}\n")
+        #expect(try Self.query("SELECT count(*), count(DISTINCT id) FROM pipe_seed_raw_users", in: box, environment) == "8|8\n")
+        #expect(try Self.query(
+            "SELECT count(*) FROM (SELECT * FROM pipe_seed_users EXCEPT SELECT * FROM pipe_seed_raw_users) missing", in: box, environment) == "0\n")
+
+        let third = try box.run(Self.pipeline, environment: environment)
+        #expect(third.status == 0, "\(third.stderr)")
+        #expect(third.stderr.contains("no rows, state unchanged at 8"))
+        #expect(try Self.query("SELECT count(*) FROM pipe_seed_raw_users", in: box, environment) == "8\n")
+    }
+
+    /// A load the destination refuses leaves the state alone; the rerun after the fix loads every row once.
+    @Test func failedLoadCommitsNothingAndTheRerunLoadsEachRowOnce() throws {
+        let (box, environment) = try Self.prepare(prefix: "pipe_fail", sql: """
+            UPDATE pipe_fail_users SET email = 'broken' WHERE id = 4;
+            CREATE TABLE pipe_fail_raw_users(id bigint, name text, email text CHECK (email LIKE '%@%'), created_at timestamptz);
+            """)
+        let failed = try box.run(Self.pipeline, environment: environment)
+        #expect(failed.status == 65, "\(failed.stderr)")
+        #expect(failed.stderr.contains("line 4"))
+        #expect(failed.stderr.contains("pipe_fail_raw_users_email_check"))
+        #expect(!box.exists(".conduit_state.json"))
+        #expect(try Self.query("SELECT count(*) FROM pipe_fail_raw_users", in: box, environment) == "0\n")
+
+        try box.run("psql -qc \"UPDATE pipe_fail_users SET email = 'fixed@example.com' WHERE id = 4\"", environment: environment)
+        let rerun = try box.run(Self.pipeline, environment: environment)
+        #expect(rerun.status == 0, "\(rerun.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 5\n}\n")
+        #expect(try Self.query("SELECT count(*), count(DISTINCT id) FROM pipe_fail_raw_users", in: box, environment) == "5|5\n")
+    }
+
+    /// jq between the stages: a transformed value and a key jq adds, which becomes a typed column.
+    @Test func jqTransformsBetweenStages() throws {
+        let (box, environment) = try Self.prepare(prefix: "pipe_jq")
+        let result = try box.run(
+            "conduit-extract sync_new_users | jq -c '.email |= ascii_upcase | .batch = 7' | conduit-state commit sync_new_users -- conduit-load sync_new_users",
+            environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try Self.query("SELECT email, batch, pg_typeof(batch) FROM pipe_jq_raw_users WHERE id = 2", in: box, environment) == "U2@EXAMPLE.COM|7|bigint\n")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 5\n}\n")
+    }
+
+    /// A timestamp cursor: the first run starts at -infinity, the next only reads later rows.
+    @Test func timestampCursor() throws {
+        let (box, environment) = try Self.prepare(prefix: "pipe_time")
+        let pipeline = "conduit-extract sync_by_time | conduit-state commit sync_by_time -- conduit-load sync_by_time"
+        let first = try box.run(pipeline, environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"sync_by_time\": \"2024-05-01T05:00:00Z\"\n}\n")
+        try box.run("psql -qc \"INSERT INTO pipe_time_users(name, email, created_at) VALUES ('later', NULL, '2024-05-01 07:30:00+02')\"", environment: environment)
+        let second = try box.run(pipeline, environment: environment)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("conduit-load: sync_by_time: 1 rows"))
+        #expect(try box.read(".conduit_state.json") == "{\n  \"sync_by_time\": \"2024-05-01T05:30:00Z\"\n}\n")
+        #expect(try Self.query("SELECT count(*) FROM pipe_time_raw_by_time", in: box, environment) == "6\n")
+    }
+
+    /// The example Makefile (`.SHELLFLAGS := -eu -o pipefail -c`) loads every resource; a failing
+    /// resource fails make and keeps its state.
+    @Test func makefileDrivenLoad() throws {
+        let (box, environment) = try Self.prepare(prefix: "pipe_make")
+        let make = "make -s -f '\(Self.repositoryRoot)/examples/Makefile' CONFIG=ingest.yml RESOURCES='sync_new_users sync_by_time'"
+        let loaded = try box.run(make, environment: environment)
+        #expect(loaded.status == 0, "\(loaded.stdout)\(loaded.stderr)")
+        #expect(try Self.query("SELECT (SELECT count(*) FROM pipe_make_raw_users) || ',' || (SELECT count(*) FROM pipe_make_raw_by_time)", in: box, environment) == "5,5\n")
+        let state = try box.read(".conduit_state.json")
+        #expect(state == "{\n  \"sync_by_time\": \"2024-05-01T05:00:00Z\",\n  \"sync_new_users\": 5\n}\n")
+
+        try box.run("psql -qc \"INSERT INTO pipe_make_users(name, email, created_at) VALUES ('x', NULL, now()); ALTER TABLE pipe_make_raw_users ADD CHECK (email IS NOT NULL)\"", environment: environment)
+        let failing = try box.run(make, environment: environment)
+        #expect(failing.status != 0)
+        #expect(failing.stderr.contains("violates check constraint"))
+        #expect(try box.read(".conduit_state.json") == state)
+    }
+}
