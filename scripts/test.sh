@@ -56,3 +56,15 @@ export CONDUIT_TEST_PG_DATABASE=postgres
 swift build
 export CONDUIT_BIN_DIR="$root/.build/debug"
 swift test "$@"
+
+# --- 4. The README's other command: the demo, checked --------------------------------------------
+if [ $# -eq 0 ]; then
+  log "running scripts/demo.sh"
+  demo_log=$(mktemp /tmp/conduit-demo.XXXXXX)
+  scripts/demo.sh > "$demo_log" 2>&1 || { cat "$demo_log" >&2; log "scripts/demo.sh failed"; exit 1; }
+  for expected in "state (none) → 5" "state 5 → 8" "no rows, state unchanged at 8" "8   Ken Thompson"; do
+    grep -qF "$expected" "$demo_log" || { cat "$demo_log" >&2; log "scripts/demo.sh did not show: $expected"; exit 1; }
+  done
+  rm -f "$demo_log"
+  log "scripts/demo.sh: incremental demo as expected"
+fi
