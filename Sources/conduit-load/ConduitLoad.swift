@@ -34,7 +34,8 @@ struct ConduitLoad: ParsableCommand {
             guard let configuration = context.configuration else { return .configuration }
             let run = LoadRun(
                 configuration: configuration, resource: try configuration.resource(named: resource),
-                inferTypes: inferTypes, reporter: options.reporter(for: "conduit-load"))
+                inferTypes: inferTypes, reporter: options.reporter(for: "conduit-load"),
+                environment: ProcessInfo.processInfo.environment)
             return try run.run()
         }
     }

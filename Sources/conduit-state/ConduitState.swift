@@ -28,6 +28,8 @@ extension ConduitState {
         static let configuration = CommandConfiguration(
             abstract: "Print the state as JSON on stdout (every resource, or one).",
             discussion: """
+                Pending checkpoints of interrupted runs are listed on stderr.
+
                 Examples:
                   conduit-state show
                   conduit-state show sync_new_users | jq .
@@ -39,7 +41,15 @@ extension ConduitState {
         func run() throws {
             try options.reporter(for: "conduit-state").run {
                 let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
-                try StandardOutput.write(try StateCommands(context: context).show(resource: resource))
+                let commands = StateCommands(context: context)
+                try StandardOutput.write(try commands.show(resource: resource))
+                let reporter = options.reporter(for: "conduit-state")
+                for (name, entry) in try commands.pendingCheckpoints(resource: resource) {
+                    guard let checkpoint = entry.checkpoint else { continue }
+                    var text = "\(name): pending checkpoint \(checkpoint.plainText) from an interrupted run"
+                    if let rows = entry.rows { text += " (\(rows) rows loaded" + (entry.writtenAt.map { ", \($0)" } ?? "") + ")" }
+                    reporter.note(text + "; the next run resumes after it, set or reset drops it")
+                }
                 return .success
             }
         }

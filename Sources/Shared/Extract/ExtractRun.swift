@@ -21,7 +21,16 @@ public struct ExtractRun {
     public func resolveLastValue() throws(ConduitError) -> (value: StateValue?, origin: String) {
         if let overrideValue { return (StateValue(commandLineText: overrideValue), "--last-value") }
         guard resource.isIncremental else { return (nil, "not incremental") }
-        if let committed = try stateFile.value(of: resource.name) { return (committed, "the state file \(stateFile.path)") }
+        let committed = try stateFile.value(of: resource.name)
+        if resource.ordered {
+            // An interrupted run made rows up to its checkpoint durable: resume after them.
+            let ledger = CheckpointLedger(stateFile: stateFile)
+            if let pending = try ledger.entry(for: resource.name).checkpoint,
+               committed.map({ pending.compare(to: $0) == .descending }) ?? true {
+                return (pending, "the checkpoint of an interrupted run (\(ledger.path))")
+            }
+        }
+        if let committed { return (committed, "the state file \(stateFile.path)") }
         if let initial = resource.initialValue { return (initial, "initial_value") }
         return (nil, "first run: 0, or the minimum for a timestamp or date column")
     }

@@ -14,6 +14,9 @@ public struct DestinationColumn: Sendable, Equatable {
     }
 }
 
+/// The table each database destination keeps checkpoints in, beside the loaded tables.
+let checkpointTableName = "_conduit_checkpoints"
+
 /// What `conduit-load` needs from a destination database. ``LoadRun`` drives it: it decides
 /// batches, columns and types; the destination writes rows and owns transactions.
 ///
@@ -38,6 +41,12 @@ protocol LoadDestination: AnyObject {
     func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError)
     /// Makes everything since ``begin()`` durable.
     func commit() throws(ConduitError)
+    /// Creates the checkpoint table when it is missing (outside any batch).
+    func prepareCheckpoints() throws(ConduitError)
+    /// The resource's checkpoint row: its epoch and the value as JSON text; nil when there is none.
+    func readCheckpoint(resource: String) throws(ConduitError) -> (epoch: Int64, value: String, rows: Int64)?
+    /// Writes the resource's checkpoint in the open batch's transaction, so it commits with the rows.
+    func writeCheckpoint(resource: String, epoch: Int64, value: String, rows: Int64) throws(ConduitError)
     /// Abandons the open batch; never throws (it runs on the way out of a failure).
     func rollback()
 }

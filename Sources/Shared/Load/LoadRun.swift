@@ -13,14 +13,17 @@ public struct LoadRun {
     /// Create columns from the values alone, without describing the source query.
     public var inferTypes: Bool
     public var reporter: Reporter
+    /// The process environment: `conduit-state commit` passes the checkpoint epoch through it.
+    public var environment: [String: String]
     /// Rows per transaction when the configuration does not say.
     public static let defaultBatchSize = 100_000
 
-    public init(configuration: Configuration, resource: ResourceConfig, inferTypes: Bool, reporter: Reporter) {
+    public init(configuration: Configuration, resource: ResourceConfig, inferTypes: Bool, reporter: Reporter, environment: [String: String]) {
         self.configuration = configuration
         self.resource = resource
         self.inferTypes = inferTypes
         self.reporter = reporter
+        self.environment = environment
     }
 
     /// Loads stdin. Returns success only when every row read is committed.
@@ -48,7 +51,8 @@ public struct LoadRun {
             describeSource: inferTypes ? nil : { () throws(ConduitError) in
                 try SourceDescriber.describe(resource: resource, in: configuration)
             },
-            sourceType: configuration.source(of: resource).type)
+            sourceType: configuration.source(of: resource).type,
+            checkpoints: CheckpointPlan(resource: resource, environment: environment))
         var reader = LineReader(descriptor: input)
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         let outcome: LineReader.Outcome
@@ -58,7 +62,10 @@ public struct LoadRun {
                 try session.load(line, lineNumber: number)
                 progress.update(session.rows)
             }
-            if case .endOfStream = outcome { try session.finish() }
+            if case .endOfStream = outcome {
+                try session.checkStreamWriterAlive()
+                try session.finish()
+            }
         } catch {
             destination.rollback()
             progress.finish()
@@ -72,14 +79,17 @@ public struct LoadRun {
             return ExitStatus(rawValue: 128 + signal)
         }
 
+        for warning in session.warnings { reporter.warning(warning) }
         let seconds = MonotonicClock.now - started
         let rate = seconds > 0 ? Int(Double(session.rows) / seconds) : session.rows
+        let skipped = session.skippedRows > 0 ? " (\(session.skippedRows) more already loaded before the checkpoint, skipped)" : ""
         reporter.summary(
-            "\(resource.name): \(session.rows) rows, \(reader.bytesRead) bytes in \(CommitRun.format(seconds))s (\(rate) rows/s) into \(destination.label)",
+            "\(resource.name): \(session.rows) rows\(skipped), \(reader.bytesRead) bytes in \(CommitRun.format(seconds))s (\(rate) rows/s) into \(destination.label)",
             fields: [
                 ("resource", .string(resource.name)), ("rows", .number(String(session.rows))),
                 ("bytes", .number(String(reader.bytesRead))), ("seconds", .number(CommitRun.format(seconds))),
                 ("rows_per_second", .number(String(rate))), ("table", .string(table)),
+                ("skipped_rows", .number(String(session.skippedRows))),
             ])
         return .success
     }
@@ -92,6 +102,18 @@ struct LoadSession {
     /// Asks the source for its column types; nil with `--infer-types`.
     let describeSource: (() throws(ConduitError) -> [SourceColumn])?
     let sourceType: SourceType
+    /// Set when the run checkpoints (under `conduit-state commit`, for an ordered incremental resource).
+    let checkpoints: CheckpointPlan?
+
+    /// The checkpoint this run resumes after: rows up to it are already in the table.
+    private var resumeAfter: StateValue?
+    private var checkpointRows: Int64 = 0
+    /// The incremental value of the last row written, as its JSON bytes, and whether it was a string.
+    private var lastValue: [UInt8] = []
+    private var lastValueIsString = false
+    private var currentValue: [UInt8] = []
+    private(set) var skippedRows = 0
+    private(set) var warnings: [String] = []
 
     /// The table's columns, nil until the table exists.
     private var tableColumns: [DestinationColumn]?
@@ -110,15 +132,38 @@ struct LoadSession {
     private(set) var rows = 0
     private(set) var committedRows = 0
 
-    init(destination: any LoadDestination, batchSize: Int, describeSource: (() throws(ConduitError) -> [SourceColumn])?, sourceType: SourceType) {
+    init(
+        destination: any LoadDestination, batchSize: Int, describeSource: (() throws(ConduitError) -> [SourceColumn])?,
+        sourceType: SourceType, checkpoints: CheckpointPlan?
+    ) {
         self.destination = destination
         self.batchSize = max(batchSize, 1)
         self.describeSource = describeSource
         self.sourceType = sourceType
+        self.checkpoints = checkpoints
     }
 
     mutating func start() throws(ConduitError) {
         tableColumns = try destination.existingColumns()
+        guard let checkpoints else { return }
+        try destination.prepareCheckpoints()
+        // A checkpoint of this epoch is the interrupted run this one continues; an older one belongs to a finished run.
+        if let stored = try destination.readCheckpoint(resource: checkpoints.resource), stored.epoch == checkpoints.epoch {
+            switch try? JSONParser.parse(stored.value) {
+            case .number(let text)?: resumeAfter = .number(text)
+            case .string(let text)?: resumeAfter = .string(text)
+            default: throw .io("the checkpoint of \(checkpoints.resource) in \(destination.label) is unreadable: \(stored.value)")
+            }
+            checkpointRows = stored.rows
+        }
+    }
+
+    /// At the end of input under `conduit-state commit`: if that process is gone, the input ended
+    /// because its writer died, not because the stream was complete — the last rows' value group
+    /// may be partial, so nothing more may commit.
+    func checkStreamWriterAlive() throws(ConduitError) {
+        guard let pid = checkpoints?.statePID, getppid() != pid else { return }
+        throw .io("the input ended because conduit-state (pid \(pid)) went away, not because the stream was complete")
     }
 
     mutating func load(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) {
@@ -130,6 +175,26 @@ struct LoadSession {
         if row.members.isEmpty {
             throw .badInput("line \(lineNumber): an empty object has no column to load")
         }
+        if let checkpoints {
+            let isString = try captureIncrementalValue(checkpoints, lineNumber: lineNumber)
+            if let resumeAfter {
+                let value = incrementalValue(currentValue, isString: isString)
+                guard let order = value.compare(to: resumeAfter) else {
+                    throw .badInput("line \(lineNumber): \(checkpoints.column) \(value.plainText) does not compare with the checkpoint \(resumeAfter.plainText)")
+                }
+                if order != .descending {
+                    skippedRows += 1
+                    return
+                }
+                self.resumeAfter = nil
+            }
+            // A batch ends only where the value changes: rows sharing a value never straddle a checkpoint.
+            if rowsInBatch >= batchSize && !sameValue(isString: isString) { try commitBatch() }
+            swap(&lastValue, &currentValue)
+            lastValueIsString = isString
+        } else if rowsInBatch >= batchSize {
+            try commitBatch()
+        }
         if !inBatch {
             try destination.begin()
             inBatch = true
@@ -138,7 +203,6 @@ struct LoadSession {
         try destination.write(row, positions: positions, lineNumber: lineNumber)
         rows += 1
         rowsInBatch += 1
-        if rowsInBatch >= batchSize { try commitBatch() }
     }
 
     mutating func finish() throws(ConduitError) {
@@ -146,10 +210,61 @@ struct LoadSession {
     }
 
     private mutating func commitBatch() throws(ConduitError) {
+        var checkpoint: StateValue?
+        if let checkpoints, !lastValue.isEmpty {
+            let value = incrementalValue(lastValue, isString: lastValueIsString)
+            checkpoint = value
+            try destination.writeCheckpoint(
+                resource: checkpoints.resource, epoch: checkpoints.epoch, value: value.jsonValue.serialized(),
+                rows: checkpointRows + Int64(rows - committedRows))
+        }
         try destination.commit()
         inBatch = false
+        checkpointRows += Int64(rows - committedRows)
         committedRows = rows
         rowsInBatch = 0
+        if let checkpoints, let checkpoint, let ledger = checkpoints.ledger {
+            // The local copy may lag the destination's (which committed with the rows); the next run absorbs that.
+            do {
+                try ledger.record(checkpoint: checkpoint, rows: checkpointRows, epoch: checkpoints.epoch, for: checkpoints.resource)
+            } catch {
+                if warnings.isEmpty { warnings.append("could not copy the checkpoint to \(ledger.path): \(error.message)") }
+            }
+        }
+    }
+
+    /// Copies the row's incremental value (JSON bytes: number text, or the decoded string) into
+    /// `currentValue`; returns whether it is a string.
+    private mutating func captureIncrementalValue(_ plan: CheckpointPlan, lineNumber: Int) throws(ConduitError) -> Bool {
+        var found: JSONRow.Value?
+        for member in row.members where row.withBytes(member.key, { plan.columnBytes.withUnsafeBufferPointer($0.elementsEqual) }) {
+            found = member.value
+        }
+        currentValue.removeAll(keepingCapacity: true)
+        switch found {
+        case .number(let range)?:
+            currentValue.append(contentsOf: row.lineBytes(range))
+            return false
+        case .string(let bytes)?:
+            row.withBytes(bytes) { currentValue.append(contentsOf: $0) }
+            return true
+        case nil:
+            throw .badInput("line \(lineNumber): the row has no \(JSONEscaping.quoted(plan.column)) key, the resource's incremental_column")
+        default:
+            throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(plan.column)) must be a number or a string to checkpoint on")
+        }
+    }
+
+    /// Whether the current row's value equals the last row's: the same bytes, or the same number or instant written differently.
+    private func sameValue(isString: Bool) -> Bool {
+        guard !lastValue.isEmpty else { return true }
+        if isString == lastValueIsString && currentValue == lastValue { return true }
+        return incrementalValue(currentValue, isString: isString).compare(to: incrementalValue(lastValue, isString: lastValueIsString)) == .equal
+    }
+
+    private func incrementalValue(_ bytes: [UInt8], isString: Bool) -> StateValue {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return isString ? .string(text) : .number(text)
     }
 
     /// Fills `positions` for the current row, adding columns (and the table) as keys appear.
@@ -242,5 +357,27 @@ struct LoadSession {
 
     var committedNote: String {
         committedRows > 0 ? " (\(committedRows) rows of earlier batches stay committed)" : ", nothing was written"
+    }
+}
+
+/// How a run checkpoints: only under `conduit-state commit` (which passes the epoch in the
+/// environment) and only for an incremental resource whose stream is ordered.
+struct CheckpointPlan {
+    let resource: String
+    let column: String
+    let columnBytes: [UInt8]
+    let epoch: Int64
+    let ledger: CheckpointLedger?
+    let statePID: pid_t?
+
+    init?(resource: ResourceConfig, environment: [String: String]) {
+        guard let column = resource.incrementalColumn, resource.ordered,
+              let epochText = environment[CheckpointEnvironment.epoch], let epoch = Int64(epochText) else { return nil }
+        self.resource = resource.name
+        self.column = column
+        columnBytes = Array(column.utf8)
+        self.epoch = epoch
+        ledger = environment[CheckpointEnvironment.ledger].map { CheckpointLedger(path: $0) }
+        statePID = environment[CheckpointEnvironment.statePID].flatMap { pid_t($0) }
     }
 }

@@ -5,6 +5,8 @@ final class PostgresDestination: LoadDestination {
     private let connection: PostgresConnection
     /// `"schema"."table"` or `"table"`, quoted.
     private let qualifiedName: String
+    /// The checkpoint table, in the same schema.
+    private let checkpointTable: String
     private let tableName: String
     let label: String
     /// Bytes of COPY data sent per `PQputCopyData`.
@@ -25,10 +27,11 @@ final class PostgresDestination: LoadDestination {
             tableName = table
             let schema = config.connection.schema
             qualifiedName = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(table)
+            checkpointTable = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(checkpointTableName)
             label = "\(qualifiedName) on \(connection.label)"
             // Inputs without a zone or in an ambiguous date order are read the same on every server.
             try connection.execute(
-                "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'",
+                "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET client_min_messages = warning",
                 context: "setting up the session on \(connection.label)")
         } catch {
             throw error.conduitError
@@ -199,6 +202,44 @@ final class PostgresDestination: LoadDestination {
     func commit() throws(ConduitError) {
         try endCopy()
         try execute("COMMIT", doing: "committing a batch to \(label)")
+    }
+
+    func prepareCheckpoints() throws(ConduitError) {
+        let sql = "CREATE TABLE IF NOT EXISTS \(checkpointTable) (resource text PRIMARY KEY, epoch bigint NOT NULL, value text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
+        do {
+            try connection.execute(sql, context: "creating \(checkpointTable) on \(connection.label)")
+        } catch let error where error.sqlState == "23505" {
+            // Another load created it at the same moment (pg_type's unique index): it exists now.
+        } catch {
+            throw error.conduitError
+        }
+    }
+
+    func readCheckpoint(resource: String) throws(ConduitError) -> (epoch: Int64, value: String, rows: Int64)? {
+        do {
+            let result = try connection.query(
+                "SELECT epoch, value, rows FROM \(checkpointTable) WHERE resource = $1", parameters: [resource],
+                context: "reading the checkpoint of \(resource) from \(connection.label)")
+            guard result.rowCount == 1, let epoch = result.string(row: 0, column: 0).flatMap({ Int64($0) }),
+                  let value = result.string(row: 0, column: 1) else { return nil }
+            return (epoch, value, result.string(row: 0, column: 2).flatMap { Int64($0) } ?? 0)
+        } catch {
+            throw error.conduitError
+        }
+    }
+
+    func writeCheckpoint(resource: String, epoch: Int64, value: String, rows: Int64) throws(ConduitError) {
+        try endCopy()
+        do {
+            _ = try connection.query(
+                """
+                INSERT INTO \(checkpointTable) (resource, epoch, value, rows) VALUES ($1, $2, $3, $4)
+                ON CONFLICT (resource) DO UPDATE SET epoch = excluded.epoch, value = excluded.value, rows = excluded.rows, updated_at = now()
+                """, parameters: [resource, String(epoch), value, String(rows)],
+                context: "writing the checkpoint of \(resource) to \(connection.label)")
+        } catch {
+            throw error.conduitError
+        }
     }
 
     func rollback() {

@@ -121,6 +121,43 @@ final class SQLiteDestination: LoadDestination {
         try execute("COMMIT", doing: "committing a batch to \(label)")
     }
 
+    func prepareCheckpoints() throws(ConduitError) {
+        try execute(
+            "CREATE TABLE IF NOT EXISTS \(Self.quote(checkpointTableName)) (resource TEXT PRIMARY KEY, epoch INTEGER NOT NULL, value TEXT NOT NULL, rows INTEGER NOT NULL, updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))",
+            doing: "creating the checkpoint table in \(label)")
+    }
+
+    func readCheckpoint(resource: String) throws(ConduitError) -> (epoch: Int64, value: String, rows: Int64)? {
+        let context = "reading the checkpoint of \(resource) from \(label)"
+        do {
+            let statement = try database.prepare("SELECT epoch, value, rows FROM \(Self.quote(checkpointTableName)) WHERE resource = ?1", context: context)
+            try statement.bind(.string(resource), at: 1, context: context)
+            guard try statement.step(context: context), let epoch = Int64(statement.text(column: 0)) else { return nil }
+            return (epoch, statement.text(column: 1), Int64(statement.text(column: 2)) ?? 0)
+        } catch {
+            throw error.conduitError
+        }
+    }
+
+    func writeCheckpoint(resource: String, epoch: Int64, value: String, rows: Int64) throws(ConduitError) {
+        let context = "writing the checkpoint of \(resource) to \(label)"
+        do {
+            let statement = try database.prepare(
+                """
+                INSERT INTO \(Self.quote(checkpointTableName)) (resource, epoch, value, rows) VALUES (?1, ?2, ?3, ?4)
+                ON CONFLICT (resource) DO UPDATE SET epoch = excluded.epoch, value = excluded.value, rows = excluded.rows,
+                  updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                """, context: context)
+            try statement.bind(.string(resource), at: 1, context: context)
+            try statement.bind(.number(String(epoch)), at: 2, context: context)
+            try statement.bind(.string(value), at: 3, context: context)
+            try statement.bind(.number(String(rows)), at: 4, context: context)
+            _ = try statement.step(context: context)
+        } catch {
+            throw error.conduitError
+        }
+    }
+
     func rollback() {
         insert?.reset()
         try? database.execute("ROLLBACK", context: "rolling back")

@@ -31,8 +31,16 @@ public struct CommitRun {
         defer { withExtendedLifetime(runLock) {} }
         // A corrupt state file fails the run before anything is loaded.
         let committed = try stateFile.value(of: resource)
+        let ledger = CheckpointLedger(stateFile: stateFile)
+        let ledgerEntry = try ledger.entry(for: resource)
 
         SignalForwarding.install()
+        if incrementalColumn != nil && requiresOrder {
+            // The loader's checkpoints belong to this run's epoch (see CheckpointLedger).
+            setenv(CheckpointEnvironment.epoch, String(ledgerEntry.epoch), 1)
+            setenv(CheckpointEnvironment.ledger, ledger.path, 1)
+            setenv(CheckpointEnvironment.statePID, String(getpid()), 1)
+        }
         let child = try ChildProcess.spawn(loader)
         SignalForwarding.forward(to: child.pid)
 
@@ -74,7 +82,15 @@ public struct CommitRun {
             return ended.exitStatus
         }
 
-        let newValue = try commit(tracker.maximum)
+        // A resumed run's rows start after the checkpoint: what the interrupted run loaded counts too.
+        var reached = tracker.maximum
+        if let pending = ledgerEntry.checkpoint {
+            reached = reached.map { $0.maximum(with: pending) ?? $0 } ?? pending
+        }
+        let newValue = try commit(reached)
+        if incrementalColumn != nil {
+            try ledger.startNewEpoch(for: resource)
+        }
         let seconds = MonotonicClock.now - started
         reportSummary(rows: tracker.rows, bytes: bytes, seconds: seconds, old: committed, new: newValue)
         return .success

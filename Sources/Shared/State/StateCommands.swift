@@ -21,6 +21,15 @@ public struct StateCommands: Sendable {
         return String(decoding: single.serialized, as: UTF8.self)
     }
 
+    /// Checkpoints of interrupted runs that the next run of each resource resumes from (all
+    /// resources, or one), sorted by name.
+    public func pendingCheckpoints(resource: String?) throws(ConduitError) -> [(resource: String, entry: CheckpointLedger.Entry)] {
+        try CheckpointLedger(stateFile: stateFile).read()
+            .filter { $0.value.checkpoint != nil && (resource == nil || $0.key == resource) }
+            .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+            .map { (resource: $0.key, entry: $0.value) }
+    }
+
     /// The committed value of `resource`, or nil when it has none.
     public func get(resource: String) throws(ConduitError) -> StateValue? {
         try stateFile.value(of: resource)
@@ -39,11 +48,14 @@ public struct StateCommands: Sendable {
         try edit(resource) { $0.remove(resource) }
     }
 
-    /// Changes one resource's entry under its run lock and the file lock; returns the previous value.
+    /// Changes one resource's entry under its run lock and the file lock; returns the previous
+    /// value. A pending checkpoint is dropped first: after `set` or `reset` the next run starts
+    /// where the user said, not where an interrupted run stopped.
     private func edit(_ resource: String, _ change: (inout StateDocument) -> Void) throws(ConduitError) -> StateValue? {
         try checkKnown(resource)
         let runLock = try stateFile.acquireRunLock(for: resource)
         defer { withExtendedLifetime(runLock) {} }
+        try CheckpointLedger(stateFile: stateFile).startNewEpoch(for: resource)
         var previous: StateValue?
         try stateFile.update { (document: inout StateDocument) throws(ConduitError) in
             previous = try? document.value(of: resource, source: stateFile.path)

@@ -1,0 +1,148 @@
+import Glibc
+
+/// What the state side knows about checkpoints, kept beside the state file in
+/// `<state file>.checkpoints` so the state file itself stays exactly the user's format.
+///
+/// Per resource: an `epoch`, which every successful commit, `set` and `reset` moves on — a
+/// checkpoint written under an older epoch belongs to a run that is over and is ignored — and,
+/// while a run that failed has one, a copy of its latest `checkpoint` (the highest incremental
+/// value its batches made durable). The destination's own checkpoint table is the authority (it
+/// commits with the rows); this copy can lag it by one batch, which `conduit-load` absorbs by
+/// skipping rows its checkpoint already covers.
+public struct CheckpointLedger: Sendable {
+    /// One resource's entry.
+    public struct Entry: Sendable, Equatable {
+        public var epoch: Int64 = 0
+        /// The pending checkpoint of an interrupted run, if any.
+        public var checkpoint: StateValue?
+        /// Rows that run made durable.
+        public var rows: Int64?
+        public var writtenAt: String?
+    }
+
+    public let path: String
+
+    public init(stateFile: StateFile) {
+        path = stateFile.path + ".checkpoints"
+    }
+
+    public init(path: String) {
+        self.path = path
+    }
+
+    /// Every entry; an absent file has none.
+    public func read() throws(ConduitError) -> [String: Entry] {
+        let bytes: [UInt8]?
+        do {
+            bytes = try FileIO.readIfExists(path)
+        } catch {
+            throw .io("reading checkpoint file \(path): \(error)")
+        }
+        guard let bytes else { return [:] }
+        guard case .object(let members)? = try? JSONParser.parse(bytes) else {
+            throw .io("checkpoint file \(path) is corrupt; fix or remove it (removing it forgets pending checkpoints)")
+        }
+        var entries: [String: Entry] = [:]
+        for member in members {
+            guard case .object(let fields) = member.value else { continue }
+            var entry = Entry()
+            for field in fields {
+                switch (field.key, field.value) {
+                case ("epoch", .number(let text)): entry.epoch = Int64(text) ?? 0
+                case ("checkpoint", .number(let text)): entry.checkpoint = .number(text)
+                case ("checkpoint", .string(let text)): entry.checkpoint = .string(text)
+                case ("rows", .number(let text)): entry.rows = Int64(text)
+                case ("written_at", .string(let text)): entry.writtenAt = text
+                default: break
+                }
+            }
+            entries[member.key] = entry
+        }
+        return entries
+    }
+
+    public func entry(for resource: String) throws(ConduitError) -> Entry {
+        try read()[resource] ?? Entry()
+    }
+
+    /// Ends whatever run the resource had: a new epoch, no pending checkpoint.
+    /// Called after a successful commit and by `set` and `reset`.
+    public func startNewEpoch(for resource: String) throws(ConduitError) {
+        try update { entries in
+            var entry = entries[resource] ?? Entry()
+            entry.epoch += 1
+            entry.checkpoint = nil
+            entry.rows = nil
+            entry.writtenAt = nil
+            entries[resource] = entry
+        }
+    }
+
+    /// Records a batch's checkpoint, if `epoch` is still the resource's (a run that is over writes nothing).
+    public func record(checkpoint: StateValue, rows: Int64, epoch: Int64, for resource: String) throws(ConduitError) {
+        try update { entries in
+            var entry = entries[resource] ?? Entry()
+            guard entry.epoch == epoch else { return }
+            entry.checkpoint = checkpoint
+            entry.rows = rows
+            entry.writtenAt = Self.now()
+            entries[resource] = entry
+        }
+    }
+
+    private func update(_ change: (inout [String: Entry]) -> Void) throws(ConduitError) {
+        let lock: FileLock
+        do {
+            switch try FileLock.acquire(path + ".lock", wait: true) {
+            case .acquired(let acquired): lock = acquired
+            case .held: throw ConduitError.internalError("a blocking lock on \(path).lock returned without the lock")
+            }
+        } catch let error as ConduitError {
+            throw error
+        } catch {
+            throw .io("locking checkpoint file \(path).lock: \(error)")
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let original = try read()
+        var entries = original
+        change(&entries)
+        guard entries != original else { return }
+        do {
+            try FileIO.writeAtomically(Self.serialize(entries), to: path)
+        } catch {
+            throw .io("writing checkpoint file \(path): \(error)")
+        }
+    }
+
+    static func serialize(_ entries: [String: Entry]) -> [UInt8] {
+        let members = entries.map { name, entry in
+            var fields = [JSONMember(key: "epoch", value: .number(String(entry.epoch)))]
+            if let checkpoint = entry.checkpoint { fields.append(JSONMember(key: "checkpoint", value: checkpoint.jsonValue)) }
+            if let rows = entry.rows { fields.append(JSONMember(key: "rows", value: .number(String(rows)))) }
+            if let writtenAt = entry.writtenAt { fields.append(JSONMember(key: "written_at", value: .string(writtenAt))) }
+            return JSONMember(key: name, value: .object(fields))
+        }
+        return Array((JSONValue.object(members).prettySerialized(sortKeys: true) + "\n").utf8)
+    }
+
+    /// The current time as RFC 3339 UTC, to the second.
+    static func now() -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
+
+/// What `conduit-state commit` tells its loader through the environment, so the loader's
+/// checkpoints belong to this run.
+public enum CheckpointEnvironment {
+    /// The resource's epoch for this run.
+    public static let epoch = "CONDUIT_CHECKPOINT_EPOCH"
+    /// The ledger file to copy each checkpoint into.
+    public static let ledger = "CONDUIT_CHECKPOINT_FILE"
+    /// `conduit-state`'s pid: a loader whose parent is no longer this process lost its stream's
+    /// writer, and must not take the end of its input for the end of the stream.
+    public static let statePID = "CONDUIT_STATE_PID"
+}
