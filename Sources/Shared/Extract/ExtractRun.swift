@@ -80,7 +80,9 @@ public struct ExtractRun {
                                          resource: resource.name, output: output)
         case .sqlite:
             let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
-            rows = try SQLiteExtractor.extract(source: source, sql: sql, parameter: value, resource: resource.name, output: output)
+            rows = try SQLiteExtractor.extract(
+                source: source, sql: sql, parameter: value, resource: resource.name,
+                groupColumn: resource.ordered ? resource.incrementalColumn : nil, output: output)
         }
         let seconds = MonotonicClock.now - started
         let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows

@@ -3,9 +3,10 @@
 /// one declared JSON embeds text that is valid JSON — so SQLite → NDJSON → SQLite keeps both.
 public enum SQLiteExtractor {
     /// Runs `sql` with `?1` bound to `parameter` (when the query has it) and writes each row to
-    /// `output`. Returns the number of rows.
+    /// `output`, group-safely on `groupColumn` (the incremental column of an ordered resource; see
+    /// ``OutputStream``). Returns the number of rows.
     public static func extract(
-        source: SourceConfig, sql: String, parameter: StateValue?, resource: String, output: OutputStream
+        source: SourceConfig, sql: String, parameter: StateValue?, resource: String, groupColumn: String?, output: OutputStream
     ) throws(ConduitError) -> Int {
         let path = source.connection.path ?? ""
         let context = "running the query of \(resource) on \(path)"
@@ -26,16 +27,31 @@ public enum SQLiteExtractor {
             var buffer: [UInt8] = []
             buffer.reserveCapacity(OutputStream.flushThreshold + 64 * 1024)
             var rows = 0
+            let groupIndex = groupColumn.flatMap { name in (0..<keys.count).first { statement.columnName($0) == name } }
+            var groups = ValueGroupTracker()
             while try statement.step(context: context) {
+                let rowStart = buffer.count
+                var valueRange = 0..<0
                 buffer.append(UInt8(ascii: "{"))
                 for column in 0..<keys.count {
                     if column > 0 { buffer.append(UInt8(ascii: ",")) }
                     buffer.append(contentsOf: keys[column])
+                    let valueStart = buffer.count
                     statement.appendJSON(column: column, declared: kinds[column], to: &buffer)
+                    if column == groupIndex { valueRange = valueStart..<buffer.count }
                 }
                 buffer.append(contentsOf: "}\n".utf8)
                 rows += 1
-                if buffer.count >= OutputStream.flushThreshold { try output.write(&buffer) }
+                if groupIndex != nil {
+                    buffer.withUnsafeBufferPointer { groups.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange])) }
+                }
+                if buffer.count >= OutputStream.flushThreshold {
+                    if groupIndex != nil {
+                        groups.removedPrefix(try output.write(&buffer, keepingFrom: groups.groupStart))
+                    } else {
+                        try output.write(&buffer)
+                    }
+                }
             }
             try output.write(&buffer)
             return rows
