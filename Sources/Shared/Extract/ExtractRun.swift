@@ -76,8 +76,9 @@ public struct ExtractRun {
                 parameterType = try extractor.parameterType(of: sql, resource: resource.name)
                 parameter = value?.plainText ?? Self.firstRunValue(for: parameterType)
             }
-            rows = try extractor.extract(sql: sql, parameter: parameter, parameterType: parameterType,
-                                         resource: resource.name, output: output)
+            rows = try extractor.extract(
+                sql: sql, parameter: parameter, parameterType: parameterType, resource: resource.name,
+                groupColumn: resource.ordered ? resource.incrementalColumn : nil, output: output)
         case .sqlite:
             let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
             rows = try SQLiteExtractor.extract(

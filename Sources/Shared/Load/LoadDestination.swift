@@ -43,10 +43,10 @@ protocol LoadDestination: AnyObject {
     func commit() throws(ConduitError)
     /// Creates the checkpoint table when it is missing (outside any batch).
     func prepareCheckpoints() throws(ConduitError)
-    /// The resource's checkpoint row: its epoch and the value as JSON text; nil when there is none.
-    func readCheckpoint(resource: String) throws(ConduitError) -> (epoch: Int64, value: String, rows: Int64)?
+    /// The checkpoint of the resource's loads into this table: the run that wrote it, the value as JSON text, the rows; nil when there is none.
+    func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)?
     /// Writes the resource's checkpoint in the open batch's transaction, so it commits with the rows.
-    func writeCheckpoint(resource: String, epoch: Int64, value: String, rows: Int64) throws(ConduitError)
+    func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError)
     /// Abandons the open batch; never throws (it runs on the way out of a failure).
     func rollback()
 }

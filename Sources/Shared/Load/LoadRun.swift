@@ -13,7 +13,7 @@ public struct LoadRun {
     /// Create columns from the values alone, without describing the source query.
     public var inferTypes: Bool
     public var reporter: Reporter
-    /// The process environment: `conduit-state commit` passes the checkpoint epoch through it.
+    /// The process environment: `conduit-state commit` passes the run's checkpoint token through it.
     public var environment: [String: String]
     /// Rows per transaction when the configuration does not say.
     public static let defaultBatchSize = 100_000
@@ -147,8 +147,8 @@ struct LoadSession {
         tableColumns = try destination.existingColumns()
         guard let checkpoints else { return }
         try destination.prepareCheckpoints()
-        // A checkpoint of this epoch is the interrupted run this one continues; an older one belongs to a finished run.
-        if let stored = try destination.readCheckpoint(resource: checkpoints.resource), stored.epoch == checkpoints.epoch {
+        // A checkpoint of this run is the interrupted run this one continues; any other belongs to a finished run.
+        if let stored = try destination.readCheckpoint(resource: checkpoints.resource), stored.run == checkpoints.run {
             switch try? JSONParser.parse(stored.value) {
             case .number(let text)?: resumeAfter = .number(text)
             case .string(let text)?: resumeAfter = .string(text)
@@ -215,7 +215,7 @@ struct LoadSession {
             let value = incrementalValue(lastValue, isString: lastValueIsString)
             checkpoint = value
             try destination.writeCheckpoint(
-                resource: checkpoints.resource, epoch: checkpoints.epoch, value: value.jsonValue.serialized(),
+                resource: checkpoints.resource, run: checkpoints.run, value: value.jsonValue.serialized(),
                 rows: checkpointRows + Int64(rows - committedRows))
         }
         try destination.commit()
@@ -226,7 +226,7 @@ struct LoadSession {
         if let checkpoints, let checkpoint, let ledger = checkpoints.ledger {
             // The local copy may lag the destination's (which committed with the rows); the next run absorbs that.
             do {
-                try ledger.record(checkpoint: checkpoint, rows: checkpointRows, epoch: checkpoints.epoch, for: checkpoints.resource)
+                try ledger.record(checkpoint: checkpoint, rows: checkpointRows, run: checkpoints.run, for: checkpoints.resource)
             } catch {
                 if warnings.isEmpty { warnings.append("could not copy the checkpoint to \(ledger.path): \(error.message)") }
             }
@@ -360,23 +360,24 @@ struct LoadSession {
     }
 }
 
-/// How a run checkpoints: only under `conduit-state commit` (which passes the epoch in the
+/// How a run checkpoints: only under `conduit-state commit` (which passes the run's token in the
 /// environment) and only for an incremental resource whose stream is ordered.
 struct CheckpointPlan {
     let resource: String
     let column: String
     let columnBytes: [UInt8]
-    let epoch: Int64
+    /// `<lineage>.<epoch>` of the state file's ledger: checkpoints written under another token are not this run's.
+    let run: String
     let ledger: CheckpointLedger?
     let statePID: pid_t?
 
     init?(resource: ResourceConfig, environment: [String: String]) {
         guard let column = resource.incrementalColumn, resource.ordered,
-              let epochText = environment[CheckpointEnvironment.epoch], let epoch = Int64(epochText) else { return nil }
+              let run = environment[CheckpointEnvironment.run], !run.isEmpty else { return nil }
         self.resource = resource.name
         self.column = column
         columnBytes = Array(column.utf8)
-        self.epoch = epoch
+        self.run = run
         ledger = environment[CheckpointEnvironment.ledger].map { CheckpointLedger(path: $0) }
         statePID = environment[CheckpointEnvironment.statePID].flatMap { pid_t($0) }
     }

@@ -205,7 +205,7 @@ final class PostgresDestination: LoadDestination {
     }
 
     func prepareCheckpoints() throws(ConduitError) {
-        let sql = "CREATE TABLE IF NOT EXISTS \(checkpointTable) (resource text PRIMARY KEY, epoch bigint NOT NULL, value text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now())"
+        let sql = "CREATE TABLE IF NOT EXISTS \(checkpointTable) (resource text NOT NULL, table_name text NOT NULL, run text NOT NULL, value text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (resource, table_name))"
         do {
             try connection.execute(sql, context: "creating \(checkpointTable) on \(connection.label)")
         } catch let error where error.sqlState == "23505" {
@@ -215,27 +215,26 @@ final class PostgresDestination: LoadDestination {
         }
     }
 
-    func readCheckpoint(resource: String) throws(ConduitError) -> (epoch: Int64, value: String, rows: Int64)? {
+    func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
         do {
             let result = try connection.query(
-                "SELECT epoch, value, rows FROM \(checkpointTable) WHERE resource = $1", parameters: [resource],
+                "SELECT run, value, rows FROM \(checkpointTable) WHERE resource = $1 AND table_name = $2", parameters: [resource, qualifiedName],
                 context: "reading the checkpoint of \(resource) from \(connection.label)")
-            guard result.rowCount == 1, let epoch = result.string(row: 0, column: 0).flatMap({ Int64($0) }),
-                  let value = result.string(row: 0, column: 1) else { return nil }
-            return (epoch, value, result.string(row: 0, column: 2).flatMap { Int64($0) } ?? 0)
+            guard result.rowCount == 1, let run = result.string(row: 0, column: 0), let value = result.string(row: 0, column: 1) else { return nil }
+            return (run, value, result.string(row: 0, column: 2).flatMap { Int64($0) } ?? 0)
         } catch {
             throw error.conduitError
         }
     }
 
-    func writeCheckpoint(resource: String, epoch: Int64, value: String, rows: Int64) throws(ConduitError) {
+    func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
         try endCopy()
         do {
             _ = try connection.query(
                 """
-                INSERT INTO \(checkpointTable) (resource, epoch, value, rows) VALUES ($1, $2, $3, $4)
-                ON CONFLICT (resource) DO UPDATE SET epoch = excluded.epoch, value = excluded.value, rows = excluded.rows, updated_at = now()
-                """, parameters: [resource, String(epoch), value, String(rows)],
+                INSERT INTO \(checkpointTable) (resource, table_name, run, value, rows) VALUES ($1, $2, $3, $4, $5)
+                ON CONFLICT (resource, table_name) DO UPDATE SET run = excluded.run, value = excluded.value, rows = excluded.rows, updated_at = now()
+                """, parameters: [resource, qualifiedName, run, value, String(rows)],
                 context: "writing the checkpoint of \(resource) to \(connection.label)")
         } catch {
             throw error.conduitError

@@ -54,8 +54,10 @@ public final class PostgresExtractor {
 
     /// Runs `sql` with `$1` bound to `lastValue` (text, typed as `parameterType`) and writes
     /// each row to `output` as one JSON object. Returns the number of rows.
+    /// Writes group-safely on `groupColumn`, the incremental column of an ordered resource (see ``OutputStream``).
     public func extract(
-        sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, output: OutputStream
+        sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, groupColumn: String?,
+        output: OutputStream
     ) throws(ConduitError) -> Int {
         let context = "running the query of \(resource) on \(label)"
         do {
@@ -87,6 +89,8 @@ public final class PostgresExtractor {
         buffer.reserveCapacity(OutputStream.flushThreshold + 64 * 1024)
         var keys: [[UInt8]] = []
         var styles: [PostgresTextEncoder.Style] = []
+        var groupIndex: Int?
+        var groups = ValueGroupTracker()
         let fetch = "FETCH FORWARD \(Self.fetchSize) FROM conduit_extract"
         while true {
             let batch: PostgresResult = try connection.withHandle { handle throws(ConduitError) in
@@ -106,14 +110,18 @@ public final class PostgresExtractor {
                     keys.append(key)
                     styles.append(PostgresTextEncoder.Style(batch.columnType(column)))
                 }
+                groupIndex = groupColumn.flatMap { name in (0..<keys.count).first { batch.columnName($0) == name } }
             }
             let count = batch.rowCount
             if count == 0 { break }
             for row in 0..<count {
+                let rowStart = buffer.count
+                var valueRange = 0..<0
                 buffer.append(UInt8(ascii: "{"))
                 for column in 0..<keys.count {
                     if column > 0 { buffer.append(UInt8(ascii: ",")) }
                     buffer.append(contentsOf: keys[column])
+                    let valueStart = buffer.count
                     batch.withValue(row: row, column: column) { text in
                         if let text {
                             PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
@@ -121,9 +129,19 @@ public final class PostgresExtractor {
                             buffer.append(contentsOf: "null".utf8)
                         }
                     }
+                    if column == groupIndex { valueRange = valueStart..<buffer.count }
                 }
                 buffer.append(contentsOf: "}\n".utf8)
-                if buffer.count >= OutputStream.flushThreshold { try output.write(&buffer) }
+                if groupIndex != nil {
+                    buffer.withUnsafeBufferPointer { groups.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange])) }
+                }
+                if buffer.count >= OutputStream.flushThreshold {
+                    if groupIndex != nil {
+                        groups.removedPrefix(try output.write(&buffer, keepingFrom: groups.groupStart))
+                    } else {
+                        try output.write(&buffer)
+                    }
+                }
             }
             rows += count
             if count < Self.fetchSize { break }

@@ -123,35 +123,38 @@ final class SQLiteDestination: LoadDestination {
 
     func prepareCheckpoints() throws(ConduitError) {
         try execute(
-            "CREATE TABLE IF NOT EXISTS \(Self.quote(checkpointTableName)) (resource TEXT PRIMARY KEY, epoch INTEGER NOT NULL, value TEXT NOT NULL, rows INTEGER NOT NULL, updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')))",
+            "CREATE TABLE IF NOT EXISTS \(Self.quote(checkpointTableName)) (resource TEXT NOT NULL, table_name TEXT NOT NULL, run TEXT NOT NULL, value TEXT NOT NULL, rows INTEGER NOT NULL, updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), PRIMARY KEY (resource, table_name))",
             doing: "creating the checkpoint table in \(label)")
     }
 
-    func readCheckpoint(resource: String) throws(ConduitError) -> (epoch: Int64, value: String, rows: Int64)? {
+    func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
         let context = "reading the checkpoint of \(resource) from \(label)"
         do {
-            let statement = try database.prepare("SELECT epoch, value, rows FROM \(Self.quote(checkpointTableName)) WHERE resource = ?1", context: context)
+            let statement = try database.prepare(
+                "SELECT run, value, rows FROM \(Self.quote(checkpointTableName)) WHERE resource = ?1 AND table_name = ?2", context: context)
             try statement.bind(.string(resource), at: 1, context: context)
-            guard try statement.step(context: context), let epoch = Int64(statement.text(column: 0)) else { return nil }
-            return (epoch, statement.text(column: 1), Int64(statement.text(column: 2)) ?? 0)
+            try statement.bind(.string(tableName), at: 2, context: context)
+            guard try statement.step(context: context) else { return nil }
+            return (statement.text(column: 0), statement.text(column: 1), Int64(statement.text(column: 2)) ?? 0)
         } catch {
             throw error.conduitError
         }
     }
 
-    func writeCheckpoint(resource: String, epoch: Int64, value: String, rows: Int64) throws(ConduitError) {
+    func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
         let context = "writing the checkpoint of \(resource) to \(label)"
         do {
             let statement = try database.prepare(
                 """
-                INSERT INTO \(Self.quote(checkpointTableName)) (resource, epoch, value, rows) VALUES (?1, ?2, ?3, ?4)
-                ON CONFLICT (resource) DO UPDATE SET epoch = excluded.epoch, value = excluded.value, rows = excluded.rows,
+                INSERT INTO \(Self.quote(checkpointTableName)) (resource, table_name, run, value, rows) VALUES (?1, ?2, ?3, ?4, ?5)
+                ON CONFLICT (resource, table_name) DO UPDATE SET run = excluded.run, value = excluded.value, rows = excluded.rows,
                   updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
                 """, context: context)
             try statement.bind(.string(resource), at: 1, context: context)
-            try statement.bind(.number(String(epoch)), at: 2, context: context)
-            try statement.bind(.string(value), at: 3, context: context)
-            try statement.bind(.number(String(rows)), at: 4, context: context)
+            try statement.bind(.string(tableName), at: 2, context: context)
+            try statement.bind(.string(run), at: 3, context: context)
+            try statement.bind(.string(value), at: 4, context: context)
+            try statement.bind(.number(String(rows)), at: 5, context: context)
             _ = try statement.step(context: context)
         } catch {
             throw error.conduitError

@@ -3,8 +3,10 @@ import Glibc
 /// What the state side knows about checkpoints, kept beside the state file in
 /// `<state file>.checkpoints` so the state file itself stays exactly the user's format.
 ///
-/// Per resource: an `epoch`, which every successful commit, `set` and `reset` moves on — a
-/// checkpoint written under an older epoch belongs to a run that is over and is ignored — and,
+/// Per resource: a random `lineage` (this state file's, so another state file loading into the
+/// same table never takes these checkpoints for its own) and an `epoch`, which every successful
+/// commit, `set` and `reset` moves on — a checkpoint written under another lineage or an older
+/// epoch belongs to a run that is over and is ignored — and,
 /// while a run that failed has one, a copy of its latest `checkpoint` (the highest incremental
 /// value its batches made durable). The destination's own checkpoint table is the authority (it
 /// commits with the rows); this copy can lag it by one batch, which `conduit-load` absorbs by
@@ -12,6 +14,7 @@ import Glibc
 public struct CheckpointLedger: Sendable {
     /// One resource's entry.
     public struct Entry: Sendable, Equatable {
+        public var lineage: String?
         public var epoch: Int64 = 0
         /// The pending checkpoint of an interrupted run, if any.
         public var checkpoint: StateValue?
@@ -48,6 +51,7 @@ public struct CheckpointLedger: Sendable {
             var entry = Entry()
             for field in fields {
                 switch (field.key, field.value) {
+                case ("lineage", .string(let text)): entry.lineage = text
                 case ("epoch", .number(let text)): entry.epoch = Int64(text) ?? 0
                 case ("checkpoint", .number(let text)): entry.checkpoint = .number(text)
                 case ("checkpoint", .string(let text)): entry.checkpoint = .string(text)
@@ -65,11 +69,32 @@ public struct CheckpointLedger: Sendable {
         try read()[resource] ?? Entry()
     }
 
+    /// The token naming the resource's current run, `<lineage>.<epoch>`: what its checkpoints
+    /// are written under. Creates the resource's lineage on first use.
+    public func runToken(for resource: String) throws(ConduitError) -> String {
+        var token = ""
+        try update { entries in
+            var entry = entries[resource] ?? Entry()
+            if entry.lineage == nil { entry.lineage = Self.newLineage() }
+            entries[resource] = entry
+            token = Self.token(entry)
+        }
+        return token
+    }
+
+    static func token(_ entry: Entry) -> String { "\(entry.lineage ?? "none").\(entry.epoch)" }
+
+    static func newLineage() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 16)
+    }
+
     /// Ends whatever run the resource had: a new epoch, no pending checkpoint.
     /// Called after a successful commit and by `set` and `reset`.
     public func startNewEpoch(for resource: String) throws(ConduitError) {
         try update { entries in
             var entry = entries[resource] ?? Entry()
+            if entry.lineage == nil { entry.lineage = Self.newLineage() }
             entry.epoch += 1
             entry.checkpoint = nil
             entry.rows = nil
@@ -78,11 +103,10 @@ public struct CheckpointLedger: Sendable {
         }
     }
 
-    /// Records a batch's checkpoint, if `epoch` is still the resource's (a run that is over writes nothing).
-    public func record(checkpoint: StateValue, rows: Int64, epoch: Int64, for resource: String) throws(ConduitError) {
+    /// Records a batch's checkpoint, if `run` is still the resource's run (a run that is over writes nothing).
+    public func record(checkpoint: StateValue, rows: Int64, run: String, for resource: String) throws(ConduitError) {
         try update { entries in
-            var entry = entries[resource] ?? Entry()
-            guard entry.epoch == epoch else { return }
+            guard var entry = entries[resource], Self.token(entry) == run else { return }
             entry.checkpoint = checkpoint
             entry.rows = rows
             entry.writtenAt = Self.now()
@@ -117,6 +141,7 @@ public struct CheckpointLedger: Sendable {
     static func serialize(_ entries: [String: Entry]) -> [UInt8] {
         let members = entries.map { name, entry in
             var fields = [JSONMember(key: "epoch", value: .number(String(entry.epoch)))]
+            if let lineage = entry.lineage { fields.append(JSONMember(key: "lineage", value: .string(lineage))) }
             if let checkpoint = entry.checkpoint { fields.append(JSONMember(key: "checkpoint", value: checkpoint.jsonValue)) }
             if let rows = entry.rows { fields.append(JSONMember(key: "rows", value: .number(String(rows)))) }
             if let writtenAt = entry.writtenAt { fields.append(JSONMember(key: "written_at", value: .string(writtenAt))) }
@@ -138,8 +163,8 @@ public struct CheckpointLedger: Sendable {
 /// What `conduit-state commit` tells its loader through the environment, so the loader's
 /// checkpoints belong to this run.
 public enum CheckpointEnvironment {
-    /// The resource's epoch for this run.
-    public static let epoch = "CONDUIT_CHECKPOINT_EPOCH"
+    /// The run's token (``CheckpointLedger/runToken(for:)``).
+    public static let run = "CONDUIT_CHECKPOINT_RUN"
     /// The ledger file to copy each checkpoint into.
     public static let ledger = "CONDUIT_CHECKPOINT_FILE"
     /// `conduit-state`'s pid: a loader whose parent is no longer this process lost its stream's

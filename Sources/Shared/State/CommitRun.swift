@@ -37,7 +37,7 @@ public struct CommitRun {
         SignalForwarding.install()
         if incrementalColumn != nil && requiresOrder {
             // The loader's checkpoints belong to this run's epoch (see CheckpointLedger).
-            setenv(CheckpointEnvironment.epoch, String(ledgerEntry.epoch), 1)
+            setenv(CheckpointEnvironment.run, try ledger.runToken(for: resource), 1)
             setenv(CheckpointEnvironment.ledger, ledger.path, 1)
             setenv(CheckpointEnvironment.statePID, String(getpid()), 1)
         }
