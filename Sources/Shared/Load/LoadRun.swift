@@ -210,6 +210,8 @@ struct LoadSession {
     }
 
     private mutating func commitBatch() throws(ConduitError) {
+        // An orphaned loader commits nothing more: its run is over.
+        try checkStreamWriterAlive()
         var checkpoint: StateValue?
         if let checkpoints, !lastValue.isEmpty {
             let value = incrementalValue(lastValue, isString: lastValueIsString)

@@ -41,6 +41,7 @@ public struct CommitRun {
             setenv(CheckpointEnvironment.ledger, ledger.path, 1)
             setenv(CheckpointEnvironment.statePID, String(getpid()), 1)
         }
+        runLock.shareWithChildProcesses()
         let child = try ChildProcess.spawn(loader)
         SignalForwarding.forward(to: child.pid)
 

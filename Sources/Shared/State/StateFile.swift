@@ -112,6 +112,13 @@ public final class RunLock {
         self.lock = lock
     }
 
+    /// Makes the lock outlive this process for as long as a child started afterwards runs: a
+    /// loader orphaned by a killed `conduit-state` still counts as the run, so a new run cannot
+    /// start beside it.
+    public func shareWithChildProcesses() {
+        lock.shareWithChildProcesses()
+    }
+
     static var hostName: String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown host" }

@@ -161,6 +161,12 @@ final class FileLock {
         }
     }
 
+    /// Lets child processes inherit the descriptor, and with it the lock: it is then held until
+    /// this process and every such child are gone.
+    func shareWithChildProcesses() {
+        _ = fcntl(fd, F_SETFD, 0)
+    }
+
     /// Replaces the lock file's contents with `text` (who holds it), for the next contender's message.
     func describeHolder(_ text: String) {
         _ = ftruncate(fd, 0)
