@@ -92,6 +92,32 @@ public final class PostgresConnection {
         return PostgresResult(described)
     }
 
+    /// Sends one statement without waiting for its result, so the server works while the client
+    /// does something else. The corresponding libpq call is `PQsendQuery`.
+    func send(_ sql: String, context: String) throws(PostgresError) {
+        guard PQsendQuery(handle, sql) == 1 else {
+            throw PostgresError(context: context, message: lastErrorMessage, isConnectionFailure: false)
+        }
+    }
+
+    /// Waits for the rows of the statement ``send(_:context:)`` sent, and for the end of that
+    /// statement. The corresponding libpq call is `PQgetResult`.
+    func receiveRows(context: String) throws(PostgresError) -> PostgresResult {
+        var rows: PostgresResult?
+        var failure: PostgresError?
+        while let result = PQgetResult(handle) {
+            if PQresultStatus(result) == PGRES_TUPLES_OK && rows == nil && failure == nil {
+                rows = PostgresResult(result)
+            } else {
+                if failure == nil { failure = PostgresError.from(result: result, connection: handle, context: context) }
+                PQclear(result)
+            }
+        }
+        if let failure { throw failure }
+        guard let rows else { throw PostgresError(context: context, message: "the server returned no rows", isConnectionFailure: false) }
+        return rows
+    }
+
     /// Starts `COPY … FROM STDIN`. The corresponding libpq call is `PQexec` (expecting `PGRES_COPY_IN`).
     func startCopy(_ sql: String, context: String) throws(PostgresError) {
         let result = PQexec(handle, sql)

@@ -92,15 +92,19 @@ public final class PostgresExtractor {
         var groupIndex: Int?
         var groups = ValueGroupTracker()
         let fetch = "FETCH FORWARD \(Self.fetchSize) FROM conduit_extract"
+        do {
+            try connection.send(fetch, context: context)
+        } catch {
+            throw error.conduitError
+        }
         while true {
-            let batch: PostgresResult = try connection.withHandle { handle throws(ConduitError) in
-                let result = PQexec(handle, fetch)
-                guard let result, PQresultStatus(result) == PGRES_TUPLES_OK else {
-                    let error = PostgresError.from(result: result, connection: handle, context: context)
-                    PQclear(result)
-                    throw error.conduitError
-                }
-                return PostgresResult(result)
+            let batch: PostgresResult
+            do {
+                batch = try connection.receiveRows(context: context)
+                // Ask for the next batch before encoding this one: the server produces it meanwhile.
+                if batch.rowCount == Self.fetchSize { try connection.send(fetch, context: context) }
+            } catch {
+                throw error.conduitError
             }
             if keys.isEmpty {
                 for column in 0..<batch.columnCount {

@@ -1,0 +1,241 @@
+import Shared
+import Testing
+
+/// The loader's row scanner: one NDJSON line → its top-level members as bytes.
+@Suite("JSONRow")
+struct JSONRowTests {
+    /// A scanned member with its bytes turned into values a test can compare.
+    struct Member: Equatable, CustomStringConvertible {
+        var key: String
+        var value: Value
+
+        enum Value: Equatable {
+            case null, bool(Bool), number(String), string(String), container(String)
+        }
+
+        var description: String { "\(key)=\(value)" }
+    }
+
+    /// Scans `bytes` with a fresh row and copies what it found out of the borrowed line.
+    static func scan(_ bytes: [UInt8]) -> Result<[Member], JSONRowError> {
+        var row = JSONRow()
+        return scan(bytes, with: &row)
+    }
+
+    /// Scans `bytes` with `row` (to test reuse) and copies what it found out of the borrowed line.
+    static func scan(_ bytes: [UInt8], with row: inout JSONRow) -> Result<[Member], JSONRowError> {
+        bytes.withUnsafeBufferPointer { buffer in
+            do throws(JSONRowError) {
+                try row.scan(buffer)
+            } catch {
+                return .failure(error)
+            }
+            return .success(row.members.map { member in
+                let value: Member.Value
+                switch member.value {
+                case .null: value = .null
+                case .bool(let flag): value = .bool(flag)
+                case .number(let range): value = .number(String(decoding: row.lineBytes(range), as: UTF8.self))
+                case .string(let bytes): value = .string(row.string(bytes))
+                case .container(let range): value = .container(String(decoding: row.lineBytes(range), as: UTF8.self))
+                }
+                return Member(key: row.string(member.key), value: value)
+            })
+        }
+    }
+
+    static func scan(_ line: String) -> Result<[Member], JSONRowError> { scan(Array(line.utf8)) }
+
+    /// The members JSONParser finds in `value` when it is an object.
+    static func parsedMembers(_ bytes: [UInt8]) -> [JSONMember]? {
+        guard case .object(let members)? = try? JSONParser.parse(bytes) else { return nil }
+        return members
+    }
+
+    // MARK: - The JSONTestSuite corpus
+
+    /// Guards that the corpus is there, so the per-file tests below are not silently empty.
+    @Test func corpusHasObjectsAndNonObjects() throws {
+        try #require(JSONTestSuiteCorpus.directoryPath != nil, "JSONTestSuite corpus not found (../shared/testdata/JSONTestSuite)")
+        let valid = JSONTestSuiteCorpus.fileNames(prefix: "y_")
+        let objects = try valid.filter { Self.parsedMembers(try JSONTestSuiteCorpus.contents(of: $0)) != nil }
+        #expect(objects.count >= 10, "too few y_ objects: \(objects)")
+        #expect(valid.count - objects.count > 50)
+        #expect(JSONTestSuiteCorpus.fileNames(prefix: "n_").count > 150)
+    }
+
+    /// Every valid JSON text: an object is accepted with the members JSONParser sees, in order;
+    /// anything else is refused with "expected a JSON object".
+    @Test(arguments: JSONTestSuiteCorpus.fileNames(prefix: "y_"))
+    func validText(file: String) throws {
+        let bytes = try JSONTestSuiteCorpus.contents(of: file)
+        var row = JSONRow()
+        let result = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONRowError) in
+                try row.scan(buffer)
+                return row.members.map { JSONMember(key: row.string($0.key), value: row.jsonValue($0.value)) }
+            }
+        }
+        if let expected = Self.parsedMembers(bytes) {
+            #expect(try result.get() == expected, "\(file)")
+        } else {
+            let error = try #require(throws: JSONRowError.self) { try result.get() }
+            #expect(error.syntax.reason == "expected a JSON object", "\(file): \(error)")
+            #expect(error.key == nil)
+        }
+    }
+
+    /// Every invalid JSON text is refused, with an offset inside the input.
+    @Test(arguments: JSONTestSuiteCorpus.fileNames(prefix: "n_"))
+    func invalidText(file: String) throws {
+        let bytes = try JSONTestSuiteCorpus.contents(of: file)
+        let error = try #require(throws: JSONRowError.self, "\(file)") { try Self.scan(bytes).get() }
+        #expect(error.syntax.offset >= 0 && error.syntax.offset <= bytes.count, "\(file): \(error)")
+        #expect(!error.syntax.reason.isEmpty)
+    }
+
+    // MARK: - Rows
+
+    /// Scalars keep their kind; numbers their exact text; containers their JSON text.
+    @Test func scansEveryKindOfValue() throws {
+        let members = try Self.scan(#"{"n":null,"t":true,"f":false,"i":9007199254740993,"e":1.50e+3,"neg":-0.0,"s":"x","o":{"a":[1, 2]},"a":[],"big":123456789012345678901234567890.000}"#).get()
+        #expect(members == [
+            Member(key: "n", value: .null),
+            Member(key: "t", value: .bool(true)),
+            Member(key: "f", value: .bool(false)),
+            Member(key: "i", value: .number("9007199254740993")),
+            Member(key: "e", value: .number("1.50e+3")),
+            Member(key: "neg", value: .number("-0.0")),
+            Member(key: "s", value: .string("x")),
+            Member(key: "o", value: .container(#"{"a":[1, 2]}"#)),
+            Member(key: "a", value: .container("[]")),
+            Member(key: "big", value: .number("123456789012345678901234567890.000")),
+        ])
+    }
+
+    /// Escapes in keys and values decode to their UTF-8; plain keys point into the line itself.
+    @Test func decodesEscapes() throws {
+        let line = #"{"a\"b\\c\/\u00e9\ud83d\ude00":"x\ny\t\r\b\f\u0000z\u2028","plain":"é😀","\u0041":"\"\\"}"#
+        let members = try Self.scan(line).get()
+        #expect(members == [
+            Member(key: "a\"b\\c/é😀", value: .string("x\ny\t\r\u{8}\u{C}\u{0}z\u{2028}")),
+            Member(key: "plain", value: .string("é😀")),
+            Member(key: "A", value: .string("\"\\")),
+        ])
+        var row = JSONRow()
+        let bytes = Array(line.utf8)
+        let kinds = bytes.withUnsafeBufferPointer { buffer in
+            (try? row.scan(buffer)).map { row.members.map(\.key) }
+        }
+        let keys = try #require(kinds)
+        guard case .decoded = keys[0], case .line(let range) = keys[1], case .decoded = keys[2] else {
+            Issue.record("expected decoded, line, decoded keys: \(keys)")
+            return
+        }
+        #expect(Array(bytes[range]) == Array("plain".utf8))
+    }
+
+    /// Duplicate keys are all kept, in the order of the line.
+    @Test func keepsDuplicateKeysInOrder() throws {
+        #expect(try Self.scan(#"{"a":1,"b":2,"a":"3","a":null}"#).get() == [
+            Member(key: "a", value: .number("1")),
+            Member(key: "b", value: .number("2")),
+            Member(key: "a", value: .string("3")),
+            Member(key: "a", value: .null),
+        ])
+    }
+
+    /// Whitespace around and inside the object is fine (a CRLF line keeps its carriage return).
+    @Test(arguments: [" {\"a\" : 1 } ", "{\"a\":1}\r", "\t{\n\"a\"\r:\t1}"])
+    func allowsWhitespace(line: String) throws {
+        #expect(try Self.scan(line).get() == [Member(key: "a", value: .number("1"))])
+    }
+
+    /// An empty object scans to no members (the loader decides what that means).
+    @Test func emptyObject() throws {
+        #expect(try Self.scan("{}").get() == [])
+        #expect(try Self.scan(" { } ").get() == [])
+    }
+
+    /// Valid JSON that is not an object is refused as such.
+    @Test(arguments: ["[1]", "42", "\"a\"", "null", "true", "[{\"a\":1}]"])
+    func refusesNonObjects(line: String) throws {
+        let error = try #require(throws: JSONRowError.self) { try Self.scan(line).get() }
+        #expect(error.syntax.reason == "expected a JSON object")
+    }
+
+    /// Broken lines are refused; an error inside a member's value names its key.
+    @Test(arguments: [
+        (#"{"a":1,"b":tru}"#, "b"),
+        (#"{"a":[1,}"#, "a"),
+        (#"{"a":"x\q"}"#, "a"),
+        (#"{"a":01}"#, "a"),
+        (#"{"x\u00e9":NaN}"#, "xé"),
+    ])
+    func namesTheKeyOfABadValue(line: String, key: String) throws {
+        let error = try #require(throws: JSONRowError.self) { try Self.scan(line).get() }
+        #expect(error.key == key, "\(error)")
+        #expect(error.description.contains("key \"\(key)\""), "\(error)")
+    }
+
+    /// Broken objects around the members are refused too.
+    @Test(arguments: [
+        "", "{", "{\"a\"}", "{\"a\":1", "{\"a\":1}x", "{\"a\":1}{}", "{a:1}", "{'a':1}", "{\"a\":1,}", "{,}",
+        "\u{FEFF}{\"a\":1}", "{\"a\":\"\u{1}\"}", "{\"a\":1 /* c */}",
+    ])
+    func refusesBrokenObjects(line: String) {
+        #expect(throws: JSONRowError.self, "\(line.debugDescription)") { try Self.scan(line).get() }
+    }
+
+    /// Invalid UTF-8, in a key or a value, is refused.
+    @Test(arguments: [
+        [0x7B, 0x22, 0xFF, 0x22, 0x3A, 0x31, 0x7D] as [UInt8],
+        [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xC0, 0xAF, 0x22, 0x7D],
+        [0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x7D],
+        Array(#"{"a":"\ud800"}"#.utf8),
+    ])
+    func refusesInvalidUTF8(bytes: [UInt8]) {
+        #expect(throws: JSONRowError.self) { try Self.scan(bytes).get() }
+    }
+
+    /// 100,000 nested arrays inside an object are an error, not a stack overflow.
+    @Test func deepNestingIsAnError() throws {
+        let depth = 100_000
+        let line = Array(#"{"deep":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: depth)
+            + Array(repeating: UInt8(ascii: "]"), count: depth) + [UInt8(ascii: "}")]
+        let error = try #require(throws: JSONRowError.self) { try Self.scan(line).get() }
+        #expect(error.key == "deep")
+        #expect(error.syntax.reason.contains("nesting"), "\(error)")
+        // Nesting within the limit is a value like any other.
+        let shallow = Array(#"{"ok":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 500)
+            + Array(repeating: UInt8(ascii: "]"), count: 500) + [UInt8(ascii: "}")]
+        let members = try Self.scan(shallow).get()
+        #expect(members.count == 1 && members.first?.key == "ok")
+    }
+
+    /// One JSONRow scans line after line: each scan starts afresh, also after an error.
+    @Test func reusesTheRow() throws {
+        var row = JSONRow()
+        #expect(try Self.scan(Array(#"{"a\n":"x\ty","b":2}"#.utf8), with: &row).get() == [
+            Member(key: "a\n", value: .string("x\ty")), Member(key: "b", value: .number("2")),
+        ])
+        #expect(throws: JSONRowError.self) { try Self.scan(Array(#"{"c":1,"d":}"#.utf8), with: &row).get() }
+        #expect(try Self.scan(Array(#"{"\u0063":"\u0064"}"#.utf8), with: &row).get() == [Member(key: "c", value: .string("d"))])
+        #expect(row.decoded == Array("cd".utf8))
+        #expect(try Self.scan(Array("{}".utf8), with: &row).get() == [])
+        #expect(row.members.isEmpty && row.decoded.isEmpty)
+    }
+
+    /// A long string value (several MB) scans whole.
+    @Test func scansLongValues() throws {
+        let body = String(repeating: "ab\\n", count: 1 << 20)
+        let members = try Self.scan("{\"body\":\"\(body)\",\"n\":1}").get()
+        #expect(members.count == 2)
+        guard case .string(let text) = members.first?.value else {
+            Issue.record("expected a string, got \(members)")
+            return
+        }
+        #expect(text.utf8.count == 3 << 20)
+        #expect(text.hasPrefix("ab\nab\n"))
+    }
+}
