@@ -132,10 +132,8 @@ import Testing
         let created = try Self.columns(of: "dst", in: box)
         let loaded = try Self.exactRows("dst", columns: ["id", "anything"], database: "warehouse.db", in: box)
         let source = try Self.exactRows("src", columns: ["id", "anything"], database: "app.db", in: box)
-        withKnownIssue("a column without a declared type is created with the type inferred from its first value (INTEGER)") {
-            #expect(created == "id|INTEGER\nanything|\n")
-            #expect(loaded == source)
-        }
+        #expect(created == "id|INTEGER\nanything|\n")
+        #expect(loaded == source)
     }
 
     /// A key the table lacks becomes a column typed from its value; a missing key loads NULL;

@@ -9,12 +9,15 @@ public struct SourceColumn: Sendable, Equatable {
     public var kind: ColumnKind?
     /// Whether `sourceType` names a built-in PostgreSQL type, which a PostgreSQL destination can use verbatim.
     public var isPostgresBuiltin: Bool
+    /// A SQLite table column declared without a type (unlike an expression, whose values decide).
+    public var isUntypedTableColumn: Bool
 
-    public init(name: String, sourceType: String, kind: ColumnKind?, isPostgresBuiltin: Bool) {
+    public init(name: String, sourceType: String, kind: ColumnKind?, isPostgresBuiltin: Bool, isUntypedTableColumn: Bool = false) {
         self.name = name
         self.sourceType = sourceType
         self.kind = kind
         self.isPostgresBuiltin = isPostgresBuiltin
+        self.isUntypedTableColumn = isUntypedTableColumn
     }
 
     /// The type a PostgreSQL destination creates for this column, nil when the values must decide.
@@ -25,9 +28,10 @@ public struct SourceColumn: Sendable, Equatable {
         return sourceType.isEmpty ? nil : (sourceType.hasSuffix("[]") ? "text[]" : "text")
     }
 
-    /// The declared type a SQLite destination creates for this column, nil when the values must decide.
+    /// The declared type a SQLite destination creates for this column (`""`: none, like the
+    /// source's), nil when the values must decide.
     public func sqliteType(fromSQLite: Bool) -> String? {
-        if fromSQLite { return sourceType.isEmpty ? nil : sourceType }
+        if fromSQLite { return sourceType.isEmpty && !isUntypedTableColumn ? nil : sourceType }
         if let kind { return kind.sqliteName }
         return sourceType.isEmpty ? nil : "TEXT"
     }
@@ -95,7 +99,8 @@ public enum SourceDescriber {
                 let declared = statement.declaredType(column)
                 return SourceColumn(
                     name: statement.columnName(column), sourceType: declared,
-                    kind: ColumnKind(sqliteDeclaredType: declared), isPostgresBuiltin: false)
+                    kind: ColumnKind(sqliteDeclaredType: declared), isPostgresBuiltin: false,
+                    isUntypedTableColumn: declared.isEmpty && statement.isTableColumn(column))
             }
         } catch {
             throw error.conduitError

@@ -172,8 +172,9 @@ struct LoadSession {
         } catch {
             throw .badInput("line \(lineNumber): not a valid JSON object: \(error)")
         }
-        if row.members.isEmpty {
-            throw .badInput("line \(lineNumber): an empty object has no column to load")
+        if row.members.isEmpty && targets.isEmpty {
+            // Later, {} is a row of NULLs; as the first row it says nothing to create or fill.
+            throw .badInput("line \(lineNumber): an empty object before any row with keys: no column to load it into")
         }
         if let checkpoints {
             let isString = try captureIncrementalValue(checkpoints, lineNumber: lineNumber)

@@ -182,8 +182,11 @@ final class PostgresDestination: LoadDestination {
     /// Rewrites the server's `COPY t, line 3, column id: "abc"` as the stream's line and the column.
     private func copyError(_ error: PostgresError) -> ConduitError {
         let mapped = error.conduitError
-        guard let context = error.serverContext, let lineRange = context.firstRange(of: ", line ") else { return mapped }
-        let rest = context[lineRange.upperBound...]
+        // The context can have several lines ("JSON data, line 1: …" first); the COPY one says where.
+        guard let context = error.serverContext,
+              let copyContext = context.split(separator: "\n").first(where: { $0.hasPrefix("COPY ") }),
+              let lineRange = copyContext.firstRange(of: ", line ") else { return mapped }
+        let rest = copyContext[lineRange.upperBound...]
         let digits = rest.prefix { $0.isASCII && $0.isNumber }
         guard let copyLine = Int(digits), copyLine >= 1, copyLine <= copyLineNumbers.count else { return mapped }
         var text = "line \(copyLineNumbers[copyLine - 1])"

@@ -43,6 +43,13 @@ enum PostgresLoadEncoder {
             if kind == .bytea {
                 return row.withBytes(bytes) { appendBytea($0, to: &output) }
             }
+            if kind == .json || kind == .jsonb {
+                // The column holds JSON: the value is a JSON string, so it goes in quoted.
+                var quoted: [UInt8] = []
+                row.withBytes(bytes) { JSONEscaping.appendQuoted(bytes: $0, to: &quoted) }
+                quoted.withUnsafeBufferPointer { appendEscaped($0, to: &output) }
+                return nil
+            }
             row.withBytes(bytes) { appendEscaped($0, to: &output) }
         case .container(let range):
             if case .array(let element)? = kind {
@@ -82,6 +89,9 @@ enum PostgresLoadEncoder {
                 output.append(contentsOf: (flag ? "true" : "false").utf8)
             case .number(let text):
                 output.append(contentsOf: text.utf8)
+            case .array where element == .json || element == .jsonb:
+                // In a json[] every element is one JSON value, an array too.
+                appendQuotedElement(Array(value.serialized().utf8), to: &output)
             case .array(let nested):
                 if let problem = appendArrayLiteral(nested, element: element, to: &output) { return problem }
             case .string(let text):
@@ -91,6 +101,8 @@ enum PostgresLoadEncoder {
                     if let problem { return problem }
                     // appendBytea wrote COPY-escaped `\\x`; inside an array literal the backslash is quoted instead.
                     appendQuotedElement(Array(hex.dropFirst()), to: &output)
+                } else if element == .json || element == .jsonb {
+                    appendQuotedElement(Array(value.serialized().utf8), to: &output)
                 } else {
                     appendQuotedElement(Array(text.utf8), to: &output)
                 }

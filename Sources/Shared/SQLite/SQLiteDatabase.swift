@@ -71,6 +71,12 @@ final class SQLiteStatement {
         sqlite3_column_decltype(handle, Int32(column)).map { String(cString: $0) } ?? ""
     }
 
+    /// Whether the column is a table's column (not an expression). The corresponding SQLite call
+    /// is `sqlite3_column_origin_name` (Debian's SQLite has column metadata).
+    func isTableColumn(_ column: Int) -> Bool {
+        sqlite3_column_origin_name(handle, Int32(column)) != nil
+    }
+
     /// Binds an integer, a real or text, as the value reads. The corresponding SQLite calls are `sqlite3_bind_*`.
     func bind(_ value: StateValue, at index: Int, context: String) throws(SQLiteError) {
         let code: Int32
