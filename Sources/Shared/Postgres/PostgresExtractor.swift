@@ -90,7 +90,7 @@ public final class PostgresExtractor {
         var keys: [[UInt8]] = []
         var styles: [PostgresTextEncoder.Style] = []
         var groupIndex: Int?
-        var groups = ValueGroupTracker()
+        var groups: ValueGroupTracker?
         let fetch = "FETCH FORWARD \(Self.fetchSize) FROM conduit_extract"
         do {
             try connection.send(fetch, context: context)
@@ -115,6 +115,7 @@ public final class PostgresExtractor {
                     styles.append(PostgresTextEncoder.Style(batch.columnType(column)))
                 }
                 groupIndex = groupColumn.flatMap { name in (0..<keys.count).first { batch.columnName($0) == name } }
+                groups = groupIndex.map { _ in ValueGroupTracker() }
             }
             let count = batch.rowCount
             if count == 0 { break }
@@ -136,16 +137,10 @@ public final class PostgresExtractor {
                     if column == groupIndex { valueRange = valueStart..<buffer.count }
                 }
                 buffer.append(contentsOf: "}\n".utf8)
-                if groupIndex != nil {
-                    buffer.withUnsafeBufferPointer { groups.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange])) }
+                if groups != nil {
+                    buffer.withUnsafeBufferPointer { groups?.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange])) }
                 }
-                if buffer.count >= OutputStream.flushThreshold {
-                    if groupIndex != nil {
-                        groups.removedPrefix(try output.write(&buffer, keepingFrom: groups.groupStart))
-                    } else {
-                        try output.write(&buffer)
-                    }
-                }
+                if buffer.count >= OutputStream.flushThreshold { try output.flush(&buffer, groups: &groups) }
             }
             rows += count
             if count < Self.fetchSize { break }

@@ -28,7 +28,7 @@ public enum SQLiteExtractor {
             buffer.reserveCapacity(OutputStream.flushThreshold + 64 * 1024)
             var rows = 0
             let groupIndex = groupColumn.flatMap { name in (0..<keys.count).first { statement.columnName($0) == name } }
-            var groups = ValueGroupTracker()
+            var groups = groupIndex.map { _ in ValueGroupTracker() }
             while try statement.step(context: context) {
                 let rowStart = buffer.count
                 var valueRange = 0..<0
@@ -42,16 +42,10 @@ public enum SQLiteExtractor {
                 }
                 buffer.append(contentsOf: "}\n".utf8)
                 rows += 1
-                if groupIndex != nil {
-                    buffer.withUnsafeBufferPointer { groups.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange])) }
+                if groups != nil {
+                    buffer.withUnsafeBufferPointer { groups?.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange])) }
                 }
-                if buffer.count >= OutputStream.flushThreshold {
-                    if groupIndex != nil {
-                        groups.removedPrefix(try output.write(&buffer, keepingFrom: groups.groupStart))
-                    } else {
-                        try output.write(&buffer)
-                    }
-                }
+                if buffer.count >= OutputStream.flushThreshold { try output.flush(&buffer, groups: &groups) }
             }
             try output.write(&buffer)
             return rows

@@ -115,26 +115,16 @@ public struct CheckpointLedger: Sendable {
     }
 
     private func update(_ change: (inout [String: Entry]) -> Void) throws(ConduitError) {
-        let lock: FileLock
-        do {
-            switch try FileLock.acquire(path + ".lock", wait: true) {
-            case .acquired(let acquired): lock = acquired
-            case .held: throw ConduitError.internalError("a blocking lock on \(path).lock returned without the lock")
+        try FileLock.withExclusiveLock(on: path + ".lock", for: "checkpoint file") { () throws(ConduitError) in
+            let original = try read()
+            var entries = original
+            change(&entries)
+            guard entries != original else { return }
+            do {
+                try FileIO.writeAtomically(Self.serialize(entries), to: path)
+            } catch {
+                throw .io("writing checkpoint file \(path): \(error)")
             }
-        } catch let error as ConduitError {
-            throw error
-        } catch {
-            throw .io("locking checkpoint file \(path).lock: \(error)")
-        }
-        defer { withExtendedLifetime(lock) {} }
-        let original = try read()
-        var entries = original
-        change(&entries)
-        guard entries != original else { return }
-        do {
-            try FileIO.writeAtomically(Self.serialize(entries), to: path)
-        } catch {
-            throw .io("writing checkpoint file \(path): \(error)")
         }
     }
 

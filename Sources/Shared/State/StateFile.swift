@@ -43,29 +43,19 @@ public struct StateFile: Sendable {
     /// different resources by different processes lose nothing. Writes only if `change` changed it.
     @discardableResult
     public func update(_ change: (inout StateDocument) throws(ConduitError) -> Void) throws(ConduitError) -> StateDocument {
-        let lock: FileLock
-        do {
-            switch try FileLock.acquire(path + ".lock", wait: true) {
-            case .acquired(let acquired): lock = acquired
-            case .held: throw ConduitError.internalError("a blocking lock on \(path).lock returned without the lock")
+        try FileLock.withExclusiveLock(on: path + ".lock", for: "state file") { () throws(ConduitError) -> StateDocument in
+            let original = try read()
+            var document = original
+            try change(&document)
+            if document != original {
+                do {
+                    try FileIO.writeAtomically(document.serialized, to: path)
+                } catch {
+                    throw .io("writing state file \(path): \(error)")
+                }
             }
-        } catch let error as ConduitError {
-            throw error
-        } catch {
-            throw .io("locking state file \(path).lock: \(error)")
+            return document
         }
-        defer { withExtendedLifetime(lock) {} }
-        let original = try read()
-        var document = original
-        try change(&document)
-        if document != original {
-            do {
-                try FileIO.writeAtomically(document.serialized, to: path)
-            } catch {
-                throw .io("writing state file \(path): \(error)")
-            }
-        }
-        return document
     }
 
     /// Takes the run lock of `resource` without waiting: one run of a resource at a time.

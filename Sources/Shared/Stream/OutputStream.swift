@@ -61,6 +61,14 @@ public final class OutputStream {
         return end
     }
 
+    /// The extractors' flush: everything when rows are not grouped (`groups` nil), else every
+    /// complete value group, keeping the open one.
+    public func flush(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+        guard var tracker = groups else { return try write(&bytes) }
+        tracker.removedPrefix(try write(&bytes, keepingFrom: tracker.groupStart))
+        groups = tracker
+    }
+
     private func writeGroupSafe(_ buffer: UnsafeRawBufferPointer) throws(SystemCallError) {
         guard isPipe else {
             try FileIO.writeAll(buffer, to: fd)

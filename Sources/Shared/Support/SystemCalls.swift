@@ -161,6 +161,22 @@ final class FileLock {
         }
     }
 
+    /// Runs `body` holding the exclusive lock on `path` (waiting for it); `what` names the file in errors.
+    static func withExclusiveLock<T>(on path: String, for what: String, _ body: () throws(ConduitError) -> T) throws(ConduitError) -> T {
+        let lock: FileLock
+        do {
+            switch try acquire(path, wait: true) {
+            case .acquired(let acquired): lock = acquired
+            case .held: throw ConduitError.internalError("a blocking lock on \(path) returned without the lock")
+            }
+        } catch let error as ConduitError {
+            throw error
+        } catch {
+            throw .io("locking \(what) \(path): \(error)")
+        }
+        return try withExtendedLifetime(lock) { () throws(ConduitError) -> T in try body() }
+    }
+
     /// Lets child processes inherit the descriptor, and with it the lock: it is then held until
     /// this process and every such child are gone.
     func shareWithChildProcesses() {
