@@ -278,7 +278,11 @@ struct LoadSession {
         for (index, member) in members.enumerated() {
             if sameAsPrevious {
                 let matches = row.withBytes(member.key) { key in
-                    previousKeys[index].withUnsafeBufferPointer { $0.elementsEqual(key) }
+                    previousKeys[index].withUnsafeBufferPointer { previous in
+                        guard previous.count == key.count else { return false }
+                        guard let left = previous.baseAddress, let right = key.baseAddress else { return true }
+                        return memcmp(left, right, key.count) == 0
+                    }
                 }
                 if matches {
                     positions.append(previousPositions[index])

@@ -4,6 +4,24 @@
 enum PostgresLoadEncoder {
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
+    /// How a column takes JSON values; a plain enum, cheap to test per value.
+    enum Encoding: Sendable, Equatable {
+        case plain, bytea, json, array, byteaArray, jsonArray
+
+        init(_ kind: ColumnKind?) {
+            switch kind {
+            case .bytea?: self = .bytea
+            case .json?, .jsonb?: self = .json
+            case .array(.bytea)?: self = .byteaArray
+            case .array(.json)?, .array(.jsonb)?: self = .jsonArray
+            case .array?: self = .array
+            default: self = .plain
+            }
+        }
+
+        var isArray: Bool { self == .array || self == .byteaArray || self == .jsonArray }
+    }
+
     /// Appends `bytes` with COPY text escaping: backslash, tab, newline and carriage return.
     @inline(__always)
     static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
@@ -28,10 +46,10 @@ enum PostgresLoadEncoder {
         if count > runStart { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count])) }
     }
 
-    /// Appends one member's value as a COPY field for a column of `kind`. Returns a reason
-    /// when the value cannot go into such a column (a string that is not base64 for bytea).
+    /// Appends one member's value as a COPY field for a column taking `encoding`. Returns a
+    /// reason when the value cannot go into such a column (a string that is not base64 for bytea).
     @inline(__always)
-    static func append(_ value: JSONRow.Value, of row: JSONRow, kind: ColumnKind?, to output: inout [UInt8]) -> String? {
+    static func append(_ value: JSONRow.Value, of row: JSONRow, as encoding: Encoding, to output: inout [UInt8]) -> String? {
         switch value {
         case .null:
             output.append(contentsOf: "\\N".utf8)
@@ -40,23 +58,24 @@ enum PostgresLoadEncoder {
         case .number(let range):
             output.append(contentsOf: row.lineBytes(range))
         case .string(let bytes):
-            if kind == .bytea {
+            switch encoding {
+            case .bytea:
                 return row.withBytes(bytes) { appendBytea($0, to: &output) }
-            }
-            if kind == .json || kind == .jsonb {
+            case .json:
                 // The column holds JSON: the value is a JSON string, so it goes in quoted.
                 var quoted: [UInt8] = []
                 row.withBytes(bytes) { JSONEscaping.appendQuoted(bytes: $0, to: &quoted) }
                 quoted.withUnsafeBufferPointer { appendEscaped($0, to: &output) }
-                return nil
+            default:
+                row.withBytes(bytes) { appendEscaped($0, to: &output) }
             }
-            row.withBytes(bytes) { appendEscaped($0, to: &output) }
         case .container(let range):
-            if case .array(let element)? = kind {
+            if encoding.isArray {
                 guard case .array(let elements)? = try? JSONParser.parse(row.lineBytes(range)) else {
                     return "expected a JSON array for a PostgreSQL array column"
                 }
                 var literal: [UInt8] = []
+                let element: ColumnKind = encoding == .byteaArray ? .bytea : encoding == .jsonArray ? .jsonb : .text
                 if let problem = appendArrayLiteral(elements, element: element, to: &literal) { return problem }
                 literal.withUnsafeBufferPointer { appendEscaped($0, to: &output) }
             } else {
