@@ -1,0 +1,30 @@
+import Foundation
+import Testing
+@testable import Shared
+
+/// The configurations in examples/ load and validate, with their secrets from the environment.
+@Suite struct ExampleConfigurationTests {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples").path
+
+    static let environment = [
+        "PG_PASSWORD": "p", "WAREHOUSE_PASSWORD": "w", "SNOWFLAKE_ACCOUNT": "acme-eu1", "SNOWFLAKE_USER": "loader",
+        "SNOWFLAKE_PASSWORD": "s",
+    ]
+
+    @Test(arguments: ["sqlite-to-sqlite.yml", "postgres-to-postgres.yml", "postgres-to-snowflake.yml"])
+    func loads(name: String) throws {
+        let configuration = try ConfigurationLoader.load(path: "\(Self.examples)/\(name)", environment: Self.environment)
+        let resource = try configuration.resource(named: "sync_new_users")
+        #expect(resource.incrementalColumn == "id")
+        #expect(resource.query.contains(":last_value"))
+    }
+
+    /// Without its secrets an example says which variable is missing.
+    @Test func namesAMissingSecret() throws {
+        let error = try #require(throws: ConduitError.self) {
+            try ConfigurationLoader.load(path: "\(Self.examples)/postgres-to-postgres.yml", environment: [:])
+        }
+        #expect(error.message.contains("PG_PASSWORD"))
+    }
+}
