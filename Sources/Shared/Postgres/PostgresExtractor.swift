@@ -31,24 +31,11 @@ public final class PostgresExtractor {
     /// The type PostgreSQL infers for the query's `$1`, or nil when the query has no parameter.
     /// The corresponding libpq calls are `PQprepare` and `PQdescribePrepared`.
     public func parameterType(of sql: String, resource: String) throws(ConduitError) -> PostgresDataType? {
-        let description = try describe(sql, resource: resource)
-        return description.parameterCount > 0 ? description.parameterType(0) : nil
-    }
-
-    private func describe(_ sql: String, resource: String) throws(ConduitError) -> PostgresResult {
-        let context = "checking the query of \(resource) on \(label)"
-        try connection.withHandle { handle throws(ConduitError) in
-            let prepared = PQprepare(handle, "", sql, 0, nil)
-            defer { PQclear(prepared) }
-            guard let prepared, PQresultStatus(prepared) == PGRES_COMMAND_OK else {
-                throw PostgresError.from(result: prepared, connection: handle, context: context).conduitError
-            }
-        }
-        return try connection.withHandle { handle throws(ConduitError) in
-            guard let described = PQdescribePrepared(handle, ""), PQresultStatus(described) == PGRES_COMMAND_OK else {
-                throw PostgresError(context: context, message: connection.lastErrorMessage, isConnectionFailure: false).conduitError
-            }
-            return PostgresResult(described)
+        do {
+            let description = try connection.describe(sql, context: "checking the query of \(resource) on \(label)")
+            return description.parameterCount > 0 ? description.parameterType(0) : nil
+        } catch {
+            throw error.conduitError
         }
     }
 
