@@ -63,7 +63,7 @@ public struct LoadRun {
                 progress.update(session.rows)
             }
             if case .endOfStream = outcome {
-                try session.checkStreamWriterAlive()
+                try session.confirmEndOfStream()
                 try session.finish()
             }
         } catch {
@@ -158,12 +158,18 @@ struct LoadSession {
         }
     }
 
-    /// At the end of input under `conduit-state commit`: if that process is gone, the input ended
-    /// because its writer died, not because the stream was complete — the last rows' value group
-    /// may be partial, so nothing more may commit.
-    func checkStreamWriterAlive() throws(ConduitError) {
-        guard let pid = checkpoints?.statePID, getppid() != pid else { return }
-        throw .io("the input ended because conduit-state (pid \(pid)) went away, not because the stream was complete")
+    /// At the end of input under `conduit-state commit`: the input ended because the stream
+    /// did only if `conduit-state` says so on the end-of-stream descriptor. Otherwise its writer
+    /// died, the last value group may be partial, and nothing more may commit.
+    func confirmEndOfStream() throws(ConduitError) {
+        guard let descriptor = checkpoints?.endOfStreamFD else { return }
+        var byte: UInt8 = 0
+        while true {
+            let count = read(descriptor, &byte, 1)
+            if count == 1 { return }
+            if count < 0 && errno == EINTR && SignalForwarding.stopSignal == nil { continue }
+            throw .io("the input ended without conduit-state confirming the end of the stream (was it killed?); the open batch was not committed")
+        }
     }
 
     mutating func load(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) {
@@ -211,8 +217,6 @@ struct LoadSession {
     }
 
     private mutating func commitBatch() throws(ConduitError) {
-        // An orphaned loader commits nothing more: its run is over.
-        try checkStreamWriterAlive()
         var checkpoint: StateValue?
         if let checkpoints, !lastValue.isEmpty {
             let value = incrementalValue(lastValue, isString: lastValueIsString)
@@ -376,7 +380,8 @@ struct CheckpointPlan {
     /// `<lineage>.<epoch>` of the state file's ledger: checkpoints written under another token are not this run's.
     let run: String
     let ledger: CheckpointLedger?
-    let statePID: pid_t?
+    /// See ``CheckpointEnvironment/endOfStreamFD``.
+    let endOfStreamFD: Int32?
 
     init?(resource: ResourceConfig, environment: [String: String]) {
         guard let column = resource.incrementalColumn, resource.ordered,
@@ -386,6 +391,6 @@ struct CheckpointPlan {
         columnBytes = Array(column.utf8)
         self.run = run
         ledger = environment[CheckpointEnvironment.ledger].map { CheckpointLedger(path: $0) }
-        statePID = environment[CheckpointEnvironment.statePID].flatMap { pid_t($0) }
+        endOfStreamFD = environment[CheckpointEnvironment.endOfStreamFD].flatMap { Int32($0) }
     }
 }

@@ -157,7 +157,10 @@ public enum CheckpointEnvironment {
     public static let run = "CONDUIT_CHECKPOINT_RUN"
     /// The ledger file to copy each checkpoint into.
     public static let ledger = "CONDUIT_CHECKPOINT_FILE"
-    /// `conduit-state`'s pid: a loader whose parent is no longer this process lost its stream's
-    /// writer, and must not take the end of its input for the end of the stream.
-    public static let statePID = "CONDUIT_STATE_PID"
+    /// A descriptor on which `conduit-state` writes one byte when the stream really ended, just
+    /// before closing the loader's input. Reaching the end of input without that byte means
+    /// `conduit-state` died (the kernel closes a dying process's pipes before anything else can
+    /// be observed, so nothing like the parent pid can tell): the last value group may be
+    /// partial, and the loader must not commit it.
+    public static let endOfStreamFD = "CONDUIT_STREAM_END_FD"
 }

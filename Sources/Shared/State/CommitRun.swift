@@ -35,14 +35,25 @@ public struct CommitRun {
         let ledgerEntry = try ledger.entry(for: resource)
 
         SignalForwarding.install()
+        var endOfStream: (read: Int32, write: Int32)?
         if incrementalColumn != nil && requiresOrder {
             // The loader's checkpoints belong to this run's epoch (see CheckpointLedger).
             setenv(CheckpointEnvironment.run, try ledger.runToken(for: resource), 1)
             setenv(CheckpointEnvironment.ledger, ledger.path, 1)
-            setenv(CheckpointEnvironment.statePID, String(getpid()), 1)
+            switch SystemCall.makePipe() {
+            case .success(let ends):
+                endOfStream = ends
+                // Only the read end goes to the loader; the write end stays ours alone.
+                _ = fcntl(ends.0, F_SETFD, 0)
+                setenv(CheckpointEnvironment.endOfStreamFD, String(ends.0), 1)
+            case .failure(let error):
+                throw .io("\(resource): creating the end-of-stream pipe: \(error)")
+            }
         }
         runLock.shareWithChildProcesses()
         let child = try ChildProcess.spawn(loader)
+        if let endOfStream { close(endOfStream.read) }
+        defer { if let endOfStream { close(endOfStream.write) } }
         SignalForwarding.forward(to: child.pid)
 
         let started = MonotonicClock.now
@@ -76,6 +87,10 @@ public struct CommitRun {
             break
         }
 
+        if let endOfStream {
+            var complete: UInt8 = 1
+            _ = write(endOfStream.write, &complete, 1)
+        }
         child.closeInput()
         let ended = child.wait()
         guard ended.isSuccess else {
