@@ -14,6 +14,10 @@ struct ConduitLoad: ParsableCommand {
             value the table refuses stops the run with exit 65 naming the line and the column; the open batch is \
             rolled back. Exit 0 means every row read is committed.
 
+            Under conduit-state commit, for an ordered incremental resource, batches end only where the \
+            incremental value changes and each writes a checkpoint to _conduit_checkpoints in the same \
+            transaction: a run that failed or was killed resumes after it, every row exactly once.
+
             Examples:
               conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
               conduit-extract users | jq -c '.email |= ascii_downcase' | conduit-load users
