@@ -7,7 +7,10 @@
 #                                                     vs  conduit-extract | conduit-state commit -- conduit-load
 # Needs a PostgreSQL reachable through the usual libpq variables (PGHOST, PGPORT, PGUSER,
 # PGPASSWORD, PGDATABASE).
-#   scripts/bench.sh [ROWS]        (default 1000000; RUNS=3 rounds)
+#   group     peak memory of each stage for one value group of GROUP_MB megabytes (every row
+#             sharing one created_at), which both conduit-extract and conduit-state hold back
+#             until it is complete: memory must stay flat (it spills to a temporary file)
+#   scripts/bench.sh [ROWS]        (default 1000000; RUNS=3 rounds; GROUP_MB=200 adds the group stage)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
@@ -93,3 +96,38 @@ for run in $(seq "$runs"); do
   [ "$(psql -Atqc 'SELECT count(*) FROM conduit_bench_load_in')" = "$rows" ] || { echo "bench: pipeline lost rows" >&2; exit 1; }
   printf '%-9s %-4s %10s %10s %12s %7s\n' pipeline "$run" "$p" "$c" "-" "$(ratio "$c" "$p")"
 done
+
+group_mb=${GROUP_MB:-0}
+if [ "$group_mb" -gt 0 ]; then
+  group_rows=$((group_mb * 1000000 / 140))
+  gtable=conduit_bench_group_$group_rows
+  if [ "$(psql -Atqc "SELECT to_regclass('$gtable') IS NOT NULL")" != t ]; then
+    echo "bench: creating $gtable: $group_rows rows sharing one created_at" >&2
+    psql -q -v ON_ERROR_STOP=1 -c "CREATE TABLE $gtable AS SELECT g AS id, '2024-01-01 00:00:00+00'::timestamptz AS created_at,
+      repeat('x', 80) || g AS payload FROM generate_series(1, $group_rows) g; VACUUM ANALYZE $gtable"
+  fi
+  cat > "$work/group.yml" <<YAML
+sources:
+  - {name: pg, type: postgresql, host: "\${PGHOST:-127.0.0.1}", port: "\${PGPORT:-5432}", user: "\${PGUSER:-postgres}", password: "\${PGPASSWORD:-}", database: "\${PGDATABASE:-postgres}"}
+destinations:
+  - {name: pgout, type: postgresql, host: "\${PGHOST:-127.0.0.1}", port: "\${PGPORT:-5432}", user: "\${PGUSER:-postgres}", password: "\${PGPASSWORD:-}", database: "\${PGDATABASE:-postgres}"}
+resources:
+  - name: group
+    source: pg
+    destination: pgout
+    table: conduit_bench_group_in
+    incremental_column: created_at
+    query: "SELECT id, created_at, payload FROM $gtable WHERE created_at > :last_value ORDER BY created_at"
+YAML
+  psql -qc "DROP TABLE IF EXISTS conduit_bench_group_in"
+  g=(--config "$work/group.yml" --state-file "$work/group-state.json" --quiet)
+  started=$(date +%s.%N)
+  bash -o pipefail -c "/usr/bin/time -f %M -o '$work/extract.kb' '$bin/conduit-extract' ${g[*]} group \
+    | /usr/bin/time -f %M -o '$work/state.kb' '$bin/conduit-state' commit ${g[*]} group -- \
+      /usr/bin/time -f %M -o '$work/load.kb' '$bin/conduit-load' ${g[*]} group"
+  seconds=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')
+  [ "$(psql -Atqc 'SELECT count(*) FROM conduit_bench_group_in')" = "$group_rows" ] || { echo "bench: group lost rows" >&2; exit 1; }
+  printf 'group: %s MB in one value group (%s rows) in %ss; peak RSS kB: extract %s, state %s, load %s\n' \
+    "$group_mb" "$group_rows" "$seconds" "$(cat "$work/extract.kb")" "$(cat "$work/state.kb")" "$(cat "$work/load.kb")"
+  psql -qc "DROP TABLE IF EXISTS conduit_bench_group_in"
+fi

@@ -139,7 +139,7 @@ extension ConduitState {
 
     struct Commit: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Pass stdin to LOADER unchanged and commit the incremental maximum when LOADER exits 0.",
+            abstract: "Pass the stream to LOADER and commit the incremental value reached when LOADER exits 0.",
             discussion: """
                 Every line must be a JSON object holding the resource's incremental_column, in \
                 non-decreasing order (unless the resource says ordered: false). A cut last line, \
@@ -147,13 +147,25 @@ extension ConduitState {
                 commit, and exits 65. When LOADER fails, conduit-state exits with LOADER's code and \
                 leaves the state as it was. One run of a resource at a time: a second exits 75.
 
+                Rows sharing a value reach LOADER only once the group is complete: when a greater \
+                value follows, or when the end of the stream is confirmed as the extract's real end \
+                (conduit-extract confirms it to this run; with --from, every stage's exit status \
+                does). An unconfirmed end (the extract failed, head cut the stream) loads and \
+                commits the complete groups; the last group is read again next run. With \
+                ordered: false it commits nothing. With --from, a filter that fails voids the run.
+
                 Examples:
                   conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
-                  conduit-extract sync_new_users | jq -c 'del(.email)' | conduit-state commit sync_new_users -- conduit-load sync_new_users
+                  conduit-state commit sync_new_users --from 'conduit-extract sync_new_users | jq -c "del(.email)"' -- conduit-load sync_new_users
+                  conduit-state commit sync_new_users --from 'cat rows.ndjson' -- conduit-load sync_new_users
                 """)
 
         @OptionGroup var options: CommonOptions
         @Argument(help: "The resource's name in the configuration.") var resource: String
+        @Option(name: .customLong("from"), help: ArgumentHelp(
+            "Run this shell pipeline (with bash) and read the stream from it instead of stdin, so every stage's exit status is seen.",
+            valueName: "upstream"))
+        var upstream: String?
         @Argument(parsing: .postTerminator, help: ArgumentHelp("The loader command and its arguments, after --.", valueName: "loader"))
         var loader: [String] = []
 
@@ -170,7 +182,7 @@ extension ConduitState {
                 let run = CommitRun(
                     resource: resource, incrementalColumn: resourceConfig.incrementalColumn,
                     requiresOrder: resourceConfig.ordered, stateFile: context.stateFile,
-                    loader: loader, reporter: reporter)
+                    loader: loader, upstream: upstream, environment: ProcessInfo.processInfo.environment, reporter: reporter)
                 return try run.run()
             }
         }

@@ -9,7 +9,7 @@ import Testing
         try box.writeStandardConfig()
         let input = "{\"id\":1,\"name\":\"a\"}\n\n{\"id\":2,\"name\":\"é ✓ \\u0000\"}\r\n{\"id\":3,\"name\":\"c\"}\n"
         try box.write(input, to: "in.ndjson")
-        let result = try box.run("conduit-state commit users -- sh -c 'cat > out.ndjson' < in.ndjson")
+        let result = try box.run("conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson'")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "")
         #expect(try box.read("out.ndjson") == input)
@@ -23,7 +23,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": 1}\n", to: ".conduit_state.json")
-        let result = try box.run(#"printf '{"id":2}\n{"id":3}\n' | conduit-state commit users -- sh -c 'cat >/dev/null; exit 3'"#)
+        let result = try box.run(#"printf '{"id":2}\n{"id":3}\n' > in.ndjson && conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null; exit 3'"#)
         #expect(result.status == 3)
         #expect(result.stderr.contains("users: the loader exited with status 3; state unchanged"))
         #expect(try box.read(".conduit_state.json") == "{\"users\": 1}\n")
@@ -34,7 +34,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": 10}\n", to: ".conduit_state.json")
-        let result = try box.run(#"printf '{"id":4}\n{"id":5}\n' | conduit-state commit users -- sh -c 'cat >/dev/null'"#)
+        let result = try box.run(#"printf '{"id":4}\n{"id":5}\n' > in.ndjson && conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("state unchanged at 10"))
         #expect(try box.read(".conduit_state.json") == "{\"users\": 10}\n")
@@ -76,7 +76,7 @@ import Testing
     @Test func unorderedResourceCommitsTheMaximum() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run(#"printf '{"id":5}\n{"id":9}\n{"id":2}\n' | conduit-state commit loose -- sh -c 'cat >/dev/null'"#)
+        let result = try box.run(#"printf '{"id":5}\n{"id":9}\n{"id":2}\n' > in.ndjson && conduit-state commit loose --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"loose\": 9\n}\n")
     }
@@ -86,7 +86,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         let lines = #"{"created_at":"2024-05-01T12:00:00Z"}\n{"created_at":"2024-05-01T14:00:00.5+02:00"}\n{"created_at":"2024-05-01T12:00:01Z"}\n"#
-        let result = try box.run("printf '\(lines)' | conduit-state commit events -- sh -c 'cat >/dev/null'")
+        let result = try box.run("printf '\(lines)' > in.ndjson && conduit-state commit events --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"events\": \"2024-05-01T12:00:01Z\"\n}\n")
     }
@@ -95,7 +95,7 @@ import Testing
     @Test func exactDigitsSurvive() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run(#"printf '{"id":9007199254740992}\n{"id":9007199254740993}\n{"id":1234567890123456789012345678901234567890}\n' | conduit-state commit users -- sh -c 'cat >/dev/null'"#)
+        let result = try box.run(#"printf '{"id":9007199254740992}\n{"id":9007199254740993}\n{"id":1234567890123456789012345678901234567890}\n' > in.ndjson && conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1234567890123456789012345678901234567890\n}\n")
     }
@@ -137,14 +137,14 @@ import Testing
     @Test func logFormatAndQuiet() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let json = try box.run(#"printf '{"id":7}\n' | conduit-state commit --log-format json users -- sh -c 'cat >/dev/null'"#)
+        let json = try box.run(#"printf '{"id":7}\n' > in.ndjson && conduit-state commit --log-format json users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stderr.utf8)) as? [String: Any])
         #expect(object["tool"] as? String == "conduit-state")
         #expect(object["event"] as? String == "summary")
         #expect(object["rows"] as? Int == 1)
         #expect(object["new_value"] as? Int == 7)
-        let quiet = try box.run(#"printf '{"id":8}\n' | conduit-state commit --quiet users -- sh -c 'cat >/dev/null'"#)
+        let quiet = try box.run(#"printf '{"id":8}\n' > in.ndjson && conduit-state commit --quiet users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(quiet.status == 0)
         #expect(quiet.stderr == "")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 8\n}\n")
@@ -159,7 +159,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.run(#"awk 'BEGIN { for (i = 1; i <= 1000000; i++) printf "{\"id\":%d,\"name\":\"user %d\",\"email\":\"u%d@example.com\",\"meta\":{\"id\":0}}\n", i, i, i }' > in.ndjson"#)
-        let result = try box.run("conduit-state commit users -- sh -c 'cat > out.ndjson' < in.ndjson && cmp in.ndjson out.ndjson")
+        let result = try box.run("conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson' && cmp in.ndjson out.ndjson")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stderr.contains("users: 1000000 rows"))
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1000000\n}\n")

@@ -38,14 +38,14 @@ import Testing
         try box.writeStandardConfig()
         let result = try box.run("""
             mkfifo feed
-            conduit-state commit users -- sh -c 'cat > /dev/null' < feed 2> first.err &
+            conduit-state commit users --from 'cat feed' -- sh -c 'cat > /dev/null' 2> first.err &
             first=$!
             exec 3> feed
             printf '{"id":1}\\n' >&3
             for i in $(seq 100); do [ -s .conduit_state.json.users.run.lock ] && break; sleep 0.05; done
-            printf '{"id":5}\\n' | conduit-state commit users -- sh -c 'cat >/dev/null; touch second-loader-ran'
+            conduit-state commit users --from "echo '{\\"id\\":5}'" -- sh -c 'cat >/dev/null; touch second-loader-ran'
             echo "second=$?"
-            printf '{"id":7}\\n' | conduit-state commit --quiet other -- sh -c 'cat >/dev/null'
+            conduit-state commit --quiet other --from "echo '{\\"id\\":7}'" -- sh -c 'cat >/dev/null'
             echo "other=$?"
             conduit-state set users 100; echo "set=$?"
             conduit-state reset users; echo "reset=$?"
@@ -67,7 +67,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("pid 999999 on a-host-that-died\n", to: ".conduit_state.json.users.run.lock")
-        let result = try box.run(#"printf '{"id":1}\n' | conduit-state commit users -- cat > /dev/null"#)
+        let result = try box.run(#"conduit-state commit users --from "echo '{\"id\":1}'" -- cat > /dev/null"#)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1\n}\n")
     }
@@ -97,7 +97,8 @@ import Testing
         let result = try box.run("""
             for round in 1 2 3; do
               for i in $(seq 0 15); do
-                printf '{"id":%d}\\n' $((round * 100 + i)) | conduit-state commit --quiet r$i -- sh -c 'cat > /dev/null' &
+                printf '{"id":%d}\\n' $((round * 100 + i)) > in$i.ndjson
+                conduit-state commit --quiet r$i --from "cat in$i.ndjson" -- sh -c 'cat > /dev/null' &
               done
               wait
             done

@@ -132,6 +132,25 @@ import Testing
         #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 5\n}\n")
     }
 
+    /// The same jq filter under --from (the README's recipe), and the example Makefile's FILTER,
+    /// which runs it that way: all rows, the state at the maximum.
+    @Test func jqUnderFromAndTheMakefileFilter() throws {
+        let (box, environment) = try Self.prepare(prefix: "pipe_from")
+        let result = try box.run(
+            #"conduit-state commit sync_new_users --from 'conduit-extract sync_new_users | jq -c ".email |= ascii_upcase"' -- conduit-load sync_new_users"#,
+            environment: environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.contains("conduit-state: sync_new_users: 5 rows,"), "\(result.stderr)")
+        #expect(try Self.query("SELECT email FROM pipe_from_raw_users WHERE id = 2", in: box, environment) == "U2@EXAMPLE.COM\n")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 5\n}\n")
+
+        let make = "make -s -f '\(Self.repositoryRoot)/examples/Makefile' CONFIG=ingest.yml RESOURCES=sync_by_time FILTER=\"jq -c '.batch = 9'\""
+        let loaded = try box.run(make, environment: environment)
+        #expect(loaded.status == 0, "\(loaded.stdout)\(loaded.stderr)")
+        #expect(loaded.stderr.contains("conduit-state: sync_by_time: 5 rows,"), "\(loaded.stderr)")
+        #expect(try Self.query("SELECT count(*), min(batch) FROM pipe_from_raw_by_time", in: box, environment) == "5|9\n")
+    }
+
     /// A timestamp cursor: the first run starts at -infinity, the next only reads later rows.
     @Test func timestampCursor() throws {
         let (box, environment) = try Self.prepare(prefix: "pipe_time")

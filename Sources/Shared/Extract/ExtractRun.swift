@@ -1,5 +1,17 @@
+/// What an extractor wrote: the rows, and the incremental column's value in the last of them.
+public struct ExtractedRows: Sendable, Equatable {
+    public var rows: Int
+    public var lastValue: StateValue?
+
+    public init(rows: Int, lastValue: StateValue?) {
+        self.rows = rows
+        self.lastValue = lastValue
+    }
+}
+
 /// `conduit-extract RESOURCE`: resolves `:last_value`, runs the query on the source and writes
-/// NDJSON to stdout.
+/// NDJSON to stdout; on a pipe, confirms the end of the stream to the resource's
+/// `conduit-state commit` (``EndConfirmation``).
 public struct ExtractRun {
     public var configuration: Configuration
     public var resource: ResourceConfig
@@ -63,8 +75,9 @@ public struct ExtractRun {
         let source = configuration.source(of: resource)
         let started = MonotonicClock.now
         let (value, _) = try resolveLastValue()
-        let output = OutputStream()
-        let rows: Int
+        let output = OutputStream(
+            holdsValueGroups: resource.isIncremental && resource.ordered, memoryLimit: SpillBuffer.configuredMemoryLimit)
+        let extracted: ExtractedRows
         switch source.type {
         case .postgresql:
             let template = QueryTemplate(resource.query, dialect: .postgresql)
@@ -76,22 +89,31 @@ public struct ExtractRun {
                 parameterType = try extractor.parameterType(of: sql, resource: resource.name)
                 parameter = value?.plainText ?? Self.firstRunValue(for: parameterType)
             }
-            rows = try extractor.extract(
+            extracted = try extractor.extract(
                 sql: sql, parameter: parameter, parameterType: parameterType, resource: resource.name,
-                groupColumn: resource.ordered ? resource.incrementalColumn : nil, output: output)
+                incrementalColumn: resource.incrementalColumn, output: output)
         case .sqlite:
             let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
-            rows = try SQLiteExtractor.extract(
+            extracted = try SQLiteExtractor.extract(
                 source: source, sql: sql, parameter: value, resource: resource.name,
-                groupColumn: resource.ordered ? resource.incrementalColumn : nil, output: output)
+                incrementalColumn: resource.incrementalColumn, output: output)
+        }
+        let rows = extracted.rows
+        try output.awaitReaderDrained()
+        if resource.isIncremental && output.isPipe {
+            // Before exiting, so no reader downstream can see the end of input before the record exists.
+            let confirmation = EndConfirmation(stateFile: stateFile, resource: resource.name)
+            if case .noRunInProgress = try confirmation.confirm(rows: rows, lastValue: extracted.lastValue) {
+                reporter.note("\(resource.name): no conduit-state commit of \(resource.name) is running, so the end of this stream was not confirmed to one")
+            }
         }
         let seconds = MonotonicClock.now - started
         let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows
         reporter.summary(
-            "\(resource.name): \(rows) rows, \(output.bytesWritten) bytes in \(CommitRun.format(seconds))s (\(rate) rows/s)",
+            "\(resource.name): \(rows) rows, \(output.bytesWritten) bytes in \(Duration.format(seconds))s (\(rate) rows/s)",
             fields: [
                 ("resource", .string(resource.name)), ("rows", .number(String(rows))),
-                ("bytes", .number(String(output.bytesWritten))), ("seconds", .number(CommitRun.format(seconds))),
+                ("bytes", .number(String(output.bytesWritten))), ("seconds", .number(Duration.format(seconds))),
                 ("rows_per_second", .number(String(rate))),
             ])
         return .success

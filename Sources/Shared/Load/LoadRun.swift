@@ -84,10 +84,10 @@ public struct LoadRun {
         let rate = seconds > 0 ? Int(Double(session.rows) / seconds) : session.rows
         let skipped = session.skippedRows > 0 ? " (\(session.skippedRows) more already loaded before the checkpoint, skipped)" : ""
         reporter.summary(
-            "\(resource.name): \(session.rows) rows\(skipped), \(reader.bytesRead) bytes in \(CommitRun.format(seconds))s (\(rate) rows/s) into \(destination.label)",
+            "\(resource.name): \(session.rows) rows\(skipped), \(reader.bytesRead) bytes in \(Duration.format(seconds))s (\(rate) rows/s) into \(destination.label)",
             fields: [
                 ("resource", .string(resource.name)), ("rows", .number(String(session.rows))),
-                ("bytes", .number(String(reader.bytesRead))), ("seconds", .number(CommitRun.format(seconds))),
+                ("bytes", .number(String(reader.bytesRead))), ("seconds", .number(Duration.format(seconds))),
                 ("rows_per_second", .number(String(rate))), ("table", .string(table)),
                 ("skipped_rows", .number(String(session.skippedRows))),
             ])

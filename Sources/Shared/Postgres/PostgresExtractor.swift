@@ -40,12 +40,12 @@ public final class PostgresExtractor {
     }
 
     /// Runs `sql` with `$1` bound to `lastValue` (text, typed as `parameterType`) and writes
-    /// each row to `output` as one JSON object. Returns the number of rows.
-    /// Writes group-safely on `groupColumn`, the incremental column of an ordered resource (see ``OutputStream``).
+    /// each row to `output` as one JSON object. Follows `incrementalColumn` for the output's
+    /// value groups and the last value (see ``OutputStream``).
     public func extract(
-        sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, groupColumn: String?,
+        sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, incrementalColumn: String?,
         output: OutputStream
-    ) throws(ConduitError) -> Int {
+    ) throws(ConduitError) -> ExtractedRows {
         let context = "running the query of \(resource) on \(label)"
         do {
             try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
@@ -71,14 +71,15 @@ public final class PostgresExtractor {
         }
 
         var rows = 0
+        var groups: ValueGroupTracker?
         // A local buffer: appending through the class property would pay an exclusivity check per byte.
         var buffer: [UInt8] = []
         buffer.reserveCapacity(OutputStream.flushThreshold + 64 * 1024)
         var keys: [[UInt8]] = []
         var styles: [PostgresTextEncoder.Style] = []
         var groupIndex: Int?
-        var groups: ValueGroupTracker?
         let fetch = "FETCH FORWARD \(Self.fetchSize) FROM conduit_extract"
+        do throws(ConduitError) {
         do {
             try connection.send(fetch, context: context)
         } catch {
@@ -101,7 +102,7 @@ public final class PostgresExtractor {
                     keys.append(key)
                     styles.append(PostgresTextEncoder.Style(batch.columnType(column)))
                 }
-                groupIndex = groupColumn.flatMap { name in (0..<keys.count).first { batch.columnName($0) == name } }
+                groupIndex = incrementalColumn.flatMap { name in (0..<keys.count).first { batch.columnName($0) == name } }
                 groups = groupIndex.map { _ in ValueGroupTracker() }
             }
             let count = batch.rowCount
@@ -137,8 +138,13 @@ public final class PostgresExtractor {
         } catch {
             throw error.conduitError
         }
-        try output.write(&buffer)
-        return rows
+        } catch {
+            // The rows before the failure go out in whole value groups; the open group does not.
+            output.abandon(&buffer, groups: groups)
+            throw error
+        }
+        try output.finish(&buffer, groups: &groups)
+        return ExtractedRows(rows: rows, lastValue: groups?.lastValue)
     }
 }
 

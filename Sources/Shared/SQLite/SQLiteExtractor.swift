@@ -3,11 +3,10 @@
 /// one declared JSON embeds text that is valid JSON — so SQLite → NDJSON → SQLite keeps both.
 public enum SQLiteExtractor {
     /// Runs `sql` with `?1` bound to `parameter` (when the query has it) and writes each row to
-    /// `output`, group-safely on `groupColumn` (the incremental column of an ordered resource; see
-    /// ``OutputStream``). Returns the number of rows.
+    /// `output`, following `incrementalColumn` for value groups and the last value (see ``OutputStream``).
     public static func extract(
-        source: SourceConfig, sql: String, parameter: StateValue?, resource: String, groupColumn: String?, output: OutputStream
-    ) throws(ConduitError) -> Int {
+        source: SourceConfig, sql: String, parameter: StateValue?, resource: String, incrementalColumn: String?, output: OutputStream
+    ) throws(ConduitError) -> ExtractedRows {
         let path = source.connection.path ?? ""
         let context = "running the query of \(resource) on \(path)"
         do {
@@ -27,8 +26,9 @@ public enum SQLiteExtractor {
             var buffer: [UInt8] = []
             buffer.reserveCapacity(OutputStream.flushThreshold + 64 * 1024)
             var rows = 0
-            let groupIndex = groupColumn.flatMap { name in (0..<keys.count).first { statement.columnName($0) == name } }
+            let groupIndex = incrementalColumn.flatMap { name in (0..<keys.count).first { statement.columnName($0) == name } }
             var groups = groupIndex.map { _ in ValueGroupTracker() }
+            do {
             while try statement.step(context: context) {
                 let rowStart = buffer.count
                 var valueRange = 0..<0
@@ -47,8 +47,13 @@ public enum SQLiteExtractor {
                 }
                 if buffer.count >= OutputStream.flushThreshold { try output.flush(&buffer, groups: &groups) }
             }
-            try output.write(&buffer)
-            return rows
+            } catch {
+                // The rows before the failure go out in whole value groups; the open group does not.
+                output.abandon(&buffer, groups: groups)
+                throw error
+            }
+            try output.finish(&buffer, groups: &groups)
+            return ExtractedRows(rows: rows, lastValue: groups?.lastValue)
         } catch let error as SQLiteError {
             throw error.conduitError
         } catch let error as ConduitError {

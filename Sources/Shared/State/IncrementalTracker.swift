@@ -11,6 +11,13 @@ public struct IncrementalTracker: Sendable {
     public private(set) var rows = 0
     /// The greatest value seen so far.
     public private(set) var maximum: StateValue?
+    /// The greatest value of a group that a greater value followed: in an ordered stream, the
+    /// last group known complete, which is what a stream whose end is not confirmed may commit.
+    public private(set) var completedMaximum: StateValue?
+    /// Rows before the open group (the rows sharing ``maximum``).
+    public private(set) var rowsBeforeOpenGroup = 0
+    /// The value of the last row (the maximum, in an ordered stream).
+    public private(set) var lastValue: StateValue?
 
     public init(column: String?, requiresOrder: Bool) {
         self.column = column
@@ -19,8 +26,10 @@ public struct IncrementalTracker: Sendable {
     }
 
     /// Checks one line (without its newline) and tracks its value. `lineNumber` is 1-based and
-    /// named in every error.
-    public mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) {
+    /// named in every error. Returns true when the line begins a new value group: it is the first
+    /// row, or its value is greater than every earlier one.
+    @discardableResult
+    public mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) -> Bool {
         let captured: JSONParser.CapturedMember
         do {
             captured = try JSONParser.scanObject(line, capturing: columnBytes)
@@ -28,7 +37,7 @@ public struct IncrementalTracker: Sendable {
             throw .badInput("line \(lineNumber): not a JSON object: \(error)")
         }
         rows += 1
-        guard let column else { return }
+        guard let column else { return false }
         let value: StateValue
         switch captured {
         case .absent:
@@ -42,22 +51,28 @@ public struct IncrementalTracker: Sendable {
         case .present:
             throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) must be a number or a string")
         }
+        lastValue = value
         guard let previous = maximum else {
             maximum = value
-            return
+            rowsBeforeOpenGroup = rows - 1
+            return true
         }
         guard let order = previous.compare(to: value) else {
             throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) is a \(value.typeName) (\(value.plainText)) after \(previous.typeName) values; the incremental column must keep one type")
         }
         switch order {
         case .ascending:
+            completedMaximum = previous
             maximum = value
+            rowsBeforeOpenGroup = rows - 1
+            return true
         case .equal:
-            break
+            return false
         case .descending:
             if requiresOrder {
                 throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) went backwards, \(value.plainText) after \(previous.plainText); the stream must be in non-decreasing \(column) order (ORDER BY \(column) in the query), or the resource must say ordered: false")
             }
+            return false
         }
     }
 }

@@ -70,16 +70,23 @@ public struct StateFile: Sendable {
         }
         switch outcome {
         case .acquired(let lock):
-            lock.describeHolder("pid \(getpid()) on \(RunLock.hostName)\n")
-            return RunLock(lock: lock)
+            let run = RunIdentity.ofThisProcess()
+            lock.describeHolder("pid \(getpid()) on \(RunLock.hostName)\n\(run.serialized)\n")
+            return RunLock(lock: lock, run: run)
         case .held(let holder):
-            let who = holder.isEmpty ? "another process" : holder
+            let firstLine = holder.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
+            let who = firstLine.isEmpty ? "another process" : firstLine
             throw .busy("another run of \(resource) is in progress (\(who); lock \(lockPath)); try again when it ends")
         }
     }
 
     /// `<state file>.<resource>.run.lock`, with characters unsafe in file names percent-encoded.
     func runLockPath(for resource: String) -> String {
+        runFilePath(for: resource, suffix: "lock")
+    }
+
+    /// `<state file>.<resource>.run.<suffix>`, with characters unsafe in file names percent-encoded.
+    func runFilePath(for resource: String, suffix: String) -> String {
         var safe = ""
         for byte in resource.utf8 {
             let isSafe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
@@ -90,16 +97,19 @@ public struct StateFile: Sendable {
                 safe += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
             }
         }
-        return "\(path).\(safe).run.lock"
+        return "\(path).\(safe).run.\(suffix)"
     }
 }
 
 /// Holds a resource's run lock until it is released or deallocated (or the process dies).
 public final class RunLock {
     private let lock: FileLock
+    /// This run's identity, written into the lock file for `conduit-extract` to confirm its end to.
+    public let run: RunIdentity
 
-    init(lock: FileLock) {
+    init(lock: FileLock, run: RunIdentity) {
         self.lock = lock
+        self.run = run
     }
 
     /// Makes the lock outlive this process for as long as a child started afterwards runs: a

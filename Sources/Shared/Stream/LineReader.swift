@@ -4,16 +4,24 @@ import Glibc
 /// newline, numbered from 1. Blank lines (only spaces, tabs, carriage returns) are skipped but
 /// counted, so numbers match what `sed -n Np` shows. A last line without its newline means the
 /// stream was cut: an error, never a row.
+///
+/// Waiting for input, it also wakes for signals (when ``SignalForwarding`` is installed) and asks
+/// ``interruption`` whether to stop, so a caller that also watches a child process never blocks
+/// past the child's end.
 public struct LineReader {
     /// Why reading stopped without an error.
     public enum Outcome: Sendable, Equatable {
         case endOfStream
         /// SIGINT or SIGTERM arrived (``SignalForwarding`` must be installed).
         case stopped(signal: Int32)
+        /// ``interruption`` asked to stop.
+        case interrupted
     }
 
     static let chunkSize = 1 << 20
     private let descriptor: Int32
+    /// Asked before every wait for input; true stops reading with ``Outcome/interrupted``.
+    public var interruption: (() -> Bool)?
     /// Bytes read so far.
     public private(set) var bytesRead = 0
     public private(set) var lineNumber = 0
@@ -26,12 +34,31 @@ public struct LineReader {
     public mutating func forEachLine(
         _ body: (UnsafeBufferPointer<UInt8>, Int) throws(ConduitError) -> Void
     ) throws(ConduitError) -> Outcome {
+        try forEachLine(line: { (line, number, _) throws(ConduitError) in try body(line, number) }, chunkEnd: { $0.count })
+    }
+
+    /// The general form, for a caller that passes the bytes on. `line` gets each non-blank line,
+    /// its number and its offset in the current chunk. After a chunk's lines, `chunkEnd` gets
+    /// the chunk — every complete line read so far that it has not let go of — and returns the
+    /// offset to keep from: those bytes start the next chunk (their lines are not handed out
+    /// again). Returning the chunk's count lets go of everything.
+    public mutating func forEachLine(
+        line body: (UnsafeBufferPointer<UInt8>, Int, Int) throws(ConduitError) -> Void,
+        chunkEnd: (UnsafeBufferPointer<UInt8>) throws(ConduitError) -> Int
+    ) throws(ConduitError) -> Outcome {
         var buffer = [UInt8](repeating: 0, count: Self.chunkSize)
         var filled = 0
+        // Where the first line not yet handed out starts: kept bytes lie before it.
+        var partialStart = 0
         while true {
             if let signal = SignalForwarding.stopSignal { return .stopped(signal: signal) }
+            if let interruption, interruption() { return .interrupted }
+            switch try waitForInput() {
+            case .ready: break
+            case .wokenUp: continue
+            }
             if filled == buffer.count {
-                // One line longer than the buffer: grow it.
+                // One line (or one kept run of lines) longer than the buffer: grow it.
                 buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count))
             }
             let count = buffer.withUnsafeMutableBytes { raw in
@@ -42,7 +69,7 @@ public struct LineReader {
                 throw .io("reading stdin: \(SystemCall.describe(errno))")
             }
             if count == 0 {
-                if filled > 0 {
+                if filled > partialStart {
                     throw .badInput("line \(lineNumber + 1): the stream ended without a newline after the last line (it was cut short)")
                 }
                 return .endOfStream
@@ -51,32 +78,57 @@ public struct LineReader {
             filled += count
             bytesRead += count
             var number = lineNumber
-            let consumed: Int = try buffer.withUnsafeBufferPointer { (all) throws(ConduitError) -> Int in
+            let keepFrom: Int = try buffer.withUnsafeBufferPointer { (all) throws(ConduitError) -> Int in
                 guard let base = all.baseAddress else { return 0 }
-                var lineStart = 0
+                var lineStart = partialStart
                 var cursor = scanFrom
                 while cursor < filled, let found = memchr(base + cursor, 0x0A, filled - cursor) {
                     let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
                     number += 1
                     let line = UnsafeBufferPointer(rebasing: all[lineStart..<newline])
-                    if !Self.isBlank(line) { try body(line, number) }
+                    if !Self.isBlank(line) { try body(line, number, lineStart) }
                     lineStart = newline + 1
                     cursor = lineStart
                 }
-                return lineStart
+                partialStart = lineStart
+                guard lineStart > 0 else { return 0 }
+                return min(try chunkEnd(UnsafeBufferPointer(rebasing: all[0..<lineStart])), lineStart)
             }
             lineNumber = number
-            if consumed > 0 {
-                let remaining = filled - consumed
+            if keepFrom > 0 {
+                let remaining = filled - keepFrom
                 if remaining > 0 {
                     buffer.withUnsafeMutableBytes { raw in
                         guard let base = raw.baseAddress else { return }
-                        memmove(base, base + consumed, remaining)
+                        memmove(base, base + keepFrom, remaining)
                     }
                 }
                 filled = remaining
+                partialStart -= keepFrom
             }
         }
+    }
+
+    private enum Readiness { case ready, wokenUp }
+
+    /// Waits until the descriptor is readable, or a signal wakes the process up. Without
+    /// ``SignalForwarding`` installed the read itself waits.
+    private func waitForInput() throws(ConduitError) -> Readiness {
+        let wakeUp = SignalForwarding.wakeUpFD
+        guard wakeUp >= 0 else { return .ready }
+        var pollSet = [
+            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
+            pollfd(fd: wakeUp, events: Int16(POLLIN), revents: 0),
+        ]
+        if poll(&pollSet, 2, -1) < 0 {
+            if errno == EINTR { return .wokenUp }
+            throw .io("waiting for input: \(SystemCall.describe(errno))")
+        }
+        if pollSet[1].revents != 0 {
+            SignalForwarding.drainWakeUps()
+            return .wokenUp
+        }
+        return pollSet[0].revents != 0 ? .ready : .wokenUp
     }
 
     /// Only spaces, tabs and carriage returns (or nothing).

@@ -3,33 +3,103 @@ import Glibc
 /// Writes rows to a file descriptor (stdout) in large chunks: callers fill a local buffer up to
 /// `flushThreshold` and hand it over, since a write per line is many times slower.
 ///
-/// For a checkpointed resource the stream must never *end cleanly* (after a newline) in the middle
-/// of a group of rows sharing one incremental value, even when the writer is killed: a reader
-/// would take the group as complete, and the next run, starting after that value, would skip the
-/// rest. So ``write(_:keepingFrom:)`` holds back the open group, and on a pipe every write is at
-/// most `PIPE_BUF` bytes — which the kernel delivers whole or not at all — and ends right after a
-/// newline only at the end of what is written. A killed writer then leaves either a cut line (an
-/// error downstream) or the end of a complete group.
+/// For an ordered incremental resource the stream must never carry part of a group of rows
+/// sharing one incremental value: a reader that took the part for the whole would commit the
+/// group's value, and the next run, starting after it, would skip the rest. So the open group is
+/// held back — in memory up to ``SpillBuffer/defaultMemoryLimit``, beyond it in a temporary file —
+/// and written only once the next value has appended (``flush(_:groups:)``) or the query has
+/// ended (``finish(_:groups:)``). After a failure (``abandon(_:groups:)``) the complete groups are
+/// written and the open one is dropped; the next run reads it again, whole.
+///
+/// On a pipe every write is at most `PIPE_BUF` bytes — which the kernel delivers whole or not at
+/// all — and ends right after a newline only at the end of what may be read as complete, so a
+/// killed writer leaves either a cut line (an error downstream) or the end of a complete group.
 public final class OutputStream {
     static let flushThreshold = 256 * 1024
-    /// A value group larger than this is written before it ends, to keep memory bounded.
-    static let largestHeldGroup = 64 << 20
     /// POSIX guarantees atomic pipe writes up to PIPE_BUF (4096 on Linux).
     static let atomicPipeWrite = 4096
     let fd: Int32
+    /// Whether value groups are held back (an ordered incremental resource).
+    public let holdsValueGroups: Bool
     /// Whether `fd` is a pipe, so group-safe writes go out in atomic pieces.
-    private let isPipe: Bool
+    public let isPipe: Bool
+    /// The open group's bytes that no longer fit in the caller's buffer.
+    private let held: SpillBuffer
+    /// A byte a non-final group-safe write kept back, so that no piece ends after a newline.
+    private var carried: UInt8?
     public private(set) var bytesWritten = 0
 
-    public init(fd: Int32 = 1) {
+    public init(fd: Int32 = 1, holdsValueGroups: Bool, memoryLimit: Int = SpillBuffer.defaultMemoryLimit) {
         self.fd = fd
+        self.holdsValueGroups = holdsValueGroups
+        held = SpillBuffer(memoryLimit: memoryLimit)
         var status = stat()
         isPipe = fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFIFO
     }
 
+    /// The most the open group may take in memory (the caller's buffer and this stream's together).
+    public var memoryLimit: Int { held.memoryLimit }
+
+    /// The extractors' flush, when their buffer is full: everything when groups are not held,
+    /// else every complete value group, keeping the open one (in the buffer, or spilled).
+    public func flush(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+        guard holdsValueGroups, var tracker = groups else {
+            try writeAll(&bytes)
+            groups?.removedPrefix(Int.max)
+            return
+        }
+        if tracker.groupChanged {
+            try writeHeldThenPrefix(&bytes, upTo: tracker.groupStart, final: true)
+            tracker.completedGroupsWritten()
+        }
+        if bytes.count > held.memoryLimit / 2 || !held.isEmpty {
+            // The open group alone fills the buffer: hold it aside so memory stays bounded.
+            try bytes.withBytes { (raw) throws(ConduitError) in try held.append(raw) }
+            bytes.removeAll(keepingCapacity: true)
+            tracker.removedPrefix(Int.max)
+        }
+        groups = tracker
+    }
+
+    /// At the end of the query's rows: the open group is complete, so everything is written.
+    public func finish(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+        try writeHeldThenPrefix(&bytes, upTo: bytes.count, final: true)
+        groups?.completedGroupsWritten()
+    }
+
+    /// On a pipe, waits until the reader has taken every byte written: a reader that closes the
+    /// pipe with bytes unread (`head -n K` whose cut fell short of the end) has cut the stream,
+    /// and this end must not pass for the real one. An I/O error then.
+    public func awaitReaderDrained() throws(ConduitError) {
+        guard isPipe else { return }
+        while true {
+            var unread: Int32 = 0
+            guard ioctl(fd, UInt(FIONREAD), &unread) == 0 else { return }
+            if unread == 0 { return }
+            var watch = pollfd(fd: fd, events: 0, revents: 0)
+            // POLLERR on a pipe's write end: every reader is gone.
+            if poll(&watch, 1, 10) > 0 && watch.revents & Int16(POLLERR) != 0 {
+                throw .io("writing rows to stdout: the reader closed the pipe with the last \(unread) bytes unread, so the stream was cut")
+            }
+        }
+    }
+
+    /// After a failure: writes the complete groups and drops the open one, which may be partial.
+    /// Errors writing are ignored: the run has failed already, and a reader that sees less
+    /// reads it again next time.
+    public func abandon(_ bytes: inout [UInt8], groups: ValueGroupTracker?) {
+        if !holdsValueGroups || groups == nil {
+            try? writeAll(&bytes)
+        } else if let groups, groups.groupChanged {
+            try? writeHeldThenPrefix(&bytes, upTo: groups.groupStart, final: true)
+        }
+        held.discard()
+        bytes.removeAll()
+    }
+
     /// Writes `bytes` and empties it (keeping its capacity); a closed reader (EPIPE) or a full
     /// disk is an I/O error.
-    public func write(_ bytes: inout [UInt8]) throws(ConduitError) {
+    private func writeAll(_ bytes: inout [UInt8]) throws(ConduitError) {
         guard !bytes.isEmpty else { return }
         do {
             try FileIO.writeAll(bytes, to: fd)
@@ -40,58 +110,71 @@ public final class OutputStream {
         bytes.removeAll(keepingCapacity: true)
     }
 
-    /// Writes `bytes[..<groupStart]` — every complete value group — group-safely, and keeps the
-    /// open group at the front of `bytes`. Returns how many bytes were written.
-    @discardableResult
-    public func write(_ bytes: inout [UInt8], keepingFrom groupStart: Int) throws(ConduitError) -> Int {
-        var end = groupStart
-        if end == 0 && bytes.count > Self.largestHeldGroup { end = bytes.count }
-        guard end > 0 else { return 0 }
-        let failure: SystemCallError? = bytes.withUnsafeBytes { raw in
-            do throws(SystemCallError) {
-                try writeGroupSafe(UnsafeRawBufferPointer(rebasing: raw[0..<end]))
-                return nil
-            } catch {
-                return error
-            }
+    /// Writes the held bytes, then `bytes[..<end]`, group-safely; removes them from `bytes`.
+    private func writeHeldThenPrefix(_ bytes: inout [UInt8], upTo end: Int, final: Bool) throws(ConduitError) {
+        if !held.isEmpty {
+            try held.drain { (piece) throws(ConduitError) in try writeGroupSafe(piece, final: false) }
         }
-        if let failure { throw .io("writing rows to stdout: \(failure)") }
-        bytesWritten += end
+        guard end > 0 || carried != nil else { return }
+        try bytes.withBytes { (raw) throws(ConduitError) in
+            try writeGroupSafe(UnsafeRawBufferPointer(rebasing: raw[0..<end]), final: final)
+        }
         bytes.removeSubrange(0..<end)
-        return end
     }
 
-    /// The extractors' flush: everything when rows are not grouped (`groups` nil), else every
-    /// complete value group, keeping the open one.
-    public func flush(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
-        guard var tracker = groups else { return try write(&bytes) }
-        tracker.removedPrefix(try write(&bytes, keepingFrom: tracker.groupStart))
-        groups = tracker
+    /// Writes `buffer` after any carried byte. A final write may end after a newline; a
+    /// non-final one keeps its last byte back when it is one, for the next write.
+    private func writeGroupSafe(_ buffer: UnsafeRawBufferPointer, final: Bool) throws(ConduitError) {
+        if let byte = carried {
+            // Only after a spilled group was read back: rare enough for a copy.
+            carried = nil
+            var joined = [byte]
+            joined.append(contentsOf: buffer)
+            try joined.withBytes { (raw) throws(ConduitError) in try writeGroupSafe(raw, final: final) }
+            return
+        }
+        do throws(SystemCallError) {
+            try writePieces(buffer, final: final)
+        } catch {
+            throw .io("writing rows to stdout: \(error)")
+        }
     }
 
-    private func writeGroupSafe(_ buffer: UnsafeRawBufferPointer) throws(SystemCallError) {
+    /// Writes in atomic pieces on a pipe; a piece ends right after a newline only at the end of
+    /// a final write. Returns nothing; a kept-back last byte goes to `carried`.
+    private func writePieces(_ buffer: UnsafeRawBufferPointer, final: Bool) throws(SystemCallError) {
+        var end = buffer.count
+        if !final, end > 0, buffer[end - 1] == 0x0A {
+            carried = 0x0A
+            end -= 1
+        }
         guard isPipe else {
-            try FileIO.writeAll(buffer, to: fd)
+            try FileIO.writeAll(UnsafeRawBufferPointer(rebasing: buffer[0..<end]), to: fd)
+            bytesWritten += end
             return
         }
         var offset = 0
-        while offset < buffer.count {
-            var pieceEnd = min(offset + Self.atomicPipeWrite, buffer.count)
-            // Inside the group-complete region, end a piece mid-line: one byte before a newline.
-            if pieceEnd < buffer.count && buffer[pieceEnd - 1] == 0x0A { pieceEnd -= 1 }
+        while offset < end {
+            var pieceEnd = min(offset + Self.atomicPipeWrite, end)
+            // Inside what may be read as complete, end a piece mid-line: one byte before a newline.
+            if pieceEnd < end && buffer[pieceEnd - 1] == 0x0A { pieceEnd -= 1 }
             try FileIO.writeAll(UnsafeRawBufferPointer(rebasing: buffer[offset..<pieceEnd]), to: fd)
             offset = pieceEnd
         }
+        bytesWritten += end
     }
 }
 
-/// Follows where the open group of rows sharing one incremental value starts in an output
-/// buffer, from the JSON bytes of each row's value.
+/// Follows the incremental value through an output buffer, from the JSON bytes of each row's
+/// value: where the open group of rows sharing one value starts, whether a group ended since the
+/// last flush, and the last value (what `conduit-extract` confirms at its end).
 public struct ValueGroupTracker {
     private var value: [UInt8] = []
     private var hasValue = false
-    /// Where the open group's first row starts in the buffer.
+    /// Where the open group's first row starts in the buffer (0 when it started before it).
     public private(set) var groupStart = 0
+    /// Whether a group ended since complete groups were last written.
+    public private(set) var groupChanged = false
 
     public init() {}
 
@@ -101,6 +184,7 @@ public struct ValueGroupTracker {
         if hasValue && valueBytes.elementsEqual(value) { return }
         value.removeAll(keepingCapacity: true)
         value.append(contentsOf: valueBytes)
+        if hasValue { groupChanged = true }
         hasValue = true
         groupStart = rowStart
     }
@@ -108,6 +192,22 @@ public struct ValueGroupTracker {
     /// After `count` bytes left the front of the buffer.
     public mutating func removedPrefix(_ count: Int) {
         groupStart = max(groupStart - count, 0)
+    }
+
+    /// After everything before the open group was written.
+    public mutating func completedGroupsWritten() {
+        groupStart = 0
+        groupChanged = false
+    }
+
+    /// The last row's value as a state value (a number's digits, or a string's text).
+    public var lastValue: StateValue? {
+        guard hasValue else { return nil }
+        switch try? JSONParser.parse(value) {
+        case .number(let text)?: return .number(text)
+        case .string(let text)?: return .string(text)
+        default: return nil
+        }
     }
 }
 

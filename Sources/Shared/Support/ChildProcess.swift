@@ -27,34 +27,75 @@ final class ChildProcess {
         }
     }
 
+    /// Where the child's stdin comes from.
+    enum Input {
+        /// A new pipe, written through ``write(_:)`` and closed by ``closeInput()``.
+        case pipe
+        /// This process's own stdin.
+        case inherited
+    }
+
     let pid: pid_t
     let command: String
     private var inputFD: Int32
+    /// The read end of the child's stdout when it was spawned with `capturingOutput`, else -1.
+    let outputFD: Int32
     private(set) var termination: Termination?
 
-    private init(pid: pid_t, inputFD: Int32, command: String) {
+    private init(pid: pid_t, inputFD: Int32, outputFD: Int32, command: String) {
         self.pid = pid
         self.inputFD = inputFD
+        self.outputFD = outputFD
         self.command = command
     }
 
-    deinit { closeInput() }
+    deinit {
+        closeInput()
+        if outputFD >= 0 { close(outputFD) }
+    }
 
-    /// Starts `arguments[0]` (searched in PATH) with `arguments` as its argv and a new pipe as
-    /// its stdin; stdout and stderr are inherited. The corresponding call is `posix_spawnp`.
-    static func spawn(_ arguments: [String]) throws(ConduitError) -> ChildProcess {
+    /// Starts `arguments[0]` (searched in PATH) with `arguments` as its argv, exactly
+    /// `environment` as its environment, stdin as `input` says, and stdout on a new pipe
+    /// (``outputFD``) when `capturingOutput`, else inherited; stderr is inherited. The child
+    /// gets a process group of its own and default signal handling. The corresponding call is
+    /// `posix_spawnp`.
+    static func spawn(
+        _ arguments: [String], environment: [String: String], input: Input = .pipe, capturingOutput: Bool = false
+    ) throws(ConduitError) -> ChildProcess {
         guard let program = arguments.first else { throw .usage("no command to run") }
-        let readEnd: Int32, writeEnd: Int32
-        switch SystemCall.makePipe() {
-        case .success(let ends): (readEnd, writeEnd) = ends
-        case .failure(let error): throw .io("creating a pipe for \(program): \(error)")
-        }
-        defer { close(readEnd) }
-
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, readEnd, STDIN_FILENO)
+        // Ends the child uses; ours are returned, the child's closed here once it has them.
+        var childEnds: [Int32] = []
+        defer { for fd in childEnds { close(fd) } }
+        var inputWriteEnd: Int32 = -1
+        var outputReadEnd: Int32 = -1
+        func closeOurEnds() {
+            if inputWriteEnd >= 0 { close(inputWriteEnd) }
+            if outputReadEnd >= 0 { close(outputReadEnd) }
+        }
+        if case .pipe = input {
+            switch SystemCall.makePipe() {
+            case .success(let ends):
+                childEnds.append(ends.0)
+                inputWriteEnd = ends.1
+                posix_spawn_file_actions_adddup2(&actions, ends.0, STDIN_FILENO)
+            case .failure(let error):
+                throw .io("creating a pipe for \(program): \(error)")
+            }
+        }
+        if capturingOutput {
+            switch SystemCall.makePipe() {
+            case .success(let ends):
+                childEnds.append(ends.1)
+                outputReadEnd = ends.0
+                posix_spawn_file_actions_adddup2(&actions, ends.1, STDOUT_FILENO)
+            case .failure(let error):
+                closeOurEnds()
+                throw .io("creating a pipe for \(program): \(error)")
+            }
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -70,17 +111,19 @@ final class ChildProcess {
         posix_spawnattr_setflags(
             &attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        var argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) }
-        argv.append(nil)
-        defer { for pointer in argv { free(pointer) } }
-
+        let argv = CStringArray(arguments)
+        let envp = CStringArray(environment.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" })
+        guard argv.isComplete, envp.isComplete else {
+            closeOurEnds()
+            throw .internalError("out of memory preparing to run \(program)")
+        }
         var pid: pid_t = 0
-        let result = posix_spawnp(&pid, program, &actions, &attributes, argv, environ)
+        let result = posix_spawnp(&pid, program, &actions, &attributes, argv.pointers, envp.pointers)
         guard result == 0 else {
-            close(writeEnd)
+            closeOurEnds()
             throw .usage("cannot run \(program): \(SystemCall.describe(result))")
         }
-        return ChildProcess(pid: pid, inputFD: writeEnd, command: program)
+        return ChildProcess(pid: pid, inputFD: inputWriteEnd, outputFD: outputReadEnd, command: program)
     }
 
     /// Writes bytes to the child's stdin. Returns false when the child no longer reads (EPIPE).
@@ -120,11 +163,15 @@ final class ChildProcess {
         return termination
     }
 
-    /// Waits for the child to end.
-    func wait() -> Termination {
+    /// Waits for the child to end. A failing `waitpid` is an error, never a guess: an outcome
+    /// read as success could commit state for a loader that failed.
+    func wait() throws(ConduitError) -> Termination {
         if let termination { return termination }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        while waitpid(pid, &status, 0) < 0 {
+            if errno == EINTR { continue }
+            throw .internalError("waiting for \(command) (pid \(pid)): \(SystemCall.describe(errno)); its outcome is unknown")
+        }
         let ended = Self.decode(status)
         termination = ended
         return ended
@@ -132,13 +179,13 @@ final class ChildProcess {
 
     /// Asks the child to stop (SIGTERM to its group) and waits; after `grace` seconds it is killed.
     /// The pipe stays open until it has ended, so it can never read a clean end of stream.
-    func stop(grace: Double = 10) -> Termination {
+    func stop(grace: Double = 10) throws(ConduitError) -> Termination {
         signalGroup(SIGTERM)
-        return waitOrKill(grace: grace)
+        return try waitOrKill(grace: grace)
     }
 
     /// Waits up to `grace` seconds, then kills the group (SIGKILL) and waits for it.
-    func waitOrKill(grace: Double) -> Termination {
+    func waitOrKill(grace: Double) throws(ConduitError) -> Termination {
         let deadline = MonotonicClock.now + grace
         while MonotonicClock.now < deadline {
             if let ended = poll() {
@@ -148,7 +195,7 @@ final class ChildProcess {
             usleep(20_000)
         }
         signalGroup(SIGKILL)
-        let ended = wait()
+        let ended = try wait()
         closeInput()
         return ended
     }
@@ -176,6 +223,23 @@ final class ChildProcess {
 
 @available(*, unavailable)
 extension ChildProcess: Sendable {}
+
+/// A NULL-terminated array of C strings for `posix_spawn`'s argv and envp; frees them in `deinit`.
+private final class CStringArray {
+    private(set) var pointers: [UnsafeMutablePointer<CChar>?]
+    /// False when a `strdup` failed (out of memory).
+    let isComplete: Bool
+
+    init(_ strings: [String]) {
+        pointers = strings.map { strdup($0) }
+        isComplete = !pointers.contains(nil)
+        pointers.append(nil)
+    }
+
+    deinit {
+        for pointer in pointers { free(pointer) }
+    }
+}
 
 /// Seconds on the monotonic clock.
 enum MonotonicClock {

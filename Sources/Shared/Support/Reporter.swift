@@ -28,8 +28,9 @@ public struct Reporter: Sendable {
     }
 
     /// Something the user should know that does not fail the run; printed even with `--quiet`.
-    public func warning(_ message: String) {
-        emit(level: "warning", message: message, fields: [])
+    /// `fields`, when given, are figures for `--log-format json` (a run's summary that is a warning).
+    public func warning(_ message: String, fields: [(String, JSONValue)] = []) {
+        emit(level: "warning", message: message, fields: fields.isEmpty ? [] : [("event", .string("summary"))] + fields)
     }
 
     /// An informational note; silenced by `--quiet`.

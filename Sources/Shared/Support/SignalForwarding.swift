@@ -3,6 +3,7 @@ import Glibc
 // Signal handlers may only touch async-signal-safe state: these globals are written before the
 // handlers are installed (or atomically enough for a pid_t) and read in the handler.
 nonisolated(unsafe) private var forwardingTargetGroup: pid_t = 0
+nonisolated(unsafe) private var forwardingSecondGroup: pid_t = 0
 nonisolated(unsafe) private var receivedStopSignal: Int32 = 0
 nonisolated(unsafe) private var wakeUpWriteFD: Int32 = -1
 
@@ -28,6 +29,7 @@ enum SignalForwarding {
                 if signalNumber != SIGCHLD {
                     if receivedStopSignal == 0 { receivedStopSignal = signalNumber }
                     if forwardingTargetGroup > 0 { kill(-forwardingTargetGroup, signalNumber) }
+                    if forwardingSecondGroup > 0 { kill(-forwardingSecondGroup, signalNumber) }
                 }
                 var byte: UInt8 = 1
                 _ = write(wakeUpWriteFD, &byte, 1)
@@ -45,10 +47,15 @@ enum SignalForwarding {
         sigprocmask(SIG_UNBLOCK, &handled, nil)
     }
 
-    /// Makes later SIGINT/SIGTERM go to `group`; forwards one that already arrived.
-    static func forward(to group: pid_t) {
+    /// Makes later SIGINT/SIGTERM go to `group`, and to `otherGroup` when given (the upstream
+    /// pipeline of `commit --from`); forwards one that already arrived.
+    static func forward(to group: pid_t, and otherGroup: pid_t? = nil) {
         forwardingTargetGroup = group
-        if receivedStopSignal != 0 { kill(-group, receivedStopSignal) }
+        forwardingSecondGroup = otherGroup ?? 0
+        if receivedStopSignal != 0 {
+            kill(-group, receivedStopSignal)
+            if let otherGroup { kill(-otherGroup, receivedStopSignal) }
+        }
     }
 
     /// The first SIGINT or SIGTERM received, or nil.

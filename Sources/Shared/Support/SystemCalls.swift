@@ -113,6 +113,18 @@ enum FileIO {
         }
     }
 
+    /// Creates a new empty file `<folder>/<prefix>-XXXXXX` (close-on-exec); returns its descriptor and path.
+    static func makeTemporaryFile(in folder: String, prefix: String) -> Result<(Int32, String), SystemCallError> {
+        var template = Array("\(folder)/\(prefix)-XXXXXX".utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.map { mkstemp($0) } ?? -1
+        }
+        guard fd >= 0 else { return .failure(SystemCallError(code: errno)) }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        let path = String(decoding: template.dropLast().map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return .success((fd, path))
+    }
+
     /// The folder part of a path ("." for a bare file name).
     static func directory(of path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }

@@ -1,0 +1,75 @@
+/// Stands between the stream and the loader in `conduit-state commit`: passes value groups on
+/// only once they are complete. Rows sharing the open group's value are held back (in a
+/// ``SpillBuffer``: memory, then a temporary file) until a greater value arrives, or until the end
+/// of the stream is known to be the extract's real end (``release()``); an end that is not
+/// confirmed drops them (``drop()``), and the next run reads the group again, whole.
+///
+/// Without groups to keep whole (a resource that is not incremental, or `ordered: false`),
+/// everything passes at once.
+final class GroupGate {
+    private let holdsGroups: Bool
+    private let loader: ChildProcess
+    private let held: SpillBuffer
+    /// Where the last group that began in the current chunk begins.
+    private var lastGroupStart: Int?
+    /// The loader stopped reading (EPIPE): it has ended or is ending.
+    private(set) var loaderStoppedReading = false
+    /// Bytes passed to the loader.
+    private(set) var bytesPassed = 0
+
+    init(holdsGroups: Bool, loader: ChildProcess, memoryLimit: Int = SpillBuffer.defaultMemoryLimit) {
+        self.holdsGroups = holdsGroups
+        self.loader = loader
+        held = SpillBuffer(memoryLimit: memoryLimit)
+    }
+
+    /// Bytes held back: the open group.
+    var heldBytes: Int { held.count }
+
+    /// A line at `offset` in the current chunk begins a new value group.
+    func groupBegins(at offset: Int) {
+        lastGroupStart = offset
+    }
+
+    /// At the end of a chunk of complete lines: passes on what is complete and holds the rest.
+    /// Returns how much of the chunk it has taken (all of it).
+    func chunkEnded(_ chunk: UnsafeBufferPointer<UInt8>) throws(ConduitError) -> Int {
+        defer { lastGroupStart = nil }
+        let raw = UnsafeRawBufferPointer(chunk)
+        guard holdsGroups else {
+            try pass(raw)
+            return chunk.count
+        }
+        if let start = lastGroupStart {
+            try release()
+            try pass(UnsafeRawBufferPointer(rebasing: raw[0..<start]))
+            try held.append(UnsafeRawBufferPointer(rebasing: raw[start...]))
+        } else {
+            try held.append(raw)
+        }
+        return chunk.count
+    }
+
+    /// The open group is complete: pass it on.
+    func release() throws(ConduitError) {
+        guard !held.isEmpty else { return }
+        try held.drain { (piece) throws(ConduitError) in try pass(piece) }
+    }
+
+    /// The open group may be partial: forget it.
+    func drop() {
+        held.discard()
+    }
+
+    private func pass(_ bytes: UnsafeRawBufferPointer) throws(ConduitError) {
+        guard !bytes.isEmpty, !loaderStoppedReading else { return }
+        if try loader.write(bytes) {
+            bytesPassed += bytes.count
+        } else {
+            loaderStoppedReading = true
+        }
+    }
+}
+
+@available(*, unavailable)
+extension GroupGate: Sendable {}

@@ -1,0 +1,135 @@
+import Glibc
+
+/// The upstream of `conduit-state commit R --from 'conduit-extract R | jq -c …' -- LOADER`: a
+/// shell pipeline that `conduit-state` runs itself (with bash, in a process group of its own), so
+/// that it reads the stream from the pipeline's stdout and learns every stage's exit status
+/// (bash's `PIPESTATUS`), which a plain shell pipe shows only to the shell, after the commit.
+final class UpstreamPipeline {
+    /// The pipeline as the user wrote it.
+    let command: String
+    /// Its stages, split at top-level `|`, for messages.
+    let stages: [String]
+    private let process: ChildProcess
+    private let statusPath: String
+
+    /// The pipeline's stdout.
+    var outputFD: Int32 { process.outputFD }
+    var processGroup: pid_t { process.pid }
+
+    private init(command: String, process: ChildProcess, statusPath: String) {
+        self.command = command
+        self.stages = Self.splitStages(command)
+        self.process = process
+        self.statusPath = statusPath
+    }
+
+    deinit { _ = unlink(statusPath) }
+
+    /// Starts `command` with `bash -c`; its stdin is this process's, its stderr too.
+    static func start(_ command: String, environment: [String: String]) throws(ConduitError) -> UpstreamPipeline {
+        let statusPath: String
+        switch FileIO.makeTemporaryFile(in: SpillBuffer.temporaryFolder, prefix: "conduit-upstream") {
+        case .success(let (fd, path)):
+            close(fd)
+            statusPath = path
+        case .failure(let error):
+            throw .io("creating a temporary file for the upstream's exit statuses in \(SpillBuffer.temporaryFolder): \(error)")
+        }
+        // PIPESTATUS after the user's pipeline: one status per stage, written where we read it.
+        let script = command + "\n" + #"__conduit_status="${PIPESTATUS[*]}"; printf '%s\n' "$__conduit_status" > "$CONDUIT_UPSTREAM_STATUS_FILE""#
+        var childEnvironment = environment
+        childEnvironment["CONDUIT_UPSTREAM_STATUS_FILE"] = statusPath
+        let process: ChildProcess
+        do {
+            process = try ChildProcess.spawn(["bash", "-c", script], environment: childEnvironment, input: .inherited, capturingOutput: true)
+        } catch {
+            _ = unlink(statusPath)
+            throw error
+        }
+        return UpstreamPipeline(command: command, process: process, statusPath: statusPath)
+    }
+
+    /// How the pipeline ended, stage by stage.
+    struct Outcome: Equatable {
+        /// Each stage's exit status (128+N after signal N); empty when the shell itself failed
+        /// before it could say.
+        var statuses: [Int32]
+        /// The shell's own status, when `statuses` is empty.
+        var shell: ChildProcess.Termination
+
+        var succeeded: Bool { statuses.isEmpty ? shell.isSuccess : statuses.allSatisfy { $0 == 0 } }
+        /// Only the first stage (the extract) failed: what it wrote before failing is a sound prefix.
+        var onlyFirstStageFailed: Bool {
+            guard let first = statuses.first else { return false }
+            return first != 0 && statuses.dropFirst().allSatisfy { $0 == 0 }
+        }
+        /// The first failing stage after the first (a filter), with its status.
+        var failedFilter: (index: Int, status: Int32)? {
+            for (index, status) in statuses.enumerated().dropFirst() where status != 0 { return (index, status) }
+            return nil
+        }
+    }
+
+    /// Waits for the pipeline to end and reads its stages' statuses.
+    func finish() throws(ConduitError) -> Outcome {
+        let shell = try process.wait()
+        var statuses: [Int32] = []
+        if let bytes = (try? FileIO.readIfExists(statusPath)) ?? nil {
+            statuses = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+        }
+        return Outcome(statuses: statuses, shell: shell)
+    }
+
+    /// Stops the pipeline (SIGTERM to its group, SIGKILL after `grace`) and waits for it.
+    func stop(grace: Double) throws(ConduitError) {
+        _ = try process.stop(grace: grace)
+    }
+
+    /// A stage's text for messages: `stage 2 (jq -c …)`.
+    func describeStage(_ index: Int) -> String {
+        guard index < stages.count else { return "stage \(index + 1)" }
+        return "stage \(index + 1) (\(stages[index]))"
+    }
+
+    /// Splits a pipeline at `|` outside quotes (not `||`), trimmed; good enough for messages.
+    static func splitStages(_ command: String) -> [String] {
+        var stages: [String] = []
+        var current = ""
+        var quote: Character?
+        var previous: Character?
+        var characters = Array(command)
+        characters.append(" ")
+        var index = 0
+        while index < characters.count - 1 {
+            let character = characters[index]
+            if let open = quote {
+                if character == open && previous != "\\" { quote = nil }
+                current.append(character)
+            } else if character == "'" || character == "\"" {
+                quote = character
+                current.append(character)
+            } else if character == "|" && characters[index + 1] != "|" && previous != "|" {
+                stages.append(current.trimmingSpaces())
+                current = ""
+            } else {
+                current.append(character)
+            }
+            previous = character
+            index += 1
+        }
+        stages.append(current.trimmingSpaces())
+        return stages
+    }
+}
+
+@available(*, unavailable)
+extension UpstreamPipeline: Sendable {}
+
+extension String {
+    func trimmingSpaces() -> String {
+        var text = Substring(self)
+        while let first = text.first, first == " " || first == "\n" || first == "\t" { text.removeFirst() }
+        while let last = text.last, last == " " || last == "\n" || last == "\t" { text.removeLast() }
+        return String(text)
+    }
+}
