@@ -8,6 +8,13 @@ let settings: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
+
+/// A library target of Sources/Shared: one folder, one concern (docs/ARCHITECTURE.md).
+func library(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .target(name: name, dependencies: dependencies, path: "Sources/Shared/\(name)", swiftSettings: settings)
+}
+
 let package = Package(
     name: "conduit",
     products: [
@@ -24,41 +31,37 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
-        // The library: all logic lives here so tests can reach it.
-        .target(
-            name: "Shared",
-            dependencies: [
-                "CLibPQ", "CSQLite",
-                .product(name: "Yams", package: "Yams"),
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ],
-            swiftSettings: settings
-        ),
+        // The library, Sources/Shared: arrows point one way, from the top of this list down.
+        // Values every layer shares: errors and exit codes, state values, column kinds, messages, processes.
+        library("Core", []),
+        // NDJSON on bytes: the strict parser, the line reader, the row scanner, group-safe output.
+        library("Stream", ["Core"]),
+        // ingest.yml: the model, loading (Yams), ${VAR} interpolation, validation, :last_value lexing.
+        library("Config", ["Core", .product(name: "Yams", package: "Yams")]),
+        // The state file, run locks, the checkpoint ledger, the commit runner.
+        library("State", ["Core", "Stream", "Config"]),
+        // Source-independent extraction and the protocol every source implements.
+        library("Extract", ["Core", "Stream", "Config", "State"]),
+        // Destination-independent loading and the protocol every destination implements.
+        library("Load", ["Core", "Stream", "Config", "State", "Extract"]),
+        // The databases: the only targets that see a C library.
+        library("Postgres", ["Core", "Stream", "Config", "Extract", "Load", "CLibPQ"]),
+        library("SQLite", ["Core", "Stream", "Config", "Extract", "Load", "CSQLite"]),
+        // swift-argument-parser glue and the one place that knows every source and destination.
+        library("CLI", ["Core", "Stream", "Config", "State", "Extract", "Load", "Postgres", "SQLite", argumentParser]),
 
         // The three executables: command-line surface only.
-        .executableTarget(
-            name: "conduit-extract",
-            dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: settings
-        ),
-        .executableTarget(
-            name: "conduit-load",
-            dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: settings
-        ),
-        .executableTarget(
-            name: "conduit-state",
-            dependencies: ["Shared", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            swiftSettings: settings
-        ),
+        .executableTarget(name: "conduit-extract", dependencies: ["CLI", argumentParser], swiftSettings: settings),
+        .executableTarget(name: "conduit-load", dependencies: ["CLI", argumentParser], swiftSettings: settings),
+        .executableTarget(name: "conduit-state", dependencies: ["CLI", argumentParser], swiftSettings: settings),
 
         // Tests, one target per concern. EndToEndTests runs the built executables through real pipes.
-        .testTarget(name: "StreamTests", dependencies: ["Shared"], swiftSettings: settings),
-        .testTarget(name: "ConfigTests", dependencies: ["Shared"], swiftSettings: settings),
-        .testTarget(name: "StateTests", dependencies: ["Shared"], swiftSettings: settings),
+        .testTarget(name: "StreamTests", dependencies: ["Core", "Stream"], swiftSettings: settings),
+        .testTarget(name: "ConfigTests", dependencies: ["Core", "Config"], swiftSettings: settings),
+        .testTarget(name: "StateTests", dependencies: ["Core", "Stream", "State"], swiftSettings: settings),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["Shared", "conduit-extract", "conduit-load", "conduit-state"],
+            dependencies: ["conduit-extract", "conduit-load", "conduit-state"],
             swiftSettings: settings
         ),
     ]

@@ -16,8 +16,13 @@ cd "$(dirname "$0")/.."
 rows=${1:-1000000}
 runs=${RUNS:-3}
 export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
-swift build -c release >/dev/null
-bin=$(pwd)/.build/release
+# CONDUIT_BENCH_BIN: measure these binaries instead (another build, for before/after figures).
+if [ -n "${CONDUIT_BENCH_BIN:-}" ]; then
+  bin=$CONDUIT_BENCH_BIN
+else
+  swift build -c release >/dev/null
+  bin=$(pwd)/.build/release
+fi
 work=$(mktemp -d /tmp/conduit-bench.XXXXXX)
 trap 'rm -rf "$work"; psql -qc "DROP TABLE IF EXISTS conduit_bench_psql_in, conduit_bench_load_in" >/dev/null 2>&1 || true' EXIT
 

@@ -1,6 +1,10 @@
 import ArgumentParser
+import CLI
+import Config
+import Core
+import Extract
 import Foundation
-import Shared
+import State
 
 @main
 struct ConduitExtract: ParsableCommand {
@@ -36,10 +40,11 @@ struct ConduitExtract: ParsableCommand {
             guard let configuration = context.configuration else { return .configuration }
             let run = ExtractRun(
                 configuration: configuration, resource: try configuration.resource(named: resource),
-                stateFile: context.stateFile, overrideValue: lastValue, reporter: options.reporter(for: "conduit-extract"))
+                stateFile: context.stateFile, overrideValue: lastValue, reporter: options.reporter(for: "conduit-extract"),
+                openSource: Connectors.openSource)
             if describe {
                 var text = ""
-                for column in try SourceDescriber.describe(resource: run.resource, in: configuration) {
+                for column in try run.describe() {
                     text += column.jsonValue.serialized() + "\n"
                 }
                 try StandardOutput.write(text)

@@ -1,6 +1,11 @@
 import ArgumentParser
+import CLI
+import Config
+import Core
+import Extract
 import Foundation
-import Shared
+import Load
+import State
 
 @main
 struct ConduitLoad: ParsableCommand {
@@ -22,6 +27,7 @@ struct ConduitLoad: ParsableCommand {
               conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
               conduit-extract users | jq -c '.email |= ascii_downcase' | conduit-load users
               conduit-load --infer-types users < users.ndjson
+              conduit-extract --describe users > users.schema; conduit-load --schema users.schema users < users.ndjson
             """,
         version: ConduitVersion.current
     )
@@ -30,15 +36,37 @@ struct ConduitLoad: ParsableCommand {
     @Flag(help: ArgumentHelp(
         "Type new columns from the values (integer → bigint, other numbers → numeric, RFC 3339 → timestamptz, …) without asking the source."))
     var inferTypes = false
+    @Option(help: ArgumentHelp(
+        "Type new columns from this file, the output of conduit-extract --describe, instead of asking the source (for a loader that cannot reach it).",
+        valueName: "file"))
+    var schema: String?
     @Argument(help: "The resource's name in the configuration.") var resource: String
+
+    func validate() throws {
+        if inferTypes && schema != nil { throw ValidationError("--infer-types and --schema exclude each other") }
+    }
 
     func run() throws {
         try options.reporter(for: "conduit-load").run {
             let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
             guard let configuration = context.configuration else { return .configuration }
+            let resourceConfig = try configuration.resource(named: resource)
+            let source = configuration.source(of: resourceConfig)
+            let describeSource: (() throws(ConduitError) -> [SourceColumn])?
+            if let schema {
+                describeSource = { () throws(ConduitError) in
+                    try SourceColumn.readDescription(try FileIO.contents(of: schema, what: "schema file"), file: schema, sourceType: source.type)
+                }
+            } else if inferTypes {
+                describeSource = nil
+            } else {
+                describeSource = { () throws(ConduitError) in
+                    try Connectors.openSource(source).describe(resource: resourceConfig)
+                }
+            }
             let run = LoadRun(
-                configuration: configuration, resource: try configuration.resource(named: resource),
-                inferTypes: inferTypes, reporter: options.reporter(for: "conduit-load"),
+                configuration: configuration, resource: resourceConfig, openDestination: Connectors.openDestination,
+                describeSource: describeSource, reporter: options.reporter(for: "conduit-load"),
                 environment: ProcessInfo.processInfo.environment)
             return try run.run()
         }

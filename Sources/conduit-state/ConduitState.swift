@@ -1,6 +1,10 @@
 import ArgumentParser
+import CLI
+import Config
+import Core
 import Foundation
-import Shared
+import State
+import Stream
 
 @main
 struct ConduitState: ParsableCommand {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Shared
+@testable import Config
+@testable import Core
 
 /// Parses YAML as `ingest.yml` with a fake environment (never the process's).
 func parse(_ yaml: String, environment: [String: String] = [:]) throws(ConduitError) -> Configuration {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Shared
+@testable import Config
+@testable import Core
 
 @Suite struct ConfigurationLoaderTests {
     /// The example ingest.yml of the user's document, verbatim.

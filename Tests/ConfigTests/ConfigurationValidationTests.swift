@@ -1,5 +1,6 @@
 import Testing
-@testable import Shared
+@testable import Config
+@testable import Core
 
 /// Every validation error, with the exact message: `FILE:LINE: KEY.PATH: reason`.
 @Suite struct ConfigurationValidationTests {

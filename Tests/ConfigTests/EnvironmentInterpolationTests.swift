@@ -1,5 +1,6 @@
 import Testing
-@testable import Shared
+@testable import Config
+@testable import Core
 
 @Suite struct EnvironmentInterpolationTests {
     let environment = ["A": "alpha", "EMPTY": "", "PORT": "5432", "DOLLARS": "$$", "REF": "${A}"]

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import Shared
+@testable import Config
+@testable import Core
 
 /// The configurations in examples/ load and validate, with their secrets from the environment.
 @Suite struct ExampleConfigurationTests {

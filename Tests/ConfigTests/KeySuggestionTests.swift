@@ -1,5 +1,6 @@
 import Testing
-@testable import Shared
+@testable import Config
+@testable import Core
 
 @Suite struct KeySuggestionTests {
     /// Typos get the intended word; unrelated words get nothing.

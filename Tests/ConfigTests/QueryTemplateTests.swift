@@ -1,5 +1,6 @@
 import Testing
-@testable import Shared
+@testable import Config
+@testable import Core
 
 @Suite struct QueryTemplateTests {
     /// PostgreSQL: only real placeholder tokens are replaced; literals, quoted identifiers,

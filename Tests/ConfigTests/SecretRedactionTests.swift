@@ -1,5 +1,6 @@
 import Testing
-@testable import Shared
+@testable import Config
+@testable import Core
 
 /// Secrets never reach a message: passwords, a url's password, any environment value.
 @Suite struct SecretRedactionTests {

@@ -1,5 +1,7 @@
 import Testing
-@testable import Shared
+@testable import Core
+@testable import State
+@testable import Stream
 
 @Suite struct IncrementalTrackerTests {
     /// Feeds lines to a tracker, numbering them from 1.

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import Shared
+@testable import Core
+@testable import State
+@testable import Stream
 
 /// A fresh folder for one test, removed afterwards.
 final class TemporaryFolder {

@@ -1,5 +1,7 @@
 import Testing
-@testable import Shared
+@testable import Core
+@testable import State
+@testable import Stream
 
 @Suite struct StateValueOrderingTests {
     /// Numbers compare numerically at any size, including past 2^53 and with exponents and fractions.

@@ -1,4 +1,5 @@
-import Shared
+import Core
+import Stream
 import Testing
 
 /// The loader's row scanner: one NDJSON line → its top-level members as bytes.

@@ -1,4 +1,5 @@
-import Shared
+import Core
+import Stream
 import Testing
 
 @Suite("JSONParser.scanObject")

@@ -1,4 +1,5 @@
-import Shared
+import Core
+import Stream
 import Testing
 
 /// nst/JSONTestSuite's parsing corpus: one test case per file, so a failure names the file.

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
-import Shared
+import Core
+import Stream
 import Testing
 
 /// The NDJSON line reader, on real file descriptors: temporary files and pipes.

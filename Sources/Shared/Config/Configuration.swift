@@ -1,3 +1,5 @@
+public import Core
+
 /// Kinds of source (SPEC section 2).
 public enum SourceType: String, Sendable, CaseIterable {
     case postgresql, sqlite

@@ -1,3 +1,4 @@
+package import Core
 import Yams
 
 /// One problem in the configuration: `FILE:LINE: KEY.PATH: reason`.
@@ -58,7 +59,7 @@ struct ConfigurationReader {
     }
 
     /// The problems as one message, one line each, sorted by line.
-    var message: String {
+    package var message: String {
         problems.enumerated()
             .sorted { ($0.element.line, $0.offset) < ($1.element.line, $1.offset) }
             .map { $0.element.text(file: file) }

@@ -1,3 +1,5 @@
+package import Core
+
 /// Which keys `ingest.yml` accepts where (SPEC section 2).
 enum ConfigurationSchema {
     static let topLevelKeys = ["sources", "destinations", "resources", "state_file"]

@@ -1,3 +1,5 @@
+package import Core
+
 /// The connection keys of a source or destination, secrets included. Its `description` shows
 /// every password (`password`, `sslpassword`, the password in a `url`) as `***`.
 public struct ConnectionSettings: Sendable, Equatable, CustomStringConvertible {

@@ -1,3 +1,5 @@
+package import Core
+
 /// `${NAME}`, `${NAME:-default}` and `$$` in configuration values (SPEC section 2).
 ///
 /// - `${NAME}` is NAME's value (empty when set to the empty string); unset, it is an error that

@@ -1,3 +1,5 @@
+package import Core
+
 /// Suggests the known word a misspelt one was meant to be: `incremental_colum` → `incremental_column`.
 enum KeySuggestion {
     /// The closest candidate, or nil when none is close enough to be a plausible typo.

@@ -1,3 +1,5 @@
+package import Core
+
 /// A resource's query with its `:last_value` placeholder tokens found (SPEC section 3).
 ///
 /// The SQL is lexed just enough to skip what is not code: string literals, quoted identifiers

@@ -1,3 +1,8 @@
+public import Config
+public import Core
+public import State
+package import Stream
+
 /// What an extractor wrote: the rows, and the incremental column's value in the last of them.
 public struct ExtractedRows: Sendable, Equatable {
     public var rows: Int
@@ -14,14 +19,20 @@ public struct ExtractedRows: Sendable, Equatable {
 /// `conduit-state commit` (``EndConfirmation``).
 public struct ExtractRun {
     public var configuration: Configuration
+    /// Opens the resource's source (the CLI's factory).
+    public var openSource: SourceOpener
     public var resource: ResourceConfig
     public var stateFile: StateFile
     /// `--last-value`: one run from this value, the state file untouched.
     public var overrideValue: String?
     public var reporter: Reporter
 
-    public init(configuration: Configuration, resource: ResourceConfig, stateFile: StateFile, overrideValue: String?, reporter: Reporter) {
+    public init(
+        configuration: Configuration, resource: ResourceConfig, stateFile: StateFile, overrideValue: String?,
+        reporter: Reporter, openSource: @escaping SourceOpener
+    ) {
         self.configuration = configuration
+        self.openSource = openSource
         self.resource = resource
         self.stateFile = stateFile
         self.overrideValue = overrideValue
@@ -47,14 +58,6 @@ public struct ExtractRun {
         return (nil, "first run: 0, or the minimum for a timestamp or date column")
     }
 
-    /// The default for a first run: everything for time types, else 0 as the user's document says.
-    static func firstRunValue(for type: PostgresDataType?) -> String {
-        switch type {
-        case .timestamp?, .timestamptz?, .date?: "-infinity"
-        default: "0"
-        }
-    }
-
     /// The query as it will run and the value bound to `$1`; connects to nothing.
     public func dryRun() throws(ConduitError) -> String {
         let source = configuration.source(of: resource)
@@ -70,6 +73,11 @@ public struct ExtractRun {
         return text
     }
 
+    /// The query's result columns (`--describe`), without running it.
+    public func describe() throws(ConduitError) -> [SourceColumn] {
+        try openSource(configuration.source(of: resource)).describe(resource: resource)
+    }
+
     /// Runs the extraction, writing rows to stdout.
     public func run() throws(ConduitError) -> ExitStatus {
         let source = configuration.source(of: resource)
@@ -77,33 +85,16 @@ public struct ExtractRun {
         let (value, _) = try resolveLastValue()
         let output = OutputStream(
             holdsValueGroups: resource.isIncremental && resource.ordered, memoryLimit: SpillBuffer.configuredMemoryLimit)
-        let extracted: ExtractedRows
-        switch source.type {
-        case .postgresql:
-            let template = QueryTemplate(resource.query, dialect: .postgresql)
-            let sql = template.rendered(placeholderReplacement: "$1")
-            let extractor = try PostgresExtractor(source: source)
-            var parameterType: PostgresDataType?
-            var parameter: String?
-            if template.containsPlaceholder {
-                parameterType = try extractor.parameterType(of: sql, resource: resource.name)
-                parameter = value?.plainText ?? Self.firstRunValue(for: parameterType)
-            }
-            extracted = try extractor.extract(
-                sql: sql, parameter: parameter, parameterType: parameterType, resource: resource.name,
-                incrementalColumn: resource.incrementalColumn, output: output)
-        case .sqlite:
-            let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
-            extracted = try SQLiteExtractor.extract(
-                source: source, sql: sql, parameter: value, resource: resource.name,
-                incrementalColumn: resource.incrementalColumn, output: output)
-        }
+        let extracted = try openSource(source).extract(resource: resource, lastValue: value, output: output)
         let rows = extracted.rows
         try output.awaitReaderDrained()
         if resource.isIncremental && output.isPipe {
             // Before exiting, so no reader downstream can see the end of input before the record exists.
             let confirmation = EndConfirmation(stateFile: stateFile, resource: resource.name)
-            if case .noRunInProgress = try confirmation.confirm(rows: rows, lastValue: extracted.lastValue) {
+            // The stages of a pipeline start together: a commit not running within a few seconds
+            // of this extract's start is not coming, and a long extract waits for nothing.
+            let wait = max(0, EndConfirmation.defaultWait - (MonotonicClock.now - started))
+            if case .noRunInProgress = try confirmation.confirm(rows: rows, lastValue: extracted.lastValue, wait: wait) {
                 reporter.note("\(resource.name): no conduit-state commit of \(resource.name) is running, so the end of this stream was not confirmed to one")
             }
         }

@@ -1,3 +1,9 @@
+public import Config
+public import Core
+package import Extract
+package import State
+public import Stream
+
 /// A column of the destination table as the loader sees it.
 public struct DestinationColumn: Sendable, Equatable {
     public var name: String
@@ -15,19 +21,29 @@ public struct DestinationColumn: Sendable, Equatable {
 }
 
 /// The table each database destination keeps checkpoints in, beside the loaded tables.
-let checkpointTableName = "_conduit_checkpoints"
+public let checkpointTableName = "_conduit_checkpoints"
 
 /// What `conduit-load` needs from a destination database. ``LoadRun`` drives it: it decides
 /// batches, columns and types; the destination writes rows and owns transactions.
 ///
-/// Everything between ``begin()`` and ``commit()`` is one transaction — table creation and new
-/// columns included — so a failed batch leaves nothing of itself behind.
-protocol LoadDestination: AnyObject {
+/// Everything between ``begin()`` and ``commit()`` is one transaction, so a failed batch leaves
+/// no row of itself behind. Where ``schemaChangesAreTransactional`` holds, table creation and new
+/// columns are part of it too.
+public protocol LoadDestination: AnyObject {
     /// Names the table in messages: `"public"."users" on appdb at 127.0.0.1:5432`.
     var label: String { get }
+    /// Whether `CREATE TABLE` and `ADD COLUMN` run inside the batch's transaction and roll back
+    /// with it (PostgreSQL, SQLite). Where they do not (Snowflake, whose DDL commits the open
+    /// transaction), the destination runs them on their own and keeps the open batch's rows
+    /// unsent until ``commit()``, so a batch still commits whole or not at all; a table or column
+    /// created for a batch that then fails stays, empty.
+    var schemaChangesAreTransactional: Bool { get }
     /// The table's columns in order, or nil when there is no such table.
     func existingColumns() throws(ConduitError) -> [DestinationColumn]?
-    /// The declared type a new column gets: the source's, else inferred from the first value.
+    /// This destination's type name for a column kind.
+    func typeName(for kind: ColumnKind) -> String
+    /// The declared type a new column gets: the source's, else ``typeName(for:)`` of the kind
+    /// inferred from the first value.
     func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String
     /// Refuses a key the database cannot hold as a column name.
     func validateColumnName(_ name: String) -> String?
@@ -50,3 +66,6 @@ protocol LoadDestination: AnyObject {
     /// Abandons the open batch; never throws (it runs on the way out of a failure).
     func rollback()
 }
+
+/// Opens a destination's table (the CLI's factory): the destination entry and the table name.
+public typealias DestinationOpener = (DestinationConfig, _ table: String) throws(ConduitError) -> any LoadDestination

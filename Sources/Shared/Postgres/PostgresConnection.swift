@@ -1,5 +1,10 @@
 internal import CLibPQ
+public import Config
+package import Core
+package import Extract
 import Glibc
+package import Load
+package import Stream
 
 /// One libpq connection. The `final class` owns the `PGconn` and frees it in `deinit`, also when
 /// connecting failed (a failed `PQconnectdbParams` still needs `PQfinish`).
@@ -207,16 +212,3 @@ public final class PostgresConnection {
 @available(*, unavailable)
 extension PostgresConnection: Sendable {}
 
-extension String {
-    func replacingAll(_ target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = Substring(self)
-        while let range = rest.firstRange(of: target) {
-            result += rest[..<range.lowerBound]
-            result += replacement
-            rest = rest[range.upperBound...]
-        }
-        return result + rest
-    }
-}

@@ -1,3 +1,9 @@
+package import Config
+package import Core
+package import Extract
+package import Load
+package import Stream
+
 /// A PostgreSQL type OID: an open set (postgres-nio's `PostgresDataType` does the same), with
 /// the types Conduit maps named.
 public struct PostgresDataType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {

@@ -1,14 +1,20 @@
+package import Config
+package import Core
+package import Extract
+package import Load
+package import Stream
+
 /// Loads rows into a PostgreSQL table with `COPY … FROM STDIN` in text format, one transaction
 /// per batch. Rows are encoded straight from the scanned NDJSON bytes into COPY text and sent in
 /// large chunks; the server's errors are traced back to the input line through the COPY line number.
-final class PostgresDestination: LoadDestination {
+package final class PostgresDestination: LoadDestination {
     private let connection: PostgresConnection
     /// `"schema"."table"` or `"table"`, quoted.
     private let qualifiedName: String
     /// The checkpoint table, in the same schema.
     private let checkpointTable: String
     private let tableName: String
-    let label: String
+    package let label: String
     /// Bytes of COPY data sent per `PQputCopyData`.
     static let chunkSize = 256 * 1024
 
@@ -23,7 +29,7 @@ final class PostgresDestination: LoadDestination {
     private var fieldBytes: [UInt8] = []
     private var fieldRanges: [Range<Int>?] = []
 
-    init(config: DestinationConfig, table: String) throws(ConduitError) {
+    public init(config: DestinationConfig, table: String) throws(ConduitError) {
         do {
             connection = try PostgresConnection(settings: config.connection, applicationName: "conduit-load")
             tableName = table
@@ -46,7 +52,7 @@ final class PostgresDestination: LoadDestination {
         "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
     }
 
-    func existingColumns() throws(ConduitError) -> [DestinationColumn]? {
+    package func existingColumns() throws(ConduitError) -> [DestinationColumn]? {
         let context = "reading the columns of \(label)"
         do {
             let columns = try connection.query(
@@ -69,33 +75,37 @@ final class PostgresDestination: LoadDestination {
         }
     }
 
-    func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
-        source?.postgresType ?? inferred.postgresName
+    public var schemaChangesAreTransactional: Bool { true }
+
+    public func typeName(for kind: ColumnKind) -> String { kind.postgresName }
+
+    package func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
+        source?.postgresType ?? typeName(for: inferred)
     }
 
-    func validateColumnName(_ name: String) -> String? {
+    package func validateColumnName(_ name: String) -> String? {
         if name.isEmpty { return "PostgreSQL has no empty column names" }
         if name.utf8.count > 63 { return "longer than 63 bytes, PostgreSQL's limit for a name" }
         if name.utf8.contains(0) { return "PostgreSQL names cannot hold U+0000" }
         return nil
     }
 
-    func begin() throws(ConduitError) {
+    package func begin() throws(ConduitError) {
         try execute("BEGIN", doing: "starting a batch on \(label)")
     }
 
-    func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError) {
+    package func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError) {
         try endCopy()
         let list = columns.map { Self.quote($0.name) + " " + $0.type }.joined(separator: ", ")
         try execute("CREATE TABLE \(qualifiedName) (\(list))", doing: "creating \(label)")
     }
 
-    func addColumn(name: String, type: String) throws(ConduitError) {
+    package func addColumn(name: String, type: String) throws(ConduitError) {
         try endCopy()
         try execute("ALTER TABLE \(qualifiedName) ADD COLUMN \(Self.quote(name)) \(type)", doing: "adding column \(Self.quote(name)) to \(label)")
     }
 
-    func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError) {
+    package func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError) {
         try endCopy()
         targets = columns
         encodings = columns.map { PostgresLoadEncoder.Encoding($0.kind) }
@@ -103,7 +113,7 @@ final class PostgresDestination: LoadDestination {
         copyStatement = "COPY \(qualifiedName) (\(columns.map { Self.quote($0.name) }.joined(separator: ", "))) FROM STDIN"
     }
 
-    func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
+    package func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
         if !inCopy {
             do {
                 try connection.startCopy(copyStatement, context: "loading into \(label)")
@@ -222,12 +232,12 @@ final class PostgresDestination: LoadDestination {
         return ConduitError(mapped.kind, "loading into \(label): " + text)
     }
 
-    func commit() throws(ConduitError) {
+    package func commit() throws(ConduitError) {
         try endCopy()
         try execute("COMMIT", doing: "committing a batch to \(label)")
     }
 
-    func prepareCheckpoints() throws(ConduitError) {
+    package func prepareCheckpoints() throws(ConduitError) {
         let sql = "CREATE TABLE IF NOT EXISTS \(checkpointTable) (resource text NOT NULL, table_name text NOT NULL, run text NOT NULL, value text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (resource, table_name))"
         do {
             try connection.execute(sql, context: "creating \(checkpointTable) on \(connection.label)")
@@ -238,7 +248,7 @@ final class PostgresDestination: LoadDestination {
         }
     }
 
-    func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
+    package func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
         do {
             let result = try connection.query(
                 "SELECT run, value, rows FROM \(checkpointTable) WHERE resource = $1 AND table_name = $2", parameters: [resource, qualifiedName],
@@ -250,7 +260,7 @@ final class PostgresDestination: LoadDestination {
         }
     }
 
-    func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
+    package func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
         try endCopy()
         do {
             _ = try connection.query(
@@ -264,7 +274,7 @@ final class PostgresDestination: LoadDestination {
         }
     }
 
-    func rollback() {
+    package func rollback() {
         if inCopy {
             inCopy = false
             buffer.removeAll(keepingCapacity: true)

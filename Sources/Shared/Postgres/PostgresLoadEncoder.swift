@@ -1,3 +1,9 @@
+package import Config
+package import Core
+package import Extract
+package import Load
+package import Stream
+
 /// Encodes JSON values as fields of PostgreSQL's COPY text format (tab-separated, `\N` for
 /// NULL, backslash escapes), on bytes. The inverse of the extract mapping: base64 strings into
 /// bytea, JSON arrays into PostgreSQL arrays, objects and arrays as JSON text for json/jsonb.

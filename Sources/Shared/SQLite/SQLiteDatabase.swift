@@ -1,4 +1,9 @@
 internal import CSQLite
+package import Config
+package import Core
+package import Extract
+package import Load
+package import Stream
 
 /// One SQLite connection. The `final class` owns the `sqlite3` handle and closes it in `deinit`,
 /// also when opening failed (a failed `sqlite3_open_v2` still hands back a handle to close).
@@ -170,11 +175,12 @@ final class SQLiteStatement {
                 output.append(contentsOf: value.description.utf8)
             }
         case SQLITE_TEXT:
-            let count = Int(sqlite3_column_bytes(handle, index))
+            // SQLite's documented order: the pointer first, then its size (which may convert the value).
             guard let text = sqlite3_column_text(handle, index) else {
                 output.append(contentsOf: "\"\"".utf8)
                 return
             }
+            let count = Int(sqlite3_column_bytes(handle, index))
             let bytes = UnsafeBufferPointer(start: text, count: count)
             if kind == .json || kind == .jsonb || kind?.isArray == true, let value = try? JSONParser.parse(bytes) {
                 value.appendSerialized(to: &output)
@@ -182,11 +188,11 @@ final class SQLiteStatement {
                 JSONEscaping.appendQuoted(bytes: bytes, to: &output)
             }
         case SQLITE_BLOB:
-            let count = Int(sqlite3_column_bytes(handle, index))
             guard let blob = sqlite3_column_blob(handle, index) else {
                 output.append(contentsOf: "\"\"".utf8)  // SQLite returns NULL for an empty blob
                 return
             }
+            let count = Int(sqlite3_column_bytes(handle, index))
             Base64.appendQuoted(UnsafeRawBufferPointer(start: blob, count: count), to: &output)
         default:
             output.append(contentsOf: "null".utf8)

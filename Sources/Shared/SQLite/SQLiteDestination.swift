@@ -1,15 +1,21 @@
+package import Config
+package import Core
+package import Extract
+package import Load
+package import Stream
+
 /// Loads rows into a SQLite table with one prepared INSERT, one transaction per batch.
 /// Values bind by kind: integers as INTEGER, other numbers as REAL (text for a TEXT column),
 /// booleans as 0/1, objects and arrays as JSON text, base64 strings as blobs in BLOB columns.
-final class SQLiteDestination: LoadDestination {
+package final class SQLiteDestination: LoadDestination {
     private let database: SQLiteDatabase
     private let quotedTable: String
     private let tableName: String
-    let label: String
+    package let label: String
     private var targets: [DestinationColumn] = []
     private var insert: SQLiteStatement?
 
-    init(config: DestinationConfig, table: String) throws(ConduitError) {
+    public init(config: DestinationConfig, table: String) throws(ConduitError) {
         let path = config.connection.path ?? ""
         do {
             database = try SQLiteDatabase(path: path, readOnly: false)
@@ -25,7 +31,7 @@ final class SQLiteDestination: LoadDestination {
         "\"" + identifier.replacingAll("\"", with: "\"\"") + "\""
     }
 
-    func existingColumns() throws(ConduitError) -> [DestinationColumn]? {
+    package func existingColumns() throws(ConduitError) -> [DestinationColumn]? {
         do {
             let statement = try database.prepare("SELECT name, type FROM pragma_table_info(?1)", context: "reading the columns of \(label)")
             try statement.bind(.string(tableName), at: 1, context: "reading the columns of \(label)")
@@ -40,32 +46,36 @@ final class SQLiteDestination: LoadDestination {
         }
     }
 
-    func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
-        source?.sqliteType(fromSQLite: sourceType == .sqlite) ?? inferred.sqliteName
+    public var schemaChangesAreTransactional: Bool { true }
+
+    public func typeName(for kind: ColumnKind) -> String { kind.sqliteName }
+
+    package func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
+        source?.sqliteType(fromSQLite: sourceType == .sqlite) ?? typeName(for: inferred)
     }
 
-    func validateColumnName(_ name: String) -> String? {
+    package func validateColumnName(_ name: String) -> String? {
         if name.isEmpty { return "an empty name" }
         if name.utf8.contains(0) { return "SQLite names cannot hold U+0000" }
         return nil
     }
 
-    func begin() throws(ConduitError) {
+    package func begin() throws(ConduitError) {
         try execute("BEGIN IMMEDIATE", doing: "starting a batch on \(label)")
     }
 
-    func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError) {
+    package func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError) {
         let list = columns.map { Self.quote($0.name) + ($0.type.isEmpty ? "" : " " + $0.type) }.joined(separator: ", ")
         try execute("CREATE TABLE \(quotedTable) (\(list))", doing: "creating \(label)")
     }
 
-    func addColumn(name: String, type: String) throws(ConduitError) {
+    package func addColumn(name: String, type: String) throws(ConduitError) {
         insert = nil
         try execute("ALTER TABLE \(quotedTable) ADD COLUMN \(Self.quote(name))\(type.isEmpty ? "" : " " + type)",
                     doing: "adding column \(Self.quote(name)) to \(label)")
     }
 
-    func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError) {
+    package func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError) {
         targets = columns
         let names = columns.map { Self.quote($0.name) }.joined(separator: ", ")
         let values = (1...max(columns.count, 1)).map { "?\($0)" }.joined(separator: ", ")
@@ -76,7 +86,7 @@ final class SQLiteDestination: LoadDestination {
         }
     }
 
-    func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
+    package func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
         guard let insert else { throw .internalError("loading into \(label): no columns chosen before the first row") }
         insert.clearBindings()
         defer { insert.reset() }
@@ -117,17 +127,17 @@ final class SQLiteDestination: LoadDestination {
         }
     }
 
-    func commit() throws(ConduitError) {
+    package func commit() throws(ConduitError) {
         try execute("COMMIT", doing: "committing a batch to \(label)")
     }
 
-    func prepareCheckpoints() throws(ConduitError) {
+    package func prepareCheckpoints() throws(ConduitError) {
         try execute(
             "CREATE TABLE IF NOT EXISTS \(Self.quote(checkpointTableName)) (resource TEXT NOT NULL, table_name TEXT NOT NULL, run TEXT NOT NULL, value TEXT NOT NULL, rows INTEGER NOT NULL, updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')), PRIMARY KEY (resource, table_name))",
             doing: "creating the checkpoint table in \(label)")
     }
 
-    func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
+    package func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
         let context = "reading the checkpoint of \(resource) from \(label)"
         do {
             let statement = try database.prepare(
@@ -141,7 +151,7 @@ final class SQLiteDestination: LoadDestination {
         }
     }
 
-    func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
+    package func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
         let context = "writing the checkpoint of \(resource) to \(label)"
         do {
             let statement = try database.prepare(
@@ -161,7 +171,7 @@ final class SQLiteDestination: LoadDestination {
         }
     }
 
-    func rollback() {
+    package func rollback() {
         insert?.reset()
         try? database.execute("ROLLBACK", context: "rolling back")
     }

@@ -1,3 +1,9 @@
+package import Config
+public import Core
+package import Extract
+package import Load
+package import Stream
+
 /// An error from SQLite, with its result code and message.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What Conduit was doing: "opening app.db", "running the query of users".

@@ -1,4 +1,7 @@
+package import Config
+public import Core
 import Glibc
+package import Stream
 
 /// Which run of `conduit-state commit` a resource has in progress: a random id drawn when the run
 /// took its run lock, with the pid and the kernel's start time of the process that holds it, so
@@ -60,7 +63,8 @@ public struct RunIdentity: Sendable, Equatable {
 /// After writing its last row, and before it exits (so before any reader downstream can see the
 /// end of input), the extract appends one record to `<state file>.<resource>.run.ends`: the id of
 /// the resource's run in progress (read from the run lock, checked alive), its pid, the rows it
-/// wrote and the last incremental value. At the end of its input, the commit takes the end as
+/// wrote and the last incremental value (waiting, up to 3 s after its own start, for a run to
+/// begin when none has yet). At the end of its input, the commit takes the end as
 /// confirmed only when exactly one record names its own run and that record's rows and last value
 /// are what it received. An earlier run's record names another id; a second pipeline started by
 /// mistake makes a second record (two records: unconfirmed); a stage that cut or dropped rows
@@ -89,8 +93,8 @@ public struct EndConfirmation {
         lockPath = stateFile.runLockPath(for: resource)
     }
 
-    /// How long the extract waits at its end for the commit to start, when none has yet.
-    public static let defaultWait = 5.0
+    /// How long after its start the extract waits for the commit to start, when none has yet.
+    public static let defaultWait = 3.0
 
     /// The run in progress, if its lock file names one that is alive on this host.
     func runInProgress() -> RunIdentity? {

@@ -1,3 +1,7 @@
+package import Config
+package import Core
+package import Stream
+
 /// Stands between the stream and the loader in `conduit-state commit`: passes value groups on
 /// only once they are complete. Rows sharing the open group's value are held back (in a
 /// ``SpillBuffer``: memory, then a temporary file) until a greater value arrives, or until the end

@@ -1,3 +1,7 @@
+package import Config
+public import Core
+package import Stream
+
 /// Follows the incremental column through a stream, line by line: checks each line is a JSON
 /// object carrying the column, that the values never decrease (when the resource is ordered),
 /// and keeps the maximum seen. This is what `conduit-state commit` commits.

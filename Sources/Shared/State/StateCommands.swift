@@ -1,3 +1,7 @@
+package import Config
+public import Core
+package import Stream
+
 /// The logic of `conduit-state show | get | set | reset`: reads and edits the state file.
 public struct StateCommands: Sendable {
     public var context: ToolContext

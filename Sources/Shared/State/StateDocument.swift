@@ -1,3 +1,7 @@
+package import Config
+public import Core
+package import Stream
+
 /// The contents of the state file: one flat JSON object, resource name → last committed value.
 /// Keys Conduit does not know, and values of any JSON type under them, are kept as they are.
 public struct StateDocument: Sendable, Equatable {

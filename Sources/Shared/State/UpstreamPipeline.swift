@@ -1,4 +1,7 @@
+package import Config
+package import Core
 import Glibc
+package import Stream
 
 /// The upstream of `conduit-state commit R --from 'conduit-extract R | jq -c …' -- LOADER`: a
 /// shell pipeline that `conduit-state` runs itself (with bash, in a process group of its own), so
@@ -14,7 +17,7 @@ final class UpstreamPipeline {
 
     /// The pipeline's stdout.
     var outputFD: Int32 { process.outputFD }
-    var processGroup: pid_t { process.pid }
+    var processGroup: Int32 { process.pid }
 
     private init(command: String, process: ChildProcess, statusPath: String) {
         self.command = command

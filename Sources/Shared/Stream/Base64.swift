@@ -1,9 +1,11 @@
+package import Core
+
 /// Standard base64 (RFC 4648, with padding) on bytes, for bytea and blob values.
-enum Base64 {
+package enum Base64 {
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// Appends `bytes` as a quoted base64 JSON string.
-    static func appendQuoted<S: Sequence>(_ bytes: S, to output: inout [UInt8]) where S.Element == UInt8 {
+    package static func appendQuoted<S: Sequence>(_ bytes: S, to output: inout [UInt8]) where S.Element == UInt8 {
         output.append(UInt8(ascii: "\""))
         var group: UInt32 = 0
         var count = 0
@@ -40,7 +42,7 @@ enum Base64 {
 
     /// Decodes padded standard base64; nil for anything else (wrong length, stray characters,
     /// bits left over in the padding).
-    static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+    package static func decode(_ text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard text.count % 4 == 0 else { return nil }
         var output: [UInt8] = []
         output.reserveCapacity(text.count / 4 * 3)

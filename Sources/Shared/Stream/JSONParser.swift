@@ -1,3 +1,5 @@
+public import Core
+
 /// A strict RFC 8259 JSON parser on bytes.
 ///
 /// Everything RFC 8259 refuses is refused: leading zeros, `+1`, `.5`, `1.`, `NaN`, trailing

@@ -1,3 +1,5 @@
+public import Core
+
 /// One NDJSON line scanned as a row: its top-level members, with keys and scalar values left as
 /// bytes (no Strings, no value tree), for the loader's hot path. The line is validated as
 /// strictly as ``JSONParser/parse(_:)-swift.type.method`` would; nested objects and arrays are
@@ -30,9 +32,17 @@ public struct JSONRow {
     public private(set) var members: [Member] = []
     /// Decoded bytes of keys and strings that held escapes.
     public private(set) var decoded: [UInt8] = []
-    public private(set) var line = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    /// The scanned line, borrowed from the caller until ``release()``.
+    private var line = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
 
     public init() {}
+
+    /// Forgets the borrowed line, so the pointer never outlives the scope that owns the bytes:
+    /// the caller of ``scan(_:)`` calls it before those bytes go away.
+    public mutating func release() {
+        line = UnsafeBufferPointer(start: nil, count: 0)
+        members.removeAll(keepingCapacity: true)
+    }
 
     /// Scans one line that must hold a JSON object. A syntax error inside a member's value names that member's key.
     public mutating func scan(_ line: UnsafeBufferPointer<UInt8>) throws(JSONRowError) {

@@ -1,3 +1,5 @@
+package import Core
+
 /// Where and why JSON text was refused.
 public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The byte offset into the input where the problem is (0-based).

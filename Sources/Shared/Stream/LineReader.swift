@@ -1,3 +1,4 @@
+public import Core
 import Glibc
 
 /// Reads NDJSON from a file descriptor in large chunks and hands out its lines, without the

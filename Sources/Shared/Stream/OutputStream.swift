@@ -1,3 +1,4 @@
+public import Core
 import Glibc
 
 /// Writes rows to a file descriptor (stdout) in large chunks: callers fill a local buffer up to
@@ -15,7 +16,7 @@ import Glibc
 /// all — and ends right after a newline only at the end of what may be read as complete, so a
 /// killed writer leaves either a cut line (an error downstream) or the end of a complete group.
 public final class OutputStream {
-    static let flushThreshold = 256 * 1024
+    package static let flushThreshold = 256 * 1024
     /// POSIX guarantees atomic pipe writes up to PIPE_BUF (4096 on Linux).
     static let atomicPipeWrite = 4096
     let fd: Int32

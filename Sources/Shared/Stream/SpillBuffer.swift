@@ -1,3 +1,4 @@
+public import Core
 import Glibc
 
 /// Bytes held back until they may be written on: kept in memory up to `memoryLimit`, and beyond
@@ -107,7 +108,7 @@ public final class SpillBuffer {
     }
 
     /// `$TMPDIR`, else /tmp.
-    static var temporaryFolder: String {
+    package static var temporaryFolder: String {
         guard let folder = getenv("TMPDIR").map({ String(cString: $0) }), !folder.isEmpty else { return "/tmp" }
         return folder
     }

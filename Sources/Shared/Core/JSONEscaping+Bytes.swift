@@ -1,3 +1,4 @@
+
 extension JSONEscaping {
     /// Whether a byte must be escaped inside a JSON string.
     @inline(__always)

@@ -2,7 +2,7 @@ import Glibc
 
 /// Live progress on stderr (rows, rows/s), redrawn in place about once a second — only when
 /// stderr is a terminal, the format is text and `--quiet` is off, so logs and pipes stay clean.
-struct ProgressMeter {
+package struct ProgressMeter {
     private let enabled: Bool
     private let reporter: Reporter
     private let noun: String
@@ -10,13 +10,13 @@ struct ProgressMeter {
     private var lastDrawn = MonotonicClock.now
     private var drewSomething = false
 
-    init(reporter: Reporter, noun: String) {
+    package init(reporter: Reporter, noun: String) {
         self.reporter = reporter
         self.noun = noun
         enabled = !reporter.quiet && reporter.format == .text && isatty(STDERR_FILENO) == 1
     }
 
-    mutating func update(_ count: Int) {
+    package mutating func update(_ count: Int) {
         guard enabled else { return }
         let now = MonotonicClock.now
         guard now - lastDrawn >= 1 else { return }
@@ -28,7 +28,7 @@ struct ProgressMeter {
     }
 
     /// Clears the progress line before the summary is printed.
-    mutating func finish() {
+    package mutating func finish() {
         guard drewSomething else { return }
         drewSomething = false
         try? FileIO.writeAll(Array("\r\u{1B}[K".utf8), to: STDERR_FILENO)

@@ -1,3 +1,4 @@
+
 extension JSONValue {
     /// Compact JSON text (no spaces), members in stored order; strings escaped via JSONEscaping.
     public func serialized() -> String {

@@ -1,7 +1,46 @@
-/// Runs a resource's query on a SQLite source and writes its rows as NDJSON, one step at a time.
-/// Values map by storage class; a column declared BOOLEAN gives `true`/`false` for 0 and 1, and
-/// one declared JSON embeds text that is valid JSON — so SQLite → NDJSON → SQLite keeps both.
-public enum SQLiteExtractor {
+public import Config
+public import Core
+public import Extract
+package import Load
+public import Stream
+
+/// A SQLite source: runs a resource's query and writes its rows as NDJSON, one step at a time,
+/// and describes a query's columns by compiling it. Values map by storage class; a column
+/// declared BOOLEAN gives `true`/`false` for 0 and 1, and one declared JSON embeds text that is
+/// valid JSON — so SQLite → NDJSON → SQLite keeps both.
+public final class SQLiteSource: Source {
+    let config: SourceConfig
+
+    public init(source: SourceConfig) {
+        config = source
+    }
+
+    public func extract(resource: ResourceConfig, lastValue: StateValue?, output: OutputStream) throws(ConduitError) -> ExtractedRows {
+        let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
+        return try Self.extract(
+            source: config, sql: sql, parameter: lastValue, resource: resource.name,
+            incrementalColumn: resource.incrementalColumn, output: output)
+    }
+
+    /// The query's columns and their declared types, from compiling it (`sqlite3_column_decltype`).
+    public func describe(resource: ResourceConfig) throws(ConduitError) -> [SourceColumn] {
+        let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
+        let path = config.connection.path ?? ""
+        do {
+            let database = try SQLiteDatabase(path: path, readOnly: true)
+            let statement = try database.prepare(sql, context: "describing the query of \(resource.name) on \(path)")
+            return (0..<statement.columnCount).map { column in
+                let declared = statement.declaredType(column)
+                return SourceColumn(
+                    name: statement.columnName(column), sourceType: declared,
+                    kind: ColumnKind(sqliteDeclaredType: declared), isPostgresBuiltin: false,
+                    isUntypedTableColumn: declared.isEmpty && statement.isTableColumn(column))
+            }
+        } catch {
+            throw error.conduitError
+        }
+    }
+
     /// Runs `sql` with `?1` bound to `parameter` (when the query has it) and writes each row to
     /// `output`, following `incrementalColumn` for value groups and the last value (see ``OutputStream``).
     public static func extract(
@@ -63,3 +102,6 @@ public enum SQLiteExtractor {
         }
     }
 }
+
+@available(*, unavailable)
+extension SQLiteSource: Sendable {}

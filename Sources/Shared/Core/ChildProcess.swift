@@ -3,23 +3,23 @@ import Glibc
 /// A child process started with a pipe on its stdin, in a process group of its own so that a
 /// signal reaches it and everything it started. One `final class` owns the pid and the pipe's
 /// write end; `deinit` closes the pipe.
-final class ChildProcess {
+package final class ChildProcess {
     /// How a child ended.
-    enum Termination: Equatable {
+    package enum Termination: Equatable {
         case exited(Int32)
         case signaled(Int32)
 
         /// The shell's convention: the exit code, or 128 + the signal number.
-        var exitStatus: ExitStatus {
+        package var exitStatus: ExitStatus {
             switch self {
             case .exited(let code): ExitStatus(rawValue: code)
             case .signaled(let signal): ExitStatus(rawValue: 128 + signal)
             }
         }
 
-        var isSuccess: Bool { self == .exited(0) }
+        package var isSuccess: Bool { self == .exited(0) }
 
-        var description: String {
+        package var description: String {
             switch self {
             case .exited(let code): "exited with status \(code)"
             case .signaled(let signal): "was killed by signal \(signal) (\(ChildProcess.signalName(signal)))"
@@ -28,18 +28,18 @@ final class ChildProcess {
     }
 
     /// Where the child's stdin comes from.
-    enum Input {
+    package enum Input {
         /// A new pipe, written through ``write(_:)`` and closed by ``closeInput()``.
         case pipe
         /// This process's own stdin.
         case inherited
     }
 
-    let pid: pid_t
+    package let pid: Int32
     let command: String
     private var inputFD: Int32
     /// The read end of the child's stdout when it was spawned with `capturingOutput`, else -1.
-    let outputFD: Int32
+    package let outputFD: Int32
     private(set) var termination: Termination?
 
     private init(pid: pid_t, inputFD: Int32, outputFD: Int32, command: String) {
@@ -59,7 +59,7 @@ final class ChildProcess {
     /// (``outputFD``) when `capturingOutput`, else inherited; stderr is inherited. The child
     /// gets a process group of its own and default signal handling. The corresponding call is
     /// `posix_spawnp`.
-    static func spawn(
+    package static func spawn(
         _ arguments: [String], environment: [String: String], input: Input = .pipe, capturingOutput: Bool = false
     ) throws(ConduitError) -> ChildProcess {
         guard let program = arguments.first else { throw .usage("no command to run") }
@@ -127,7 +127,7 @@ final class ChildProcess {
     }
 
     /// Writes bytes to the child's stdin. Returns false when the child no longer reads (EPIPE).
-    func write(_ buffer: UnsafeRawBufferPointer) throws(ConduitError) -> Bool {
+    package func write(_ buffer: UnsafeRawBufferPointer) throws(ConduitError) -> Bool {
         guard inputFD >= 0 else { return false }
         do {
             try FileIO.writeAll(buffer, to: inputFD)
@@ -140,7 +140,7 @@ final class ChildProcess {
     }
 
     /// Closes the child's stdin, so it reads end-of-file.
-    func closeInput() {
+    package func closeInput() {
         if inputFD >= 0 {
             close(inputFD)
             inputFD = -1
@@ -154,7 +154,7 @@ final class ChildProcess {
     }
 
     /// The child's termination if it has ended, without waiting.
-    func poll() -> Termination? {
+    package func poll() -> Termination? {
         if let termination { return termination }
         var status: Int32 = 0
         let result = waitpid(pid, &status, WNOHANG)
@@ -165,7 +165,7 @@ final class ChildProcess {
 
     /// Waits for the child to end. A failing `waitpid` is an error, never a guess: an outcome
     /// read as success could commit state for a loader that failed.
-    func wait() throws(ConduitError) -> Termination {
+    package func wait() throws(ConduitError) -> Termination {
         if let termination { return termination }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
@@ -179,13 +179,13 @@ final class ChildProcess {
 
     /// Asks the child to stop (SIGTERM to its group) and waits; after `grace` seconds it is killed.
     /// The pipe stays open until it has ended, so it can never read a clean end of stream.
-    func stop(grace: Double = 10) throws(ConduitError) -> Termination {
+    package func stop(grace: Double = 10) throws(ConduitError) -> Termination {
         signalGroup(SIGTERM)
         return try waitOrKill(grace: grace)
     }
 
     /// Waits up to `grace` seconds, then kills the group (SIGKILL) and waits for it.
-    func waitOrKill(grace: Double) throws(ConduitError) -> Termination {
+    package func waitOrKill(grace: Double) throws(ConduitError) -> Termination {
         let deadline = MonotonicClock.now + grace
         while MonotonicClock.now < deadline {
             if let ended = poll() {
@@ -207,7 +207,7 @@ final class ChildProcess {
         return .signaled(signal)
     }
 
-    static func signalName(_ signal: Int32) -> String {
+    package static func signalName(_ signal: Int32) -> String {
         switch signal {
         case SIGINT: "SIGINT"
         case SIGTERM: "SIGTERM"
@@ -242,8 +242,8 @@ private final class CStringArray {
 }
 
 /// Seconds on the monotonic clock.
-enum MonotonicClock {
-    static var now: Double {
+package enum MonotonicClock {
+    package static var now: Double {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9

@@ -9,13 +9,13 @@ nonisolated(unsafe) private var wakeUpWriteFD: Int32 = -1
 
 /// Forwards SIGINT and SIGTERM to a child's process group as they arrive, remembers the first,
 /// and wakes a `poll` loop through a self-pipe (SIGCHLD too), so the caller can stop cleanly.
-enum SignalForwarding {
+package enum SignalForwarding {
     /// The read end of the self-pipe: readable after any handled signal.
-    private(set) nonisolated(unsafe) static var wakeUpFD: Int32 = -1
+    package private(set) nonisolated(unsafe) static var wakeUpFD: Int32 = -1
 
     /// Installs the handlers (once per process) and ignores SIGPIPE, so a reader that goes away
     /// is an EPIPE error to handle rather than a silent death.
-    static func install() {
+    package static func install() {
         guard wakeUpFD < 0 else { return }
         if case .success(let (readEnd, writeEnd)) = SystemCall.makePipe(nonBlocking: true) {
             wakeUpFD = readEnd
@@ -49,7 +49,7 @@ enum SignalForwarding {
 
     /// Makes later SIGINT/SIGTERM go to `group`, and to `otherGroup` when given (the upstream
     /// pipeline of `commit --from`); forwards one that already arrived.
-    static func forward(to group: pid_t, and otherGroup: pid_t? = nil) {
+    package static func forward(to group: Int32, and otherGroup: Int32? = nil) {
         forwardingTargetGroup = group
         forwardingSecondGroup = otherGroup ?? 0
         if receivedStopSignal != 0 {
@@ -59,12 +59,12 @@ enum SignalForwarding {
     }
 
     /// The first SIGINT or SIGTERM received, or nil.
-    static var stopSignal: Int32? {
+    package static var stopSignal: Int32? {
         receivedStopSignal == 0 ? nil : receivedStopSignal
     }
 
     /// Empties the self-pipe after a wake-up.
-    static func drainWakeUps() {
+    package static func drainWakeUps() {
         var scratch = [UInt8](repeating: 0, count: 64)
         while read(wakeUpFD, &scratch, scratch.count) > 0 {}
     }

@@ -1,3 +1,4 @@
+
 /// A JSON value as Conduit keeps it: numbers as their exact text (no float conversion, ever),
 /// objects as ordered members (the source's column order, duplicates kept as written).
 public indirect enum JSONValue: Sendable, Equatable {

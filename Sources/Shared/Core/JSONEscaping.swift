@@ -1,3 +1,4 @@
+
 /// JSON string escaping on bytes, shared by every writer of JSON text (the stream, the state
 /// file, `--log-format json`).
 public enum JSONEscaping {

@@ -1,8 +1,7 @@
 import Glibc
-public import ArgumentParser
 
 /// How messages on stderr are formatted.
-public enum LogFormat: String, Sendable, CaseIterable, ExpressibleByArgument {
+public enum LogFormat: String, Sendable, CaseIterable {
     /// `conduit-state: error: …`, one line per message.
     case text
     /// One JSON object per message: `{"tool":…,"level":…,"message":…}`.
@@ -64,47 +63,5 @@ public struct Reporter: Sendable {
         }
         line.append(0x0A)
         try? FileIO.writeAll(line, to: STDERR_FILENO)
-    }
-}
-
-/// Options every tool takes.
-public struct CommonOptions: ParsableArguments, Sendable {
-    @Option(name: .long, help: ArgumentHelp("The configuration file (default: $CONDUIT_CONFIG, else ./ingest.yml).", valueName: "file"))
-    public var config: String?
-
-    @Option(name: .long, help: ArgumentHelp("The state file (default: $CONDUIT_STATE_FILE, else the config's state_file, else ./.conduit_state.json).", valueName: "file"))
-    public var stateFile: String?
-
-    @Flag(name: .shortAndLong, help: "Print no summary or notes; errors and warnings still go to stderr.")
-    public var quiet = false
-
-    @Option(name: .long, help: ArgumentHelp("Format of messages on stderr: text or json (one JSON object per message).", valueName: "format"))
-    public var logFormat: LogFormat = .text
-
-    public init() {}
-
-    /// A reporter for `tool` with these options.
-    public func reporter(for tool: String) -> Reporter {
-        Reporter(tool: tool, quiet: quiet, format: logFormat)
-    }
-}
-
-extension Reporter {
-    /// Runs a tool's work, printing a failure as one message and turning it into the exit
-    /// status SPEC section 7 documents. `body` returns the exit status of a run that did not throw.
-    public func run(_ body: () throws -> ExitStatus) throws(ExitCode) {
-        let status: ExitStatus
-        do {
-            status = try body()
-        } catch let failure as ConduitError {
-            error(failure)
-            throw ExitCode(failure.exitStatus.rawValue)
-        } catch let exit as ExitCode {
-            throw exit
-        } catch {
-            self.error(.internalError("unexpected error: \(error)"))
-            throw ExitCode(ExitStatus.software.rawValue)
-        }
-        if status != .success { throw ExitCode(status.rawValue) }
     }
 }

@@ -1,15 +1,15 @@
 import Glibc
 
 /// The single place that turns failed system calls into messages: `strerror` of errno.
-enum SystemCall {
+package enum SystemCall {
     /// The text of an errno value, e.g. "No such file or directory".
-    static func describe(_ code: Int32) -> String {
+    package static func describe(_ code: Int32) -> String {
         guard let text = strerror(code) else { return "error \(code)" }
         return String(cString: text)
     }
 
     /// Retries `body` while it fails with EINTR; returns its result or throws the errno.
-    static func retrying<T: BinaryInteger>(_ body: () -> T) -> Result<T, SystemCallError> {
+    package static func retrying<T: BinaryInteger>(_ body: () -> T) -> Result<T, SystemCallError> {
         while true {
             let result = body()
             if result >= 0 { return .success(result) }
@@ -20,14 +20,14 @@ enum SystemCall {
 }
 
 /// A failed system call's errno.
-struct SystemCallError: Error, CustomStringConvertible {
+package struct SystemCallError: Error, CustomStringConvertible {
     var code: Int32
-    var description: String { SystemCall.describe(code) }
+    package var description: String { SystemCall.describe(code) }
 }
 
 extension SystemCall {
     /// A pipe whose two ends close on exec: (read end, write end).
-    static func makePipe(nonBlocking: Bool = false) -> Result<(Int32, Int32), SystemCallError> {
+    package static func makePipe(nonBlocking: Bool = false) -> Result<(Int32, Int32), SystemCallError> {
         var fds: [Int32] = [-1, -1]
         guard pipe(&fds) == 0 else { return .failure(SystemCallError(code: errno)) }
         for fd in fds {
@@ -39,9 +39,9 @@ extension SystemCall {
 }
 
 /// Whole-file reads and crash-safe whole-file writes.
-enum FileIO {
+package enum FileIO {
     /// The file's bytes, or nil when it does not exist.
-    static func readIfExists(_ path: String) throws(SystemCallError) -> [UInt8]? {
+    package static func readIfExists(_ path: String) throws(SystemCallError) -> [UInt8]? {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return nil }
@@ -62,9 +62,21 @@ enum FileIO {
         }
     }
 
+    /// The whole file at `path`; a missing or unreadable one is an I/O error naming it as `what`.
+    package static func contents(of path: String, what: String) throws(ConduitError) -> [UInt8] {
+        do {
+            guard let bytes = try readIfExists(path) else { throw ConduitError.io("\(what) \(path) does not exist") }
+            return bytes
+        } catch let error as ConduitError {
+            throw error
+        } catch {
+            throw .io("reading \(what) \(path): \(error)")
+        }
+    }
+
     /// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the
     /// new one: a temporary file in the same folder, fsync, rename over the old, fsync the folder.
-    static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
+    package static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
         let folder = directory(of: path)
         let temporary = "\(path).tmp.\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -90,7 +102,7 @@ enum FileIO {
     }
 
     /// Writes every byte, retrying short writes and EINTR.
-    static func writeAll(_ bytes: [UInt8], to fd: Int32) throws(SystemCallError) {
+    package static func writeAll(_ bytes: [UInt8], to fd: Int32) throws(SystemCallError) {
         let failure: SystemCallError? = bytes.withUnsafeBytes { buffer in
             do throws(SystemCallError) {
                 try writeAll(buffer, to: fd)
@@ -102,7 +114,7 @@ enum FileIO {
         if let failure { throw failure }
     }
 
-    static func writeAll(_ buffer: UnsafeRawBufferPointer, to fd: Int32) throws(SystemCallError) {
+    package static func writeAll(_ buffer: UnsafeRawBufferPointer, to fd: Int32) throws(SystemCallError) {
         var offset = 0
         while offset < buffer.count {
             let result = SystemCall.retrying { write(fd, buffer.baseAddress.map { $0 + offset }, buffer.count - offset) }
@@ -114,7 +126,7 @@ enum FileIO {
     }
 
     /// Creates a new empty file `<folder>/<prefix>-XXXXXX` (close-on-exec); returns its descriptor and path.
-    static func makeTemporaryFile(in folder: String, prefix: String) -> Result<(Int32, String), SystemCallError> {
+    package static func makeTemporaryFile(in folder: String, prefix: String) -> Result<(Int32, String), SystemCallError> {
         var template = Array("\(folder)/\(prefix)-XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { buffer in
             buffer.baseAddress.map { mkstemp($0) } ?? -1
@@ -136,11 +148,11 @@ enum FileIO {
 /// An advisory lock (`flock`) on a lock file: one `final class` owns the descriptor and
 /// releases the lock by closing it in `deinit`. The kernel drops the lock when the holder dies,
 /// so a lock left by a dead process is simply taken over.
-final class FileLock {
+package final class FileLock {
     private let fd: Int32
     let path: String
 
-    enum Outcome {
+    package enum Outcome {
         case acquired(FileLock)
         /// Someone else holds it; the file's contents describe the holder.
         case held(holder: String)
@@ -154,7 +166,7 @@ final class FileLock {
     deinit { close(fd) }
 
     /// Takes the lock, waiting for it when `wait` is true, else failing at once when it is held.
-    static func acquire(_ path: String, wait: Bool) throws(SystemCallError) -> Outcome {
+    package static func acquire(_ path: String, wait: Bool) throws(SystemCallError) -> Outcome {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         if fd < 0 { throw SystemCallError(code: errno) }
         let operation = LOCK_EX | (wait ? 0 : LOCK_NB)
@@ -174,7 +186,7 @@ final class FileLock {
     }
 
     /// Runs `body` holding the exclusive lock on `path` (waiting for it); `what` names the file in errors.
-    static func withExclusiveLock<T>(on path: String, for what: String, _ body: () throws(ConduitError) -> T) throws(ConduitError) -> T {
+    package static func withExclusiveLock<T>(on path: String, for what: String, _ body: () throws(ConduitError) -> T) throws(ConduitError) -> T {
         let lock: FileLock
         do {
             switch try acquire(path, wait: true) {
@@ -191,12 +203,12 @@ final class FileLock {
 
     /// Lets child processes inherit the descriptor, and with it the lock: it is then held until
     /// this process and every such child are gone.
-    func shareWithChildProcesses() {
+    package func shareWithChildProcesses() {
         _ = fcntl(fd, F_SETFD, 0)
     }
 
     /// Replaces the lock file's contents with `text` (who holds it), for the next contender's message.
-    func describeHolder(_ text: String) {
+    package func describeHolder(_ text: String) {
         _ = ftruncate(fd, 0)
         _ = lseek(fd, 0, SEEK_SET)
         try? FileIO.writeAll(Array(text.utf8), to: fd)
@@ -213,7 +225,7 @@ extension String {
 
 extension FileIO {
     /// Whether anything exists at `path`.
-    static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
     }
 }

@@ -1,13 +1,13 @@
-/// What a tool works with: the configuration (when there is one) and the state file.
-public struct ToolContext: Sendable {
-    public var configuration: Configuration?
-    public var stateFile: StateFile
+package import Config
+public import Core
+package import Extract
+package import Load
+package import Postgres
+package import SQLite
+public import State
+package import Stream
 
-    public init(configuration: Configuration?, stateFile: StateFile) {
-        self.configuration = configuration
-        self.stateFile = stateFile
-    }
-
+extension ToolContext {
     /// Loads the configuration found by `--config`, `$CONDUIT_CONFIG` or `./ingest.yml`, and
     /// locates the state file. When `configurationRequired` is false and no configuration was
     /// named and `./ingest.yml` does not exist, the tool works on the state file alone.

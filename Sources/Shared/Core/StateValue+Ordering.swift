@@ -46,19 +46,6 @@ extension StateValue {
         }
     }
 
-    /// Interprets command-line text: a JSON number becomes a number, a JSON string literal
-    /// (`"123"`) a string, anything else the string itself.
-    public init(commandLineText text: String) {
-        if DecimalText.isJSONNumber(text) {
-            self = .number(text)
-        } else if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\""),
-            case .string(let inner)? = try? JSONParser.parse(text)
-        {
-            self = .string(inner)
-        } else {
-            self = .string(text)
-        }
-    }
 }
 
 /// The result of comparing two values.
@@ -86,7 +73,7 @@ public enum Ordering: Sendable, Equatable {
 }
 
 /// Exact comparison of JSON number texts of any size, without converting to a float.
-enum DecimalText {
+package enum DecimalText {
     /// A number as sign, significant digits (no leading or trailing zeros) and the exponent E
     /// such that the value is 0.DIGITS × 10^E.
     private struct Decomposed {
@@ -99,7 +86,7 @@ enum DecimalText {
     /// Exponents beyond this are clamped; no database produces them.
     private static let exponentLimit = 1_000_000_000_000
 
-    static func isJSONNumber(_ text: String) -> Bool {
+    package static func isJSONNumber(_ text: String) -> Bool {
         decompose(text) != nil
     }
 

@@ -1,18 +1,27 @@
 internal import CLibPQ
+public import Config
+public import Core
+public import Extract
 import Glibc
+package import Load
+public import Stream
 
-/// Runs a resource's query on PostgreSQL and writes its rows as NDJSON, streaming: a cursor is
-/// fetched in batches, so memory stays flat whatever the row count.
-public final class PostgresExtractor {
+/// A PostgreSQL source: runs a resource's query and writes its rows as NDJSON, streaming (a
+/// cursor fetched in batches, so memory stays flat whatever the row count), and describes a
+/// query's columns without running it.
+public final class PostgresSource: Source {
     private let connection: PostgresConnection
     private let label: String
     /// Rows per FETCH: large enough to amortise round trips, small enough to keep memory flat.
     static let fetchSize = 10_000
 
+    /// The first PostgreSQL object id for user-defined objects: below it, every type is built in.
+    static let firstUserObjectID: UInt32 = 16_384
+
     /// Connects and fixes the session settings the JSON mapping relies on.
-    public init(source: SourceConfig) throws(ConduitError) {
+    public init(source: SourceConfig, applicationName: String = "conduit-extract") throws(ConduitError) {
         do {
-            connection = try PostgresConnection(settings: source.connection, applicationName: "conduit-extract")
+            connection = try PostgresConnection(settings: source.connection, applicationName: applicationName)
             label = connection.label
             var settings = [
                 "SET TIME ZONE 'UTC'", "SET datestyle = 'ISO, YMD'", "SET intervalstyle = 'iso_8601'",
@@ -23,6 +32,54 @@ public final class PostgresExtractor {
                 settings.append("SET search_path = \(try connection.escapeLiteral(schema))")
             }
             try connection.execute(settings.joined(separator: "; "), context: "setting up the session on \(connection.label)")
+        } catch {
+            throw error.conduitError
+        }
+    }
+
+    public func extract(resource: ResourceConfig, lastValue: StateValue?, output: OutputStream) throws(ConduitError) -> ExtractedRows {
+        let template = QueryTemplate(resource.query, dialect: .postgresql)
+        let sql = template.rendered(placeholderReplacement: "$1")
+        var parameterType: PostgresDataType?
+        var parameter: String?
+        if template.containsPlaceholder {
+            parameterType = try self.parameterType(of: sql, resource: resource.name)
+            parameter = lastValue?.plainText ?? Self.firstRunValue(for: parameterType)
+        }
+        return try extract(
+            sql: sql, parameter: parameter, parameterType: parameterType, resource: resource.name,
+            incrementalColumn: resource.incrementalColumn, output: output)
+    }
+
+    /// The default for a first run: everything for time types, else 0 as the user's document says.
+    static func firstRunValue(for type: PostgresDataType?) -> String {
+        switch type {
+        case .timestamp?, .timestamptz?, .date?: "-infinity"
+        default: "0"
+        }
+    }
+
+    /// The query's result columns: `PQprepare` and `PQdescribePrepared`, then `format_type` for
+    /// each column's exact spelling (`numeric(12,2)`, `integer[]`).
+    public func describe(resource: ResourceConfig) throws(ConduitError) -> [SourceColumn] {
+        let sql = QueryTemplate(resource.query, dialect: .postgresql).rendered(placeholderReplacement: "$1")
+        let context = "describing the query of \(resource.name) on \(label)"
+        do {
+            let described = try connection.describe(sql, context: context)
+            let count = described.columnCount
+            guard count > 0 else { return [] }
+            let oids = (0..<count).map { String(described.columnType($0).rawValue) }
+            let modifiers = (0..<count).map { String(described.columnTypeModifier($0)) }
+            let names = try connection.query(
+                "SELECT format_type(t.oid, t.modifier) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY AS t(oid, modifier, n) ORDER BY t.n",
+                parameters: ["{" + oids.joined(separator: ",") + "}", "{" + modifiers.joined(separator: ",") + "}"],
+                context: context)
+            return (0..<count).map { column in
+                let type = described.columnType(column)
+                return SourceColumn(
+                    name: described.columnName(column), sourceType: names.string(row: column, column: 0) ?? type.description,
+                    kind: ColumnKind(postgres: type), isPostgresBuiltin: type.rawValue < Self.firstUserObjectID)
+            }
         } catch {
             throw error.conduitError
         }
@@ -149,7 +206,7 @@ public final class PostgresExtractor {
 }
 
 @available(*, unavailable)
-extension PostgresExtractor: Sendable {}
+extension PostgresSource: Sendable {}
 
 extension PostgresConnection {
     /// Gives `body` the raw handle; only this module's wrappers use it.

@@ -1,0 +1,19 @@
+public import Config
+public import Core
+package import State
+public import Stream
+
+/// What `conduit-extract` — and `conduit-load`, when it creates columns — needs from a source
+/// database. PostgreSQL and SQLite implement it; the CLI target picks one by the source's `type:`.
+public protocol Source: AnyObject {
+    /// The resource's result columns and their types, without running the query.
+    func describe(resource: ResourceConfig) throws(ConduitError) -> [SourceColumn]
+
+    /// Runs the resource's query with `:last_value` bound to `lastValue` (nil: the first run's
+    /// default, `0` or the minimum of a time type) and writes its rows to `output`, following the
+    /// incremental column for value groups (see ``OutputStream``).
+    func extract(resource: ResourceConfig, lastValue: StateValue?, output: OutputStream) throws(ConduitError) -> ExtractedRows
+}
+
+/// Opens the source a configuration entry names (connects; checks the file).
+public typealias SourceOpener = (SourceConfig) throws(ConduitError) -> any Source

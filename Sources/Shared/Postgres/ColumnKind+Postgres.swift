@@ -1,0 +1,63 @@
+package import Config
+public import Core
+package import Extract
+package import Load
+package import Stream
+
+extension ColumnKind {
+    /// The PostgreSQL type a created column gets.
+    public var postgresName: String {
+        switch self {
+        case .smallint: "smallint"
+        case .integer: "integer"
+        case .bigint: "bigint"
+        case .numeric: "numeric"
+        case .real: "real"
+        case .double: "double precision"
+        case .boolean: "boolean"
+        case .text: "text"
+        case .uuid: "uuid"
+        case .json: "json"
+        case .jsonb: "jsonb"
+        case .timestamptz: "timestamp with time zone"
+        case .timestamp: "timestamp without time zone"
+        case .date: "date"
+        case .time: "time without time zone"
+        case .timetz: "time with time zone"
+        case .interval: "interval"
+        case .bytea: "bytea"
+        case .array(let element): element.postgresName + "[]"
+        }
+    }
+
+    /// The kind of a PostgreSQL type; nil for types outside the mapping (enums, domains, composites, …),
+    /// which travel as their text.
+    public init?(postgres type: PostgresDataType) {
+        if let element = type.elementType {
+            guard let kind = ColumnKind(postgres: element) else { return nil }
+            self = .array(kind)
+            return
+        }
+        switch type {
+        case .int2: self = .smallint
+        case .int4: self = .integer
+        case .int8: self = .bigint
+        case .numeric: self = .numeric
+        case .float4: self = .real
+        case .float8: self = .double
+        case .bool: self = .boolean
+        case .text, .varchar, .bpchar, .name, .char: self = .text
+        case .uuid: self = .uuid
+        case .json: self = .json
+        case .jsonb: self = .jsonb
+        case .timestamptz: self = .timestamptz
+        case .timestamp: self = .timestamp
+        case .date: self = .date
+        case .time: self = .time
+        case .timetz: self = .timetz
+        case .interval: self = .interval
+        case .bytea: self = .bytea
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,15 @@
+package import Config
+public import Core
+package import Extract
+package import Load
+package import Stream
+
+extension SourceColumn {
+    /// The type a PostgreSQL destination creates for this column, nil when the values must decide.
+    public var postgresType: String? {
+        if isPostgresBuiltin { return sourceType }
+        if let kind { return kind.postgresName }
+        // A PostgreSQL type the destination may not have (an enum, a domain): its text.
+        return sourceType.isEmpty ? nil : (sourceType.hasSuffix("[]") ? "text[]" : "text")
+    }
+}

@@ -1,0 +1,64 @@
+package import Config
+public import Core
+package import Extract
+package import Load
+package import Stream
+
+extension ColumnKind {
+    /// The SQLite declared type a created column gets. The names are chosen for their affinity
+    /// (SQLite's rules read INT, CHAR/TEXT, BLOB, REAL/DOUB in the name) and so that a SQLite
+    /// source reading the table back maps each column the same way (``init(sqliteDeclaredType:)``).
+    public var sqliteName: String {
+        switch self {
+        case .smallint, .integer, .bigint: "INTEGER"
+        case .numeric: "NUMERIC"
+        case .real, .double: "REAL"
+        case .boolean: "BOOLEAN"
+        case .text, .uuid: "TEXT"
+        case .json, .jsonb, .array: "JSON"
+        case .timestamptz: "TIMESTAMPTZ"
+        case .timestamp: "TIMESTAMP"
+        case .date: "DATE"
+        case .time, .timetz: "TIME"
+        // "INTERVAL" would read as INTEGER affinity.
+        case .interval: "TEXT"
+        case .bytea: "BLOB"
+        }
+    }
+
+    /// The kind a SQLite declared type stands for: well-known names first (BOOLEAN, JSON,
+    /// DATETIME, …), then SQLite's own affinity rules. Nil for an empty declared type (an
+    /// expression column), whose values decide.
+    public init?(sqliteDeclaredType declared: String) {
+        let upper = declared.uppercased()
+        // "VARCHAR(20)", "NUMERIC(12, 2)": the name is what comes before the parenthesis.
+        let name = String(upper.prefix { $0 != "(" }).split(separator: " ").joined(separator: " ")
+        switch name {
+        case "": return nil
+        case "BOOLEAN", "BOOL": self = .boolean
+        case "JSON": self = .json
+        case "JSONB": self = .jsonb
+        case "TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE": self = .timestamptz
+        case "TIMESTAMP", "DATETIME", "TIMESTAMP WITHOUT TIME ZONE": self = .timestamp
+        case "DATE": self = .date
+        case "TIME", "TIME WITHOUT TIME ZONE": self = .time
+        case "INTERVAL": self = .interval
+        case "UUID": self = .uuid
+        case "BYTEA": self = .bytea
+        case "SMALLINT", "INT2": self = .smallint
+        default:
+            // https://sqlite.org/datatype3.html#determination_of_column_affinity, in its order.
+            if name.contains("INT") {
+                self = .bigint
+            } else if name.contains("CHAR") || name.contains("CLOB") || name.contains("TEXT") {
+                self = .text
+            } else if name.contains("BLOB") {
+                self = .bytea
+            } else if name.contains("REAL") || name.contains("FLOA") || name.contains("DOUB") {
+                self = .double
+            } else {
+                self = .numeric
+            }
+        }
+    }
+}

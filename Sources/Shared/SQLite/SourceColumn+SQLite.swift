@@ -1,0 +1,15 @@
+package import Config
+public import Core
+package import Extract
+package import Load
+package import Stream
+
+extension SourceColumn {
+    /// The declared type a SQLite destination creates for this column (`""`: none, like the
+    /// source's), nil when the values must decide.
+    public func sqliteType(fromSQLite: Bool) -> String? {
+        if fromSQLite { return sourceType.isEmpty && !isUntypedTableColumn ? nil : sourceType }
+        if let kind { return kind.sqliteName }
+        return sourceType.isEmpty ? nil : "TEXT"
+    }
+}
