@@ -109,7 +109,8 @@ if [ "$group_mb" -gt 0 ]; then
   if [ "$(psql -Atqc "SELECT to_regclass('$gtable') IS NOT NULL")" != t ]; then
     echo "bench: creating $gtable: $group_rows rows sharing one created_at" >&2
     psql -q -v ON_ERROR_STOP=1 -c "CREATE TABLE $gtable AS SELECT g AS id, '2024-01-01 00:00:00+00'::timestamptz AS created_at,
-      repeat('x', 80) || g AS payload FROM generate_series(1, $group_rows) g; VACUUM ANALYZE $gtable"
+      repeat('x', 80) || g AS payload FROM generate_series(1, $group_rows) g"
+    psql -q -c "VACUUM ANALYZE $gtable"
   fi
   cat > "$work/group.yml" <<YAML
 sources:

@@ -1,12 +1,12 @@
 public import ArgumentParser
-package import Config
+import Config
 public import Core
-package import Extract
-package import Load
-package import Postgres
-package import SQLite
-package import State
-package import Stream
+import Extract
+import Load
+import Postgres
+import SQLite
+import State
+import Stream
 
 /// Options every tool takes.
 public struct CommonOptions: ParsableArguments, Sendable {

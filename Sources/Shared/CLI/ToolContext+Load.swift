@@ -1,11 +1,11 @@
-package import Config
+import Config
 public import Core
-package import Extract
-package import Load
-package import Postgres
-package import SQLite
+import Extract
+import Load
+import Postgres
+import SQLite
 public import State
-package import Stream
+import Stream
 
 extension ToolContext {
     /// Loads the configuration found by `--config`, `$CONDUIT_CONFIG` or `./ingest.yml`, and

@@ -1,4 +1,4 @@
-package import Core
+import Core
 import Yams
 
 /// One problem in the configuration: `FILE:LINE: KEY.PATH: reason`.

@@ -1,4 +1,4 @@
-package import Core
+import Core
 
 /// Which keys `ingest.yml` accepts where (SPEC section 2).
 enum ConfigurationSchema {

@@ -1,4 +1,4 @@
-package import Core
+import Core
 
 /// The connection keys of a source or destination, secrets included. Its `description` shows
 /// every password (`password`, `sslpassword`, the password in a `url`) as `***`.

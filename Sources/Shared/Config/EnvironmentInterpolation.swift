@@ -1,4 +1,4 @@
-package import Core
+import Core
 
 /// `${NAME}`, `${NAME:-default}` and `$$` in configuration values (SPEC section 2).
 ///

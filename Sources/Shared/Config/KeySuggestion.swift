@@ -1,4 +1,4 @@
-package import Core
+import Core
 
 /// Suggests the known word a misspelt one was meant to be: `incremental_colum` → `incremental_column`.
 enum KeySuggestion {

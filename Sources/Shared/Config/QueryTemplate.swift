@@ -1,4 +1,4 @@
-package import Core
+import Core
 
 /// A resource's query with its `:last_value` placeholder tokens found (SPEC section 3).
 ///

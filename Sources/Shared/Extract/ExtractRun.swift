@@ -1,7 +1,7 @@
 public import Config
 public import Core
 public import State
-package import Stream
+import Stream
 
 /// What an extractor wrote: the rows, and the incremental column's value in the last of them.
 public struct ExtractedRows: Sendable, Equatable {

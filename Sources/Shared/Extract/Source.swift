@@ -1,6 +1,6 @@
 public import Config
 public import Core
-package import State
+import State
 public import Stream
 
 /// What `conduit-extract` — and `conduit-load`, when it creates columns — needs from a source

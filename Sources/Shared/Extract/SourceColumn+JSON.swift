@@ -1,7 +1,7 @@
 public import Config
 public import Core
-package import State
-package import Stream
+import State
+import Stream
 
 extension SourceColumn {
     /// One line of `conduit-extract --describe`.

@@ -1,8 +1,8 @@
-package import Config
+import Config
 public import Core
-package import Extract
-package import State
-package import Stream
+import Extract
+import State
+import Stream
 
 extension ColumnKind {
     /// The kind inferred from one value, for a key no source column describes (added by `jq`,

@@ -1,7 +1,7 @@
 public import Config
 public import Core
-package import Extract
-package import State
+import Extract
+import State
 public import Stream
 
 /// A column of the destination table as the loader sees it.

@@ -1,9 +1,9 @@
 public import Config
 public import Core
-package import Extract
+import Extract
 import Glibc
-package import State
-package import Stream
+import State
+import Stream
 
 /// `conduit-load RESOURCE`: reads NDJSON rows on stdin and writes them to the resource's
 /// destination in batch transactions (SPEC section 6, append mode).

@@ -1,8 +1,8 @@
-package import Config
+import Config
 public import Core
-package import Extract
-package import Load
-package import Stream
+import Extract
+import Load
+import Stream
 
 extension ColumnKind {
     /// The PostgreSQL type a created column gets.

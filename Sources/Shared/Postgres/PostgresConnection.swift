@@ -1,10 +1,10 @@
 internal import CLibPQ
 public import Config
-package import Core
-package import Extract
+import Core
+import Extract
 import Glibc
-package import Load
-package import Stream
+import Load
+import Stream
 
 /// One libpq connection. The `final class` owns the `PGconn` and frees it in `deinit`, also when
 /// connecting failed (a failed `PQconnectdbParams` still needs `PQfinish`).

@@ -1,8 +1,8 @@
-package import Config
-package import Core
-package import Extract
-package import Load
-package import Stream
+import Config
+import Core
+import Extract
+import Load
+import Stream
 
 /// A PostgreSQL type OID: an open set (postgres-nio's `PostgresDataType` does the same), with
 /// the types Conduit maps named.

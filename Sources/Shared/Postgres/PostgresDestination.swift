@@ -1,6 +1,6 @@
 package import Config
 package import Core
-package import Extract
+import Extract
 package import Load
 package import Stream
 

@@ -1,9 +1,9 @@
 internal import CLibPQ
-package import Config
+import Config
 public import Core
-package import Extract
-package import Load
-package import Stream
+import Extract
+import Load
+import Stream
 
 /// An error from libpq or the server, with the server's diagnostic fields kept
 /// (postgres-nio's PSQLError does the same). Never carries the password or the conninfo.

@@ -1,8 +1,8 @@
-package import Config
-package import Core
-package import Extract
-package import Load
-package import Stream
+import Config
+import Core
+import Extract
+import Load
+import Stream
 
 /// Encodes JSON values as fields of PostgreSQL's COPY text format (tab-separated, `\N` for
 /// NULL, backslash escapes), on bytes. The inverse of the extract mapping: base64 strings into

@@ -1,9 +1,9 @@
 internal import CLibPQ
-package import Config
-package import Core
-package import Extract
-package import Load
-package import Stream
+import Config
+import Core
+import Extract
+import Load
+import Stream
 
 /// One libpq result. The `final class` owns the `PGresult` and clears it in `deinit`.
 final class PostgresResult {

@@ -3,7 +3,7 @@ public import Config
 public import Core
 public import Extract
 import Glibc
-package import Load
+import Load
 public import Stream
 
 /// A PostgreSQL source: runs a resource's query and writes its rows as NDJSON, streaming (a

@@ -1,8 +1,8 @@
-package import Config
-package import Core
-package import Extract
-package import Load
-package import Stream
+import Config
+import Core
+import Extract
+import Load
+import Stream
 
 /// Turns PostgreSQL's text output of one value into its JSON value (SPEC section 4), on bytes.
 /// The session settings of `PostgresSource` fix the text formats this expects: UTC, ISO dates,

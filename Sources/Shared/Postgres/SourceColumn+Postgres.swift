@@ -1,8 +1,8 @@
-package import Config
+import Config
 public import Core
-package import Extract
-package import Load
-package import Stream
+import Extract
+import Load
+import Stream
 
 extension SourceColumn {
     /// The type a PostgreSQL destination creates for this column, nil when the values must decide.

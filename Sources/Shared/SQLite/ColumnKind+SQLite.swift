@@ -1,8 +1,8 @@
-package import Config
+import Config
 public import Core
-package import Extract
-package import Load
-package import Stream
+import Extract
+import Load
+import Stream
 
 extension ColumnKind {
     /// The SQLite declared type a created column gets. The names are chosen for their affinity

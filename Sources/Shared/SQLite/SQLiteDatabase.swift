@@ -1,9 +1,9 @@
 internal import CSQLite
-package import Config
-package import Core
-package import Extract
-package import Load
-package import Stream
+import Config
+import Core
+import Extract
+import Load
+import Stream
 
 /// One SQLite connection. The `final class` owns the `sqlite3` handle and closes it in `deinit`,
 /// also when opening failed (a failed `sqlite3_open_v2` still hands back a handle to close).

@@ -1,8 +1,8 @@
-package import Config
+import Config
 public import Core
-package import Extract
-package import Load
-package import Stream
+import Extract
+import Load
+import Stream
 
 /// An error from SQLite, with its result code and message.
 public struct SQLiteError: Error, CustomStringConvertible, Sendable, Equatable {

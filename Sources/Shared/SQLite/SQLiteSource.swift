@@ -1,7 +1,7 @@
 public import Config
 public import Core
 public import Extract
-package import Load
+import Load
 public import Stream
 
 /// A SQLite source: runs a resource's query and writes its rows as NDJSON, one step at a time,

@@ -1,8 +1,8 @@
-package import Config
+import Config
 public import Core
-package import Extract
-package import Load
-package import Stream
+import Extract
+import Load
+import Stream
 
 extension SourceColumn {
     /// The declared type a SQLite destination creates for this column (`""`: none, like the

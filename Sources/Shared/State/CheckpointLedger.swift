@@ -1,7 +1,7 @@
-package import Config
+import Config
 public import Core
 import Glibc
-package import Stream
+import Stream
 
 /// What the state side knows about checkpoints, kept beside the state file in
 /// `<state file>.checkpoints` so the state file itself stays exactly the user's format.

@@ -1,7 +1,7 @@
-package import Config
+import Config
 public import Core
 import Glibc
-package import Stream
+import Stream
 
 /// `conduit-state commit RESOURCE [--from UPSTREAM] -- LOADER…`: passes the stream through to
 /// LOADER, checks every line and tracks the incremental column, and commits the value reached to

@@ -1,7 +1,7 @@
-package import Config
+import Config
 public import Core
 import Glibc
-package import Stream
+import Stream
 
 /// Which run of `conduit-state commit` a resource has in progress: a random id drawn when the run
 /// took its run lock, with the pid and the kernel's start time of the process that holds it, so

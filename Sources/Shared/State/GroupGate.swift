@@ -1,6 +1,6 @@
-package import Config
-package import Core
-package import Stream
+import Config
+import Core
+import Stream
 
 /// Stands between the stream and the loader in `conduit-state commit`: passes value groups on
 /// only once they are complete. Rows sharing the open group's value are held back (in a

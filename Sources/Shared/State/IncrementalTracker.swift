@@ -1,6 +1,6 @@
-package import Config
+import Config
 public import Core
-package import Stream
+import Stream
 
 /// Follows the incremental column through a stream, line by line: checks each line is a JSON
 /// object carrying the column, that the values never decrease (when the resource is ordered),

@@ -1,6 +1,6 @@
-package import Config
+import Config
 public import Core
-package import Stream
+import Stream
 
 /// The logic of `conduit-state show | get | set | reset`: reads and edits the state file.
 public struct StateCommands: Sendable {

@@ -1,6 +1,6 @@
-package import Config
+import Config
 public import Core
-package import Stream
+import Stream
 
 /// The contents of the state file: one flat JSON object, resource name → last committed value.
 /// Keys Conduit does not know, and values of any JSON type under them, are kept as they are.

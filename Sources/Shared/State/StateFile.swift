@@ -1,7 +1,7 @@
-package import Config
+import Config
 public import Core
 import Glibc
-package import Stream
+import Stream
 
 /// The state file on disk (default `.conduit_state.json`), with crash-safe writes, a lock
 /// around every read-modify-write, and per-resource run locks beside it.

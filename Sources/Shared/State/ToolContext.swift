@@ -1,6 +1,6 @@
 public import Config
-package import Core
-package import Stream
+import Core
+import Stream
 
 /// What a tool works with: the configuration (when there is one) and the state file.
 public struct ToolContext: Sendable {

@@ -1,7 +1,7 @@
-package import Config
-package import Core
+import Config
+import Core
 import Glibc
-package import Stream
+import Stream
 
 /// The upstream of `conduit-state commit R --from 'conduit-extract R | jq -c …' -- LOADER`: a
 /// shell pipeline that `conduit-state` runs itself (with bash, in a process group of its own), so

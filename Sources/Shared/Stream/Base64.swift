@@ -1,4 +1,4 @@
-package import Core
+import Core
 
 /// Standard base64 (RFC 4648, with padding) on bytes, for bytea and blob values.
 package enum Base64 {

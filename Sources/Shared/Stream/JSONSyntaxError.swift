@@ -1,4 +1,4 @@
-package import Core
+import Core
 
 /// Where and why JSON text was refused.
 public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable, Equatable {

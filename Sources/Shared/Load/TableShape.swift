@@ -1,0 +1,130 @@
+import Config
+import Core
+import Glibc
+import Stream
+
+/// The table side of a load: the table's columns, the columns rows fill, and each row's column
+/// positions. A key no earlier row had finds its column, or gets one — the table itself at the
+/// first row — typed from the source's description of that column, else from its first value.
+struct TableShape {
+    /// The source's column types (nil: `--infer-types`).
+    let describeSource: (() throws(ConduitError) -> [SourceColumn])?
+    let sourceType: SourceType
+
+    /// The table's columns, nil until the table exists.
+    private var tableColumns: [DestinationColumn]?
+    /// The columns rows fill, in order, and a lookup from key bytes to their position.
+    private var targets: [DestinationColumn] = []
+    private var targetPositions: [[UInt8]: Int] = [:]
+    private var sourceColumns: [String: SourceColumn]?
+    private var positions: [Int] = []
+    /// The previous row's keys and positions: rows almost always repeat them, and comparing
+    /// bytes is cheaper than a dictionary lookup.
+    private var previousKeys: [[UInt8]] = []
+    private var previousPositions: [Int] = []
+
+    init(describeSource: (() throws(ConduitError) -> [SourceColumn])?, sourceType: SourceType) {
+        self.describeSource = describeSource
+        self.sourceType = sourceType
+    }
+
+    /// Whether any key has a column yet.
+    var hasTargets: Bool { !targets.isEmpty }
+
+    mutating func start(_ destination: any LoadDestination) throws(ConduitError) {
+        tableColumns = try destination.existingColumns()
+    }
+
+    /// The target column of each of the row's members, adding columns (and the table) as keys appear.
+    mutating func positions(of row: JSONRow, lineNumber: Int, in destination: any LoadDestination) throws(ConduitError) -> [Int] {
+        positions.removeAll(keepingCapacity: true)
+        let members = row.members
+        var sameAsPrevious = members.count == previousKeys.count
+        for (index, member) in members.enumerated() {
+            if sameAsPrevious {
+                let matches = row.withBytes(member.key) { key in
+                    previousKeys[index].withUnsafeBufferPointer { previous in
+                        guard previous.count == key.count else { return false }
+                        guard let left = previous.baseAddress, let right = key.baseAddress else { return true }
+                        return memcmp(left, right, key.count) == 0
+                    }
+                }
+                if matches {
+                    positions.append(previousPositions[index])
+                    continue
+                }
+                sameAsPrevious = false
+            }
+            let key = row.withBytes(member.key) { Array($0) }
+            if let position = targetPositions[key] {
+                positions.append(position)
+            } else {
+                positions.append(try addTarget(key: key, member: member, row: row, lineNumber: lineNumber, in: destination))
+            }
+        }
+        if !sameAsPrevious {
+            previousKeys = members.map { member in row.withBytes(member.key) { Array($0) } }
+            previousPositions = positions
+        }
+        return positions
+    }
+
+    /// A key no earlier row had: finds or creates its column and makes rows fill it from now on.
+    private mutating func addTarget(
+        key: [UInt8], member: JSONRow.Member, row: JSONRow, lineNumber: Int, in destination: any LoadDestination
+    ) throws(ConduitError) -> Int {
+        let name = String(decoding: key, as: UTF8.self)
+        if let problem = destination.validateColumnName(name) {
+            throw .badInput("line \(lineNumber): key \(JSONEscaping.quoted(name)) cannot be a column of \(destination.label): \(problem)")
+        }
+        if tableColumns == nil {
+            // The first row decides the table's columns: create it (inside this batch's transaction
+            // where the destination's DDL is transactional).
+            let columns = try row.members.map { (member) throws(ConduitError) -> (name: String, type: String) in
+                let name = row.string(member.key)
+                if let problem = destination.validateColumnName(name) {
+                    throw .badInput("line \(lineNumber): key \(JSONEscaping.quoted(name)) cannot be a column of \(destination.label): \(problem)")
+                }
+                return (name, try newColumnType(name: name, value: member.value, row: row, in: destination))
+            }
+            var unique: [(name: String, type: String)] = []
+            for column in columns where !unique.contains(where: { $0.name.utf8.elementsEqual(column.name.utf8) }) {
+                unique.append(column)
+            }
+            try destination.createTable(unique)
+            tableColumns = try destination.existingColumns()
+        }
+        var column = tableColumns?.first { $0.name.utf8.elementsEqual(name.utf8) }
+        if column == nil {
+            try destination.addColumn(name: name, type: try newColumnType(name: name, value: member.value, row: row, in: destination))
+            tableColumns = try destination.existingColumns()
+            column = tableColumns?.first { $0.name.utf8.elementsEqual(name.utf8) }
+        }
+        guard let column else {
+            throw .internalError("line \(lineNumber): column \(JSONEscaping.quoted(name)) was added to \(destination.label) but is not there")
+        }
+        targets.append(column)
+        targetPositions[key] = targets.count - 1
+        try destination.setTargetColumns(targets)
+        return targets.count - 1
+    }
+
+    private mutating func newColumnType(
+        name: String, value: JSONRow.Value, row: JSONRow, in destination: any LoadDestination
+    ) throws(ConduitError) -> String {
+        if sourceColumns == nil {
+            var byName: [String: SourceColumn] = [:]
+            if let describeSource {
+                do {
+                    for column in try describeSource() where byName[column.name] == nil { byName[column.name] = column }
+                } catch {
+                    throw ConduitError(error.kind, "learning the source's column types to create columns in \(destination.label) (--infer-types skips this): \(error.message)")
+                }
+            }
+            sourceColumns = byName
+        }
+        return destination.newColumnType(
+            source: sourceColumns?[name], sourceType: describeSource == nil ? nil : sourceType,
+            inferred: ColumnKind.inferred(from: row.jsonValue(value)))
+    }
+}
