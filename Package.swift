@@ -59,6 +59,13 @@ let package = Package(
         .testTarget(name: "StreamTests", dependencies: ["Core", "Stream"], swiftSettings: settings),
         .testTarget(name: "ConfigTests", dependencies: ["Core", "Config"], swiftSettings: settings),
         .testTarget(name: "StateTests", dependencies: ["Core", "Stream", "State"], swiftSettings: settings),
+        .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: settings),
+        .testTarget(name: "ExtractTests", dependencies: ["Core", "Config", "Extract"], swiftSettings: settings),
+        .testTarget(
+            name: "LoadTests", dependencies: ["Core", "Stream", "Config", "State", "Extract", "Load", "SQLite"],
+            swiftSettings: settings),
+        .testTarget(name: "SQLiteTests", dependencies: ["Core", "SQLite"], swiftSettings: settings),
+        .testTarget(name: "PostgresTests", dependencies: ["Core", "Stream", "Postgres"], swiftSettings: settings),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["conduit-extract", "conduit-load", "conduit-state"],

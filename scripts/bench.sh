@@ -137,3 +137,46 @@ YAML
     "$group_mb" "$group_rows" "$seconds" "$(cat "$work/extract.kb")" "$(cat "$work/state.kb")" "$(cat "$work/load.kb")"
   psql -qc "DROP TABLE IF EXISTS conduit_bench_group_in"
 fi
+
+# merge: MERGE_ROWS rows merged into a table that already holds MERGE_ROWS (half updates, half
+# inserts), conduit-load (mode: merge, COPY into a staging table + INSERT … ON CONFLICT per batch)
+# against psql doing the same from a staging table (\copy into it, then INSERT … ON CONFLICT).
+merge_rows=${MERGE_ROWS:-0}
+if [ "$merge_rows" -gt 0 ]; then
+  half=$((merge_rows / 2))
+  psql -q -v ON_ERROR_STOP=1 -c "DROP TABLE IF EXISTS conduit_bench_merge_base, conduit_bench_merge_psql, conduit_bench_merge_conduit, conduit_bench_merge_stage" \
+    -c "CREATE TABLE conduit_bench_merge_base AS SELECT g::bigint AS id, 'user ' || g AS name, 'u' || g || '@example.com' AS email,
+          (g % 100000) / 100.0 AS amount FROM generate_series(1, $merge_rows) g"
+  psql -q -c "\\copy (SELECT g::bigint AS id, 'new ' || g AS name, 'n' || g || '@example.com' AS email, (g % 1000) / 10.0 AS amount
+                      FROM generate_series($half + 1, $merge_rows + $half) g) TO '$work/merge.copy'"
+  psql -q -c "\\copy (SELECT row_to_json(r) FROM (SELECT g::bigint AS id, 'new ' || g AS name, 'n' || g || '@example.com' AS email, (g % 1000) / 10.0 AS amount
+                      FROM generate_series($half + 1, $merge_rows + $half) g) r) TO '$work/merge.ndjson'"
+  cat > "$work/merge.yml" <<YAML
+sources:
+  - {name: pg, type: postgresql, host: "\${PGHOST:-127.0.0.1}", port: "\${PGPORT:-5432}", user: "\${PGUSER:-postgres}", password: "\${PGPASSWORD:-}", database: "\${PGDATABASE:-postgres}"}
+destinations:
+  - {name: pgout, type: postgresql, host: "\${PGHOST:-127.0.0.1}", port: "\${PGPORT:-5432}", user: "\${PGUSER:-postgres}", password: "\${PGPASSWORD:-}", database: "\${PGDATABASE:-postgres}"}
+resources:
+  - name: merge
+    source: pg
+    destination: pgout
+    table: conduit_bench_merge_conduit
+    mode: merge
+    primary_key: id
+    query: "SELECT 1"
+YAML
+  for run in $(seq "$runs"); do
+    for copy in psql conduit; do
+      psql -q -c "DROP TABLE IF EXISTS conduit_bench_merge_$copy" -c "CREATE TABLE conduit_bench_merge_$copy (id bigint PRIMARY KEY, name text, email text, amount numeric)" \
+        -c "INSERT INTO conduit_bench_merge_$copy SELECT * FROM conduit_bench_merge_base" -c "VACUUM ANALYZE conduit_bench_merge_$copy"
+    done
+    read -r p _ < <(measure psql -q -v ON_ERROR_STOP=1 -c "CREATE TEMP TABLE conduit_bench_merge_stage (LIKE conduit_bench_merge_psql)" \
+      -c "\\copy conduit_bench_merge_stage FROM '$work/merge.copy'" \
+      -c "INSERT INTO conduit_bench_merge_psql SELECT * FROM conduit_bench_merge_stage ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, email = EXCLUDED.email, amount = EXCLUDED.amount")
+    read -r c kb < <(measure sh -c "'$bin/conduit-load' --config '$work/merge.yml' --state-file '$work/merge-state.json' --quiet --infer-types merge < '$work/merge.ndjson'")
+    check=$(psql -Atqc "SELECT (SELECT count(*) FROM conduit_bench_merge_conduit) || ',' || (SELECT count(*) FROM conduit_bench_merge_conduit c JOIN conduit_bench_merge_psql p USING (id) WHERE c.name = p.name AND c.amount = p.amount)")
+    [ "$check" = "$((merge_rows + half)),$((merge_rows + half))" ] || { echo "bench: merge results differ: $check" >&2; exit 1; }
+    printf '%-9s %-4s %10s %10s %12s %7s\n' merge "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")"
+  done
+  psql -qc "DROP TABLE IF EXISTS conduit_bench_merge_base, conduit_bench_merge_psql, conduit_bench_merge_conduit"
+fi

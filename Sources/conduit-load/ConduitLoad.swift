@@ -19,6 +19,11 @@ struct ConduitLoad: ParsableCommand {
             value the table refuses stops the run with exit 65 naming the line and the column; the open batch is \
             rolled back. Exit 0 means every row read is committed.
 
+            mode: append inserts every row; replace loads into a staging table and swaps the rows in \
+            at the end in one transaction (readers see the old rows or the new, never a partial table); \
+            merge upserts on primary_key, the last row of a key winning. A table it creates gets the \
+            primary_key. schema_evolution: freeze makes a new key an error instead of a new column.
+
             Under conduit-state commit, for an ordered incremental resource, batches end only where the \
             incremental value changes and each writes a checkpoint to _conduit_checkpoints in the same \
             transaction: a run that failed or was killed resumes after it, every row exactly once.

@@ -11,23 +11,12 @@ import Testing
     /// PostgreSQL (`pg`) and SQLite (`lite`) in batches of 250 rows.
     static func prepare(prefix: String, ordered: Bool = true) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
-        let environment = try ConduitExtractPostgresTests.server()
-        let connection = """
-            host: ${CONDUIT_TEST_PG_HOST}
-                port: ${CONDUIT_TEST_PG_PORT}
-                user: ${CONDUIT_TEST_PG_USER}
-                password: ${CONDUIT_TEST_PG_PASSWORD}
-                database: ${CONDUIT_TEST_PG_DATABASE}
-            """
+        let environment = try PostgresFixture.environment()
         try box.write("""
             sources:
-              - name: app
-                type: postgresql
-                \(connection)
+            \(PostgresFixture.entry("app"))
             destinations:
-              - name: warehouse
-                type: postgresql
-                \(connection)
+            \(PostgresFixture.entry("warehouse"))
               - name: lake
                 type: sqlite
                 path: lake.db
@@ -49,16 +38,11 @@ import Testing
                 ordered: \(ordered)
                 query: "SELECT id, ts, payload FROM \(prefix)_src WHERE ts > :last_value ORDER BY ts"
             """, to: "ingest.yml")
-        let setup = try box.run("""
-            psql -v ON_ERROR_STOP=1 -q <<'SQL'
-            SET client_min_messages = warning;
-            DROP TABLE IF EXISTS \(prefix)_src, \(prefix)_dst;
+        try PostgresFixture.recreate(["\(prefix)_src", "\(prefix)_dst"], with: """
             CREATE TABLE \(prefix)_src(id bigint PRIMARY KEY, ts timestamptz NOT NULL, payload text);
             INSERT INTO \(prefix)_src SELECT g, '2024-01-01 00:00:00+00'::timestamptz + (g / 7) * interval '1 second', repeat('x', 100) || g
               FROM generate_series(1, \(sourceRows)) g;
-            SQL
-            """, environment: environment)
-        try #require(setup.status == 0, "\(setup.stderr)")
+            """, in: box, environment)
         return (box, environment)
     }
 
@@ -70,9 +54,11 @@ import Testing
 
     /// How many rows the destination holds, and how many distinct ids.
     static func counts(_ resource: String, prefix: String, in box: Sandbox, _ environment: [String: String]) throws -> String {
-        let query = resource == "pg"
-            ? "psql -Atqc \"SELECT count(*) || ',' || count(DISTINCT id) FROM \(prefix)_dst\" 2>/dev/null || echo 0,0"
-            : "sqlite3 lake.db \"SELECT count(*) || ',' || count(DISTINCT id) FROM dst\" 2>/dev/null || echo 0,0"
+        if resource == "pg" {
+            let counts = try PostgresFixture.rowsAndDistinctIDs("\(prefix)_dst", in: box, environment)
+            return "\(counts.rows),\(counts.distinct)"
+        }
+        let query = "sqlite3 lake.db \"SELECT count(*) || ',' || count(DISTINCT id) FROM dst\" 2>/dev/null || echo 0,0"
         return try box.run(query, environment: environment).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -146,17 +132,21 @@ import Testing
     /// it; the next run resumes after it and loads each row once.
     @Test func failedRunResumesAfterItsCheckpoint() throws {
         let (box, environment) = try Self.prepare(prefix: "ckpt_resume")
-        try box.run("psql -qc 'CREATE TABLE ckpt_resume_dst(id bigint, ts timestamptz, payload text CHECK (payload <> $$x$$ || repeat($$x$$, 99) || 3000))'", environment: environment)
+        try PostgresFixture.execute("CREATE TABLE ckpt_resume_dst(id bigint, ts timestamptz, payload text CHECK (payload <> $$x$$ || repeat($$x$$, 99) || 3000));", in: box, environment)
         let failed = try box.run(Self.pipeline("pg", in: box), environment: environment)
         #expect(failed.status == 65, "\(failed.stderr)")
         let loaded = try Self.counts("pg", prefix: "ckpt_resume", in: box, environment)
         #expect(loaded != "0,0" && loaded != "\(Self.sourceRows),\(Self.sourceRows)", "\(loaded)")
         let shown = try box.run("conduit-state show --state-file state.json")
         #expect(shown.stdout == "{}\n")
-        #expect(shown.stderr.contains("pg: pending checkpoint 2024-01-01T00:0"), "\(shown.stderr)")
+        #expect(Messages.matches(shown.stderr, #"""
+            conduit-state: pg: pending checkpoint 2024-01-01T00:0\d:\d\dZ from an interrupted run \(\d+ rows loaded, \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); \#
+            the next run resumes after it, set or reset drops it
+
+            """#), "\(shown.stderr)")
         #expect(try box.run("conduit-extract --dry-run --state-file state.json pg").stdout.contains("from the checkpoint of an interrupted run"))
 
-        try box.run("psql -qc 'ALTER TABLE ckpt_resume_dst DROP CONSTRAINT ckpt_resume_dst_payload_check'", environment: environment)
+        try PostgresFixture.execute("ALTER TABLE ckpt_resume_dst DROP CONSTRAINT ckpt_resume_dst_payload_check;", in: box, environment)
         let resumed = try box.run(Self.pipeline("pg", in: box), environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Self.counts("pg", prefix: "ckpt_resume", in: box, environment) == "\(Self.sourceRows),\(Self.sourceRows)")
@@ -169,7 +159,7 @@ import Testing
     @Test(arguments: ["reset", "set"]) func setAndResetDropThePendingCheckpoint(command: String) throws {
         let prefix = "ckpt_\(command)"
         let (box, environment) = try Self.prepare(prefix: prefix)
-        try box.run("psql -qc 'CREATE TABLE \(prefix)_dst(id bigint, ts timestamptz, payload text CHECK (id <> 3000))'", environment: environment)
+        try PostgresFixture.execute("CREATE TABLE \(prefix)_dst(id bigint, ts timestamptz, payload text CHECK (id <> 3000));", in: box, environment)
         #expect(try box.run(Self.pipeline("pg", in: box), environment: environment).status == 65)
         let committedBefore = try Self.counts("pg", prefix: prefix, in: box, environment)
         let before = Int(committedBefore.split(separator: ",")[0]) ?? 0
@@ -177,7 +167,7 @@ import Testing
         let edit = command == "reset" ? "conduit-state reset --state-file state.json pg" : "conduit-state set --state-file state.json pg '\"2024-01-01T00:00:00Z\"'"
         #expect(try box.run(edit).status == 0)
         #expect(try box.run("conduit-state show --state-file state.json").stderr.isEmpty)
-        try box.run("psql -qc 'ALTER TABLE \(prefix)_dst DROP CONSTRAINT \(prefix)_dst_id_check'", environment: environment)
+        try PostgresFixture.execute("ALTER TABLE \(prefix)_dst DROP CONSTRAINT \(prefix)_dst_id_check;", in: box, environment)
         let rerun = try box.run(Self.pipeline("pg", in: box), environment: environment)
         #expect(rerun.status == 0, "\(rerun.stderr)")
         // reset: every row again; set to 00:00:00: every row after the first second (ids 7 and up) again.
@@ -190,24 +180,28 @@ import Testing
     @Test func successfulCommitRetiresTheCheckpoint() throws {
         let (box, environment) = try Self.prepare(prefix: "ckpt_done")
         #expect(try box.run(Self.pipeline("pg", in: box), environment: environment).status == 0)
-        #expect(try box.run("psql -Atqc \"SELECT count(*) FROM _conduit_checkpoints WHERE table_name = '\\\"ckpt_done_dst\\\"'\"", environment: environment).stdout == "1\n")
+        #expect(try PostgresFixture.query("SELECT count(*) FROM _conduit_checkpoints WHERE table_name = '\"ckpt_done_dst\"'", in: box, environment) == "1\n")
         #expect(try box.run("conduit-state set --state-file state.json pg '\"2024-01-01T00:14:00Z\"'").status == 0)
         let backfill = try box.run(Self.pipeline("pg", in: box), environment: environment)
         #expect(backfill.status == 0, "\(backfill.stderr)")
         // ts > 00:14:00 (840 s): ids 5887 to 6000.
-        #expect(backfill.stderr.contains("conduit-load: pg: 114 rows,"), "\(backfill.stderr)")
+        #expect(Messages.stableLines(backfill.stderr) == [
+            "conduit-extract: pg: 114 rows, 17898 bytes in \(Messages.timing)",
+            "conduit-load: pg: 114 rows, 17898 bytes in \(Messages.timing) into \"ckpt_done_dst\" on \(PostgresFixture.label(environment))",
+            "conduit-state: pg: 114 rows, 17898 bytes in \(Messages.timing); state 2024-01-01T00:14:00Z → 2024-01-01T00:14:17Z",
+        ], "\(backfill.stderr)")
     }
 
     /// `ordered: false` runs without checkpoints: nothing is recorded, so a failed run's
     /// committed batches load again on the rerun (the risk the README states).
     @Test func unorderedResourceHasNoCheckpoints() throws {
         let (box, environment) = try Self.prepare(prefix: "ckpt_unordered", ordered: false)
-        try box.run("psql -qc 'CREATE TABLE ckpt_unordered_dst(id bigint, ts timestamptz, payload text CHECK (id <> 3000))'", environment: environment)
+        try PostgresFixture.execute("CREATE TABLE ckpt_unordered_dst(id bigint, ts timestamptz, payload text CHECK (id <> 3000));", in: box, environment)
         #expect(try box.run(Self.pipeline("pg", in: box), environment: environment).status == 65)
         let ledger = box.exists("state.json.checkpoints") ? try box.read("state.json.checkpoints") : ""
         #expect(!ledger.contains("\"checkpoint\""))
         #expect(try box.run("psql -Atqc \"SELECT count(*) FROM _conduit_checkpoints WHERE table_name = '\\\"ckpt_unordered_dst\\\"'\" 2>/dev/null || echo 0", environment: environment).stdout == "0\n")
-        try box.run("psql -qc 'ALTER TABLE ckpt_unordered_dst DROP CONSTRAINT ckpt_unordered_dst_id_check'", environment: environment)
+        try PostgresFixture.execute("ALTER TABLE ckpt_unordered_dst DROP CONSTRAINT ckpt_unordered_dst_id_check;", in: box, environment)
         #expect(try box.run(Self.pipeline("pg", in: box), environment: environment).status == 0)
         let counts = try Self.counts("pg", prefix: "ckpt_unordered", in: box, environment).split(separator: ",")
         #expect(counts.count == 2 && Int(counts[0]) ?? 0 > Self.sourceRows && counts[1] == "\(Self.sourceRows)")

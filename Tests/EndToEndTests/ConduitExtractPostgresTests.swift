@@ -3,45 +3,14 @@ import Testing
 
 /// conduit-extract against the real PostgreSQL that scripts/test.sh starts.
 @Suite struct ConduitExtractPostgresTests {
-    /// The server's address from scripts/test.sh; a missing one fails the test (run scripts/test.sh).
-    static func server() throws -> [String: String] {
-        let environment = ProcessInfo.processInfo.environment
-        let keys = ["CONDUIT_TEST_PG_HOST", "CONDUIT_TEST_PG_PORT", "CONDUIT_TEST_PG_USER", "CONDUIT_TEST_PG_PASSWORD", "CONDUIT_TEST_PG_DATABASE"]
-        var result: [String: String] = [:]
-        for key in keys {
-            guard let value = environment[key], !value.isEmpty else {
-                throw MissingServer(variable: key)
-            }
-            result[key] = value
-        }
-        result["PGHOST"] = result["CONDUIT_TEST_PG_HOST"]
-        result["PGPORT"] = result["CONDUIT_TEST_PG_PORT"]
-        result["PGUSER"] = result["CONDUIT_TEST_PG_USER"]
-        result["PGPASSWORD"] = result["CONDUIT_TEST_PG_PASSWORD"]
-        result["PGDATABASE"] = result["CONDUIT_TEST_PG_DATABASE"]
-        return result
-    }
-
     /// A sandbox with a table of its own and an ingest.yml whose source is the test server.
     static func prepare(table: String, sql: String) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
-        let environment = try server()
+        let environment = try PostgresFixture.environment()
         try box.write("""
             sources:
-              - name: pg
-                type: postgresql
-                host: ${CONDUIT_TEST_PG_HOST}
-                port: ${CONDUIT_TEST_PG_PORT}
-                user: ${CONDUIT_TEST_PG_USER}
-                password: ${CONDUIT_TEST_PG_PASSWORD}
-                database: ${CONDUIT_TEST_PG_DATABASE}
-              - name: down
-                type: postgresql
-                host: 127.0.0.1
-                port: 1
-                user: nobody
-                password: secret-never-printed
-                database: none
+            \(PostgresFixture.entry("pg"))
+            \(PostgresFixture.unreachableEntry("down"))
             destinations:
               - {name: w, type: sqlite, path: w.db}
             resources:
@@ -64,8 +33,7 @@ import Testing
                 destination: w
                 query: "SELECT 1"
             """, to: "ingest.yml")
-        let setup = try box.run("psql -v ON_ERROR_STOP=1 -q <<'SQL'\nDROP TABLE IF EXISTS \(table);\n\(sql)\nSQL", environment: environment)
-        try #require(setup.status == 0, "\(setup.stderr)")
+        try PostgresFixture.recreate([table], with: sql, in: box, environment)
         return (box, environment)
     }
 
@@ -88,7 +56,7 @@ import Testing
             #"{"id":9223372036854775807,"name":null,"ts":"-infinity","n":12345678901234567890123456789012345678.99,"b":null,"j":null,"arr":null,"tarr":null,"raw":null,"f":-1.5e-07,"iv":null,"d":null,"js":null,"small":null,"t":null}"#,
         ]
         #expect(result.stdout == expected.joined(separator: "\n") + "\n")
-        #expect(result.stderr.hasPrefix("conduit-extract: rows: 3 rows, "))
+        #expect(Messages.stable(result.stderr) == "conduit-extract: rows: 3 rows, 689 bytes in \(Messages.timing)\n")
     }
 
     /// A 2 MB text value leaves as one line, byte for byte.
@@ -127,7 +95,8 @@ import Testing
             """#)
         // Describing runs nothing: a query that would fail at run time (division by zero) still describes.
         try box.write("""
-            sources: [{name: pg, type: postgresql, host: "${CONDUIT_TEST_PG_HOST}", port: "${CONDUIT_TEST_PG_PORT}", user: "${CONDUIT_TEST_PG_USER}", password: "${CONDUIT_TEST_PG_PASSWORD}", database: "${CONDUIT_TEST_PG_DATABASE}"}]
+            sources:
+            \(PostgresFixture.entry("pg"))
             destinations: [{name: w, type: sqlite, path: w.db}]
             resources: [{name: boom, source: pg, destination: w, query: "SELECT 1/0 AS x"}]
             """, to: "boom.yml")
@@ -146,12 +115,15 @@ import Testing
         let pipeline = "conduit-extract rows | conduit-state commit rows -- sh -c 'cat >> out.ndjson'"
         #expect(try box.run(pipeline, environment: environment).status == 0)
         #expect(try box.read(".conduit_state.json") == "{\n  \"rows\": 5\n}\n")
-        try box.run("psql -qc 'INSERT INTO extract_incremental VALUES (6, now()), (7, now())'", environment: environment)
+        try PostgresFixture.execute("INSERT INTO extract_incremental VALUES (6, now()), (7, now());", in: box, environment)
         #expect(try box.run(pipeline, environment: environment).status == 0)
         #expect(try box.read(".conduit_state.json") == "{\n  \"rows\": 7\n}\n")
         #expect(try box.read("out.ndjson").split(separator: "\n").count == 7)
         let nothing = try box.run(pipeline, environment: environment)
-        #expect(nothing.stderr.contains("rows: 0 rows"))
+        #expect(Messages.stableLines(nothing.stderr) == [
+            "conduit-extract: rows: 0 rows, 0 bytes in \(Messages.timing)",
+            "conduit-state: rows: 0 rows, 0 bytes in \(Messages.timing); no rows, state unchanged at 7",
+        ], "\(nothing.stderr)")
         let byTime = try box.run("conduit-extract by_time | conduit-state commit by_time -- sh -c 'cat > /dev/null'", environment: environment)
         #expect(byTime.status == 0, "\(byTime.stderr)")
         #expect(try box.read(".conduit_state.json").contains("\"by_time\": \"20"))
@@ -163,8 +135,12 @@ import Testing
         try box.write("{\"rows\": \"1; DROP TABLE extract_hostile\"}\n", to: ".conduit_state.json")
         let result = try box.run("conduit-extract rows", environment: environment)
         #expect(result.status == 65)
-        #expect(result.stderr.contains("invalid input syntax for type bigint"))
-        #expect(try box.run("psql -Atc 'SELECT count(*) FROM extract_hostile'", environment: environment).stdout == "1\n")
+        #expect(result.stderr == """
+            conduit-extract: error: running the query of rows on \(PostgresFixture.label(environment)): \
+            invalid input syntax for type bigint: "1; DROP TABLE extract_hostile" (SQLSTATE 22P02)
+
+            """)
+        #expect(try PostgresFixture.count("extract_hostile", in: box, environment) == "1\n")
         // --last-value overrides the state for one run and leaves it alone.
         let backfill = try box.run("conduit-extract --last-value 0 rows", environment: environment)
         #expect(backfill.stdout == "{\"id\":1}\n")
@@ -177,20 +153,20 @@ import Testing
         let (box, environment) = try Self.prepare(table: "extract_failures", sql: "CREATE TABLE extract_failures(id bigint);")
         let broken = try box.run("conduit-extract broken", environment: environment)
         #expect(broken.status == 78)
-        #expect(broken.stderr.contains("syntax error at or near \"SELEC\" (SQLSTATE 42601)"))
+        // The position counts from the start of the DECLARE … CURSOR FOR statement Conduit wraps the
+        // query in (45 characters), not from the start of the query the user wrote.
+        #expect(broken.stderr == """
+            conduit-extract: error: running the query of broken on \(PostgresFixture.label(environment)): \
+            syntax error at or near "SELEC" (SQLSTATE 42601) at character 46
+
+            """)
         let down = try box.run("conduit-extract unreachable", environment: environment)
         #expect(down.status == 69, "\(down.stderr)")
         #expect(down.stderr.contains("connecting to none at 127.0.0.1:1"))
-        #expect(!down.stderr.contains("secret-never-printed"))
+        #expect(!down.stderr.contains(PostgresFixture.unreachablePassword))
         let dry = try box.run("conduit-extract --dry-run rows", environment: environment)
         #expect(dry.stdout.hasSuffix("SELECT * FROM extract_failures WHERE id > $1 ORDER BY id\n"))
         let password = environment["CONDUIT_TEST_PG_PASSWORD"] ?? ""
         if password.count >= 8 { #expect(!dry.stdout.contains(password)) }
     }
-}
-
-/// The test server's address is missing: the tests were not started by scripts/test.sh.
-struct MissingServer: Error, CustomStringConvertible {
-    var variable: String
-    var description: String { "\(variable) is not set: run the tests with scripts/test.sh, which starts PostgreSQL" }
 }

@@ -32,7 +32,7 @@ import Testing
         let get = try box.run("conduit-state get users")
         #expect(get.status == 0)
         #expect(get.stdout == "")
-        #expect(get.stderr.contains("users has no committed value"))
+        #expect(get.stderr == "conduit-state: users has no committed value in .conduit_state.json; its next run starts from initial_value, or 0\n")
         #expect(try box.read(".conduit_state.json").contains("custom_tool_key"))
     }
 
@@ -42,7 +42,7 @@ import Testing
         try box.writeStandardConfig()
         let result = try box.run("conduit-state set user 5")
         #expect(result.status == 78)
-        #expect(result.stderr.contains("did you mean 'users'?"))
+        #expect(result.stderr == "conduit-state: error: ingest.yml: no resource named 'user' (did you mean 'users'?)\n")
         #expect(!box.exists(".conduit_state.json"))
     }
 
@@ -59,7 +59,7 @@ import Testing
         let box = try Sandbox()
         let result = try box.run("conduit-state show --config nowhere.yml")
         #expect(result.status == 78)
-        #expect(result.stderr.contains("nowhere.yml"))
+        #expect(result.stderr == "conduit-state: error: nowhere.yml: cannot read the configuration: No such file or directory\n")
     }
 
     /// Every tool answers --help with examples and --version; an unknown flag is exit 64.

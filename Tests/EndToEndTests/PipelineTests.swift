@@ -15,29 +15,14 @@ import Testing
     /// `<prefix>_users` (source) and `<prefix>_raw_users` (destination), dropped first.
     static func prepare(prefix: String, sql: String = "") throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
-        var environment = try ConduitExtractPostgresTests.server()
+        var environment = try PostgresFixture.environment()
         environment["PG_PASSWORD"] = environment["CONDUIT_TEST_PG_PASSWORD"]
         try box.write("""
             sources:
-              - name: production_db
-                type: postgresql
-                database: ${CONDUIT_TEST_PG_DATABASE}
-                user: ${CONDUIT_TEST_PG_USER}
-                password: ${PG_PASSWORD}
-                host: ${CONDUIT_TEST_PG_HOST}
-                port: ${CONDUIT_TEST_PG_PORT}
-                schema: public
+            \(PostgresFixture.entry("production_db", password: "PG_PASSWORD", extra: ["schema: public"]))
 
             destinations:
-              - name: data_warehouse
-                type: postgresql
-                database: ${CONDUIT_TEST_PG_DATABASE}
-                user: ${CONDUIT_TEST_PG_USER}
-                password: ${PG_PASSWORD}
-                host: ${CONDUIT_TEST_PG_HOST}
-                port: ${CONDUIT_TEST_PG_PORT}
-                table: \(prefix)_raw_users
-                mode: append # Important for incremental loads
+            \(PostgresFixture.entry("data_warehouse", password: "PG_PASSWORD", extra: ["table: \(prefix)_raw_users", "mode: append # Important for incremental loads"]))
 
             resources:
               - name: sync_new_users
@@ -53,25 +38,14 @@ import Testing
                 incremental_column: created_at
                 query: "SELECT id, name, created_at FROM \(prefix)_users WHERE created_at > :last_value ORDER BY created_at"
             """, to: "ingest.yml")
-        let setup = try box.run("""
-            psql -v ON_ERROR_STOP=1 -q <<'SQL'
-            SET client_min_messages = warning;
-            DROP TABLE IF EXISTS \(prefix)_users, \(prefix)_raw_users, \(prefix)_raw_by_time;
+        try PostgresFixture.recreate(["\(prefix)_users", "\(prefix)_raw_users", "\(prefix)_raw_by_time"], with: """
             CREATE TABLE \(prefix)_users(id bigserial PRIMARY KEY, name text NOT NULL, email text, created_at timestamptz NOT NULL);
             INSERT INTO \(prefix)_users(name, email, created_at)
               SELECT 'user ' || g, 'u' || g || '@example.com', '2024-05-01 00:00:00+00'::timestamptz + g * interval '1 hour'
               FROM generate_series(1, 5) g;
             \(sql)
-            SQL
-            """, environment: environment)
-        try #require(setup.status == 0, "\(setup.stderr)")
+            """, in: box, environment)
         return (box, environment)
-    }
-
-    static func query(_ sql: String, in box: Sandbox, _ environment: [String: String]) throws -> String {
-        let result = try box.run("psql -Atqc \"\(sql)\"", environment: environment)
-        #expect(result.status == 0, "\(result.stderr)")
-        return result.stdout
     }
 
     /// The user's document, run after run: everything, then only the new rows, then nothing.
@@ -80,25 +54,34 @@ import Testing
         let first = try box.run(Self.pipeline, environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 5\n}\n")
-        #expect(try Self.query("SELECT count(*), count(DISTINCT id) FROM pipe_seed_raw_users", in: box, environment) == "5|5\n")
+        #expect(try PostgresFixture.query("SELECT count(*), count(DISTINCT id) FROM pipe_seed_raw_users", in: box, environment) == "5|5\n")
         // The created table has the source's types.
-        #expect(try Self.query(
+        #expect(try PostgresFixture.query(
             "SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'pipe_seed_raw_users'::regclass AND attnum > 0",
             in: box, environment) == "id bigint, name text, email text, created_at timestamp with time zone\n")
 
-        try box.run("psql -qc \"INSERT INTO pipe_seed_users(name, email, created_at) VALUES ('new 1', 'n1@example.com', now()), ('new 2', NULL, now()), ('new 3', 'n3@example.com', now())\"", environment: environment)
+        try PostgresFixture.execute("INSERT INTO pipe_seed_users(name, email, created_at) VALUES ('new 1', 'n1@example.com', now()), ('new 2', NULL, now()), ('new 3', 'n3@example.com', now());", in: box, environment)
         let second = try box.run(Self.pipeline, environment: environment)
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stderr.contains("conduit-load: sync_new_users: 3 rows"))
+        // The new rows' created_at is now(), whose digits (so the byte count) vary.
+        #expect(Messages.stableLines(second.stderr, ignoringBytes: true) == [
+            "conduit-extract: sync_new_users: 3 rows, \(Messages.bytes) in \(Messages.timing)",
+            "conduit-load: sync_new_users: 3 rows, \(Messages.bytes) in \(Messages.timing) into \"pipe_seed_raw_users\" on \(PostgresFixture.label(environment))",
+            "conduit-state: sync_new_users: 3 rows, \(Messages.bytes) in \(Messages.timing); state 5 → 8",
+        ], "\(second.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 8\n}\n")
-        #expect(try Self.query("SELECT count(*), count(DISTINCT id) FROM pipe_seed_raw_users", in: box, environment) == "8|8\n")
-        #expect(try Self.query(
+        #expect(try PostgresFixture.query("SELECT count(*), count(DISTINCT id) FROM pipe_seed_raw_users", in: box, environment) == "8|8\n")
+        #expect(try PostgresFixture.query(
             "SELECT count(*) FROM (SELECT * FROM pipe_seed_users EXCEPT SELECT * FROM pipe_seed_raw_users) missing", in: box, environment) == "0\n")
 
         let third = try box.run(Self.pipeline, environment: environment)
         #expect(third.status == 0, "\(third.stderr)")
-        #expect(third.stderr.contains("no rows, state unchanged at 8"))
-        #expect(try Self.query("SELECT count(*) FROM pipe_seed_raw_users", in: box, environment) == "8\n")
+        #expect(Messages.stableLines(third.stderr) == [
+            "conduit-extract: sync_new_users: 0 rows, 0 bytes in \(Messages.timing)",
+            "conduit-load: sync_new_users: 0 rows, 0 bytes in \(Messages.timing) into \"pipe_seed_raw_users\" on \(PostgresFixture.label(environment))",
+            "conduit-state: sync_new_users: 0 rows, 0 bytes in \(Messages.timing); no rows, state unchanged at 8",
+        ], "\(third.stderr)")
+        #expect(try PostgresFixture.query("SELECT count(*) FROM pipe_seed_raw_users", in: box, environment) == "8\n")
     }
 
     /// A load the destination refuses leaves the state alone; the rerun after the fix loads every row once.
@@ -109,16 +92,22 @@ import Testing
             """)
         let failed = try box.run(Self.pipeline, environment: environment)
         #expect(failed.status == 65, "\(failed.stderr)")
-        #expect(failed.stderr.contains("line 4"))
-        #expect(failed.stderr.contains("pipe_fail_raw_users_email_check"))
+        // The refused row's created_at prints in the server's time zone. (The extract's own lines
+        // depend on whether it confirmed its end before conduit-state, stopped by the loader, exited.)
+        let failure = Messages.stableLines(failed.stderr)
+        #expect(failure.contains {
+            $0.hasPrefix(#"conduit-load: error: loading into "pipe_fail_raw_users" on \#(PostgresFixture.label(environment)): line 4: new row for relation "pipe_fail_raw_users" violates check constraint "pipe_fail_raw_users_email_check" (SQLSTATE 23514); detail: Failing row contains (4, user 4, broken, 2024-05-01 "#)
+                && $0.hasSuffix(").; the open batch was rolled back, nothing was written")
+        }, "\(failed.stderr)")
+        #expect(failure.contains("conduit-state: warning: sync_new_users: the loader exited with status 65; state unchanged"), "\(failed.stderr)")
         #expect(!box.exists(".conduit_state.json"))
-        #expect(try Self.query("SELECT count(*) FROM pipe_fail_raw_users", in: box, environment) == "0\n")
+        #expect(try PostgresFixture.query("SELECT count(*) FROM pipe_fail_raw_users", in: box, environment) == "0\n")
 
-        try box.run("psql -qc \"UPDATE pipe_fail_users SET email = 'fixed@example.com' WHERE id = 4\"", environment: environment)
+        try PostgresFixture.execute("UPDATE pipe_fail_users SET email = 'fixed@example.com' WHERE id = 4;", in: box, environment)
         let rerun = try box.run(Self.pipeline, environment: environment)
         #expect(rerun.status == 0, "\(rerun.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 5\n}\n")
-        #expect(try Self.query("SELECT count(*), count(DISTINCT id) FROM pipe_fail_raw_users", in: box, environment) == "5|5\n")
+        #expect(try PostgresFixture.query("SELECT count(*), count(DISTINCT id) FROM pipe_fail_raw_users", in: box, environment) == "5|5\n")
     }
 
     /// jq between the stages: a transformed value and a key jq adds, which becomes a typed column.
@@ -128,7 +117,7 @@ import Testing
             "conduit-extract sync_new_users | jq -c '.email |= ascii_upcase | .batch = 7' | conduit-state commit sync_new_users -- conduit-load sync_new_users",
             environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(try Self.query("SELECT email, batch, pg_typeof(batch) FROM pipe_jq_raw_users WHERE id = 2", in: box, environment) == "U2@EXAMPLE.COM|7|bigint\n")
+        #expect(try PostgresFixture.query("SELECT email, batch, pg_typeof(batch) FROM pipe_jq_raw_users WHERE id = 2", in: box, environment) == "U2@EXAMPLE.COM|7|bigint\n")
         #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 5\n}\n")
     }
 
@@ -140,15 +129,24 @@ import Testing
             #"conduit-state commit sync_new_users --from 'conduit-extract sync_new_users | jq -c ".email |= ascii_upcase"' -- conduit-load sync_new_users"#,
             environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stderr.contains("conduit-state: sync_new_users: 5 rows,"), "\(result.stderr)")
-        #expect(try Self.query("SELECT email FROM pipe_from_raw_users WHERE id = 2", in: box, environment) == "U2@EXAMPLE.COM\n")
+        #expect(Messages.stableLines(result.stderr) == [
+            "conduit-extract: sync_new_users: 5 rows, 430 bytes in \(Messages.timing)",
+            "conduit-load: sync_new_users: 5 rows, 430 bytes in \(Messages.timing) into \"pipe_from_raw_users\" on \(PostgresFixture.label(environment))",
+            "conduit-state: sync_new_users: 5 rows, 430 bytes in \(Messages.timing); state (none) → 5",
+        ], "\(result.stderr)")
+        #expect(try PostgresFixture.query("SELECT email FROM pipe_from_raw_users WHERE id = 2", in: box, environment) == "U2@EXAMPLE.COM\n")
         #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 5\n}\n")
 
         let make = "make -s -f '\(Self.repositoryRoot)/examples/Makefile' CONFIG=ingest.yml RESOURCES=sync_by_time FILTER=\"jq -c '.batch = 9'\""
         let loaded = try box.run(make, environment: environment)
         #expect(loaded.status == 0, "\(loaded.stdout)\(loaded.stderr)")
-        #expect(loaded.stderr.contains("conduit-state: sync_by_time: 5 rows,"), "\(loaded.stderr)")
-        #expect(try Self.query("SELECT count(*), min(batch) FROM pipe_from_raw_by_time", in: box, environment) == "5|9\n")
+        // jq's `.batch = 9` adds 10 bytes to each of the 5 rows between the extract and the state.
+        #expect(Messages.stableLines(loaded.stderr) == [
+            "conduit-extract: sync_by_time: 5 rows, 305 bytes in \(Messages.timing)",
+            "conduit-load: sync_by_time: 5 rows, 355 bytes in \(Messages.timing) into \"pipe_from_raw_by_time\" on \(PostgresFixture.label(environment))",
+            "conduit-state: sync_by_time: 5 rows, 355 bytes in \(Messages.timing); state (none) → 2024-05-01T05:00:00Z",
+        ], "\(loaded.stderr)")
+        #expect(try PostgresFixture.query("SELECT count(*), min(batch) FROM pipe_from_raw_by_time", in: box, environment) == "5|9\n")
     }
 
     /// A timestamp cursor: the first run starts at -infinity, the next only reads later rows.
@@ -158,12 +156,16 @@ import Testing
         let first = try box.run(pipeline, environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"sync_by_time\": \"2024-05-01T05:00:00Z\"\n}\n")
-        try box.run("psql -qc \"INSERT INTO pipe_time_users(name, email, created_at) VALUES ('later', NULL, '2024-05-01 07:30:00+02')\"", environment: environment)
+        try PostgresFixture.execute("INSERT INTO pipe_time_users(name, email, created_at) VALUES ('later', NULL, '2024-05-01 07:30:00+02');", in: box, environment)
         let second = try box.run(pipeline, environment: environment)
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stderr.contains("conduit-load: sync_by_time: 1 rows"))
+        #expect(Messages.stableLines(second.stderr) == [
+            "conduit-extract: sync_by_time: 1 rows, 60 bytes in \(Messages.timing)",
+            "conduit-load: sync_by_time: 1 rows, 60 bytes in \(Messages.timing) into \"pipe_time_raw_by_time\" on \(PostgresFixture.label(environment))",
+            "conduit-state: sync_by_time: 1 rows, 60 bytes in \(Messages.timing); state 2024-05-01T05:00:00Z → 2024-05-01T05:30:00Z",
+        ], "\(second.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"sync_by_time\": \"2024-05-01T05:30:00Z\"\n}\n")
-        #expect(try Self.query("SELECT count(*) FROM pipe_time_raw_by_time", in: box, environment) == "6\n")
+        #expect(try PostgresFixture.query("SELECT count(*) FROM pipe_time_raw_by_time", in: box, environment) == "6\n")
     }
 
     /// The example Makefile (`.SHELLFLAGS := -eu -o pipefail -c`) loads every resource; a failing
@@ -173,14 +175,20 @@ import Testing
         let make = "make -s -f '\(Self.repositoryRoot)/examples/Makefile' CONFIG=ingest.yml RESOURCES='sync_new_users sync_by_time'"
         let loaded = try box.run(make, environment: environment)
         #expect(loaded.status == 0, "\(loaded.stdout)\(loaded.stderr)")
-        #expect(try Self.query("SELECT (SELECT count(*) FROM pipe_make_raw_users) || ',' || (SELECT count(*) FROM pipe_make_raw_by_time)", in: box, environment) == "5,5\n")
+        #expect(try PostgresFixture.query("SELECT (SELECT count(*) FROM pipe_make_raw_users) || ',' || (SELECT count(*) FROM pipe_make_raw_by_time)", in: box, environment) == "5,5\n")
         let state = try box.read(".conduit_state.json")
         #expect(state == "{\n  \"sync_by_time\": \"2024-05-01T05:00:00Z\",\n  \"sync_new_users\": 5\n}\n")
 
-        try box.run("psql -qc \"INSERT INTO pipe_make_users(name, email, created_at) VALUES ('x', NULL, now()); ALTER TABLE pipe_make_raw_users ADD CHECK (email IS NOT NULL)\"", environment: environment)
+        try PostgresFixture.execute("INSERT INTO pipe_make_users(name, email, created_at) VALUES ('x', NULL, now()); ALTER TABLE pipe_make_raw_users ADD CHECK (email IS NOT NULL);", in: box, environment)
         let failing = try box.run(make, environment: environment)
         #expect(failing.status != 0)
-        #expect(failing.stderr.contains("violates check constraint"))
+        // The refused row holds now(); make adds a line of its own.
+        let failure = Messages.stableLines(failing.stderr)
+        #expect(failure.contains {
+            $0.hasPrefix(#"conduit-load: error: loading into "pipe_make_raw_users" on \#(PostgresFixture.label(environment)): line 1: new row for relation "pipe_make_raw_users" violates check constraint "pipe_make_raw_users_email_check" (SQLSTATE 23514); detail: Failing row contains (6, x, null, "#)
+                && $0.hasSuffix(").; the open batch was rolled back, nothing was written")
+        }, "\(failing.stderr)")
+        #expect(failure.contains("conduit-state: warning: sync_new_users: the loader exited with status 65; state unchanged"), "\(failing.stderr)")
         #expect(try box.read(".conduit_state.json") == state)
     }
 }

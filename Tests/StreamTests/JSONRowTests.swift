@@ -57,7 +57,7 @@ struct JSONRowTests {
 
     /// Guards that the corpus is there, so the per-file tests below are not silently empty.
     @Test func corpusHasObjectsAndNonObjects() throws {
-        try #require(JSONTestSuiteCorpus.directoryPath != nil, "JSONTestSuite corpus not found (../shared/testdata/JSONTestSuite)")
+        try #require(JSONTestSuiteCorpus.directoryPath != nil, "JSONTestSuite corpus not found in Tests/Fixtures/JSONTestSuite")
         let valid = JSONTestSuiteCorpus.fileNames(prefix: "y_")
         let objects = try valid.filter { Self.parsedMembers(try JSONTestSuiteCorpus.contents(of: $0)) != nil }
         #expect(objects.count >= 10, "too few y_ objects: \(objects)")

@@ -9,7 +9,7 @@ struct JSONTestSuiteTests {
     @Test func corpusIsPresentAndComplete() throws {
         let directory = try #require(
             JSONTestSuiteCorpus.directoryPath,
-            "JSONTestSuite corpus not found: set CONDUIT_JSON_TEST_SUITE or check out ../shared/testdata")
+            "JSONTestSuite corpus not found in Tests/Fixtures/JSONTestSuite")
         #expect(JSONTestSuiteCorpus.fileNames(prefix: "y_").count > 90, "too few y_ files in \(directory)")
         #expect(JSONTestSuiteCorpus.fileNames(prefix: "n_").count > 150, "too few n_ files in \(directory)")
         #expect(JSONTestSuiteCorpus.fileNames(prefix: "i_").count > 20, "too few i_ files in \(directory)")

@@ -19,6 +19,9 @@ public enum DestinationType: String, Sendable, CaseIterable { case postgresql, s
 /// How a load writes its table (SPEC section 6).
 public enum WriteMode: String, Sendable, CaseIterable { case append, replace, merge }
 
+/// What a key the table lacks does (`schema_evolution`): `evolve` adds a column, `freeze` refuses the row.
+public enum SchemaEvolution: String, Sendable, CaseIterable { case evolve, freeze }
+
 /// One entry of `sources`: where rows are read from.
 public struct SourceConfig: Sendable, Equatable {
     public var name: String
@@ -41,11 +44,13 @@ public struct DestinationConfig: Sendable, Equatable {
     public var mode: WriteMode?
     public var primaryKey: [String]?
     public var batchSize: Int?
+    public var schemaEvolution: SchemaEvolution?
 
     public init(
         name: String, type: DestinationType, connection: ConnectionSettings, table: String? = nil,
-        mode: WriteMode? = nil, primaryKey: [String]? = nil, batchSize: Int? = nil
+        mode: WriteMode? = nil, primaryKey: [String]? = nil, batchSize: Int? = nil, schemaEvolution: SchemaEvolution? = nil
     ) {
+        self.schemaEvolution = schemaEvolution
         self.name = name
         self.type = type
         self.connection = connection
@@ -71,6 +76,7 @@ public struct ResourceConfig: Sendable, Equatable {
     public var mode: WriteMode?
     public var primaryKey: [String]?
     public var batchSize: Int?
+    public var schemaEvolution: SchemaEvolution?
     /// Whether the query returns rows in non-decreasing `incremental_column` order (key `ordered`,
     /// default true). Checkpoints are only safe when it does.
     public var ordered: Bool
@@ -165,6 +171,11 @@ public struct Configuration: Sendable, Equatable {
     /// The resource's `primary_key`, else the destination's; validation guarantees one for `merge`.
     public func effectivePrimaryKey(of resource: ResourceConfig) -> [String]? {
         resource.primaryKey ?? destination(of: resource).primaryKey
+    }
+
+    /// The resource's `schema_evolution`, else the destination's, else `evolve`.
+    public func effectiveSchemaEvolution(of resource: ResourceConfig) -> SchemaEvolution {
+        resource.schemaEvolution ?? destination(of: resource).schemaEvolution ?? .evolve
     }
 
     /// The resource's `batch_size`, else the destination's, else nil (the loader's default).

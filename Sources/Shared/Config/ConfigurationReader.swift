@@ -379,7 +379,7 @@ struct ConfigurationReader {
         guard let name else { return nil }
         return DestinationConfig(
             name: name.value.text, type: type, connection: connection, table: options.table, mode: options.mode,
-            primaryKey: options.primaryKey, batchSize: options.batchSize)
+            primaryKey: options.primaryKey, batchSize: options.batchSize, schemaEvolution: options.schemaEvolution)
     }
 
     private enum ConnectionKind { case postgresql, sqlite, snowflake }
@@ -458,6 +458,7 @@ struct ConfigurationReader {
         var modeLine: Int?
         var primaryKey: [String]?
         var batchSize: Int?
+        var schemaEvolution: SchemaEvolution?
     }
 
     private mutating func readLoadOptions(_ fields: EntryFields, path: String) -> LoadOptions {
@@ -469,6 +470,13 @@ struct ConfigurationReader {
         }
         if let entry = fields["primary_key"] {
             options.primaryKey = readPrimaryKey(entry, "\(path).primary_key")
+        }
+        if let value = optionalText(fields["schema_evolution"], "\(path).schema_evolution") {
+            if let evolution = SchemaEvolution(rawValue: value.text) {
+                options.schemaEvolution = evolution
+            } else {
+                report(line: value.line, "\(path).schema_evolution", "must be evolve or freeze, not \(value.quoted)")
+            }
         }
         if let value = optionalText(fields["batch_size"], "\(path).batch_size") {
             if value.text.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }),
@@ -575,6 +583,7 @@ struct ConfigurationReader {
         config.mode = options.mode
         config.primaryKey = options.primaryKey
         config.batchSize = options.batchSize
+        config.schemaEvolution = options.schemaEvolution
         return ResourceDraft(
             config: config, path: path, source: source, destination: destination, query: query,
             incrementalColumn: incrementalColumn, hasIncrementalKey: hasIncrementalKey, modeLine: options.modeLine)

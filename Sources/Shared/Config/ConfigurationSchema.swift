@@ -25,11 +25,11 @@ enum ConfigurationSchema {
     ]
 
     /// A destination's defaults for the resources that write to it.
-    static let loadKeys = ["table", "mode", "primary_key", "batch_size"]
+    static let loadKeys = ["table", "mode", "primary_key", "batch_size", "schema_evolution"]
 
     static let resourceKeys = [
         "name", "source", "destination", "query", "incremental_column", "initial_value", "table", "mode",
-        "primary_key", "batch_size", "ordered",
+        "primary_key", "batch_size", "schema_evolution", "ordered",
     ]
 
     static func sourceKeys(_ type: SourceType) -> [String] {

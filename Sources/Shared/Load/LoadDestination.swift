@@ -48,7 +48,8 @@ public protocol LoadDestination: AnyObject {
     /// Refuses a key the database cannot hold as a column name.
     func validateColumnName(_ name: String) -> String?
     func begin() throws(ConduitError)
-    func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError)
+    /// Creates the table with these columns and, when `primaryKey` names any, that primary key.
+    func createTable(_ columns: [(name: String, type: String)], primaryKey: [String]) throws(ConduitError)
     func addColumn(name: String, type: String) throws(ConduitError)
     /// Rows written from now on fill these columns, in this order; any other column gets its default.
     func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError)
@@ -65,6 +66,24 @@ public protocol LoadDestination: AnyObject {
     func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError)
     /// Abandons the open batch; never throws (it runs on the way out of a failure).
     func rollback()
+
+    // MARK: Write modes (SPEC 6). The loader calls these outside any batch.
+
+    /// `merge`: from now on each batch upserts its rows into the table on `primaryKey` (a unique
+    /// key of the table) when it commits; within a batch, and so within a run, the last row of a
+    /// key wins. The checkpoint still commits in the same transaction.
+    func enableMerge(primaryKey: [String]) throws(ConduitError)
+
+    /// `replace`, on the staging table's destination: drops this table if it is left over from a
+    /// run that did not finish, and, when `template` names an existing table, creates this one
+    /// with the template's columns and types (so values are checked against them line by line).
+    func resetStaging(like template: String) throws(ConduitError)
+
+    /// `replace`, on the staging table's destination, after its last batch: in one transaction,
+    /// makes `table` hold exactly this table's rows — created like this one when missing, with the
+    /// columns it lacks added, its old rows deleted — and drops this table. Readers see the old
+    /// rows or the new ones, never an empty or partial table.
+    func publishStaging(into table: String, primaryKey: [String]) throws(ConduitError)
 }
 
 /// Opens a destination's table (the CLI's factory): the destination entry and the table name.

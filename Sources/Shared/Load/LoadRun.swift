@@ -23,6 +23,20 @@ public struct LoadRun {
     public var reporter: Reporter
     /// The process environment: `conduit-state commit` passes the run's checkpoint token through it.
     public var environment: [String: String]
+    /// How the summary names where the rows went.
+    static func describe(_ mode: WriteMode, into label: String, table: String) -> String {
+        switch mode {
+        case .append: "into \(label)"
+        case .merge: "merged into \(label)"
+        case .replace: "replacing the rows of \(JSONEscaping.quoted(table)) (staged in \(label))"
+        }
+    }
+
+    /// The staging table of a `replace` into `table`, beside it.
+    public static func stagingTableName(for table: String) -> String {
+        table + "__conduit_staging"
+    }
+
     /// Rows per transaction when the configuration does not say.
     public static let defaultBatchSize = 100_000
 
@@ -43,18 +57,30 @@ public struct LoadRun {
         let started = MonotonicClock.now
         let destinationConfig = configuration.destination(of: resource)
         let mode = configuration.effectiveMode(of: resource)
-        guard mode == .append else {
-            throw .configuration("resource \(resource.name): mode \(mode.rawValue) is not supported by this release of conduit-load; only append is")
-        }
+        let primaryKey = configuration.effectivePrimaryKey(of: resource) ?? []
         SignalForwarding.install()
         let table = configuration.effectiveTable(of: resource)
-        let destination = try openDestination(destinationConfig, table)
+        let destination: any LoadDestination
+        switch mode {
+        case .append:
+            destination = try openDestination(destinationConfig, table)
+        case .merge:
+            destination = try openDestination(destinationConfig, table)
+            try destination.enableMerge(primaryKey: primaryKey)
+        case .replace:
+            // The run fills a staging table of its own; the table itself changes once, at the end.
+            destination = try openDestination(destinationConfig, Self.stagingTableName(for: table))
+            try destination.resetStaging(like: table)
+        }
 
         var session = LoadSession(
             destination: destination, batchSize: configuration.effectiveBatchSize(of: resource) ?? Self.defaultBatchSize,
             describeSource: describeSource,
             sourceType: configuration.source(of: resource).type,
-            checkpoints: CheckpointPlan(resource: resource, environment: environment))
+            // A replace starts clean every run: its staging holds nothing a checkpoint could resume.
+            checkpoints: mode == .replace ? nil : CheckpointPlan(resource: resource, environment: environment),
+            endOfStreamFD: environment[CheckpointEnvironment.endOfStreamFD].flatMap { Int32($0) },
+            primaryKey: primaryKey, merge: mode == .merge, evolution: configuration.effectiveSchemaEvolution(of: resource))
         var reader = LineReader(descriptor: input)
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         let outcome: LineReader.Outcome
@@ -67,6 +93,7 @@ public struct LoadRun {
             if case .endOfStream = outcome {
                 try session.confirmEndOfStream()
                 try session.finish()
+                if mode == .replace { try destination.publishStaging(into: table, primaryKey: primaryKey) }
             }
         } catch {
             destination.rollback()
@@ -86,12 +113,12 @@ public struct LoadRun {
         let rate = seconds > 0 ? Int(Double(session.rows) / seconds) : session.rows
         let skipped = session.skippedRows > 0 ? " (\(session.skippedRows) more already loaded before the checkpoint, skipped)" : ""
         reporter.summary(
-            "\(resource.name): \(session.rows) rows\(skipped), \(reader.bytesRead) bytes in \(Duration.format(seconds))s (\(rate) rows/s) into \(destination.label)",
+            "\(resource.name): \(session.rows) rows\(skipped), \(reader.bytesRead) bytes in \(Duration.format(seconds))s (\(rate) rows/s) \(Self.describe(mode, into: destination.label, table: table))",
             fields: [
                 ("resource", .string(resource.name)), ("rows", .number(String(session.rows))),
                 ("bytes", .number(String(reader.bytesRead))), ("seconds", .number(Duration.format(seconds))),
                 ("rows_per_second", .number(String(rate))), ("table", .string(table)),
-                ("skipped_rows", .number(String(session.skippedRows))),
+                ("skipped_rows", .number(String(session.skippedRows))), ("mode", .string(mode.rawValue)),
             ])
         return .success
     }

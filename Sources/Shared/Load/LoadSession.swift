@@ -12,6 +12,10 @@ struct LoadSession {
     let batchSize: Int
     /// Set when the run checkpoints (under `conduit-state commit`, for an ordered incremental resource).
     let checkpoints: CheckpointPlan?
+    /// Under `conduit-state commit`: where it confirms the real end of the stream (``CheckpointEnvironment/endOfStreamFD``).
+    let endOfStreamFD: Int32?
+    /// `merge`: the key every row must carry.
+    private let mergeKey: [[UInt8]]
 
     private var cursor: CheckpointCursor?
     private var shape: TableShape
@@ -26,13 +30,16 @@ struct LoadSession {
 
     init(
         destination: any LoadDestination, batchSize: Int, describeSource: (() throws(ConduitError) -> [SourceColumn])?,
-        sourceType: SourceType, checkpoints: CheckpointPlan?
+        sourceType: SourceType, checkpoints: CheckpointPlan?, endOfStreamFD: Int32?, primaryKey: [String] = [],
+        merge: Bool = false, evolution: SchemaEvolution = .evolve
     ) {
         self.destination = destination
         self.batchSize = max(batchSize, 1)
         self.checkpoints = checkpoints
+        self.endOfStreamFD = endOfStreamFD
+        mergeKey = merge ? primaryKey.map { Array($0.utf8) } : []
         cursor = checkpoints.map { CheckpointCursor(plan: $0) }
-        shape = TableShape(describeSource: describeSource, sourceType: sourceType)
+        shape = TableShape(describeSource: describeSource, sourceType: sourceType, primaryKey: primaryKey, evolution: evolution)
     }
 
     mutating func start() throws(ConduitError) {
@@ -44,7 +51,7 @@ struct LoadSession {
     /// did only if `conduit-state` says so on the end-of-stream descriptor. Otherwise its writer
     /// died, the last value group may be partial, and nothing more may commit.
     func confirmEndOfStream() throws(ConduitError) {
-        guard let descriptor = checkpoints?.endOfStreamFD else { return }
+        guard let descriptor = endOfStreamFD else { return }
         var byte: UInt8 = 0
         while true {
             let count = read(descriptor, &byte, 1)
@@ -66,6 +73,7 @@ struct LoadSession {
             // Later, {} is a row of NULLs; as the first row it says nothing to create or fill.
             throw .badInput("line \(lineNumber): an empty object before any row with keys: no column to load it into")
         }
+        if !mergeKey.isEmpty { try checkMergeKey(lineNumber: lineNumber) }
         if cursor != nil {
             switch try cursor?.admit(row, lineNumber: lineNumber) {
             case .skip?: return
@@ -86,6 +94,22 @@ struct LoadSession {
         try destination.write(row, positions: positions, lineNumber: lineNumber)
         rows += 1
         rowsInBatch += 1
+    }
+
+    /// A merged row must say which row it is: every primary key column, not null.
+    private func checkMergeKey(lineNumber: Int) throws(ConduitError) {
+        for key in mergeKey {
+            let member = row.members.last { member in
+                row.withBytes(member.key) { $0.elementsEqual(key) }
+            }
+            let name = String(decoding: key, as: UTF8.self)
+            guard let member else {
+                throw .badInput("line \(lineNumber): the row has no \(JSONEscaping.quoted(name)) key, part of the primary_key that merge upserts on")
+            }
+            if case .null = member.value {
+                throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(name)) is null, but it is part of the primary_key that merge upserts on")
+            }
+        }
     }
 
     mutating func finish() throws(ConduitError) {
@@ -123,9 +147,6 @@ struct CheckpointPlan {
     /// `<lineage>.<epoch>` of the state file's ledger: checkpoints written under another token are not this run's.
     let run: String
     let ledger: CheckpointLedger?
-    /// See ``CheckpointEnvironment/endOfStreamFD``.
-    let endOfStreamFD: Int32?
-
     init?(resource: ResourceConfig, environment: [String: String]) {
         guard let column = resource.incrementalColumn, resource.ordered,
               let run = environment[CheckpointEnvironment.run], !run.isEmpty else { return nil }
@@ -134,6 +155,5 @@ struct CheckpointPlan {
         columnBytes = Array(column.utf8)
         self.run = run
         ledger = environment[CheckpointEnvironment.ledger].map { CheckpointLedger(path: $0) }
-        endOfStreamFD = environment[CheckpointEnvironment.endOfStreamFD].flatMap { Int32($0) }
     }
 }

@@ -10,6 +10,10 @@ struct TableShape {
     /// The source's column types (nil: `--infer-types`).
     let describeSource: (() throws(ConduitError) -> [SourceColumn])?
     let sourceType: SourceType
+    /// The primary key a created table gets (the configured `primary_key`).
+    let primaryKey: [String]
+    /// `freeze`: a key the table lacks is an error, not a new column.
+    let evolution: SchemaEvolution
 
     /// The table's columns, nil until the table exists.
     private var tableColumns: [DestinationColumn]?
@@ -23,9 +27,14 @@ struct TableShape {
     private var previousKeys: [[UInt8]] = []
     private var previousPositions: [Int] = []
 
-    init(describeSource: (() throws(ConduitError) -> [SourceColumn])?, sourceType: SourceType) {
+    init(
+        describeSource: (() throws(ConduitError) -> [SourceColumn])?, sourceType: SourceType, primaryKey: [String] = [],
+        evolution: SchemaEvolution = .evolve
+    ) {
         self.describeSource = describeSource
         self.sourceType = sourceType
+        self.primaryKey = primaryKey
+        self.evolution = evolution
     }
 
     /// Whether any key has a column yet.
@@ -91,11 +100,17 @@ struct TableShape {
             for column in columns where !unique.contains(where: { $0.name.utf8.elementsEqual(column.name.utf8) }) {
                 unique.append(column)
             }
-            try destination.createTable(unique)
+            for key in primaryKey where !unique.contains(where: { $0.name == key }) {
+                throw .badInput("line \(lineNumber): the first row has no \(JSONEscaping.quoted(key)) key, a primary_key column of the table to create")
+            }
+            try destination.createTable(unique, primaryKey: primaryKey)
             tableColumns = try destination.existingColumns()
         }
         var column = tableColumns?.first { $0.name.utf8.elementsEqual(name.utf8) }
         if column == nil {
+            if evolution == .freeze {
+                throw .badInput("line \(lineNumber): key \(JSONEscaping.quoted(name)) is not a column of \(destination.label), and schema_evolution is freeze")
+            }
             try destination.addColumn(name: name, type: try newColumnType(name: name, value: member.value, row: row, in: destination))
             tableColumns = try destination.existingColumns()
             column = tableColumns?.first { $0.name.utf8.elementsEqual(name.utf8) }

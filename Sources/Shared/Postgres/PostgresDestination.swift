@@ -28,12 +28,22 @@ package final class PostgresDestination: LoadDestination {
     private var copyLineNumbers: [Int] = []
     private var fieldBytes: [UInt8] = []
     private var fieldRanges: [Range<Int>?] = []
+    /// `merge`: the key it upserts on; rows go to a temporary staging table first.
+    private var mergeKey: [String] = []
+    /// The temporary staging table's columns (name → type), beyond its line counter.
+    private var mergeColumns: [(name: String, type: String)] = []
+    /// Whether staged rows wait to be merged into the table.
+    private var mergePending = false
+    static let mergeStaging = "pg_temp.conduit_merge"
+    /// `"schema".` or nothing: where this table and its staging table live.
+    private let schemaPrefix: String
 
     public init(config: DestinationConfig, table: String) throws(ConduitError) {
         do {
             connection = try PostgresConnection(settings: config.connection, applicationName: "conduit-load")
             tableName = table
             let schema = config.connection.schema
+            schemaPrefix = schema.map { Self.quote($0) + "." } ?? ""
             qualifiedName = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(table)
             checkpointTable = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(checkpointTableName)
             label = "\(qualifiedName) on \(connection.label)"
@@ -53,14 +63,19 @@ package final class PostgresDestination: LoadDestination {
     }
 
     package func existingColumns() throws(ConduitError) -> [DestinationColumn]? {
-        let context = "reading the columns of \(label)"
+        try columns(of: qualifiedName)
+    }
+
+    /// The columns of a table (quoted, qualified name), nil when there is no such table.
+    private func columns(of qualified: String) throws(ConduitError) -> [DestinationColumn]? {
+        let context = "reading the columns of \(qualified) on \(connection.label)"
         do {
             let columns = try connection.query(
                 """
                 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid::int8, t.typcategory = 'A'
                 FROM pg_attribute a JOIN pg_type t ON t.oid = a.atttypid
                 WHERE a.attrelid = to_regclass($1) AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum
-                """, parameters: [qualifiedName], context: context)
+                """, parameters: [qualified], context: context)
             guard columns.rowCount > 0 else { return nil }
             return (0..<columns.rowCount).map { row in
                 let oid = columns.string(row: row, column: 2).flatMap { UInt32($0) } ?? 0
@@ -94,10 +109,11 @@ package final class PostgresDestination: LoadDestination {
         try execute("BEGIN", doing: "starting a batch on \(label)")
     }
 
-    package func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError) {
+    package func createTable(_ columns: [(name: String, type: String)], primaryKey: [String]) throws(ConduitError) {
         try endCopy()
-        let list = columns.map { Self.quote($0.name) + " " + $0.type }.joined(separator: ", ")
-        try execute("CREATE TABLE \(qualifiedName) (\(list))", doing: "creating \(label)")
+        var list = columns.map { Self.quote($0.name) + " " + $0.type }
+        if !primaryKey.isEmpty { list.append("PRIMARY KEY (\(primaryKey.map(Self.quote).joined(separator: ", ")))") }
+        try execute("CREATE TABLE \(qualifiedName) (\(list.joined(separator: ", ")))", doing: "creating \(label)")
     }
 
     package func addColumn(name: String, type: String) throws(ConduitError) {
@@ -110,10 +126,84 @@ package final class PostgresDestination: LoadDestination {
         targets = columns
         encodings = columns.map { PostgresLoadEncoder.Encoding($0.kind) }
         fieldRanges = Array(repeating: nil, count: columns.count)
-        copyStatement = "COPY \(qualifiedName) (\(columns.map { Self.quote($0.name) }.joined(separator: ", "))) FROM STDIN"
+        let names = columns.map { Self.quote($0.name) }.joined(separator: ", ")
+        guard !mergeKey.isEmpty else {
+            copyStatement = "COPY \(qualifiedName) (\(names)) FROM STDIN"
+            return
+        }
+        // merge: rows go to the staging table, which gets every column the rows fill, typed as the table's.
+        if mergeColumns.isEmpty {
+            try execute("CREATE TEMP TABLE IF NOT EXISTS conduit_merge (_conduit_line bigserial)", doing: "creating the merge staging table for \(label)")
+        }
+        for column in columns where !mergeColumns.contains(where: { $0.name == column.name }) {
+            try execute(
+                "ALTER TABLE \(Self.mergeStaging) ADD COLUMN \(Self.quote(column.name)) \(column.type)",
+                doing: "adding column \(Self.quote(column.name)) to the merge staging table of \(label)")
+            mergeColumns.append((column.name, column.type))
+        }
+        copyStatement = "COPY \(Self.mergeStaging) (\(names)) FROM STDIN"
+    }
+
+    package func enableMerge(primaryKey: [String]) throws(ConduitError) {
+        mergeKey = primaryKey
+    }
+
+    /// `merge`: upserts the staged rows into the table, the last row of each key winning, and empties the staging table.
+    private func mergeStagedRows() throws(ConduitError) {
+        try endCopy()
+        guard mergePending else { return }
+        mergePending = false
+        let columns = mergeColumns.map { Self.quote($0.name) }.joined(separator: ", ")
+        let key = mergeKey.map(Self.quote).joined(separator: ", ")
+        let updates = mergeColumns.filter { column in !mergeKey.contains(column.name) }
+            .map { "\(Self.quote($0.name)) = EXCLUDED.\(Self.quote($0.name))" }.joined(separator: ", ")
+        let action = updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(updates)"
+        try execute(
+            """
+            INSERT INTO \(qualifiedName) (\(columns)) SELECT DISTINCT ON (\(key)) \(columns) FROM \(Self.mergeStaging)
+            ORDER BY \(key), _conduit_line DESC ON CONFLICT (\(key)) \(action); TRUNCATE \(Self.mergeStaging)
+            """,
+            doing: "merging the batch into \(label) on (\(key))")
+    }
+
+    package func resetStaging(like template: String) throws(ConduitError) {
+        let templateName = schemaPrefix + Self.quote(template)
+        try execute("DROP TABLE IF EXISTS \(qualifiedName)", doing: "dropping the staging table \(label) left by an unfinished run")
+        if try columns(of: templateName) != nil {
+            try execute("CREATE TABLE \(qualifiedName) (LIKE \(templateName) INCLUDING ALL)", doing: "creating the staging table \(label)")
+        }
+    }
+
+    package func publishStaging(into table: String, primaryKey: [String]) throws(ConduitError) {
+        let target = schemaPrefix + Self.quote(table)
+        let context = "replacing the rows of \(target) on \(connection.label)"
+        try execute("BEGIN", doing: context)
+        do throws(ConduitError) {
+            let staged = try columns(of: qualifiedName)
+            let existing = try columns(of: target)
+            if let staged {
+                if let existing {
+                    for column in staged where !existing.contains(where: { $0.name == column.name }) {
+                        try execute("ALTER TABLE \(target) ADD COLUMN \(Self.quote(column.name)) \(column.type)", doing: context)
+                    }
+                } else {
+                    try execute("CREATE TABLE \(target) (LIKE \(qualifiedName) INCLUDING ALL)", doing: context)
+                }
+            }
+            if existing != nil { try execute("DELETE FROM \(target)", doing: context) }
+            if let staged {
+                let names = staged.map { Self.quote($0.name) }.joined(separator: ", ")
+                try execute("INSERT INTO \(target) (\(names)) SELECT \(names) FROM \(qualifiedName); DROP TABLE \(qualifiedName)", doing: context)
+            }
+            try execute("COMMIT", doing: context)
+        } catch {
+            try? connection.execute("ROLLBACK", context: "rolling back")
+            throw error
+        }
     }
 
     package func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
+        if !mergeKey.isEmpty { mergePending = true }
         if !inCopy {
             do {
                 try connection.startCopy(copyStatement, context: "loading into \(label)")
@@ -233,7 +323,7 @@ package final class PostgresDestination: LoadDestination {
     }
 
     package func commit() throws(ConduitError) {
-        try endCopy()
+        try mergeStagedRows()
         try execute("COMMIT", doing: "committing a batch to \(label)")
     }
 
@@ -261,7 +351,7 @@ package final class PostgresDestination: LoadDestination {
     }
 
     package func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
-        try endCopy()
+        try mergeStagedRows()
         do {
             _ = try connection.query(
                 """
@@ -275,6 +365,7 @@ package final class PostgresDestination: LoadDestination {
     }
 
     package func rollback() {
+        mergePending = false
         if inCopy {
             inCopy = false
             buffer.removeAll(keepingCapacity: true)

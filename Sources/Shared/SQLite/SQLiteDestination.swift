@@ -4,7 +4,8 @@ import Extract
 package import Load
 package import Stream
 
-/// Loads rows into a SQLite table with one prepared INSERT, one transaction per batch.
+/// Loads rows into a SQLite table with one prepared INSERT, one transaction per batch; each
+/// value is checked against the column's declared type first (``SQLiteValueCheck``).
 /// Values bind by kind: integers as INTEGER, other numbers as REAL (text for a TEXT column),
 /// booleans as 0/1, objects and arrays as JSON text, base64 strings as blobs in BLOB columns.
 package final class SQLiteDestination: LoadDestination {
@@ -14,6 +15,8 @@ package final class SQLiteDestination: LoadDestination {
     package let label: String
     private var targets: [DestinationColumn] = []
     private var insert: SQLiteStatement?
+    /// `merge`: the key each INSERT upserts on.
+    private var mergeKey: [String] = []
 
     public init(config: DestinationConfig, table: String) throws(ConduitError) {
         let path = config.connection.path ?? ""
@@ -32,11 +35,17 @@ package final class SQLiteDestination: LoadDestination {
     }
 
     package func existingColumns() throws(ConduitError) -> [DestinationColumn]? {
+        try columns(of: tableName)
+    }
+
+    /// The columns of a table, nil when there is no such table.
+    private func columns(of table: String) throws(ConduitError) -> [DestinationColumn]? {
+        let context = "reading the columns of \(Self.quote(table))"
         do {
-            let statement = try database.prepare("SELECT name, type FROM pragma_table_info(?1)", context: "reading the columns of \(label)")
-            try statement.bind(.string(tableName), at: 1, context: "reading the columns of \(label)")
+            let statement = try database.prepare("SELECT name, type FROM pragma_table_info(?1)", context: context)
+            try statement.bind(.string(table), at: 1, context: context)
             var columns: [DestinationColumn] = []
-            while try statement.step(context: "reading the columns of \(label)") {
+            while try statement.step(context: context) {
                 let type = statement.text(column: 1)
                 columns.append(DestinationColumn(name: statement.text(column: 0), type: type, kind: ColumnKind(sqliteDeclaredType: type)))
             }
@@ -64,9 +73,67 @@ package final class SQLiteDestination: LoadDestination {
         try execute("BEGIN IMMEDIATE", doing: "starting a batch on \(label)")
     }
 
-    package func createTable(_ columns: [(name: String, type: String)]) throws(ConduitError) {
-        let list = columns.map { Self.quote($0.name) + ($0.type.isEmpty ? "" : " " + $0.type) }.joined(separator: ", ")
-        try execute("CREATE TABLE \(quotedTable) (\(list))", doing: "creating \(label)")
+    package func createTable(_ columns: [(name: String, type: String)], primaryKey: [String]) throws(ConduitError) {
+        var list = columns.map { Self.quote($0.name) + ($0.type.isEmpty ? "" : " " + $0.type) }
+        if !primaryKey.isEmpty { list.append("PRIMARY KEY (\(primaryKey.map(Self.quote).joined(separator: ", ")))") }
+        try execute("CREATE TABLE \(quotedTable) (\(list.joined(separator: ", ")))", doing: "creating \(label)")
+    }
+
+    package func enableMerge(primaryKey: [String]) throws(ConduitError) {
+        mergeKey = primaryKey
+    }
+
+    package func resetStaging(like template: String) throws(ConduitError) {
+        try execute("DROP TABLE IF EXISTS \(quotedTable)", doing: "dropping the staging table \(label) left by an unfinished run")
+        if let definition = try tableDefinition(template, renamedTo: tableName) {
+            try execute(definition, doing: "creating the staging table \(label)")
+        }
+    }
+
+    package func publishStaging(into table: String, primaryKey: [String]) throws(ConduitError) {
+        let target = Self.quote(table)
+        let context = "replacing the rows of \(target) in \(database.path)"
+        try execute("BEGIN IMMEDIATE", doing: context)
+        do throws(ConduitError) {
+            let staged = try columns(of: tableName)
+            let existing = try columns(of: table)
+            if let staged {
+                if let existing {
+                    for column in staged where !existing.contains(where: { $0.name == column.name }) {
+                        try execute("ALTER TABLE \(target) ADD COLUMN \(Self.quote(column.name))\(column.type.isEmpty ? "" : " " + column.type)", doing: context)
+                    }
+                } else if let definition = try tableDefinition(tableName, renamedTo: table) {
+                    try execute(definition, doing: context)
+                }
+            }
+            if existing != nil { try execute("DELETE FROM \(target)", doing: context) }
+            if let staged {
+                let names = staged.map { Self.quote($0.name) }.joined(separator: ", ")
+                try execute("INSERT INTO \(target) (\(names)) SELECT \(names) FROM \(quotedTable)", doing: context)
+                try execute("DROP TABLE \(quotedTable)", doing: context)
+            }
+            try execute("COMMIT", doing: context)
+        } catch {
+            try? database.execute("ROLLBACK", context: "rolling back")
+            throw error
+        }
+    }
+
+    /// `table`'s CREATE TABLE statement (constraints and all) for a table named `name`; nil
+    /// when there is no such table.
+    private func tableDefinition(_ table: String, renamedTo name: String) throws(ConduitError) -> String? {
+        let context = "reading the definition of \(Self.quote(table))"
+        do {
+            let statement = try database.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", context: context)
+            try statement.bind(.string(table), at: 1, context: context)
+            guard try statement.step(context: context) else { return nil }
+            let sql = statement.text(column: 0)
+            // "CREATE TABLE <name> (…": everything from the first parenthesis is the definition.
+            guard let open = sql.firstIndex(of: "(") else { return nil }
+            return "CREATE TABLE \(Self.quote(name)) " + sql[open...]
+        } catch {
+            throw error.conduitError
+        }
     }
 
     package func addColumn(name: String, type: String) throws(ConduitError) {
@@ -79,8 +146,15 @@ package final class SQLiteDestination: LoadDestination {
         targets = columns
         let names = columns.map { Self.quote($0.name) }.joined(separator: ", ")
         let values = (1...max(columns.count, 1)).map { "?\($0)" }.joined(separator: ", ")
+        var upsert = ""
+        if !mergeKey.isEmpty {
+            let updates = columns.filter { !mergeKey.contains($0.name) }
+                .map { "\(Self.quote($0.name)) = excluded.\(Self.quote($0.name))" }.joined(separator: ", ")
+            // Rows apply in order, so within a run the last row of a key wins.
+            upsert = " ON CONFLICT (\(mergeKey.map(Self.quote).joined(separator: ", "))) " + (updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(updates)")
+        }
         do {
-            insert = try database.prepare("INSERT INTO \(quotedTable) (\(names)) VALUES (\(values))", context: "loading into \(label)")
+            insert = try database.prepare("INSERT INTO \(quotedTable) (\(names)) VALUES (\(values))\(upsert)", context: "loading into \(label)")
         } catch {
             throw error.conduitError
         }
@@ -92,6 +166,10 @@ package final class SQLiteDestination: LoadDestination {
         defer { insert.reset() }
         for (index, member) in row.members.enumerated() {
             let position = positions[index]
+            if let refusal = SQLiteValueCheck.refusal(of: member.value, in: row, kind: targets[position].kind) {
+                let column = targets[position]
+                throw .badInput("loading into \(label): line \(lineNumber): column \(Self.quote(column.name)) (\(column.type)) cannot take \(refusal)")
+            }
             let code = bind(member.value, of: row, kind: targets[position].kind, to: insert, at: position + 1)
             guard code == 0 else {
                 throw .internalError("line \(lineNumber): binding column \(Self.quote(targets[position].name)): \(insert.lastMessage)")
@@ -120,6 +198,16 @@ package final class SQLiteDestination: LoadDestination {
         case .string(let bytes):
             return row.withBytes(bytes) { text in
                 if kind == .bytea, let blob = Base64.decode(text) { return statement.bindBlob(blob, at: index) }
+                if kind == .real || kind == .double, let infinity = SQLiteValueCheck.infinity(text) { return statement.bindReal(infinity, at: index) }
+                if kind == .json || kind == .jsonb || kind?.isArray == true, (try? JSONParser.parse(text)) != nil {
+                    // Text that reads as JSON ("123", "true", "[1]") goes into a JSON column as a
+                    // JSON string, or it would come back as the number, boolean or array it spells
+                    // (and "123" would become an integer by the column's affinity). Other text stays
+                    // bare, as a SQLite source holds it, and reads back as the same string.
+                    var quoted: [UInt8] = []
+                    JSONEscaping.appendQuoted(bytes: text, to: &quoted)
+                    return quoted.withUnsafeBufferPointer { statement.bindText(bytes: $0, at: index) }
+                }
                 return statement.bindText(bytes: text, at: index)
             }
         case .container(let range):
