@@ -21,7 +21,7 @@ package enum SystemCall {
 
 /// A failed system call's errno.
 package struct SystemCallError: Error, CustomStringConvertible {
-    var code: Int32
+    package var code: Int32
     package var description: String { SystemCall.describe(code) }
 }
 

@@ -1,5 +1,6 @@
 public import Config
 public import Core
+import Glibc
 public import State
 import Stream
 
@@ -42,35 +43,94 @@ public struct ExtractRun {
     /// Where `:last_value` comes from on this run, and its value (nil: the type's minimum or 0,
     /// decided once the server has said the parameter's type).
     public func resolveLastValue() throws(ConduitError) -> (value: StateValue?, origin: String) {
-        if let overrideValue { return (StateValue(commandLineText: overrideValue), "--last-value") }
-        guard resource.isIncremental else { return (nil, "not incremental") }
+        let (value, origin) = try resolve()
+        return (value, origin.description)
+    }
+
+    /// Where a run's `:last_value` comes from.
+    enum LastValueOrigin {
+        case commandLine
+        case notIncremental
+        case checkpoint(ledger: String)
+        case stateFile(String)
+        case initialValue
+        case firstRun
+
+        var description: String {
+            switch self {
+            case .commandLine: "--last-value"
+            case .notIncremental: "not incremental"
+            case .checkpoint(let ledger): "the checkpoint of an interrupted run (\(ledger))"
+            case .stateFile(let path): "the state file \(path)"
+            case .initialValue: "initial_value"
+            case .firstRun: "first run: 0, or the minimum for a timestamp or date column"
+            }
+        }
+    }
+
+    func resolve() throws(ConduitError) -> (value: StateValue?, origin: LastValueOrigin) {
+        if let overrideValue { return (StateValue(commandLineText: overrideValue), .commandLine) }
+        guard resource.isIncremental else { return (nil, .notIncremental) }
         let committed = try stateFile.value(of: resource.name)
         if resource.ordered {
             // An interrupted run made rows up to its checkpoint durable: resume after them.
             let ledger = CheckpointLedger(stateFile: stateFile)
             if let pending = try ledger.entry(for: resource.name).checkpoint,
                committed.map({ pending.compare(to: $0) == .descending }) ?? true {
-                return (pending, "the checkpoint of an interrupted run (\(ledger.path))")
+                return (pending, .checkpoint(ledger: ledger.path))
             }
         }
-        if let committed { return (committed, "the state file \(stateFile.path)") }
-        if let initial = resource.initialValue { return (initial, "initial_value") }
-        return (nil, "first run: 0, or the minimum for a timestamp or date column")
+        if let committed { return (committed, .stateFile(stateFile.path)) }
+        if resource.initialValue != nil { return (resource.initialValue, .initialValue) }
+        return (nil, .firstRun)
     }
 
-    /// The query as it will run and the value bound to `$1`; connects to nothing.
+    /// The value as a message shows it: JSON, and an `initial_value` built from the environment
+    /// as written in ingest.yml (`${START}`), never the environment's text.
+    func shown(_ value: StateValue, from origin: LastValueOrigin) -> String {
+        if case .initialValue = origin, let shown = resource.shownInitialValue { return shown }
+        return value.jsonValue.serialized()
+    }
+
+    /// The query as it will run and the value bound to `$1`; connects to nothing. A value from
+    /// the environment shows as written (`${NAME}`), in the query and in `initial_value`; a
+    /// `${NAME:-default}` that fell back shows its default, which is text of ingest.yml.
     public func dryRun() throws(ConduitError) -> String {
         let source = configuration.source(of: resource)
-        let (value, origin) = try resolveLastValue()
+        let (value, origin) = try resolve()
         let template = QueryTemplate(resource.query, dialect: source.type.queryDialect)
         let placeholder = source.type == .sqlite ? "?1" : "$1"
         var text = "-- resource \(resource.name): source \(source.name) (\(source.type.rawValue))\n"
         if template.containsPlaceholder {
-            let shown = value.map { $0.jsonValue.serialized() } ?? "0 (or -infinity for a timestamp or date column)"
-            text += "-- \(placeholder) = \(shown)   from \(origin)\n"
+            let shown = value.map { self.shown($0, from: origin) } ?? "0 (or -infinity for a timestamp or date column)"
+            text += "-- \(placeholder) = \(shown)   from \(origin.description)\n"
         }
-        text += template.rendered(placeholderReplacement: placeholder) + "\n"
+        text += resource.shownQuery(placeholderReplacement: placeholder, dialect: source.type.queryDialect) + "\n"
         return text
+    }
+
+    /// Refuses a `:last_value` that cannot compare with the incremental column where the source's
+    /// database would compare it anyway and find nothing, silently (SQLite: text against an
+    /// INTEGER column). PostgreSQL refuses such a value itself when it binds it (`invalid input
+    /// syntax for type bigint`, exit 65). The rules are ``LastValueCheck``'s.
+    func checkLastValue(
+        _ value: StateValue?, from origin: LastValueOrigin, source: SourceConfig, opened: any Source
+    ) throws(ConduitError) {
+        guard source.type == .sqlite, let value, let column = resource.incrementalColumn,
+            QueryTemplate(resource.query, dialect: source.type.queryDialect).containsPlaceholder
+        else { return }
+        guard let described = try opened.describe(resource: resource).first(where: { $0.name == column }),
+            let requirement = LastValueCheck.requirement(for: described.kind), !requirement.accepts(value)
+        else { return }
+        let fix: String
+        switch origin {
+        case .commandLine: fix = "give --last-value \(requirement.example(for: value))"
+        case .initialValue: fix = "fix initial_value of \(resource.name) in \(configuration.path)"
+        default: fix = "fix it with conduit-state set \(resource.name) \(requirement.example(for: value))"
+        }
+        throw .badInput(
+            "\(resource.name): :last_value is the \(value.typeName) \(shown(value, from: origin)) (from \(origin.description)) "
+                + "but the incremental column \(JSONEscaping.quoted(column)) is \(described.sourceType)\(requirement.explanation); \(fix)")
     }
 
     /// The query's result columns (`--describe`), without running it.
@@ -82,12 +142,29 @@ public struct ExtractRun {
     public func run() throws(ConduitError) -> ExitStatus {
         let source = configuration.source(of: resource)
         let started = MonotonicClock.now
-        let (value, _) = try resolveLastValue()
+        // A reader that goes away is an I/O error with a message (exit 74, SPEC 7), the same
+        // whether it left before the last write or after it, not a silent death by SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        let (value, origin) = try resolve()
+        let opened = try openSource(source)
+        try checkLastValue(value, from: origin, source: source, opened: opened)
         let output = OutputStream(
             holdsValueGroups: resource.isIncremental && resource.ordered, memoryLimit: SpillBuffer.configuredMemoryLimit)
-        let extracted = try openSource(source).extract(resource: resource, lastValue: value, output: output)
+        // Live progress on a terminal, drawn from the output's flushes (every 256 KB), not per row.
+        var progress = ProgressMeter(reporter: reporter, noun: "rows")
+        if progress.isEnabled { output.progress = { progress.update($0) } }
+        let extracted: ExtractedRows
+        do throws(ConduitError) {
+            extracted = try opened.extract(resource: resource, lastValue: value, output: output)
+        } catch {
+            progress.finish()
+            throw error
+        }
+        progress.finish()
         let rows = extracted.rows
         try output.awaitReaderDrained()
+        // The summary times the extraction, not the wait for a commit to confirm to.
+        let seconds = MonotonicClock.now - started
         if resource.isIncremental && output.isPipe {
             // Before exiting, so no reader downstream can see the end of input before the record exists.
             let confirmation = EndConfirmation(stateFile: stateFile, resource: resource.name)
@@ -98,7 +175,6 @@ public struct ExtractRun {
                 reporter.note("\(resource.name): no conduit-state commit of \(resource.name) is running, so the end of this stream was not confirmed to one")
             }
         }
-        let seconds = MonotonicClock.now - started
         let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows
         reporter.summary(
             "\(resource.name): \(rows) rows, \(output.bytesWritten) bytes in \(Duration.format(seconds))s (\(rate) rows/s)",
@@ -108,5 +184,68 @@ public struct ExtractRun {
                 ("rows_per_second", .number(String(rate))),
             ])
         return .success
+    }
+}
+
+/// What kind of `:last_value` an incremental column of a given kind compares with (SPEC section 3:
+/// a value of the wrong kind is an error naming both, never a run that finds 0 rows):
+///
+/// - integer, real and numeric columns need a number — not even a string of digits (`"5"`): the
+///   stream's numbers could never be committed over a string state;
+/// - text and uuid columns need a string (`conduit-state set r '"5"'` for the string 5);
+/// - timestamp and date columns need a string that begins with a date (`YYYY-MM-DD`, so also
+///   `2024-05-01 10:00:00` and RFC 3339) or `infinity`/`-infinity` — or a number: SQLite has no
+///   time storage class, and a column declared DATETIME may hold Unix seconds;
+/// - any other kind (boolean, time of day, interval, json, blob) and a column without a declared
+///   type (an expression, an untyped column): no check, the values decide.
+enum LastValueCheck {
+    enum Requirement {
+        case number, string, dateOrNumber
+
+        func accepts(_ value: StateValue) -> Bool {
+            switch (self, value) {
+            case (.number, .number), (.string, .string), (.dateOrNumber, .number): true
+            case (.dateOrNumber, .string(let text)): LastValueCheck.beginsWithDate(text)
+            default: false
+            }
+        }
+
+        /// What `conduit-state set` or `--last-value` would take instead of `value`.
+        func example(for value: StateValue) -> String {
+            switch (self, value) {
+            case (.number, .string(let text)) where DecimalText.isJSONNumber(text): text
+            case (.number, _): "<number>"
+            case (.string, .number(let text)): "'\"\(text)\"'"
+            case (.string, _): "<text>"
+            case (.dateOrNumber, _): "<timestamp, e.g. 2024-05-01T00:00:00Z>"
+            }
+        }
+
+        /// Said after the column's type where the type alone does not say what it takes.
+        var explanation: String {
+            self == .dateOrNumber ? " (a date or timestamp, YYYY-MM-DD…)" : ""
+        }
+    }
+
+    /// What a column of `kind` needs; nil when any value will do.
+    static func requirement(for kind: ColumnKind?) -> Requirement? {
+        switch kind {
+        case .smallint?, .integer?, .bigint?, .numeric?, .real?, .double?: .number
+        case .text?, .uuid?: .string
+        case .timestamptz?, .timestamp?, .date?: .dateOrNumber
+        default: nil
+        }
+    }
+
+    /// `YYYY-MM-DD` (a year of four or more digits) at the start, or `infinity`/`-infinity`.
+    static func beginsWithDate(_ text: String) -> Bool {
+        if text == "infinity" || text == "-infinity" { return true }
+        let bytes = Array(text.utf8)
+        func isDigit(_ index: Int) -> Bool { index < bytes.count && bytes[index] >= 0x30 && bytes[index] <= 0x39 }
+        func isDash(_ index: Int) -> Bool { index < bytes.count && bytes[index] == UInt8(ascii: "-") }
+        var year = 0
+        while isDigit(year) { year += 1 }
+        return year >= 4 && isDash(year) && isDigit(year + 1) && isDigit(year + 2) && isDash(year + 3)
+            && isDigit(year + 4) && isDigit(year + 5)
     }
 }

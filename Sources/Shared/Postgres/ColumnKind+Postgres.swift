@@ -5,30 +5,9 @@ import Load
 import Stream
 
 extension ColumnKind {
-    /// The PostgreSQL type a created column gets.
-    public var postgresName: String {
-        switch self {
-        case .smallint: "smallint"
-        case .integer: "integer"
-        case .bigint: "bigint"
-        case .numeric: "numeric"
-        case .real: "real"
-        case .double: "double precision"
-        case .boolean: "boolean"
-        case .text: "text"
-        case .uuid: "uuid"
-        case .json: "json"
-        case .jsonb: "jsonb"
-        case .timestamptz: "timestamp with time zone"
-        case .timestamp: "timestamp without time zone"
-        case .date: "date"
-        case .time: "time without time zone"
-        case .timetz: "time with time zone"
-        case .interval: "interval"
-        case .bytea: "bytea"
-        case .array(let element): element.postgresName + "[]"
-        }
-    }
+    /// The PostgreSQL type a created column gets: the mapping's own name for the kind, which
+    /// SPEC 4 spells in PostgreSQL's words (`double precision`, `integer[]`).
+    public var postgresName: String { description }
 
     /// The kind of a PostgreSQL type; nil for types outside the mapping (enums, domains, composites, …),
     /// which travel as their text.

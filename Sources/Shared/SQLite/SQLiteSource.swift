@@ -27,15 +27,15 @@ public final class SQLiteSource: Source {
         let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
         let path = config.connection.path ?? ""
         do {
-            let database = try SQLiteDatabase(path: path, readOnly: true)
-            let statement = try database.prepare(sql, context: "describing the query of \(resource.name) on \(path)")
-            return (0..<statement.columnCount).map { column in
-                let declared = statement.declaredType(column)
-                return SourceColumn(
-                    name: statement.columnName(column), sourceType: declared,
-                    kind: ColumnKind(sqliteDeclaredType: declared), isPostgresBuiltin: false,
-                    isUntypedTableColumn: declared.isEmpty && statement.isTableColumn(column))
-            }
+                let database = try SQLiteDatabase(path: path, readOnly: true)
+                let statement = try database.prepare(sql, context: "describing the query of \(resource.name) on \(path)")
+                return (0..<statement.columnCount).map { column in
+                    let declared = statement.declaredType(column)
+                    return SourceColumn(
+                        name: statement.columnName(column), sourceType: declared,
+                        kind: ColumnKind(sqliteDeclaredType: declared), isPostgresBuiltin: false,
+                        isUntypedTableColumn: declared.isEmpty && statement.isTableColumn(column))
+                }
         } catch {
             throw error.conduitError
         }

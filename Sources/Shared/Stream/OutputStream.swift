@@ -29,6 +29,14 @@ public final class OutputStream {
     /// A byte a non-final group-safe write kept back, so that no piece ends after a newline.
     private var carried: UInt8?
     public private(set) var bytesWritten = 0
+    /// Called after each ``flush(_:groups:)`` with the rows the caller has handed over so far:
+    /// how `conduit-extract` shows live progress. Nil (the default) counts nothing; set, a flush
+    /// counts the newlines of the bytes it had not seen yet — once per 256 KB, not per row.
+    package var progress: ((_ rows: Int) -> Void)?
+    /// Rows counted for ``progress``, and how much of the caller's buffer was counted (the open
+    /// group a flush leaves in it).
+    private var rowsCounted = 0
+    private var bytesCounted = 0
 
     public init(fd: Int32 = 1, holdsValueGroups: Bool, memoryLimit: Int = SpillBuffer.defaultMemoryLimit) {
         self.fd = fd
@@ -44,6 +52,16 @@ public final class OutputStream {
     /// The extractors' flush, when their buffer is full: everything when groups are not held,
     /// else every complete value group, keeping the open one (in the buffer, or spilled).
     public func flush(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+        if let progress {
+            let start = min(bytesCounted, bytes.count)
+            rowsCounted += bytes.withUnsafeBufferPointer { buffer in
+                var newlines = 0
+                for byte in buffer[start...] where byte == 0x0A { newlines += 1 }
+                return newlines
+            }
+            progress(rowsCounted)
+        }
+        defer { bytesCounted = bytes.count }
         guard holdsValueGroups, var tracker = groups else {
             try writeAll(&bytes)
             groups?.removedPrefix(Int.max)
@@ -66,6 +84,14 @@ public final class OutputStream {
     public func finish(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
         try writeHeldThenPrefix(&bytes, upTo: bytes.count, final: true)
         groups?.completedGroupsWritten()
+    }
+
+    /// A failed write to stdout as the user sees it: a reader that went away (EPIPE) cut the stream.
+    static func writeError(_ error: SystemCallError) -> ConduitError {
+        if error.code == EPIPE {
+            return .io("writing rows to stdout: the reader closed the pipe before the end of the rows, so the stream was cut")
+        }
+        return .io("writing rows to stdout: \(error)")
     }
 
     /// On a pipe, waits until the reader has taken every byte written: a reader that closes the
@@ -105,7 +131,7 @@ public final class OutputStream {
         do {
             try FileIO.writeAll(bytes, to: fd)
         } catch {
-            throw .io("writing rows to stdout: \(error)")
+            throw Self.writeError(error)
         }
         bytesWritten += bytes.count
         bytes.removeAll(keepingCapacity: true)
@@ -137,7 +163,7 @@ public final class OutputStream {
         do throws(SystemCallError) {
             try writePieces(buffer, final: final)
         } catch {
-            throw .io("writing rows to stdout: \(error)")
+            throw Self.writeError(error)
         }
     }
 
