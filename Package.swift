@@ -66,6 +66,8 @@ let package = Package(
             swiftSettings: settings),
         .testTarget(name: "SQLiteTests", dependencies: ["Core", "SQLite"], swiftSettings: settings),
         .testTarget(name: "PostgresTests", dependencies: ["Core", "Stream", "Postgres"], swiftSettings: settings),
+        // Seeded mutation fuzzing of what a user controls: NDJSON lines, ingest.yml, the state file.
+        .testTarget(name: "FuzzTests", dependencies: ["Core", "Stream", "Config", "State"], swiftSettings: settings),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["conduit-extract", "conduit-load", "conduit-state"],

@@ -7,7 +7,7 @@ import Foundation
 import State
 
 @main
-struct ConduitExtract: ParsableCommand {
+struct ConduitExtract: ConduitCommand {
     static let configuration = CommandConfiguration(
         commandName: "conduit-extract",
         abstract: "Run a resource's query against its source and write its rows to stdout as NDJSON.",
@@ -35,13 +35,14 @@ struct ConduitExtract: ParsableCommand {
     @Argument(help: "The resource's name in the configuration.") var resource: String
 
     func run() throws {
-        try options.reporter(for: "conduit-extract").run {
+        let reporter = options.reporter(for: "conduit-extract")
+        try reporter.run {
             let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
             guard let configuration = context.configuration else { return .configuration }
             let run = ExtractRun(
                 configuration: configuration, resource: try configuration.resource(named: resource),
-                stateFile: context.stateFile, overrideValue: lastValue, reporter: options.reporter(for: "conduit-extract"),
-                openSource: Connectors.openSource)
+                stateFile: context.stateFile, overrideValue: lastValue, reporter: reporter,
+                openSource: Connectors.sourceOpener(reporter: reporter))
             if describe {
                 var text = ""
                 for column in try run.describe() {

@@ -8,7 +8,7 @@ import Load
 import State
 
 @main
-struct ConduitLoad: ParsableCommand {
+struct ConduitLoad: ConduitCommand {
     static let configuration = CommandConfiguration(
         commandName: "conduit-load",
         abstract: "Read NDJSON rows on stdin and write them to the resource's destination.",
@@ -52,7 +52,8 @@ struct ConduitLoad: ParsableCommand {
     }
 
     func run() throws {
-        try options.reporter(for: "conduit-load").run {
+        let reporter = options.reporter(for: "conduit-load")
+        try reporter.run {
             let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
             guard let configuration = context.configuration else { return .configuration }
             let resourceConfig = try configuration.resource(named: resource)
@@ -66,12 +67,12 @@ struct ConduitLoad: ParsableCommand {
                 describeSource = nil
             } else {
                 describeSource = { () throws(ConduitError) in
-                    try Connectors.openSource(source).describe(resource: resourceConfig)
+                    try Connectors.openSource(source, reporter: reporter).describe(resource: resourceConfig)
                 }
             }
             let run = LoadRun(
-                configuration: configuration, resource: resourceConfig, openDestination: Connectors.openDestination,
-                describeSource: describeSource, reporter: options.reporter(for: "conduit-load"),
+                configuration: configuration, resource: resourceConfig, openDestination: Connectors.destinationOpener(reporter: reporter),
+                describeSource: describeSource, reporter: reporter,
                 environment: ProcessInfo.processInfo.environment)
             return try run.run()
         }

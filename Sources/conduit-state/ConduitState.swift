@@ -7,7 +7,7 @@ import State
 import Stream
 
 @main
-struct ConduitState: ParsableCommand {
+struct ConduitState: ConduitCommand {
     static let configuration = CommandConfiguration(
         commandName: "conduit-state",
         abstract: "Show and edit incremental state, and commit it when a load succeeds.",

@@ -17,9 +17,10 @@ import Testing
         return box
     }
 
-    /// Many rows: the reader leaves while the extract still writes (EPIPE), or a few rows that all
-    /// fit in the pipe: the reader leaves with bytes unread. Both are exit 74 with a message.
-    @Test(arguments: [(50_000, "the reader closed the pipe before the end of the rows"), (20, "the reader closed the pipe with the last ")])
+    /// Many rows: the reader leaves while the extract still writes (EPIPE); or 200 rows (43 KB),
+    /// which fit in the pipe but not in head's 8 KB read: the reader leaves with bytes unread.
+    /// Both are exit 74 with a message.
+    @Test(arguments: [(50_000, "the reader closed the pipe before the end of the rows"), (200, "the reader closed the pipe with the last ")])
     func readerThatLeavesEarlyIsAnIOError(rows: Int, message: String) throws {
         let box = try Self.prepare(rows: rows)
         let result = try box.run("""

@@ -12,6 +12,18 @@ ensure_packages() {
     command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
     command -v jq >/dev/null 2>&1 || need+=(jq)
     command -v make >/dev/null 2>&1 || need+=(make)
+    # test.sh picks a free port for the cluster with python3
+    command -v python3 >/dev/null 2>&1 || need+=(python3)
+    # tests kill a stage mid-run with pkill
+    command -v pkill >/dev/null 2>&1 || need+=(procps)
+    # tests generate and cut streams with awk
+    command -v awk >/dev/null 2>&1 || need+=(mawk)
+    # the harness bounds every script with timeout; tests use mkfifo, seq, md5sum, base64
+    command -v timeout >/dev/null 2>&1 || need+=(coreutils)
+    # script (util-linux's, packaged as bsdutils on Debian) gives a command a terminal
+    command -v script >/dev/null 2>&1 || need+=(bsdutils)
+    # tests compare outputs with cmp
+    command -v cmp >/dev/null 2>&1 || need+=(diffutils)
   fi
   [ ${#need[@]} -eq 0 ] && return 0
   printf '%s: installing %s\n' "$(basename "$0")" "${need[*]}" >&2

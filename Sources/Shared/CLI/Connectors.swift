@@ -8,21 +8,35 @@ import SQLite
 /// The one place that knows every kind of source and destination, by the `type:` of its
 /// configuration entry. Adding one is its own target and a line here.
 public enum Connectors {
-    /// Opens (connects to) the source a configuration entry names.
-    public static func openSource(_ config: SourceConfig) throws(ConduitError) -> any Source {
+    /// Opens (connects to) the source a configuration entry names; the server's notices and
+    /// warnings go to `reporter`.
+    public static func openSource(_ config: SourceConfig, reporter: Reporter) throws(ConduitError) -> any Source {
         switch config.type {
-        case .postgresql: try PostgresSource(source: config)
+        case .postgresql: try PostgresSource(source: config, notices: { reporter.serverNotice($0) })
         case .sqlite: SQLiteSource(source: config)
         }
     }
 
-    /// Opens the destination a configuration entry names, for `table`.
-    public static func openDestination(_ config: DestinationConfig, table: String) throws(ConduitError) -> any LoadDestination {
+    /// Opens the destination a configuration entry names, for `table`; the server's notices and
+    /// warnings (a trigger's `RAISE NOTICE`) go to `reporter`.
+    public static func openDestination(
+        _ config: DestinationConfig, table: String, reporter: Reporter
+    ) throws(ConduitError) -> any LoadDestination {
         switch config.type {
-        case .postgresql: try PostgresDestination(config: config, table: table)
+        case .postgresql: try PostgresDestination(config: config, table: table, notices: { reporter.serverNotice($0) })
         case .sqlite: try SQLiteDestination(config: config, table: table)
         case .snowflake:
             throw .configuration("destination \(config.name): the snowflake destination is not supported by this release of conduit-load")
         }
+    }
+
+    /// ``openSource(_:reporter:)`` as the opener `ExtractRun` takes.
+    public static func sourceOpener(reporter: Reporter) -> SourceOpener {
+        { (config) throws(ConduitError) in try openSource(config, reporter: reporter) }
+    }
+
+    /// ``openDestination(_:table:reporter:)`` as the opener `LoadRun` takes.
+    public static func destinationOpener(reporter: Reporter) -> DestinationOpener {
+        { (config, table) throws(ConduitError) in try openDestination(config, table: table, reporter: reporter) }
     }
 }

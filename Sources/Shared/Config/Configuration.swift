@@ -66,12 +66,18 @@ public struct ResourceConfig: Sendable, Equatable {
     public var name: String
     public var source: String
     public var destination: String
+    /// The query after `${…}` interpolation: what runs.
     public var query: String
+    /// Where `query` holds values from the environment. What shows the query (`--dry-run`) shows
+    /// these as written (`${NAME}`), never their text: see ``shownQuery(placeholderReplacement:dialect:)``.
+    public var queryEnvironmentSpans: [EnvironmentSpan] = []
     /// The column whose maximum is committed as the resource's state.
     public var incrementalColumn: String?
     /// `:last_value` on the first run instead of 0. A plain YAML number keeps its exact digits as
     /// `.number`; anything else (a timestamp, quoted text) is `.string`.
     public var initialValue: StateValue?
+    /// Where `initialValue`'s text holds values from the environment (see ``shownInitialValue``).
+    public var initialValueEnvironmentSpans: [EnvironmentSpan] = []
     public var table: String?
     public var mode: WriteMode?
     public var primaryKey: [String]?
@@ -83,6 +89,26 @@ public struct ResourceConfig: Sendable, Equatable {
 
     /// Incremental when `incremental_column` is set (the user's document).
     public var isIncremental: Bool { incrementalColumn != nil }
+
+    /// The query as a message may show it: each `:last_value` replaced by `placeholderReplacement`
+    /// (`$1`, `?1`) and each value from the environment shown as written (`${NAME}`). A default
+    /// that `${NAME:-default}` fell back to is text of the file and shows as itself.
+    public func shownQuery(placeholderReplacement: String, dialect: QueryTemplate.Dialect) -> String {
+        QueryTemplate(query, dialect: dialect).rendered(
+            placeholderReplacement: placeholderReplacement, showingAsWritten: queryEnvironmentSpans)
+    }
+
+    /// `initial_value` as a message may show it (JSON: a number, or a quoted string), values
+    /// from the environment shown as written (`${START}`, `"${YEAR}-01-01"`); nil when unset.
+    public var shownInitialValue: String? {
+        guard let initialValue else { return nil }
+        guard !initialValueEnvironmentSpans.isEmpty else { return initialValue.jsonValue.serialized() }
+        let text = EnvironmentSpan.shown(initialValue.plainText, spans: initialValueEnvironmentSpans)
+        switch initialValue {
+        case .number: return text
+        case .string: return JSONValue.string(text).serialized()
+        }
+    }
 
     public init(
         name: String, source: String, destination: String, query: String, incrementalColumn: String? = nil,

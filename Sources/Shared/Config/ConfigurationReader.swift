@@ -31,6 +31,8 @@ struct ConfigurationScalar {
     /// `~`, `null` or nothing.
     var isNull: Bool
     var usedEnvironment: Bool
+    /// Where `text` holds values from the environment.
+    var environmentSpans: [EnvironmentSpan] = []
     var line: Int
 
     /// The value quoted for a message: as written when it came from the environment (`'${DB_TYPE}'`),
@@ -256,7 +258,7 @@ struct ConfigurationReader {
                 let expanded = try EnvironmentInterpolation.expand(scalar.string, environment: environment)
                 return ConfigurationScalar(
                     text: expanded.text, raw: scalar.string, isPlain: Self.isPlain(scalar), isNull: false,
-                    usedEnvironment: expanded.usedEnvironment, line: line)
+                    usedEnvironment: expanded.usedEnvironment, environmentSpans: expanded.environmentSpans, line: line)
             } catch {
                 report(line: line, keyPath, error.reason)
                 return nil
@@ -564,9 +566,11 @@ struct ConfigurationReader {
         var config = ResourceConfig(
             name: name?.value.text ?? "", source: source?.text ?? "", destination: destination?.text ?? "",
             query: query?.text ?? "", incrementalColumn: incrementalColumn?.text)
+        config.queryEnvironmentSpans = query?.environmentSpans ?? []
 
         if let entry = fields["initial_value"], let value = scalar(entry.value, "\(path).initial_value"), !value.isNull {
             config.initialValue = value.isPlain && DecimalText.isJSONNumber(value.text) ? .number(value.text) : .string(value.text)
+            config.initialValueEnvironmentSpans = value.environmentSpans
             if !hasIncrementalKey {
                 report(line: value.line, "\(path).initial_value", "only applies to an incremental resource (one with incremental_column)")
             }

@@ -14,6 +14,8 @@ import Core
 ///   `${A:+x}`) are errors.
 ///
 /// Failure reasons may name a variable but never contain a value, from the environment or the file.
+/// The result says where each value from the environment landed (``EnvironmentSpan``), so what
+/// shows a value (`--dry-run`) can show the reference as written instead.
 enum EnvironmentInterpolation {
     /// Why a value could not be interpolated.
     struct Failure: Error, Equatable {
@@ -25,6 +27,9 @@ enum EnvironmentInterpolation {
         var text: String
         /// Whether any `${…}` was expanded, so the text may hold a value from the environment.
         var usedEnvironment: Bool
+        /// Where `text` holds values taken from the environment, in order. A `${NAME:-default}`
+        /// whose default was used is not one: the default is text of the file.
+        var environmentSpans: [EnvironmentSpan] = []
     }
 
     /// The interpolated text of `text`.
@@ -39,6 +44,7 @@ enum EnvironmentInterpolation {
         var output: [UInt8] = []
         output.reserveCapacity(bytes.count)
         var usedEnvironment = false
+        var spans: [EnvironmentSpan] = []
         var index = 0
         while index < bytes.count {
             let byte = bytes[index]
@@ -54,7 +60,12 @@ enum EnvironmentInterpolation {
             case openBrace:
                 let reference = try parseReference(bytes, at: index)
                 if let value = environment[reference.name], !(reference.fallback != nil && value.isEmpty) {
+                    let start = output.count
                     output += value.utf8
+                    spans.append(
+                        EnvironmentSpan(
+                            range: start..<output.count,
+                            reference: String(decoding: bytes[index..<reference.end], as: UTF8.self)))
                 } else if let fallback = reference.fallback {
                     output += fallback
                 } else {
@@ -69,7 +80,8 @@ enum EnvironmentInterpolation {
                 index += 1
             }
         }
-        return Interpolated(text: String(decoding: output, as: UTF8.self), usedEnvironment: usedEnvironment)
+        return Interpolated(
+            text: String(decoding: output, as: UTF8.self), usedEnvironment: usedEnvironment, environmentSpans: spans)
     }
 
     private static let dollar = UInt8(ascii: "$")
@@ -142,5 +154,53 @@ enum EnvironmentInterpolation {
 
     private static func isDigit(_ byte: UInt8) -> Bool {
         byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+}
+
+/// A value taken from the environment inside an interpolated configuration value: where it is
+/// (UTF-8 offsets in the interpolated text) and the reference as written in `ingest.yml`
+/// (`${PG_SCHEMA}`, `${PG_SCHEMA:-public}`). Whatever shows a configured value to the user shows
+/// the reference in its place (``shown(_:spans:replacing:)``), so no environment value is printed.
+public struct EnvironmentSpan: Sendable, Equatable {
+    /// The value's UTF-8 offsets in the interpolated text (empty for an empty value).
+    public var range: Range<Int>
+    /// The reference as written: `${NAME}` or `${NAME:-default}`.
+    public var reference: String
+
+    public init(range: Range<Int>, reference: String) {
+        self.range = range
+        self.reference = reference
+    }
+
+    /// `text` with each span's value replaced by its reference as written, and each of
+    /// `replacements` (UTF-8 ranges of `text` with their new text, in order, not overlapping each
+    /// other) applied where it touches no span's value; one that does is left as written, so the
+    /// value stays hidden. Spans that do not fit `text` are ignored.
+    public static func shown(
+        _ text: String, spans: [EnvironmentSpan], replacing replacements: [(range: Range<Int>, text: String)] = []
+    ) -> String {
+        guard !spans.isEmpty || !replacements.isEmpty else { return text }
+        let bytes = Array(text.utf8)
+        let usable = replacements.filter { replacement in
+            !spans.contains { span in
+                span.range.isEmpty
+                    ? replacement.range.lowerBound < span.range.lowerBound && span.range.lowerBound < replacement.range.upperBound
+                    : span.range.overlaps(replacement.range)
+            }
+        }
+        // Empty spans first at a shared offset, so a reference lands before a replacement there.
+        let cuts = (spans.map { (range: $0.range, text: $0.reference) } + usable).sorted {
+            ($0.range.lowerBound, $0.range.isEmpty ? 0 : 1) < ($1.range.lowerBound, $1.range.isEmpty ? 0 : 1)
+        }
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var cursor = 0
+        for cut in cuts where cut.range.lowerBound >= cursor && cut.range.upperBound <= bytes.count {
+            output += bytes[cursor..<cut.range.lowerBound]
+            output += cut.text.utf8
+            cursor = cut.range.upperBound
+        }
+        output += bytes[cursor...]
+        return String(decoding: output, as: UTF8.self)
     }
 }

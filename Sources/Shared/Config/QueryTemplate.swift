@@ -59,6 +59,19 @@ public struct QueryTemplate: Sendable, Equatable {
         output += utf8[cursor...]
         return String(decoding: output, as: UTF8.self)
     }
+
+    /// ``rendered(placeholderReplacement:)`` for showing: each of `spans` (values from the
+    /// environment, see ``EnvironmentSpan``) shows as its reference as written. A placeholder that
+    /// overlaps such a value is left as written rather than reveal any of it.
+    public func rendered(placeholderReplacement replacement: String, showingAsWritten spans: [EnvironmentSpan]) -> String {
+        guard !spans.isEmpty else { return rendered(placeholderReplacement: replacement) }
+        let utf8 = sql.utf8
+        let replacements = placeholderRanges.map { range in
+            (range: utf8.distance(from: utf8.startIndex, to: range.lowerBound)
+                ..< utf8.distance(from: utf8.startIndex, to: range.upperBound), text: replacement)
+        }
+        return EnvironmentSpan.shown(sql, spans: spans, replacing: replacements)
+    }
 }
 
 /// Walks SQL bytes token by token, skipping literals, quoted identifiers and comments, and

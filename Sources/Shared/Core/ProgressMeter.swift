@@ -16,6 +16,9 @@ package struct ProgressMeter {
         enabled = !reporter.quiet && reporter.format == .text && isatty(STDERR_FILENO) == 1
     }
 
+    /// Whether anything will be drawn: a caller that must count to report can skip counting.
+    package var isEnabled: Bool { enabled }
+
     package mutating func update(_ count: Int) {
         guard enabled else { return }
         let now = MonotonicClock.now

@@ -45,6 +45,29 @@ public struct Reporter: Sendable {
         emit(level: "info", message: message, fields: [("event", .string("summary"))] + fields)
     }
 
+    /// A notice or warning from the database server (``ServerNotice``). Text:
+    /// `conduit-extract: notice: <message>` (`warning:` for a WARNING), with `; detail: …` and
+    /// `; hint: …` when the server gave them. JSON: level `notice` or `warning`, `event`
+    /// `server_notice`, the server's `severity`, and `sqlstate`, `detail`, `hint` when given.
+    /// `--quiet` silences every severity but WARNING.
+    public func serverNotice(_ notice: ServerNotice) {
+        guard !quiet || notice.isWarning else { return }
+        let level = notice.isWarning ? "warning" : "notice"
+        switch format {
+        case .text:
+            var text = notice.message
+            if let detail = notice.detail { text += "; detail: \(detail)" }
+            if let hint = notice.hint { text += "; hint: \(hint)" }
+            emit(level: level, message: text, fields: [])
+        case .json:
+            var fields: [(String, JSONValue)] = [("event", .string("server_notice")), ("severity", .string(notice.severity))]
+            if let sqlState = notice.sqlState { fields.append(("sqlstate", .string(sqlState))) }
+            if let detail = notice.detail { fields.append(("detail", .string(detail))) }
+            if let hint = notice.hint { fields.append(("hint", .string(hint))) }
+            emit(level: level, message: notice.message, fields: fields)
+        }
+    }
+
     private func emit(level: String, message: String, fields: [(String, JSONValue)]) {
         var line: [UInt8] = []
         switch format {

@@ -1,6 +1,6 @@
 internal import CLibPQ
 public import Config
-import Core
+public import Core
 import Extract
 import Glibc
 import Load
@@ -10,13 +10,18 @@ import Stream
 /// connecting failed (a failed `PQconnectdbParams` still needs `PQfinish`).
 public final class PostgresConnection {
     let handle: OpaquePointer
+    /// Where libpq's notice receiver hands the server's notices; libpq holds it unretained, so it
+    /// lives as long as the handle (released after `PQfinish` in `deinit`). Nil: libpq's default,
+    /// `NOTICE:  …` straight to stderr.
+    private let notices: NoticeReceiver?
     /// "appdb at 127.0.0.1:5432": names the server in messages, never the password.
     public let label: String
 
     /// Connects with libpq keywords and values (never a concatenated conninfo string). A `url`
     /// goes in as `dbname` with `expand_dbname`, libpq's own URI parsing.
-    /// The corresponding libpq call is `PQconnectdbParams`.
-    public init(settings: ConnectionSettings, applicationName: String) throws(PostgresError) {
+    /// The server's notices and warnings go to `notices` (see ``NoticeReceiver``).
+    /// The corresponding libpq calls are `PQconnectdbParams` and `PQsetNoticeReceiver`.
+    public init(settings: ConnectionSettings, applicationName: String, notices: ServerNoticeHandler? = nil) throws(PostgresError) {
         var pairs: [(String, String)] = []
         if let url = settings.url { pairs.append(("dbname", url)) }
         pairs += settings.parameters.map { ($0.keyword, $0.value) }
@@ -50,9 +55,21 @@ public final class PostgresConnection {
                 sqlState: Self.connectionSQLState(message), isConnectionFailure: true)
         }
         handle = connection
+        self.notices = notices.map(NoticeReceiver.init)
+        if let receiver = self.notices {
+            _ = PQsetNoticeReceiver(connection, receiveNotice, Unmanaged.passUnretained(receiver).toOpaque())
+        }
     }
 
     deinit { PQfinish(handle) }
+
+    /// Runs `body` with the server's notices dropped: for the housekeeping statements whose
+    /// notices say nothing to the user (`CREATE TABLE IF NOT EXISTS …` "already exists, skipping").
+    func silencingNotices<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
+        notices?.silenced += 1
+        defer { notices?.silenced -= 1 }
+        return try body()
+    }
 
     /// Runs statements that return no rows (session settings). The corresponding libpq call is `PQexec`.
     public func execute(_ sql: String, context: String) throws(PostgresError) {
@@ -211,4 +228,37 @@ public final class PostgresConnection {
 
 @available(*, unavailable)
 extension PostgresConnection: Sendable {}
+
+/// Turns the notice results libpq receives into ``ServerNotice`` values for a handler; one per
+/// connection, called on the thread that runs the connection's statements.
+private final class NoticeReceiver {
+    let handler: ServerNoticeHandler
+    /// While above zero, notices are dropped (``PostgresConnection/silencingNotices(_:)``).
+    var silenced = 0
+
+    init(handler: @escaping ServerNoticeHandler) {
+        self.handler = handler
+    }
+
+    /// Reads a notice's fields. The corresponding libpq call is `PQresultErrorField`.
+    func receive(_ result: OpaquePointer) {
+        guard silenced == 0 else { return }
+        func field(_ code: Character) -> String? {
+            guard let ascii = code.asciiValue, let value = PQresultErrorField(result, Int32(ascii)) else { return nil }
+            let text = String(cString: value)
+            return text.isEmpty ? nil : text
+        }
+        // V: the severity never translated (PostgreSQL 9.6 and later); S: as the server's locale says it.
+        handler(ServerNotice(
+            severity: field("V") ?? field("S") ?? "NOTICE", message: field("M")?.trimmingCharacters() ?? "",
+            sqlState: field("C"), detail: field("D"), hint: field("H")))
+    }
+}
+
+/// libpq's notice receiver (a C function pointer: it captures nothing, and finds its
+/// ``NoticeReceiver`` through the argument it was installed with).
+private func receiveNotice(_ argument: UnsafeMutableRawPointer?, _ result: OpaquePointer?) {
+    guard let argument, let result else { return }
+    Unmanaged<NoticeReceiver>.fromOpaque(argument).takeUnretainedValue().receive(result)
+}
 

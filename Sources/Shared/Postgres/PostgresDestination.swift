@@ -38,9 +38,10 @@ package final class PostgresDestination: LoadDestination {
     /// `"schema".` or nothing: where this table and its staging table live.
     private let schemaPrefix: String
 
-    public init(config: DestinationConfig, table: String) throws(ConduitError) {
+    /// Connects for `table`. The server's notices (a trigger's `RAISE NOTICE`) go to `notices`.
+    public init(config: DestinationConfig, table: String, notices: ServerNoticeHandler? = nil) throws(ConduitError) {
         do {
-            connection = try PostgresConnection(settings: config.connection, applicationName: "conduit-load")
+            connection = try PostgresConnection(settings: config.connection, applicationName: "conduit-load", notices: notices)
             tableName = table
             let schema = config.connection.schema
             schemaPrefix = schema.map { Self.quote($0) + "." } ?? ""
@@ -49,7 +50,7 @@ package final class PostgresDestination: LoadDestination {
             label = "\(qualifiedName) on \(connection.label)"
             // Inputs without a zone or in an ambiguous date order are read the same on every server.
             try connection.execute(
-                "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'; SET client_min_messages = warning",
+                "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'",
                 context: "setting up the session on \(connection.label)")
         } catch {
             throw error.conduitError
@@ -133,7 +134,9 @@ package final class PostgresDestination: LoadDestination {
         }
         // merge: rows go to the staging table, which gets every column the rows fill, typed as the table's.
         if mergeColumns.isEmpty {
-            try execute("CREATE TEMP TABLE IF NOT EXISTS conduit_merge (_conduit_line bigserial)", doing: "creating the merge staging table for \(label)")
+            try connection.silencingNotices { () throws(ConduitError) in
+                try execute("CREATE TEMP TABLE IF NOT EXISTS conduit_merge (_conduit_line bigserial)", doing: "creating the merge staging table for \(label)")
+            }
         }
         for column in columns where !mergeColumns.contains(where: { $0.name == column.name }) {
             try execute(
@@ -168,7 +171,9 @@ package final class PostgresDestination: LoadDestination {
 
     package func resetStaging(like template: String) throws(ConduitError) {
         let templateName = schemaPrefix + Self.quote(template)
-        try execute("DROP TABLE IF EXISTS \(qualifiedName)", doing: "dropping the staging table \(label) left by an unfinished run")
+        try connection.silencingNotices { () throws(ConduitError) in
+            try execute("DROP TABLE IF EXISTS \(qualifiedName)", doing: "dropping the staging table \(label) left by an unfinished run")
+        }
         if try columns(of: templateName) != nil {
             try execute("CREATE TABLE \(qualifiedName) (LIKE \(templateName) INCLUDING ALL)", doing: "creating the staging table \(label)")
         }
@@ -330,7 +335,10 @@ package final class PostgresDestination: LoadDestination {
     package func prepareCheckpoints() throws(ConduitError) {
         let sql = "CREATE TABLE IF NOT EXISTS \(checkpointTable) (resource text NOT NULL, table_name text NOT NULL, run text NOT NULL, value text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (resource, table_name))"
         do {
-            try connection.execute(sql, context: "creating \(checkpointTable) on \(connection.label)")
+            // Its "already exists, skipping" notice says nothing to the user.
+            try connection.silencingNotices { () throws(PostgresError) in
+                try connection.execute(sql, context: "creating \(checkpointTable) on \(connection.label)")
+            }
         } catch let error where error.sqlState == "23505" {
             // Another load created it at the same moment (pg_type's unique index): it exists now.
         } catch {
@@ -371,7 +379,8 @@ package final class PostgresDestination: LoadDestination {
             buffer.removeAll(keepingCapacity: true)
             try? connection.abortCopy()
         }
-        try? connection.execute("ROLLBACK", context: "rolling back")
+        // Without an open transaction the server warns "there is no transaction in progress": nothing to report.
+        connection.silencingNotices { try? connection.execute("ROLLBACK", context: "rolling back") }
     }
 
     private func execute(_ sql: String, doing context: String) throws(ConduitError) {

@@ -18,10 +18,13 @@ public final class PostgresSource: Source {
     /// The first PostgreSQL object id for user-defined objects: below it, every type is built in.
     static let firstUserObjectID: UInt32 = 16_384
 
-    /// Connects and fixes the session settings the JSON mapping relies on.
-    public init(source: SourceConfig, applicationName: String = "conduit-extract") throws(ConduitError) {
+    /// Connects and fixes the session settings the JSON mapping relies on. The server's notices
+    /// (`RAISE NOTICE` in a function the query calls) go to `notices`.
+    public init(
+        source: SourceConfig, applicationName: String = "conduit-extract", notices: ServerNoticeHandler? = nil
+    ) throws(ConduitError) {
         do {
-            connection = try PostgresConnection(settings: source.connection, applicationName: applicationName)
+            connection = try PostgresConnection(settings: source.connection, applicationName: applicationName, notices: notices)
             label = connection.label
             var settings = [
                 "SET TIME ZONE 'UTC'", "SET datestyle = 'ISO, YMD'", "SET intervalstyle = 'iso_8601'",
@@ -74,11 +77,13 @@ public final class PostgresSource: Source {
                 "SELECT format_type(t.oid, t.modifier) FROM unnest($1::oid[], $2::int4[]) WITH ORDINALITY AS t(oid, modifier, n) ORDER BY t.n",
                 parameters: ["{" + oids.joined(separator: ",") + "}", "{" + modifiers.joined(separator: ",") + "}"],
                 context: context)
+            // Enums, domains and arrays of types Conduit does not name: one catalog query, if any.
+            let catalog = try PostgresTypeCatalog.load((0..<count).map { described.columnType($0) }, connection: connection, context: context)
             return (0..<count).map { column in
                 let type = described.columnType(column)
                 return SourceColumn(
                     name: described.columnName(column), sourceType: names.string(row: column, column: 0) ?? type.description,
-                    kind: ColumnKind(postgres: type), isPostgresBuiltin: type.rawValue < Self.firstUserObjectID)
+                    kind: catalog.kind(for: type), isPostgresBuiltin: type.rawValue < Self.firstUserObjectID)
             }
         } catch {
             throw error.conduitError
@@ -146,21 +151,26 @@ public final class PostgresSource: Source {
             let batch: PostgresResult
             do {
                 batch = try connection.receiveRows(context: context)
+                if keys.isEmpty {
+                    // Once per query, before the next FETCH is in flight: the catalog says how to
+                    // write the types Conduit does not name (an enum array, a domain, inet[]).
+                    let types = (0..<batch.columnCount).map { batch.columnType($0) }
+                    var catalog = PostgresTypeCatalog()
+                    if batch.rowCount > 0 { catalog = try PostgresTypeCatalog.load(types, connection: connection, context: context) }
+                    for column in 0..<batch.columnCount {
+                        var key: [UInt8] = []
+                        JSONEscaping.appendQuoted(batch.columnName(column), to: &key)
+                        key.append(UInt8(ascii: ":"))
+                        keys.append(key)
+                        styles.append(catalog.style(for: types[column]))
+                    }
+                    groupIndex = incrementalColumn.flatMap { name in (0..<keys.count).first { batch.columnName($0) == name } }
+                    groups = groupIndex.map { _ in ValueGroupTracker() }
+                }
                 // Ask for the next batch before encoding this one: the server produces it meanwhile.
                 if batch.rowCount == Self.fetchSize { try connection.send(fetch, context: context) }
             } catch {
                 throw error.conduitError
-            }
-            if keys.isEmpty {
-                for column in 0..<batch.columnCount {
-                    var key: [UInt8] = []
-                    JSONEscaping.appendQuoted(batch.columnName(column), to: &key)
-                    key.append(UInt8(ascii: ":"))
-                    keys.append(key)
-                    styles.append(PostgresTextEncoder.Style(batch.columnType(column)))
-                }
-                groupIndex = incrementalColumn.flatMap { name in (0..<keys.count).first { batch.columnName($0) == name } }
-                groups = groupIndex.map { _ in ValueGroupTracker() }
             }
             let count = batch.rowCount
             if count == 0 { break }

@@ -19,7 +19,9 @@ enum PostgresTextEncoder {
         case timestamp           // "2024-05-01 12:00:00" → "2024-05-01T12:00:00"
         case bytea               // "\x0a0b" → base64
         case string
-        indirect case array(Style)
+        /// A JSON array of elements written in the element's style; `delimiter` is what the
+        /// server writes between elements (the element type's `typdelim`: `,` but for `box`).
+        indirect case array(Style, delimiter: UInt8 = UInt8(ascii: ","))
 
         init(_ type: PostgresDataType) {
             if let element = type.elementType {
@@ -67,8 +69,8 @@ enum PostgresTextEncoder {
             appendBase64OfHex(text, to: &output)
         case .string:
             JSONEscaping.appendQuoted(bytes: text, to: &output)
-        case .array(let element):
-            appendArray(text, element: element, to: &output)
+        case .array(let element, let delimiter):
+            appendArray(text, element: element, delimiter: delimiter, to: &output)
         }
     }
 
@@ -132,8 +134,12 @@ enum PostgresTextEncoder {
     }
 
     /// An array literal (`{1,2,NULL}`, `{{"a b",c},{d,e}}`, `[0:1]={1,2}`) as a JSON array,
-    /// each element mapped by its type. Iterative: braces open and close JSON arrays.
-    static func appendArray(_ text: UnsafeBufferPointer<UInt8>, element: Style, to output: inout [UInt8]) {
+    /// each element mapped by its type; elements are separated by `delimiter` (`;` in a `box[]`).
+    /// Iterative: braces open and close JSON arrays; a quoted element is unescaped and then mapped,
+    /// so an element that is itself an array literal (a domain over an array) nests.
+    static func appendArray(
+        _ text: UnsafeBufferPointer<UInt8>, element: Style, delimiter: UInt8 = UInt8(ascii: ","), to output: inout [UInt8]
+    ) {
         var index = 0
         let count = text.count
         // Skip a dimension decoration such as "[0:1]=".
@@ -145,6 +151,10 @@ enum PostgresTextEncoder {
         var needsComma = false
         while index < count {
             let byte = text[index]
+            if byte == delimiter {
+                index += 1
+                continue
+            }
             switch byte {
             case UInt8(ascii: "{"):
                 if needsComma { output.append(UInt8(ascii: ",")) }
@@ -155,7 +165,7 @@ enum PostgresTextEncoder {
                 output.append(UInt8(ascii: "]"))
                 needsComma = true
                 index += 1
-            case UInt8(ascii: ","), 0x20:
+            case 0x20:
                 index += 1
             case UInt8(ascii: "\""):
                 // Quoted element: backslash escapes any character.
@@ -172,7 +182,7 @@ enum PostgresTextEncoder {
                 needsComma = true
             default:
                 let start = index
-                while index < count, text[index] != UInt8(ascii: ","), text[index] != UInt8(ascii: "}") { index += 1 }
+                while index < count, text[index] != delimiter, text[index] != UInt8(ascii: "}") { index += 1 }
                 let item = UnsafeBufferPointer(rebasing: text[start..<index])
                 if needsComma { output.append(UInt8(ascii: ",")) }
                 if item.count == 4, item.elementsEqual("NULL".utf8) {
