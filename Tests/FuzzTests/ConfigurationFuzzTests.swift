@@ -33,27 +33,40 @@ import Testing
         #expect(tried > 0)
     }
 
-    /// The hostile documents, each once (they do not depend on the seed), each timed.
+    /// The hostile documents, each once (they do not depend on the seed), each in a child process
+    /// with a deadline. A known bug (``HostileYAML/knownIssues``) is expected to fail: when it is
+    /// fixed, the test says so, and the name comes off the list.
     @Test(arguments: HostileYAML.all.map(\.name))
     func hostileConfiguration(name: String) throws {
-        let document = try #require(HostileYAML.all.first { $0.name == name })
-        let folder = try FuzzFolder()
-        let fuzz = FuzzRun(target: "ingest.yml/\(name)", shortCases: 1, caseLimit: .seconds(20))
-        fuzz.run { index, _, watch in
-            let yaml = document.make()
-            watch(yaml)
-            for problem in Self.check(yaml, throughFile: true, folder: folder) {
-                fuzz.fail(problem, index: index, input: yaml)
+        let limit: Duration = HostileYAML.knownIssues[name] == nil ? .seconds(90) : .seconds(4)
+        let outcome = try ChildProbe.run("hostile:\(name)", limit: limit)
+        print("FuzzTests: ingest.yml/\(name): 1 case, \(outcome)")
+        if let bug = HostileYAML.knownIssues[name] {
+            withKnownIssue(Comment(rawValue: bug)) {
+                #expect(outcome == .passed, "ingest.yml/\(name): \(outcome)")
             }
+        } else {
+            #expect(outcome == .passed, "ingest.yml/\(name): \(outcome)")
         }
     }
 
-    /// Each fixture kept from an earlier finding still passes the checks.
+    /// Each input kept from an earlier finding (`Tests/Fixtures/Fuzz/*.yml`), in a child process
+    /// with a deadline; known bugs are listed in ``HostileYAML/knownIssues`` by file name.
     @Test func keptFindings() throws {
-        let folder = try FuzzFolder()
-        for fixture in FuzzCorpus.files(in: FuzzCorpus.fuzzFixturesDirectory, suffix: ".yml") {
-            for problem in Self.check(fixture.bytes, throughFile: true, folder: folder) {
-                Issue.record(Comment(rawValue: "\(fixture.name): \(problem)"))
+        let fixtures = FuzzCorpus.files(in: FuzzCorpus.fuzzFixturesDirectory, suffix: ".yml")
+        try #require(!fixtures.isEmpty, "Tests/Fixtures/Fuzz holds no .yml findings")
+        for fixture in fixtures {
+            let bug = HostileYAML.knownIssues[fixture.name]
+            let outcome = try ChildProbe.run(
+                "file:" + FuzzCorpus.fuzzFixturesDirectory.appendingPathComponent(fixture.name).path,
+                limit: bug == nil ? .seconds(60) : .seconds(4))
+            print("FuzzTests: Fixtures/Fuzz/\(fixture.name): \(outcome)")
+            if let bug {
+                withKnownIssue(Comment(rawValue: bug)) {
+                    #expect(outcome == .passed, "\(fixture.name): \(outcome)")
+                }
+            } else {
+                #expect(outcome == .passed, "\(fixture.name): \(outcome)")
             }
         }
     }
@@ -99,13 +112,8 @@ enum HostileYAML {
         Document(name: "alias-bomb-sequence") { Array((laughs() + "sources: *l9\nresources: [*l9]\n").utf8) },
         Document(name: "alias-bomb-in-a-value") { Array((laughs() + base(query: "*l9")).utf8) },
         Document(name: "alias-bomb-unknown-key") { Array((laughs() + base(query: "\"SELECT 1\"") + "extra: *l9\n").utf8) },
-        Document(name: "alias-bomb-as-key") { Array((laughs() + "? *l9\n: 1\n? *l8\n: 2\n").utf8) },
+        // (Tests/Fixtures/Fuzz/alias-bomb-as-key.yml: the bomb as a mapping key.)
         Document(name: "alias-bomb-map-values") { Array((mapLaughs() + base(query: "*m9")).utf8) },
-        // Merge keys that merge maps that merge maps: 9^9 entries if expanded naively.
-        Document(name: "merge-key-bomb") { Array((mergeLaughs() + "<<: *m9\n" + base(query: "\"SELECT 1\"")).utf8) },
-        Document(name: "merge-key-bomb-in-resource") {
-            Array((mergeLaughs() + base(query: "\"SELECT 1\"") + "  - <<: *m9\n    name: other\n").utf8)
-        },
         // Deeply nested flow collections, balanced and not.
         Document(name: "nested-flow-sequences-1k") { nested("[", "]", depth: 1_000, in: "sources: ", tail: "\n") },
         Document(name: "nested-flow-sequences-10k") { nested("[", "]", depth: 10_000, in: "sources: ", tail: "\n") },
@@ -118,8 +126,18 @@ enum HostileYAML {
             for level in 0..<5_000 { text += String(repeating: " ", count: level) + "-\n" }
             return Array(text.utf8)
         },
-        // A few MB: many resources, one huge value, many unknown keys.
+        // A few MB: many resources with long queries, one huge value, many unknown keys, one long key.
         Document(name: "huge-many-resources") {
+            var text = base(query: "\"SELECT 1\"")
+            let columns = (0..<150).map { "column_\($0)" }.joined(separator: ", ")
+            for index in 0..<2_000 {
+                text += "  - name: r\(index)\n    source: app\n    destination: warehouse\n    incremental_column: id\n"
+                text += "    query: \"SELECT \(columns) FROM t\(index) WHERE id > :last_value ORDER BY id\"\n"
+            }
+            return Array(text.utf8)
+        },
+        // 20,000 small resources (3 MB): each name is checked against every earlier one.
+        Document(name: "many-resources-20k") {
             var text = base(query: "\"SELECT 1\"")
             for index in 0..<20_000 {
                 text += "  - name: r\(index)\n    source: app\n    destination: warehouse\n    incremental_column: id\n"
@@ -132,12 +150,15 @@ enum HostileYAML {
         },
         Document(name: "huge-unknown-keys") {
             var text = base(query: "\"SELECT 1\"")
-            for index in 0..<60_000 { text += "    qeury\(index): \(index)\n" }
+            for index in 0..<20_000 { text += "    qeury\(index): \(index)\n" }
             return Array(text.utf8)
         },
         Document(name: "huge-long-key") { Array((base(query: "\"SELECT 1\"") + "    " + String(repeating: "k", count: 3_000_000) + ": 1\n").utf8) },
         Document(name: "huge-many-documents") { Array((String(repeating: "---\na: 1\n", count: 300_000)).utf8) },
     ]
+
+    /// Bugs the fuzzer found and Sources does not fix yet, by hostile document or fixture file name.
+    static let knownIssues: [String: String] = [:]
 
     /// A valid configuration whose single resource's query is `query` (YAML text); a resource may be appended.
     static func base(query: String) -> String {

@@ -9,6 +9,7 @@ import Testing
 /// - `CONDUIT_FUZZ_SEED`: the run seed, decimal or 0x-hex (default: a fixed seed, so CI is repeatable).
 /// - `CONDUIT_FUZZ_CASE`: run only this case index (to replay one failure).
 /// - `CONDUIT_FUZZ_SECONDS`: the wall-clock cap of each target's run (default 120 s, or 1 h with CONDUIT_FUZZ_CASES).
+/// - `CONDUIT_FUZZ_HANG_SECONDS`: how long one case may run before the watchdog aborts the process (default 180 s).
 struct FuzzBudget: Sendable {
     static let defaultSeed: UInt64 = 0xC0DE_1700_F022_5EED
 
@@ -47,7 +48,8 @@ final class FuzzRun: Sendable {
         self.target = target
         self.budget = FuzzBudget(shortCases: shortCases)
         self.caseLimit = caseLimit
-        self.watchdog = Watchdog(target: target, hardLimit: hardLimit)
+        let hang = ProcessInfo.processInfo.environment["CONDUIT_FUZZ_HANG_SECONDS"].flatMap { Int($0) }
+        self.watchdog = Watchdog(target: target, hardLimit: hang.map { .seconds($0) } ?? hardLimit)
     }
 
     var seedText: String { "0x" + String(budget.seed, radix: 16) }
@@ -90,9 +92,11 @@ final class FuzzRun: Sendable {
             }
             var random = SplitMix64(seed: SplitMix64.mix(budget.seed &+ UInt64(truncatingIfNeeded: index)))
             var input: [UInt8] = []
-            let caseStart = clock.now
+            // The clock starts when the input is ready: making it (the mutator) is not the component's time.
+            var caseStart = clock.now
             body(index, &random) { bytes in
                 input = bytes
+                caseStart = clock.now
                 self.watchdog.begin(label: self.replay(index), input: bytes)
             }
             watchdog.end()
@@ -165,6 +169,11 @@ final class Watchdog: Sendable {
         stopped.store(true, ordering: .relaxed)
     }
 
+    /// `text` with every character but letters, digits, '-' and '.' made '_'.
+    static func fileName(_ text: String) -> String {
+        String(text.map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") ? $0 : "_" })
+    }
+
     private func watch() {
         while !stopped.load(ordering: .relaxed) {
             Thread.sleep(forTimeInterval: 0.25)
@@ -174,7 +183,7 @@ final class Watchdog: Sendable {
             }
             guard let overdue else { continue }
             let file = FileManager.default.temporaryDirectory
-                .appendingPathComponent("conduit-fuzz-hang-\(target)-\(getpid()).bin")
+                .appendingPathComponent("conduit-fuzz-hang-\(Self.fileName(target))-\(getpid()).bin")
             try? Data(overdue.input).write(to: file)
             FileHandle.standardError.write(Data("""
                 FuzzTests: HANG: a case ran longer than \(hardLimit): \(overdue.label); \

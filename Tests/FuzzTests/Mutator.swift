@@ -45,7 +45,7 @@ struct Mutator {
 
     static let json = Mutator(tokens: jsonTokens, nestings: [
         (Array("[".utf8), Array("]".utf8)), (Array("{\"a\":".utf8), Array("}".utf8)), (Array("{\"id\":[".utf8), Array("]}".utf8)),
-    ])
+    ], maximumLength: 1 << 18)
 
     static let yaml = Mutator(tokens: yamlTokens, nestings: [
         (Array("[".utf8), Array("]".utf8)), (Array("{a: ".utf8), Array("}".utf8)), (Array("- ".utf8), []),

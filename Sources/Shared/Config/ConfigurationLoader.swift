@@ -40,6 +40,9 @@ public enum ConfigurationLoader {
     /// Parses and validates YAML text; `path` names the file in messages. `${…}` is interpolated
     /// in values after parsing, so an environment value can never change the YAML's structure.
     public static func parse(yaml: String, path: String, environment: [String: String]) throws(ConduitError) -> Configuration {
+        if let line = complexKeyLine(yaml) {
+            throw .configuration("\(path):\(line): keys must be plain names, not aliases (*name)")
+        }
         let root: Node?
         do {
             // The encoding is given so that Yams does not consult (and print about) its own
@@ -54,6 +57,68 @@ public enum ConfigurationLoader {
         let configuration = reader.read(root)
         guard reader.problems.isEmpty else { throw .configuration(reader.message) }
         return configuration
+    }
+
+    /// The line of the first key that is an alias (`*name:`, or `? …` holding one), or nil.
+    /// ingest.yml's keys are plain names, and such a key is refused before Yams composes the
+    /// document: Yams checks a mapping's keys for duplicates by hashing each key whole, which for
+    /// an alias of an alias bomb takes exponential time. The scan skips quoted text, comments and
+    /// block scalars; it errs towards refusing only what looks like a key.
+    static func complexKeyLine(_ yaml: String) -> Int? {
+        var blockScalarIndent: Int?
+        for (index, rawLine) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = Array(rawLine.utf8)
+            let indent = line.prefix { $0 == 0x20 }.count
+            if let parent = blockScalarIndent {
+                if indent > parent || line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
+                blockScalarIndent = nil
+            }
+            // Quoted text and comments become spaces: only structure is left.
+            var plain: [UInt8] = []
+            var quote: UInt8?
+            var previous: UInt8 = 0x20
+            for byte in line {
+                if let open = quote {
+                    if byte == open { quote = nil }
+                    plain.append(0x20)
+                } else if byte == 0x22 || byte == 0x27 {
+                    quote = byte
+                    plain.append(0x20)
+                } else if byte == 0x23 && (previous == 0x20 || previous == 0x09) {
+                    break
+                } else {
+                    plain.append(byte)
+                }
+                previous = byte
+            }
+            var content = plain.drop { $0 == 0x20 || $0 == 0x09 }
+            while content.first == UInt8(ascii: "-"), content.dropFirst().first.map({ $0 == 0x20 }) ?? true {
+                content = content.dropFirst().drop { $0 == 0x20 || $0 == 0x09 }
+            }
+            // An explicit key (`? …`) holding an alias; a literal complex key is cheap, and the
+            // reader refuses it with its own message.
+            if content.first == UInt8(ascii: "?"), content.dropFirst().first.map({ $0 == 0x20 || $0 == 0x09 }) ?? true,
+               content.contains(UInt8(ascii: "*")) {
+                return index + 1
+            }
+            // An alias at a key's place: at the start of the line, or after { or , in a flow map.
+            for (offset, byte) in content.enumerated() where byte == UInt8(ascii: "*") {
+                let before = content.prefix(offset).last { $0 != 0x20 && $0 != 0x09 }
+                guard offset == 0 || before == UInt8(ascii: "{") || before == UInt8(ascii: ",") else { continue }
+                let rest = content.dropFirst(offset + 1).drop { !($0 == 0x20 || $0 == 0x09 || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "}") || $0 == UInt8(ascii: "]") || $0 == UInt8(ascii: ":")) }
+                if rest.drop(while: { $0 == 0x20 || $0 == 0x09 }).first == UInt8(ascii: ":") { return index + 1 }
+            }
+            // A block scalar (| or >) starts: its lines are text, not structure.
+            let trimmed = content.reversed().drop { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
+            let indicator = trimmed.drop { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "-") || ($0 >= 0x30 && $0 <= 0x39) }
+            if let last = indicator.first, last == UInt8(ascii: "|") || last == UInt8(ascii: ">") {
+                let beforeIndicator = indicator.dropFirst().first { $0 != 0x20 && $0 != 0x09 }
+                if beforeIndicator == UInt8(ascii: ":") || beforeIndicator == UInt8(ascii: "-") || beforeIndicator == nil {
+                    blockScalarIndent = indent
+                }
+            }
+        }
+        return nil
     }
 
     /// `ingest.yml:3: invalid YAML: mapping values are not allowed in this context`. libyaml's

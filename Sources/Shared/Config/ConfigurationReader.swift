@@ -48,10 +48,16 @@ struct ConfigurationReader {
     let file: String
     let environment: [String: String]
     private(set) var problems: [ConfigurationProblem] = []
+    /// Maps a merge key may still expand: YAML aliases let a few hundred bytes of `<<: [*a, *a, …]`
+    /// nested a few levels deep stand for billions of entries, so expansion has a bound.
+    private var mergeBudget = ConfigurationReader.mergeExpansionLimit
+    static let mergeExpansionLimit = 100_000
 
     /// Names defined in each section, in file order, with the line of their first definition
     /// and how messages may show them.
     private var definedNames: [Section: [(name: String, line: Int, shown: String)]] = [:]
+    /// Where each name stands in `definedNames`, so a file of thousands of entries reads in linear time.
+    private var definedIndex: [Section: [String: Int]] = [:]
     /// Each source name's type (nil when the type is missing or unknown).
     private var sourceTypes: [String: SourceType?] = [:]
 
@@ -183,6 +189,13 @@ struct ConfigurationReader {
             guard case .mapping(let mapping) = map else {
                 report(map, path.isEmpty ? "<<" : "\(path).<<", "a merge key ('<<') takes a map or a list of maps")
                 continue
+            }
+            guard mergeBudget > 0 else { return result }
+            mergeBudget -= 1
+            if mergeBudget == 0 {
+                report(map, path.isEmpty ? "<<" : "\(path).<<",
+                       "merge keys ('<<') expand to more than \(Self.mergeExpansionLimit) maps (aliases nested in aliases); write the entries out")
+                return result
             }
             for entry in entries(of: mapping, path: path) where seen.insert(entry.key).inserted {
                 result.append(entry)
@@ -321,10 +334,11 @@ struct ConfigurationReader {
     ) -> (value: ConfigurationScalar, isFirst: Bool)? {
         guard let value = requiredText(fields, "name", path: path, what: "what the \(section.singular) is called")
         else { return nil }
-        if let first = definedNames[section, default: []].first(where: { $0.name == value.text }) {
+        if let index = definedIndex[section]?[value.text], let first = definedNames[section]?[index] {
             report(line: value.line, "\(path).name", "another \(section.singular) is already named \(first.shown) (line \(first.line))")
             return (value, false)
         }
+        definedIndex[section, default: [:]][value.text] = definedNames[section, default: []].count
         definedNames[section, default: []].append((value.text, value.line, value.quoted))
         return (value, true)
     }
@@ -607,7 +621,7 @@ struct ConfigurationReader {
         }
         var destination: DestinationConfig?
         if let named = draft.destination {
-            if definedNames[.destinations, default: []].contains(where: { $0.name == named.text }) {
+            if definedIndex[.destinations]?[named.text] != nil {
                 destination = destinations.first { $0.name == named.text }
             } else {
                 report(
