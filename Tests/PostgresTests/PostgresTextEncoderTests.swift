@@ -91,10 +91,8 @@ import Testing
     /// Guards the documented fallback for years before Christ: they "stay text" (PostgreSQL's
     /// own text), as no RFC 3339 date-time can hold them.
     @Test func timestampsBeforeChristStayText() {
-        withKnownIssue("appendTimestamp rewrites BC timestamps to \"0044-03-15T12:00:00+00 BC\" instead of leaving them as text") {
-            #expect(Self.json("0044-03-15 12:00:00+00 BC", .timestamptz) == #""0044-03-15 12:00:00+00 BC""#)
-            #expect(Self.json("0044-03-15 12:00:00 BC", .timestamp) == #""0044-03-15 12:00:00 BC""#)
-        }
+        #expect(Self.json("0044-03-15 12:00:00+00 BC", .timestamptz) == #""0044-03-15 12:00:00+00 BC""#)
+        #expect(Self.json("0044-03-15 12:00:00 BC", .timestamp) == #""0044-03-15 12:00:00 BC""#)
     }
 
     /// Guards bytea: hex output → base64 (`\x` alone is the empty string; either case of hex digits).

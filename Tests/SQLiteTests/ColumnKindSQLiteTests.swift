@@ -44,17 +44,14 @@ let allKinds: [ColumnKind] = [
 
     /// Guards that a time zone named after a precision still counts: `TIMESTAMP(3) WITH TIME ZONE`
     /// is a timestamptz, and `TIME WITH TIME ZONE` a timetz, as their unparenthesized forms
-    /// suggest. Known issue: the name is cut at the parenthesis, and TIME WITH TIME ZONE falls
-    /// through to NUMERIC; a PostgreSQL destination then creates `timestamp without time zone`
-    /// and silently drops the offsets.
+    /// suggest (else a PostgreSQL destination would create `timestamp without time zone` and
+    /// silently drop the offsets).
     @Test(arguments: [
         ("TIMESTAMP(3) WITH TIME ZONE", ColumnKind.timestamptz), ("timestamp(6) with time zone", .timestamptz),
         ("TIME WITH TIME ZONE", .timetz),
     ])
     func timeZonesAfterAPrecision(declared: String, kind: ColumnKind) {
-        withKnownIssue("the declared type is cut at '(' and TIME WITH TIME ZONE is not a well-known name") {
-            #expect(ColumnKind(sqliteDeclaredType: declared) == kind)
-        }
+        #expect(ColumnKind(sqliteDeclaredType: declared) == kind)
     }
 
     /// Guards that an expression column (no declared type) has no kind: its values decide.

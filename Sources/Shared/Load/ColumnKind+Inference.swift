@@ -38,8 +38,13 @@ extension ColumnKind {
             while digits(index..<index + 1) { index += 1 }
             guard index > start else { return false }
         }
+        func number(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + Int(bytes[$1] - 0x30) } }
+        // RFC 3339's ranges, so a column created for the value can hold it (second 60: a leap second).
+        guard (1...12).contains(number(5..<7)), (1...31).contains(number(8..<10)), number(11..<13) <= 23,
+              number(14..<16) <= 59, number(17..<19) <= 60 else { return false }
         if byte(index, in: "Zz") { return index + 1 == bytes.count }
-        guard byte(index, in: "+-"), digits(index + 1..<index + 3), byte(index + 3, in: ":"), digits(index + 4..<index + 6) else {
+        guard byte(index, in: "+-"), digits(index + 1..<index + 3), byte(index + 3, in: ":"), digits(index + 4..<index + 6),
+              number(index + 1..<index + 3) <= 23, number(index + 4..<index + 6) <= 59 else {
             return false
         }
         return index + 6 == bytes.count

@@ -77,7 +77,10 @@ enum PostgresTextEncoder {
     /// `2024-05-01 12:00:00.5+00` → `"2024-05-01T12:00:00.5Z"`; `infinity` and BC dates stay text.
     static func appendTimestamp(_ text: UnsafeBufferPointer<UInt8>, utc: Bool, to output: inout [UInt8]) {
         let count = text.count
-        guard count >= 19, text[10] == UInt8(ascii: " "), text[4] == UInt8(ascii: "-") else {
+        // Years before Christ ("0044-03-15 12:00:00+00 BC") have no RFC 3339 form: they stay text.
+        let beforeChrist = count >= 3 && text[count - 1] == UInt8(ascii: "C") && text[count - 2] == UInt8(ascii: "B")
+            && text[count - 3] == 0x20
+        guard count >= 19, text[10] == UInt8(ascii: " "), text[4] == UInt8(ascii: "-"), !beforeChrist else {
             JSONEscaping.appendQuoted(bytes: text, to: &output)
             return
         }

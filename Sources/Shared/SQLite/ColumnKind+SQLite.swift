@@ -31,8 +31,16 @@ extension ColumnKind {
     /// expression column), whose values decide.
     public init?(sqliteDeclaredType declared: String) {
         let upper = declared.uppercased()
-        // "VARCHAR(20)", "NUMERIC(12, 2)": the name is what comes before the parenthesis.
-        let name = String(upper.prefix { $0 != "(" }).split(separator: " ").joined(separator: " ")
+        // "VARCHAR(20)", "NUMERIC(12, 2)", "TIMESTAMP(3) WITH TIME ZONE": the name is the words
+        // outside the parentheses.
+        var words = ""
+        var depth = 0
+        for character in upper {
+            if character == "(" { depth += 1; words.append(" ") }
+            else if character == ")" { depth = max(depth - 1, 0); words.append(" ") }
+            else if depth == 0 { words.append(character) }
+        }
+        let name = words.split(separator: " ").joined(separator: " ")
         switch name {
         case "": return nil
         case "BOOLEAN", "BOOL": self = .boolean
@@ -42,6 +50,7 @@ extension ColumnKind {
         case "TIMESTAMP", "DATETIME", "TIMESTAMP WITHOUT TIME ZONE": self = .timestamp
         case "DATE": self = .date
         case "TIME", "TIME WITHOUT TIME ZONE": self = .time
+        case "TIMETZ", "TIME WITH TIME ZONE": self = .timetz
         case "INTERVAL": self = .interval
         case "UUID": self = .uuid
         case "BYTEA": self = .bytea
