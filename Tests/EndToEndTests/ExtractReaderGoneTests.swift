@@ -18,17 +18,21 @@ import Testing
     }
 
     /// Many rows: the reader leaves while the extract still writes (EPIPE); or 200 rows (43 KB),
-    /// which fit in the pipe but not in head's 8 KB read: the reader leaves with bytes unread.
-    /// Both are exit 74 with a message.
-    @Test(arguments: [(50_000, "the reader closed the pipe before the end of the rows"), (200, "the reader closed the pipe with the last ")])
-    func readerThatLeavesEarlyIsAnIOError(rows: Int, message: String) throws {
+    /// which fit in the pipe but not in head's 8 KB read: the reader leaves with bytes unread, or
+    /// while the last pieces are still being written (which of the two is a matter of timing).
+    /// Either way, exit 74 with a message.
+    @Test(arguments: [50_000, 200])
+    func readerThatLeavesEarlyIsAnIOError(rows: Int) throws {
         let box = try Self.prepare(rows: rows)
         let result = try box.run("""
             conduit-extract users | head -n 1 > first.ndjson
             echo "status=${PIPESTATUS[0]}"
             """)
         #expect(result.stdout == "status=74\n", "\(result.stderr)")
-        #expect(result.stderr.hasPrefix("conduit-extract: error: writing rows to stdout: \(message)"), "\(result.stderr)")
+        let cut = result.stderr == "conduit-extract: error: writing rows to stdout: the reader closed the pipe before the end of the rows, so the stream was cut\n"
+            || (result.stderr.hasPrefix("conduit-extract: error: writing rows to stdout: the reader closed the pipe with the last ")
+                && result.stderr.hasSuffix(" bytes unread, so the stream was cut\n"))
+        #expect(cut, "\(result.stderr)")
         #expect(try box.read("first.ndjson").hasPrefix("{\"id\":1,"))
     }
 
