@@ -86,6 +86,16 @@ import Testing
         "sh -c 'sleep 1.5; exec conduit-load \(options(box)) r'"
     }
 
+    /// Waits for the extract's backend to be fetching (this test's own database), then terminates it.
+    static let terminateExtractBackend = """
+        for i in $(seq 200); do
+          pid=$(psql -Atqc "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'conduit-extract' AND query LIKE 'FETCH%'")
+          [ -n "$pid" ] && break
+          sleep 0.02
+        done
+        psql -Atqc "SELECT pg_terminate_backend($pid)" > /dev/null
+        """
+
     /// Reruns the plain pipeline until it succeeds (a killed run's loader may hold the run lock: 75).
     static func rerun(_ box: Sandbox) -> String { """
         for attempt in $(seq 50); do
@@ -142,12 +152,7 @@ import Testing
         let result = try box.run("""
             (conduit-extract \(Self.options(box)) r | conduit-state commit \(Self.options(box)) r -- \(Self.lateLoader(box))) 2> first.log &
             run=$!
-            for i in $(seq 200); do
-              pid=$(psql -Atqc "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'conduit-extract' AND query LIKE 'FETCH%'")
-              [ -n "$pid" ] && break
-              sleep 0.02
-            done
-            psql -Atqc "SELECT pg_terminate_backend($pid)" > /dev/null
+            \(Self.terminateExtractBackend)
             wait $run
             echo $? > first.status
             """, environment: environment)
@@ -303,12 +308,7 @@ import Testing
         let result = try box.run("""
             conduit-state commit \(Self.options(box)) r --from "conduit-extract \(Self.options(box)) r" -- \(Self.lateLoader(box)) 2> first.log &
             run=$!
-            for i in $(seq 200); do
-              pid=$(psql -Atqc "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'conduit-extract' AND query LIKE 'FETCH%'")
-              [ -n "$pid" ] && break
-              sleep 0.02
-            done
-            psql -Atqc "SELECT pg_terminate_backend($pid)" > /dev/null
+            \(Self.terminateExtractBackend)
             wait $run
             echo $? > first.status
             """, environment: environment)

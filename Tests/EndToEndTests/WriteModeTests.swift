@@ -74,6 +74,21 @@ import Testing
         return "conduit-extract \(options) \(resource) | conduit-state commit \(options) \(resource) -- conduit-load \(options) \(resource)"
     }
 
+    /// The pipeline again until it runs (a killed run's orphaned loader may hold the run lock: 75).
+    static func rerun(_ resource: String, in box: Sandbox) -> String {
+        """
+        for attempt in $(seq 50); do \(pipeline(resource, in: box)) 2> rerun.err; status=$?; [ $status -ne 75 ] && break; sleep 0.2; done
+        exit $status
+        """
+    }
+
+    /// The primary key's columns, in order, comma-separated.
+    static func primaryKey(of table: String, resource: String) -> String {
+        resource.hasPrefix("pg")
+            ? "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = '\(table)'::regclass AND i.indisprimary"
+            : "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('\(table)') WHERE pk > 0 ORDER BY pk)"
+    }
+
     /// One value from the destination: psql for `pg_*` resources, sqlite3 for `lite_*`.
     static func query(_ sql: String, resource: String, in box: Sandbox, _ environment: [String: String]) throws -> String {
         let command = resource.hasPrefix("pg") ? "psql -Atqc \"\(sql)\"" : "sqlite3 lake.db \"\(sql)\""
@@ -139,10 +154,7 @@ import Testing
         #expect(killed.stdout.contains("first=") && !killed.stdout.contains("first=0"), "the kill came too late: \(killed.stdout)")
         // The old rows, untouched.
         #expect(try Self.query("SELECT count(*) || ',' || min(name) FROM \(table)", resource: resource, in: box, environment) == "60000,v1-1")
-        let rerun = try box.run("""
-            for attempt in $(seq 50); do \(Self.pipeline(resource, in: box)) 2> rerun.err; status=$?; [ $status -ne 75 ] && break; sleep 0.2; done
-            exit $status
-            """, environment: environment)
+        let rerun = try box.run(Self.rerun(resource, in: box), environment: environment)
         #expect(rerun.status == 0, "\((try? box.read("rerun.err")) ?? "")")
         #expect(try Self.query("SELECT count(*) || ',' || count(DISTINCT id) || ',' || min(name) FROM \(table)", resource: resource, in: box, environment) == "60000,60000,v2-1")
     }
@@ -184,10 +196,7 @@ import Testing
         #expect(try Self.query("SELECT count(*) FROM \(table)", resource: resource, in: box, environment) == "11")
         #expect(try Self.query("SELECT name FROM \(table) WHERE id = 3 AND k = 'a'", resource: resource, in: box, environment) == "newest")
         #expect(try Self.query("SELECT name FROM \(table) WHERE id = 3 AND k = 'b'", resource: resource, in: box, environment) == "other-k")
-        let key = resource.hasPrefix("pg")
-            ? "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = '\(table)'::regclass AND i.indisprimary"
-            : "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('\(table)') WHERE pk > 0 ORDER BY pk)"
-        #expect(try Self.query(key, resource: resource, in: box, environment) == "id,k")
+        #expect(try Self.query(Self.primaryKey(of: table, resource: resource), resource: resource, in: box, environment) == "id,k")
     }
 
     /// A created table gets the configured primary key in append mode too.
@@ -196,10 +205,7 @@ import Testing
         let (box, environment) = try Self.prepare(prefix: prefix, rows: 10)
         let table = "\(prefix)_\(resource)"
         #expect(try box.run(Self.pipeline(resource, in: box), environment: environment).status == 0)
-        let key = resource.hasPrefix("pg")
-            ? "SELECT string_agg(a.attname, ',' ORDER BY array_position(i.indkey, a.attnum)) FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = '\(table)'::regclass AND i.indisprimary"
-            : "SELECT group_concat(name, ',') FROM (SELECT name FROM pragma_table_info('\(table)') WHERE pk > 0 ORDER BY pk)"
-        #expect(try Self.query(key, resource: resource, in: box, environment) == "id,k")
+        #expect(try Self.query(Self.primaryKey(of: table, resource: resource), resource: resource, in: box, environment) == "id,k")
     }
 
     /// A merged row without its key column, or with it null, is bad data (65) naming the line;
@@ -236,10 +242,7 @@ import Testing
             echo "first=$?"
             """, environment: environment)
         #expect(!killed.stdout.contains("first=0"), "the kill came too late: \(killed.stdout)")
-        let rerun = try box.run("""
-            for attempt in $(seq 50); do \(Self.pipeline(resource, in: box)) 2> rerun.err; status=$?; [ $status -ne 75 ] && break; sleep 0.2; done
-            exit $status
-            """, environment: environment)
+        let rerun = try box.run(Self.rerun(resource, in: box), environment: environment)
         #expect(rerun.status == 0, "\((try? box.read("rerun.err")) ?? "")")
         #expect(try Self.query("SELECT count(*) || ',' || count(DISTINCT id) || ',' || sum(CASE WHEN name = 'v2-' || id THEN 1 ELSE 0 END) FROM \(table)", resource: resource, in: box, environment) == "40000,40000,40000")
         #expect(try box.read("state.json").contains("\"\(resource)\": 140000"))
