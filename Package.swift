@@ -47,8 +47,10 @@ let package = Package(
         // The databases: the only targets that see a C library.
         library("Postgres", ["Core", "Stream", "Config", "Extract", "Load", "CLibPQ"]),
         library("SQLite", ["Core", "Stream", "Config", "Extract", "Load", "CSQLite"]),
+        // The warehouse: the only target that speaks HTTP (Snowflake's query protocol, Arrow results).
+        library("Snowflake", ["Core", "Stream", "Config", "Extract", "Load"]),
         // swift-argument-parser glue and the one place that knows every source and destination.
-        library("CLI", ["Core", "Stream", "Config", "State", "Extract", "Load", "Postgres", "SQLite", argumentParser]),
+        library("CLI", ["Core", "Stream", "Config", "State", "Extract", "Load", "Postgres", "SQLite", "Snowflake", argumentParser]),
 
         // The three executables: command-line surface only.
         .executableTarget(name: "conduit-extract", dependencies: ["CLI", argumentParser], swiftSettings: settings),
@@ -65,6 +67,9 @@ let package = Package(
             name: "LoadTests", dependencies: ["Core", "Stream", "Config", "State", "Extract", "Load", "SQLite"],
             swiftSettings: settings),
         .testTarget(name: "SQLiteTests", dependencies: ["Core", "SQLite"], swiftSettings: settings),
+        .testTarget(
+            name: "SnowflakeTests", dependencies: ["Core", "Stream", "Config", "Load", "Snowflake"],
+            resources: [.copy("Captured")], swiftSettings: settings),
         .testTarget(name: "PostgresTests", dependencies: ["Core", "Stream", "Postgres"], swiftSettings: settings),
         // Seeded mutation fuzzing of what a user controls: NDJSON lines, ingest.yml, the state file.
         .testTarget(name: "FuzzTests", dependencies: ["Core", "Stream", "Config", "State"], swiftSettings: settings),

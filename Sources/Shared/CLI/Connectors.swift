@@ -4,6 +4,7 @@ public import Extract
 public import Load
 import Postgres
 import SQLite
+import Snowflake
 
 /// The one place that knows every kind of source and destination, by the `type:` of its
 /// configuration entry. Adding one is its own target and a line here.
@@ -25,8 +26,7 @@ public enum Connectors {
         switch config.type {
         case .postgresql: try PostgresDestination(config: config, table: table, notices: { reporter.serverNotice($0) })
         case .sqlite: try SQLiteDestination(config: config, table: table)
-        case .snowflake:
-            throw .configuration("destination \(config.name): the snowflake destination is not supported by this release of conduit-load")
+        case .snowflake: try SnowflakeDestination(config: config, table: table)
         }
     }
 

@@ -47,6 +47,10 @@ public protocol LoadDestination: AnyObject {
     func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String
     /// Refuses a key the database cannot hold as a column name.
     func validateColumnName(_ name: String) -> String?
+    /// The name the database gives the column of a row's key, as ``existingColumns()`` reports
+    /// it: the key itself where names are exact (PostgreSQL, SQLite, since Conduit quotes them);
+    /// `EMAIL` for `email` on Snowflake, which resolves unquoted names upper-case.
+    func columnName(forKey key: String) -> String
     func begin() throws(ConduitError)
     /// Creates the table with these columns and, when `primaryKey` names any, that primary key.
     func createTable(_ columns: [(name: String, type: String)], primaryKey: [String]) throws(ConduitError)
@@ -84,6 +88,10 @@ public protocol LoadDestination: AnyObject {
     /// columns it lacks added, its old rows deleted — and drops this table. Readers see the old
     /// rows or the new ones, never an empty or partial table.
     func publishStaging(into table: String, primaryKey: [String]) throws(ConduitError)
+}
+
+extension LoadDestination {
+    public func columnName(forKey key: String) -> String { key }
 }
 
 /// Opens a destination's table (the CLI's factory): the destination entry and the table name.

@@ -97,7 +97,7 @@ struct TableShape {
                 return (name, try newColumnType(name: name, value: member.value, row: row, in: destination))
             }
             var unique: [(name: String, type: String)] = []
-            for column in columns where !unique.contains(where: { $0.name.utf8.elementsEqual(column.name.utf8) }) {
+            for column in columns where !unique.contains(where: { destination.columnName(forKey: $0.name).utf8.elementsEqual(destination.columnName(forKey: column.name).utf8) }) {
                 unique.append(column)
             }
             for key in primaryKey where !unique.contains(where: { $0.name == key }) {
@@ -106,17 +106,23 @@ struct TableShape {
             try destination.createTable(unique, primaryKey: primaryKey)
             tableColumns = try destination.existingColumns()
         }
-        var column = tableColumns?.first { $0.name.utf8.elementsEqual(name.utf8) }
+        let columnName = destination.columnName(forKey: name)
+        var column = tableColumns?.first { $0.name.utf8.elementsEqual(columnName.utf8) }
         if column == nil {
             if evolution == .freeze {
                 throw .badInput("line \(lineNumber): key \(JSONEscaping.quoted(name)) is not a column of \(destination.label), and schema_evolution is freeze")
             }
             try destination.addColumn(name: name, type: try newColumnType(name: name, value: member.value, row: row, in: destination))
             tableColumns = try destination.existingColumns()
-            column = tableColumns?.first { $0.name.utf8.elementsEqual(name.utf8) }
+            column = tableColumns?.first { $0.name.utf8.elementsEqual(columnName.utf8) }
         }
         guard let column else {
             throw .internalError("line \(lineNumber): column \(JSONEscaping.quoted(name)) was added to \(destination.label) but is not there")
+        }
+        if let existing = targets.firstIndex(where: { $0.name == column.name }) {
+            // Another key names the same column (`email` and `EMAIL` on Snowflake): the last one in a row wins.
+            targetPositions[key] = existing
+            return existing
         }
         targets.append(column)
         targetPositions[key] = targets.count - 1

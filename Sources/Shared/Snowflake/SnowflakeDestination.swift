@@ -1,0 +1,386 @@
+package import Config
+package import Core
+import Extract
+import Foundation
+package import Load
+package import Stream
+
+/// Loads rows into a Snowflake table over Snowflake's HTTP query protocol (``SnowflakeSession``).
+///
+/// Snowflake commits an open transaction on every DDL statement, so the open batch's rows stay
+/// here (``SnowflakeBatch``) until ``commit()``. Then they go into a session-private temporary
+/// table of text columns — by array-bound INSERTs, or for a large batch as a CSV file PUT to the
+/// table's stage and copied in — and, in one transaction, from there into the table (INSERT …
+/// SELECT; for `merge` an UPDATE of the keys already there and an INSERT of the rest), each value
+/// cast to its column's type, with the checkpoint row beside it; COMMIT. A batch commits whole or
+/// not at all.
+package final class SnowflakeDestination: LoadDestination {
+    private let session: SnowflakeSession
+    /// The table's name as Snowflake stores it (`RAW_USERS`).
+    private let storedTable: String
+    private let qualifiedTable: String
+    package let label: String
+    private var targets: [DestinationColumn] = []
+    private var valueTargets: [SnowflakeValue.Target] = []
+    private var batch = SnowflakeBatch()
+    private var pendingCheckpoint: (resource: String, run: String, value: String, rows: Int64)?
+    /// `merge`: the key columns (stored names) each batch upserts on.
+    private var mergeKey: [String] = []
+    /// How many value columns the session's batch table has (-1: none yet).
+    private var batchTableWidth = -1
+    private var inTransaction = false
+    /// Batches of more bytes than this go through a stage (when the account's stage allows it).
+    private let stagedThreshold: Int
+    /// Set when the table's stage cannot take an upload here (AWS, Azure): binding from then on.
+    private var stagingUnavailable = false
+
+    /// The temporary table each batch fills first; private to the session.
+    private static let batchTable = "CONDUIT_BATCH"
+    private static let lineColumn = "CONDUIT_LINE"
+    /// Snowflake's own default for when its connectors stop binding arrays inline (values per statement).
+    static let bindValuesPerStatement = 65_280
+    /// Batches above this many bytes of values load through a stage by default; measured on
+    /// fakesnow (docs/SNOWFLAKE.md): inline binding wins for small batches, the stage for large.
+    package static let defaultStagedThreshold = 1 << 20
+
+    package init(config: DestinationConfig, table: String, stagedThreshold: Int = SnowflakeDestination.defaultStagedThreshold) throws(ConduitError) {
+        let settings = try SnowflakeSettings(config)
+        session = try SnowflakeSession(settings: settings)
+        storedTable = SnowflakeName.resolved(table)
+        qualifiedTable = Self.qualified(storedTable, settings: settings)
+        label = "\(SnowflakeName.exact(storedTable)) in \(settings.label)"
+        self.stagedThreshold = stagedThreshold
+    }
+
+    deinit {
+        if inTransaction { _ = try? session.run("ROLLBACK", doing: "rolling back") }
+        session.close()
+    }
+
+    private static func qualified(_ stored: String, settings: SnowflakeSettings) -> String {
+        var parts: [String] = []
+        if let database = settings.database, settings.schema != nil { parts.append(SnowflakeName.quoted(database)) }
+        if let schema = settings.schema { parts.append(SnowflakeName.quoted(schema)) }
+        return (parts + [SnowflakeName.exact(stored)]).joined(separator: ".")
+    }
+
+    private func qualified(_ stored: String) -> String {
+        Self.qualified(stored, settings: session.settings)
+    }
+
+    // MARK: Names and types
+
+    package func columnName(forKey key: String) -> String {
+        SnowflakeName.resolved(key)
+    }
+
+    package var schemaChangesAreTransactional: Bool { false }
+
+    package func typeName(for kind: ColumnKind) -> String { kind.snowflakeName }
+
+    package func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
+        source?.snowflakeType ?? typeName(for: inferred)
+    }
+
+    package func validateColumnName(_ name: String) -> String? {
+        if name.isEmpty { return "Snowflake has no empty column names" }
+        if name.utf8.count > 255 { return "longer than 255 bytes, Snowflake's limit for a name" }
+        if name.utf8.contains(0) { return "Snowflake names cannot hold U+0000" }
+        return nil
+    }
+
+    package func existingColumns() throws(ConduitError) -> [DestinationColumn]? {
+        try columns(of: storedTable)
+    }
+
+    /// A table's columns from `information_schema.columns`, nil when there is no such table.
+    private func columns(of stored: String) throws(ConduitError) -> [DestinationColumn]? {
+        let settings = session.settings
+        let catalog = settings.database.map { SnowflakeName.quoted($0) + "." } ?? ""
+        let schema = settings.schema.map { SnowflakeName.literal(SnowflakeName.resolved($0)) } ?? "CURRENT_SCHEMA()"
+        let result = try session.run(
+            """
+            SELECT column_name, data_type, numeric_precision, numeric_scale FROM \(catalog)information_schema.columns \
+            WHERE table_schema = \(schema) AND table_name = \(SnowflakeName.literal(stored)) ORDER BY ordinal_position
+            """, doing: "reading the columns of \(SnowflakeName.exact(stored)) in \(settings.label)")
+        let columns = result.rows.compactMap { row -> DestinationColumn? in
+            guard row.count >= 4, let name = row[0], let dataType = row[1] else { return nil }
+            let scale = row[3].flatMap { Int($0) }
+            var type = dataType.uppercased()
+            if type == "NUMBER", let precision = row[2].flatMap({ Int($0) }) { type = "NUMBER(\(precision),\(scale ?? 0))" }
+            if type == "TEXT" { type = "VARCHAR" }
+            return DestinationColumn(name: name, type: type, kind: ColumnKind(snowflakeType: dataType, scale: scale))
+        }
+        return columns.isEmpty ? nil : columns
+    }
+
+    // MARK: Tables (DDL commits by itself in Snowflake: these run outside any batch transaction)
+
+    package func createTable(_ columns: [(name: String, type: String)], primaryKey: [String]) throws(ConduitError) {
+        try createTable(qualifiedTable, columns.map { (SnowflakeName.resolved($0.name), $0.type) }, primaryKey: primaryKey, doing: "creating \(label)")
+    }
+
+    private func createTable(_ qualified: String, _ columns: [(stored: String, type: String)], primaryKey: [String], doing context: String) throws(ConduitError) {
+        var list = columns.map { SnowflakeName.exact($0.stored) + " " + ($0.type.isEmpty ? "VARCHAR" : $0.type) }
+        if !primaryKey.isEmpty { list.append("PRIMARY KEY (\(primaryKey.map(SnowflakeName.quoted).joined(separator: ", ")))") }
+        try session.run("CREATE TABLE \(qualified) (\(list.joined(separator: ", ")))", doing: context)
+    }
+
+    package func addColumn(name: String, type: String) throws(ConduitError) {
+        try session.run(
+            "ALTER TABLE \(qualifiedTable) ADD COLUMN \(SnowflakeName.quoted(name)) \(type.isEmpty ? "VARCHAR" : type)",
+            doing: "adding column \(SnowflakeName.quoted(name)) to \(label)")
+    }
+
+    package func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError) {
+        targets = columns
+        valueTargets = columns.map { SnowflakeValue.Target(kind: $0.kind, type: $0.type) }
+    }
+
+    // MARK: Batches
+
+    package func begin() throws(ConduitError) {
+        batch.removeAll()
+        pendingCheckpoint = nil
+    }
+
+    package func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
+        batch.startRow(width: targets.count, lineNumber: lineNumber)
+        for (index, member) in row.members.enumerated() {
+            let position = positions[index]
+            if let refusal = SnowflakeValue.stage(member.value, of: row, into: valueTargets[position], column: position, batch: &batch) {
+                let column = targets[position]
+                throw .badInput("loading into \(label): line \(lineNumber): column \(SnowflakeName.exact(column.name)) (\(column.type)) cannot take \(refusal)")
+            }
+        }
+    }
+
+    package func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
+        pendingCheckpoint = (resource, run, value, rows)
+    }
+
+    package func commit() throws(ConduitError) {
+        defer {
+            batch.removeAll()
+            pendingCheckpoint = nil
+        }
+        guard !batch.isEmpty || pendingCheckpoint != nil else { return }
+        let context = "committing a batch of \(batch.rowCount) rows to \(label)"
+        let width = targets.count
+        let staged = batch.byteCount > stagedThreshold ? try stageFile(width: width) : nil
+        if batchTableWidth != width {
+            let columns = (0..<width).map { "C\($0 + 1) VARCHAR" } + ["\(Self.lineColumn) NUMBER(38,0)"]
+            try session.run(
+                "CREATE OR REPLACE TEMPORARY TABLE \(Self.batchTable) (\(columns.joined(separator: ", ")))",
+                doing: "creating the session's batch table for \(label)")
+            batchTableWidth = width
+        }
+        if !batch.isEmpty {
+            // The batch table is the session's own: filling it needs no transaction, and a run
+            // killed here leaves nothing behind (the table goes with the session).
+            try session.run("DELETE FROM \(Self.batchTable)", doing: context)
+            if let staged {
+                try copyStaged(staged, doing: context)
+            } else {
+                try bindRows(width: width, doing: context)
+            }
+        }
+        try session.run("BEGIN", doing: context)
+        inTransaction = true
+        if !batch.isEmpty {
+            if mergeKey.isEmpty {
+                try session.run(insertStatement(), doing: context)
+            } else {
+                for statement in mergeStatements() { try session.run(statement, doing: context) }
+            }
+        }
+        if let checkpoint = pendingCheckpoint {
+            for statement in checkpointStatements(checkpoint) {
+                try session.run(statement, doing: "writing the checkpoint of \(checkpoint.resource) to \(label)")
+            }
+        }
+        try session.run("COMMIT", doing: context)
+        inTransaction = false
+    }
+
+    /// The batch into the batch table by multi-row INSERTs with array bindings, each at most
+    /// ``bindValuesPerStatement`` values.
+    private func bindRows(width: Int, doing context: String) throws(ConduitError) {
+        let placeholders = Array(repeating: "?", count: width + 1).joined(separator: ", ")
+        let insert = "INSERT INTO \(Self.batchTable) VALUES (\(placeholders))"
+        let rowsPerStatement = max(1, Self.bindValuesPerStatement / (width + 1))
+        var start = 0
+        while start < batch.rowCount {
+            let end = min(start + rowsPerStatement, batch.rowCount)
+            try session.run(insert, bindings: batch.arrayBindings(rows: start..<end, width: width), doing: context)
+            start = end
+        }
+    }
+
+    /// The select list that turns the batch table's text cells into the table's values.
+    private func castList() -> [String] {
+        targets.enumerated().map { index, column in
+            valueTargets[index].expression("C\(index + 1)", declaredType: column.type)
+        }
+    }
+
+    private func insertStatement() -> String {
+        let names = targets.map { SnowflakeName.exact($0.name) }.joined(separator: ", ")
+        return "INSERT INTO \(qualifiedTable) (\(names)) SELECT \(castList().joined(separator: ", ")) FROM \(Self.batchTable) ORDER BY \(Self.lineColumn)"
+    }
+
+    /// The upsert on the key, as two statements in the batch's transaction: UPDATE the rows whose
+    /// key matches, then INSERT the rest — what MERGE's matched and not-matched clauses do.
+    /// (MERGE itself cannot run inside a transaction on fakesnow, the emulator the tests use:
+    /// docs/SNOWFLAKE.md.) Within the batch the last row of a key wins (the highest line).
+    private func mergeStatements() -> [String] {
+        let casts = castList()
+        let aliases = targets.indices.map { "V\($0 + 1)" }
+        let select = zip(casts, aliases).map { "\($0) AS \($1)" }.joined(separator: ", ")
+        let keyAliases = mergeKey.compactMap { key in targets.firstIndex { $0.name == key }.map { aliases[$0] } }
+        let source = """
+            (SELECT \(select) FROM \(Self.batchTable) \
+            QUALIFY ROW_NUMBER() OVER (PARTITION BY \(keyAliases.joined(separator: ", ")) ORDER BY \(Self.lineColumn) DESC) = 1) AS source
+            """
+        let matches = mergeKey.compactMap { key -> String? in
+            guard let index = targets.firstIndex(where: { $0.name == key }) else { return nil }
+            return "\(qualifiedTable).\(SnowflakeName.exact(key)) = source.\(aliases[index])"
+        }.joined(separator: " AND ")
+        let updates = targets.enumerated().filter { !mergeKey.contains($0.element.name) }
+            .map { "\(SnowflakeName.exact($0.element.name)) = source.\(aliases[$0.offset])" }
+        let names = targets.map { SnowflakeName.exact($0.name) }.joined(separator: ", ")
+        var statements: [String] = []
+        if !updates.isEmpty {
+            statements.append("UPDATE \(qualifiedTable) SET \(updates.joined(separator: ", ")) FROM \(source) WHERE \(matches)")
+        }
+        statements.append(
+            "INSERT INTO \(qualifiedTable) (\(names)) SELECT \(aliases.map { "source.\($0)" }.joined(separator: ", ")) FROM \(source) "
+                + "WHERE NOT EXISTS (SELECT 1 FROM \(qualifiedTable) WHERE \(matches))")
+        return statements
+    }
+
+    package func rollback() {
+        batch.removeAll()
+        pendingCheckpoint = nil
+        if inTransaction {
+            inTransaction = false
+            _ = try? session.run("ROLLBACK", doing: "rolling back the batch on \(label)")
+        }
+    }
+
+    // MARK: Staged loads (PUT to the table's stage, COPY INTO the batch table)
+
+    /// A batch file uploaded to the table's stage: where COPY finds it.
+    private struct StagedFile {
+        var stage: String
+        var name: String
+    }
+
+    /// Uploads the batch as CSV to the table's stage; nil when this account's stage cannot take
+    /// it here (only stages reached through a presigned URL can: Snowflake on GCP, fakesnow), or
+    /// the table's name needs quoting (fakesnow reads only a plain `@%NAME`).
+    private func stageFile(width: Int) throws(ConduitError) -> StagedFile? {
+        guard !stagingUnavailable, SnowflakeName.isPlainIdentifier(storedTable), storedTable == storedTable.uppercased() else { return nil }
+        let stage = "@%\(storedTable)/conduit"
+        let name = "batch-\(UUID().uuidString.lowercased()).csv"
+        let context = "uploading a batch of \(batch.rowCount) rows to the stage of \(label)"
+        let answer = try session.run("PUT 'file:///\(name)' \(stage) AUTO_COMPRESS = FALSE OVERWRITE = TRUE", doing: context)
+        let stageInfo = answer.data["stageInfo"]
+        guard stageInfo?["locationType"]?.text == "GCS", let url = stageInfo?["presignedUrl"]?.text, !url.isEmpty else {
+            stagingUnavailable = true
+            return nil
+        }
+        try session.upload(batch.csv(width: width), to: url, doing: context)
+        return StagedFile(stage: stage, name: name)
+    }
+
+    private func copyStaged(_ file: StagedFile, doing context: String) throws(ConduitError) {
+        do {
+            try session.run(
+                """
+                COPY INTO \(Self.batchTable) FROM \(file.stage)/\(file.name) \
+                FILE_FORMAT = (TYPE = CSV FIELD_OPTIONALLY_ENCLOSED_BY = '"' NULL_IF = ('\\\\N') ESCAPE_UNENCLOSED_FIELD = NONE) PURGE = TRUE
+                """, doing: context)
+        } catch {
+            _ = try? session.run("REMOVE \(file.stage)/\(file.name)", doing: "removing the staged batch file")
+            throw error
+        }
+    }
+
+    // MARK: Checkpoints
+
+    private var checkpointTable: String { qualified(SnowflakeName.resolved(checkpointTableName)) }
+
+    package func prepareCheckpoints() throws(ConduitError) {
+        try session.run(
+            """
+            CREATE TABLE IF NOT EXISTS \(checkpointTable) (RESOURCE VARCHAR NOT NULL, TABLE_NAME VARCHAR NOT NULL, \
+            RUN VARCHAR NOT NULL, VALUE VARCHAR NOT NULL, ROWS NUMBER(38,0) NOT NULL, UPDATED_AT TIMESTAMP_TZ, \
+            PRIMARY KEY (RESOURCE, TABLE_NAME))
+            """, doing: "creating the checkpoint table in \(session.settings.label)")
+    }
+
+    package func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
+        let result = try session.run(
+            "SELECT RUN, VALUE, ROWS FROM \(checkpointTable) WHERE RESOURCE = \(SnowflakeName.literal(resource)) AND TABLE_NAME = \(SnowflakeName.literal(storedTable))",
+            doing: "reading the checkpoint of \(resource) from \(label)")
+        guard let row = result.rows.first, row.count >= 3, let run = row[0], let value = row[1] else { return nil }
+        return (run, value, row[2].flatMap { Int64($0) } ?? 0)
+    }
+
+    /// The checkpoint row replaced: DELETE and INSERT in the batch's transaction.
+    private func checkpointStatements(_ checkpoint: (resource: String, run: String, value: String, rows: Int64)) -> [String] {
+        let key = "RESOURCE = \(SnowflakeName.literal(checkpoint.resource)) AND TABLE_NAME = \(SnowflakeName.literal(storedTable))"
+        return [
+            "DELETE FROM \(checkpointTable) WHERE \(key)",
+            """
+            INSERT INTO \(checkpointTable) (RESOURCE, TABLE_NAME, RUN, VALUE, ROWS, UPDATED_AT) SELECT \
+            \(SnowflakeName.literal(checkpoint.resource)), \(SnowflakeName.literal(storedTable)), \(SnowflakeName.literal(checkpoint.run)), \
+            \(SnowflakeName.literal(checkpoint.value)), \(checkpoint.rows), CURRENT_TIMESTAMP()
+            """,
+        ]
+    }
+
+    // MARK: Write modes
+
+    package func enableMerge(primaryKey: [String]) throws(ConduitError) {
+        mergeKey = primaryKey.map(SnowflakeName.resolved)
+    }
+
+    package func resetStaging(like template: String) throws(ConduitError) {
+        try session.run("DROP TABLE IF EXISTS \(qualifiedTable)", doing: "dropping the staging table \(label) left by an unfinished run")
+        if try columns(of: SnowflakeName.resolved(template)) != nil {
+            try session.run(
+                "CREATE TABLE \(qualifiedTable) LIKE \(qualified(SnowflakeName.resolved(template)))", doing: "creating the staging table \(label)")
+        }
+    }
+
+    /// Creates the table or adds the columns it lacks (DDL, each committing by itself), then
+    /// replaces its rows in one statement, `INSERT OVERWRITE`: readers see the old rows or the
+    /// new ones, never an empty table.
+    package func publishStaging(into table: String, primaryKey: [String]) throws(ConduitError) {
+        let stored = SnowflakeName.resolved(table)
+        let target = qualified(stored)
+        let context = "replacing the rows of \(SnowflakeName.exact(stored)) in \(session.settings.label)"
+        let staged = try columns(of: storedTable)
+        let existing = try columns(of: stored)
+        if let staged {
+            if let existing {
+                for column in staged where !existing.contains(where: { $0.name == column.name }) {
+                    try session.run("ALTER TABLE \(target) ADD COLUMN \(SnowflakeName.exact(column.name)) \(column.type)", doing: context)
+                }
+            } else {
+                try createTable(target, staged.map { ($0.name, $0.type) }, primaryKey: primaryKey, doing: context)
+            }
+            let names = staged.map { SnowflakeName.exact($0.name) }.joined(separator: ", ")
+            try session.run("INSERT OVERWRITE INTO \(target) (\(names)) SELECT \(names) FROM \(qualifiedTable)", doing: context)
+            try session.run("DROP TABLE \(qualifiedTable)", doing: context)
+        } else if existing != nil {
+            // No row arrived: the table holds exactly no rows.
+            try session.run("DELETE FROM \(target)", doing: context)
+        }
+    }
+}
+
+@available(*, unavailable)
+extension SnowflakeDestination: Sendable {}

@@ -1,0 +1,214 @@
+package import Core
+import Foundation
+import Stream
+
+/// A logged-in session of Snowflake's HTTP query protocol, the one its own connectors speak:
+/// `POST /session/v1/login-request` for a token, `POST /queries/v1/query-request` per statement
+/// (with `Authorization: Snowflake Token="…"`), `POST /session?delete=true` to log out, which
+/// `close()` and `deinit` do.
+///
+/// Statements run one at a time and in order, in the session's transaction state; none is ever
+/// sent twice: a request whose answer is lost may have run (an array-bound INSERT may have
+/// written rows), so a failure ends the batch, whose transaction then rolls back.
+package final class SnowflakeSession {
+    package let settings: SnowflakeSettings
+    private let http: SnowflakeHTTP
+    private var token: String?
+    private var sequence = 0
+
+    /// Logs in. 69 when the service cannot be reached, 78 when it refuses the login.
+    package init(settings: SnowflakeSettings, timeout: Double = 300) throws(ConduitError) {
+        self.settings = settings
+        http = SnowflakeHTTP(timeout: timeout)
+        try login()
+    }
+
+    deinit {
+        close()
+    }
+
+    private func login() throws(ConduitError) {
+        var query: [(String, String)] = [("requestId", UUID().uuidString.lowercased())]
+        if let database = settings.database { query.append(("databaseName", database)) }
+        if let schema = settings.schema { query.append(("schemaName", schema)) }
+        if let warehouse = settings.warehouse { query.append(("warehouse", warehouse)) }
+        if let role = settings.role { query.append(("roleName", role)) }
+        var body: [UInt8] = []
+        body.append(contentsOf: #"{"data":{"CLIENT_APP_ID":"Conduit","CLIENT_APP_VERSION":"#.utf8)
+        JSONEscaping.appendQuoted(ConduitVersion.current, to: &body)
+        for (key, value) in [("ACCOUNT_NAME", settings.accountName), ("LOGIN_NAME", settings.user), ("PASSWORD", settings.password)] {
+            body.append(contentsOf: ",\"\(key)\":".utf8)
+            JSONEscaping.appendQuoted(value, to: &body)
+        }
+        // Autocommit on: each DDL statement and each lone statement commits by itself; batches
+        // open their own transaction with BEGIN.
+        body.append(contentsOf: #","SESSION_PARAMETERS":{"AUTOCOMMIT":true}}}"#.utf8)
+        let context = "logging in to Snowflake \(settings.label) as \(settings.user)"
+        let data = try exchange(path: "/session/v1/login-request", query: query, body: body, context: context, rejected: ConduitError.configuration)
+        guard case .string(let token)? = data?["token"] else {
+            throw .unavailable("\(context): the answer holds no session token")
+        }
+        self.token = token
+    }
+
+    /// Logs out, once; errors are ignored (the session expires on its own).
+    package func close() {
+        guard let token else { return }
+        self.token = nil
+        _ = http.send(
+            method: "POST", url: settings.baseURL + "/session?delete=true",
+            headers: Self.headers(token: token), body: Array("{}".utf8))
+    }
+
+    /// Runs one statement. `bindings` is the JSON object of the request's `bindings` member
+    /// (`{"1":{"type":"TEXT","value":[…]}}`), already encoded. Errors carry Snowflake's code,
+    /// SQL state and message: 78 for a statement the service rejects, 65 for a value it cannot
+    /// convert (codes 100xxx), 69 when it cannot be reached.
+    @discardableResult
+    package func run(_ sql: String, bindings: [UInt8]? = nil, doing context: String) throws(ConduitError) -> SnowflakeResult {
+        guard let token else { throw .internalError("\(context): the Snowflake session is closed") }
+        sequence += 1
+        var body: [UInt8] = []
+        body.reserveCapacity(sql.utf8.count + (bindings?.count ?? 0) + 128)
+        body.append(contentsOf: #"{"sqlText":"#.utf8)
+        JSONEscaping.appendQuoted(sql, to: &body)
+        body.append(contentsOf: ",\"asyncExec\":false,\"sequenceId\":\(sequence),\"querySubmissionTime\":\(Self.milliseconds())".utf8)
+        if let bindings {
+            body.append(contentsOf: #","bindings":"#.utf8)
+            body.append(contentsOf: bindings)
+        }
+        body.append(UInt8(ascii: "}"))
+        var data = try exchange(
+            path: "/queries/v1/query-request", query: [("requestId", UUID().uuidString.lowercased())], body: body,
+            context: context, token: token, rejected: Self.statementError)
+        // A statement still running after the service's wait (about 45 s) answers "in progress"
+        // with a URL to ask again; asking for the result never runs the statement twice.
+        while let poll = data?["getResultUrl"], case .string(let path) = poll, Self.inProgress.contains(data?["__code"]?.text ?? "") {
+            data = try exchange(path: path, query: [], body: nil, context: context, token: token, rejected: Self.statementError)
+        }
+        guard let data else { return SnowflakeResult(columns: [], rows: [], data: .null) }
+        do {
+            return try SnowflakeResult(data: data)
+        } catch {
+            throw .internalError("\(context): reading Snowflake's answer: \(error)")
+        }
+    }
+
+    /// Uploads a file's bytes to a presigned URL (a stage on GCP, or fakesnow's), outside the
+    /// query protocol.
+    package func upload(_ bytes: [UInt8], to url: String, doing context: String) throws(ConduitError) {
+        switch http.send(method: "PUT", url: url, headers: [("Content-Type", "application/octet-stream")], body: bytes) {
+        case .failure(let failure):
+            throw failure.isUnreachable
+                ? .unavailable("\(context): \(failure.message)") : .io("\(context): \(failure.message)")
+        case .success(let reply) where !(200..<300).contains(reply.status):
+            throw .io("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))")
+        case .success:
+            return
+        }
+    }
+
+    private static let inProgress: Set<String> = ["333333", "333334"]
+
+    private static func statementError(_ message: String) -> ConduitError { .configuration(message) }
+
+    private static func headers(token: String?) -> [(String, String)] {
+        var headers = [
+            ("Content-Type", "application/json"), ("Accept", "application/snowflake"),
+            ("User-Agent", "Conduit/\(ConduitVersion.current)"),
+        ]
+        if let token { headers.append(("Authorization", "Snowflake Token=\"\(token)\"")) }
+        return headers
+    }
+
+    /// One request and its answer's `data`, or the error the answer describes. `rejected` makes
+    /// the error of an answer that says `"success": false` (login: 78; statement: 78, or 65 for
+    /// a value Snowflake cannot convert).
+    private func exchange(
+        path: String, query: [(String, String)], body: [UInt8]?, context: String, token: String? = nil,
+        rejected: (String) -> ConduitError
+    ) throws(ConduitError) -> JSONValue? {
+        var url = settings.baseURL + path
+        if !query.isEmpty {
+            url += (path.contains("?") ? "&" : "?") + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
+        }
+        let reply: HTTPReply
+        switch http.send(method: body == nil ? "GET" : "POST", url: url, headers: Self.headers(token: token), body: body ?? []) {
+        case .failure(let failure):
+            let error = SnowflakeError(context: context, message: "\(settings.baseURL): \(failure.message)", isUnreachable: failure.isUnreachable)
+            throw failure.isUnreachable ? .unavailable(error.description) : .io(error.description)
+        case .success(let answer):
+            reply = answer
+        }
+        let answer = try? JSONParser.parse(reply.body)
+        guard let answer, case .object = answer else {
+            // A proxy's or load balancer's error page, or an empty body: say what came back.
+            let error = SnowflakeError(
+                context: context, message: "HTTP \(reply.status) from \(settings.baseURL), not a Snowflake answer: \(Self.excerpt(reply.body))",
+                isUnreachable: reply.status >= 500 || reply.status == 429)
+            throw error.isUnreachable ? .unavailable(error.description) : .io(error.description)
+        }
+        let code = answer["code"]?.text
+        let success = answer["success"] == .bool(true)
+        if success, (200..<300).contains(reply.status) {
+            // The code travels with the data for the in-progress check above.
+            if var data = answer["data"], case .object(var members) = data {
+                if let code { members.append(JSONMember(key: "__code", value: .string(code))) }
+                data = .object(members)
+                return data
+            }
+            return answer["data"]
+        }
+        let message = answer["message"]?.text ?? "no message"
+        let error = SnowflakeError(
+            context: context, code: code ?? answer["data"]?["errorCode"]?.text, sqlState: answer["data"]?["sqlState"]?.text,
+            message: message)
+        if reply.status >= 500 || reply.status == 429 {
+            throw .unavailable(error.description + " (HTTP \(reply.status))")
+        }
+        if reply.status == 401 || reply.status == 403 || path.hasPrefix("/session/v1/login-request") {
+            throw .configuration(error.description)
+        }
+        if let code = error.code, code.hasPrefix("100") {
+            throw .badInput(error.description)
+        }
+        throw rejected(error.description)
+    }
+
+    private static func milliseconds() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000)
+    }
+
+    /// The first 200 characters of a body, on one line.
+    private static func excerpt(_ body: [UInt8]) -> String {
+        if body.isEmpty { return "(empty body)" }
+        let text = String(decoding: body.prefix(200), as: UTF8.self)
+        return text.split(whereSeparator: \.isNewline).joined(separator: " ") + (body.count > 200 ? "…" : "")
+    }
+
+    private static func percentEncoded(_ text: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    }
+}
+
+@available(*, unavailable)
+extension SnowflakeSession: Sendable {}
+
+extension JSONValue {
+    /// The member of an object by key (the last of duplicates).
+    subscript(key: String) -> JSONValue? {
+        guard case .object(let members) = self else { return nil }
+        return members.last { $0.key == key }?.value
+    }
+
+    /// A string's text, a number's digits, a boolean's word; nil otherwise.
+    var text: String? {
+        switch self {
+        case .string(let text), .number(let text): text
+        case .bool(let flag): flag ? "true" : "false"
+        default: nil
+        }
+    }
+}
