@@ -1,7 +1,7 @@
 internal import Stream
 
 /// Decodes an Arrow IPC *stream* — Snowflake's `data.rowsetBase64` once base64-decoded — into an
-/// `ArrowTable`, on bytes and without dependencies.
+/// `ArrowTable`, on bytes, without Foundation or an Arrow library.
 ///
 /// The stream is a Schema message followed by any number of RecordBatch messages, each framed as
 /// `0xFFFFFFFF`, an int32 metadata length, the FlatBuffers metadata (padded to 8 bytes) and the
@@ -53,7 +53,8 @@ private struct Reader {
     /// Where the next message starts.
     var position = 0
     /// Values (over all columns, children included) that may still be decoded: 16 per input byte.
-    /// Every non-null value costs at least one bit of body, so real results stay far below it.
+    /// A value of any type but Null costs at least a bit of body, so real results stay far below
+    /// it, while a corrupted row count cannot make the reader allocate without end.
     var valueBudget: Int
 
     init(bytes: [UInt8]) {
