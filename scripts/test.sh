@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command (README, .ci/run): installs what is missing, starts a throwaway
-# PostgreSQL cluster on loopback, builds, runs `swift test`, and stops the cluster on exit —
-# also when the tests fail.
+# PostgreSQL cluster and the fakesnow server (Snowflake's protocol, emulated) on loopback, builds,
+# runs `swift test`, and stops both on exit — also when the tests fail.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,6 +11,8 @@ log() { printf 'test.sh: %s\n' "$*" >&2; }
 # --- 1. What the build and the tests need ---------------------------------------------------
 . scripts/lib/packages.sh
 ensure_packages test
+. scripts/lib/fakesnow.sh
+ensure_fakesnow
 
 # --- 2. A throwaway PostgreSQL cluster --------------------------------------------------------
 pg_bin=$(dirname "$(ls -d /usr/lib/postgresql/*/bin/initdb | sort -V | tail -n 1)")
@@ -25,6 +27,7 @@ fi
 
 stop_cluster() {
   status=$?
+  stop_fakesnow
   if [ -f "$cluster/data/postmaster.pid" ]; then
     "${pg_user_cmd[@]}" "$pg_bin/pg_ctl" -D "$cluster/data" -m immediate -w stop >/dev/null 2>&1 || true
   fi
@@ -51,6 +54,13 @@ export CONDUIT_TEST_PG_PORT=$port
 export CONDUIT_TEST_PG_USER=postgres
 export CONDUIT_TEST_PG_PASSWORD=$password
 export CONDUIT_TEST_PG_DATABASE=postgres
+
+# --- 2b. The fakesnow server ------------------------------------------------------------------
+snowflake_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+start_fakesnow "$snowflake_port" "$cluster/fakesnow.log"
+log "fakesnow 0.12.1 on 127.0.0.1:$snowflake_port"
+export CONDUIT_TEST_SNOWFLAKE_PORT=$snowflake_port
+export CONDUIT_TEST_SNOWFLAKE_PYTHON=$fakesnow_python
 
 # --- 3. Build and test ----------------------------------------------------------------------
 swift build

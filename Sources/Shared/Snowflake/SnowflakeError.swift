@@ -1,5 +1,3 @@
-public import Core
-
 /// What went wrong talking to Snowflake: the step, and what the service said — its error code,
 /// SQL state and message where it gave them.
 public struct SnowflakeError: Error, CustomStringConvertible, Sendable {

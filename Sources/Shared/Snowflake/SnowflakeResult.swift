@@ -1,5 +1,4 @@
 package import Core
-import Stream
 
 /// A statement's result as the loader reads it: column names and rows of text (NULL as nil).
 /// Snowflake answers DML with a JSON `rowset` and queries with an Arrow IPC stream
@@ -36,11 +35,7 @@ package struct SnowflakeResult: Sendable {
                 rows = []
                 return
             }
-            let bytes = Array(encoded.utf8)
-            guard let stream = bytes.withUnsafeBufferPointer({ Base64.decode($0) }) else {
-                throw SnowflakeResultError(message: "rowsetBase64 is not base64")
-            }
-            rows = try Self.rows(arrow: stream)
+            rows = try Self.rows(arrowBase64: encoded)
         default:
             guard case .array(let rowset)? = data["rowset"] else {
                 rows = []
@@ -55,16 +50,19 @@ package struct SnowflakeResult: Sendable {
 
     /// The rows of an Arrow stream as text: integers and decimals in decimal form (a scaled
     /// integer gets its decimal point from the column's `scale`), booleans as `true`/`false`.
-    static func rows(arrow stream: [UInt8]) throws(SnowflakeResultError) -> [[String?]] {
+    static func rows(arrowBase64 encoded: String) throws(SnowflakeResultError) -> [[String?]] {
         let table: ArrowTable
         do {
-            table = try ArrowStreamReader.read(stream)
+            table = try ArrowStreamReader.read(base64: encoded)
         } catch {
-            throw SnowflakeResultError(message: "the Arrow result is malformed: \(error)")
+            throw SnowflakeResultError(message: error.description)
         }
         var rows = Array(repeating: [String?](), count: table.rowCount)
         for column in table.columns {
-            let scale = column.metadata["scale"].flatMap { Int($0) } ?? 0
+            // Snowflake sends a NUMBER(p,s) as a scaled integer; other integers (TIME's
+            // nanoseconds) keep their digits.
+            let isFixed = (column.metadata["logicalType"] ?? "FIXED").uppercased() == "FIXED"
+            let scale = isFixed ? column.metadata["scale"].flatMap { Int($0) } ?? 0 : 0
             for (index, value) in column.values.enumerated() where index < rows.count {
                 rows[index].append(text(of: value, scale: scale))
             }

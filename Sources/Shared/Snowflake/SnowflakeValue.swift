@@ -52,7 +52,17 @@ enum SnowflakeValue {
             }
         case .number(let range):
             let digits = row.lineBytes(range)
-            if let refusal = numberRefusal(digits, target: target) { return refusal }
+            switch target.kind {
+            case .boolean?:
+                // Snowflake reads 0 and 1 as false and true, as the other destinations do.
+                if !(digits.elementsEqual("0".utf8) || digits.elementsEqual("1".utf8)) {
+                    return "\(String(decoding: digits.prefix(60), as: UTF8.self)): not true or false"
+                }
+            case .date?, .timestamp?, .timestamptz?, .time?, .bytea?:
+                return "the number \(String(decoding: digits.prefix(60), as: UTF8.self))"
+            default:
+                if let refusal = numberRefusal(digits, target: target) { return refusal }
+            }
             batch.set(column: column, digits)
             return nil
         case .string(let bytes):
