@@ -61,6 +61,7 @@ start_fakesnow "$snowflake_port" "$cluster/fakesnow.log"
 log "fakesnow 0.12.1 on 127.0.0.1:$snowflake_port"
 export CONDUIT_TEST_SNOWFLAKE_PORT=$snowflake_port
 export CONDUIT_TEST_SNOWFLAKE_PYTHON=$fakesnow_python
+export CONDUIT_TEST_SNOWFLAKE_LOG=$cluster/fakesnow.log
 
 # --- 3. Build and test ----------------------------------------------------------------------
 swift build

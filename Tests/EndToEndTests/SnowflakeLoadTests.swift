@@ -216,7 +216,7 @@ import Testing
     /// Large batches go through the table's stage (PUT to the presigned URL, COPY INTO): the same
     /// rows as the bind path, quotes, commas, newlines, backslashes, `\N` and empty strings intact.
     @Test(arguments: ["1", "1000000000"]) func stagedAndBoundBatchesLoadTheSameRows(threshold: String) throws {
-        let (box, environment, database) = try Self.prepare(prefix: "sf_staged")
+        let (box, environment, database) = try Self.prepare(prefix: "sf_staged_\(threshold.count)")
         var env = environment
         env["CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES"] = threshold
         let rows = [
@@ -226,8 +226,13 @@ import Testing
             #"{"id":4,"name":null,"note":"back\\slash ✓"}"#,
             #"{"id":5,"name":"\"\"","note":"tab\there"}"#,
         ]
+        let uploadsBefore = try ProcessInfo.processInfo.environment["CONDUIT_TEST_SNOWFLAKE_LOG"].map(Self.uploads) ?? 0
         let load = try box.run("printf '%s\\n' \(rows.map(SnowflakeFixture.shellQuoted).joined(separator: " ")) | conduit-load --infer-types sync_new_users", environment: env)
         #expect(load.status == 0, "\(load.stderr)")
+        // fakesnow logs each upload to a stage: with a threshold of 1 byte the staged path ran.
+        if threshold == "1", let log = ProcessInfo.processInfo.environment["CONDUIT_TEST_SNOWFLAKE_LOG"] {
+            #expect(try Self.uploads(log) > uploadsBefore)
+        }
         let rows16 = try SnowflakeFixture.query("SELECT id, name, name IS NULL, note FROM raw_users ORDER BY id", database: database, in: box, environment)
         #expect(rows16 == [
             #"[1, "plain", false, "a,b"]"#,
@@ -236,6 +241,11 @@ import Testing
             #"[4, null, true, "back\\slash \u2713"]"#,
             #"[5, "\"\"", false, "tab\there"]"#,
         ])
+    }
+
+    /// How many files fakesnow has taken into a stage, from its log.
+    static func uploads(_ log: String) throws -> Int {
+        try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains("Uploaded") }.count
     }
 
     /// What goes wrong says what and where: a service that is not there is 69; a statement the

@@ -36,10 +36,11 @@ import Testing
         #expect((try? JSONParser.parse(body)) != nil)
     }
 
-    /// The staged CSV encloses every value, doubles quotes, writes NULL as a bare \N.
-    @Test func csvEnclosesValuesAndMarksNulls() {
+    /// The staged CSV encloses every value behind its `=` mark, doubles quotes, and leaves NULL
+    /// an empty field: an empty string and the text `\N` stay values.
+    @Test func csvEnclosesMarkedValuesAndLeavesNullsEmpty() {
         let (batch, _) = Self.stage([#"{"a":"say \"hi\", ok","b":null}"#, #"{"a":"","b":"\\N"}"#], kinds: [(.text, "VARCHAR"), (.text, "VARCHAR")])
-        #expect(String(decoding: batch.csv(width: 2), as: UTF8.self) == "\"say \"\"hi\"\", ok\",\\N,1\n\"\",\"\\N\",2\n")
+        #expect(String(decoding: batch.csv(width: 2), as: UTF8.self) == "\"=say \"\"hi\"\", ok\",,1\n\"=\",\"=\\N\",2\n")
     }
 
     /// A row written before a column existed reads NULL there.

@@ -5,6 +5,7 @@ public import Load
 import Postgres
 import SQLite
 import Snowflake
+import Glibc
 
 /// The one place that knows every kind of source and destination, by the `type:` of its
 /// configuration entry. Adding one is its own target and a line here.
@@ -26,8 +27,17 @@ public enum Connectors {
         switch config.type {
         case .postgresql: try PostgresDestination(config: config, table: table, notices: { reporter.serverNotice($0) })
         case .sqlite: try SQLiteDestination(config: config, table: table)
-        case .snowflake: try SnowflakeDestination(config: config, table: table)
+        case .snowflake: try SnowflakeDestination(config: config, table: table, stagedThreshold: snowflakeStagedThreshold())
         }
+    }
+
+    /// Batches of more bytes than `CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES` (default: the
+    /// destination's own) load through the table's stage instead of array binds.
+    static func snowflakeStagedThreshold() -> Int {
+        guard let text = getenv("CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES").map({ String(cString: $0) }), let bytes = Int(text), bytes >= 0 else {
+            return SnowflakeDestination.defaultStagedThreshold
+        }
+        return bytes
     }
 
     /// ``openSource(_:reporter:)`` as the opener `ExtractRun` takes.

@@ -98,22 +98,22 @@ struct SnowflakeBatch {
         return body
     }
 
-    /// The batch as a CSV file for a staged load: every value enclosed in double quotes (a quote
-    /// inside doubled), NULL as an unenclosed `\N`, the line number last; rows end with `\n`.
+    /// The batch as a CSV file for a staged load. NULL is an empty field; every value is enclosed
+    /// in double quotes (a quote inside doubled) behind a `=` mark, so no value — not `""`, not
+    /// `\N` — can read as NULL under any loader's NULL rules; the load strips the mark. The line
+    /// number comes last; rows end with `\n`.
     func csv(width: Int) -> [UInt8] {
         var file: [UInt8] = []
-        file.reserveCapacity(arena.count + rowCount * (width + 1) * 3 + 16)
+        file.reserveCapacity(arena.count + rowCount * (width + 1) * 4 + 16)
         for row in 0..<rowCount {
             for column in 0..<width {
                 if let cell = cell(row: row, column: column) {
-                    file.append(UInt8(ascii: "\""))
+                    file.append(contentsOf: "\"=".utf8)
                     for byte in cell {
                         if byte == UInt8(ascii: "\"") { file.append(byte) }
                         file.append(byte)
                     }
                     file.append(UInt8(ascii: "\""))
-                } else {
-                    file.append(contentsOf: "\\N".utf8)
                 }
                 file.append(UInt8(ascii: ","))
             }

@@ -167,7 +167,6 @@ package final class SnowflakeDestination: LoadDestination {
         guard !batch.isEmpty || pendingCheckpoint != nil else { return }
         let context = "committing a batch of \(batch.rowCount) rows to \(label)"
         let width = targets.count
-        let staged = batch.byteCount > stagedThreshold ? try stageFile(width: width) : nil
         if batchTableWidth != width {
             let columns = (0..<width).map { "C\($0 + 1) VARCHAR" } + ["\(Self.lineColumn) NUMBER(38,0)"]
             try session.run(
@@ -175,6 +174,7 @@ package final class SnowflakeDestination: LoadDestination {
                 doing: "creating the session's batch table for \(label)")
             batchTableWidth = width
         }
+        let staged = batch.byteCount > stagedThreshold ? try stageFile(width: width) : nil
         if !batch.isEmpty {
             // The batch table is the session's own: filling it needs no transaction, and a run
             // killed here leaves nothing behind (the table goes with the session).
@@ -189,9 +189,9 @@ package final class SnowflakeDestination: LoadDestination {
         inTransaction = true
         if !batch.isEmpty {
             if mergeKey.isEmpty {
-                try session.run(insertStatement(), doing: context)
+                try session.run(insertStatement(staged: staged != nil), doing: context)
             } else {
-                for statement in mergeStatements() { try session.run(statement, doing: context) }
+                for statement in mergeStatements(staged: staged != nil) { try session.run(statement, doing: context) }
             }
         }
         if let checkpoint = pendingCheckpoint {
@@ -217,24 +217,25 @@ package final class SnowflakeDestination: LoadDestination {
         }
     }
 
-    /// The select list that turns the batch table's text cells into the table's values.
-    private func castList() -> [String] {
+    /// The select list that turns the batch table's text cells into the table's values; a staged
+    /// batch's cells carry the CSV file's `=` mark (``SnowflakeBatch/csv(width:)``), cut here.
+    private func castList(staged: Bool) -> [String] {
         targets.enumerated().map { index, column in
-            valueTargets[index].expression("C\(index + 1)", declaredType: column.type)
+            valueTargets[index].expression(staged ? "SUBSTR(C\(index + 1), 2)" : "C\(index + 1)", declaredType: column.type)
         }
     }
 
-    private func insertStatement() -> String {
+    private func insertStatement(staged: Bool) -> String {
         let names = targets.map { SnowflakeName.exact($0.name) }.joined(separator: ", ")
-        return "INSERT INTO \(qualifiedTable) (\(names)) SELECT \(castList().joined(separator: ", ")) FROM \(Self.batchTable) ORDER BY \(Self.lineColumn)"
+        return "INSERT INTO \(qualifiedTable) (\(names)) SELECT \(castList(staged: staged).joined(separator: ", ")) FROM \(Self.batchTable) ORDER BY \(Self.lineColumn)"
     }
 
     /// The upsert on the key, as two statements in the batch's transaction: UPDATE the rows whose
     /// key matches, then INSERT the rest — what MERGE's matched and not-matched clauses do.
     /// (MERGE itself cannot run inside a transaction on fakesnow, the emulator the tests use:
     /// docs/SNOWFLAKE.md.) Within the batch the last row of a key wins (the highest line).
-    private func mergeStatements() -> [String] {
-        let casts = castList()
+    private func mergeStatements(staged: Bool) -> [String] {
+        let casts = castList(staged: staged)
         let aliases = targets.indices.map { "V\($0 + 1)" }
         let select = zip(casts, aliases).map { "\($0) AS \($1)" }.joined(separator: ", ")
         let keyAliases = mergeKey.compactMap { key in targets.firstIndex { $0.name == key }.map { aliases[$0] } }
@@ -276,12 +277,12 @@ package final class SnowflakeDestination: LoadDestination {
         var name: String
     }
 
-    /// Uploads the batch as CSV to the table's stage; nil when this account's stage cannot take
-    /// it here (only stages reached through a presigned URL can: Snowflake on GCP, fakesnow), or
-    /// the table's name needs quoting (fakesnow reads only a plain `@%NAME`).
+    /// Uploads the batch as CSV to the batch table's own stage (Snowflake copies into a table only
+    /// from its own table stage); nil when this account's stage cannot take it here: only stages
+    /// reached through a presigned URL can (Snowflake on GCP, fakesnow), not AWS's or Azure's.
     private func stageFile(width: Int) throws(ConduitError) -> StagedFile? {
-        guard !stagingUnavailable, SnowflakeName.isPlainIdentifier(storedTable), storedTable == storedTable.uppercased() else { return nil }
-        let stage = "@%\(storedTable)/conduit"
+        guard !stagingUnavailable else { return nil }
+        let stage = "@%\(Self.batchTable)/conduit"
         let name = "batch-\(UUID().uuidString.lowercased()).csv"
         let context = "uploading a batch of \(batch.rowCount) rows to the stage of \(label)"
         let answer = try session.run("PUT 'file:///\(name)' \(stage) AUTO_COMPRESS = FALSE OVERWRITE = TRUE", doing: context)
@@ -299,7 +300,7 @@ package final class SnowflakeDestination: LoadDestination {
             try session.run(
                 """
                 COPY INTO \(Self.batchTable) FROM \(file.stage)/\(file.name) \
-                FILE_FORMAT = (TYPE = CSV FIELD_OPTIONALLY_ENCLOSED_BY = '"' NULL_IF = ('\\\\N') ESCAPE_UNENCLOSED_FIELD = NONE) PURGE = TRUE
+                FILE_FORMAT = (TYPE = CSV FIELD_OPTIONALLY_ENCLOSED_BY = '"' NULL_IF = () EMPTY_FIELD_AS_NULL = TRUE ESCAPE_UNENCLOSED_FIELD = NONE) PURGE = TRUE
                 """, doing: context)
         } catch {
             _ = try? session.run("REMOVE \(file.stage)/\(file.name)", doing: "removing the staged batch file")
