@@ -86,6 +86,17 @@ public struct ResourceConfig: Sendable, Equatable {
     /// Whether the query returns rows in non-decreasing `incremental_column` order (key `ordered`,
     /// default true). Checkpoints are only safe when it does.
     public var ordered: Bool
+    /// `safe_horizon` (default true): on a PostgreSQL source, the extract ends the stream before
+    /// the first row that a transaction still in flight could precede (docs/INCREMENTAL.md).
+    public var safeHorizon: Bool = true
+    /// `lookback`: how far below the committed value each run reads again; nil when unset.
+    public var lookback: Lookback?
+    /// `horizon_warning_after` (default 10 minutes): a transaction that holds rows back and has
+    /// been open longer than this is named in a warning.
+    public var horizonWarningAfterSeconds: Int64 = ResourceConfig.defaultHorizonWarningAfterSeconds
+
+    /// The default of `horizon_warning_after`.
+    public static let defaultHorizonWarningAfterSeconds: Int64 = 600
 
     /// Incremental when `incremental_column` is set (the user's document).
     public var isIncremental: Bool { incrementalColumn != nil }

@@ -564,6 +564,8 @@ struct ConfigurationReader {
         var incrementalColumn: ConfigurationScalar?
         var hasIncrementalKey: Bool
         var modeLine: Int?
+        /// The line of `lookback`, for the checks that need the destination's mode and key.
+        var lookbackLine: Int?
     }
 
     private mutating func readResource(_ node: Node, path: String) -> ResourceDraft? {
@@ -596,6 +598,30 @@ struct ConfigurationReader {
             default: report(line: value.line, "\(path).ordered", "must be true or false, not \(value.quoted)")
             }
         }
+        if let value = optionalText(fields["safe_horizon"], "\(path).safe_horizon") {
+            switch value.text {
+            case "true", "True", "TRUE": config.safeHorizon = true
+            case "false", "False", "FALSE": config.safeHorizon = false
+            default: report(line: value.line, "\(path).safe_horizon", "must be true or false, not \(value.quoted)")
+            }
+        }
+        var lookbackLine: Int?
+        if let value = optionalText(fields["lookback"], "\(path).lookback") {
+            lookbackLine = value.line
+            config.lookback = readLookback(value, "\(path).lookback")
+            if !hasIncrementalKey {
+                report(line: value.line, "\(path).lookback", "only applies to an incremental resource (one with incremental_column)")
+            }
+        }
+        if let value = optionalText(fields["horizon_warning_after"], "\(path).horizon_warning_after") {
+            if let seconds = DurationText.seconds(value.text), seconds > 0 {
+                config.horizonWarningAfterSeconds = seconds
+            } else {
+                report(
+                    line: value.line, "\(path).horizon_warning_after",
+                    "must be a duration such as 10 minutes or 1 hour, not \(value.quoted)")
+            }
+        }
         let options = readLoadOptions(fields, path: path)
         config.table = options.table
         config.mode = options.mode
@@ -604,11 +630,32 @@ struct ConfigurationReader {
         config.schemaEvolution = options.schemaEvolution
         return ResourceDraft(
             config: config, path: path, source: source, destination: destination, query: query,
-            incrementalColumn: incrementalColumn, hasIncrementalKey: hasIncrementalKey, modeLine: options.modeLine)
+            incrementalColumn: incrementalColumn, hasIncrementalKey: hasIncrementalKey, modeLine: options.modeLine,
+            lookbackLine: lookbackLine)
+    }
+
+    /// `lookback`: a plain non-negative number (for a numeric column) or a duration (for a
+    /// timestamp or date column); which one the column needs is checked when the run sees its type.
+    private mutating func readLookback(_ value: ConfigurationScalar, _ keyPath: String) -> Lookback? {
+        if DecimalText.isJSONNumber(value.text) {
+            guard !value.text.hasPrefix("-") else {
+                report(line: value.line, keyPath, "must not be negative, not \(value.quoted)")
+                return nil
+            }
+            return .amount(value.text)
+        }
+        if let seconds = DurationText.seconds(value.text) {
+            return .duration(seconds: seconds, text: value.text)
+        }
+        report(
+            line: value.line, keyPath,
+            "must be a number (for a numeric incremental_column) or a duration such as 10 minutes (for a timestamp), not \(value.quoted)")
+        return nil
     }
 
     /// The checks that need the other sections: the source and destination exist, the query's
-    /// `:last_value` matches `incremental_column`, `merge` has a primary key.
+    /// `:last_value` matches `incremental_column`, `merge` has a primary key, and so does
+    /// `lookback` in append mode (it skips re-read rows by key).
     private mutating func crossCheck(_ draft: ResourceDraft, destinations: [DestinationConfig]) {
         let path = draft.path
         var dialect = QueryTemplate.Dialect.postgresql
@@ -648,6 +695,18 @@ struct ConfigurationReader {
                 report(
                     line: named.line, "\(path).destination",
                     "destination \(named.quoted) has mode merge, which needs primary_key (set it here or on the destination)")
+            }
+        }
+        if let line = draft.lookbackLine, draft.config.lookback != nil {
+            switch mode ?? .append {
+            case .append where (draft.config.primaryKey ?? destination?.primaryKey) == nil:
+                report(
+                    line: line, "\(path).lookback",
+                    "needs primary_key in append mode (re-read rows the destination already holds are skipped by key); set primary_key, or use mode: merge")
+            case .replace:
+                report(line: line, "\(path).lookback", "has no use with mode replace (every run replaces the table's rows)")
+            default:
+                break
             }
         }
     }

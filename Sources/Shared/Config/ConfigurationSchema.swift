@@ -29,7 +29,8 @@ enum ConfigurationSchema {
 
     static let resourceKeys = [
         "name", "source", "destination", "query", "incremental_column", "initial_value", "table", "mode",
-        "primary_key", "batch_size", "schema_evolution", "ordered",
+        "primary_key", "batch_size", "schema_evolution", "ordered", "safe_horizon", "lookback",
+        "horizon_warning_after",
     ]
 
     static func sourceKeys(_ type: SourceType) -> [String] {
@@ -55,6 +56,7 @@ enum ConfigurationSchema {
         "incremental_key": "incremental_column", "primary_keys": "primary_key", "key": "primary_key",
         "write_mode": "mode", "target": "destination", "dest": "destination", "from": "source", "to": "destination",
         "start_value": "initial_value", "default_value": "initial_value", "batch": "batch_size",
+        "horizon": "safe_horizon", "look_back": "lookback", "overlap": "lookback",
     ]
 
     /// Words people write for a type, and the type they mean.
