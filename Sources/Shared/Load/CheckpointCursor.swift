@@ -26,8 +26,14 @@ struct CheckpointCursor {
         case load(startsNewGroup: Bool)
     }
 
-    init(plan: CheckpointPlan) {
+    /// Whether a resumed run skips the rows its checkpoint covers. With `lookback` it does not:
+    /// the destination skips rows it holds by key, and a row that committed late below the
+    /// checkpoint, read again, must still go in.
+    let skipsCovered: Bool
+
+    init(plan: CheckpointPlan, skipsCovered: Bool = true) {
         self.plan = plan
+        self.skipsCovered = skipsCovered
     }
 
     /// Reads the destination's checkpoint: one of this run's is the interrupted run this one
@@ -35,12 +41,13 @@ struct CheckpointCursor {
     mutating func start(_ destination: any LoadDestination) throws(ConduitError) {
         try destination.prepareCheckpoints()
         guard let stored = try destination.readCheckpoint(resource: plan.resource), stored.run == plan.run else { return }
+        checkpointRows = stored.rows
+        guard skipsCovered else { return }
         switch try? JSONParser.parse(stored.value) {
         case .number(let text)?: resumeAfter = .number(text)
         case .string(let text)?: resumeAfter = .string(text)
         default: throw .io("the checkpoint of \(plan.resource) in \(destination.label) is unreadable: \(stored.value)")
         }
-        checkpointRows = stored.rows
     }
 
     /// Captures the row's incremental value and decides.

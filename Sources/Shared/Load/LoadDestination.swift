@@ -78,6 +78,14 @@ public protocol LoadDestination: AnyObject {
     /// key wins. The checkpoint still commits in the same transaction.
     func enableMerge(primaryKey: [String]) throws(ConduitError)
 
+    /// `merge` when `updateExisting` is true (the same as ``enableMerge(primaryKey:)``). When
+    /// false — `append` with `lookback` — each batch inserts only the rows whose `primaryKey` the
+    /// table does not hold yet and leaves the rows it holds as they are (`INSERT … ON CONFLICT
+    /// DO NOTHING`); within a batch, and so within a run, the first row of a key wins. The
+    /// checkpoint still commits in the same transaction. A destination that cannot do this
+    /// keeps the default, which refuses `updateExisting: false` with a configuration error.
+    func enableMerge(primaryKey: [String], updateExisting: Bool) throws(ConduitError)
+
     /// `replace`, on the staging table's destination: drops this table if it is left over from a
     /// run that did not finish, and, when `template` names an existing table, creates this one
     /// with the template's columns and types (so values are checked against them line by line).
@@ -92,6 +100,17 @@ public protocol LoadDestination: AnyObject {
 
 extension LoadDestination {
     public func columnName(forKey key: String) -> String { key }
+}
+
+extension LoadDestination {
+    /// The default for destinations that only upsert: `updateExisting: false` is refused.
+    public func enableMerge(primaryKey: [String], updateExisting: Bool) throws(ConduitError) {
+        guard updateExisting else {
+            throw .configuration(
+                "\(label): this destination cannot load only the rows it does not hold yet, which lookback in append mode needs; use mode: merge")
+        }
+        try enableMerge(primaryKey: primaryKey)
+    }
 }
 
 /// Opens a destination's table (the CLI's factory): the destination entry and the table name.

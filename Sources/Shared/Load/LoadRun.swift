@@ -64,6 +64,8 @@ public struct LoadRun {
         switch mode {
         case .append:
             destination = try openDestination(destinationConfig, table)
+            // lookback re-reads rows below the committed value: only the ones the table lacks go in.
+            if resource.lookback != nil { try destination.enableMerge(primaryKey: primaryKey, updateExisting: false) }
         case .merge:
             destination = try openDestination(destinationConfig, table)
             try destination.enableMerge(primaryKey: primaryKey)
@@ -80,7 +82,8 @@ public struct LoadRun {
             // A replace starts clean every run: its staging holds nothing a checkpoint could resume.
             checkpoints: mode == .replace ? nil : CheckpointPlan(resource: resource, environment: environment),
             endOfStreamFD: environment[CheckpointEnvironment.endOfStreamFD].flatMap { Int32($0) },
-            primaryKey: primaryKey, merge: mode == .merge, evolution: configuration.effectiveSchemaEvolution(of: resource))
+            primaryKey: primaryKey, merge: mode == .merge || (mode == .append && resource.lookback != nil),
+            resumesByKey: resource.lookback != nil, evolution: configuration.effectiveSchemaEvolution(of: resource))
         var reader = LineReader(descriptor: input)
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         let outcome: LineReader.Outcome

@@ -31,14 +31,14 @@ struct LoadSession {
     init(
         destination: any LoadDestination, batchSize: Int, describeSource: (() throws(ConduitError) -> [SourceColumn])?,
         sourceType: SourceType, checkpoints: CheckpointPlan?, endOfStreamFD: Int32?, primaryKey: [String] = [],
-        merge: Bool = false, evolution: SchemaEvolution = .evolve
+        merge: Bool = false, resumesByKey: Bool = false, evolution: SchemaEvolution = .evolve
     ) {
         self.destination = destination
         self.batchSize = max(batchSize, 1)
         self.checkpoints = checkpoints
         self.endOfStreamFD = endOfStreamFD
         mergeKey = merge ? primaryKey.map { Array($0.utf8) } : []
-        cursor = checkpoints.map { CheckpointCursor(plan: $0) }
+        cursor = checkpoints.map { CheckpointCursor(plan: $0, skipsCovered: !resumesByKey) }
         shape = TableShape(describeSource: describeSource, sourceType: sourceType, primaryKey: primaryKey, evolution: evolution)
     }
 

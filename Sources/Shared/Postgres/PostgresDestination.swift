@@ -34,6 +34,8 @@ package final class PostgresDestination: LoadDestination {
     private var mergeColumns: [(name: String, type: String)] = []
     /// Whether staged rows wait to be merged into the table.
     private var mergePending = false
+    /// Whether merged rows update the ones the table holds (`merge`) or leave them (`append` with `lookback`).
+    private var mergeUpdates = true
     static let mergeStaging = "pg_temp.conduit_merge"
     /// `"schema".` or nothing: where this table and its staging table live.
     private let schemaPrefix: String
@@ -148,7 +150,12 @@ package final class PostgresDestination: LoadDestination {
     }
 
     package func enableMerge(primaryKey: [String]) throws(ConduitError) {
+        try enableMerge(primaryKey: primaryKey, updateExisting: true)
+    }
+
+    package func enableMerge(primaryKey: [String], updateExisting: Bool) throws(ConduitError) {
         mergeKey = primaryKey
+        mergeUpdates = updateExisting
     }
 
     /// `merge`: upserts the staged rows into the table, the last row of each key winning, and empties the staging table.
@@ -160,13 +167,15 @@ package final class PostgresDestination: LoadDestination {
         let key = mergeKey.map(Self.quote).joined(separator: ", ")
         let updates = mergeColumns.filter { column in !mergeKey.contains(column.name) }
             .map { "\(Self.quote($0.name)) = EXCLUDED.\(Self.quote($0.name))" }.joined(separator: ", ")
-        let action = updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(updates)"
+        let action = updates.isEmpty || !mergeUpdates ? "DO NOTHING" : "DO UPDATE SET \(updates)"
+        // merge: the last row of a key wins; insert-only: the first (later ones would be skipped anyway).
+        let order = mergeUpdates ? "DESC" : "ASC"
         try execute(
             """
             INSERT INTO \(qualifiedName) (\(columns)) SELECT DISTINCT ON (\(key)) \(columns) FROM \(Self.mergeStaging)
-            ORDER BY \(key), _conduit_line DESC ON CONFLICT (\(key)) \(action); TRUNCATE \(Self.mergeStaging)
+            ORDER BY \(key), _conduit_line \(order) ON CONFLICT (\(key)) \(action); TRUNCATE \(Self.mergeStaging)
             """,
-            doing: "merging the batch into \(label) on (\(key))")
+            doing: mergeUpdates ? "merging the batch into \(label) on (\(key))" : "inserting the batch's new rows into \(label) on (\(key))")
     }
 
     package func resetStaging(like template: String) throws(ConduitError) {

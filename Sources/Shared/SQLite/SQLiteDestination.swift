@@ -17,6 +17,8 @@ package final class SQLiteDestination: LoadDestination {
     private var insert: SQLiteStatement?
     /// `merge`: the key each INSERT upserts on.
     private var mergeKey: [String] = []
+    /// Whether merged rows update the ones the table holds (`merge`) or leave them (`append` with `lookback`).
+    private var mergeUpdates = true
 
     public init(config: DestinationConfig, table: String) throws(ConduitError) {
         let path = config.connection.path ?? ""
@@ -80,7 +82,12 @@ package final class SQLiteDestination: LoadDestination {
     }
 
     package func enableMerge(primaryKey: [String]) throws(ConduitError) {
+        try enableMerge(primaryKey: primaryKey, updateExisting: true)
+    }
+
+    package func enableMerge(primaryKey: [String], updateExisting: Bool) throws(ConduitError) {
         mergeKey = primaryKey
+        mergeUpdates = updateExisting
     }
 
     package func resetStaging(like template: String) throws(ConduitError) {
@@ -151,7 +158,8 @@ package final class SQLiteDestination: LoadDestination {
             let updates = columns.filter { !mergeKey.contains($0.name) }
                 .map { "\(Self.quote($0.name)) = excluded.\(Self.quote($0.name))" }.joined(separator: ", ")
             // Rows apply in order, so within a run the last row of a key wins.
-            upsert = " ON CONFLICT (\(mergeKey.map(Self.quote).joined(separator: ", "))) " + (updates.isEmpty ? "DO NOTHING" : "DO UPDATE SET \(updates)")
+            // Insert-only (append with lookback): a key the table holds keeps its row, so the first row of a key wins.
+            upsert = " ON CONFLICT (\(mergeKey.map(Self.quote).joined(separator: ", "))) " + (updates.isEmpty || !mergeUpdates ? "DO NOTHING" : "DO UPDATE SET \(updates)")
         }
         do {
             insert = try database.prepare("INSERT INTO \(quotedTable) (\(names)) VALUES (\(values))\(upsert)", context: "loading into \(label)")
