@@ -32,7 +32,8 @@ extension ConduitState {
         static let configuration = CommandConfiguration(
             abstract: "Print the state as JSON on stdout (every resource, or one).",
             discussion: """
-                Pending checkpoints of interrupted runs are listed on stderr.
+                Pending checkpoints of interrupted runs, and rows the safe horizon held back in the
+                latest extract (a transaction still in flight could precede them), are listed on stderr.
 
                 Examples:
                   conduit-state show
@@ -53,6 +54,9 @@ extension ConduitState {
                     var text = "\(name): pending checkpoint \(checkpoint.plainText) from an interrupted run"
                     if let rows = entry.rows { text += " (\(rows) rows loaded" + (entry.writtenAt.map { ", \($0)" } ?? "") + ")" }
                     reporter.note(text + "; the next run resumes after it, set or reset drops it")
+                }
+                for (name, record) in try commands.horizonHolds(resource: resource) {
+                    reporter.note("\(name): \(record.sentence)")
                 }
                 return .success
             }

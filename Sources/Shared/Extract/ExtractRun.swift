@@ -8,10 +8,41 @@ import Stream
 public struct ExtractedRows: Sendable, Equatable {
     public var rows: Int
     public var lastValue: StateValue?
+    /// What the safe horizon did (PostgreSQL sources with `safe_horizon`); nil where none applies.
+    public var horizon: HorizonOutcome?
 
-    public init(rows: Int, lastValue: StateValue?) {
+    public init(rows: Int, lastValue: StateValue?, horizon: HorizonOutcome? = nil) {
         self.rows = rows
         self.lastValue = lastValue
+        self.horizon = horizon
+    }
+}
+
+/// What the safe horizon of one extract held back and why (docs/INCREMENTAL.md, "Rows that
+/// commit late"): rows at and above the first value that a transaction still in flight could
+/// precede are not written; they come in a later run.
+public struct HorizonOutcome: Sendable, Equatable {
+    /// Rows the query returned that were not written.
+    public var heldRows: Int
+    /// The incremental value of the first held row.
+    public var heldFrom: StateValue?
+    /// What held them, for people: `the transaction of pid 4242 (role app, idle in transaction), open 12.5 s`.
+    public var blocker: String?
+    /// The blocking backend, when known.
+    public var pid: Int?
+    /// How long the blocking transaction had been open, when the role may see it.
+    public var ageSeconds: Double?
+    /// One warning each for a guarantee this run could not give (the role cannot see other
+    /// roles' sessions; the column cannot be traced to a table).
+    public var warnings: [String]
+
+    public init(heldRows: Int, heldFrom: StateValue?, blocker: String?, pid: Int?, ageSeconds: Double?, warnings: [String]) {
+        self.heldRows = heldRows
+        self.heldFrom = heldFrom
+        self.blocker = blocker
+        self.pid = pid
+        self.ageSeconds = ageSeconds
+        self.warnings = warnings
     }
 }
 
@@ -85,6 +116,37 @@ public struct ExtractRun {
         return (nil, .firstRun)
     }
 
+    /// The value the run binds: the resolved one, moved `lookback` below it when it came from
+    /// the state file or a checkpoint (rows below it were loaded by an earlier run; a row that
+    /// committed late among them is read again). `--last-value`, `initial_value` and a first
+    /// run bind as given: nothing below them was loaded.
+    func resolveBound() throws(ConduitError) -> (value: StateValue?, origin: LastValueOrigin, watermark: StateValue?) {
+        let (value, origin) = try resolve()
+        guard let lookback = resource.lookback, let value else { return (value, origin, nil) }
+        switch origin {
+        case .stateFile, .checkpoint: break
+        default: return (value, origin, nil)
+        }
+        return (try Self.lowered(value, by: lookback, resource: resource.name), origin, value)
+    }
+
+    /// `value` moved `lookback` lower: a number by an amount, a timestamp or date by a duration.
+    static func lowered(_ value: StateValue, by lookback: Lookback, resource: String) throws(ConduitError) -> StateValue {
+        switch (value, lookback) {
+        case (.number, .amount(let amount)):
+            if let lowered = value.subtracting(amount: amount) { return lowered }
+        case (.string, .duration(let seconds, _)):
+            if let lowered = value.subtracting(seconds: seconds) { return lowered }
+        case (.number, .duration):
+            throw .configuration(
+                "\(resource): lookback is the duration \(lookback.shown) but the committed value \(value.plainText) is a number; give lookback as a number for a numeric incremental_column")
+        case (.string, .amount):
+            throw .configuration(
+                "\(resource): lookback is the number \(lookback.shown) but the committed value \(value.jsonValue.serialized()) is not a number; give lookback as a duration (10 minutes) for a timestamp incremental_column")
+        }
+        throw .configuration("\(resource): lookback \(lookback.shown) cannot be taken from the committed value \(value.jsonValue.serialized())")
+    }
+
     /// The value as a message shows it: JSON, and an `initial_value` built from the environment
     /// as written in ingest.yml (`${START}`), never the environment's text.
     func shown(_ value: StateValue, from origin: LastValueOrigin) -> String {
@@ -97,14 +159,19 @@ public struct ExtractRun {
     /// `${NAME:-default}` that fell back shows its default, which is text of ingest.yml.
     public func dryRun() throws(ConduitError) -> String {
         let source = configuration.source(of: resource)
-        let (value, origin) = try resolve()
+        let (value, origin, watermark) = try resolveBound()
         let template = QueryTemplate(resource.query, dialect: source.type.queryDialect)
         let placeholder = source.type == .sqlite ? "?1" : "$1"
         var text = "-- resource \(resource.name): source \(source.name) (\(source.type.rawValue))\n"
         if template.containsPlaceholder {
             let shown = value.map { self.shown($0, from: origin) } ?? "0 (or -infinity for a timestamp or date column)"
-            text += "-- \(placeholder) = \(shown)   from \(origin.description)\n"
+            var from = origin.description
+            if let watermark, let lookback = resource.lookback {
+                from += " (\(watermark.jsonValue.serialized()), lookback \(lookback.shown) below it)"
+            }
+            text += "-- \(placeholder) = \(shown)   from \(from)\n"
         }
+        text += horizonNote(source: source)
         text += resource.shownQuery(placeholderReplacement: placeholder, dialect: source.type.queryDialect) + "\n"
         return text
     }
@@ -145,7 +212,7 @@ public struct ExtractRun {
         // A reader that goes away is an I/O error with a message (exit 74, SPEC 7), the same
         // whether it left before the last write or after it, not a silent death by SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let (value, origin) = try resolve()
+        let (value, origin, _) = try resolveBound()
         let opened = try openSource(source)
         try checkLastValue(value, from: origin, source: source, opened: opened)
         let output = OutputStream(
@@ -176,14 +243,68 @@ public struct ExtractRun {
             }
         }
         let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows
+        var fields: [(String, JSONValue)] = [
+            ("resource", .string(resource.name)), ("rows", .number(String(rows))),
+            ("bytes", .number(String(output.bytesWritten))), ("seconds", .number(Duration.format(seconds))),
+            ("rows_per_second", .number(String(rate))),
+        ]
+        let held = report(extracted.horizon, fields: &fields)
         reporter.summary(
-            "\(resource.name): \(rows) rows, \(output.bytesWritten) bytes in \(Duration.format(seconds))s (\(rate) rows/s)",
-            fields: [
-                ("resource", .string(resource.name)), ("rows", .number(String(rows))),
-                ("bytes", .number(String(output.bytesWritten))), ("seconds", .number(Duration.format(seconds))),
-                ("rows_per_second", .number(String(rate))),
-            ])
+            "\(resource.name): \(rows) rows, \(output.bytesWritten) bytes in \(Duration.format(seconds))s (\(rate) rows/s)\(held)",
+            fields: fields)
         return .success
+    }
+
+    /// The safe horizon's warnings, its record beside the state file, and the summary's words
+    /// about held-back rows (empty when none were held).
+    func report(_ horizon: HorizonOutcome?, fields: inout [(String, JSONValue)]) -> String {
+        guard let horizon else { return "" }
+        for warning in horizon.warnings { reporter.warning("\(resource.name): \(warning)") }
+        if resource.isIncremental {
+            let record = HorizonRecord(
+                at: HorizonRecord.now(), heldRows: horizon.heldRows, heldFrom: horizon.heldFrom, blocker: horizon.blocker,
+                pid: horizon.pid, ageSeconds: horizon.ageSeconds)
+            do {
+                try record.write(stateFile: stateFile, resource: resource.name)
+            } catch {
+                reporter.warning("\(resource.name): \(error.message)")
+            }
+        }
+        fields.append(("held_back_rows", .number(String(horizon.heldRows))))
+        guard horizon.heldRows > 0 else { return "" }
+        if let heldFrom = horizon.heldFrom { fields.append(("held_back_from", heldFrom.jsonValue)) }
+        if let pid = horizon.pid { fields.append(("held_back_by_pid", .number(String(pid)))) }
+        if let age = horizon.ageSeconds { fields.append(("held_back_by_age_seconds", .number(Duration.format(age)))) }
+        if let age = horizon.ageSeconds, age >= Double(resource.horizonWarningAfterSeconds) {
+            reporter.warning(
+                "\(resource.name): \(horizon.blocker ?? "an open transaction") has held rows back for longer than "
+                    + "horizon_warning_after (\(DurationText.format(seconds: resource.horizonWarningAfterSeconds))); "
+                    + "they are delayed, not lost, and load in the first run after it ends")
+        }
+        let from = horizon.heldFrom.map { " from \($0.jsonValue.serialized())" } ?? ""
+        return "; held back \(horizon.heldRows) row\(horizon.heldRows == 1 ? "" : "s")\(from) until \(horizon.blocker ?? "an open transaction") ends"
+    }
+
+    /// What `--dry-run` says about the safe horizon: whether it applies, and what the last
+    /// extract held back.
+    func horizonNote(source: SourceConfig) -> String {
+        guard resource.isIncremental else { return "" }
+        var text: String
+        switch (source.type, resource.safeHorizon) {
+        case (.sqlite, _):
+            text = "-- safe horizon: not needed (SQLite has one writer at a time)\n"
+        case (.postgresql, false):
+            text = "-- safe horizon: off (safe_horizon: false)\n"
+        case (.postgresql, true):
+            text = "-- safe horizon: on (rows an open transaction could still precede are held back for a later run)\n"
+        }
+        if let lookback = resource.lookback {
+            text += "-- lookback: \(lookback.shown) (re-read rows the destination holds are skipped by primary_key)\n"
+        }
+        if let record = HorizonRecord.read(stateFile: stateFile, resource: resource.name), record.heldRows > 0 {
+            text += "-- \(record.sentence)\n"
+        }
+        return text
     }
 }
 

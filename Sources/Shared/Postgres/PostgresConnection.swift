@@ -83,11 +83,14 @@ public final class PostgresConnection {
 
     /// Runs one statement with text parameters (never spliced into the SQL) and returns its
     /// result. The corresponding libpq call is `PQexecParams`.
-    func query(_ sql: String, parameters: [String?] = [], context: String) throws(PostgresError) -> PostgresResult {
+    /// `types` gives the parameters' type OIDs (empty: the server infers them).
+    func query(_ sql: String, parameters: [String?] = [], types: [UInt32] = [], context: String) throws(PostgresError) -> PostgresResult {
         let copies = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { for pointer in copies { free(pointer) } }
         let values: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
-        let result = PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
+        let result = types.count == values.count && !types.isEmpty
+            ? PQexecParams(handle, sql, Int32(values.count), types, values, nil, nil, 0)
+            : PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
         guard let result, status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK else {
             let error = PostgresError.from(result: result, connection: handle, context: context)
@@ -112,6 +115,29 @@ public final class PostgresConnection {
             throw error
         }
         return PostgresResult(described)
+    }
+
+    /// Runs several statements in one round trip and returns the rows of the first one that
+    /// returns rows; the others must succeed. The corresponding libpq calls are `PQsendQuery`
+    /// and `PQgetResult`.
+    func queryFirst(_ sql: String, context: String) throws(PostgresError) -> PostgresResult {
+        try send(sql, context: context)
+        var rows: PostgresResult?
+        var failure: PostgresError?
+        while let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            if status == PGRES_TUPLES_OK && rows == nil && failure == nil {
+                rows = PostgresResult(result)
+            } else {
+                if status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK && failure == nil {
+                    failure = PostgresError.from(result: result, connection: handle, context: context)
+                }
+                PQclear(result)
+            }
+        }
+        if let failure { throw failure }
+        guard let rows else { throw PostgresError(context: context, message: "the server returned no rows", isConnectionFailure: false) }
+        return rows
     }
 
     /// Sends one statement without waiting for its result, so the server works while the client

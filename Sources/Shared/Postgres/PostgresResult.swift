@@ -26,6 +26,20 @@ final class PostgresResult {
     /// The type modifier (`numeric(12,2)`, `varchar(20)`), -1 when none. The corresponding libpq call is `PQfmod`.
     func columnTypeModifier(_ column: Int) -> Int32 { PQfmod(handle, Int32(column)) }
 
+    /// The table a result column was read from (0 when it is an expression or from a view).
+    /// The corresponding libpq call is `PQftable`.
+    func columnTable(_ column: Int) -> UInt32 { PQftable(handle, Int32(column)) }
+
+    /// The column's number in that table (0 when none). The corresponding libpq call is `PQftablecol`.
+    func columnTableColumn(_ column: Int) -> Int { Int(PQftablecol(handle, Int32(column))) }
+
+    /// The rows a command affected or moved (`MOVE ALL` counts the rows it skipped); 0 when the
+    /// tag says none. The corresponding libpq call is `PQcmdTuples`.
+    var commandTuples: Int {
+        guard let text = PQcmdTuples(handle) else { return 0 }
+        return Int(String(cString: text)) ?? 0
+    }
+
     /// A value as text, nil for NULL.
     func string(row: Int, column: Int) -> String? {
         withValue(row: row, column: column) { bytes in bytes.map { String(decoding: $0, as: UTF8.self) } }

@@ -45,13 +45,30 @@ public final class PostgresSource: Source {
         let sql = template.rendered(placeholderReplacement: "$1")
         var parameterType: PostgresDataType?
         var parameter: String?
-        if template.containsPlaceholder {
-            parameterType = try self.parameterType(of: sql, resource: resource.name)
-            parameter = lastValue?.plainText ?? Self.firstRunValue(for: parameterType)
+        var horizon: PostgresSafeHorizon?
+        if template.containsPlaceholder || resource.isIncremental {
+            let description: PostgresResult
+            do {
+                description = try connection.describe(sql, context: "checking the query of \(resource.name) on \(label)")
+            } catch {
+                throw error.conduitError
+            }
+            if description.parameterCount > 0 {
+                parameterType = description.parameterType(0)
+                parameter = lastValue?.plainText ?? Self.firstRunValue(for: parameterType)
+            }
+            if resource.safeHorizon, let column = resource.incrementalColumn,
+                let index = (0..<description.columnCount).first(where: { description.columnName($0) == column })
+            {
+                let type = description.columnType(index)
+                horizon = PostgresSafeHorizon(
+                    columnIndex: index, type: type, tableOID: description.columnTable(index),
+                    tableColumn: description.columnTableColumn(index), style: PostgresTextEncoder.Style(type))
+            }
         }
         return try extract(
             sql: sql, parameter: parameter, parameterType: parameterType, resource: resource.name,
-            incrementalColumn: resource.incrementalColumn, output: output)
+            incrementalColumn: resource.incrementalColumn, ordered: resource.ordered, horizon: horizon, output: output)
     }
 
     /// The default for a first run: everything for time types, else 0 as the user's document says.
@@ -104,13 +121,36 @@ public final class PostgresSource: Source {
     /// Runs `sql` with `$1` bound to `lastValue` (text, typed as `parameterType`) and writes
     /// each row to `output` as one JSON object. Follows `incrementalColumn` for the output's
     /// value groups and the last value (see ``OutputStream``).
+    ///
+    /// With a `horizon`, rows at and above the first value that a transaction in flight could
+    /// still precede are not written (``PostgresSafeHorizon``); the result says how many.
     public func extract(
         sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, incrementalColumn: String?,
-        output: OutputStream
+        ordered: Bool = true, output: OutputStream
+    ) throws(ConduitError) -> ExtractedRows {
+        try extract(
+            sql: sql, parameter: parameter, parameterType: parameterType, resource: resource, incrementalColumn: incrementalColumn,
+            ordered: ordered, horizon: nil, output: output)
+    }
+
+    func extract(
+        sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, incrementalColumn: String?,
+        ordered: Bool, horizon plan: PostgresSafeHorizon?, output: OutputStream
     ) throws(ConduitError) -> ExtractedRows {
         let context = "running the query of \(resource) on \(label)"
+        var sessions: PostgresSafeHorizon.Sessions?
         do {
-            try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
+            if let plan, plan.isSupported {
+                // Which transactions are open, read before the snapshot in the same round trip
+                // as BEGIN: one that starts after this read starts after its time.
+                let result = try connection.silencingNotices { () throws(PostgresError) in
+                    try connection.queryFirst(
+                        plan.sessionsQuery + "; COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
+                }
+                sessions = plan.sessions(from: result)
+            } else {
+                try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
+            }
         } catch {
             throw error.conduitError
         }
@@ -130,6 +170,55 @@ public final class PostgresSource: Source {
             guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else {
                 throw PostgresError.from(result: result, connection: handle, context: context).conduitError
             }
+        }
+
+        // The snapshot is the cursor's (the transaction's first statement took it); the bound is
+        // the lower of the time rule's and the xid rule's.
+        var bound: PostgresSafeHorizon.Bound?
+        var outcome: HorizonOutcome?
+        if let plan {
+            var warnings: [String] = []
+            if let sessions {
+                bound = plan.timeBound(sessions)
+                if let table = sessions.table, let column = sessions.column {
+                    do {
+                        let row = try connection.query(
+                            plan.snapshotQuery(table: table, column: column), parameters: [parameter],
+                            types: parameterType.map { [$0.rawValue] } ?? [], context: context)
+                        if let xid = plan.xidBound(row), bound.map({ xid.value.compare(to: $0.value) == .ascending }) ?? true {
+                            bound = xid
+                        }
+                    } catch {
+                        throw error.conduitError
+                    }
+                }
+                warnings = plan.warnings(sessions, column: incrementalColumn ?? "")
+            } else {
+                warnings = [
+                    "the safe horizon holds back nothing: it orders numeric, timestamp and date columns, and \(incrementalColumn ?? "") is \(plan.type.description); lookback covers it, safe_horizon: false silences this"
+                ]
+            }
+            outcome = HorizonOutcome(heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil, warnings: warnings)
+        }
+        var held = 0
+        var heldFrom: StateValue?
+        var scratch: [UInt8] = []
+        /// The cursor column's value in `row` of `batch` as the stream orders it.
+        func value(_ batch: PostgresResult, _ row: Int, _ plan: PostgresSafeHorizon) -> StateValue? {
+            scratch.removeAll(keepingCapacity: true)
+            let present = batch.withValue(row: row, column: plan.columnIndex) { text -> Bool in
+                guard let text else { return false }
+                PostgresTextEncoder.append(text, style: plan.style, to: &scratch)
+                return true
+            }
+            return present ? PostgresSafeHorizon.stateValue(json: scratch) : nil
+        }
+        /// Whether the row must wait: its value is at or above the bound.
+        func holds(_ batch: PostgresResult, _ row: Int) -> Bool {
+            guard let plan, let bound, let current = value(batch, row, plan) else { return false }
+            guard current.compare(to: bound.value) != .ascending else { return false }
+            if heldFrom == nil { heldFrom = current }
+            return true
         }
 
         var rows = 0
@@ -174,7 +263,18 @@ public final class PostgresSource: Source {
             }
             let count = batch.rowCount
             if count == 0 { break }
-            for row in 0..<count {
+            // Ordered: the rows before the first held one pass, and nothing after it (a batch
+            // whose last row passes passes whole). Unordered: each row on its own.
+            var end = count
+            if bound != nil && ordered && holds(batch, count - 1) {
+                heldFrom = nil
+                end = (0..<count).first { holds(batch, $0) } ?? count
+            }
+            for row in 0..<end {
+                if bound != nil && !ordered && holds(batch, row) {
+                    held += 1
+                    continue
+                }
                 let rowStart = buffer.count
                 var valueRange = 0..<0
                 buffer.append(UInt8(ascii: "{"))
@@ -197,6 +297,11 @@ public final class PostgresSource: Source {
                 }
                 if buffer.count >= OutputStream.flushThreshold { try output.flush(&buffer, groups: &groups) }
             }
+            if end < count {
+                held += try countRemaining(afterHolding: count - end, batchWasFull: count == Self.fetchSize, context: context)
+                rows += end
+                break
+            }
             rows += count
             if count < Self.fetchSize { break }
         }
@@ -211,7 +316,31 @@ public final class PostgresSource: Source {
             throw error
         }
         try output.finish(&buffer, groups: &groups)
-        return ExtractedRows(rows: rows, lastValue: groups?.lastValue)
+        if held > 0, let bound {
+            outcome?.heldRows = held
+            outcome?.heldFrom = heldFrom
+            outcome?.blocker = bound.blocker
+            outcome?.pid = bound.pid
+            outcome?.ageSeconds = bound.age
+        }
+        return ExtractedRows(rows: ordered ? rows : rows - held, lastValue: groups?.lastValue, horizon: outcome)
+    }
+
+    /// The rows the cursor still holds once the horizon stopped the stream: the batch already
+    /// asked for, then `MOVE FORWARD ALL` (which counts without sending rows).
+    private func countRemaining(afterHolding heldInBatch: Int, batchWasFull: Bool, context: String) throws(ConduitError) -> Int {
+        var held = heldInBatch
+        guard batchWasFull else { return held }
+        do {
+            let next = try connection.receiveRows(context: context)
+            held += next.rowCount
+            if next.rowCount == Self.fetchSize {
+                held += try connection.query("MOVE FORWARD ALL FROM conduit_extract", context: context).commandTuples
+            }
+        } catch {
+            throw error.conduitError
+        }
+        return held
     }
 }
 

@@ -34,6 +34,22 @@ public struct StateCommands: Sendable {
             .map { (resource: $0.key, entry: $0.value) }
     }
 
+    /// What the safe horizon held back in the latest extract of each resource that held rows
+    /// (all resources of the state file and the configuration, or one), sorted by name.
+    public func horizonHolds(resource: String?) throws(ConduitError) -> [(resource: String, record: HorizonRecord)] {
+        var names: Set<String> = []
+        if let resource {
+            names.insert(resource)
+        } else {
+            names.formUnion(try stateFile.read().members.keys)
+            names.formUnion(context.configuration?.resources.map(\.name) ?? [])
+        }
+        return names.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }.compactMap { name in
+            guard let record = HorizonRecord.read(stateFile: stateFile, resource: name), record.heldRows > 0 else { return nil }
+            return (name, record)
+        }
+    }
+
     /// The committed value of `resource`, or nil when it has none.
     public func get(resource: String) throws(ConduitError) -> StateValue? {
         try stateFile.value(of: resource)

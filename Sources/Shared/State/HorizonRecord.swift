@@ -1,0 +1,84 @@
+public import Core
+import Stream
+
+/// What the safe horizon held back in the latest extract of a resource (docs/INCREMENTAL.md,
+/// "Rows that commit late"): written by `conduit-extract` beside the state file
+/// (`<state file>.<resource>.horizon`), shown by `conduit-state show` and `--dry-run`. It is a
+/// note for people, never an input to a run: the rows it counts are simply read again.
+public struct HorizonRecord: Sendable, Equatable {
+    /// When the extract ran (RFC 3339 UTC).
+    public var at: String
+    /// Rows the extract held back (0: nothing was held).
+    public var heldRows: Int
+    /// The incremental value of the first row held back.
+    public var heldFrom: StateValue?
+    /// What held them: the transaction, its backend's pid and how long it had been open.
+    public var blocker: String?
+    public var pid: Int?
+    public var ageSeconds: Double?
+
+    public init(at: String, heldRows: Int, heldFrom: StateValue?, blocker: String?, pid: Int?, ageSeconds: Double?) {
+        self.at = at
+        self.heldRows = heldRows
+        self.heldFrom = heldFrom
+        self.blocker = blocker
+        self.pid = pid
+        self.ageSeconds = ageSeconds
+    }
+
+    /// `<state file>.<resource>.horizon`.
+    public static func path(stateFile: StateFile, resource: String) -> String {
+        stateFile.path + "." + resource + ".horizon"
+    }
+
+    /// One line for people: `held back 3 rows from 12 (…) at 2026-…Z`, or that nothing was held.
+    public var sentence: String {
+        guard heldRows > 0 else { return "the last extract (\(at)) held back no rows" }
+        var text = "the last extract (\(at)) held back \(heldRows) row\(heldRows == 1 ? "" : "s")"
+        if let heldFrom { text += " from \(heldFrom.jsonValue.serialized())" }
+        if let blocker { text += ": \(blocker)" }
+        return text + "; they load in a run after it ends"
+    }
+
+    /// Writes the record atomically.
+    public func write(stateFile: StateFile, resource: String) throws(ConduitError) {
+        var fields = [
+            JSONMember(key: "at", value: .string(at)), JSONMember(key: "held_rows", value: .number(String(heldRows))),
+        ]
+        if let heldFrom { fields.append(JSONMember(key: "held_from", value: heldFrom.jsonValue)) }
+        if let blocker { fields.append(JSONMember(key: "blocker", value: .string(blocker))) }
+        if let pid { fields.append(JSONMember(key: "pid", value: .number(String(pid)))) }
+        if let ageSeconds { fields.append(JSONMember(key: "age_seconds", value: .number(Duration.format(ageSeconds)))) }
+        let path = Self.path(stateFile: stateFile, resource: resource)
+        do {
+            try FileIO.writeAtomically(Array((JSONValue.object(fields).prettySerialized(sortKeys: true) + "\n").utf8), to: path)
+        } catch {
+            throw .io("writing \(path): \(error)")
+        }
+    }
+
+    /// The resource's record, nil when there is none or it is unreadable (a note, not state).
+    public static func read(stateFile: StateFile, resource: String) -> HorizonRecord? {
+        let path = path(stateFile: stateFile, resource: resource)
+        guard let bytes = (try? FileIO.readIfExists(path)) ?? nil,
+            case .object(let members)? = try? JSONParser.parse(String(decoding: bytes, as: UTF8.self))
+        else { return nil }
+        var record = HorizonRecord(at: "", heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil)
+        for member in members {
+            switch (member.key, member.value) {
+            case ("at", .string(let text)): record.at = text
+            case ("held_rows", .number(let text)): record.heldRows = Int(text) ?? 0
+            case ("held_from", .number(let text)): record.heldFrom = .number(text)
+            case ("held_from", .string(let text)): record.heldFrom = .string(text)
+            case ("blocker", .string(let text)): record.blocker = text
+            case ("pid", .number(let text)): record.pid = Int(text)
+            case ("age_seconds", .number(let text)): record.ageSeconds = Double(text)
+            default: break
+            }
+        }
+        return record
+    }
+
+    /// The current time, RFC 3339 UTC to the second.
+    public static func now() -> String { CheckpointLedger.now() }
+}
