@@ -26,6 +26,8 @@ package final class SnowflakeDestination: LoadDestination {
     private var pendingCheckpoint: (resource: String, run: String, value: String, rows: Int64)?
     /// `merge`: the key columns (stored names) each batch upserts on.
     private var mergeKey: [String] = []
+    /// `merge` updates the rows whose key the table holds; `append` with `lookback` leaves them.
+    private var mergeUpdatesExisting = true
     /// How many value columns the session's batch table has (-1: none yet).
     private var batchTableWidth = -1
     private var inTransaction = false
@@ -41,7 +43,7 @@ package final class SnowflakeDestination: LoadDestination {
     static let bindValuesPerStatement = 65_280
     /// Batches above this many bytes of values load through a stage by default; measured on
     /// fakesnow (docs/SNOWFLAKE.md): inline binding wins for small batches, the stage for large.
-    package static let defaultStagedThreshold = 1 << 20
+    package static let defaultStagedThreshold = 4096
 
     package init(config: DestinationConfig, table: String, stagedThreshold: Int = SnowflakeDestination.defaultStagedThreshold) throws(ConduitError) {
         let settings = try SnowflakeSettings(config)
@@ -233,7 +235,8 @@ package final class SnowflakeDestination: LoadDestination {
     /// The upsert on the key, as two statements in the batch's transaction: UPDATE the rows whose
     /// key matches, then INSERT the rest — what MERGE's matched and not-matched clauses do.
     /// (MERGE itself cannot run inside a transaction on fakesnow, the emulator the tests use:
-    /// docs/SNOWFLAKE.md.) Within the batch the last row of a key wins (the highest line).
+    /// docs/SNOWFLAKE.md.) Within the batch the last row of a key wins (the highest line); for
+    /// `append` with `lookback` only the INSERT runs, and the first row of a key wins.
     private func mergeStatements(staged: Bool) -> [String] {
         let casts = castList(staged: staged)
         let aliases = targets.indices.map { "V\($0 + 1)" }
@@ -241,7 +244,7 @@ package final class SnowflakeDestination: LoadDestination {
         let keyAliases = mergeKey.compactMap { key in targets.firstIndex { $0.name == key }.map { aliases[$0] } }
         let source = """
             (SELECT \(select) FROM \(Self.batchTable) \
-            QUALIFY ROW_NUMBER() OVER (PARTITION BY \(keyAliases.joined(separator: ", ")) ORDER BY \(Self.lineColumn) DESC) = 1) AS source
+            QUALIFY ROW_NUMBER() OVER (PARTITION BY \(keyAliases.joined(separator: ", ")) ORDER BY \(Self.lineColumn) \(mergeUpdatesExisting ? "DESC" : "ASC")) = 1) AS source
             """
         let matches = mergeKey.compactMap { key -> String? in
             guard let index = targets.firstIndex(where: { $0.name == key }) else { return nil }
@@ -251,7 +254,7 @@ package final class SnowflakeDestination: LoadDestination {
             .map { "\(SnowflakeName.exact($0.element.name)) = source.\(aliases[$0.offset])" }
         let names = targets.map { SnowflakeName.exact($0.name) }.joined(separator: ", ")
         var statements: [String] = []
-        if !updates.isEmpty {
+        if !updates.isEmpty && mergeUpdatesExisting {
             statements.append("UPDATE \(qualifiedTable) SET \(updates.joined(separator: ", ")) FROM \(source) WHERE \(matches)")
         }
         statements.append(
@@ -345,7 +348,14 @@ package final class SnowflakeDestination: LoadDestination {
     // MARK: Write modes
 
     package func enableMerge(primaryKey: [String]) throws(ConduitError) {
+        try enableMerge(primaryKey: primaryKey, updateExisting: true)
+    }
+
+    /// With `updateExisting` false (`append` with `lookback`), a batch only inserts the rows whose
+    /// key the table lacks, and the first row of a key in a batch wins.
+    package func enableMerge(primaryKey: [String], updateExisting: Bool) throws(ConduitError) {
         mergeKey = primaryKey.map(SnowflakeName.resolved)
+        mergeUpdatesExisting = updateExisting
     }
 
     package func resetStaging(like template: String) throws(ConduitError) {
