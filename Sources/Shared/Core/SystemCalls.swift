@@ -76,14 +76,16 @@ package enum FileIO {
 
     /// Writes `bytes` to `path` so that a crash at any moment leaves either the old file or the
     /// new one: a temporary file in the same folder, fsync, rename over the old, fsync the folder.
-    package static func writeAtomically(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
+    /// `durable: false` skips the fsyncs, for notes whose loss in a crash costs nothing (readers
+    /// still see the old file or the new one, never a mix).
+    package static func writeAtomically(_ bytes: [UInt8], to path: String, durable: Bool = true) throws(SystemCallError) {
         let folder = directory(of: path)
         let temporary = "\(path).tmp.\(getpid())"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 { throw SystemCallError(code: errno) }
         do throws(SystemCallError) {
             try writeAll(bytes, to: fd)
-            if fsync(fd) != 0 { throw SystemCallError(code: errno) }
+            if durable && fsync(fd) != 0 { throw SystemCallError(code: errno) }
             if close(fd) != 0 { throw SystemCallError(code: errno) }
         } catch {
             close(fd)
@@ -95,6 +97,7 @@ package enum FileIO {
             unlink(temporary)
             throw SystemCallError(code: code)
         }
+        guard durable else { return }
         let folderFD = open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if folderFD < 0 { throw SystemCallError(code: errno) }
         defer { close(folderFD) }

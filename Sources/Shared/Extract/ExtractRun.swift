@@ -289,12 +289,11 @@ public struct ExtractRun {
     /// extract held back.
     func horizonNote(source: SourceConfig) -> String {
         guard resource.isIncremental else { return "" }
-        var text: String
+        // SQLite has one writer at a time and no such hole (docs/INCREMENTAL.md): nothing to say.
+        var text = ""
         switch (source.type, resource.safeHorizon) {
-        case (.sqlite, _):
-            text = "-- safe horizon: not needed (SQLite has one writer at a time)\n"
-        case (.postgresql, false):
-            text = "-- safe horizon: off (safe_horizon: false)\n"
+        case (.sqlite, _): break
+        case (.postgresql, false): text = "-- safe horizon: off (safe_horizon: false)\n"
         case (.postgresql, true):
             text = "-- safe horizon: on (rows an open transaction could still precede are held back for a later run)\n"
         }

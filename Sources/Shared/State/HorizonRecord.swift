@@ -40,8 +40,11 @@ public struct HorizonRecord: Sendable, Equatable {
         return text + "; they load in a run after it ends"
     }
 
-    /// Writes the record atomically.
+    /// Writes the record atomically, without fsync (a note: losing it in a crash costs nothing).
+    /// A run that held nothing after one that held nothing writes nothing, so a no-op run costs
+    /// no write.
     public func write(stateFile: StateFile, resource: String) throws(ConduitError) {
+        if heldRows == 0, let previous = Self.read(stateFile: stateFile, resource: resource), previous.heldRows == 0 { return }
         var fields = [
             JSONMember(key: "at", value: .string(at)), JSONMember(key: "held_rows", value: .number(String(heldRows))),
         ]
@@ -51,7 +54,8 @@ public struct HorizonRecord: Sendable, Equatable {
         if let ageSeconds { fields.append(JSONMember(key: "age_seconds", value: .number(Duration.format(ageSeconds)))) }
         let path = Self.path(stateFile: stateFile, resource: resource)
         do {
-            try FileIO.writeAtomically(Array((JSONValue.object(fields).prettySerialized(sortKeys: true) + "\n").utf8), to: path)
+            try FileIO.writeAtomically(
+                Array((JSONValue.object(fields).prettySerialized(sortKeys: true) + "\n").utf8), to: path, durable: false)
         } catch {
             throw .io("writing \(path): \(error)")
         }
