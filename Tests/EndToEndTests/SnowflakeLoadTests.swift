@@ -262,6 +262,73 @@ import Testing
         ])
     }
 
+    /// A stand-in for answers fakesnow never gives (it accepts every login and answers its own
+    /// failures with JSON): a rejected login, and a proxy's HTML error page. It records the
+    /// requests it gets in `requests.log`.
+    static let answeringServer = #"""
+        import http.server, json, sys
+        mode = sys.argv[1]
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with open("requests.log", "a") as log:
+                    log.write(f"{self.command} {self.path.split('?')[0]}{'?delete=true' if 'delete=true' in self.path else ''} {self.headers.get('Authorization')}\n")
+                if self.path.startswith("/session/v1/login-request"):
+                    if mode == "reject":
+                        self.answer(200, json.dumps({"data": {"nextAction": "RETRY_LOGIN"}, "code": "390100", "message": "Incorrect username or password was specified.", "success": False}))
+                    else:
+                        self.answer(200, json.dumps({"data": {"token": "T0KEN"}, "success": True}))
+                elif self.path.startswith("/session"):
+                    self.answer(200, json.dumps({"data": None, "success": True}))
+                else:
+                    self.answer(502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+            def answer(self, status, body, kind="application/json"):
+                data = body.encode()
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            def log_message(self, *args):
+                pass
+        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        with open("port", "w") as f:
+            f.write(str(server.server_address[1]))
+        server.serve_forever()
+        """#
+
+    /// A rejected login is 78 with Snowflake's code; an HTML error page in place of an answer is a
+    /// clear 69 naming the status; the session logs out on the way out of a failure.
+    @Test(arguments: ["reject", "gateway"]) func rejectedLoginAndNonJSONErrorPages(mode: String) throws {
+        let (box, environment, _) = try Self.prepare(prefix: "sf_stub_\(mode)")
+        try box.write(Self.answeringServer, to: "stub.py")
+        let result = try box.run("""
+            python3 stub.py \(mode) & stub=$!
+            # SIGKILL: the test runner's children start with SIGTERM blocked.
+            trap 'kill -9 $stub' EXIT
+            for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+            echo '{"id":1}' | CONDUIT_TEST_SNOWFLAKE_PORT=$(cat port) conduit-load --infer-types sync_new_users
+            """, environment: environment)
+        let requests = box.exists("requests.log") ? try box.read("requests.log") : ""
+        if mode == "reject" {
+            #expect(result.status == 78, "\(result.stderr)")
+            #expect(result.stderr.contains("as loader: Incorrect username or password was specified. (code 390100)"), "\(result.stderr)")
+            #expect(requests == "POST /session/v1/login-request None\n")
+        } else {
+            #expect(result.status == 69, "\(result.stderr)")
+            #expect(result.stderr.contains(": HTTP 502 from http://127.0.0.1:"), "\(result.stderr)")
+            #expect(result.stderr.contains(", not a Snowflake answer: <html><body><h1>502 Bad Gateway</h1></body></html>"), "\(result.stderr)")
+            // Logged in, one statement refused by the gateway and not sent again, logged out.
+            #expect(requests == """
+                POST /session/v1/login-request None
+                POST /queries/v1/query-request Snowflake Token="T0KEN"
+                POST /session?delete=true Snowflake Token="T0KEN"
+
+                """, "\(requests)")
+        }
+        #expect(!result.stderr.contains("fakesnow-accepts-any"))
+    }
+
     /// How many files fakesnow has taken into a stage, from its log.
     static func uploads(_ log: String) throws -> Int {
         try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").filter { $0.contains("Uploaded") }.count
