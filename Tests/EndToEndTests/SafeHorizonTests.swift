@@ -122,9 +122,11 @@ import Testing
             resources: [
                 Self.resource("users", column: "id", from: "users"),
                 Self.resource("users_unsafe", column: "id", from: "users", ["safe_horizon: false"]),
+                Self.resource("users_loose", column: "id", from: "users", ["ordered: false"]),
             ].joined(separator: "\n"))
         try Self.run("users", in: box, environment)
         try Self.run("users_unsafe", in: box, environment)
+        try Self.run("users_loose", in: box, environment)
         #expect(try Self.ids("users", in: box) == "1\n2\n3\n")
 
         try Self.startSession("slow", """
@@ -149,6 +151,10 @@ import Testing
         let dryRun = try box.run("conduit-extract --dry-run users")
         #expect(dryRun.stdout.contains("-- safe horizon: on ("), "\(dryRun.stdout)")
         #expect(dryRun.stdout.contains("held back 1 row from 5: the transaction of pid \(pid)"), "\(dryRun.stdout)")
+        // Unordered, each row is judged on its own: the same row waits.
+        let loose = try Self.run("users_loose", in: box, environment)
+        #expect(loose.stderr.contains("; held back 1 row from 5 until the transaction of pid \(pid) ("), "\(loose.stderr)")
+        #expect(try Self.ids("users_loose", in: box) == "1\n2\n3\n")
         // The hole: without the horizon, 5 loads and the watermark passes 4.
         try Self.run("users_unsafe", in: box, environment)
         #expect(try Self.ids("users_unsafe", in: box) == "1\n2\n3\n5\n")
@@ -159,6 +165,8 @@ import Testing
         #expect(!after.stderr.contains("held back"), "\(after.stderr)")
         #expect(try Self.ids("users", in: box) == "1\n2\n3\n4\n5\n")
         #expect(try box.run("conduit-state get users").stdout == "5\n")
+        try Self.run("users_loose", in: box, environment)
+        #expect(try Self.ids("users_loose", in: box) == "1\n2\n3\n4\n5\n")
         try Self.run("users_unsafe", in: box, environment)
         #expect(try Self.ids("users_unsafe", in: box) == "1\n2\n3\n5\n", "id 4 is lost without the horizon")
     }

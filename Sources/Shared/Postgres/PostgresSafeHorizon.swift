@@ -68,22 +68,23 @@ struct PostgresSafeHorizon {
         }
         // The OID and column number are integers from libpq, not text from anywhere else.
         // pg_stat_get_activity() is the function behind the pg_stat_activity view, without the
-        // view's joins (a third of the cost); a NULL datid or backend_type is a session the
-        // role may not see.
+        // view's joins (a third of the cost), and gives this session's database too; a NULL
+        // backend_type is a session the role may not see. Each catalog query costs about a
+        // millisecond on a new connection, so there is one.
         return """
-            WITH db AS (SELECT oid FROM pg_database WHERE datname = current_database()),
+            WITH me AS (SELECT datid FROM pg_stat_get_activity(pg_backend_pid())),
             open AS (
               SELECT s.pid, s.usesysid, s.state, s.xact_start, s.backend_type, s.application_name
-              FROM pg_stat_get_activity(NULL) AS s, db WHERE s.datid = db.oid AND s.pid <> pg_backend_pid())
+              FROM pg_stat_get_activity(NULL) AS s, me WHERE s.datid = me.datid AND s.pid <> pg_backend_pid()),
+            col AS (
+              SELECT c.oid::regclass::text AS tab, quote_ident(a.attname) AS att FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+              WHERE c.oid = \(tableOID) AND c.relkind IN ('r', 'p', 'm') AND a.attnum = \(tableColumn) AND NOT a.attisdropped)
             SELECT \(timeBound), o.pid, pg_get_userbyid(o.usesysid)::text, coalesce(o.state, ''),
               extract(epoch FROM statement_timestamp() - o.xact_start)::float8::text,
               o.xact_start < statement_timestamp() - interval '\(Self.startMargin)',
               pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'),
               (SELECT count(*) FROM open h WHERE h.backend_type IS NULL AND h.usesysid IS NOT NULL),
-              current_user::text,
-              (SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid = \(tableOID) AND c.relkind IN ('r', 'p', 'm')),
-              (SELECT quote_ident(a.attname) FROM pg_attribute a WHERE a.attrelid = \(tableOID) AND a.attnum = \(tableColumn)
-                 AND NOT a.attisdropped)
+              current_user::text, (SELECT tab FROM col), (SELECT att FROM col)
             FROM (SELECT 1) AS one LEFT JOIN LATERAL (
               SELECT * FROM open a
               WHERE a.xact_start IS NOT NULL AND a.backend_type IS DISTINCT FROM 'autovacuum worker'
@@ -114,20 +115,21 @@ struct PostgresSafeHorizon {
     /// Xids are the whole cluster's, and most in flight never touch this table. A transaction
     /// draws a serial or identity value inside an `INSERT`, which holds `RowExclusiveLock` on
     /// the table (or one of its partitions) until the transaction ends, so an xid counts when
-    /// its holder holds such a lock (`pg_locks`, readable by every role), or when its holder is
-    /// gone or unknown (it may have ended since the snapshot; assume the worse). `age()`
-    /// measures both xids from one point fixed for the transaction, so the comparison is exact
-    /// across the 32-bit wrap.
+    /// its holder holds such a lock (`pg_lock_status()`, behind `pg_locks`, readable by every
+    /// role), or when its holder is gone or unknown (it may have ended since the snapshot; assume
+    /// the worse). `age()` measures both xids from one point fixed for the transaction, so the
+    /// comparison is exact across the 32-bit wrap.
     func snapshotQuery(table: String, column: String) -> String {
         """
-        WITH xip AS (
+        WITH locks AS (SELECT * FROM pg_lock_status() WHERE granted),
+        xip AS (
           SELECT x, (x::text::numeric % 4294967296)::text::xid AS xid FROM pg_snapshot_xip(pg_current_snapshot()) AS x),
         holders AS (
-          SELECT transactionid AS xid, pid FROM pg_locks WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted),
+          SELECT transactionid AS xid, pid FROM locks WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock'),
         writers AS (
           SELECT xip.x, xip.xid, h.pid FROM xip LEFT JOIN holders h ON h.xid = xip.xid
           WHERE h.pid IS NULL OR EXISTS (
-            SELECT 1 FROM pg_locks r WHERE r.pid = h.pid AND r.locktype = 'relation' AND r.granted
+            SELECT 1 FROM locks r WHERE r.pid = h.pid AND r.locktype = 'relation'
               AND (r.relation = \(tableOID) OR r.relation IN (SELECT relid FROM pg_partition_tree(\(tableOID)::oid::regclass)))
               AND r.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock'))),
         oldest AS (SELECT x, xid, pid FROM writers ORDER BY x LIMIT 1)
