@@ -12,8 +12,13 @@ struct ConduitExtract: ConduitCommand {
         commandName: "conduit-extract",
         abstract: "Run a resource's query against its source and write its rows to stdout as NDJSON.",
         discussion: """
-            :last_value is the resource's value in the state file, else its initial_value, else 0 \
-            (the minimum, for a timestamp or date column). It is always bound as a parameter.
+            :last_value is the resource's value in the state file (less its lookback), else its \
+            initial_value, else 0 (the minimum, for a timestamp or date column). It is always bound as \
+            a parameter.
+
+            From PostgreSQL, rows that a transaction still in flight could precede (a serial id or \
+            now() drawn before a later row committed) are held back for a later run, and the summary \
+            says how many and which backend holds them (safe_horizon: false turns this off).
 
             Examples:
               conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
