@@ -195,7 +195,7 @@ public final class PostgresSource: Source {
                 warnings = plan.warnings(sessions, column: incrementalColumn ?? "")
             } else {
                 warnings = [
-                    "the safe horizon holds back nothing: it orders numeric, timestamp and date columns, and \(incrementalColumn ?? "") is \(plan.type.description); lookback covers it, safe_horizon: false silences this"
+                    "the safe horizon holds back nothing: it bounds numeric, timestamp and date columns, and \(incrementalColumn ?? "") is \(plan.type.description); safe_horizon: false silences this"
                 ]
             }
             outcome = HorizonOutcome(heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil, warnings: warnings)
