@@ -156,7 +156,7 @@ import Testing
         #expect(rows9 == [
             #"[1, "user 1"]"#, #"[2, "renamed 2"]"#, #"[3, "user 3"]"#, #"[4, "renamed 4"]"#, #"[5, "user 5"]"#, #"[6, "six"]"#,
         ])
-        let rows10 = try SnowflakeFixture.query("SELECT RUN IS NOT NULL, VALUE, ROWS FROM _conduit_checkpoints WHERE TABLE_NAME = 'RAW_USERS'", database: database, in: box, environment)
+        let rows10 = try SnowflakeFixture.query("SELECT RUN IS NOT NULL, VALUE, ROWS FROM _conduit_checkpoints WHERE TABLE_NAME = 'RAW_USERS' ORDER BY UPDATED_AT DESC LIMIT 1", database: database, in: box, environment)
         #expect(rows10 == [#"[true, "6", 5]"#])
 
         // Within one load, the last row of a key wins.
@@ -230,6 +230,51 @@ import Testing
         #expect(try box.read(".conduit_state.json") == "{\n  \"sync_new_users\": 9\n}\n")
         let rows15 = try SnowflakeFixture.query("SELECT count(*), count(DISTINCT id), TO_VARCHAR(sum(score)) FROM raw_users", database: database, in: box, environment)
         #expect(rows15 == [#"[9, 9, "14.25"]"#])
+    }
+
+    /// kill -9 of the loader or of conduit-state at moments spread over a run (the extract of 400
+    /// rows is done before the first batch commits): the rerun resumes
+    /// after the last committed batch and the table ends with every row exactly once.
+    @Test func killedStagesResumeExactlyOnce() throws {
+        let (box, environment, database) = try Self.prepare(prefix: "sf_kill", destinationExtra: ["batch_size: 40"], sql: """
+            INSERT INTO sf_kill_users(name, email, created_at) SELECT 'more ' || g, NULL, now() FROM generate_series(6, 400) g;
+            """)
+        let options = "--config '\(box.path("ingest.yml"))' --state-file '\(box.path("state.json"))'"
+        let pipeline = "conduit-extract \(options) sync_new_users | conduit-state commit \(options) sync_new_users -- conduit-load \(options) sync_new_users"
+        let started = Date()
+        let clean = try box.run(pipeline, environment: environment)
+        try #require(clean.status == 0, "\(clean.stderr)")
+        let duration = Date().timeIntervalSince(started)
+        for stage in ["load", "state commit"] {
+            var interrupted = 0
+            for fraction in [0.15, 0.35, 0.55, 0.75] {
+                try SnowflakeFixture.execute(["DROP TABLE IF EXISTS RAW_USERS", "DELETE FROM _CONDUIT_CHECKPOINTS"], database: database, in: box, environment)
+                let delay = String(format: "%.3f", duration * fraction)
+                let result = try box.run("""
+                    rm -f state.json state.json.checkpoints killed.log rerun.log
+                    (\(pipeline)) 2>> killed.log &
+                    run=$!
+                    sleep \(delay)
+                    pkill -9 -f "^conduit-\(stage) --config \(box.path("ingest.yml"))" || true
+                    wait $run
+                    echo $? > first.status
+                    for attempt in $(seq 100); do
+                      \(pipeline) 2>> rerun.log
+                      status=$?
+                      [ $status -ne 75 ] && break
+                      sleep 0.1
+                    done
+                    exit $status
+                    """, environment: environment)
+                let description = "kill -9 conduit-\(stage) after \(delay)s"
+                if (try? box.read("first.status"))?.hasPrefix("0") == false { interrupted += 1 }
+                #expect(result.status == 0, "\(description): \((try? box.read("rerun.log")) ?? "")")
+                let counts = try SnowflakeFixture.query("SELECT count(*), count(DISTINCT id) FROM raw_users", database: database, in: box, environment)
+                #expect(counts == ["[400, 400]"], "\(description): first run: \((try? box.read("killed.log")) ?? ""); rerun: \((try? box.read("rerun.log")) ?? "")")
+                #expect(try box.read("state.json") == "{\n  \"sync_new_users\": 400\n}\n", "\(description)")
+            }
+            #expect(interrupted >= 2, "only \(interrupted) of 4 kills of conduit-\(stage) interrupted a run")
+        }
     }
 
     /// Large batches go through the table's stage (PUT to the presigned URL, COPY INTO): the same

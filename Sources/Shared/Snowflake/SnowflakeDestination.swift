@@ -315,28 +315,40 @@ package final class SnowflakeDestination: LoadDestination {
 
     private var checkpointTable: String { qualified(SnowflakeName.resolved(checkpointTableName)) }
 
+    /// The checkpoint table is a log: each batch INSERTs its row, the latest row is the
+    /// checkpoint. Only INSERTs run inside batch transactions, so a loader killed mid-commit,
+    /// whose transaction Snowflake keeps open until it times out, holds no lock the next run's
+    /// statements wait for (UPDATE and DELETE would). Each run trims the log to its latest row,
+    /// outside any transaction.
     package func prepareCheckpoints() throws(ConduitError) {
         try session.run(
             """
             CREATE TABLE IF NOT EXISTS \(checkpointTable) (RESOURCE VARCHAR NOT NULL, TABLE_NAME VARCHAR NOT NULL, \
-            RUN VARCHAR NOT NULL, VALUE VARCHAR NOT NULL, ROWS NUMBER(38,0) NOT NULL, UPDATED_AT TIMESTAMP_TZ, \
-            PRIMARY KEY (RESOURCE, TABLE_NAME))
+            RUN VARCHAR NOT NULL, VALUE VARCHAR NOT NULL, ROWS NUMBER(38,0) NOT NULL, UPDATED_AT TIMESTAMP_TZ NOT NULL)
             """, doing: "creating the checkpoint table in \(session.settings.label)")
     }
 
+    private func checkpointKey(_ resource: String) -> String {
+        "RESOURCE = \(SnowflakeName.literal(resource)) AND TABLE_NAME = \(SnowflakeName.literal(storedTable))"
+    }
+
     package func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
+        let context = "reading the checkpoint of \(resource) from \(label)"
         let result = try session.run(
-            "SELECT RUN, VALUE, ROWS FROM \(checkpointTable) WHERE RESOURCE = \(SnowflakeName.literal(resource)) AND TABLE_NAME = \(SnowflakeName.literal(storedTable))",
-            doing: "reading the checkpoint of \(resource) from \(label)")
+            "SELECT RUN, VALUE, ROWS FROM \(checkpointTable) WHERE \(checkpointKey(resource)) ORDER BY UPDATED_AT DESC, ROWS DESC LIMIT 1",
+            doing: context)
         guard let row = result.rows.first, row.count >= 3, let run = row[0], let value = row[1] else { return nil }
+        try session.run(
+            """
+            DELETE FROM \(checkpointTable) WHERE \(checkpointKey(resource)) AND UPDATED_AT < \
+            (SELECT MAX(UPDATED_AT) FROM \(checkpointTable) WHERE \(checkpointKey(resource)))
+            """, doing: context)
         return (run, value, row[2].flatMap { Int64($0) } ?? 0)
     }
 
-    /// The checkpoint row replaced: DELETE and INSERT in the batch's transaction.
+    /// The batch's checkpoint row, INSERTed in its transaction.
     private func checkpointStatements(_ checkpoint: (resource: String, run: String, value: String, rows: Int64)) -> [String] {
-        let key = "RESOURCE = \(SnowflakeName.literal(checkpoint.resource)) AND TABLE_NAME = \(SnowflakeName.literal(storedTable))"
-        return [
-            "DELETE FROM \(checkpointTable) WHERE \(key)",
+        [
             """
             INSERT INTO \(checkpointTable) (RESOURCE, TABLE_NAME, RUN, VALUE, ROWS, UPDATED_AT) SELECT \
             \(SnowflakeName.literal(checkpoint.resource)), \(SnowflakeName.literal(storedTable)), \(SnowflakeName.literal(checkpoint.run)), \
