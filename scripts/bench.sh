@@ -10,7 +10,8 @@
 #   group     peak memory of each stage for one value group of GROUP_MB megabytes (every row
 #             sharing one created_at), which both conduit-extract and conduit-state hold back
 #             until it is complete: memory must stay flat (it spills to a temporary file)
-#   scripts/bench.sh [ROWS]        (default 1000000; RUNS=3 rounds; GROUP_MB=200 adds the group stage)
+#   scripts/bench.sh [ROWS]        (default 1000000; RUNS=3 rounds; GROUP_MB=200 adds the group stage;
+#                                   MERGE_ROWS=N the merge stage; SNOWFLAKE_ROWS=N the fakesnow stage)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
@@ -179,4 +180,47 @@ YAML
     printf '%-9s %-4s %10s %10s %12s %7s\n' merge "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")"
   done
   psql -qc "DROP TABLE IF EXISTS conduit_bench_merge_base, conduit_bench_merge_psql, conduit_bench_merge_conduit"
+fi
+
+# snowflake: SNOWFLAKE_ROWS rows (the extract's NDJSON of the bench table) loaded into the fakesnow
+# server on port CONDUIT_BENCH_SNOWFLAKE_PORT (python: CONDUIT_BENCH_SNOWFLAKE_PYTHON, the
+# virtualenv scripts/test.sh installs), by conduit-load through the stage (PUT + COPY) and through
+# array binds, against Snowflake's Python connector binding the same rows (executemany). fakesnow
+# runs an array binding row by row, so the bind figures say little about Snowflake itself.
+snowflake_rows=${SNOWFLAKE_ROWS:-0}
+if [ "$snowflake_rows" -gt 0 ]; then
+  sf_port=${CONDUIT_BENCH_SNOWFLAKE_PORT:?set CONDUIT_BENCH_SNOWFLAKE_PORT to a running fakesnow -s}
+  sf_python=${CONDUIT_BENCH_SNOWFLAKE_PYTHON:-python3}
+  head -n "$snowflake_rows" "$work/rows.ndjson" > "$work/sf.ndjson"
+  cat > "$work/sf.yml" <<YAML
+sources:
+  - {name: pg, type: postgresql, host: "\${PGHOST:-127.0.0.1}", port: "\${PGPORT:-5432}", user: "\${PGUSER:-postgres}", password: "\${PGPASSWORD:-}", database: "\${PGDATABASE:-postgres}"}
+destinations:
+  - {name: sf, type: snowflake, account: bench, user: bench, password: x, database: CONDUIT_BENCH, schema: RAW, host: 127.0.0.1, port: $sf_port, protocol: http}
+resources:
+  - {name: sf, source: pg, destination: sf, table: loaded, batch_size: 1000000, query: "SELECT 1"}
+YAML
+  sf_sql() { "$sf_python" -c 'import sys, snowflake.connector as s
+c = s.connect(user="bench", password="x", account="bench", host="127.0.0.1", port=int(sys.argv[1]), protocol="http").cursor()
+for q in sys.argv[2:]: c.execute(q)' "$sf_port" "$@"; }
+  sf_sql "CREATE DATABASE IF NOT EXISTS CONDUIT_BENCH" "CREATE SCHEMA IF NOT EXISTS CONDUIT_BENCH.RAW"
+  cat > "$work/sf_connector.py" <<'PY'
+import json, sys, snowflake.connector
+rows = [json.loads(line) for line in open(sys.argv[2])]
+keys = list(rows[0])
+cursor = snowflake.connector.connect(user="bench", password="x", account="bench", host="127.0.0.1", port=int(sys.argv[1]),
+                                     protocol="http", database="CONDUIT_BENCH", schema="RAW").cursor()
+cursor.execute("CREATE OR REPLACE TABLE BY_CONNECTOR (%s)" % ", ".join(f"{k} VARCHAR" for k in keys))
+cursor.executemany("INSERT INTO BY_CONNECTOR VALUES (%s)" % ", ".join(["%s"] * len(keys)),
+                   [tuple(None if r.get(k) is None else str(r[k]) for k in keys) for r in rows])
+PY
+  for run in $(seq "$runs"); do
+    read -r p _ < <(measure "$sf_python" "$work/sf_connector.py" "$sf_port" "$work/sf.ndjson")
+    for path in staged bound; do
+      sf_sql "DROP TABLE IF EXISTS CONDUIT_BENCH.RAW.LOADED"
+      threshold=$([ $path = staged ] && echo 0 || echo 1000000000000)
+      read -r c kb < <(measure sh -c "CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES=$threshold '$bin/conduit-load' --config '$work/sf.yml' --state-file '$work/sf-state.json' --quiet --infer-types sf < '$work/sf.ndjson'")
+      printf '%-9s %-4s %10s %10s %12s %7s\n' "sf-$path" "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")"
+    done
+  done
 fi

@@ -17,7 +17,10 @@ package final class SnowflakeSession {
     private var sequence = 0
 
     /// Logs in. 69 when the service cannot be reached, 78 when it refuses the login.
-    package init(settings: SnowflakeSettings, timeout: Double = 300) throws(ConduitError) {
+    /// - Parameter timeout: seconds of silence after which a request fails (69). Snowflake
+    ///   answers a statement that runs longer within about 45 s with "still running" and is
+    ///   polled, so a long silence means the service or the network is in trouble.
+    package init(settings: SnowflakeSettings, timeout: Double = 120) throws(ConduitError) {
         self.settings = settings
         http = SnowflakeHTTP(timeout: timeout)
         try login()
