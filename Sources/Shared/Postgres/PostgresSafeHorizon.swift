@@ -50,6 +50,8 @@ struct PostgresSafeHorizon {
         /// The table and column as SQL names, when the column is a table's.
         var table: String?
         var column: String?
+        /// A standby: its sessions are not the primary's, whose transactions write the rows.
+        var isStandby = false
     }
 
     /// The statement run just before `BEGIN`, in the same round trip: this database's open
@@ -84,7 +86,7 @@ struct PostgresSafeHorizon {
               o.xact_start < statement_timestamp() - interval '\(Self.startMargin)',
               pg_has_role(current_user, 'pg_read_all_stats', 'USAGE'),
               (SELECT count(*) FROM open h WHERE h.backend_type IS NULL AND h.usesysid IS NOT NULL),
-              current_user::text, (SELECT tab FROM col), (SELECT att FROM col)
+              current_user::text, (SELECT tab FROM col), (SELECT att FROM col), pg_is_in_recovery()
             FROM (SELECT 1) AS one LEFT JOIN LATERAL (
               SELECT * FROM open a
               WHERE a.xact_start IS NOT NULL AND a.backend_type IS DISTINCT FROM 'autovacuum worker'
@@ -99,6 +101,7 @@ struct PostgresSafeHorizon {
             seesAll: result.string(row: 0, column: 6) == "t", hiddenSessions: Int(result.string(row: 0, column: 7) ?? "") ?? 0,
             role: result.string(row: 0, column: 8) ?? "", table: result.string(row: 0, column: 9),
             column: result.string(row: 0, column: 10))
+        sessions.isStandby = result.string(row: 0, column: 11) == "t"
         if let pid = result.string(row: 0, column: 1).flatMap({ Int($0) }), result.string(row: 0, column: 5) == "t" {
             sessions.oldest = (
                 pid, result.string(row: 0, column: 2) ?? "?", result.string(row: 0, column: 3) ?? "",
@@ -217,7 +220,12 @@ struct PostgresSafeHorizon {
     /// The warnings this run owes: a guarantee it could not give, and the grant that gives it.
     func warnings(_ sessions: Sessions, column name: String) -> [String] {
         var warnings: [String] = []
-        if isTimeLike && !sessions.seesAll {
+        if sessions.isStandby {
+            // In recovery, pg_stat_activity lists the standby's sessions and a snapshot keeps the
+            // primary's xids where pg_snapshot_xip does not show them: both rules are blind.
+            warnings.append(
+                "the source is a standby, which shows neither the primary's open transactions nor their xids, so a row that a transaction on the primary commits late can be missed; extract from the primary, or use lookback")
+        } else if isTimeLike && !sessions.seesAll {
             warnings.append(
                 "the role \(sessions.role) cannot see other roles' sessions in pg_stat_activity, so a transaction of another role that began before a row's \(name) and commits after this run can be missed"
                     + (sessions.hiddenSessions > 0 ? " (\(sessions.hiddenSessions) such session\(sessions.hiddenSessions == 1 ? " is" : "s are") open now)" : "")
