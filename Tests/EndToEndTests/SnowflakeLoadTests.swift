@@ -307,26 +307,49 @@ import Testing
         ])
     }
 
-    /// A stand-in for answers fakesnow never gives (it accepts every login and answers its own
-    /// failures with JSON): a rejected login, and a proxy's HTML error page. It records the
-    /// requests it gets in `requests.log`.
+    /// A stand-in for answers fakesnow never gives (it accepts every login, its tokens never
+    /// expire, and it answers its own failures with JSON): a rejected login, a proxy's HTML error
+    /// page, an expired session token, and a batch table that holds fewer rows than were sent. It
+    /// records the requests it gets in `requests.log` and the statements in `statements.log`.
     static let answeringServer = #"""
         import http.server, json, sys
         mode = sys.argv[1]
         class Handler(http.server.BaseHTTPRequestHandler):
+            created = False
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                token = self.headers.get("Authorization")
                 with open("requests.log", "a") as log:
-                    log.write(f"{self.command} {self.path.split('?')[0]}{'?delete=true' if 'delete=true' in self.path else ''} {self.headers.get('Authorization')}\n")
+                    log.write(f"{self.command} {self.path.split('?')[0]}{'?delete=true' if 'delete=true' in self.path else ''} {token}\n")
                 if self.path.startswith("/session/v1/login-request"):
                     if mode == "reject":
                         self.answer(200, json.dumps({"data": {"nextAction": "RETRY_LOGIN"}, "code": "390100", "message": "Incorrect username or password was specified.", "success": False}))
                     else:
-                        self.answer(200, json.dumps({"data": {"token": "T0KEN"}, "success": True}))
+                        self.answer(200, json.dumps({"data": {"token": "T0KEN", "masterToken": "M4STER"}, "success": True}))
+                elif self.path.startswith("/session/token-request"):
+                    renew = json.loads(body)
+                    ok = token == 'Snowflake Token="M4STER"' and renew == {"oldSessionToken": "T0KEN", "requestType": "RENEW"}
+                    self.answer(200, json.dumps({"data": {"sessionToken": "T0KEN2", "masterToken": "M4STER2"}, "success": True} if ok else {"data": None, "code": "390114", "message": "bad renewal", "success": False}))
                 elif self.path.startswith("/session"):
                     self.answer(200, json.dumps({"data": None, "success": True}))
-                else:
+                elif mode == "gateway":
                     self.answer(502, "<html><body><h1>502 Bad Gateway</h1></body></html>", "text/html")
+                else:
+                    sql = json.loads(body)["sqlText"]
+                    with open("statements.log", "a") as log:
+                        log.write(sql.split(" ")[0] + ("" if "COUNT(*)" not in sql else " COUNT") + "\n")
+                    if token == 'Snowflake Token="T0KEN"' and mode == "expire":
+                        self.answer(200, json.dumps({"data": {"nextAction": "RETRY_LOGIN"}, "code": "390112", "message": "Your session has expired. Please login again.", "success": False}))
+                    elif sql.startswith("CREATE TABLE") and "RAW_USERS" in sql:
+                        Handler.created = True
+                        self.answer(200, json.dumps({"data": {"rowtype": [], "rowset": []}, "success": True}))
+                    elif "information_schema.columns" in sql and Handler.created:
+                        columns = [{"name": name, "type": "text"} for name in ["COLUMN_NAME", "DATA_TYPE", "NUMERIC_PRECISION", "NUMERIC_SCALE"]]
+                        self.answer(200, json.dumps({"data": {"rowtype": columns, "rowset": [["ID", "NUMBER", "38", "0"]]}, "success": True}))
+                    elif "COUNT(*)" in sql:
+                        self.answer(200, json.dumps({"data": {"rowtype": [{"name": "COUNT(*)", "type": "fixed"}], "rowset": [["0" if mode == "lost" else "1"]]}, "success": True}))
+                    else:
+                        self.answer(200, json.dumps({"data": {"rowtype": [], "rowset": []}, "success": True}))
             def answer(self, status, body, kind="application/json"):
                 data = body.encode()
                 self.send_response(status)
@@ -372,6 +395,51 @@ import Testing
                 """, "\(requests)")
         }
         #expect(!result.stderr.contains("fakesnow-accepts-any"))
+    }
+
+    /// An expired session token is renewed with the master token and the refused statement sent
+    /// again (the service ran nothing with the expired token); the session, its batch table and
+    /// the rest of the load carry on with the new token.
+    @Test func expiredSessionTokenIsRenewed() throws {
+        let (box, environment, _) = try Self.prepare(prefix: "sf_stub_expire")
+        let result = try Self.runAgainstStub("expire", in: box, environment)
+        #expect(result.status == 0, "\(result.stderr)")
+        let requests = try box.read("requests.log").split(separator: "\n").map(String.init)
+        #expect(Array(requests.prefix(4)) == [
+            "POST /session/v1/login-request None",
+            #"POST /queries/v1/query-request Snowflake Token="T0KEN""#,
+            #"POST /session/token-request Snowflake Token="M4STER""#,
+            #"POST /queries/v1/query-request Snowflake Token="T0KEN2""#,
+        ], "\(requests)")
+        #expect(requests.dropFirst(3).allSatisfy { $0.hasSuffix(#"Token="T0KEN2""#) }, "\(requests)")
+        let statements = try box.read("statements.log").split(separator: "\n").map(String.init)
+        // The refused statement went twice (once refused, once run); the batch committed.
+        #expect(statements.first == statements.dropFirst().first)
+        #expect(statements.suffix(4) == ["SELECT COUNT", "BEGIN", "INSERT", "COMMIT"], "\(statements)")
+    }
+
+    /// A batch table that holds fewer rows than were sent (a COPY that found no file succeeds
+    /// all the same) stops the batch before its transaction: 74, and no checkpoint or row is
+    /// committed.
+    @Test func batchTableShortOfRowsCommitsNothing() throws {
+        let (box, environment, _) = try Self.prepare(prefix: "sf_stub_lost")
+        let result = try Self.runAgainstStub("lost", in: box, environment)
+        #expect(result.status == 74, "\(result.stderr)")
+        #expect(result.stderr.contains("the session's batch table holds 0 rows after loading 1; nothing was committed"), "\(result.stderr)")
+        let statements = try box.read("statements.log").split(separator: "\n").map(String.init)
+        #expect(statements.last == "SELECT COUNT", "\(statements)")
+        #expect(!statements.contains("BEGIN") && !statements.contains("COMMIT"), "\(statements)")
+    }
+
+    static func runAgainstStub(_ mode: String, in box: Sandbox, _ environment: [String: String]) throws -> Sandbox.Result {
+        try box.write(Self.answeringServer, to: "stub.py")
+        return try box.run("""
+            python3 stub.py \(mode) & stub=$!
+            # SIGKILL: the test runner's children start with SIGTERM blocked.
+            trap 'kill -9 $stub' EXIT
+            for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+            echo '{"id":1}' | CONDUIT_TEST_SNOWFLAKE_PORT=$(cat port) conduit-load --infer-types sync_new_users
+            """, environment: environment)
     }
 
     /// How many files fakesnow has taken into a stage, from its log.

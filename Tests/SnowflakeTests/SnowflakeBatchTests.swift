@@ -71,6 +71,14 @@ import Testing
         (#"{"v":"25"}"#, .time, "TIME", #""25": not a time of day (HH:MM:SS)"#),
         (#"{"v":[1]}"#, .bigint, "NUMBER(38,0)", "an array"),
         (#"{"v":true}"#, .date, "DATE", "true"),
+        (#"{"v":"2024-13-01"}"#, .date, "DATE", #""2024-13-01": not a date or timestamp Snowflake can hold (YYYY-MM-DD…, years 0001-9999)"#),
+        (#"{"v":"2024-01-00"}"#, .date, "DATE", #""2024-01-00": not a date or timestamp Snowflake can hold (YYYY-MM-DD…, years 0001-9999)"#),
+        (#"{"v":"2024-01-02 24:00:00"}"#, .timestamp, "TIMESTAMP_NTZ", #""2024-01-02 24:00:00": not a date or timestamp Snowflake can hold (YYYY-MM-DD…, years 0001-9999)"#),
+        (#"{"v":"2024-01-02 03:04:05+"}"#, .timestamptz, "TIMESTAMP_TZ", #""2024-01-02 03:04:05+": not a date or timestamp Snowflake can hold (YYYY-MM-DD…, years 0001-9999)"#),
+        (#"{"v":"2024-01-02 03:04:05+2"}"#, .timestamptz, "TIMESTAMP_TZ", #""2024-01-02 03:04:05+2": not a date or timestamp Snowflake can hold (YYYY-MM-DD…, years 0001-9999)"#),
+        (#"{"v":"2024-01-02 03:04:05+02::00"}"#, .timestamptz, "TIMESTAMP_TZ", #""2024-01-02 03:04:05+02::00": not a date or timestamp Snowflake can hold (YYYY-MM-DD…, years 0001-9999)"#),
+        (#"{"v":"24:00:00"}"#, .time, "TIME", #""24:00:00": not a time of day (HH:MM:SS)"#),
+        (#"{"v":"12:60:00"}"#, .time, "TIME", #""12:60:00": not a time of day (HH:MM:SS)"#),
     ])
     func refusesWhatTheColumnCannotTake(line: String, kind: ColumnKind, type: String, reason: String) {
         #expect(Self.stage([line], kinds: [(kind, type)]).1 == reason)
@@ -85,6 +93,10 @@ import Testing
         (#"{"v":"2024-01-02T03:04:05.123456+02:00"}"#, .timestamptz, "TIMESTAMP_TZ", "2024-01-02T03:04:05.123456+02:00"),
         (#"{"v":"2024-01-02 03:04:05"}"#, .timestamp, "TIMESTAMP_NTZ", "2024-01-02 03:04:05"),
         (#"{"v":"13:14:15.25"}"#, .time, "TIME", "13:14:15.25"),
+        (#"{"v":"2024-01-02 03:04:05+00"}"#, .timestamptz, "TIMESTAMP_TZ", "2024-01-02 03:04:05+00"),
+        (#"{"v":"2024-01-02 03:04:05-0330"}"#, .timestamptz, "TIMESTAMP_TZ", "2024-01-02 03:04:05-0330"),
+        (#"{"v":"1850-01-02 03:04:05+00:53:28"}"#, .timestamptz, "TIMESTAMP_TZ", "1850-01-02 03:04:05+00:53:28"),
+        (#"{"v":"2024-12-31T23:59:59Z"}"#, .timestamptz, "TIMESTAMP_TZ", "2024-12-31T23:59:59Z"),
         (#"{"v":"text"}"#, .jsonb, "VARIANT", #""text""#),
         (#"{"v":true}"#, .text, "VARCHAR", "true"),
         (#"{"v":{"a":1}}"#, .text, "VARCHAR", #"{"a":1}"#),

@@ -14,6 +14,9 @@ package final class SnowflakeSession {
     package let settings: SnowflakeSettings
     private let http: SnowflakeHTTP
     private var token: String?
+    /// The login's longer-lived token, which renews an expired session token
+    /// (`/session/token-request`) without losing the session's temporary tables.
+    private var masterToken: String?
     private var sequence = 0
 
     /// Logs in. 69 when the service cannot be reached, 78 when it refuses the login.
@@ -43,15 +46,47 @@ package final class SnowflakeSession {
             body.append(contentsOf: ",\"\(key)\":".utf8)
             JSONEscaping.appendQuoted(value, to: &body)
         }
-        // Autocommit on: each DDL statement and each lone statement commits by itself; batches
-        // open their own transaction with BEGIN.
-        body.append(contentsOf: #","SESSION_PARAMETERS":{"AUTOCOMMIT":true}}}"#.utf8)
+        body.append(contentsOf: #","SESSION_PARAMETERS":"#.utf8)
+        body.append(contentsOf: Self.sessionParameters.utf8)
+        body.append(contentsOf: "}}".utf8)
         let context = "logging in to Snowflake \(settings.label) as \(settings.user)"
-        let data = try exchange(path: "/session/v1/login-request", query: query, body: body, context: context, rejected: ConduitError.configuration)
-        guard case .string(let token)? = data?["token"] else {
+        let answer = try exchange(path: "/session/v1/login-request", query: query, body: body, context: context, rejected: ConduitError.configuration)
+        guard case .data(let data) = answer, case .string(let token)? = data?["token"] else {
             throw .unavailable("\(context): the answer holds no session token")
         }
         self.token = token
+        masterToken = data?["masterToken"]?.text
+    }
+
+    /// What the loader's statements rely on, pinned for its session whatever the account or user
+    /// sets: autocommit on (each DDL and each lone statement commits by itself; batches open their
+    /// own transaction with BEGIN); quoted names case-sensitive, as ``SnowflakeName`` writes them;
+    /// the session in UTC, so a timestamp without an offset means the same on every account; and
+    /// the input formats that read the ISO 8601 text the extract writes.
+    static let sessionParameters = """
+        {"AUTOCOMMIT":true,"QUOTED_IDENTIFIERS_IGNORE_CASE":false,"TIMEZONE":"UTC",\
+        "DATE_INPUT_FORMAT":"AUTO","TIME_INPUT_FORMAT":"AUTO","TIMESTAMP_INPUT_FORMAT":"AUTO"}
+        """
+
+    /// Trades the expired session token for a new one with the master token. The session stays
+    /// the same (its temporary tables and open transaction with it). 69 when the master token
+    /// has expired too: a new run logs in afresh.
+    private func renewSession(doing context: String) throws(ConduitError) {
+        let context = "\(context): renewing the expired Snowflake session"
+        guard let token, let masterToken else {
+            throw .unavailable("\(context): the login gave no master token to renew it with; run again")
+        }
+        var body: [UInt8] = Array(#"{"oldSessionToken":"#.utf8)
+        JSONEscaping.appendQuoted(token, to: &body)
+        body.append(contentsOf: #","requestType":"RENEW"}"#.utf8)
+        let answer = try exchange(
+            path: "/session/token-request", query: [("requestId", UUID().uuidString.lowercased())], body: body,
+            context: context, token: masterToken, rejected: ConduitError.unavailable)
+        guard case .data(let data) = answer, case .string(let renewed)? = data?["sessionToken"] else {
+            throw .unavailable("\(context): the answer holds no session token")
+        }
+        self.token = renewed
+        if let master = data?["masterToken"]?.text { self.masterToken = master }
     }
 
     /// Logs out, once; errors are ignored (the session expires on its own).
@@ -69,7 +104,6 @@ package final class SnowflakeSession {
     /// convert (codes 100xxx), 69 when it cannot be reached.
     @discardableResult
     package func run(_ sql: String, bindings: [UInt8]? = nil, doing context: String) throws(ConduitError) -> SnowflakeResult {
-        guard let token else { throw .internalError("\(context): the Snowflake session is closed") }
         sequence += 1
         var body: [UInt8] = []
         body.reserveCapacity(sql.utf8.count + (bindings?.count ?? 0) + 128)
@@ -81,19 +115,37 @@ package final class SnowflakeSession {
             body.append(contentsOf: bindings)
         }
         body.append(UInt8(ascii: "}"))
-        var data = try exchange(
-            path: "/queries/v1/query-request", query: [("requestId", UUID().uuidString.lowercased())], body: body,
-            context: context, token: token, rejected: Self.statementError)
+        var data = try request(path: "/queries/v1/query-request", query: [("requestId", UUID().uuidString.lowercased())], body: body, doing: context)
         // A statement still running after the service's wait (about 45 s) answers "in progress"
         // with a URL to ask again; asking for the result never runs the statement twice.
         while let poll = data?["getResultUrl"], case .string(let path) = poll, Self.inProgress.contains(data?["__code"]?.text ?? "") {
-            data = try exchange(path: path, query: [], body: nil, context: context, token: token, rejected: Self.statementError)
+            data = try request(path: path, query: [], body: nil, doing: context)
         }
         guard let data else { return SnowflakeResult(columns: [], rows: [], data: .null) }
         do {
             return try SnowflakeResult(data: data)
         } catch {
             throw .internalError("\(context): reading Snowflake's answer: \(error)")
+        }
+    }
+
+    /// One request of the session. A session token expires after hours of use (Snowflake's
+    /// default is one hour): the service refuses the request before running anything, so the
+    /// same request goes again once, after the token is renewed.
+    private func request(path: String, query: [(String, String)], body: [UInt8]?, doing context: String) throws(ConduitError) -> JSONValue? {
+        guard let token else { throw .internalError("\(context): the Snowflake session is closed") }
+        let first = try exchange(path: path, query: query, body: body, context: context, token: token, rejected: Self.statementError)
+        switch first {
+        case .data(let data):
+            return data
+        case .sessionExpired:
+            try renewSession(doing: context)
+            guard let renewed = self.token else { throw .internalError("\(context): the Snowflake session is closed") }
+            let second = try exchange(path: path, query: query, body: body, context: context, token: renewed, rejected: Self.statementError)
+            guard case .data(let data) = second else {
+                throw .unavailable("\(context): Snowflake refused the renewed session token (code \(Self.sessionExpiredCode)); run again")
+            }
+            return data
         }
     }
 
@@ -104,6 +156,8 @@ package final class SnowflakeSession {
         case .failure(let failure):
             throw failure.isUnreachable
                 ? .unavailable("\(context): \(failure.message)") : .io("\(context): \(failure.message)")
+        case .success(let reply) where reply.status >= 500 || reply.status == 429:
+            throw .unavailable("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))")
         case .success(let reply) where !(200..<300).contains(reply.status):
             throw .io("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))")
         case .success:
@@ -112,6 +166,27 @@ package final class SnowflakeSession {
     }
 
     private static let inProgress: Set<String> = ["333333", "333334"]
+    /// "Session token expired": renewable with the master token.
+    private static let sessionExpiredCode = "390112"
+
+    /// What one request came back with: the answer's `data`, or word that the session token has
+    /// expired (only for requests made with a session token).
+    private enum Answer {
+        case data(JSONValue?)
+        case sessionExpired
+    }
+
+    /// Failures a later run may not meet, which are the service's trouble and not the
+    /// statement's: exit 69 (a scheduler runs it again; the checkpoint makes that safe) rather
+    /// than 78. By SQL state class — 08 connection exception, 40 transaction rollback (a
+    /// deadlock), 57 operator intervention (a cancelled or timed-out statement), XX internal
+    /// error — and Snowflake's 000603 ("SQL execution internal error", an incident on its side)
+    /// and 390114 (the master token expired).
+    static func isTransient(code: String?, sqlState: String?) -> Bool {
+        if let code, ["000603", "390114"].contains(code) { return true }
+        guard let sqlState, sqlState.count == 5 else { return false }
+        return ["08", "40", "57", "XX"].contains(String(sqlState.prefix(2)))
+    }
 
     private static func statementError(_ message: String) -> ConduitError { .configuration(message) }
 
@@ -126,11 +201,11 @@ package final class SnowflakeSession {
 
     /// One request and its answer's `data`, or the error the answer describes. `rejected` makes
     /// the error of an answer that says `"success": false` (login: 78; statement: 78, or 65 for
-    /// a value Snowflake cannot convert).
+    /// a value Snowflake cannot convert); the service's own trouble is 69 (``isTransient``).
     private func exchange(
         path: String, query: [(String, String)], body: [UInt8]?, context: String, token: String? = nil,
         rejected: (String) -> ConduitError
-    ) throws(ConduitError) -> JSONValue? {
+    ) throws(ConduitError) -> Answer {
         var url = settings.baseURL + path
         if !query.isEmpty {
             url += (path.contains("?") ? "&" : "?") + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
@@ -149,7 +224,9 @@ package final class SnowflakeSession {
             let error = SnowflakeError(
                 context: context, message: "HTTP \(reply.status) from \(settings.baseURL), not a Snowflake answer: \(Self.excerpt(reply.body))",
                 isUnreachable: reply.status >= 500 || reply.status == 429)
-            throw error.isUnreachable ? .unavailable(error.description) : .io(error.description)
+            if error.isUnreachable { throw .unavailable(error.description) }
+            if reply.status == 401 || reply.status == 403 { throw .configuration(error.description) }
+            throw .io(error.description)
         }
         let code = answer["code"]?.text
         let success = answer["success"] == .bool(true)
@@ -158,9 +235,12 @@ package final class SnowflakeSession {
             if var data = answer["data"], case .object(var members) = data {
                 if let code { members.append(JSONMember(key: "__code", value: .string(code))) }
                 data = .object(members)
-                return data
+                return .data(data)
             }
-            return answer["data"]
+            return .data(answer["data"])
+        }
+        if code == Self.sessionExpiredCode, token != nil, path != "/session/token-request" {
+            return .sessionExpired
         }
         let message = answer["message"]?.text ?? "no message"
         let error = SnowflakeError(
@@ -168,6 +248,9 @@ package final class SnowflakeSession {
             message: message)
         if reply.status >= 500 || reply.status == 429 {
             throw .unavailable(error.description + " (HTTP \(reply.status))")
+        }
+        if Self.isTransient(code: error.code, sqlState: error.sqlState) {
+            throw .unavailable(error.description)
         }
         if reply.status == 401 || reply.status == 403 || path.hasPrefix("/session/v1/login-request") {
             throw .configuration(error.description)

@@ -179,13 +179,14 @@ enum SnowflakeValue {
 
     // MARK: Dates and times
 
-    /// `YYYY-MM-DD` at the start, a four-digit year from 0001: Snowflake's range (PostgreSQL's
-    /// `infinity` and BC dates are outside it).
+    /// `YYYY-MM-DD` at the start, a four-digit year from 0001 (Snowflake's range: PostgreSQL's
+    /// `infinity` and BC dates are outside it), a month 01–12 and a day 01–31.
     private static func hasDateShape(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         guard text.count >= 10 else { return false }
         let digitsAt = [0, 1, 2, 3, 5, 6, 8, 9]
         guard digitsAt.allSatisfy({ isDigit(text[$0]) }), text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-") else { return false }
         guard !text[0..<4].allSatisfy({ $0 == UInt8(ascii: "0") }) else { return false }
+        guard (1...12).contains(twoDigits(text, at: 5)), (1...31).contains(twoDigits(text, at: 8)) else { return false }
         if text.count > 10 {
             let separator = text[10]
             guard separator == UInt8(ascii: "T") || separator == UInt8(ascii: " ") else { return false }
@@ -195,12 +196,16 @@ enum SnowflakeValue {
         return true
     }
 
-    /// `HH:MM[:SS[.fraction]]`, with a zone (`Z`, `+02:00`) after it where `allowZone`.
+    /// `HH:MM[:SS[.fraction]]` (hours 00–23, minutes and seconds 00–59: Snowflake takes no
+    /// PostgreSQL `24:00:00`), with a zone after it where `allowZone`: `Z`, or a sign and
+    /// `HH`, `HHMM`, `HH:MM` or `HH:MM:SS` (PostgreSQL writes seconds for old local mean times).
     private static func hasTimeShape(_ text: UnsafeBufferPointer<UInt8>, allowZone: Bool = false) -> Bool {
         guard text.count >= 5, isDigit(text[0]), isDigit(text[1]), text[2] == UInt8(ascii: ":"), isDigit(text[3]), isDigit(text[4]) else { return false }
+        guard twoDigits(text, at: 0) <= 23, twoDigits(text, at: 3) <= 59 else { return false }
         var index = 5
         if index < text.count, text[index] == UInt8(ascii: ":") {
             guard index + 2 < text.count, isDigit(text[index + 1]), isDigit(text[index + 2]) else { return false }
+            guard twoDigits(text, at: index + 1) <= 59 else { return false }
             index += 3
             if index < text.count, text[index] == UInt8(ascii: ".") {
                 index += 1
@@ -209,10 +214,29 @@ enum SnowflakeValue {
         }
         if index == text.count { return true }
         guard allowZone else { return false }
-        let zone = text[index...]
+        let zone = UnsafeBufferPointer(rebasing: text[index...])
         if zone.elementsEqual("Z".utf8) { return true }
         guard let sign = zone.first, sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") else { return false }
-        return zone.dropFirst().allSatisfy { isDigit($0) || $0 == UInt8(ascii: ":") }
+        // Shapes by length after the sign: HH, HHMM, HH:MM, HH:MM:SS.
+        let offset = UnsafeBufferPointer(rebasing: zone[1...])
+        let digitsAt: [Int]
+        switch offset.count {
+        case 2: digitsAt = [0, 1]
+        case 4: digitsAt = [0, 1, 2, 3]
+        case 5: digitsAt = [0, 1, 3, 4]
+        case 8: digitsAt = [0, 1, 3, 4, 6, 7]
+        default: return false
+        }
+        for position in 0..<offset.count {
+            let wanted = digitsAt.contains(position)
+            guard wanted ? isDigit(offset[position]) : offset[position] == UInt8(ascii: ":") else { return false }
+        }
+        return twoDigits(offset, at: 0) <= 18
+    }
+
+    /// The number the two ASCII digits at `index` spell.
+    private static func twoDigits(_ text: UnsafeBufferPointer<UInt8>, at index: Int) -> Int {
+        Int(text[index] &- UInt8(ascii: "0")) * 10 + Int(text[index + 1] &- UInt8(ascii: "0"))
     }
 
     private static func isDigit(_ byte: UInt8) -> Bool {
