@@ -34,12 +34,13 @@ struct FuzzBudget: Sendable {
 }
 
 /// One fuzz target's run: derives each case's generator from the run seed and the case index,
-/// times every case (a slow case is an issue; a case past the hard limit aborts the process after
+/// times every case (a slow case is reported; a case past the hard limit aborts the process after
 /// saving its input, so a hang fails the run instead of stalling it), and prints what it tried.
 final class FuzzRun: Sendable {
     let target: String
     let budget: FuzzBudget
-    /// A case slower than this is recorded as an issue (a hang in the making).
+    /// A case slower than this is reported in the log (a hang in the making); one past the
+    /// watchdog's hard limit fails the run.
     let caseLimit: Duration
     private let watchdog: Watchdog
     private let issues = Mutex(0)
@@ -103,7 +104,9 @@ final class FuzzRun: Sendable {
             let elapsed = clock.now - caseStart
             slowest = max(slowest, elapsed)
             if elapsed > caseLimit {
-                fail("slow case: \(elapsed) (limit \(caseLimit))", index: index, input: input)
+                // Reported, not failed: wall-clock time on a shared 2-core machine (and 3-4x
+                // slower under AddressSanitizer) is noise; the watchdog's hard limit is the hang.
+                print("FuzzTests: slow case: \(Self.seconds(elapsed)) s (note above \(Self.seconds(caseLimit)) s) — \(replay(index))")
             }
             tried += 1
         }

@@ -65,14 +65,39 @@ public enum ConfigurationLoader {
     /// an alias of an alias bomb takes exponential time. The scan skips quoted text, comments and
     /// block scalars; it errs towards refusing only what looks like a key.
     static func complexKeyLine(_ yaml: String) -> Int? {
+        // No alias without a `*`: most files end here, after one pass over their bytes.
+        let star = UInt8(ascii: "*")
+        let hasStar = yaml.utf8.withContiguousStorageIfAvailable { $0.contains(star) } ?? yaml.utf8.contains(star)
+        guard hasStar else { return nil }
+        let document = Array(yaml.utf8)
+        return document.withUnsafeBufferPointer { complexKeyLine(in: $0) }
+    }
+
+    private static func complexKeyLine(in document: UnsafeBufferPointer<UInt8>) -> Int? {
         var blockScalarIndent: Int?
-        for (index, rawLine) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = Array(rawLine.utf8)
-            let indent = line.prefix { $0 == 0x20 }.count
+        var index = -1
+        var lineEnd = -1
+        while lineEnd < document.count {
+            index += 1
+            let lineStart = lineEnd + 1
+            lineEnd = lineStart
+            // Most lines hold none of the bytes an alias key or a block scalar needs; the scan
+            // below is for the few that do.
+            var candidate = false
+            while lineEnd < document.count, document[lineEnd] != 0x0A {
+                let byte = document[lineEnd]
+                if byte == UInt8(ascii: "*") || byte == UInt8(ascii: "|") || byte == UInt8(ascii: ">") { candidate = true }
+                lineEnd += 1
+            }
+            let bytes = UnsafeBufferPointer(rebasing: document[lineStart..<lineEnd])
             if let parent = blockScalarIndent {
-                if indent > parent || line.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
+                let indent = bytes.prefix { $0 == 0x20 }.count
+                if indent > parent || bytes.allSatisfy({ $0 == 0x20 || $0 == 0x0D }) { continue }
                 blockScalarIndent = nil
             }
+            guard candidate else { continue }
+            let line = Array(bytes)
+            let indent = line.prefix { $0 == 0x20 }.count
             // Quoted text and comments become spaces: only structure is left.
             var plain: [UInt8] = []
             var quote: UInt8?
