@@ -129,9 +129,9 @@ package final class SnowflakeSession {
         }
     }
 
-    /// One request of the session. A session token expires after hours of use (Snowflake's
-    /// default is one hour): the service refuses the request before running anything, so the
-    /// same request goes again once, after the token is renewed.
+    /// One request of the session. A session token expires (by default an hour after it was
+    /// issued): the service refuses the request before running anything, so the same request
+    /// goes again once, after the token is renewed.
     private func request(path: String, query: [(String, String)], body: [UInt8]?, doing context: String) throws(ConduitError) -> JSONValue? {
         guard let token else { throw .internalError("\(context): the Snowflake session is closed") }
         let first = try exchange(path: path, query: query, body: body, context: context, token: token, rejected: Self.statementError)
