@@ -369,14 +369,7 @@ import Testing
     /// clear 69 naming the status; the session logs out on the way out of a failure.
     @Test(arguments: ["reject", "gateway"]) func rejectedLoginAndNonJSONErrorPages(mode: String) throws {
         let (box, environment, _) = try Self.prepare(prefix: "sf_stub_\(mode)")
-        try box.write(Self.answeringServer, to: "stub.py")
-        let result = try box.run("""
-            python3 stub.py \(mode) & stub=$!
-            # SIGKILL: the test runner's children start with SIGTERM blocked.
-            trap 'kill -9 $stub' EXIT
-            for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-            echo '{"id":1}' | CONDUIT_TEST_SNOWFLAKE_PORT=$(cat port) conduit-load --infer-types sync_new_users
-            """, environment: environment)
+        let result = try Self.runAgainstStub(mode, in: box, environment)
         let requests = box.exists("requests.log") ? try box.read("requests.log") : ""
         if mode == "reject" {
             #expect(result.status == 78, "\(result.stderr)")
@@ -431,6 +424,7 @@ import Testing
         #expect(!statements.contains("BEGIN") && !statements.contains("COMMIT"), "\(statements)")
     }
 
+    /// One row through `conduit-load` against the answering server in `mode`.
     static func runAgainstStub(_ mode: String, in box: Sandbox, _ environment: [String: String]) throws -> Sandbox.Result {
         try box.write(Self.answeringServer, to: "stub.py")
         return try box.run("""
