@@ -174,6 +174,9 @@ extension ConduitState {
             "Run this shell pipeline (with bash) and read the stream from it instead of stdin, so every stage's exit status is seen.",
             valueName: "upstream"))
         var upstream: String?
+        @Flag(name: .customLong("external"), help: ArgumentHelp(
+            "The stream does not come from conduit-extract of RESOURCE reading this state (a file, another host): take its start on trust; only --from's exit statuses confirm its end."))
+        var external = false
         @Argument(parsing: .postTerminator, help: ArgumentHelp("The loader command and its arguments, after --.", valueName: "loader"))
         var loader: [String] = []
 
@@ -187,10 +190,12 @@ extension ConduitState {
                 let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
                 guard let configuration = context.configuration else { return .configuration }
                 let resourceConfig = try configuration.resource(named: resource)
-                let run = CommitRun(
+                var run = CommitRun(
                     resource: resource, incrementalColumn: resourceConfig.incrementalColumn,
                     requiresOrder: resourceConfig.ordered, stateFile: context.stateFile,
                     loader: loader, upstream: upstream, environment: ProcessInfo.processInfo.environment, reporter: reporter)
+                run.external = external
+                run.initialValue = resourceConfig.initialValue
                 return try run.run()
             }
         }

@@ -2,10 +2,12 @@ import Foundation
 import Testing
 @testable import Core
 @testable import State
+@testable import Stream
 
-/// How `conduit-state commit` judges the end of a plain pipe (SPEC section 5: a stream that ends
-/// early is never committed as complete): `StreamEnd.judge` over the `EndConfirmation` records
-/// the extract leaves, written and read through a real state file and run lock in a temporary folder.
+/// How `conduit-state commit` judges a stream against the records its extract leaves (SPEC
+/// section 5: confirmation is exact): `StreamEnd.judge` over `EndConfirmation` records written
+/// and read through a real state file and run lock in a temporary folder, and `StartRule` over
+/// the start records.
 @Suite struct StreamEndJudgeTests {
     static let resource = "sync_events"
 
@@ -21,21 +23,31 @@ import Testing
             confirmation = EndConfirmation(stateFile: state, resource: StreamEndJudgeTests.resource)
         }
 
-        /// The judgement for what the commit received, from the records naming `run`.
-        func judge(run: RunLock, rows: Int, lastValue: StateValue?) -> StreamEnd {
-            StreamEnd.judge(confirmation.records(for: run.run.id), rows: rows, lastValue: lastValue, resource: StreamEndJudgeTests.resource)
+        /// conduit-extract's end for `run`, having written `bytes`.
+        func extractEnds(run: RunLock, bytes: String, lastValue: StateValue?, extract: String = "e1") throws {
+            var digest = StreamDigest()
+            digest.update(Array(bytes.utf8))
+            let rows = bytes.split(separator: "\n").count
+            try confirmation.confirmEnd(run: run.run.id, extract: extract, rows: rows, digest: digest, lastValue: lastValue)
         }
 
-        /// conduit-extract's end, confirmed to the run in progress without waiting.
-        @discardableResult
-        func extractEnds(rows: Int, lastValue: StateValue?) throws -> EndConfirmation.Outcome {
-            try confirmation.confirm(rows: rows, lastValue: lastValue, wait: 0)
+        /// What the commit received, as the judgement sees it.
+        func received(_ bytes: String, maximum: StateValue?, maximumLine: Int = 1) -> StreamEnd.Received {
+            var digest = StreamDigest()
+            digest.update(Array(bytes.utf8))
+            return StreamEnd.Received(
+                rows: bytes.split(separator: "\n").count, bytes: digest.byteCount, hash: digest.hexValue, maximum: maximum,
+                maximumLine: maximumLine, sawBigInteger: false)
+        }
+
+        func judge(run: RunLock, _ received: StreamEnd.Received) -> StreamEnd {
+            StreamEnd.judge(confirmation.records(for: run.run.id).ends, received: received, resource: StreamEndJudgeTests.resource)
         }
     }
 
-    static func isConfirmed(_ end: StreamEnd) -> Bool { end == .confirmed }
+    static let written = "{\"id\":1}\n{\"id\":2}\n{\"id\":2}\n{\"id\":3}\n"
 
-    /// The reason of an unconfirmed end, or nil for any other judgement.
+    /// The phrase of an unconfirmed end, or nil for any other judgement.
     static func unconfirmedReason(_ end: StreamEnd) -> String? {
         guard case .unconfirmed(let reason, let status) = end else { return nil }
         // Unconfirmed is not a failure of this run: the complete groups still commit.
@@ -43,136 +55,210 @@ import Testing
         return reason
     }
 
-    /// Guards that an extract that wrote no record (failed, stopped, cut off) leaves the end unconfirmed.
+    /// Guards that an extract that wrote no end record (failed, stopped, cut off) leaves the end unconfirmed.
     @Test func noRecordIsUnconfirmed() throws {
         let fixture = try Fixture()
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
-        let end = fixture.judge(run: lock, rows: 3, lastValue: .number("3"))
-        let reason = try #require(Self.unconfirmedReason(end))
-        #expect(reason.contains("no conduit-extract of \(Self.resource) confirmed the end"), "\(reason)")
+        let reason = try #require(Self.unconfirmedReason(fixture.judge(run: lock, fixture.received(Self.written, maximum: .number("3")))))
+        #expect(reason.contains("the stream ended early"), "\(reason)")
     }
 
-    /// Guards that exactly one record of this run, with the rows and last value received, confirms the end.
-    @Test(arguments: [StateValue.number("9007199254740993"), .string("2024-05-01T12:00:00.123456Z"), .string("b")])
-    func oneMatchingRecordConfirms(lastValue: StateValue) throws {
+    /// Guards that an end record of exactly the bytes received confirms the end, and that the record reads back whole.
+    @Test(arguments: [StateValue.number("9007199254740993"), .string("2024-05-01T12:00:00.123456Z")])
+    func identicalBytesConfirm(lastValue: StateValue) throws {
         let fixture = try Fixture()
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
-        #expect(try fixture.extractEnds(rows: 7, lastValue: lastValue) == .confirmed(run: lock.run.id))
-        let records = fixture.confirmation.records(for: lock.run.id)
-        #expect(records.count == 1)
-        #expect(records.first?.rows == 7)
-        #expect(records.first?.lastValue == lastValue)
-        #expect(records.first?.pid == Int(getpid()))
-        #expect(fixture.judge(run: lock, rows: 7, lastValue: lastValue) == .confirmed)
+        try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: lastValue)
+        let ends = fixture.confirmation.records(for: lock.run.id).ends
+        #expect(ends.count == 1)
+        #expect(ends.first?.rows == 4)
+        #expect(ends.first?.bytes == Self.written.utf8.count)
+        #expect(ends.first?.lastValue == lastValue)
+        #expect(ends.first?.pid == Int(getpid()))
+        #expect(fixture.judge(run: lock, fixture.received(Self.written, maximum: lastValue)) == .confirmed)
     }
 
-    /// Guards that the last values compare as values (SPEC 5: timestamps by instant, numbers numerically), not as text.
-    @Test func sameValueWrittenDifferentlyConfirms() throws {
-        let fixture = try Fixture()
-        let lock = try fixture.state.acquireRunLock(for: Self.resource)
-        try fixture.extractEnds(rows: 2, lastValue: .string("2024-05-01T12:00:00Z"))
-        #expect(fixture.judge(run: lock, rows: 2, lastValue: .string("2024-05-01T14:00:00+02:00")) == .confirmed)
+    /// One way what arrived can differ from what the extract wrote, and the words that must say so.
+    struct Modification: Sendable, CustomTestStringConvertible {
+        var received: String
+        var says: String
+        var testDescription: String { says }
     }
 
-    /// Guards that an empty extract (no rows, no last value) confirms an empty stream.
-    @Test func emptyStreamConfirms() throws {
-        let fixture = try Fixture()
-        let lock = try fixture.state.acquireRunLock(for: Self.resource)
-        try fixture.extractEnds(rows: 0, lastValue: nil)
-        #expect(fixture.judge(run: lock, rows: 0, lastValue: nil) == .confirmed)
-    }
-
-    /// Guards that two records for the run (a second pipeline beside the first) leave the end unconfirmed, naming both pids.
-    @Test func twoRecordsAreUnconfirmed() throws {
-        let fixture = try Fixture()
-        let lock = try fixture.state.acquireRunLock(for: Self.resource)
-        try fixture.extractEnds(rows: 7, lastValue: .number("7"))
-        try fixture.extractEnds(rows: 7, lastValue: .number("7"))
-        let reason = try #require(Self.unconfirmedReason(fixture.judge(run: lock, rows: 7, lastValue: .number("7"))))
-        #expect(reason.contains("2 runs of conduit-extract \(Self.resource)"), "\(reason)")
-        #expect(reason.contains("\(getpid()), \(getpid())"), "\(reason)")
-    }
-
-    /// One way what arrived can differ from what the extract wrote.
-    struct Mismatch: Sendable, CustomTestStringConvertible {
-        var writtenRows: Int
-        var writtenLast: StateValue?
-        var receivedRows: Int
-        var receivedLast: StateValue?
-        var testDescription: String {
-            "wrote \(writtenRows) to \(writtenLast?.plainText ?? "nil"), got \(receivedRows) to \(receivedLast?.plainText ?? "nil")"
-        }
-    }
-
-    /// Guards that a record whose rows or last value differ from what arrived (a stage between cut
-    /// or dropped rows) leaves the end unconfirmed.
+    /// Guards that any other bytes are "modified in between", never confirmed, and the message
+    /// says what happened: rows removed, added, or rewritten in place (the same count).
     @Test(arguments: [
-        Mismatch(writtenRows: 10, writtenLast: .number("10"), receivedRows: 9, receivedLast: .number("10")),
-        Mismatch(writtenRows: 10, writtenLast: .number("10"), receivedRows: 11, receivedLast: .number("10")),
-        Mismatch(writtenRows: 10, writtenLast: .number("10"), receivedRows: 10, receivedLast: .number("9")),
-        Mismatch(writtenRows: 10, writtenLast: .number("10"), receivedRows: 10, receivedLast: nil),
-        Mismatch(writtenRows: 10, writtenLast: nil, receivedRows: 10, receivedLast: .number("10")),
-        Mismatch(writtenRows: 10, writtenLast: .number("10"), receivedRows: 10, receivedLast: .string("10")),
-        Mismatch(writtenRows: 3, writtenLast: .string("2024-05-01T12:00:00Z"), receivedRows: 3, receivedLast: .string("2024-05-01T12:00:00+02:00")),
+        Modification(received: "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n", says: "removed 1 row"),
+        Modification(received: "{\"id\":1}\n{\"id\":2}\n{\"id\":2}\n{\"id\":2}\n{\"id\":3}\n", says: "added 1 row"),
+        Modification(received: "{\"id\":1}\n{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n", says: "rewrote, reordered or swapped rows"),
+        Modification(received: "{\"id\":1}\n{\"id\":2}\n{\"id\":2}\n{\"id\":3} \n", says: "rewrote, reordered or swapped rows"),
+        Modification(received: "{\"id\":1}\n{\"id\":2}\n{\"id\":2}\n", says: "removed 1 row"),
+        Modification(received: "{\"id\":1}\n{\"id\":2}\n", says: "removed 2 rows"),
     ])
-    func differingRecordIsUnconfirmed(_ mismatch: Mismatch) throws {
+    func otherBytesAreModified(_ modification: Modification) throws {
         let fixture = try Fixture()
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
-        try fixture.extractEnds(rows: mismatch.writtenRows, lastValue: mismatch.writtenLast)
-        let end = fixture.judge(run: lock, rows: mismatch.receivedRows, lastValue: mismatch.receivedLast)
-        let reason = try #require(Self.unconfirmedReason(end))
-        #expect(reason.contains("wrote \(mismatch.writtenRows) rows"), "\(reason)")
-        #expect(reason.contains("but \(mismatch.receivedRows) rows"), "\(reason)")
+        try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"))
+        let reason = try #require(Self.unconfirmedReason(fixture.judge(run: lock, fixture.received(modification.received, maximum: .number("3")))))
+        #expect(reason.contains("the stream was modified between conduit-extract and this commit"), "\(reason)")
+        #expect(reason.contains(modification.says), "\(reason)")
+        #expect(!reason.contains("1 rows"), "\(reason)")
     }
 
-    /// Guards that a record of another run (an earlier run's extract) is ignored: alone it
-    /// confirms nothing, and beside this run's own record it does not make two.
+    /// Guards that two extracts' records for the run (a second pipeline beside the first) still
+    /// confirm the stream whose bytes one of them wrote, and name both pids when neither did.
+    @Test func twoExtractsConfirmOnlyTheirOwnBytes() throws {
+        let fixture = try Fixture()
+        let lock = try fixture.state.acquireRunLock(for: Self.resource)
+        try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"), extract: "a")
+        try fixture.extractEnds(run: lock, bytes: "{\"id\":1}\n", lastValue: .number("1"), extract: "b")
+        #expect(fixture.judge(run: lock, fixture.received(Self.written, maximum: .number("3"))) == .confirmed)
+        let reason = try #require(Self.unconfirmedReason(fixture.judge(run: lock, fixture.received("{\"id\":2}\n", maximum: .number("2")))))
+        #expect(reason.contains("2 runs of conduit-extract (pids \(getpid()), \(getpid()))"), "\(reason)")
+    }
+
+    /// Guards that a stream whose greatest value is above the extract's last value (a stage
+    /// rewrote the column) voids the run with 65, naming the line; at or below it, nothing is said.
+    @Test func valuesAboveTheExtractsAreRewritten() throws {
+        let fixture = try Fixture()
+        let lock = try fixture.state.acquireRunLock(for: Self.resource)
+        try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"))
+        let ends = fixture.confirmation.records(for: lock.run.id).ends
+        let rewritten = StreamEnd.rewritten(ends, received: fixture.received("{\"id\":1003}\n", maximum: .number("1003"), maximumLine: 4), column: "id")
+        guard case .void(let reason, let status)? = rewritten else {
+            Issue.record("expected a void run, got \(String(describing: rewritten))")
+            return
+        }
+        #expect(status == .dataError)
+        #expect(reason.hasPrefix("line 4: \"id\" is 1003, above 3, the last value conduit-extract wrote"), "\(reason)")
+        #expect(StreamEnd.rewritten(ends, received: fixture.received("{\"id\":3}\n", maximum: .number("3")), column: "id") == nil)
+        #expect(StreamEnd.rewritten(ends, received: fixture.received("{\"id\":2}\n", maximum: .number("2")), column: "id") == nil)
+        // Timestamps compare by instant: the same instant written with an offset is not above.
+        #expect(StreamEnd.rewritten(
+            [EndConfirmation.End(extract: "x", pid: 1, rows: 1, bytes: 1, hash: "0", lastValue: .string("2024-05-01T12:00:00Z"))],
+            received: fixture.received("{}\n", maximum: .string("2024-05-01T14:00:00+02:00")), column: "t") == nil)
+    }
+
+    /// Guards that with --from, every stage finished and the bytes differ, the run commits the
+    /// extract's last value (a filter that drops the last rows does not make them read again);
+    /// identical bytes confirm.
+    @Test func finishedFiltersCommitTheExtractsLastValue() throws {
+        let fixture = try Fixture()
+        let lock = try fixture.state.acquireRunLock(for: Self.resource)
+        try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"))
+        let ends = fixture.confirmation.records(for: lock.run.id).ends
+        #expect(StreamEnd.judgeFinished(ends, received: fixture.received("{\"id\":1}\n", maximum: .number("1")), resource: Self.resource)
+            == .filtered(through: .number("3")))
+        #expect(StreamEnd.judgeFinished(ends, received: fixture.received(Self.written, maximum: .number("3")), resource: Self.resource) == .confirmed)
+    }
+
+    /// Guards that records of another run (an earlier run's extract) are ignored.
     @Test func recordOfAnotherRunIsIgnored() throws {
         let fixture = try Fixture()
         let earlierRun: String
         do {
             let earlier = try fixture.state.acquireRunLock(for: Self.resource)
             earlierRun = earlier.run.id
-            try fixture.extractEnds(rows: 5, lastValue: .number("5"))
-            // That run ends here: its lock is released before the next run takes it.
+            try fixture.extractEnds(run: earlier, bytes: Self.written, lastValue: .number("3"))
             withExtendedLifetime(earlier) {}
         }
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
         try #require(lock.run.id != earlierRun)
-        #expect(fixture.confirmation.records(for: earlierRun).count == 1)
-        #expect(Self.unconfirmedReason(fixture.judge(run: lock, rows: 5, lastValue: .number("5"))) != nil)
-
-        try fixture.extractEnds(rows: 5, lastValue: .number("5"))
-        #expect(fixture.confirmation.records(for: lock.run.id).count == 1)
-        #expect(fixture.judge(run: lock, rows: 5, lastValue: .number("5")) == .confirmed)
+        #expect(fixture.confirmation.records(for: earlierRun).ends.count == 1)
+        #expect(Self.unconfirmedReason(fixture.judge(run: lock, fixture.received(Self.written, maximum: .number("3")))) != nil)
     }
 
-    /// Guards that lines in the records file that are not records (garbage, no rows, another
-    /// run's id written by hand) neither confirm nor spoil this run's one record.
+    /// Guards that lines in the records file that are not records (garbage, missing fields, the
+    /// old format, another run's id) neither confirm nor spoil this run's one record.
     @Test func malformedLinesAreNotRecords() throws {
         let fixture = try Fixture()
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
         let id = lock.run.id
-        let junk = "not json\n{\"run\":\"\(id)\",\"pid\":1}\n{\"run\":\"\(id)\",\"rows\":\"5\"}\n[\"\(id)\"]\n{\"run\":\"x\(id)\",\"rows\":5,\"last_value\":5}\n"
+        let junk = "not json\n{\"run\":\"\(id)\",\"pid\":1}\n{\"run\":\"\(id)\",\"rows\":4,\"last_value\":3}\n"
+            + "{\"run\":\"\(id)\",\"extract\":\"e\",\"pid\":1,\"event\":\"end\",\"rows\":\"4\",\"bytes\":36,\"hash\":\"0\"}\n"
+            + "{\"run\":\"\(id)\",\"extract\":\"e\",\"pid\":1,\"event\":\"start\",\"state\":\"/x\"}\n"
+            + "[\"\(id)\"]\n{\"run\":\"x\(id)\",\"extract\":\"e\",\"pid\":1,\"event\":\"end\",\"rows\":4,\"bytes\":36,\"hash\":\"0\"}\n"
         try Data(junk.utf8).write(to: URL(fileURLWithPath: fixture.confirmation.path))
-        #expect(fixture.confirmation.records(for: id).isEmpty)
-        try fixture.extractEnds(rows: 5, lastValue: .number("5"))
-        #expect(fixture.judge(run: lock, rows: 5, lastValue: .number("5")) == .confirmed)
+        let records = fixture.confirmation.records(for: id)
+        #expect(records.starts.isEmpty && records.ends.isEmpty)
+        try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"))
+        #expect(fixture.judge(run: lock, fixture.received(Self.written, maximum: .number("3"))) == .confirmed)
     }
 
-    /// Guards that an extract with no run in progress (no commit holds the run lock) writes no record.
-    @Test func noRunInProgressWritesNothing() throws {
+    /// Guards that an extract finds no run when no commit holds the run lock, and that `clear` removes the records.
+    @Test func noRunInProgressAndClear() throws {
         let fixture = try Fixture()
-        #expect(try fixture.extractEnds(rows: 5, lastValue: .number("5")) == .noRunInProgress)
-        #expect(!FileManager.default.fileExists(atPath: fixture.confirmation.path))
-    }
-
-    /// Guards that `clear` removes the records, so a new run starts with none.
-    @Test func clearRemovesRecords() throws {
-        let fixture = try Fixture()
+        #expect(fixture.confirmation.awaitRun(wait: 0) == nil)
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
-        try fixture.extractEnds(rows: 1, lastValue: .number("1"))
+        #expect(fixture.confirmation.awaitRun(wait: 0) == lock.run.id)
+        try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"))
         fixture.confirmation.clear()
-        #expect(fixture.confirmation.records(for: lock.run.id).isEmpty)
+        #expect(fixture.confirmation.records(for: lock.run.id).ends.isEmpty)
+    }
+
+    // MARK: - Where a stream may start
+
+    func rule(committed: StateValue?, checkpoint: StateValue? = nil, initialValue: StateValue? = nil, fixture: Fixture) -> StartRule {
+        StartRule(
+            resource: Self.resource, committed: committed, checkpoint: checkpoint, initialValue: initialValue,
+            stateIdentity: fixture.confirmation.stateIdentity)
+    }
+
+    /// The start records of one extract that started from `value`.
+    func starts(from value: StateValue?, fixture: Fixture, origin: String = "--last-value") throws -> [EndConfirmation.Start] {
+        let lock = try fixture.state.acquireRunLock(for: Self.resource)
+        try fixture.confirmation.announceStart(run: lock.run.id, extract: "e", startedFrom: value, origin: origin)
+        return fixture.confirmation.records(for: lock.run.id).starts
+    }
+
+    /// Guards that a start at or below the committed value (re-reading) is accepted, and one
+    /// above it is refused with 65, naming both values and the `conduit-state set` that skips on purpose.
+    @Test func startAboveTheCommittedValueIsRefused() throws {
+        let fixture = try Fixture()
+        let recorded = try starts(from: .number("6"), fixture: fixture)
+        #expect(recorded.first?.state == fixture.confirmation.stateIdentity)
+        #expect(recorded.first?.origin == "--last-value")
+        try rule(committed: .number("6"), fixture: fixture).check(recorded, atLine: 1)
+        try rule(committed: .number("7"), fixture: fixture).check(recorded, atLine: 1)
+        let error = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(recorded, atLine: 1) }
+        #expect(error?.kind == .badInput)
+        #expect(error?.message.contains("line 1: conduit-extract (pid \(getpid())) started from 6 (--last-value) but the committed value of \(Self.resource) is 2") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("conduit-state set \(Self.resource) 6") == true)
+    }
+
+    /// Guards that the checkpoint of an interrupted run, when ahead of the committed value, is where the run may start from.
+    @Test func checkpointBoundsTheStart() throws {
+        let fixture = try Fixture()
+        let recorded = try starts(from: .number("9"), fixture: fixture, origin: "the checkpoint")
+        try rule(committed: .number("2"), checkpoint: .number("9"), fixture: fixture).check(recorded, atLine: 1)
+        #expect(throws: ConduitError.self) { try rule(committed: .number("2"), checkpoint: .number("8"), fixture: fixture).check(recorded, atLine: 1) }
+    }
+
+    /// Guards the first run: the default start (nil) always passes; an explicit start passes
+    /// only at or below initial_value, or 0 without one.
+    @Test func firstRunStarts() throws {
+        let fixture = try Fixture()
+        try rule(committed: nil, fixture: fixture).check(try starts(from: nil, fixture: fixture), atLine: 1)
+        let fresh = try Fixture()
+        let fromFive = try starts(from: .number("5"), fixture: fresh)
+        #expect(throws: ConduitError.self) { try rule(committed: nil, fixture: fresh).check(fromFive, atLine: 1) }
+        try rule(committed: nil, initialValue: .number("5"), fixture: fresh).check(fromFive, atLine: 1)
+    }
+
+    /// Guards that a stream with no start record (an extract of another state file, or no
+    /// extract at all) is refused, and that one of another kind of value is refused naming both kinds.
+    @Test func missingOrMismatchedStartIsRefused() throws {
+        let fixture = try Fixture()
+        let missing = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check([], atLine: 1) }
+        #expect(missing?.message.contains("no conduit-extract of \(Self.resource) reading this state file") == true)
+        #expect(missing?.message.contains("--external") == true)
+        let text = try starts(from: .string("abc"), fixture: fixture)
+        let kinds = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(text, atLine: 1) }
+        #expect(kinds?.message.contains("the string abc") == true, "\(kinds?.message ?? "")")
+        var foreign = text
+        foreign[0].state = "/elsewhere/.conduit_state.json"
+        foreign[0].startedFrom = .number("1")
+        let other = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(foreign, atLine: 1) }
+        #expect(other?.message.contains("read the state file /elsewhere/.conduit_state.json") == true)
     }
 }

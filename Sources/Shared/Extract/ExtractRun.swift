@@ -220,6 +220,15 @@ public struct ExtractRun {
         // Live progress on a terminal, drawn from the output's flushes (every 256 KB), not per row.
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         if progress.isEnabled { output.progress = { progress.update($0) } }
+        let announcement = resource.isIncremental && output.isPipe
+            ? StartAnnouncement(confirmation: EndConfirmation(stateFile: stateFile, resource: resource.name), started: started)
+            : nil
+        if let announcement {
+            let startedFrom = value
+            let from = origin.description
+            // Before the first row: no stage downstream can see a row before the record exists.
+            output.beforeFirstWrite = { () throws(ConduitError) in try announcement.announce(startedFrom: startedFrom, origin: from) }
+        }
         let extracted: ExtractedRows
         do throws(ConduitError) {
             extracted = try opened.extract(resource: resource, lastValue: value, output: output)
@@ -232,14 +241,15 @@ public struct ExtractRun {
         try output.awaitReaderDrained()
         // The summary times the extraction, not the wait for a commit to confirm to.
         let seconds = MonotonicClock.now - started
-        if resource.isIncremental && output.isPipe {
-            // Before exiting, so no reader downstream can see the end of input before the record exists.
-            let confirmation = EndConfirmation(stateFile: stateFile, resource: resource.name)
-            // The stages of a pipeline start together: a commit not running within a few seconds
-            // of this extract's start is not coming, and a long extract waits for nothing.
-            let wait = max(0, EndConfirmation.defaultWait - (MonotonicClock.now - started))
-            if case .noRunInProgress = try confirmation.confirm(rows: rows, lastValue: extracted.lastValue, wait: wait) {
-                reporter.note("\(resource.name): no conduit-state commit of \(resource.name) is running, so the end of this stream was not confirmed to one")
+        if let announcement {
+            // An empty stream starts here; before exiting, so no reader downstream can see the
+            // end of input before the record exists.
+            try announcement.announce(startedFrom: value, origin: origin.description)
+            if let run = announcement.run {
+                try announcement.confirmation.confirmEnd(
+                    run: run, extract: announcement.extract, rows: rows, digest: output.digest, lastValue: extracted.lastValue)
+            } else {
+                reporter.note("\(resource.name): no conduit-state commit of \(resource.name) is running, so the start and end of this stream were not confirmed to one")
             }
         }
         let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows
@@ -306,6 +316,37 @@ public struct ExtractRun {
         return text
     }
 }
+
+/// The start record of one extract, written once (before its first byte, or at its end for an
+/// empty stream) for the resource's run in progress, if one starts in time.
+final class StartAnnouncement {
+    let confirmation: EndConfirmation
+    let extract = EndConfirmation.newExtractID()
+    private let started: Double
+    private var announced = false
+    /// The run the records name; nil when no commit was running in time.
+    private(set) var run: String?
+
+    init(confirmation: EndConfirmation, started: Double) {
+        self.confirmation = confirmation
+        self.started = started
+    }
+
+    /// Waits for the run (the stages of a pipeline start together: a commit not running within
+    /// a few seconds of this extract's start is not coming) and records the start. A record that
+    /// cannot be written fails the extract before it writes a row.
+    func announce(startedFrom: StateValue?, origin: String) throws(ConduitError) {
+        guard !announced else { return }
+        announced = true
+        let wait = max(0, EndConfirmation.defaultWait - (MonotonicClock.now - started))
+        guard let run = confirmation.awaitRun(wait: wait) else { return }
+        try confirmation.announceStart(run: run, extract: extract, startedFrom: startedFrom, origin: origin)
+        self.run = run
+    }
+}
+
+@available(*, unavailable)
+extension StartAnnouncement: Sendable {}
 
 /// What kind of `:last_value` an incremental column of a given kind compares with (SPEC section 3:
 /// a value of the wrong kind is an error naming both, never a run that finds 0 rows):

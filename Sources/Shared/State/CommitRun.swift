@@ -7,10 +7,13 @@ import Stream
 /// LOADER, checks every line and tracks the incremental column, and commits the value reached to
 /// the state file only when LOADER exits 0. A bad stream stops LOADER before it can commit.
 ///
-/// A value group reaches LOADER, and the state, only when it is known complete: once a greater
-/// value follows it, or once the end of the stream is confirmed as the extract's real end — by
-/// the extract's record (``EndConfirmation``) on a plain pipe, by every stage's exit status with
-/// `--from`. An unconfirmed end drops the open group (`ordered: false`: commits nothing).
+/// The stream must come from a `conduit-extract` of the resource reading this state file, which
+/// records where it started and what it wrote (``EndConfirmation``): a start above the committed
+/// value is refused at the first row, before anything loads, and the state never moves above the
+/// last value the extract wrote. A value group reaches LOADER, and the state, only when it is
+/// known complete: once a greater value follows it, or once the end of the stream is confirmed —
+/// on a plain pipe by the extract's record of exactly the bytes received, with `--from` by every
+/// stage's exit status. An unconfirmed end drops the open group (`ordered: false`: commits nothing).
 public struct CommitRun {
     public var resource: String
     /// The resource's incremental column; nil for a resource that is not incremental.
@@ -21,6 +24,12 @@ public struct CommitRun {
     public var loader: [String]
     /// `--from`: the upstream pipeline to run and watch, instead of reading stdin.
     public var upstream: String?
+    /// `--external`: the stream does not come from a conduit-extract of this resource reading
+    /// this state (a file, another host); its start is taken on trust and nothing confirms its
+    /// end but `--from`'s exit statuses.
+    public var external = false
+    /// The resource's `initial_value`: where its first run starts when nothing is committed.
+    public var initialValue: StateValue?
     /// The environment LOADER and the upstream start with (the checkpoint settings are added).
     public var environment: [String: String]
     public var reporter: Reporter
@@ -43,6 +52,8 @@ public struct CommitRun {
 
     /// Whether value groups are kept whole and checkpoints written: an ordered incremental resource.
     var keepsGroups: Bool { incrementalColumn != nil && requiresOrder }
+    /// Whether the extract's records are required and checked.
+    var checksExtract: Bool { incrementalColumn != nil && !external }
 
     /// Runs the pipeline stage; returns the exit status (LOADER's own when it fails).
     public func run(input: Int32 = 0) throws(ConduitError) -> ExitStatus {
@@ -55,6 +66,9 @@ public struct CommitRun {
         let confirmation = EndConfirmation(stateFile: stateFile, resource: resource)
         confirmation.clear()
         defer { confirmation.clear() }
+        let startRule = StartRule(
+            resource: resource, committed: committed, checkpoint: keepsGroups ? ledgerEntry.checkpoint : nil,
+            initialValue: initialValue, stateIdentity: confirmation.stateIdentity)
 
         SignalForwarding.install()
         // The upstream starts before the loader, so it inherits neither the run lock nor the end-of-stream pipe.
@@ -73,18 +87,39 @@ public struct CommitRun {
         let gate = GroupGate(holdsGroups: keepsGroups, loader: child, memoryLimit: memoryLimit)
         var reader = LineReader(descriptor: upstreamPipeline?.outputFD ?? input)
         reader.interruption = { gate.loaderStoppedReading || child.poll() != nil }
+        var digest = StreamDigest()
+        var startChecked = false
+        /// A cursor number beyond 2^53 was seen (jq 1.6 rounds those).
+        var sawBigInteger = false
 
         let outcome: LineReader.Outcome
         do {
             outcome = try reader.forEachLine(
                 line: { (line, number, offset) throws(ConduitError) in
-                    if try tracker.consume(line, lineNumber: number) { gate.groupBegins(at: offset) }
-                    if tracker.rows == 1, let committed, let first = tracker.maximum, committed.compare(to: first) == nil {
-                        throw .badInput("line \(number): \(incrementalColumn ?? "") is a \(first.typeName) (\(first.plainText)) but the committed value is a \(committed.typeName) (\(committed.plainText))")
+                    let begins = try tracker.consume(line, lineNumber: number)
+                    if begins { gate.groupBegins(at: offset) }
+                    if tracker.rows == 1, let first = tracker.maximum {
+                        if let committed, committed.compare(to: first) == nil {
+                            throw .badInput("line \(number): \(incrementalColumn ?? "") is a \(first.typeName) (\(first.plainText)) but the committed value is a \(committed.typeName) (\(committed.plainText))")
+                        }
+                        if checksExtract {
+                            // Before any row reaches the loader: the gate holds the first group.
+                            try startRule.check(confirmation.records(for: runLock.run.id).starts, atLine: number)
+                            startChecked = true
+                        }
+                    }
+                    if begins, let value = tracker.maximum, Self.isBeyondDoubles(value) {
+                        sawBigInteger = true
+                        if let upstreamPipeline, let stage = upstreamPipeline.roundingStage {
+                            throw .badInput("line \(number): \(JSONEscaping.quoted(incrementalColumn ?? "")) is \(value.plainText), beyond 2^53, and \(upstreamPipeline.describeStage(stage)) is jq older than 1.7, which rounds such integers to the nearest double (9007199254740993 becomes 9007199254740992): the state would skip or reload rows. Use jq 1.7 or later, which keeps integer literals")
+                        }
                     }
                     progress.update(tracker.rows)
                 },
-                chunkEnd: { (chunk) throws(ConduitError) -> Int in try gate.chunkEnded(chunk) })
+                chunkEnd: { (chunk) throws(ConduitError) -> Int in
+                    digest.update(UnsafeRawBufferPointer(chunk))
+                    return try gate.chunkEnded(chunk)
+                })
         } catch {
             progress.finish()
             let ended = try child.stop(grace: stopGrace)
@@ -111,17 +146,34 @@ public struct CommitRun {
             break
         }
 
-        let end: StreamEnd
+        let received = StreamEnd.Received(
+            rows: tracker.rows, bytes: digest.byteCount, hash: digest.hexValue, maximum: tracker.maximum,
+            maximumLine: tracker.maximumLine, sawBigInteger: sawBigInteger)
+        let ends = checksExtract ? confirmation.records(for: runLock.run.id).ends : []
+        var end: StreamEnd
         if let upstreamPipeline {
             end = try StreamEnd.judge(upstreamPipeline, outcome: try upstreamPipeline.finish())
-        } else if incrementalColumn != nil && tracker.rows > 0 {
-            end = StreamEnd.judge(confirmation.records(for: runLock.run.id), rows: tracker.rows, lastValue: tracker.lastValue, resource: resource)
+            if end == .confirmed && checksExtract {
+                end = StreamEnd.judgeFinished(ends, received: received, resource: resource)
+            }
+        } else if checksExtract && received.rows > 0 {
+            end = StreamEnd.judge(ends, received: received, resource: resource)
+        } else if incrementalColumn != nil && received.rows > 0 {
+            end = .unconfirmed(reason: "the end of a stream from elsewhere (--external) is confirmed only by --from's exit statuses, so the stream may have ended early", status: .success)
         } else {
             end = .confirmed
         }
+        if requiresOrder, case .void = end {} else if requiresOrder, let rewritten = StreamEnd.rewritten(ends, received: received, column: incrementalColumn ?? "") {
+            end = rewritten
+        }
+        // A filtered stream commits the extract's last value even when no row arrived: its start
+        // must be checked all the same.
+        if case .filtered = end, !startChecked {
+            try startRule.check(confirmation.records(for: runLock.run.id).starts, atLine: nil)
+        }
 
         if case .void(let reason, let status) = end {
-            // A failed filter may have dropped any row: nothing of this run may count.
+            // Rows that may be anything: nothing of this run may count.
             gate.drop()
             let ended = try child.stop(grace: stopGrace)
             if incrementalColumn != nil { try ledger.startNewEpoch(for: resource) }
@@ -129,10 +181,9 @@ public struct CommitRun {
             return status
         }
 
-        if case .confirmed = end {
-            try gate.release()
-        } else {
-            gate.drop()
+        switch end {
+        case .confirmed, .filtered: try gate.release()
+        default: gate.drop()
         }
         loaderRun.confirmEndOfStream()
         child.closeInput()
@@ -142,11 +193,13 @@ public struct CommitRun {
             return ended.exitStatus
         }
 
-        // What may be committed: all of it on a confirmed end; on an unconfirmed one the groups a
-        // greater value followed, and nothing at all when the stream has no order.
+        // What may be committed: all of it on a confirmed end, through the extract's last value
+        // when every stage of --from finished; on an unconfirmed end the groups a greater value
+        // followed, and nothing at all when the stream has no order.
         var reached: StateValue?
         switch end {
         case .confirmed: reached = tracker.maximum
+        case .filtered(let through): reached = requiresOrder ? through ?? tracker.maximum : tracker.maximum
         case .unconfirmed where requiresOrder: reached = tracker.completedMaximum
         default: reached = nil
         }
@@ -162,17 +215,31 @@ public struct CommitRun {
         var summary = CommitSummary(
             resource: resource, incremental: incrementalColumn != nil, rows: tracker.rows, bytes: reader.bytesRead,
             seconds: seconds, old: committed, new: newValue)
-        if case .unconfirmed(let reason, _) = end {
+        switch end {
+        case .unconfirmed(let reason, _):
             summary.unconfirmedEnd = reason
             summary.ordered = requiresOrder
             if requiresOrder {
                 summary.heldBackRows = tracker.rows - tracker.rowsBeforeOpenGroup
                 summary.heldBackValue = tracker.maximum
             }
+        case .filtered(let through):
+            summary.filtered = StreamEnd.describeFiltering(ends, received: received, through: requiresOrder ? through : nil)
+        default:
+            break
         }
         summary.report(to: reporter)
         if case .unconfirmed(_, let status) = end { return status }
         return .success
+    }
+
+    /// Whether `value` is a number whose magnitude is 2^53 or more: where doubles stop holding
+    /// every integer.
+    static func isBeyondDoubles(_ value: StateValue) -> Bool {
+        guard case .number(let text) = value, text.utf8.count >= 16 else { return false }
+        let limit = StateValue.number("9007199254740992")
+        let negativeLimit = StateValue.number("-9007199254740992")
+        return value.compare(to: limit) != .ascending || value.compare(to: negativeLimit) != .descending
     }
 
     /// Writes `maximum` unless the committed value is already at or above it. Returns the value
@@ -195,48 +262,167 @@ public struct CommitRun {
     }
 }
 
+/// Where a run of `conduit-state commit` accepts a stream's start: at or below its own committed
+/// value, or the checkpoint of the interrupted run it resumes (re-reading is safe; skipping is
+/// not). Checked against the extract's start record at the first row, before anything loads.
+struct StartRule {
+    var resource: String
+    var committed: StateValue?
+    var checkpoint: StateValue?
+    var initialValue: StateValue?
+    var stateIdentity: String
+
+    /// Where this run would start: the checkpoint when it is ahead, else the committed value,
+    /// else `initial_value`; nil for the first run's default (0, or a time type's minimum).
+    var ownStart: (value: StateValue?, origin: String) {
+        if let checkpoint, committed.map({ checkpoint.compare(to: $0) == .descending }) ?? true {
+            return (checkpoint, "the checkpoint of the interrupted run")
+        }
+        if let committed { return (committed, "the committed value") }
+        if let initialValue { return (initialValue, "initial_value (nothing is committed yet)") }
+        return (nil, "the first run's 0 (nothing is committed yet)")
+    }
+
+    /// Accepts the extracts' start records, or throws an error that says why (65).
+    func check(_ starts: [EndConfirmation.Start], atLine line: Int?) throws(ConduitError) {
+        let at = line.map { "line \($0): " } ?? ""
+        let own = ownStart
+        let ownText = own.value?.plainText ?? "0"
+        guard !starts.isEmpty else {
+            throw .badInput("\(at)no conduit-extract of \(resource) reading this state file (\(stateIdentity)) recorded where this stream started, so it cannot be checked against \(own.origin), \(ownText): the rows come from an extract reading another state file (--state-file, the state_file of another ingest.yml), another folder or host, or not from conduit-extract at all; nothing loaded. For a stream from elsewhere whose start you vouch for, add --external")
+        }
+        for start in starts {
+            let who = "conduit-extract (pid \(start.pid))"
+            guard start.state == stateIdentity else {
+                throw .badInput("\(at)\(who) read the state file \(start.state) but this run keeps \(stateIdentity); nothing loaded")
+            }
+            guard let from = start.startedFrom else { continue }
+            let limit = own.value ?? (from.isNumber ? .number("0") : .string("-infinity"))
+            switch from.compare(to: limit) {
+            case .ascending?, .equal?:
+                continue
+            case .descending?:
+                throw .badInput("\(at)\(who) started from \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is \(ownText): rows above \(ownText) up to \(from.plainText) would never load; nothing loaded. To skip them on purpose, run conduit-state set \(resource) \(from.shellArgument) first")
+            case nil:
+                throw .badInput("\(at)\(who) started from the \(from.typeName) \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is the \(limit.typeName) \(limit.plainText); nothing loaded")
+            }
+        }
+    }
+}
+
 /// How the stream ended, as far as `conduit-state commit` can tell.
 enum StreamEnd: Equatable {
-    /// The extract's real end: every group is complete.
+    /// The extract's real end, exactly the bytes it wrote: every group is complete.
     case confirmed
-    /// Not known to be the end (why, and the exit status to return): the open group may be partial.
+    /// With `--from`, every stage finished but the bytes are not the extract's: the filters'
+    /// own complete output. Commits `through`, the last value the extract wrote (nil: not known).
+    case filtered(through: StateValue?)
+    /// Not known to be the end (the phrase that says why, and the exit status to return): the
+    /// open group may be partial.
     case unconfirmed(reason: String, status: ExitStatus)
-    /// A filter under `--from` failed: it may have dropped any row, so no row of the run counts.
+    /// Rows that cannot be trusted (a filter under `--from` failed, values were rewritten): no row of the run counts.
     case void(reason: String, status: ExitStatus)
 
-    /// On a plain pipe: confirmed by exactly one record of this run whose rows and last value
-    /// are the stream's.
-    static func judge(_ records: [EndConfirmation.Record], rows: Int, lastValue: StateValue?, resource: String) -> StreamEnd {
-        guard let record = records.first else {
-            return .unconfirmed(reason: "no conduit-extract of \(resource) confirmed the end of the stream: it failed or was stopped, a stage between cut the stream, or it ran where this run cannot see it (another host or state file; use --from)", status: .success)
+    /// What `conduit-state commit` received.
+    struct Received {
+        var rows: Int
+        var bytes: Int
+        var hash: String
+        var maximum: StateValue?
+        var maximumLine: Int
+        var sawBigInteger: Bool
+    }
+
+    /// On a plain pipe: confirmed by an end record of exactly the bytes received.
+    static func judge(_ ends: [EndConfirmation.End], received: Received, resource: String) -> StreamEnd {
+        if ends.contains(where: { $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
+        guard !ends.isEmpty else {
+            return .unconfirmed(reason: "the stream ended early (conduit-extract of \(resource) did not record its end: it failed or was stopped, or a stage between cut the stream)", status: .success)
         }
-        guard records.count == 1 else {
-            let pids = records.map { String($0.pid) }.joined(separator: ", ")
-            return .unconfirmed(reason: "\(records.count) runs of conduit-extract \(resource) (pids \(pids)) confirmed an end to this run: another pipeline of \(resource) ran beside it, and which stream this is cannot be told", status: .success)
+        return .unconfirmed(reason: "the stream was modified between conduit-extract and this commit (\(describeModification(ends, received: received)); a filter belongs in --from, which sees its exit status)", status: .success)
+    }
+
+    /// With `--from`, after every stage exited 0: confirmed when the bytes are the extract's, else filtered.
+    static func judgeFinished(_ ends: [EndConfirmation.End], received: Received, resource: String) -> StreamEnd {
+        if ends.contains(where: { $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
+        guard !ends.isEmpty else {
+            if received.rows == 0 { return .confirmed }
+            return .unconfirmed(reason: "the stream ended early (no conduit-extract of \(resource) in the upstream recorded its end)", status: .success)
         }
-        let sameLast: Bool
-        switch (record.lastValue, lastValue) {
-        case (nil, nil): sameLast = true
-        case (let written?, let received?): sameLast = written.compare(to: received) == .equal
-        default: sameLast = false
+        // Two extracts of this run (another pipeline beside it): the lower end bounds the commit.
+        let through = ends.compactMap(\.lastValue).reduce(nil as StateValue?) { lowest, value in
+            guard let lowest else { return value }
+            return value.compare(to: lowest) == .ascending ? value : lowest
         }
-        guard record.rows == rows && sameLast else {
-            let written = record.lastValue.map { " ending at \($0.plainText)" } ?? ""
-            let received = lastValue.map { " ending at \($0.plainText)" } ?? ""
-            return .unconfirmed(reason: "conduit-extract (pid \(record.pid)) wrote \(record.rows) rows\(written) but \(rows) rows\(received) arrived: a stage between them cut the stream or dropped rows (head, grep, a filter that failed; --from confirms a filter's end by its exit status)", status: .success)
+        return .filtered(through: through)
+    }
+
+    /// A stream whose greatest value is above every value the extracts wrote: a stage rewrote
+    /// the column, and no row of it can be trusted. Nil when that is not so (or not known).
+    static func rewritten(_ ends: [EndConfirmation.End], received: Received, column: String) -> StreamEnd? {
+        guard !ends.isEmpty, let maximum = received.maximum else { return nil }
+        let written = ends.compactMap(\.lastValue)
+        let highest = written.dropFirst().reduce(written.first) { highest, value in
+            guard let highest else { return value }
+            return value.compare(to: highest) == .descending ? value : highest
         }
-        return .confirmed
+        let above: Bool
+        if let highest {
+            above = maximum.compare(to: highest).map { $0 == .descending } ?? true
+        } else {
+            above = true  // the extract wrote no row, yet rows arrived
+        }
+        guard above else { return nil }
+        let ceiling = highest.map { "above \($0.plainText), the last value conduit-extract wrote" } ?? "but conduit-extract wrote no row"
+        return .void(
+            reason: "line \(received.maximumLine): \(JSONEscaping.quoted(column)) is \(maximum.plainText), \(ceiling): a stage between them rewrote the incremental column or added rows",
+            status: .dataError)
+    }
+
+    /// What a stage between did, from the extract's record and what arrived.
+    static func describeModification(_ ends: [EndConfirmation.End], received: Received) -> String {
+        var text: String
+        if ends.count > 1 {
+            let pids = ends.map { String($0.pid) }.joined(separator: ", ")
+            text = "\(ends.count) runs of conduit-extract (pids \(pids)) recorded an end to this run and none wrote the bytes that arrived: another pipeline of the resource ran beside it"
+        } else {
+            let record = ends[0]
+            let who = "conduit-extract (pid \(record.pid)) wrote \(Plural.count(record.rows, "row"))"
+            if record.rows > received.rows {
+                text = "\(who) and \(received.rows) arrived: a stage between removed \(Plural.count(record.rows - received.rows, "row")) (head, grep, a filter that dropped rows or failed)"
+            } else if record.rows < received.rows {
+                text = "\(who) and \(received.rows) arrived: a stage between added \(Plural.count(received.rows - record.rows, "row"))"
+            } else {
+                text = "\(who) and as many arrived, but not the same bytes (\(record.bytes) written, \(received.bytes) received): a stage between rewrote, reordered or swapped rows"
+            }
+        }
+        if received.sawBigInteger {
+            text += "; jq before 1.7 rounds integers beyond 2^53 (9007199254740992), as it would these values"
+        }
+        return text
+    }
+
+    /// The summary's words for a filtered stream.
+    static func describeFiltering(_ ends: [EndConfirmation.End], received: Received, through: StateValue?) -> String {
+        let written = ends.first.map { Plural.count($0.rows, "row") } ?? "its rows"
+        var text = "every stage of the upstream finished and its filters passed \(received.rows) of conduit-extract's \(written)"
+        if let through { text += "; committed through \(through.plainText), the last value conduit-extract read" }
+        return text
     }
 
     /// With `--from`: every stage exited 0 (confirmed); only the extract failed (its rows before
-    /// the failure are a sound prefix); a filter failed (void).
+    /// the failure are a sound prefix); a filter failed (void); the shell reported a number of
+    /// statuses other than the stages' (void).
     static func judge(_ pipeline: UpstreamPipeline, outcome: UpstreamPipeline.Outcome) throws(ConduitError) -> StreamEnd {
+        if !outcome.statuses.isEmpty && outcome.statuses.count != pipeline.stages.count {
+            return .void(reason: "the upstream shell reported \(Plural.count(outcome.statuses.count, "exit status", plural: "exit statuses")) for \(Plural.count(pipeline.stages.count, "stage")), so which stage failed cannot be told", status: .software)
+        }
         if outcome.succeeded { return .confirmed }
         if let (index, status) = outcome.failedFilter {
             return .void(reason: "\(pipeline.describeStage(index)) of the upstream exited with status \(status)", status: ExitStatus(rawValue: status))
         }
         if outcome.onlyFirstStageFailed, let status = outcome.statuses.first {
-            return .unconfirmed(reason: "\(pipeline.describeStage(0)) exited with status \(status)", status: ExitStatus(rawValue: status))
+            return .unconfirmed(reason: "the stream ended early (\(pipeline.describeStage(0)) exited with status \(status))", status: ExitStatus(rawValue: status))
         }
         let status = outcome.shell.exitStatus
         return .void(reason: "the upstream shell \(outcome.shell.description) before it could report its stages", status: status.rawValue == 0 ? .software : status)
@@ -303,8 +489,10 @@ struct CommitSummary {
     var seconds: Double
     var old: StateValue?
     var new: StateValue?
-    /// Why the end was not confirmed, when it was not.
+    /// Why the end was not confirmed, when it was not: a phrase (`the stream ended early (…)`).
     var unconfirmedEnd: String?
+    /// What the filters of --from did, when the stream is not the extract's bytes.
+    var filtered: String?
     var ordered = true
     var heldBackRows = 0
     var heldBackValue: StateValue?
@@ -321,14 +509,16 @@ struct CommitSummary {
         } else {
             change = "state \(oldText) → \(newText)"
         }
-        var text = "\(resource): \(rows) rows, \(bytes) bytes in \(Duration.format(seconds))s (\(rate) rows/s)"
+        var text = "\(resource): \(Plural.count(rows, "row")), \(bytes) bytes in \(Duration.format(seconds))s (\(rate) rows/s)"
         if let unconfirmedEnd {
             if ordered, let heldBackValue {
                 let committed = old == new ? "nothing more committed" : "committed up to \(newText)"
-                text += "; the stream ended early (\(unconfirmedEnd)); \(committed); the group at \(heldBackValue.plainText) (\(heldBackRows) rows) was not loaded and will be read again; \(change)"
+                text += "; \(unconfirmedEnd); \(committed); the group at \(heldBackValue.plainText) (\(Plural.count(heldBackRows, "row"))) was not loaded and will be read again; \(change)"
             } else {
-                text += "; the stream's end was not confirmed (\(unconfirmedEnd)) and the resource is ordered: false, so no part of it is known complete: nothing committed, \(change) (the rows loaded load again on the next run)"
+                text += "; \(unconfirmedEnd), and the resource is ordered: false, so no part of it is known complete: nothing committed, \(change) (the rows loaded load again on the next run)"
             }
+        } else if let filtered {
+            text += "; \(filtered); \(change)"
         } else {
             text += "; \(change)"
         }
@@ -340,7 +530,7 @@ struct CommitSummary {
             ("rows_per_second", .number(String(rate))),
             ("old_value", old?.jsonValue ?? .null),
             ("new_value", new?.jsonValue ?? .null),
-            ("end", .string(unconfirmedEnd == nil ? "confirmed" : "unconfirmed")),
+            ("end", .string(unconfirmedEnd != nil ? "unconfirmed" : filtered != nil ? "filtered" : "confirmed")),
         ]
         if let unconfirmedEnd {
             fields.append(("end_reason", .string(unconfirmedEnd)))

@@ -1,7 +1,7 @@
 import Config
 public import Core
 import Glibc
-import Stream
+public import Stream
 
 /// Which run of `conduit-state commit` a resource has in progress: a random id drawn when the run
 /// took its run lock, with the pid and the kernel's start time of the process that holds it, so
@@ -57,24 +57,46 @@ public struct RunIdentity: Sendable, Equatable {
     }
 }
 
-/// How `conduit-extract` tells `conduit-state commit` that the stream really ended, without a
-/// byte of its own on stdout (which stays plain NDJSON for whatever stands between the stages).
+/// How `conduit-extract` tells `conduit-state commit` where its stream started and that it
+/// really ended, without a byte of its own on stdout (which stays plain NDJSON for whatever
+/// stands between the stages). Records are lines of JSON appended to
+/// `<state file>.<resource>.run.ends`, each naming the resource's run in progress (read from the
+/// run lock, checked alive) and the extract that wrote it (a random id per extract):
 ///
-/// After writing its last row, and before it exits (so before any reader downstream can see the
-/// end of input), the extract appends one record to `<state file>.<resource>.run.ends`: the id of
-/// the resource's run in progress (read from the run lock, checked alive), its pid, the rows it
-/// wrote and the last incremental value (waiting, up to 3 s after its own start, for a run to
-/// begin when none has yet). At the end of its input, the commit takes the end as
-/// confirmed only when exactly one record names its own run and that record's rows and last value
-/// are what it received. An earlier run's record names another id; a second pipeline started by
-/// mistake makes a second record (two records: unconfirmed); a stage that cut or dropped rows
-/// (`head -n K`, a failing filter) leaves a count that differs. See docs/STREAM-END.md.
+/// - **start**, before the extract's first byte reaches stdout (so before any stage downstream
+///   can read a row): the state file it read, the value it started from and where that value
+///   came from. The commit checks it at the first row: a start above its own committed value or
+///   checkpoint would skip rows, so it is refused before anything loads.
+/// - **end**, after the last byte, before the extract exits (so before any reader downstream
+///   sees the end of input): the rows and bytes it wrote, a running hash of those bytes
+///   (``StreamDigest``) and the last incremental value. The commit confirms the end only when
+///   one end record's bytes and hash are exactly what it received; the last value bounds what it
+///   may commit.
+///
+/// An earlier run's records name another run id; a second pipeline started by mistake adds
+/// records of a second extract; a stage that cut, dropped, doubled or rewrote rows leaves a hash
+/// that differs. See docs/INCREMENTAL.md, "Confirming the end".
 public struct EndConfirmation {
-    /// One extract's record.
-    public struct Record: Sendable, Equatable {
-        public var run: String
+    /// An extract's start record.
+    public struct Start: Sendable, Equatable {
+        public var extract: String
+        public var pid: Int
+        /// The canonical path of the state file the extract read.
+        public var state: String
+        /// The value bound to `:last_value` (nil: the first run's default, 0 or the type's minimum).
+        public var startedFrom: StateValue?
+        /// Where that value came from, for messages: `the state file …`, `--last-value`, ….
+        public var origin: String
+    }
+
+    /// An extract's end record.
+    public struct End: Sendable, Equatable {
+        public var extract: String
         public var pid: Int
         public var rows: Int
+        public var bytes: Int
+        /// ``StreamDigest/hexValue`` of every byte written.
+        public var hash: String
         public var lastValue: StateValue?
     }
 
@@ -87,14 +109,23 @@ public struct EndConfirmation {
 
     public let path: String
     let lockPath: String
+    /// The canonical path of the state file, as start records name it.
+    public let stateIdentity: String
 
     public init(stateFile: StateFile, resource: String) {
         path = stateFile.runFilePath(for: resource, suffix: "ends")
         lockPath = stateFile.runLockPath(for: resource)
+        stateIdentity = stateFile.canonicalPath
     }
 
     /// How long after its start the extract waits for the commit to start, when none has yet.
     public static let defaultWait = 3.0
+
+    /// A fresh id for one extract's records.
+    public static func newExtractID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return String(generator.next() as UInt64, radix: 16)
+    }
 
     /// The run in progress, if its lock file names one that is alive on this host.
     func runInProgress() -> RunIdentity? {
@@ -105,55 +136,97 @@ public struct EndConfirmation {
         return run
     }
 
-    /// conduit-extract, after its last row: records the end for the run in progress, waiting up
-    /// to `wait` seconds for one to start.
-    public func confirm(rows: Int, lastValue: StateValue?, wait: Double = EndConfirmation.defaultWait) throws(ConduitError) -> Outcome {
+    /// The run in progress, waiting up to `wait` seconds for one to start.
+    public func awaitRun(wait: Double) -> String? {
         let deadline = MonotonicClock.now + wait
         var run = runInProgress()
         while run == nil && MonotonicClock.now < deadline {
             usleep(10_000)
             run = runInProgress()
         }
-        guard let run else { return .noRunInProgress }
-        var fields = [
-            JSONMember(key: "run", value: .string(run.id)),
+        return run?.id
+    }
+
+    /// conduit-extract, before its first byte: records where it started, for `run`.
+    public func announceStart(run: String, extract: String, startedFrom: StateValue?, origin: String) throws(ConduitError) {
+        try append([
+            JSONMember(key: "run", value: .string(run)),
+            JSONMember(key: "extract", value: .string(extract)),
             JSONMember(key: "pid", value: .number(String(getpid()))),
+            JSONMember(key: "event", value: .string("start")),
+            JSONMember(key: "state", value: .string(stateIdentity)),
+            JSONMember(key: "started_from", value: startedFrom?.jsonValue ?? .null),
+            JSONMember(key: "origin", value: .string(origin)),
+        ])
+    }
+
+    /// conduit-extract, after its last byte: records what it wrote, for `run`.
+    public func confirmEnd(run: String, extract: String, rows: Int, digest: StreamDigest, lastValue: StateValue?) throws(ConduitError) {
+        var fields = [
+            JSONMember(key: "run", value: .string(run)),
+            JSONMember(key: "extract", value: .string(extract)),
+            JSONMember(key: "pid", value: .number(String(getpid()))),
+            JSONMember(key: "event", value: .string("end")),
             JSONMember(key: "rows", value: .number(String(rows))),
+            JSONMember(key: "bytes", value: .number(String(digest.byteCount))),
+            JSONMember(key: "hash", value: .string(digest.hexValue)),
         ]
         if let lastValue { fields.append(JSONMember(key: "last_value", value: lastValue.jsonValue)) }
+        try append(fields)
+    }
+
+    private func append(_ fields: [JSONMember]) throws(ConduitError) {
         let line = Array((JSONValue.object(fields).serialized() + "\n").utf8)
         let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io("confirming the end of the stream in \(path): \(SystemCall.describe(errno))") }
+        guard fd >= 0 else { throw .io("recording the stream's start or end in \(path): \(SystemCall.describe(errno))") }
         defer { close(fd) }
         // One write of one short line: appended whole, even beside another writer.
         do {
             try FileIO.writeAll(line, to: fd)
         } catch {
-            throw .io("confirming the end of the stream in \(path): \(error)")
+            throw .io("recording the stream's start or end in \(path): \(error)")
         }
-        return .confirmed(run: run.id)
     }
 
-    /// The records naming `run`.
-    public func records(for run: String) -> [Record] {
-        guard let bytes = (try? FileIO.readIfExists(path)) ?? nil else { return [] }
-        var records: [Record] = []
+    /// The records naming `run`, in the order they were written.
+    public func records(for run: String) -> (starts: [Start], ends: [End]) {
+        guard let bytes = (try? FileIO.readIfExists(path)) ?? nil else { return ([], []) }
+        var starts: [Start] = []
+        var ends: [End] = []
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
             guard case .object(let members)? = try? JSONParser.parse(Array(line)) else { continue }
-            var record = Record(run: "", pid: 0, rows: -1, lastValue: nil)
-            for member in members {
-                switch (member.key, member.value) {
-                case ("run", .string(let text)): record.run = text
-                case ("pid", .number(let text)): record.pid = Int(text) ?? 0
-                case ("rows", .number(let text)): record.rows = Int(text) ?? -1
-                case ("last_value", .number(let text)): record.lastValue = .number(text)
-                case ("last_value", .string(let text)): record.lastValue = .string(text)
-                default: break
+            var fields: [String: JSONValue] = [:]
+            for member in members { fields[member.key] = member.value }
+            guard case .string(run)? = fields["run"], case .string(let extract)? = fields["extract"],
+                  case .string(let event)? = fields["event"], case .number(let pidText)? = fields["pid"] else { continue }
+            let pid = Int(pidText) ?? 0
+            switch event {
+            case "start":
+                guard case .string(let state)? = fields["state"], case .string(let origin)? = fields["origin"] else { continue }
+                let startedFrom: StateValue?
+                switch fields["started_from"] {
+                case .number(let text)?: startedFrom = .number(text)
+                case .string(let text)?: startedFrom = .string(text)
+                case .null?: startedFrom = nil
+                default: continue
                 }
+                starts.append(Start(extract: extract, pid: pid, state: state, startedFrom: startedFrom, origin: origin))
+            case "end":
+                guard case .number(let rowsText)? = fields["rows"], let rows = Int(rowsText), rows >= 0,
+                      case .number(let bytesText)? = fields["bytes"], let count = Int(bytesText), count >= 0,
+                      case .string(let hash)? = fields["hash"] else { continue }
+                var lastValue: StateValue?
+                switch fields["last_value"] {
+                case .number(let text)?: lastValue = .number(text)
+                case .string(let text)?: lastValue = .string(text)
+                default: lastValue = nil
+                }
+                ends.append(End(extract: extract, pid: pid, rows: rows, bytes: count, hash: hash, lastValue: lastValue))
+            default:
+                continue
             }
-            if record.run == run && record.rows >= 0 { records.append(record) }
         }
-        return records
+        return (starts, ends)
     }
 
     /// Removes the records file (at the start and the end of a run: records name their run, so

@@ -22,6 +22,8 @@ public struct IncrementalTracker: Sendable {
     public private(set) var rowsBeforeOpenGroup = 0
     /// The value of the last row (the maximum, in an ordered stream).
     public private(set) var lastValue: StateValue?
+    /// The line where ``maximum`` first appeared.
+    public private(set) var maximumLine = 0
 
     public init(column: String?, requiresOrder: Bool) {
         self.column = column
@@ -58,6 +60,7 @@ public struct IncrementalTracker: Sendable {
         lastValue = value
         guard let previous = maximum else {
             maximum = value
+            maximumLine = lineNumber
             rowsBeforeOpenGroup = rows - 1
             return true
         }
@@ -68,6 +71,7 @@ public struct IncrementalTracker: Sendable {
         case .ascending:
             completedMaximum = previous
             maximum = value
+            maximumLine = lineNumber
             rowsBeforeOpenGroup = rows - 1
             return true
         case .equal:

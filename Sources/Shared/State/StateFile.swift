@@ -15,6 +15,19 @@ public struct StateFile: Sendable {
         self.path = path
     }
 
+    /// The file's absolute path with its folder's symbolic links resolved (the file itself may
+    /// not exist yet): how an extract's start record names the state it read, so the commit can
+    /// tell it from another state file. The path as given when the folder cannot be resolved.
+    public var canonicalPath: String {
+        let slash = path.lastIndex(of: "/")
+        let folder = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        guard let resolved = realpath(folder.isEmpty ? "/" : folder, nil) else { return path }
+        defer { free(resolved) }
+        let base = String(cString: resolved)
+        return (base == "/" ? "" : base) + "/" + name
+    }
+
     /// `--state-file`, else `$CONDUIT_STATE_FILE`, else the config's `state_file`, else the default.
     public static func locate(explicitPath: String?, environment: [String: String], configured: String?) -> StateFile {
         if let explicitPath, !explicitPath.isEmpty { return StateFile(path: explicitPath) }

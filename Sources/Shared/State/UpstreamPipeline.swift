@@ -10,8 +10,10 @@ import Stream
 final class UpstreamPipeline {
     /// The pipeline as the user wrote it.
     let command: String
-    /// Its stages, split at top-level `|`, for messages.
+    /// Its stages, split at top-level `|`.
     let stages: [String]
+    /// The first stage that is jq older than 1.7, which rounds numbers beyond 2^53 to doubles.
+    let roundingStage: Int?
     private let process: ChildProcess
     private let statusPath: String
 
@@ -19,17 +21,22 @@ final class UpstreamPipeline {
     var outputFD: Int32 { process.outputFD }
     var processGroup: Int32 { process.pid }
 
-    private init(command: String, process: ChildProcess, statusPath: String) {
+    private init(command: String, stages: [String], roundingStage: Int?, process: ChildProcess, statusPath: String) {
         self.command = command
-        self.stages = Self.splitStages(command)
+        self.stages = stages
+        self.roundingStage = roundingStage
         self.process = process
         self.statusPath = statusPath
     }
 
     deinit { _ = unlink(statusPath) }
 
-    /// Starts `command` with `bash -c`; its stdin is this process's, its stderr too.
+    /// Starts `command` with `bash -c`; its stdin is this process's, its stderr too. Text that is
+    /// not one pipeline is refused first (``PipelineText``).
     static func start(_ command: String, environment: [String: String]) throws(ConduitError) -> UpstreamPipeline {
+        let stages = try PipelineText(parsing: command).stages
+        let firstJQ = stages.indices.first { PipelineText.commandWord(of: stages[$0]) == "jq" }
+        let roundingStage = firstJQ.flatMap { JQVersion.installed(environment: environment)?.roundsBigIntegers == true ? $0 : nil }
         let statusPath: String
         switch FileIO.makeTemporaryFile(in: SpillBuffer.temporaryFolder, prefix: "conduit-upstream") {
         case .success(let (fd, path)):
@@ -49,13 +56,13 @@ final class UpstreamPipeline {
             _ = unlink(statusPath)
             throw error
         }
-        return UpstreamPipeline(command: command, process: process, statusPath: statusPath)
+        return UpstreamPipeline(command: command, stages: stages, roundingStage: roundingStage, process: process, statusPath: statusPath)
     }
 
     /// How the pipeline ended, stage by stage.
     struct Outcome: Equatable {
-        /// Each stage's exit status (128+N after signal N); empty when the shell itself failed
-        /// before it could say.
+        /// Each stage's exit status (128+N after signal N), with a grep that selected nothing
+        /// (status 1) counted as 0; empty when the shell itself failed before it could say.
         var statuses: [Int32]
         /// The shell's own status, when `statuses` is empty.
         var shell: ChildProcess.Termination
@@ -80,8 +87,16 @@ final class UpstreamPipeline {
         if let bytes = (try? FileIO.readIfExists(statusPath)) ?? nil {
             statuses = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
         }
+        for (index, status) in statuses.enumerated() where index > 0 && index < stages.count && status == 1
+            && Self.selectingCommands.contains(PipelineText.commandWord(of: stages[index])) {
+            // grep's 1 means it selected no line: a filter that finished, with nothing to pass.
+            statuses[index] = 0
+        }
         return Outcome(statuses: statuses, shell: shell)
     }
+
+    /// Commands whose exit status 1 says "no line selected", not a failure.
+    static let selectingCommands: Set<String> = ["grep", "egrep", "fgrep", "zgrep", "rg"]
 
     /// Stops the pipeline (SIGTERM to its group, SIGKILL after `grace`) and waits for it.
     func stop(grace: Double) throws(ConduitError) {
@@ -92,36 +107,6 @@ final class UpstreamPipeline {
     func describeStage(_ index: Int) -> String {
         guard index < stages.count else { return "stage \(index + 1)" }
         return "stage \(index + 1) (\(stages[index]))"
-    }
-
-    /// Splits a pipeline at `|` outside quotes (not `||`), trimmed; good enough for messages.
-    static func splitStages(_ command: String) -> [String] {
-        var stages: [String] = []
-        var current = ""
-        var quote: Character?
-        var previous: Character?
-        var characters = Array(command)
-        characters.append(" ")
-        var index = 0
-        while index < characters.count - 1 {
-            let character = characters[index]
-            if let open = quote {
-                if character == open && previous != "\\" { quote = nil }
-                current.append(character)
-            } else if character == "'" || character == "\"" {
-                quote = character
-                current.append(character)
-            } else if character == "|" && characters[index + 1] != "|" && previous != "|" {
-                stages.append(current.trimmingSpaces())
-                current = ""
-            } else {
-                current.append(character)
-            }
-            previous = character
-            index += 1
-        }
-        stages.append(current.trimmingSpaces())
-        return stages
     }
 }
 

@@ -29,6 +29,12 @@ public final class OutputStream {
     /// A byte a non-final group-safe write kept back, so that no piece ends after a newline.
     private var carried: UInt8?
     public private(set) var bytesWritten = 0
+    /// A running hash of every byte written, kept on a pipe only: what `conduit-extract` confirms
+    /// to `conduit-state commit`, which compares it with the bytes it received.
+    public private(set) var digest = StreamDigest()
+    /// Called once, just before the first byte is written: where `conduit-extract` records the
+    /// start of its stream, so the record exists before any reader can see a row.
+    package var beforeFirstWrite: (() throws(ConduitError) -> Void)?
     /// Called after each ``flush(_:groups:)`` with the rows the caller has handed over so far:
     /// how `conduit-extract` shows live progress. Nil (the default) counts nothing; set, a flush
     /// counts the newlines of the bytes it had not seen yet — once per 256 KB, not per row.
@@ -128,6 +134,8 @@ public final class OutputStream {
     /// disk is an I/O error.
     private func writeAll(_ bytes: inout [UInt8]) throws(ConduitError) {
         guard !bytes.isEmpty else { return }
+        try announceFirstWrite()
+        if isPipe { bytes.withUnsafeBytes { digest.update($0) } }
         do {
             try FileIO.writeAll(bytes, to: fd)
         } catch {
@@ -149,6 +157,13 @@ public final class OutputStream {
         bytes.removeSubrange(0..<end)
     }
 
+    /// Runs ``beforeFirstWrite`` the first time, and never again.
+    private func announceFirstWrite() throws(ConduitError) {
+        guard let announce = beforeFirstWrite else { return }
+        beforeFirstWrite = nil
+        try announce()
+    }
+
     /// Writes `buffer` after any carried byte. A final write may end after a newline; a
     /// non-final one keeps its last byte back when it is one, for the next write.
     private func writeGroupSafe(_ buffer: UnsafeRawBufferPointer, final: Bool) throws(ConduitError) {
@@ -160,6 +175,7 @@ public final class OutputStream {
             try joined.withBytes { (raw) throws(ConduitError) in try writeGroupSafe(raw, final: final) }
             return
         }
+        try announceFirstWrite()
         do throws(SystemCallError) {
             try writePieces(buffer, final: final)
         } catch {
@@ -180,6 +196,7 @@ public final class OutputStream {
             bytesWritten += end
             return
         }
+        digest.update(UnsafeRawBufferPointer(rebasing: buffer[0..<end]))
         var offset = 0
         while offset < end {
             var pieceEnd = min(offset + Self.atomicPipeWrite, end)
