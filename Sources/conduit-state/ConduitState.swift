@@ -52,7 +52,7 @@ extension ConduitState {
                 for (name, entry) in try commands.pendingCheckpoints(resource: resource) {
                     guard let checkpoint = entry.checkpoint else { continue }
                     var text = "\(name): pending checkpoint \(checkpoint.plainText) from an interrupted run"
-                    if let rows = entry.rows { text += " (\(rows) rows loaded" + (entry.writtenAt.map { ", \($0)" } ?? "") + ")" }
+                    if let rows = entry.rows { text += " (\(Plural.count(Int(rows), "row")) loaded" + (entry.writtenAt.map { ", \($0)" } ?? "") + ")" }
                     reporter.note(text + "; the next run resumes after it, set or reset drops it")
                 }
                 for (name, record) in try commands.horizonHolds(resource: resource) {

@@ -9,7 +9,7 @@ import Testing
         try box.writeStandardConfig()
         let input = "{\"id\":1,\"name\":\"a\"}\n\n{\"id\":2,\"name\":\"é ✓ \\u0000\"}\r\n{\"id\":3,\"name\":\"c\"}\n"
         try box.write(input, to: "in.ndjson")
-        let result = try box.run("conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson'")
+        let result = try box.run("conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson'")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "")
         #expect(try box.read("out.ndjson") == input)
@@ -22,7 +22,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": 1}\n", to: ".conduit_state.json")
-        let result = try box.run(#"printf '{"id":2}\n{"id":3}\n' > in.ndjson && conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null; exit 3'"#)
+        let result = try box.run(#"printf '{"id":2}\n{"id":3}\n' > in.ndjson && conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null; exit 3'"#)
         #expect(result.status == 3)
         #expect(result.stderr == "conduit-state: warning: users: the loader exited with status 3; state unchanged\n")
         #expect(try box.read(".conduit_state.json") == "{\"users\": 1}\n")
@@ -33,7 +33,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": 10}\n", to: ".conduit_state.json")
-        let result = try box.run(#"printf '{"id":4}\n{"id":5}\n' > in.ndjson && conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let result = try box.run(#"printf '{"id":4}\n{"id":5}\n' > in.ndjson && conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Messages.stable(result.stderr) == "conduit-state: users: 2 rows, 18 bytes in \(Messages.timing); state unchanged at 10\n")
         #expect(try box.read(".conduit_state.json") == "{\"users\": 10}\n")
@@ -43,7 +43,7 @@ import Testing
     @Test func emptyStreamChangesNothing() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run("conduit-state commit users -- sh -c 'cat >/dev/null' < /dev/null")
+        let result = try box.run("conduit-state commit --external users -- sh -c 'cat >/dev/null' < /dev/null")
         #expect(result.status == 0)
         #expect(Messages.stable(result.stderr) == "conduit-state: users: 0 rows, 0 bytes in \(Messages.timing); no rows, state unchanged at (none)\n")
         #expect(!box.exists(".conduit_state.json"))
@@ -62,7 +62,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": 0}\n", to: ".conduit_state.json")
-        let result = try box.run("\(producer) | conduit-state commit users -- sh -c 'cat > out.ndjson; echo finished > marker'")
+        let result = try box.run("\(producer) | conduit-state commit --external users -- sh -c 'cat > out.ndjson; echo finished > marker'")
         #expect(result.status == 65, "\(result.stderr)")
         // Each message in full: what is wrong, what to do about it, and what became of the loader and the state.
         let explanations = [
@@ -84,7 +84,7 @@ import Testing
     @Test func unorderedResourceCommitsTheMaximum() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run(#"printf '{"id":5}\n{"id":9}\n{"id":2}\n' > in.ndjson && conduit-state commit loose --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let result = try box.run(#"printf '{"id":5}\n{"id":9}\n{"id":2}\n' > in.ndjson && conduit-state commit --external loose --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"loose\": 9\n}\n")
     }
@@ -94,7 +94,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         let lines = #"{"created_at":"2024-05-01T12:00:00Z"}\n{"created_at":"2024-05-01T14:00:00.5+02:00"}\n{"created_at":"2024-05-01T12:00:01Z"}\n"#
-        let result = try box.run("printf '\(lines)' > in.ndjson && conduit-state commit events --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'")
+        let result = try box.run("printf '\(lines)' > in.ndjson && conduit-state commit --external events --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"events\": \"2024-05-01T12:00:01Z\"\n}\n")
     }
@@ -103,7 +103,7 @@ import Testing
     @Test func exactDigitsSurvive() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run(#"printf '{"id":9007199254740992}\n{"id":9007199254740993}\n{"id":1234567890123456789012345678901234567890}\n' > in.ndjson && conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let result = try box.run(#"printf '{"id":9007199254740992}\n{"id":9007199254740993}\n{"id":1234567890123456789012345678901234567890}\n' > in.ndjson && conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1234567890123456789012345678901234567890\n}\n")
     }
@@ -113,7 +113,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": ", to: ".conduit_state.json")
-        let result = try box.run(#"printf '{"id":1}\n' | conduit-state commit users -- sh -c 'cat >/dev/null; touch marker'"#)
+        let result = try box.run(#"printf '{"id":1}\n' | conduit-state commit --external users -- sh -c 'cat >/dev/null; touch marker'"#)
         #expect(result.status == 74)
         #expect(result.stderr == """
             conduit-state: error: state file .conduit_state.json is corrupt (at byte 11: unexpected end of input); \
@@ -127,7 +127,7 @@ import Testing
     @Test func unknownResourceIsAConfigurationError() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run("conduit-state commit user -- cat < /dev/null")
+        let result = try box.run("conduit-state commit --external user -- cat < /dev/null")
         #expect(result.status == 78)
         #expect(result.stderr == "conduit-state: error: ingest.yml: no resource named 'user' (did you mean 'users'?)\n")
     }
@@ -136,10 +136,10 @@ import Testing
     @Test func loaderProblemsAreUsageErrors() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let missing = try box.run("conduit-state commit users -- no-such-loader-xyz < /dev/null")
+        let missing = try box.run("conduit-state commit --external users -- no-such-loader-xyz < /dev/null")
         #expect(missing.status == 64)
         #expect(missing.stderr == "conduit-state: error: cannot run no-such-loader-xyz: No such file or directory\n")
-        let none = try box.run("conduit-state commit users < /dev/null")
+        let none = try box.run("conduit-state commit --external users < /dev/null")
         #expect(none.status == 64)
         #expect(none.stderr.hasPrefix("Error: give the loader after --, e.g. commit users -- conduit-load users\nUsage: conduit-state commit "), "\(none.stderr)")
     }
@@ -148,14 +148,14 @@ import Testing
     @Test func logFormatAndQuiet() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let json = try box.run(#"printf '{"id":7}\n' > in.ndjson && conduit-state commit --log-format json users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let json = try box.run(#"printf '{"id":7}\n' > in.ndjson && conduit-state commit --external --log-format json users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stderr.utf8)) as? [String: Any])
         #expect(object["tool"] as? String == "conduit-state")
         #expect(object["event"] as? String == "summary")
         #expect(object["rows"] as? Int == 1)
         #expect(object["new_value"] as? Int == 7)
-        let quiet = try box.run(#"printf '{"id":8}\n' > in.ndjson && conduit-state commit --quiet users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let quiet = try box.run(#"printf '{"id":8}\n' > in.ndjson && conduit-state commit --external --quiet users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
         #expect(quiet.status == 0)
         #expect(quiet.stderr == "")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 8\n}\n")
@@ -170,7 +170,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.run(#"awk 'BEGIN { for (i = 1; i <= 1000000; i++) printf "{\"id\":%d,\"name\":\"user %d\",\"email\":\"u%d@example.com\",\"meta\":{\"id\":0}}\n", i, i, i }' > in.ndjson"#)
-        let result = try box.run("conduit-state commit users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson' && cmp in.ndjson out.ndjson")
+        let result = try box.run("conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson' && cmp in.ndjson out.ndjson")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(Messages.stable(result.stderr) == "conduit-state: users: 1000000 rows, 80666688 bytes in \(Messages.timing); state (none) → 1000000\n")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1000000\n}\n")

@@ -11,7 +11,7 @@ import Testing
         let result = try box.run("""
             mkfifo feed
             # The loader records its pid, then reads until it is stopped.
-            conduit-state commit users -- sh -c 'echo $$ > loader.pid; cat > out.ndjson; touch marker' < feed 2> err.txt &
+            conduit-state commit --external users -- sh -c 'echo $$ > loader.pid; cat > out.ndjson; touch marker' < feed 2> err.txt &
             state_pid=$!
             exec 3> feed
             printf '{"id":1}\\n{"id":2}\\n' >&3
@@ -38,14 +38,14 @@ import Testing
         try box.writeStandardConfig()
         let result = try box.run("""
             mkfifo feed
-            conduit-state commit users --from 'cat feed' -- sh -c 'cat > /dev/null' 2> first.err &
+            conduit-state commit --external users --from 'cat feed' -- sh -c 'cat > /dev/null' 2> first.err &
             first=$!
             exec 3> feed
             printf '{"id":1}\\n' >&3
             for i in $(seq 100); do [ -s .conduit_state.json.users.run.lock ] && break; sleep 0.05; done
-            conduit-state commit users --from "echo '{\\"id\\":5}'" -- sh -c 'cat >/dev/null; touch second-loader-ran'
+            conduit-state commit --external users --from "echo '{\\"id\\":5}'" -- sh -c 'cat >/dev/null; touch second-loader-ran'
             echo "second=$?"
-            conduit-state commit --quiet other --from "echo '{\\"id\\":7}'" -- sh -c 'cat >/dev/null'
+            conduit-state commit --external --quiet other --from "echo '{\\"id\\":7}'" -- sh -c 'cat >/dev/null'
             echo "other=$?"
             conduit-state set users 100; echo "set=$?"
             conduit-state reset users; echo "reset=$?"
@@ -69,7 +69,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("pid 999999 on a-host-that-died\n", to: ".conduit_state.json.users.run.lock")
-        let result = try box.run(#"conduit-state commit users --from "echo '{\"id\":1}'" -- cat > /dev/null"#)
+        let result = try box.run(#"conduit-state commit --external users --from "echo '{\"id\":1}'" -- cat > /dev/null"#)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1\n}\n")
     }
@@ -100,7 +100,7 @@ import Testing
             for round in 1 2 3; do
               for i in $(seq 0 15); do
                 printf '{"id":%d}\\n' $((round * 100 + i)) > in$i.ndjson
-                conduit-state commit --quiet r$i --from "cat in$i.ndjson" -- sh -c 'cat > /dev/null' &
+                conduit-state commit --external --quiet r$i --from "cat in$i.ndjson" -- sh -c 'cat > /dev/null' &
               done
               wait
             done

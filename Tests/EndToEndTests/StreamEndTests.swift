@@ -196,25 +196,24 @@ import Testing
             """, environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         let log = try box.read("first.log")
-        let unconfirmed = "no conduit-extract of r confirmed the end of the stream: it failed or was stopped, a stage between cut the stream, "
-            + "or it ran where this run cannot see it (another host or state file; use --from)"
+        let unconfirmed = "the stream ended early (conduit-extract of r did not record its end: it failed or was stopped, or a stage between cut the stream)"
         let load = "bytes in \(Messages.timing) into \"dst\" on \(PostgresFixture.label(environment))"
         let expected: [Shape: [String]] = [
             .bigGroup: [
                 "conduit-load: r: 5000 rows, 682786 \(load)",
-                "conduit-state: warning: r: 9000 rows, 1230786 bytes in \(Messages.timing); the stream ended early (\(unconfirmed)); "
+                "conduit-state: warning: r: 9000 rows, 1230786 bytes in \(Messages.timing); \(unconfirmed); "
                     + "committed up to 2024-01-01T00:11:54Z; the group at 2024-01-01T00:20:00Z (4000 rows) was not loaded and will be read again; "
                     + "state (none) → 2024-01-01T00:11:54Z",
             ],
             .smallGroups: [
                 "conduit-load: r: 8994 rows, 1229964 \(load)",
-                "conduit-state: warning: r: 9000 rows, 1230786 bytes in \(Messages.timing); the stream ended early (\(unconfirmed)); "
+                "conduit-state: warning: r: 9000 rows, 1230786 bytes in \(Messages.timing); \(unconfirmed); "
                     + "committed up to 2024-01-01T00:21:24Z; the group at 2024-01-01T00:21:25Z (6 rows) was not loaded and will be read again; "
                     + "state (none) → 2024-01-01T00:21:24Z",
             ],
             .unordered: [
                 "conduit-load: r: 9000 rows, 1236758 \(load)",
-                "conduit-state: warning: r: 9000 rows, 1236758 bytes in \(Messages.timing); the stream's end was not confirmed (\(unconfirmed)) "
+                "conduit-state: warning: r: 9000 rows, 1236758 bytes in \(Messages.timing); \(unconfirmed), "
                     + "and the resource is ordered: false, so no part of it is known complete: nothing committed, state unchanged at (none) "
                     + "(the rows loaded load again on the next run)",
             ],
@@ -324,42 +323,35 @@ import Testing
         try Self.expectDrained(box, environment, shape: .bigGroup, "failed extract under --from, then a rerun")
     }
 
-    /// A confirmation left by an earlier run, or made by a second pipeline started by mistake, is
-    /// never taken for this run's: records name the run they confirm.
+    /// Records left by an earlier run, or made by a second pipeline started by mistake, are
+    /// never taken for this run's: records name the run they belong to, and an end confirms only
+    /// the bytes its extract wrote.
     @Test func foreignConfirmationsAreNotTaken() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        // A record for another run id, as an earlier run leaves it.
-        try box.write(#"{"run":"0123456789abcdef","pid":1,"rows":2,"last_value":2}"# + "\n", to: ".conduit_state.json.users.run.ends")
+        // Start and end records of another run id, for exactly these bytes, as an earlier run leaves them.
+        let stale = #"{"run":"0123456789abcdef","extract":"1","pid":1,"event":"start","state":"\#(box.folder)/.conduit_state.json","started_from":null,"origin":"first run"}"#
+            + "\n" + #"{"run":"0123456789abcdef","extract":"1","pid":1,"event":"end","rows":2,"bytes":18,"hash":"2b1a0f1d0c5c1e3e","last_value":2}"# + "\n"
+        try box.write(stale, to: ".conduit_state.json.users.run.ends")
         try box.write("{\"id\":1}\n{\"id\":2}\n", to: "in.ndjson")
-        let stale = try box.run("conduit-state commit users -- sh -c 'cat > /dev/null' < in.ndjson")
-        #expect(stale.status == 0, "\(stale.stderr)")
-        #expect(Messages.stable(stale.stderr) == """
-            conduit-state: warning: users: 2 rows, 18 bytes in \(Messages.timing); the stream ended early \
-            (no conduit-extract of users confirmed the end of the stream: it failed or was stopped, a stage between cut the stream, \
-            or it ran where this run cannot see it (another host or state file; use --from)); \
-            committed up to 1; the group at 2 (1 rows) was not loaded and will be read again; state (none) → 1
-
-            """, "\(stale.stderr)")
-        #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1\n}\n")
-        // Two extracts confirm to the same run: which stream this is cannot be told.
+        let refused = try box.run("conduit-state commit users -- sh -c 'cat > /dev/null' < in.ndjson")
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("users: line 1: no conduit-extract of users reading this state file"), "\(refused.stderr)")
+        #expect(!box.exists(".conduit_state.json"))
+        // Two extracts record to the same run: the one whose bytes arrived confirms the end.
         let doubled = try box.run("""
             sqlite3 app.db 'CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users VALUES (2, "b"), (3, "c")'
+            conduit-state set users 1
             mkfifo feed
             conduit-state commit users -- sh -c 'cat > /dev/null' < feed 2> commit.log &
             exec 3> feed
             conduit-extract users | cat >&3
-            conduit-extract users | cat > /dev/null
+            conduit-extract users | sed 's/c/C/' > /dev/null
             exec 3>&-
             wait
             cat commit.log
             """)
-        #expect(Messages.stable(doubled.stdout) == """
-            conduit-state: warning: users: 2 rows, 40 bytes in \(Messages.timing); the stream ended early (2 runs of conduit-extract users (\(Messages.pids)) \
-            confirmed an end to this run: another pipeline of users ran beside it, and which stream this is cannot be told); \
-            committed up to 2; the group at 3 (1 rows) was not loaded and will be read again; state 1 → 2
-
-            """, "\(doubled.stdout) \(doubled.stderr)")
-        #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 2\n}\n")
+        #expect(Messages.stable(doubled.stdout) == "conduit-state: users: 2 rows, 40 bytes in \(Messages.timing); state 1 → 3\n", "\(doubled.stdout) \(doubled.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 3\n}\n")
     }
 }

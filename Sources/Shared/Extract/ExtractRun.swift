@@ -221,7 +221,7 @@ public struct ExtractRun {
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         if progress.isEnabled { output.progress = { progress.update($0) } }
         let announcement = resource.isIncremental && output.isPipe
-            ? StartAnnouncement(confirmation: EndConfirmation(stateFile: stateFile, resource: resource.name), started: started)
+            ? StartAnnouncement(confirmation: EndConfirmation(stateFile: stateFile, resource: resource.name), resource: resource.name, started: started)
             : nil
         if let announcement {
             let startedFrom = value
@@ -249,7 +249,7 @@ public struct ExtractRun {
                 try announcement.confirmation.confirmEnd(
                     run: run, extract: announcement.extract, rows: rows, digest: output.digest, lastValue: extracted.lastValue)
             } else {
-                reporter.note("\(resource.name): no conduit-state commit of \(resource.name) is running, so the start and end of this stream were not confirmed to one")
+                reporter.note("\(resource.name): no conduit-state commit of \(resource.name) is running, so the end of this stream was not confirmed to one")
             }
         }
         let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows
@@ -260,7 +260,7 @@ public struct ExtractRun {
         ]
         let held = report(extracted.horizon, fields: &fields)
         reporter.summary(
-            "\(resource.name): \(rows) rows, \(output.bytesWritten) bytes in \(Duration.format(seconds))s (\(rate) rows/s)\(held)",
+            "\(resource.name): \(Plural.count(rows, "row")), \(output.bytesWritten) bytes in \(Duration.format(seconds))s (\(rate) rows/s)\(held)",
             fields: fields)
         return .success
     }
@@ -321,14 +321,16 @@ public struct ExtractRun {
 /// empty stream) for the resource's run in progress, if one starts in time.
 final class StartAnnouncement {
     let confirmation: EndConfirmation
+    let resource: String
     let extract = EndConfirmation.newExtractID()
     private let started: Double
     private var announced = false
     /// The run the records name; nil when no commit was running in time.
     private(set) var run: String?
 
-    init(confirmation: EndConfirmation, started: Double) {
+    init(confirmation: EndConfirmation, resource: String, started: Double) {
         self.confirmation = confirmation
+        self.resource = resource
         self.started = started
     }
 
@@ -339,7 +341,7 @@ final class StartAnnouncement {
         guard !announced else { return }
         announced = true
         let wait = max(0, EndConfirmation.defaultWait - (MonotonicClock.now - started))
-        guard let run = confirmation.awaitRun(wait: wait) else { return }
+        guard let run = confirmation.awaitRun(wait: wait, resource: resource) else { return }
         try confirmation.announceStart(run: run, extract: extract, startedFrom: startedFrom, origin: origin)
         self.run = run
     }

@@ -116,7 +116,7 @@ public struct LoadRun {
         let rate = seconds > 0 ? Int(Double(session.rows) / seconds) : session.rows
         let skipped = session.skippedRows > 0 ? " (\(session.skippedRows) more already loaded before the checkpoint, skipped)" : ""
         reporter.summary(
-            "\(resource.name): \(session.rows) rows\(skipped), \(reader.bytesRead) bytes in \(Duration.format(seconds))s (\(rate) rows/s) \(Self.describe(mode, into: destination.label, table: table))",
+            "\(resource.name): \(Plural.count(session.rows, "row"))\(skipped), \(reader.bytesRead) bytes in \(Duration.format(seconds))s (\(rate) rows/s) \(Self.describe(mode, into: destination.label, table: table))",
             fields: [
                 ("resource", .string(resource.name)), ("rows", .number(String(session.rows))),
                 ("bytes", .number(String(reader.bytesRead))), ("seconds", .number(Duration.format(seconds))),

@@ -134,7 +134,7 @@ struct LoadSession {
     }
 
     var committedNote: String {
-        committedRows > 0 ? " (\(committedRows) rows of earlier batches stay committed)" : ", nothing was written"
+        committedRows > 0 ? " (\(Plural.count(committedRows, "row")) of earlier batches stay committed)" : ", nothing was written"
     }
 }
 

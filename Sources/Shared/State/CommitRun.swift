@@ -64,7 +64,9 @@ public struct CommitRun {
         let ledger = CheckpointLedger(stateFile: stateFile)
         let ledgerEntry = try ledger.entry(for: resource)
         let confirmation = EndConfirmation(stateFile: stateFile, resource: resource)
-        confirmation.clear()
+        // Records name their run, so an earlier run's are ignored; they are removed at the end,
+        // while the lock is still held. Not at the start: an extract may already have found this
+        // run in the lock file and recorded its start.
         defer { confirmation.clear() }
         let startRule = StartRule(
             resource: resource, committed: committed, checkpoint: keepsGroups ? ledgerEntry.checkpoint : nil,
@@ -88,7 +90,6 @@ public struct CommitRun {
         var reader = LineReader(descriptor: upstreamPipeline?.outputFD ?? input)
         reader.interruption = { gate.loaderStoppedReading || child.poll() != nil }
         var digest = StreamDigest()
-        var startChecked = false
         /// A cursor number beyond 2^53 was seen (jq 1.6 rounds those).
         var sawBigInteger = false
 
@@ -105,7 +106,6 @@ public struct CommitRun {
                         if checksExtract {
                             // Before any row reaches the loader: the gate holds the first group.
                             try startRule.check(confirmation.records(for: runLock.run.id).starts, atLine: number)
-                            startChecked = true
                         }
                     }
                     if begins, let value = tracker.maximum, Self.isBeyondDoubles(value) {
@@ -166,11 +166,6 @@ public struct CommitRun {
         if requiresOrder, case .void = end {} else if requiresOrder, let rewritten = StreamEnd.rewritten(ends, received: received, column: incrementalColumn ?? "") {
             end = rewritten
         }
-        // A filtered stream commits the extract's last value even when no row arrived: its start
-        // must be checked all the same.
-        if case .filtered = end, !startChecked {
-            try startRule.check(confirmation.records(for: runLock.run.id).starts, atLine: nil)
-        }
 
         if case .void(let reason, let status) = end {
             // Rows that may be anything: nothing of this run may count.
@@ -193,13 +188,12 @@ public struct CommitRun {
             return ended.exitStatus
         }
 
-        // What may be committed: all of it on a confirmed end, through the extract's last value
-        // when every stage of --from finished; on an unconfirmed end the groups a greater value
-        // followed, and nothing at all when the stream has no order.
+        // What may be committed: all of it on a confirmed end or a filtered one; on an
+        // unconfirmed end the groups a greater value followed, and nothing at all when the
+        // stream has no order.
         var reached: StateValue?
         switch end {
-        case .confirmed: reached = tracker.maximum
-        case .filtered(let through): reached = requiresOrder ? through ?? tracker.maximum : tracker.maximum
+        case .confirmed, .filtered: reached = tracker.maximum
         case .unconfirmed where requiresOrder: reached = tracker.completedMaximum
         default: reached = nil
         }
@@ -223,8 +217,8 @@ public struct CommitRun {
                 summary.heldBackRows = tracker.rows - tracker.rowsBeforeOpenGroup
                 summary.heldBackValue = tracker.maximum
             }
-        case .filtered(let through):
-            summary.filtered = StreamEnd.describeFiltering(ends, received: received, through: requiresOrder ? through : nil)
+        case .filtered:
+            summary.filtered = StreamEnd.describeFiltering(ends, received: received)
         default:
             break
         }
@@ -314,9 +308,9 @@ struct StartRule {
 enum StreamEnd: Equatable {
     /// The extract's real end, exactly the bytes it wrote: every group is complete.
     case confirmed
-    /// With `--from`, every stage finished but the bytes are not the extract's: the filters'
-    /// own complete output. Commits `through`, the last value the extract wrote (nil: not known).
-    case filtered(through: StateValue?)
+    /// With `--from`, every stage finished and as many rows arrived as the extract wrote, but not
+    /// its bytes: the filters' own complete output (a transformation such as `del(.email)`).
+    case filtered
     /// Not known to be the end (the phrase that says why, and the exit status to return): the
     /// open group may be partial.
     case unconfirmed(reason: String, status: ExitStatus)
@@ -342,19 +336,22 @@ enum StreamEnd: Equatable {
         return .unconfirmed(reason: "the stream was modified between conduit-extract and this commit (\(describeModification(ends, received: received)); a filter belongs in --from, which sees its exit status)", status: .success)
     }
 
-    /// With `--from`, after every stage exited 0: confirmed when the bytes are the extract's, else filtered.
+    /// With `--from`, after every stage exited 0: confirmed when the bytes are the extract's;
+    /// filtered when as many rows arrived; otherwise unconfirmed — a filter that selected rows
+    /// cannot be told from one that stopped early and still exited 0 (`head`, `sed 10q`), so the
+    /// last group waits for the next run, which reads it again.
     static func judgeFinished(_ ends: [EndConfirmation.End], received: Received, resource: String) -> StreamEnd {
         if ends.contains(where: { $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
         guard !ends.isEmpty else {
             if received.rows == 0 { return .confirmed }
             return .unconfirmed(reason: "the stream ended early (no conduit-extract of \(resource) in the upstream recorded its end)", status: .success)
         }
-        // Two extracts of this run (another pipeline beside it): the lower end bounds the commit.
-        let through = ends.compactMap(\.lastValue).reduce(nil as StateValue?) { lowest, value in
-            guard let lowest else { return value }
-            return value.compare(to: lowest) == .ascending ? value : lowest
-        }
-        return .filtered(through: through)
+        if received.rows == 0 { return .confirmed }
+        if ends.count == 1, ends[0].rows == received.rows { return .filtered }
+        let written = ends.count == 1 ? "conduit-extract wrote \(Plural.count(ends[0].rows, "row")) and \(received.rows) arrived" : "\(ends.count) runs of conduit-extract recorded an end to this run"
+        return .unconfirmed(
+            reason: "every stage of the upstream finished, but its filters changed the number of rows (\(written)): one that selects rows cannot be told from one that stopped early (head), so the last group is not known complete",
+            status: .success)
     }
 
     /// A stream whose greatest value is above every value the extracts wrote: a stage rewrote
@@ -393,7 +390,7 @@ enum StreamEnd: Equatable {
             } else if record.rows < received.rows {
                 text = "\(who) and \(received.rows) arrived: a stage between added \(Plural.count(received.rows - record.rows, "row"))"
             } else {
-                text = "\(who) and as many arrived, but not the same bytes (\(record.bytes) written, \(received.bytes) received): a stage between rewrote, reordered or swapped rows"
+                text = "\(who) and as many arrived, but not the same bytes (\(record.bytes) written, \(received.bytes) received): a stage between rewrote, reordered or swapped rows, or dropped some and doubled as many"
             }
         }
         if received.sawBigInteger {
@@ -403,11 +400,8 @@ enum StreamEnd: Equatable {
     }
 
     /// The summary's words for a filtered stream.
-    static func describeFiltering(_ ends: [EndConfirmation.End], received: Received, through: StateValue?) -> String {
-        let written = ends.first.map { Plural.count($0.rows, "row") } ?? "its rows"
-        var text = "every stage of the upstream finished and its filters passed \(received.rows) of conduit-extract's \(written)"
-        if let through { text += "; committed through \(through.plainText), the last value conduit-extract read" }
-        return text
+    static func describeFiltering(_ ends: [EndConfirmation.End], received: Received) -> String {
+        "every stage of the upstream finished and its filters rewrote rows: as many arrived as conduit-extract wrote (\(received.rows)), but not its bytes (\(ends.first.map { "\($0.bytes)" } ?? "?") written, \(received.bytes) received)"
     }
 
     /// With `--from`: every stage exited 0 (confirmed); only the extract failed (its rows before

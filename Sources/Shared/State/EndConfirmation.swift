@@ -45,12 +45,23 @@ public struct RunIdentity: Sendable, Equatable {
         return current == startTime
     }
 
-    /// The start time of `pid` from `/proc/<pid>/stat`, or nil when there is no such process.
-    static func startTime(of pid: Int32) -> UInt64? {
+    /// The parent of `pid` from `/proc/<pid>/stat` (field 4), or nil when there is no such process.
+    static func parent(of pid: Int32) -> Int32? {
+        guard let fields = statFields(of: pid), fields.count >= 2 else { return nil }
+        return Int32(String(decoding: fields[1], as: UTF8.self))
+    }
+
+    /// The fields of `/proc/<pid>/stat` after the command name: field 3 first.
+    static func statFields(of pid: Int32) -> [ArraySlice<UInt8>]? {
         guard let bytes = try? FileIO.readIfExists("/proc/\(pid)/stat") else { return nil }
         // The command name (field 2) is in parentheses and may hold spaces: count from its end.
         guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+        return bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
+    }
+
+    /// The start time of `pid` from `/proc/<pid>/stat`, or nil when there is no such process.
+    static func startTime(of pid: Int32) -> UInt64? {
+        guard let fields = statFields(of: pid) else { return nil }
         // After ")" come fields 3, 4, …: the start time, field 22, is the 20th of them.
         guard fields.count >= 20 else { return nil }
         return UInt64(String(decoding: fields[19], as: UTF8.self))
@@ -136,15 +147,65 @@ public struct EndConfirmation {
         return run
     }
 
-    /// The run in progress, waiting up to `wait` seconds for one to start.
-    public func awaitRun(wait: Double) -> String? {
-        let deadline = MonotonicClock.now + wait
+    /// The run in progress, waiting up to `wait` seconds for one to start — and, past that, for
+    /// as long as a `conduit-state commit` of the resource started by the same shell (a stage of
+    /// the same pipeline) is running without its lock yet (a loaded machine can take seconds to
+    /// start one), up to ``longestWait``.
+    public func awaitRun(wait: Double, resource: String) -> String? {
+        let started = MonotonicClock.now
+        var deadline = started + wait
         var run = runInProgress()
-        while run == nil && MonotonicClock.now < deadline {
+        while run == nil {
+            if MonotonicClock.now >= deadline {
+                guard MonotonicClock.now < started + Self.longestWait, Self.siblingCommitIsStarting(resource: resource) else { break }
+                deadline = MonotonicClock.now + 0.5
+            }
             usleep(10_000)
             run = runInProgress()
         }
         return run?.id
+    }
+
+    /// The most an extract waits for a commit that has started but not yet taken its run lock.
+    public static let longestWait = 60.0
+
+    /// Whether a `conduit-state … commit … RESOURCE …` process with this process's parent (the
+    /// shell that started the pipeline) is running (from `/proc/<pid>/stat` and `cmdline`).
+    static func siblingCommitIsStarting(resource: String) -> Bool {
+        guard let folder = opendir("/proc") else { return false }
+        defer { closedir(folder) }
+        let own = getpid()
+        let parent = getppid()
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard let pid = Int32(name), pid != own, RunIdentity.parent(of: pid) == parent,
+                  let bytes = try? FileIO.readIfExists("/proc/\(pid)/cmdline") else { continue }
+            let arguments = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+            guard let program = arguments.first, program == "conduit-state" || program.hasSuffix("/conduit-state") else { continue }
+            if arguments.contains("commit") && arguments.contains(resource) && !holdsRunLock(pid) { return true }
+        }
+        return false
+    }
+
+    /// Whether `pid` has a run lock file open: a commit past its start, whose lock (of another
+    /// state file, since it is not ours) will not become ours.
+    static func holdsRunLock(_ pid: Int32) -> Bool {
+        guard let folder = opendir("/proc/\(pid)/fd") else { return false }
+        defer { closedir(folder) }
+        var target = [CChar](repeating: 0, count: 4096)
+        while let entry = readdir(folder) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard Int(name) != nil else { continue }
+            let count = readlink("/proc/\(pid)/fd/\(name)", &target, target.count - 1)
+            guard count > 0 else { continue }
+            let path = String(decoding: target[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if path.hasSuffix(".run.lock") { return true }
+        }
+        return false
     }
 
     /// conduit-extract, before its first byte: records where it started, for `run`.
@@ -229,8 +290,8 @@ public struct EndConfirmation {
         return (starts, ends)
     }
 
-    /// Removes the records file (at the start and the end of a run: records name their run, so
-    /// this only keeps the file from growing).
+    /// Removes the records file (at the end of a run, while its lock is held: records name their
+    /// run, so this only keeps the file from growing).
     public func clear() {
         _ = unlink(path)
     }
