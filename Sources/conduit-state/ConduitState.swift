@@ -155,17 +155,24 @@ extension ConduitState {
                 commit, and exits 65. When LOADER fails, conduit-state exits with LOADER's code and \
                 leaves the state as it was. One run of a resource at a time: a second exits 75.
 
+                The stream must come from conduit-extract RESOURCE reading this state file: it \
+                records where it started, and a start above the committed value (--last-value, \
+                another state file) is refused at the first row, exit 65, nothing loaded. \
+                --external takes a stream from elsewhere (a file) on trust.
+
                 Rows sharing a value reach LOADER only once the group is complete: when a greater \
                 value follows, or when the end of the stream is confirmed as the extract's real end \
-                (conduit-extract confirms it to this run; with --from, every stage's exit status \
-                does). An unconfirmed end (the extract failed, head cut the stream) loads and \
-                commits the complete groups; the last group is read again next run. With \
-                ordered: false it commits nothing. With --from, a filter that fails voids the run.
+                (conduit-extract records a hash of exactly the bytes it wrote; with --from, every \
+                stage's exit status). An unconfirmed end (the extract failed, head cut the stream, \
+                a stage between changed the bytes) loads and commits the complete groups; the last \
+                group is read again next run. With ordered: false it commits nothing. A value above \
+                the extract's last one (a rewritten cursor) voids the run. --from takes one \
+                pipeline; a filter that fails under it voids the run.
 
                 Examples:
                   conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
                   conduit-state commit sync_new_users --from 'conduit-extract sync_new_users | jq -c "del(.email)"' -- conduit-load sync_new_users
-                  conduit-state commit sync_new_users --from 'cat rows.ndjson' -- conduit-load sync_new_users
+                  conduit-state commit --external sync_new_users --from 'cat rows.ndjson' -- conduit-load sync_new_users
                 """)
 
         @OptionGroup var options: CommonOptions
