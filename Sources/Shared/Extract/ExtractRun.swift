@@ -10,11 +10,14 @@ public struct ExtractedRows: Sendable, Equatable {
     public var lastValue: StateValue?
     /// What the safe horizon did (PostgreSQL sources with `safe_horizon`); nil where none applies.
     public var horizon: HorizonOutcome?
+    /// What the next run's horizon may use (kept beside the state file in ``HorizonRecord``).
+    public var horizonMemory: JSONValue?
 
-    public init(rows: Int, lastValue: StateValue?, horizon: HorizonOutcome? = nil) {
+    public init(rows: Int, lastValue: StateValue?, horizon: HorizonOutcome? = nil, horizonMemory: JSONValue? = nil) {
         self.rows = rows
         self.lastValue = lastValue
         self.horizon = horizon
+        self.horizonMemory = horizonMemory
     }
 }
 
@@ -231,7 +234,8 @@ public struct ExtractRun {
         }
         let extracted: ExtractedRows
         do throws(ConduitError) {
-            extracted = try opened.extract(resource: resource, lastValue: value, output: output)
+            let memory = resource.isIncremental ? HorizonRecord.read(stateFile: stateFile, resource: resource.name)?.memory : nil
+            extracted = try opened.extract(resource: resource, lastValue: value, horizonMemory: memory, output: output)
         } catch {
             progress.finish()
             throw error
@@ -258,7 +262,7 @@ public struct ExtractRun {
             ("bytes", .number(String(output.bytesWritten))), ("seconds", .number(Duration.format(seconds))),
             ("rows_per_second", .number(String(rate))),
         ]
-        let held = report(extracted.horizon, fields: &fields)
+        let held = report(extracted.horizon, memory: extracted.horizonMemory, fields: &fields)
         reporter.summary(
             "\(resource.name): \(Plural.count(rows, "row")), \(output.bytesWritten) bytes in \(Duration.format(seconds))s (\(rate) rows/s)\(held)",
             fields: fields)
@@ -267,13 +271,13 @@ public struct ExtractRun {
 
     /// The safe horizon's warnings, its record beside the state file, and the summary's words
     /// about held-back rows (empty when none were held).
-    func report(_ horizon: HorizonOutcome?, fields: inout [(String, JSONValue)]) -> String {
+    func report(_ horizon: HorizonOutcome?, memory: JSONValue?, fields: inout [(String, JSONValue)]) -> String {
         guard let horizon else { return "" }
         for warning in horizon.warnings { reporter.warning("\(resource.name): \(warning)") }
         if resource.isIncremental {
             let record = HorizonRecord(
                 at: HorizonRecord.now(), heldRows: horizon.heldRows, heldFrom: horizon.heldFrom, blocker: horizon.blocker,
-                pid: horizon.pid, ageSeconds: horizon.ageSeconds)
+                pid: horizon.pid, ageSeconds: horizon.ageSeconds, memory: memory)
             do {
                 try record.write(stateFile: stateFile, resource: resource.name)
             } catch {

@@ -11,8 +11,11 @@ public protocol Source: AnyObject {
 
     /// Runs the resource's query with `:last_value` bound to `lastValue` (nil: the first run's
     /// default, `0` or the minimum of a time type) and writes its rows to `output`, following the
-    /// incremental column for value groups (see ``OutputStream``).
-    func extract(resource: ResourceConfig, lastValue: StateValue?, output: OutputStream) throws(ConduitError) -> ExtractedRows
+    /// incremental column for value groups (see ``OutputStream``). `horizonMemory` is what the
+    /// previous run's safe horizon kept (``ExtractedRows/horizonMemory``), nil on a first run.
+    func extract(
+        resource: ResourceConfig, lastValue: StateValue?, horizonMemory: JSONValue?, output: OutputStream
+    ) throws(ConduitError) -> ExtractedRows
 }
 
 /// Opens the source a configuration entry names (connects; checks the file).

@@ -40,7 +40,9 @@ public final class PostgresSource: Source {
         }
     }
 
-    public func extract(resource: ResourceConfig, lastValue: StateValue?, output: OutputStream) throws(ConduitError) -> ExtractedRows {
+    public func extract(
+        resource: ResourceConfig, lastValue: StateValue?, horizonMemory: JSONValue?, output: OutputStream
+    ) throws(ConduitError) -> ExtractedRows {
         let template = QueryTemplate(resource.query, dialect: .postgresql)
         let sql = template.rendered(placeholderReplacement: "$1")
         var parameterType: PostgresDataType?
@@ -68,7 +70,8 @@ public final class PostgresSource: Source {
         }
         return try extract(
             sql: sql, parameter: parameter, parameterType: parameterType, resource: resource.name,
-            incrementalColumn: resource.incrementalColumn, ordered: resource.ordered, horizon: horizon, output: output)
+            incrementalColumn: resource.incrementalColumn, ordered: resource.ordered, horizon: horizon, memory: horizonMemory,
+            output: output)
     }
 
     /// The default for a first run: everything for time types, else 0 as the user's document says.
@@ -130,24 +133,33 @@ public final class PostgresSource: Source {
     ) throws(ConduitError) -> ExtractedRows {
         try extract(
             sql: sql, parameter: parameter, parameterType: parameterType, resource: resource, incrementalColumn: incrementalColumn,
-            ordered: ordered, horizon: nil, output: output)
+            ordered: ordered, horizon: nil, memory: nil, output: output)
     }
 
     func extract(
         sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, incrementalColumn: String?,
-        ordered: Bool, horizon plan: PostgresSafeHorizon?, output: OutputStream
+        ordered: Bool, horizon plan: PostgresSafeHorizon?, memory: JSONValue?, output: OutputStream
     ) throws(ConduitError) -> ExtractedRows {
         let context = "running the query of \(resource) on \(label)"
-        var sessions: PostgresSafeHorizon.Sessions?
+        let types = parameterType.map { [$0.rawValue] } ?? []
+        var reading: PostgresSafeHorizon.Reading?
         do {
             if let plan, plan.isSupported {
-                // Which transactions are open, read before the snapshot in the same round trip
-                // as BEGIN: one that starts after this read starts after its time.
+                // The tables the query reads, from its plan: their writers count too.
+                let explained = try connection.query(
+                    PostgresSafeHorizon.explain(sql), parameters: parameter.map { [$0] } ?? [], types: types, context: context)
+                let relations = explained.string(row: 0, column: 0).flatMap { try? JSONParser.parse($0) }
+                    .map(PostgresSafeHorizon.relations(inPlan:)) ?? []
+                let pending = PostgresHorizonMemory.pendingHolders(in: memory, rule: plan.rule)
+                let statement = plan.isTimeLike
+                    ? plan.timeQuery(relations: relations, pending: pending)
+                    : plan.sequenceQuery(relations: relations, pending: pending)
+                // Read before the snapshot, in the same round trip as BEGIN: a transaction that
+                // starts after this read starts after its time and draws after its position.
                 let result = try connection.silencingNotices { () throws(PostgresError) in
-                    try connection.queryFirst(
-                        plan.sessionsQuery + "; COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
+                    try connection.queryFirst(statement + "; COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
                 }
-                sessions = plan.sessions(from: result)
+                reading = plan.isTimeLike ? plan.timeReading(result) : plan.sequenceReading(result, column: incrementalColumn ?? "")
             } else {
                 try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
             }
@@ -156,7 +168,7 @@ public final class PostgresSource: Source {
         }
         try connection.withHandle { handle throws(ConduitError) in
             let declare = "DECLARE conduit_extract NO SCROLL CURSOR FOR " + sql
-            var types: [Oid] = parameterType.map { [$0.rawValue] } ?? []
+            var types = types
             let result: OpaquePointer?
             if let parameter {
                 let value = strdup(parameter)
@@ -172,27 +184,21 @@ public final class PostgresSource: Source {
             }
         }
 
-        // The snapshot is the cursor's (the transaction's first statement took it); the bound is
-        // the lower of the time rule's and the xid rule's.
+        // The snapshot is the cursor's (the transaction's first statement took it).
         var bound: PostgresSafeHorizon.Bound?
         var outcome: HorizonOutcome?
+        var keptMemory: JSONValue?
         if let plan {
             var warnings: [String] = []
-            if let sessions {
-                bound = plan.timeBound(sessions)
-                if let table = sessions.table, let column = sessions.column {
-                    do {
-                        let row = try connection.query(
-                            plan.snapshotQuery(table: table, column: column), parameters: [parameter],
-                            types: parameterType.map { [$0.rawValue] } ?? [], context: context)
-                        if let xid = plan.xidBound(row), bound.map({ xid.value.compare(to: $0.value) == .ascending }) ?? true {
-                            bound = xid
-                        }
-                    } catch {
-                        throw error.conduitError
-                    }
-                }
-                warnings = plan.warnings(sessions, column: incrementalColumn ?? "")
+            if let reading {
+                let decided = plan.bound(from: reading, memory: memory)
+                bound = decided.bound
+                keptMemory = decided.memory?.json
+                warnings = plan.warnings(reading, column: incrementalColumn ?? "")
+            } else if plan.isIntegerLike {
+                warnings = [
+                    "the safe horizon holds back nothing: \(incrementalColumn ?? "") is not a column read straight from a table (an expression, or a view), so the extract cannot tell which sequence draws it; lookback covers it, safe_horizon: false silences this"
+                ]
             } else {
                 warnings = [
                     "the safe horizon holds back nothing: it bounds numeric, timestamp and date columns, and \(incrementalColumn ?? "") is \(plan.type.description); safe_horizon: false silences this"
@@ -213,10 +219,9 @@ public final class PostgresSource: Source {
             }
             return present ? PostgresSafeHorizon.stateValue(json: scratch) : nil
         }
-        /// Whether the row must wait: its value is at or above the bound.
+        /// Whether the row must wait: its value is beyond the bound.
         func holds(_ batch: PostgresResult, _ row: Int) -> Bool {
-            guard let plan, let bound, let current = value(batch, row, plan) else { return false }
-            guard current.compare(to: bound.value) != .ascending else { return false }
+            guard let plan, let bound, let current = value(batch, row, plan), bound.holds(current) else { return false }
             if heldFrom == nil { heldFrom = current }
             return true
         }
@@ -323,7 +328,7 @@ public final class PostgresSource: Source {
             outcome?.pid = bound.pid
             outcome?.ageSeconds = bound.age
         }
-        return ExtractedRows(rows: ordered ? rows : rows - held, lastValue: groups?.lastValue, horizon: outcome)
+        return ExtractedRows(rows: ordered ? rows : rows - held, lastValue: groups?.lastValue, horizon: outcome, horizonMemory: keptMemory)
     }
 
     /// The rows the cursor still holds once the horizon stopped the stream: the batch already

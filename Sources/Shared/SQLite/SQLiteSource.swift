@@ -15,7 +15,9 @@ public final class SQLiteSource: Source {
         config = source
     }
 
-    public func extract(resource: ResourceConfig, lastValue: StateValue?, output: OutputStream) throws(ConduitError) -> ExtractedRows {
+    public func extract(
+        resource: ResourceConfig, lastValue: StateValue?, horizonMemory: JSONValue?, output: OutputStream
+    ) throws(ConduitError) -> ExtractedRows {
         let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
         return try Self.extract(
             source: config, sql: sql, parameter: lastValue, resource: resource.name,

@@ -3,8 +3,11 @@ import Stream
 
 /// What the safe horizon held back in the latest extract of a resource (docs/INCREMENTAL.md,
 /// "Rows that commit late"): written by `conduit-extract` beside the state file
-/// (`<state file>.<resource>.horizon`), shown by `conduit-state show` and `--dry-run`. It is a
-/// note for people, never an input to a run: the rows it counts are simply read again.
+/// (`<state file>.<resource>.horizon`), shown by `conduit-state show` and `--dry-run`. Beside the
+/// note for people it keeps the source's `memory`: what the horizon saw that a later run may use
+/// to release rows sooner (for PostgreSQL, sequence positions and the transactions that were in
+/// flight when they were read). Losing or spoiling the file only delays rows: a memory that does
+/// not match the source is ignored, and without one the next run decides from what it sees.
 public struct HorizonRecord: Sendable, Equatable {
     /// When the extract ran (RFC 3339 UTC).
     public var at: String
@@ -16,14 +19,19 @@ public struct HorizonRecord: Sendable, Equatable {
     public var blocker: String?
     public var pid: Int?
     public var ageSeconds: Double?
+    /// The source's own memory for the next run's horizon, opaque here.
+    public var memory: JSONValue?
 
-    public init(at: String, heldRows: Int, heldFrom: StateValue?, blocker: String?, pid: Int?, ageSeconds: Double?) {
+    public init(
+        at: String, heldRows: Int, heldFrom: StateValue?, blocker: String?, pid: Int?, ageSeconds: Double?, memory: JSONValue? = nil
+    ) {
         self.at = at
         self.heldRows = heldRows
         self.heldFrom = heldFrom
         self.blocker = blocker
         self.pid = pid
         self.ageSeconds = ageSeconds
+        self.memory = memory
     }
 
     /// `<state file>.<resource>.horizon`.
@@ -41,10 +49,14 @@ public struct HorizonRecord: Sendable, Equatable {
     }
 
     /// Writes the record atomically, without fsync (a note: losing it in a crash costs nothing).
-    /// A run that held nothing after one that held nothing writes nothing, so a no-op run costs
-    /// no write.
+    /// A run that held nothing after one that held nothing, with the same memory, writes
+    /// nothing, so a no-op run costs no write.
     public func write(stateFile: StateFile, resource: String) throws(ConduitError) {
-        if heldRows == 0, let previous = Self.read(stateFile: stateFile, resource: resource), previous.heldRows == 0 { return }
+        if heldRows == 0, let previous = Self.read(stateFile: stateFile, resource: resource), previous.heldRows == 0,
+            previous.memory == memory
+        {
+            return
+        }
         var fields = [
             JSONMember(key: "at", value: .string(at)), JSONMember(key: "held_rows", value: .number(String(heldRows))),
         ]
@@ -52,6 +64,7 @@ public struct HorizonRecord: Sendable, Equatable {
         if let blocker { fields.append(JSONMember(key: "blocker", value: .string(blocker))) }
         if let pid { fields.append(JSONMember(key: "pid", value: .number(String(pid)))) }
         if let ageSeconds { fields.append(JSONMember(key: "age_seconds", value: .number(Duration.format(ageSeconds)))) }
+        if let memory { fields.append(JSONMember(key: "memory", value: memory)) }
         let path = Self.path(stateFile: stateFile, resource: resource)
         do {
             try FileIO.writeAtomically(
@@ -77,6 +90,7 @@ public struct HorizonRecord: Sendable, Equatable {
             case ("blocker", .string(let text)): record.blocker = text
             case ("pid", .number(let text)): record.pid = Int(text)
             case ("age_seconds", .number(let text)): record.ageSeconds = Double(text)
+            case ("memory", let value): record.memory = value
             default: break
             }
         }
