@@ -45,7 +45,7 @@ chmod 644 "$cluster/pwfile"
   || { cat "$cluster/initdb.log" >&2; exit 1; }
 rm -f "$cluster/pwfile"
 "${pg_user_cmd[@]}" "$pg_bin/pg_ctl" -D "$cluster/data" -l "$cluster/server.log" -w \
-  -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c fsync=off -c full_page_writes=off" start >/dev/null \
+  -o "-c listen_addresses=127.0.0.1 -p $port -k $cluster -c fsync=off -c full_page_writes=off -c max_prepared_transactions=10" start >/dev/null \
   || { cat "$cluster/server.log" >&2; exit 1; }
 log "PostgreSQL $("$pg_bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
 

@@ -29,7 +29,11 @@ enum PostgresFixture {
     /// `environment` moved to a fresh database `name` on the same server (dropped first, with
     /// FORCE), for a test whose backends must be told apart from the others'.
     static func freshDatabase(_ name: String, in box: Sandbox, _ environment: [String: String]) throws -> [String: String] {
+        // A prepared transaction an earlier, failed run left behind would keep the database from being dropped.
         let created = try box.run("""
+            psql -qAtc "SELECT gid FROM pg_prepared_xacts WHERE database = '\(name)'" 2>/dev/null | while read -r gid; do
+              psql -d \(name) -qc "ROLLBACK PREPARED '$gid'"
+            done
             psql -qc 'DROP DATABASE IF EXISTS \(name) WITH (FORCE)' 2>/dev/null
             psql -qc 'CREATE DATABASE \(name)'
             """, environment: environment)
