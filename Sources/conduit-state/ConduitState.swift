@@ -203,6 +203,7 @@ extension ConduitState {
                     loader: loader, upstream: upstream, environment: ProcessInfo.processInfo.environment, reporter: reporter)
                 run.external = external
                 run.initialValue = resourceConfig.initialValue
+                run.resourceFingerprint = ResourceFingerprint.of(resourceConfig, source: configuration.source(of: resourceConfig))
                 return try run.run()
             }
         }

@@ -7,7 +7,7 @@ import Testing
 @Suite struct ExactConfirmationTests {
     /// A sandbox with source table `r(v, name)` holding `values` and resource `r` (append, ordered)
     /// loading it into `warehouse.db`; `extra` adds resource keys.
-    static func prepare(values: [String], extra: String = "") throws -> Sandbox {
+    static func prepare(values: [String], extra: String = "", type: String = "INTEGER") throws -> Sandbox {
         let box = try Sandbox()
         try box.write("""
             sources:
@@ -27,13 +27,13 @@ import Testing
                 query: "SELECT v, name FROM r WHERE v > :last_value ORDER BY v"
             \(extra)
             """, to: "ingest.yml")
-        try insert(values, into: box, creating: true)
+        try insert(values, into: box, creating: type)
         return box
     }
 
-    static func insert(_ values: [String], into box: Sandbox, creating: Bool = false) throws {
-        let rows = values.enumerated().map { "(\($0.element), 'n\($0.element)')" }.joined(separator: ", ")
-        let create = creating ? "CREATE TABLE r(v INTEGER NOT NULL, name TEXT);" : ""
+    static func insert(_ values: [String], into box: Sandbox, creating type: String? = nil) throws {
+        let rows = values.map { "(\($0), 'n\($0.filter { $0 != "'" })')" }.joined(separator: ", ")
+        let create = type.map { "CREATE TABLE r(v \($0) NOT NULL, name TEXT);" } ?? ""
         let result = try box.run("sqlite3 app.db \"\(create) INSERT INTO r VALUES \(rows);\"")
         try #require(result.status == 0, "\(result.stderr)")
     }
@@ -222,6 +222,125 @@ import Testing
         #expect(try Self.loaded(box) == ["1", "2", "2", "2", "3", "4"])
         #expect(try Self.state(box) == "4")
         #expect(try box.run("sqlite3 warehouse.db \"SELECT name FROM r WHERE v = 4\"").stdout == "N4\n")
+    }
+
+    // MARK: - Attacks a review found (each lost or doubled rows against the first version)
+
+    /// Guards `ordered: false`: a filter under --from that raises the cursor voids the run (the
+    /// extract records the greatest value it wrote, not the last).
+    @Test func unorderedRewriteIsVoid() throws {
+        let box = try Self.prepare(values: ["1", "3", "2"], extra: "    ordered: false")
+        try box.run("sed -i 's/ ORDER BY v//' ingest.yml")
+        try box.write(Filters.addThousand, to: "add.py")
+        let rewritten = try box.run(#"conduit-state commit r --from 'conduit-extract r | python3 add.py' -- conduit-load r"#)
+        #expect(rewritten.status == 65, "\(rewritten.stderr)")
+        #expect(rewritten.stderr.contains("above 3, the last value conduit-extract wrote"), "\(rewritten.stderr)")
+        #expect(try Self.state(box) == "")
+        #expect(try Self.loaded(box) == [])
+    }
+
+    /// Guards text timestamps (SQLite compares them as text): the same instant spelled twice
+    /// commits the later spelling, so no run reads the group again; a filter under --from that
+    /// re-spells the cursor commits the extract's own spelling, so no later row is skipped.
+    @Test func timestampSpellings() throws {
+        let box = try Self.prepare(values: ["'2024-01-01 09:00:00'", "'2024-01-01 10:00:00'", "'2024-01-01 10:00:00.000'"], type: "TEXT")
+        for _ in 1...2 { #expect(try box.run(Self.pipe).status == 0) }
+        #expect(try Self.loaded(box).count == 3)
+        #expect(try Self.state(box) == "2024-01-01 10:00:00.000")
+
+        let spelled = try Self.prepare(values: ["'2024-01-01 09:00:00'", "'2024-01-01 10:00:00'"], type: "TEXT")
+        try spelled.write("""
+            import sys, json
+            for line in sys.stdin:
+                row = json.loads(line); row["v"] = row["v"].replace(" ", "T"); print(json.dumps(row, separators=(",", ":")))
+            """, to: "t.py")
+        let first = try spelled.run("conduit-state commit r --from 'conduit-extract r | python3 t.py' -- conduit-load r")
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try Self.state(spelled) == "2024-01-01 10:00:00")
+        try Self.insert(["'2024-01-01 11:00:00'"], into: spelled)
+        try spelled.run("conduit-state commit r --from 'conduit-extract r | python3 t.py' -- conduit-load r")
+        #expect(try Self.loaded(spelled).count == 3)
+    }
+
+    /// Guards an extract run with another ingest.yml that shares the state file but reads another
+    /// database: refused at the first row, nothing loaded.
+    @Test func anotherConfigurationSharingTheStateIsRefused() throws {
+        let box = try Self.prepare(values: ["1", "2"])
+        try box.run("""
+            echo "state_file: $PWD/state.json" >> ingest.yml
+            mkdir staging && sed 's#path: app.db#path: staging.db#' ingest.yml > staging/ingest.yml
+            sqlite3 staging/staging.db "CREATE TABLE r(v INTEGER NOT NULL, name TEXT); INSERT INTO r VALUES (50, 's')"
+            """)
+        let refused = try box.run("(cd staging && conduit-extract r) | conduit-state commit r -- conduit-load r")
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("ran r as another configuration defines it"), "\(refused.stderr)")
+        #expect(try Self.loaded(box) == [])
+    }
+
+    /// Guards two pipelines overlapping: the second's extract read the state before the first
+    /// committed, and its commit starts after: 75, nothing loaded twice.
+    @Test func staleReadAfterAnotherCommitIsRefused() throws {
+        let box = try Self.prepare(values: ["1", "2", "3"])
+        try box.run("conduit-state set r 1")
+        let result = try box.run("""
+            ( conduit-extract r | (sleep 1.5; exec conduit-state commit r -- conduit-load r) ) 2> late.log &
+            sleep 0.5
+            conduit-state set r 3
+            wait
+            cat late.log >&2
+            """)
+        #expect(result.stderr.contains("read 1 for r but the committed value is now 3: another run committed between the two reads"), "\(result.stderr)")
+        #expect(try Self.loaded(box) == [])
+        #expect(try Self.state(box) == "3")
+    }
+
+    /// Guards an extract that fails after a stage downstream stopped reading (head): its failure
+    /// record still bounds the state, so a rewritten cursor voids the run.
+    @Test func failedExtractStillBoundsTheState() throws {
+        let box = try Self.prepare(values: (1...2000).map(String.init))
+        try box.write(Filters.addThousand.replacingOccurrences(of: "1000", with: "100000"), to: "add.py")
+        let result = try box.run("conduit-extract r | python3 add.py | head -n 3 | conduit-state commit r -- conduit-load r")
+        #expect(result.stderr.contains("the last value conduit-extract wrote: a stage between them rewrote the incremental column"), "\(result.stderr)")
+        #expect(try Self.state(box) == "")
+        #expect(try Self.loaded(box) == [])
+    }
+
+    /// Guards a second extract later in the same stream: its start is checked at the end, and one
+    /// above the state voids the run.
+    @Test func laterExtractInTheStreamIsChecked() throws {
+        let box = try Self.prepare(values: (1...8).map(String.init))
+        let result = try box.run("{ conduit-extract r | head -n 1; sleep 0.5; conduit-extract --last-value 5 r; } | conduit-state commit r -- conduit-load r")
+        #expect(result.stderr.contains("started from 5 (--last-value) but the first run's start of r is 0"), "\(result.stderr)")
+        #expect(try Self.loaded(box) == [])
+        #expect(try Self.state(box) == "")
+    }
+
+    /// Guards --from with a script as its one stage: the script's failure may be a filter's
+    /// inside it, so the run is void rather than a sound prefix; text that would hide the
+    /// statuses (a trailing backslash, a here-document) is refused.
+    @Test func scriptsAndHiddenStatusesUnderFrom() throws {
+        let box = try Self.prepare(values: ["1", "2", "3"])
+        try box.write("conduit-extract r | awk 'NR != 2 {print} END {exit 3}'\n", to: "load.sh")
+        let script = try box.run("conduit-state commit r --from 'bash load.sh' -- conduit-load r")
+        #expect(script.status == 3)
+        #expect(script.stderr.contains("stage 1 (bash load.sh) of the upstream exited with status 3, and it is not conduit-extract itself"), "\(script.stderr)")
+        #expect(try Self.loaded(box) == [])
+        for text in [#"conduit-extract r | cat \"#, "conduit-extract r <<END | cat"] {
+            try box.write(text, to: "upstream.txt")
+            let refused = try box.run(#"conduit-state commit r --from "$(cat upstream.txt)" -- conduit-load r"#)
+            #expect(refused.status == 64, "\(text): \(refused.stderr)")
+        }
+    }
+
+    /// Guards the jq check against a jq behind another command (`timeout 60 jq`, `env jq`).
+    @Test(arguments: ["timeout 60 jq -c .", "env jq -c .", "\"jq\" -c ."])
+    func jqBehindAnotherCommand(stage: String) throws {
+        let box = try Self.prepare(values: ["9007199254740991", "9007199254740993"])
+        try Filters.installJQ(version: "1.6", in: box)
+        try box.write("conduit-extract r | \(stage)", to: "upstream.txt")
+        let result = try box.run(#"PATH=$PWD/bin:$PATH conduit-state commit r --from "$(cat upstream.txt)" -- conduit-load r"#)
+        #expect(result.status == 65, "\(result.stderr)")
+        #expect(result.stderr.contains("is jq older than 1.7"), "\(result.stderr)")
     }
 }
 

@@ -37,6 +37,9 @@ import Testing
         ("conduit-extract r |", "an empty stage"),
         ("", "no command"),
         ("conduit-extract r | awk 1 # note", "a comment (#)"),
+        ("conduit-extract r | cat \\", "a line continuation"),
+        ("conduit-extract r | cat \\\necho", "a line continuation"),
+        ("conduit-extract r <<END | cat", "a here-document (<<)"),
     ])
     func refusesAnythingElse(text: String, what: String) {
         let error = #expect(throws: ConduitError.self) { try PipelineText(parsing: text) }
@@ -49,6 +52,22 @@ import Testing
     @Test(arguments: ["jq 'x", "jq \"x", "echo $(date", "echo `date"])
     func refusesUnclosedQuotes(text: String) {
         #expect(throws: ConduitError.self) { try PipelineText(parsing: text) }
+    }
+
+    /// Guards finding a command behind another (`timeout 60 jq`, `env jq`, `"jq"`), for the jq
+    /// check and for telling the extract from a script.
+    @Test func runsFindsACommandBehindAnother() {
+        for stage in ["jq -c .", "timeout 60 jq -c .", "env jq .", "nice -n 5 /usr/bin/jq .", "\"jq\" -c .", "stdbuf -oL 'jq' ."] {
+            #expect(PipelineText.runs("jq", stage), "\(stage)")
+        }
+        #expect(!PipelineText.runs("jq", "jqx -c ."))
+        #expect(PipelineText.runs("conduit-extract", "ssh db conduit-extract r"))
+        #expect(!PipelineText.runs("conduit-extract", "bash load.sh"))
+    }
+
+    /// Guards that a here-string (`<<<`) is one word on its line, not a here-document.
+    @Test func hereStringIsAccepted() throws {
+        #expect(try PipelineText(parsing: "conduit-extract r | grep -f - <<< x").stages == ["conduit-extract r", "grep -f - <<< x"])
     }
 
     /// Guards the command word: assignments skipped, the path dropped.

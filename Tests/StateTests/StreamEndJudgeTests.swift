@@ -149,7 +149,8 @@ import Testing
         let ends = fixture.confirmation.records(for: lock.run.id).ends
         #expect(StreamEnd.judgeFinished(ends, received: fixture.received(Self.written, maximum: .number("3")), resource: Self.resource) == .confirmed)
         let rewritten = Self.written.replacingOccurrences(of: "id", with: "ID")
-        #expect(StreamEnd.judgeFinished(ends, received: fixture.received(rewritten, maximum: .number("3")), resource: Self.resource) == .filtered)
+        #expect(StreamEnd.judgeFinished(ends, received: fixture.received(rewritten, maximum: .number("3")), resource: Self.resource)
+            == .filtered(through: .number("3")))
         let selected = StreamEnd.judgeFinished(ends, received: fixture.received("{\"id\":1}\n", maximum: .number("1")), resource: Self.resource)
         let reason = try #require(Self.unconfirmedReason(selected))
         #expect(reason.contains("its filters changed the number of rows (conduit-extract wrote 4 rows and 1 arrived)"), "\(reason)")
@@ -204,48 +205,63 @@ import Testing
     func rule(committed: StateValue?, checkpoint: StateValue? = nil, initialValue: StateValue? = nil, fixture: Fixture) -> StartRule {
         StartRule(
             resource: Self.resource, committed: committed, checkpoint: checkpoint, initialValue: initialValue,
-            stateIdentity: fixture.confirmation.stateIdentity)
+            stateIdentity: fixture.confirmation.stateIdentity, fingerprint: "f")
     }
 
     /// The start records of one extract that started from `value`.
-    func starts(from value: StateValue?, fixture: Fixture, origin: String = "--last-value") throws -> [EndConfirmation.Start] {
+    func starts(
+        from value: StateValue?, fixture: Fixture, origin: String = "--last-value", kind: String = "last_value", read: StateValue? = nil
+    ) throws -> [EndConfirmation.Start] {
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
-        try fixture.confirmation.announceStart(run: lock.run.id, extract: "e", startedFrom: value, origin: origin)
+        try fixture.confirmation.announceStart(
+            run: lock.run.id, extract: "e", startedFrom: value, origin: origin, originKind: kind, read: read, resource: "f")
         return fixture.confirmation.records(for: lock.run.id).starts
     }
 
-    /// Guards that a start at or below the committed value (re-reading) is accepted, and one
-    /// above it is refused with 65, naming both values and the `conduit-state set` that skips on purpose.
+    /// Guards that a given start (`--last-value`) at the committed value is accepted, one below
+    /// it accepted with a warning that rows load again, and one above it refused with 65, naming
+    /// both values and the `conduit-state set` that skips on purpose.
     @Test func startAboveTheCommittedValueIsRefused() throws {
         let fixture = try Fixture()
         let recorded = try starts(from: .number("6"), fixture: fixture)
         #expect(recorded.first?.state == fixture.confirmation.stateIdentity)
         #expect(recorded.first?.origin == "--last-value")
-        try rule(committed: .number("6"), fixture: fixture).check(recorded, atLine: 1)
-        try rule(committed: .number("7"), fixture: fixture).check(recorded, atLine: 1)
+        #expect(try rule(committed: .number("6"), fixture: fixture).check(recorded, atLine: 1).isEmpty)
+        let below = try rule(committed: .number("7"), fixture: fixture).check(recorded, atLine: 1)
+        #expect(below.first?.contains("started from 6 (--last-value), below the committed value 7: rows between them load again") == true, "\(below)")
         let error = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(recorded, atLine: 1) }
         #expect(error?.kind == .badInput)
         #expect(error?.message.contains("line 1: conduit-extract (pid \(getpid())) started from 6 (--last-value) but the committed value of \(Self.resource) is 2") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("conduit-state set \(Self.resource) 6") == true)
     }
 
-    /// Guards that the checkpoint of an interrupted run, when ahead of the committed value, is where the run may start from.
-    @Test func checkpointBoundsTheStart() throws {
+    /// Guards a start read from the state: it must be exactly this run's own value (the
+    /// committed one, or a checkpoint ahead of it), even below it after lookback; any other read
+    /// means another run committed in between, a 75 that loads nothing.
+    @Test func startReadFromTheStateMustBeThisRunsOwn() throws {
         let fixture = try Fixture()
-        let recorded = try starts(from: .number("9"), fixture: fixture, origin: "the checkpoint")
-        try rule(committed: .number("2"), checkpoint: .number("9"), fixture: fixture).check(recorded, atLine: 1)
-        #expect(throws: ConduitError.self) { try rule(committed: .number("2"), checkpoint: .number("8"), fixture: fixture).check(recorded, atLine: 1) }
+        let fromCheckpoint = try starts(from: .number("9"), fixture: fixture, origin: "the checkpoint", kind: "checkpoint", read: .number("9"))
+        #expect(try rule(committed: .number("2"), checkpoint: .number("9"), fixture: fixture).check(fromCheckpoint, atLine: 1).isEmpty)
+        let raced = #expect(throws: ConduitError.self) {
+            try rule(committed: .number("2"), checkpoint: .number("8"), fixture: fixture).check(fromCheckpoint, atLine: 1)
+        }
+        #expect(raced?.kind == .busy)
+        #expect(raced?.message.contains("read 9 for \(Self.resource) but the checkpoint of the interrupted run is now 8: another run committed between the two reads") == true, "\(raced?.message ?? "")")
+        let lookback = try Fixture()
+        let lowered = try starts(from: .number("3"), fixture: lookback, origin: "the state file", kind: "state", read: .number("5"))
+        #expect(try rule(committed: .number("5"), fixture: lookback).check(lowered, atLine: 1).isEmpty)
+        #expect(throws: ConduitError.self) { try rule(committed: .number("4"), fixture: lookback).check(lowered, atLine: 1) }
     }
 
-    /// Guards the first run: the default start (nil) always passes; an explicit start passes
+    /// Guards the first run: the default start (nil) always passes; a given start passes
     /// only at or below initial_value, or 0 without one.
     @Test func firstRunStarts() throws {
         let fixture = try Fixture()
-        try rule(committed: nil, fixture: fixture).check(try starts(from: nil, fixture: fixture), atLine: 1)
+        #expect(try rule(committed: nil, fixture: fixture).check(try starts(from: nil, fixture: fixture, kind: "first_run"), atLine: 1).isEmpty)
         let fresh = try Fixture()
         let fromFive = try starts(from: .number("5"), fixture: fresh)
         #expect(throws: ConduitError.self) { try rule(committed: nil, fixture: fresh).check(fromFive, atLine: 1) }
-        try rule(committed: nil, initialValue: .number("5"), fixture: fresh).check(fromFive, atLine: 1)
+        #expect(try rule(committed: nil, initialValue: .number("5"), fixture: fresh).check(fromFive, atLine: 1).isEmpty)
     }
 
     /// Guards that a stream with no start record (an extract of another state file, or no
@@ -256,6 +272,10 @@ import Testing
         #expect(missing?.message.contains("no conduit-extract of \(Self.resource) reading this state file") == true)
         #expect(missing?.message.contains("--external") == true)
         let text = try starts(from: .string("abc"), fixture: fixture)
+        var otherResource = text
+        otherResource[0].resource = "another"
+        let resource = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(otherResource, atLine: 1) }
+        #expect(resource?.message.contains("as another configuration defines it") == true)
         let kinds = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(text, atLine: 1) }
         #expect(kinds?.message.contains("the string abc") == true, "\(kinds?.message ?? "")")
         var foreign = text

@@ -90,6 +90,26 @@ public struct ExtractRun {
         case initialValue
         case firstRun
 
+        /// The start record's `origin_kind`.
+        var kind: String {
+            switch self {
+            case .commandLine: "last_value"
+            case .notIncremental: "none"
+            case .checkpoint: "checkpoint"
+            case .stateFile: "state"
+            case .initialValue: "initial_value"
+            case .firstRun: "first_run"
+            }
+        }
+
+        /// Whether the value was read from the state file or a checkpoint beside it.
+        var readsState: Bool {
+            switch self {
+            case .checkpoint, .stateFile: true
+            default: false
+            }
+        }
+
         var description: String {
             switch self {
             case .commandLine: "--last-value"
@@ -215,7 +235,7 @@ public struct ExtractRun {
         // A reader that goes away is an I/O error with a message (exit 74, SPEC 7), the same
         // whether it left before the last write or after it, not a silent death by SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
-        let (value, origin, _) = try resolveBound()
+        let (value, origin, watermark) = try resolveBound()
         let opened = try openSource(source)
         try checkLastValue(value, from: origin, source: source, opened: opened)
         let output = OutputStream(
@@ -224,31 +244,35 @@ public struct ExtractRun {
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         if progress.isEnabled { output.progress = { progress.update($0) } }
         let announcement = resource.isIncremental && output.isPipe
-            ? StartAnnouncement(confirmation: EndConfirmation(stateFile: stateFile, resource: resource.name), resource: resource.name, started: started)
+            ? StartAnnouncement(
+                confirmation: EndConfirmation(stateFile: stateFile, resource: resource.name), resource: resource.name, started: started,
+                start: StartAnnouncement.Start(
+                    value: value, origin: origin.description, kind: origin.kind, read: origin.readsState ? (watermark ?? value) : nil,
+                    resource: ResourceFingerprint.of(resource, source: source)))
             : nil
         if let announcement {
-            let startedFrom = value
-            let from = origin.description
             // Before the first row: no stage downstream can see a row before the record exists.
-            output.beforeFirstWrite = { () throws(ConduitError) in try announcement.announce(startedFrom: startedFrom, origin: from) }
+            output.beforeFirstWrite = { () throws(ConduitError) in try announcement.announce() }
         }
         let extracted: ExtractedRows
         do throws(ConduitError) {
             let memory = resource.isIncremental ? HorizonRecord.read(stateFile: stateFile, resource: resource.name)?.memory : nil
             extracted = try opened.extract(resource: resource, lastValue: value, horizonMemory: memory, output: output)
+            progress.finish()
+            try output.awaitReaderDrained()
         } catch {
             progress.finish()
+            // What it wrote confirms nothing, but bounds what the commit may take for it.
+            announcement?.recordFailure(output: output)
             throw error
         }
-        progress.finish()
         let rows = extracted.rows
-        try output.awaitReaderDrained()
         // The summary times the extraction, not the wait for a commit to confirm to.
         let seconds = MonotonicClock.now - started
         if let announcement {
             // An empty stream starts here; before exiting, so no reader downstream can see the
             // end of input before the record exists.
-            try announcement.announce(startedFrom: value, origin: origin.description)
+            try announcement.announce()
             if let run = announcement.run {
                 try announcement.confirmation.confirmEnd(
                     run: run, extract: announcement.extract, rows: rows, digest: output.digest, lastValue: extracted.lastValue)
@@ -324,30 +348,51 @@ public struct ExtractRun {
 /// The start record of one extract, written once (before its first byte, or at its end for an
 /// empty stream) for the resource's run in progress, if one starts in time.
 final class StartAnnouncement {
+    /// What the start record says.
+    struct Start {
+        var value: StateValue?
+        var origin: String
+        var kind: String
+        var read: StateValue?
+        var resource: String
+    }
+
     let confirmation: EndConfirmation
     let resource: String
     let extract = EndConfirmation.newExtractID()
     private let started: Double
+    private let start: Start
     private var announced = false
     /// The run the records name; nil when no commit was running in time.
     private(set) var run: String?
 
-    init(confirmation: EndConfirmation, resource: String, started: Double) {
+    init(confirmation: EndConfirmation, resource: String, started: Double, start: Start) {
         self.confirmation = confirmation
         self.resource = resource
         self.started = started
+        self.start = start
     }
 
     /// Waits for the run (the stages of a pipeline start together: a commit not running within
     /// a few seconds of this extract's start is not coming) and records the start. A record that
     /// cannot be written fails the extract before it writes a row.
-    func announce(startedFrom: StateValue?, origin: String) throws(ConduitError) {
+    func announce() throws(ConduitError) {
         guard !announced else { return }
         announced = true
         let wait = max(0, EndConfirmation.defaultWait - (MonotonicClock.now - started))
         guard let run = confirmation.awaitRun(wait: wait, resource: resource) else { return }
-        try confirmation.announceStart(run: run, extract: extract, startedFrom: startedFrom, origin: origin)
+        try confirmation.announceStart(
+            run: run, extract: extract, startedFrom: start.value, origin: start.origin, originKind: start.kind, read: start.read,
+            resource: start.resource)
         self.run = run
+    }
+
+    /// After a failure: records what was written as confirming nothing, with a value at or
+    /// above everything written (best effort: the extract is failing already).
+    func recordFailure(output: OutputStream) {
+        guard let run else { return }
+        try? confirmation.confirmEnd(
+            run: run, extract: extract, rows: 0, digest: output.digest, lastValue: output.valueBound, complete: false)
     }
 }
 

@@ -259,7 +259,7 @@ public final class PostgresSource: Source {
                         styles.append(catalog.style(for: types[column]))
                     }
                     groupIndex = incrementalColumn.flatMap { name in (0..<keys.count).first { batch.columnName($0) == name } }
-                    groups = groupIndex.map { _ in ValueGroupTracker() }
+                    groups = groupIndex.map { _ in ValueGroupTracker(tracksMaximum: !output.holdsValueGroups) }
                 }
                 // Ask for the next batch before encoding this one: the server produces it meanwhile.
                 if batch.rowCount == Self.fetchSize { try connection.send(fetch, context: context) }
@@ -328,7 +328,7 @@ public final class PostgresSource: Source {
             outcome?.pid = bound.pid
             outcome?.ageSeconds = bound.age
         }
-        return ExtractedRows(rows: ordered ? rows : rows - held, lastValue: groups?.lastValue, horizon: outcome, horizonMemory: keptMemory)
+        return ExtractedRows(rows: ordered ? rows : rows - held, lastValue: groups?.upperBound, horizon: outcome, horizonMemory: keptMemory)
     }
 
     /// The rows the cursor still holds once the horizon stopped the stream: the batch already

@@ -68,7 +68,7 @@ public final class SQLiteSource: Source {
             buffer.reserveCapacity(OutputStream.flushThreshold + 64 * 1024)
             var rows = 0
             let groupIndex = incrementalColumn.flatMap { name in (0..<keys.count).first { statement.columnName($0) == name } }
-            var groups = groupIndex.map { _ in ValueGroupTracker() }
+            var groups = groupIndex.map { _ in ValueGroupTracker(tracksMaximum: !output.holdsValueGroups) }
             do {
             while try statement.step(context: context) {
                 let rowStart = buffer.count
@@ -94,7 +94,7 @@ public final class SQLiteSource: Source {
                 throw error
             }
             try output.finish(&buffer, groups: &groups)
-            return ExtractedRows(rows: rows, lastValue: groups?.lastValue)
+            return ExtractedRows(rows: rows, lastValue: groups?.upperBound)
         } catch let error as SQLiteError {
             throw error.conduitError
         } catch let error as ConduitError {

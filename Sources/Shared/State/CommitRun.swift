@@ -30,6 +30,9 @@ public struct CommitRun {
     public var external = false
     /// The resource's `initial_value`: where its first run starts when nothing is committed.
     public var initialValue: StateValue?
+    /// ``ResourceFingerprint`` of the resource in this configuration, which the extract's start
+    /// record must carry (empty: not checked).
+    public var resourceFingerprint = ""
     /// The environment LOADER and the upstream start with (the checkpoint settings are added).
     public var environment: [String: String]
     public var reporter: Reporter
@@ -70,7 +73,7 @@ public struct CommitRun {
         defer { confirmation.clear() }
         let startRule = StartRule(
             resource: resource, committed: committed, checkpoint: keepsGroups ? ledgerEntry.checkpoint : nil,
-            initialValue: initialValue, stateIdentity: confirmation.stateIdentity)
+            initialValue: initialValue, stateIdentity: confirmation.stateIdentity, fingerprint: resourceFingerprint)
 
         SignalForwarding.install()
         // The upstream starts before the loader, so it inherits neither the run lock nor the end-of-stream pipe.
@@ -92,6 +95,8 @@ public struct CommitRun {
         var digest = StreamDigest()
         /// A cursor number beyond 2^53 was seen (jq 1.6 rounds those).
         var sawBigInteger = false
+        /// How many start records the first row's check saw.
+        var startsChecked = 0
 
         let outcome: LineReader.Outcome
         do {
@@ -105,7 +110,9 @@ public struct CommitRun {
                         }
                         if checksExtract {
                             // Before any row reaches the loader: the gate holds the first group.
-                            try startRule.check(confirmation.records(for: runLock.run.id).starts, atLine: number)
+                            let starts = confirmation.records(for: runLock.run.id).starts
+                            for warning in try startRule.check(starts, atLine: number) { reporter.warning("\(resource): \(warning)") }
+                            startsChecked = starts.count
                         }
                     }
                     if begins, let value = tracker.maximum, Self.isBeyondDoubles(value) {
@@ -149,7 +156,14 @@ public struct CommitRun {
         let received = StreamEnd.Received(
             rows: tracker.rows, bytes: digest.byteCount, hash: digest.hexValue, maximum: tracker.maximum,
             maximumLine: tracker.maximumLine, sawBigInteger: sawBigInteger)
-        let ends = checksExtract ? confirmation.records(for: runLock.run.id).ends : []
+        if checksExtract && upstreamPipeline == nil {
+            // A stage downstream of the extract that stopped reading (head) ends this stream
+            // before the extract learns of it and records its failure: give it a moment.
+            confirmation.awaitExtractsEnded(run: runLock.run.id, within: 5)
+        }
+        let records: (starts: [EndConfirmation.Start], ends: [EndConfirmation.End]) =
+            checksExtract ? confirmation.records(for: runLock.run.id) : ([], [])
+        let ends = records.ends
         var end: StreamEnd
         if let upstreamPipeline {
             end = try StreamEnd.judge(upstreamPipeline, outcome: try upstreamPipeline.finish())
@@ -163,8 +177,17 @@ public struct CommitRun {
         } else {
             end = .confirmed
         }
-        if requiresOrder, case .void = end {} else if requiresOrder, let rewritten = StreamEnd.rewritten(ends, received: received, column: incrementalColumn ?? "") {
+        if case .void = end {} else if let rewritten = StreamEnd.rewritten(ends, received: received, column: incrementalColumn ?? "") {
             end = rewritten
+        }
+        // An extract that started after the first row (a second one later in the stream) is
+        // checked too: its rows may already be loaded, so a refusal now voids the run.
+        if case .void = end {} else if checksExtract && received.rows > 0 && records.starts.count > startsChecked {
+            do throws(ConduitError) {
+                for warning in try startRule.check(records.starts, atLine: nil) { reporter.warning("\(resource): \(warning)") }
+            } catch {
+                end = .void(reason: error.message, status: error.exitStatus)
+            }
         }
 
         if case .void(let reason, let status) = end {
@@ -193,7 +216,8 @@ public struct CommitRun {
         // stream has no order.
         var reached: StateValue?
         switch end {
-        case .confirmed, .filtered: reached = tracker.maximum
+        case .confirmed: reached = tracker.maximum
+        case .filtered(let through): reached = requiresOrder ? through ?? tracker.maximum : tracker.maximum
         case .unconfirmed where requiresOrder: reached = tracker.completedMaximum
         default: reached = nil
         }
@@ -256,15 +280,19 @@ public struct CommitRun {
     }
 }
 
-/// Where a run of `conduit-state commit` accepts a stream's start: at or below its own committed
-/// value, or the checkpoint of the interrupted run it resumes (re-reading is safe; skipping is
-/// not). Checked against the extract's start record at the first row, before anything loads.
+/// Where a run of `conduit-state commit` accepts a stream's start: an extract of the same
+/// resource (``ResourceFingerprint``) reading this state file, that read exactly this run's own
+/// value — the committed value, or the checkpoint of the interrupted run it resumes — or was given
+/// a value at or below it (`--last-value`: re-reading is safe; skipping is not). Checked against
+/// the extract's start record at the first row, before anything loads, and again at the end.
 struct StartRule {
     var resource: String
     var committed: StateValue?
     var checkpoint: StateValue?
     var initialValue: StateValue?
     var stateIdentity: String
+    /// ``ResourceFingerprint`` of the resource in this run's configuration; empty: not checked.
+    var fingerprint = ""
 
     /// Where this run would start: the checkpoint when it is ahead, else the committed value,
     /// else `initial_value`; nil for the first run's default (0, or a time type's minimum).
@@ -273,27 +301,48 @@ struct StartRule {
             return (checkpoint, "the checkpoint of the interrupted run")
         }
         if let committed { return (committed, "the committed value") }
-        if let initialValue { return (initialValue, "initial_value (nothing is committed yet)") }
-        return (nil, "the first run's 0 (nothing is committed yet)")
+        if let initialValue { return (initialValue, "initial_value") }
+        return (nil, "the first run's start")
     }
 
-    /// Accepts the extracts' start records, or throws an error that says why (65).
-    func check(_ starts: [EndConfirmation.Start], atLine line: Int?) throws(ConduitError) {
+    /// Accepts the extracts' start records, or throws an error that says why (65; 75 when
+    /// another run committed between the extract's read and this one). Returns warnings for
+    /// starts below this run's own (rows loaded before load again).
+    func check(_ starts: [EndConfirmation.Start], atLine line: Int?) throws(ConduitError) -> [String] {
         let at = line.map { "line \($0): " } ?? ""
         let own = ownStart
         let ownText = own.value?.plainText ?? "0"
         guard !starts.isEmpty else {
             throw .badInput("\(at)no conduit-extract of \(resource) reading this state file (\(stateIdentity)) recorded where this stream started, so it cannot be checked against \(own.origin), \(ownText): the rows come from an extract reading another state file (--state-file, the state_file of another ingest.yml), another folder or host, or not from conduit-extract at all; nothing loaded. For a stream from elsewhere whose start you vouch for, add --external")
         }
+        var warnings: [String] = []
         for start in starts {
             let who = "conduit-extract (pid \(start.pid))"
             guard start.state == stateIdentity else {
                 throw .badInput("\(at)\(who) read the state file \(start.state) but this run keeps \(stateIdentity); nothing loaded")
             }
+            guard fingerprint.isEmpty || start.resource == fingerprint else {
+                throw .badInput("\(at)\(who) ran \(resource) as another configuration defines it (another query or source, from another ingest.yml that shares this state file); nothing loaded")
+            }
+            if start.readTheState {
+                // Read from the state: it must be what this run read, or another run committed in between.
+                let same: Bool
+                switch (start.read, own.value) {
+                case (nil, nil): same = true
+                case (let read?, let value?): same = read.compare(to: value) == .equal
+                default: same = false
+                }
+                guard same else {
+                    throw .busy("\(at)\(who) read \(start.read?.plainText ?? "no value") for \(resource) but \(own.origin) is now \(ownText): another run committed between the two reads, and this stream would load its rows again; nothing loaded, run again")
+                }
+                continue
+            }
             guard let from = start.startedFrom else { continue }
             let limit = own.value ?? (from.isNumber ? .number("0") : .string("-infinity"))
             switch from.compare(to: limit) {
-            case .ascending?, .equal?:
+            case .ascending?:
+                warnings.append("\(who) started from \(from.plainText) (\(start.origin)), below \(own.origin) \(ownText): rows between them load again (duplicated in append mode)")
+            case .equal?:
                 continue
             case .descending?:
                 throw .badInput("\(at)\(who) started from \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is \(ownText): rows above \(ownText) up to \(from.plainText) would never load; nothing loaded. To skip them on purpose, run conduit-state set \(resource) \(from.shellArgument) first")
@@ -301,6 +350,7 @@ struct StartRule {
                 throw .badInput("\(at)\(who) started from the \(from.typeName) \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is the \(limit.typeName) \(limit.plainText); nothing loaded")
             }
         }
+        return warnings
     }
 }
 
@@ -310,7 +360,9 @@ enum StreamEnd: Equatable {
     case confirmed
     /// With `--from`, every stage finished and as many rows arrived as the extract wrote, but not
     /// its bytes: the filters' own complete output (a transformation such as `del(.email)`).
-    case filtered
+    /// Commits `through`, the last value the extract wrote, as it spelled it (a filter that
+    /// re-spelled the cursor must not leave the source's comparison a spelling it never wrote).
+    case filtered(through: StateValue?)
     /// Not known to be the end (the phrase that says why, and the exit status to return): the
     /// open group may be partial.
     case unconfirmed(reason: String, status: ExitStatus)
@@ -329,7 +381,8 @@ enum StreamEnd: Equatable {
 
     /// On a plain pipe: confirmed by an end record of exactly the bytes received.
     static func judge(_ ends: [EndConfirmation.End], received: Received, resource: String) -> StreamEnd {
-        if ends.contains(where: { $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
+        if ends.contains(where: { $0.complete && $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
+        let ends = ends.filter(\.complete)
         guard !ends.isEmpty else {
             return .unconfirmed(reason: "the stream ended early (conduit-extract of \(resource) did not record its end: it failed or was stopped, or a stage between cut the stream)", status: .success)
         }
@@ -341,13 +394,14 @@ enum StreamEnd: Equatable {
     /// cannot be told from one that stopped early and still exited 0 (`head`, `sed 10q`), so the
     /// last group waits for the next run, which reads it again.
     static func judgeFinished(_ ends: [EndConfirmation.End], received: Received, resource: String) -> StreamEnd {
-        if ends.contains(where: { $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
+        if ends.contains(where: { $0.complete && $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
+        let ends = ends.filter(\.complete)
         guard !ends.isEmpty else {
             if received.rows == 0 { return .confirmed }
             return .unconfirmed(reason: "the stream ended early (no conduit-extract of \(resource) in the upstream recorded its end)", status: .success)
         }
         if received.rows == 0 { return .confirmed }
-        if ends.count == 1, ends[0].rows == received.rows { return .filtered }
+        if ends.count == 1, ends[0].complete, ends[0].rows == received.rows { return .filtered(through: ends[0].lastValue) }
         let written = ends.count == 1 ? "conduit-extract wrote \(Plural.count(ends[0].rows, "row")) and \(received.rows) arrived" : "\(ends.count) runs of conduit-extract recorded an end to this run"
         return .unconfirmed(
             reason: "every stage of the upstream finished, but its filters changed the number of rows (\(written)): one that selects rows cannot be told from one that stopped early (head), so the last group is not known complete",
@@ -416,10 +470,15 @@ enum StreamEnd: Equatable {
             return .void(reason: "\(pipeline.describeStage(index)) of the upstream exited with status \(status)", status: ExitStatus(rawValue: status))
         }
         if outcome.onlyFirstStageFailed, let status = outcome.statuses.first {
+            guard pipeline.firstStageIsExtract else {
+                return .void(
+                    reason: "\(pipeline.describeStage(0)) of the upstream exited with status \(status), and it is not conduit-extract itself, so a filter inside it may have dropped rows",
+                    status: ExitStatus(rawValue: status))
+            }
             return .unconfirmed(reason: "the stream ended early (\(pipeline.describeStage(0)) exited with status \(status))", status: ExitStatus(rawValue: status))
         }
         let status = outcome.shell.exitStatus
-        return .void(reason: "the upstream shell \(outcome.shell.description) before it could report its stages", status: status.rawValue == 0 ? .software : status)
+        return .void(reason: "the upstream shell \(outcome.shell.description) without reporting its stages' statuses", status: status.rawValue == 0 ? .software : status)
     }
 }
 

@@ -1,4 +1,4 @@
-import Config
+public import Config
 public import Core
 import Glibc
 public import Stream
@@ -98,6 +98,31 @@ public struct EndConfirmation {
         public var startedFrom: StateValue?
         /// Where that value came from, for messages: `the state file …`, `--last-value`, ….
         public var origin: String
+        /// Which kind of origin: `state`, `checkpoint` (read from the state), `last_value`,
+        /// `initial_value`, `first_run` (given).
+        public var originKind: String = "state"
+        /// The value read from the state or checkpoint, before `lookback` lowered it.
+        public var read: StateValue?
+        /// ``ResourceFingerprint`` of the resource as the extract's configuration defines it.
+        public var resource: String = ""
+
+        public init(
+            extract: String, pid: Int, state: String, startedFrom: StateValue?, origin: String, originKind: String = "state",
+            read: StateValue? = nil, resource: String = ""
+        ) {
+            self.extract = extract
+            self.pid = pid
+            self.state = state
+            self.startedFrom = startedFrom
+            self.origin = origin
+            self.originKind = originKind
+            self.read = read
+            self.resource = resource
+        }
+
+        /// Whether the extract took its value from the state (or checkpoint) it read, rather than
+        /// from `--last-value`, `initial_value` or the first run's default.
+        public var readTheState: Bool { originKind == "state" || originKind == "checkpoint" }
     }
 
     /// An extract's end record.
@@ -108,7 +133,21 @@ public struct EndConfirmation {
         public var bytes: Int
         /// ``StreamDigest/hexValue`` of every byte written.
         public var hash: String
+        /// The greatest incremental value written (in an ordered stream, the last); after a
+        /// failure, a value at or above everything written.
         public var lastValue: StateValue?
+        /// False for an extract that failed: its record bounds values but confirms nothing.
+        public var complete: Bool
+
+        public init(extract: String, pid: Int, rows: Int, bytes: Int, hash: String, lastValue: StateValue?, complete: Bool = true) {
+            self.extract = extract
+            self.pid = pid
+            self.rows = rows
+            self.bytes = bytes
+            self.hash = hash
+            self.lastValue = lastValue
+            self.complete = complete
+        }
     }
 
     /// What the extract did at its end.
@@ -209,8 +248,11 @@ public struct EndConfirmation {
     }
 
     /// conduit-extract, before its first byte: records where it started, for `run`.
-    public func announceStart(run: String, extract: String, startedFrom: StateValue?, origin: String) throws(ConduitError) {
-        try append([
+    public func announceStart(
+        run: String, extract: String, startedFrom: StateValue?, origin: String, originKind: String = "state",
+        read: StateValue? = nil, resource: String = ""
+    ) throws(ConduitError) {
+        var fields = [
             JSONMember(key: "run", value: .string(run)),
             JSONMember(key: "extract", value: .string(extract)),
             JSONMember(key: "pid", value: .number(String(getpid()))),
@@ -218,16 +260,24 @@ public struct EndConfirmation {
             JSONMember(key: "state", value: .string(stateIdentity)),
             JSONMember(key: "started_from", value: startedFrom?.jsonValue ?? .null),
             JSONMember(key: "origin", value: .string(origin)),
-        ])
+            JSONMember(key: "origin_kind", value: .string(originKind)),
+            JSONMember(key: "resource", value: .string(resource)),
+        ]
+        if let read { fields.append(JSONMember(key: "read", value: read.jsonValue)) }
+        try append(fields)
     }
 
-    /// conduit-extract, after its last byte: records what it wrote, for `run`.
-    public func confirmEnd(run: String, extract: String, rows: Int, digest: StreamDigest, lastValue: StateValue?) throws(ConduitError) {
+    /// conduit-extract, after its last byte: records what it wrote, for `run`. An extract that
+    /// failed records `complete: false`: its bytes confirm nothing, but its last value still
+    /// bounds what may be committed (a value the extract never reached was rewritten).
+    public func confirmEnd(
+        run: String, extract: String, rows: Int, digest: StreamDigest, lastValue: StateValue?, complete: Bool = true
+    ) throws(ConduitError) {
         var fields = [
             JSONMember(key: "run", value: .string(run)),
             JSONMember(key: "extract", value: .string(extract)),
             JSONMember(key: "pid", value: .number(String(getpid()))),
-            JSONMember(key: "event", value: .string("end")),
+            JSONMember(key: "event", value: .string(complete ? "end" : "failed")),
             JSONMember(key: "rows", value: .number(String(rows))),
             JSONMember(key: "bytes", value: .number(String(digest.byteCount))),
             JSONMember(key: "hash", value: .string(digest.hexValue)),
@@ -271,8 +321,16 @@ public struct EndConfirmation {
                 case .null?: startedFrom = nil
                 default: continue
                 }
-                starts.append(Start(extract: extract, pid: pid, state: state, startedFrom: startedFrom, origin: origin))
-            case "end":
+                var start = Start(extract: extract, pid: pid, state: state, startedFrom: startedFrom, origin: origin)
+                if case .string(let kind)? = fields["origin_kind"] { start.originKind = kind }
+                if case .string(let resource)? = fields["resource"] { start.resource = resource }
+                switch fields["read"] {
+                case .number(let text)?: start.read = .number(text)
+                case .string(let text)?: start.read = .string(text)
+                default: break
+                }
+                starts.append(start)
+            case "end", "failed":
                 guard case .number(let rowsText)? = fields["rows"], let rows = Int(rowsText), rows >= 0,
                       case .number(let bytesText)? = fields["bytes"], let count = Int(bytesText), count >= 0,
                       case .string(let hash)? = fields["hash"] else { continue }
@@ -282,7 +340,7 @@ public struct EndConfirmation {
                 case .string(let text)?: lastValue = .string(text)
                 default: lastValue = nil
                 }
-                ends.append(End(extract: extract, pid: pid, rows: rows, bytes: count, hash: hash, lastValue: lastValue))
+                ends.append(End(extract: extract, pid: pid, rows: rows, bytes: count, hash: hash, lastValue: lastValue, complete: event == "end"))
             default:
                 continue
             }
@@ -290,9 +348,50 @@ public struct EndConfirmation {
         return (starts, ends)
     }
 
+    /// Waits, up to `seconds`, until every extract that recorded a start for `run` has recorded
+    /// an end (or a failure) or is no longer running.
+    public func awaitExtractsEnded(run: String, within seconds: Double) {
+        let deadline = MonotonicClock.now + seconds
+        while MonotonicClock.now < deadline {
+            let (starts, ends) = records(for: run)
+            let ended = Set(ends.map(\.extract))
+            let running = starts.filter { !ended.contains($0.extract) && kill(Int32($0.pid), 0) == 0 }
+            if running.isEmpty { return }
+            usleep(10_000)
+        }
+    }
+
     /// Removes the records file (at the end of a run, while its lock is held: records name their
     /// run, so this only keeps the file from growing).
     public func clear() {
         _ = unlink(path)
+    }
+}
+
+/// Which resource a stream belongs to, as one configuration defines it: a hash of the query, the
+/// incremental column and the source (its type and connection settings, secrets left out, a
+/// SQLite path made absolute). An extract run with another `ingest.yml` that shares the state
+/// file but reads another database, or with another query, records a different one.
+public enum ResourceFingerprint {
+    public static func of(_ resource: ResourceConfig, source: SourceConfig) -> String {
+        var text = "query\u{0}\(resource.query)\u{0}column\u{0}\(resource.incrementalColumn ?? "")\u{0}type\u{0}\(source.type.rawValue)"
+        for (keyword, value) in source.connection.parameters where keyword != "password" {
+            text += "\u{0}\(keyword)\u{0}\(value)"
+        }
+        if let url = source.connection.url {
+            // user:password@ left out.
+            var shown = url
+            let characters = Array(url)
+            if let colon = characters.firstIndex(of: ":"), characters.count > colon + 2, characters[colon + 1] == "/",
+               characters[colon + 2] == "/", let at = characters[(colon + 3)...].lastIndex(of: "@") {
+                shown = String(characters[..<(colon + 3)]) + String(characters[(at + 1)...])
+            }
+            text += "\u{0}url\u{0}\(shown)"
+        }
+        if let path = source.connection.path { text += "\u{0}path\u{0}\(StateFile(path: path).canonicalPath)" }
+        if let schema = source.connection.schema { text += "\u{0}schema\u{0}\(schema)" }
+        var digest = StreamDigest()
+        digest.update(Array(text.utf8))
+        return digest.hexValue
     }
 }

@@ -75,6 +75,10 @@ public struct IncrementalTracker: Sendable {
             rowsBeforeOpenGroup = rows - 1
             return true
         case .equal:
+            // The same value spelled another way (12:00:00 and 12:00:00.000 in a SQLite text
+            // column): keep the later spelling, the greater where the source compares text, so
+            // that the next run's `>` does not read the group again.
+            maximum = value
             return false
         case .descending:
             if requiresOrder {

@@ -39,8 +39,11 @@ public struct PipelineText: Sendable, Equatable {
             let next: Character? = index + 1 < characters.count ? characters[index + 1] : nil
             switch character {
             case "\\":
+                // A backslash before a newline, or at the very end, would join the next line
+                // (conduit-state's own) to the pipeline.
+                guard let next, next != "\n", next != "\r" else { throw refuse("a line continuation (\\ at the end of a line)") }
                 current.append(character)
-                if let next { current.append(next) }
+                current.append(next)
                 index += 2
                 atWordStart = false
                 continue
@@ -69,6 +72,15 @@ public struct PipelineText: Sendable, Equatable {
                 guard end < characters.count else { throw refuse("an unclosed $'") }
                 current.append(contentsOf: characters[index...end])
                 index = end + 1
+                atWordStart = false
+                continue
+            case "<" where next == "<" && (index + 2 >= characters.count || characters[index + 2] != "<"):
+                // A here-document reads the lines after the pipeline.
+                throw refuse("a here-document (<<)")
+            case "<" where next == "<":
+                // <<< is a here-string: one word, on this line.
+                current.append(contentsOf: "<<<")
+                index += 3
                 atWordStart = false
                 continue
             case "$" where next == "(", "<" where next == "(", ">" where next == "(":
@@ -132,6 +144,15 @@ public struct PipelineText: Sendable, Equatable {
             }
         }
         self.stages = stages
+    }
+
+    /// Whether `command` appears as a word of `stage`, quoted or not, with or without a path:
+    /// `jq`, `"jq"`, `/usr/bin/jq`, `timeout 60 jq`, `env jq`, `nice jq`.
+    public static func runs(_ command: String, _ stage: String) -> Bool {
+        stage.split(whereSeparator: { $0 == " " || $0 == "\t" }).contains { word in
+            let bare = word.filter { $0 != "\"" && $0 != "'" && $0 != "\\" }
+            return bare == command || bare.hasSuffix("/" + command)
+        }
     }
 
     /// The command a stage runs: its first word after `NAME=value` assignments, without a path

@@ -73,7 +73,7 @@ public struct StateCommands: Sendable {
     /// where the user said, not where an interrupted run stopped.
     private func edit(_ resource: String, _ change: (inout StateDocument) -> Void) throws(ConduitError) -> StateValue? {
         try checkKnown(resource)
-        let runLock = try stateFile.acquireRunLock(for: resource)
+        let runLock = try stateFile.acquireRunLock(for: resource, announcesRun: false)
         defer { withExtendedLifetime(runLock) {} }
         try CheckpointLedger(stateFile: stateFile).startNewEpoch(for: resource)
         var previous: StateValue?

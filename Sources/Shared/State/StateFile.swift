@@ -75,8 +75,10 @@ public struct StateFile: Sendable {
     }
 
     /// Takes the run lock of `resource` without waiting: one run of a resource at a time.
-    /// Fails with `.busy` (exit 75) naming the holder when another live process has it.
-    public func acquireRunLock(for resource: String) throws(ConduitError) -> RunLock {
+    /// Fails with `.busy` (exit 75) naming the holder when another live process has it. Only a
+    /// commit (`announcesRun`) names its run in the lock file for extracts to record to; `set`
+    /// and `reset` hold the lock without inviting records.
+    public func acquireRunLock(for resource: String, announcesRun: Bool = true) throws(ConduitError) -> RunLock {
         let lockPath = runLockPath(for: resource)
         let outcome: FileLock.Outcome
         do {
@@ -87,7 +89,7 @@ public struct StateFile: Sendable {
         switch outcome {
         case .acquired(let lock):
             let run = RunIdentity.ofThisProcess()
-            lock.describeHolder("pid \(getpid()) on \(RunLock.hostName)\n\(run.serialized)\n")
+            lock.describeHolder("pid \(getpid()) on \(RunLock.hostName)\n" + (announcesRun ? "\(run.serialized)\n" : ""))
             return RunLock(lock: lock, run: run)
         case .held(let holder):
             let firstLine = holder.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""

@@ -35,7 +35,7 @@ final class UpstreamPipeline {
     /// not one pipeline is refused first (``PipelineText``).
     static func start(_ command: String, environment: [String: String]) throws(ConduitError) -> UpstreamPipeline {
         let stages = try PipelineText(parsing: command).stages
-        let firstJQ = stages.indices.first { PipelineText.commandWord(of: stages[$0]) == "jq" }
+        let firstJQ = stages.indices.first { PipelineText.runs("jq", stages[$0]) }
         let roundingStage = firstJQ.flatMap { JQVersion.installed(environment: environment)?.roundsBigIntegers == true ? $0 : nil }
         let statusPath: String
         switch FileIO.makeTemporaryFile(in: SpillBuffer.temporaryFolder, prefix: "conduit-upstream") {
@@ -67,8 +67,8 @@ final class UpstreamPipeline {
         /// The shell's own status, when `statuses` is empty.
         var shell: ChildProcess.Termination
 
-        var succeeded: Bool { statuses.isEmpty ? shell.isSuccess : statuses.allSatisfy { $0 == 0 } }
-        /// Only the first stage (the extract) failed: what it wrote before failing is a sound prefix.
+        var succeeded: Bool { !statuses.isEmpty && statuses.allSatisfy { $0 == 0 } }
+        /// Only the first stage failed: when it is the extract, what it wrote before failing is a sound prefix.
         var onlyFirstStageFailed: Bool {
             guard let first = statuses.first else { return false }
             return first != 0 && statuses.dropFirst().allSatisfy { $0 == 0 }
@@ -101,6 +101,13 @@ final class UpstreamPipeline {
     /// Stops the pipeline (SIGTERM to its group, SIGKILL after `grace`) and waits for it.
     func stop(grace: Double) throws(ConduitError) {
         _ = try process.stop(grace: grace)
+    }
+
+    /// Whether the first stage runs conduit-extract itself (`conduit-extract R`, `timeout 600
+    /// conduit-extract R`, `ssh db conduit-extract R`), whose failure leaves a sound prefix, rather
+    /// than a script around it (`bash load.sh`), whose failure may be a filter's.
+    var firstStageIsExtract: Bool {
+        stages.first.map { PipelineText.runs("conduit-extract", $0) } ?? false
     }
 
     /// A stage's text for messages: `stage 2 (jq -c …)`.

@@ -32,6 +32,9 @@ public final class OutputStream {
     /// A running hash of every byte written, kept on a pipe only: what `conduit-extract` confirms
     /// to `conduit-state commit`, which compares it with the bytes it received.
     public private(set) var digest = StreamDigest()
+    /// A value at or above every incremental value written so far (nil before the first flush):
+    /// what a failed extract records, so that the commit never moves the state above what it read.
+    public private(set) var valueBound: StateValue?
     /// Called once, just before the first byte is written: where `conduit-extract` records the
     /// start of its stream, so the record exists before any reader can see a row.
     package var beforeFirstWrite: (() throws(ConduitError) -> Void)?
@@ -58,6 +61,7 @@ public final class OutputStream {
     /// The extractors' flush, when their buffer is full: everything when groups are not held,
     /// else every complete value group, keeping the open one (in the buffer, or spilled).
     public func flush(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+        if let bound = groups?.upperBound { valueBound = bound }
         if let progress {
             let start = min(bytesCounted, bytes.count)
             rowsCounted += bytes.withUnsafeBufferPointer { buffer in
@@ -88,6 +92,7 @@ public final class OutputStream {
 
     /// At the end of the query's rows: the open group is complete, so everything is written.
     public func finish(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+        if let bound = groups?.upperBound { valueBound = bound }
         try writeHeldThenPrefix(&bytes, upTo: bytes.count, final: true)
         groups?.completedGroupsWritten()
     }
@@ -121,6 +126,7 @@ public final class OutputStream {
     /// Errors writing are ignored: the run has failed already, and a reader that sees less
     /// reads it again next time.
     public func abandon(_ bytes: inout [UInt8], groups: ValueGroupTracker?) {
+        if let bound = groups?.upperBound { valueBound = bound }
         if !holdsValueGroups || groups == nil {
             try? writeAll(&bytes)
         } else if let groups, groups.groupChanged {
@@ -215,12 +221,19 @@ public final class OutputStream {
 public struct ValueGroupTracker {
     private var value: [UInt8] = []
     private var hasValue = false
+    /// Whether to keep the greatest value too: in a stream without order the last is not it.
+    private let tracksMaximum: Bool
+    /// The greatest value seen, when ``tracksMaximum``.
+    private var maximum: StateValue?
     /// Where the open group's first row starts in the buffer (0 when it started before it).
     public private(set) var groupStart = 0
     /// Whether a group ended since complete groups were last written.
     public private(set) var groupChanged = false
 
-    public init() {}
+    /// `tracksMaximum`: keep the greatest value as well as the last (a stream with `ordered: false`).
+    public init(tracksMaximum: Bool = false) {
+        self.tracksMaximum = tracksMaximum
+    }
 
     /// After a row was appended at `rowStart` whose incremental value is `valueBytes` (its JSON text).
     @inline(__always)
@@ -228,6 +241,9 @@ public struct ValueGroupTracker {
         if hasValue && valueBytes.elementsEqual(value) { return }
         value.removeAll(keepingCapacity: true)
         value.append(contentsOf: valueBytes)
+        if tracksMaximum, let current = lastValue, maximum.map({ current.compare(to: $0) == .descending }) ?? true {
+            maximum = current
+        }
         if hasValue { groupChanged = true }
         hasValue = true
         groupStart = rowStart
@@ -242,6 +258,12 @@ public struct ValueGroupTracker {
     public mutating func completedGroupsWritten() {
         groupStart = 0
         groupChanged = false
+    }
+
+    /// The greatest value appended: the last in an ordered stream, else the tracked maximum.
+    /// At or above every value written so far.
+    public var upperBound: StateValue? {
+        tracksMaximum ? maximum : lastValue
     }
 
     /// The last row's value as a state value (a number's digits, or a string's text).
