@@ -88,6 +88,7 @@ import Testing
         #expect(Messages.stableLines(load.stderr) == [
             "conduit-extract: rows: 6 rows, 2325 bytes in \(Messages.timing)",
             "conduit-extract: rows: no conduit-state commit of rows is running, so the end of this stream was not confirmed to one",
+            Messages.noSequence("rows"),
             "conduit-load: rows: 6 rows, 2325 bytes in \(Messages.timing) into \"\(prefix)_dst\" on \(PostgresFixture.label(environment))",
         ], "\(load.stderr)")
 
@@ -448,6 +449,7 @@ import Testing
         #expect(first.status == 0, "\(first.stderr)")
         #expect(Messages.stableLines(first.stderr) == [
             "conduit-extract: rows: 5 rows, 265 bytes in \(Messages.timing)",
+            Messages.noSequence("rows"),
             "conduit-load: rows: 5 rows, 265 bytes in \(Messages.timing) into \"\(prefix)_dst\" on \(PostgresFixture.label(environment))",
             "conduit-state: rows: 5 rows, 265 bytes in \(Messages.timing); state (none) → 5",
         ], "\(first.stderr)")
@@ -458,6 +460,7 @@ import Testing
         // Row 6 holds now(), whose digits (so the byte count) vary.
         #expect(Messages.stableLines(second.stderr, ignoringBytes: true) == [
             "conduit-extract: rows: 2 rows, \(Messages.bytes) in \(Messages.timing)",
+            Messages.noSequence("rows"),
             "conduit-load: rows: 2 rows, \(Messages.bytes) in \(Messages.timing) into \"\(prefix)_dst\" on \(PostgresFixture.label(environment))",
             "conduit-state: rows: 2 rows, \(Messages.bytes) in \(Messages.timing); state 5 → 7",
         ], "\(second.stderr)")

@@ -35,6 +35,12 @@ enum Messages {
         stable(text, ignoringBytes: ignoringBytes).split(separator: "\n").map(String.init).sorted()
     }
 
+    /// The warning every run of a PostgreSQL resource whose integer cursor draws from no sequence
+    /// (ids given explicitly) prints: the safe horizon cannot bound it.
+    static func noSequence(_ resource: String, column: String = "id") -> String {
+        "conduit-extract: warning: \(resource): the safe horizon holds back nothing: \(column) draws from no sequence (serial, identity or DEFAULT nextval), so the extract cannot tell which ids transactions in flight hold; lookback covers what it cannot see, safe_horizon: false silences this"
+    }
+
     /// Whether all of `text` matches the regular expression `pattern`.
     static func matches(_ text: String, _ pattern: String) -> Bool {
         guard let regex = try? Regex(pattern) else { return false }
