@@ -31,7 +31,7 @@ public struct PipelineText: Sendable, Equatable {
         var atWordStart = true
 
         func refuse(_ what: String) -> ConduitError {
-            .usage("--from takes one pipeline (stages joined by |) and nothing else, so that every stage's exit status is seen; \(what) in \(JSONEscaping.quoted(text)). Put anything more in a script whose last line is the pipeline and give --from 'bash script.sh' a single stage, or run the commands before conduit-state")
+            .usage("--from takes one pipeline (stages joined by |) and nothing else, so that every stage's exit status is seen; \(what) in \(JSONEscaping.quoted(text)). Make a filter with more to it a script of its own stage (--from 'conduit-extract R | bash filter.sh'), and run other commands before conduit-state")
         }
 
         while index < characters.count {
