@@ -32,6 +32,8 @@ struct PostgresSafeHorizon {
     let tableOID: UInt32
     let tableColumn: Int
     let style: PostgresTextEncoder.Style
+    /// The column's type modifier (`PQfmod`): for `timestamp(p)`, p; -1 without one.
+    var typeModifier: Int32 = -1
 
     /// A backend takes its statement's start time a moment before it publishes it; a transaction
     /// not yet seen by the read started at most this long before it (docs: the stall assumption).
@@ -46,6 +48,17 @@ struct PostgresSafeHorizon {
     /// Which kinds of column the horizon can bound at all (compared by ``StateValue``'s order).
     var isSupported: Bool { isTimeLike || (isIntegerLike && tableOID != 0) }
     var rule: String { isTimeLike ? "time" : "sequence" }
+    /// The memory's identity: the rule and the column (another column of the same table, or the
+    /// same name drawn from another sequence, starts afresh).
+    var memoryKey: String { "\(rule):\(tableColumn)" }
+
+    /// How far below a transaction's start a column of reduced precision may round its stamp:
+    /// `timestamptz(0)` rounds to the nearest second, so a stamp can lie up to half a second
+    /// before the start it was drawn at.
+    var roundingMargin: String {
+        guard (type == .timestamptz || type == .timestamp), typeModifier >= 0, typeModifier < 6 else { return "0" }
+        return "1 second"
+    }
 
     // MARK: - The tables the query reads
 
@@ -54,7 +67,14 @@ struct PostgresSafeHorizon {
 
     /// Every `Schema`.`Relation Name` in an `EXPLAIN (VERBOSE, FORMAT JSON)` plan.
     static func relations(inPlan plan: JSONValue) -> [String] {
+        tables(inPlan: plan).names
+    }
+
+    /// The tables a plan names, and the scans whose writers no plan shows: a foreign table's
+    /// (they write on another server) and a function's (the tables it reads are not in the plan).
+    static func tables(inPlan plan: JSONValue) -> (names: [String], unseen: [String]) {
         var names: [String] = []
+        var unseen: [String] = []
         func walk(_ value: JSONValue) {
             switch value {
             case .array(let items): items.forEach(walk)
@@ -64,6 +84,10 @@ struct PostgresSafeHorizon {
                 for member in members {
                     if member.key == "Schema", case .string(let text) = member.value { schema = text }
                     if member.key == "Relation Name", case .string(let text) = member.value { relation = text }
+                    if member.key == "Node Type", case .string(let node) = member.value {
+                        if node == "Foreign Scan", !unseen.contains("a foreign table") { unseen.append("a foreign table") }
+                        if node == "Function Scan", !unseen.contains("a function") { unseen.append("a function") }
+                    }
                     walk(member.value)
                 }
                 if let relation {
@@ -74,7 +98,7 @@ struct PostgresSafeHorizon {
             }
         }
         walk(plan)
-        return names
+        return (names, unseen)
     }
 
     static func quoteIdentifier(_ text: String) -> String {
@@ -189,7 +213,7 @@ struct PostgresSafeHorizon {
     /// tables' names (JSON), recovery, the role, whether it sees every session.
     func timeQuery(relations: [String], pending: [String]) -> String {
         let zone = "(SELECT reset_val FROM pg_settings WHERE name = 'TimeZone')"
-        let bound = "least(statement_timestamp() - interval '\(Self.startMargin)', (SELECT started FROM oldest))"
+        let bound = "(least(statement_timestamp() - interval '\(Self.startMargin)', (SELECT started FROM oldest)) - interval '\(roundingMargin)')"
         let spelled: String
         switch type {
         case .timestamptz: spelled = "\(bound)::text"
@@ -204,10 +228,12 @@ struct PostgresSafeHorizon {
               SELECT a.* FROM pg_stat_get_activity(NULL) AS a, me
               WHERE a.datid = me.datid AND a.pid <> pg_backend_pid()
                 AND a.backend_type IS DISTINCT FROM 'autovacuum worker' AND a.backend_type IS DISTINCT FROM 'walsender'),
-            oldest AS (
-              SELECT pid, usesysid, state, coalesce(xact_start, CASE WHEN state = 'active' THEN query_start END) AS started FROM s
-              WHERE coalesce(xact_start, CASE WHEN state = 'active' THEN query_start END) IS NOT NULL
-              ORDER BY 4 LIMIT 1),
+            starts AS (
+              -- An active session counts from its statement's start too: a procedure that commits
+              -- stamps statement_timestamp(), its CALL's start, in transactions that begin later.
+              SELECT pid, usesysid, state,
+                CASE WHEN state = 'active' THEN least(xact_start, query_start) ELSE xact_start END AS started FROM s),
+            oldest AS (SELECT * FROM starts WHERE started IS NOT NULL ORDER BY started LIMIT 1),
             locks AS MATERIALIZED (SELECT * FROM pg_lock_status() WHERE pid IS DISTINCT FROM pg_backend_pid()),
             blind AS (
               SELECT s.pid, l.virtualtransaction AS vxid, CASE WHEN s.state = 'disabled' THEN 'untracked' ELSE 'hidden' END AS why
@@ -319,6 +345,8 @@ struct PostgresSafeHorizon {
         var seesAll = true
         /// Why the rule cannot bound this column at all (said every run); nil when it can.
         var unavailable: String?
+        /// What the query reads whose writers the plan does not show (a foreign table, a function).
+        var unseen: [String] = []
     }
 
     /// The sequence rule's reading from ``sequenceQuery(relations:pending:)``'s row.
@@ -406,12 +434,15 @@ struct PostgresSafeHorizon {
 
     /// The bound from this run's reading and the memory of earlier ones, and the memory to keep.
     func bound(from reading: Reading, memory previous: JSONValue?) -> (bound: Bound?, memory: PostgresHorizonMemory?) {
-        guard reading.unavailable == nil, let position = reading.position else {
-            // Nothing to read (a sequence that has drawn nothing): nothing above the watermark was drawn from it.
-            return (nil, nil)
+        guard reading.unavailable == nil else { return (nil, nil) }
+        let remembered = PostgresHorizonMemory(json: previous, rule: memoryKey, database: reading.database, relation: tableOID)
+        guard let position = reading.position else {
+            // The sequence has drawn nothing since it was created or set (setval(…, false)): ids
+            // drawn before a setval may still be in flight, so what was cleared still bounds.
+            guard let remembered, let bound = remembered.bound else { return (nil, nil) }
+            return (Bound(value: stateValue(bound), inclusive: true, blocker: "the sequence's next draw (its position is unknown since it was set)", pid: nil, age: nil), remembered)
         }
-        let memory = PostgresHorizonMemory(json: previous, rule: rule, database: reading.database, relation: tableOID)
-            ?? PostgresHorizonMemory(rule: rule, database: reading.database, relation: tableOID)
+        let memory = remembered ?? PostgresHorizonMemory(rule: memoryKey, database: reading.database, relation: tableOID)
         let current = PostgresHorizonMemory.Record(
             position: position, holders: reading.holders.map(\.vxid), postmasterStart: reading.postmasterStart)
         let preparedRunning = reading.holders.contains(where: \.isPrepared)
@@ -499,6 +530,10 @@ struct PostgresSafeHorizon {
         }
         if let unavailable = reading.unavailable {
             warnings.append("the safe horizon holds back nothing: \(unavailable); lookback covers what it cannot see, safe_horizon: false silences this")
+        }
+        if !reading.unseen.isEmpty {
+            warnings.append(
+                "the query reads \(reading.unseen.joined(separator: " and ")), whose writers the safe horizon cannot see (a foreign table's writers are on another server; a function's tables are not in the plan): rows they make visible late can be missed; lookback covers them")
         }
         if !reading.otherTables.isEmpty {
             let tables = reading.otherTables.joined(separator: ", ")

@@ -65,7 +65,8 @@ public final class PostgresSource: Source {
                 let type = description.columnType(index)
                 horizon = PostgresSafeHorizon(
                     columnIndex: index, type: type, tableOID: description.columnTable(index),
-                    tableColumn: description.columnTableColumn(index), style: PostgresTextEncoder.Style(type))
+                    tableColumn: description.columnTableColumn(index), style: PostgresTextEncoder.Style(type),
+                    typeModifier: description.columnTypeModifier(index))
             }
         }
         return try extract(
@@ -148,9 +149,10 @@ public final class PostgresSource: Source {
                 // The tables the query reads, from its plan: their writers count too.
                 let explained = try connection.query(
                     PostgresSafeHorizon.explain(sql), parameters: parameter.map { [$0] } ?? [], types: types, context: context)
-                let relations = explained.string(row: 0, column: 0).flatMap { try? JSONParser.parse($0) }
-                    .map(PostgresSafeHorizon.relations(inPlan:)) ?? []
-                let pending = PostgresHorizonMemory.pendingHolders(in: memory, rule: plan.rule)
+                let tables: (names: [String], unseen: [String]) = explained.string(row: 0, column: 0)
+                    .flatMap { try? JSONParser.parse($0) }.map(PostgresSafeHorizon.tables(inPlan:)) ?? ([], [])
+                let relations = tables.names
+                let pending = PostgresHorizonMemory.pendingHolders(in: memory, rule: plan.memoryKey)
                 let statement = plan.isTimeLike
                     ? plan.timeQuery(relations: relations, pending: pending)
                     : plan.sequenceQuery(relations: relations, pending: pending)
@@ -160,6 +162,7 @@ public final class PostgresSource: Source {
                     try connection.queryFirst(statement + "; COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
                 }
                 reading = plan.isTimeLike ? plan.timeReading(result) : plan.sequenceReading(result, column: incrementalColumn ?? "")
+                reading?.unseen = tables.unseen
             } else {
                 try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
             }

@@ -303,7 +303,7 @@ package final class SnowflakeDestination: LoadDestination {
         let name = "batch-\(UUID().uuidString.lowercased()).csv"
         let context = "uploading a batch of \(batch.rowCount) rows to the stage of \(label)"
         let answer = try session.run("PUT 'file:///\(name)' \(stage) AUTO_COMPRESS = FALSE OVERWRITE = TRUE", doing: context)
-        guard let url = Self.presignedUploadURL(answer.data["stageInfo"]) else {
+        guard let url = Self.presignedUploadURL(answer.data) else {
             stagingUnavailable = true
             return nil
         }
@@ -311,13 +311,18 @@ package final class SnowflakeDestination: LoadDestination {
         return StagedFile(stage: stage, name: name)
     }
 
-    /// Where a PUT's file can go by a plain HTTP PUT: a stage on Google Cloud Storage reached
-    /// through a presigned URL, and only if the stage does not want the file encrypted on the
-    /// client (Snowflake's internal stages usually do: `encryptionMaterial` holds the key, and
-    /// Conduit does not encrypt yet). nil sends the batch by bindings instead.
-    static func presignedUploadURL(_ stageInfo: JSONValue?) -> String? {
-        guard let stageInfo, stageInfo["locationType"]?.text == "GCS" else { return nil }
+    /// Where a PUT's file can go by a plain HTTP PUT, from the PUT answer's `data`: a stage on
+    /// Google Cloud Storage reached through a presigned URL (`data.stageInfo`), and only if the
+    /// stage does not want the file encrypted on the client. Snowflake's internal stages usually
+    /// do: the key comes in `data.encryptionMaterial`, beside `stageInfo` (an object, or an array
+    /// of them for several files), and `stageInfo.isClientSideEncrypted` says so; Conduit does
+    /// not encrypt yet. nil sends the batch by bindings instead.
+    static func presignedUploadURL(_ data: JSONValue?) -> String? {
+        guard let data, let stageInfo = data["stageInfo"], stageInfo["locationType"]?.text == "GCS" else { return nil }
+        if let material = data["encryptionMaterial"], material != .null, material != .array([]) { return nil }
+        // Where an older answer put it, and the flag itself.
         if let material = stageInfo["encryptionMaterial"], material != .null { return nil }
+        if stageInfo["isClientSideEncrypted"] == .bool(true) { return nil }
         guard let url = stageInfo["presignedUrl"]?.text, url.hasPrefix("https://") || url.hasPrefix("http://") else { return nil }
         return url
     }

@@ -1,5 +1,6 @@
 import Config
 public import Core
+import Glibc
 import Stream
 
 /// The logic of `conduit-state show | get | set | reset`: reads and edits the state file.
@@ -62,10 +63,13 @@ public struct StateCommands: Sendable {
         try edit(resource) { $0.set(value, for: resource) }
     }
 
-    /// Forgets a resource's value: its next run starts from initial_value (or 0). Returns the previous value.
+    /// Forgets a resource's value: its next run starts from initial_value (or 0), and its safe
+    /// horizon from what it sees (the horizon record goes too). Returns the previous value.
     @discardableResult
     public func reset(resource: String) throws(ConduitError) -> StateValue? {
-        try edit(resource) { $0.remove(resource) }
+        let previous = try edit(resource) { $0.remove(resource) }
+        _ = unlink(HorizonRecord.path(stateFile: stateFile, resource: resource))
+        return previous
     }
 
     /// Changes one resource's entry under its run lock and the file lock; returns the previous
