@@ -320,7 +320,7 @@ public struct ExtractRun {
                     + "they are delayed, not lost, and load in the first run after it ends")
         }
         let from = horizon.heldFrom.map { " from \($0.jsonValue.serialized())" } ?? ""
-        return "; held back \(horizon.heldRows) row\(horizon.heldRows == 1 ? "" : "s")\(from) until \(horizon.blocker ?? "an open transaction") ends"
+        return "; held back \(Plural.count(horizon.heldRows, "row"))\(from) until \(horizon.blocker ?? "an open transaction") ends"
     }
 
     /// What `--dry-run` says about the safe horizon: whether it applies, and what the last

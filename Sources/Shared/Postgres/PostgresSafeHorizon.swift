@@ -65,12 +65,7 @@ struct PostgresSafeHorizon {
     /// `EXPLAIN (VERBOSE, FORMAT JSON)` of the query: its plan names every table it reads.
     static func explain(_ sql: String) -> String { "EXPLAIN (VERBOSE, FORMAT JSON) " + sql }
 
-    /// Every `Schema`.`Relation Name` in an `EXPLAIN (VERBOSE, FORMAT JSON)` plan.
-    static func relations(inPlan plan: JSONValue) -> [String] {
-        tables(inPlan: plan).names
-    }
-
-    /// The tables a plan names, and the scans whose writers no plan shows: a foreign table's
+    /// The tables a plan names (every `Schema`.`Relation Name` of an `EXPLAIN (VERBOSE, FORMAT JSON)`), and the scans whose writers no plan shows: a foreign table's
     /// (they write on another server) and a function's (the tables it reads are not in the plan).
     static func tables(inPlan plan: JSONValue) -> (names: [String], unseen: [String]) {
         var names: [String] = []
@@ -206,11 +201,12 @@ struct PostgresSafeHorizon {
         """
     }
 
-    /// The time rule's statement. One row: the bound (as the column's type spells it), the oldest
-    /// transaction in flight (JSON), the transactions whose start is unknown (JSON: untracked or
-    /// hidden sessions in a transaction, prepared transactions writing a table the query reads),
-    /// which of `pending` still run (JSON), the postmaster's start, the database, the other
-    /// tables' names (JSON), recovery, the role, whether it sees every session.
+    /// The time rule's statement. One row: the bound (as the column's type spells it), then as
+    /// ``sequenceQuery(relations:pending:)``: the holders — here the transactions whose start is
+    /// unknown (JSON: untracked or hidden sessions in a transaction, prepared transactions writing
+    /// a table the query reads) — which of `pending` still run (JSON), the postmaster's start, the
+    /// database, the other tables' names (JSON), recovery, the role; last the oldest transaction
+    /// in flight (JSON).
     func timeQuery(relations: [String], pending: [String]) -> String {
         let zone = "(SELECT reset_val FROM pg_settings WHERE name = 'TimeZone')"
         let bound = "(least(statement_timestamp() - interval '\(Self.startMargin)', (SELECT started FROM oldest)) - interval '\(roundingMargin)')"
@@ -247,9 +243,6 @@ struct PostgresSafeHorizon {
                 SELECT 1 FROM locks w WHERE w.virtualtransaction = x.virtualtransaction AND w.pid IS NULL AND w.locktype = 'relation'
                   AND (w.relation IN (SELECT relid FROM tree) OR w.relation IN (SELECT relid FROM everything)) AND w.mode IN \(Self.writeModes)))
             SELECT \(spelled),
-              (SELECT json_build_object('pid', pid, 'role', pg_get_userbyid(usesysid), 'state', state,
-                 'age', extract(epoch FROM statement_timestamp() - started)::float8,
-                 'counts', started < statement_timestamp() - interval '\(Self.startMargin)') FROM oldest)::text,
               (SELECT coalesce(json_agg(u), '[]') FROM (
                  SELECT json_build_object('vxid', vxid, 'pid', pid, 'why', why) AS u FROM blind
                  UNION ALL SELECT json_build_object('vxid', vxid, 'gid', gid, 'owner', owner, 'prepared_age', age) FROM prep) AS unknown)::text,
@@ -257,7 +250,9 @@ struct PostgresSafeHorizon {
                WHERE EXISTS (SELECT 1 FROM locks WHERE virtualtransaction = v))::text,
               pg_postmaster_start_time()::text, (SELECT datid FROM me)::text,
               (\(Self.otherTableNames))::text, pg_is_in_recovery(), current_user::text,
-              pg_has_role(current_user, 'pg_read_all_stats', 'USAGE')
+              (SELECT json_build_object('pid', pid, 'role', pg_get_userbyid(usesysid), 'state', state,
+                 'age', extract(epoch FROM statement_timestamp() - started)::float8,
+                 'counts', started < statement_timestamp() - interval '\(Self.startMargin)') FROM oldest)::text
             """
     }
 
@@ -341,25 +336,30 @@ struct PostgresSafeHorizon {
         var role = ""
         /// Time rule: the oldest transaction in flight, when it set the bound.
         var oldest: Holder?
-        /// Time rule: whether the role sees every session.
-        var seesAll = true
         /// Why the rule cannot bound this column at all (said every run); nil when it can.
         var unavailable: String?
         /// What the query reads whose writers the plan does not show (a foreign table, a function).
         var unseen: [String] = []
     }
 
-    /// The sequence rule's reading from ``sequenceQuery(relations:pending:)``'s row.
-    func sequenceReading(_ result: PostgresResult, column name: String) -> Reading {
+    /// The fields both statements return in columns 1 to 7: holders, which pending transactions
+    /// still run, the postmaster's start, the database, the other tables, recovery, the role.
+    static func commonReading(_ result: PostgresResult) -> Reading {
         var reading = Reading()
-        let sequences = Self.objects(result.string(row: 0, column: 0))
-        reading.holders = Self.objects(result.string(row: 0, column: 1)).map(Holder.init)
-        reading.running = Set(Self.strings(result.string(row: 0, column: 2)))
+        reading.holders = objects(result.string(row: 0, column: 1)).map(Holder.init)
+        reading.running = Set(strings(result.string(row: 0, column: 2)))
         reading.postmasterStart = result.string(row: 0, column: 3) ?? ""
         reading.database = result.string(row: 0, column: 4) ?? ""
-        reading.otherTables = Self.strings(result.string(row: 0, column: 5))
+        reading.otherTables = strings(result.string(row: 0, column: 5))
         reading.isStandby = result.string(row: 0, column: 6) == "t"
         reading.role = result.string(row: 0, column: 7) ?? ""
+        return reading
+    }
+
+    /// The sequence rule's reading from ``sequenceQuery(relations:pending:)``'s row.
+    func sequenceReading(_ result: PostgresResult, column name: String) -> Reading {
+        var reading = Self.commonReading(result)
+        let sequences = Self.objects(result.string(row: 0, column: 0))
         guard !sequences.isEmpty else {
             reading.unavailable = "\(name) draws from no sequence (serial, identity or DEFAULT nextval), so the extract cannot tell which ids transactions in flight hold"
             return reading
@@ -393,20 +393,12 @@ struct PostgresSafeHorizon {
 
     /// The time rule's reading from ``timeQuery(relations:pending:)``'s row.
     func timeReading(_ result: PostgresResult) -> Reading {
-        var reading = Reading()
+        var reading = Self.commonReading(result)
         reading.position = result.string(row: 0, column: 0)
-        if let oldest = Self.objects("[" + (result.string(row: 0, column: 1) ?? "") + "]").first,
+        if let oldest = Self.objects("[" + (result.string(row: 0, column: 8) ?? "") + "]").first,
            case .bool(true)? = oldest["counts"] {
             reading.oldest = Holder(oldest)
         }
-        reading.holders = Self.objects(result.string(row: 0, column: 2)).map(Holder.init)
-        reading.running = Set(Self.strings(result.string(row: 0, column: 3)))
-        reading.postmasterStart = result.string(row: 0, column: 4) ?? ""
-        reading.database = result.string(row: 0, column: 5) ?? ""
-        reading.otherTables = Self.strings(result.string(row: 0, column: 6))
-        reading.isStandby = result.string(row: 0, column: 7) == "t"
-        reading.role = result.string(row: 0, column: 8) ?? ""
-        reading.seesAll = result.string(row: 0, column: 9) == "t"
         return reading
     }
 

@@ -42,7 +42,7 @@ public struct HorizonRecord: Sendable, Equatable {
     /// One line for people: `held back 3 rows from 12 (…) at 2026-…Z`, or that nothing was held.
     public var sentence: String {
         guard heldRows > 0 else { return "the last extract (\(at)) held back no rows" }
-        var text = "the last extract (\(at)) held back \(heldRows) row\(heldRows == 1 ? "" : "s")"
+        var text = "the last extract (\(at)) held back \(Plural.count(heldRows, "row"))"
         if let heldFrom { text += " from \(heldFrom.jsonValue.serialized())" }
         if let blocker { text += ": \(blocker)" }
         return text + "; they load in a run after it ends"
