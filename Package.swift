@@ -25,11 +25,16 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        // Snowflake's key-pair sign-in: RSA signatures, PBKDF2 and AES-CBC for encrypted PKCS#8
+        // keys; swift-asn1 (swift-crypto's own dependency) reads the key files' DER.
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-asn1", from: "1.7.4"),
     ],
     targets: [
         // C libraries, as system-library targets (Debian's -dev packages).
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // The library, Sources/Shared: arrows point one way, from the top of this list down.
         // Values every layer shares: errors and exit codes, state values, column kinds, messages, processes.
@@ -48,7 +53,11 @@ let package = Package(
         library("Postgres", ["Core", "Stream", "Config", "Extract", "Load", "CLibPQ"]),
         library("SQLite", ["Core", "Stream", "Config", "Extract", "Load", "CSQLite"]),
         // The warehouse: the only target that speaks HTTP (Snowflake's query protocol, Arrow results).
-        library("Snowflake", ["Core", "Stream", "Config", "Extract", "Load"]),
+        library("Snowflake", [
+            "Core", "Stream", "Config", "Extract", "Load", "CZlib",
+            .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+            .product(name: "SwiftASN1", package: "swift-asn1"),
+        ]),
         // swift-argument-parser glue and the one place that knows every source and destination.
         library("CLI", ["Core", "Stream", "Config", "State", "Extract", "Load", "Postgres", "SQLite", "Snowflake", argumentParser]),
 

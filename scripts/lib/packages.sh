@@ -5,6 +5,7 @@ ensure_packages() {
   local need=()
   pkg-config --exists libpq 2>/dev/null || need+=(libpq-dev)
   pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
+  pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev)
   command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
   command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
   if [ "${1:-build}" = test ]; then

@@ -21,7 +21,8 @@ enum ConfigurationSchema {
     static let sqliteConnectionKeys = ["path"]
     static let snowflakeConnectionKeys = [
         "account", "user", "password", "database", "schema", "warehouse", "role", "host", "port", "protocol",
-        "authenticator",
+        "authenticator", "private_key_path", "private_key_passphrase", "token", "token_file_path", "retry_timeout",
+        "heartbeat_interval",
     ]
 
     /// A destination's defaults for the resources that write to it.
@@ -57,6 +58,8 @@ enum ConfigurationSchema {
         "write_mode": "mode", "target": "destination", "dest": "destination", "from": "source", "to": "destination",
         "start_value": "initial_value", "default_value": "initial_value", "batch": "batch_size",
         "horizon": "safe_horizon", "look_back": "lookback", "overlap": "lookback",
+        "private_key_file": "private_key_path", "private_key_file_pwd": "private_key_passphrase",
+        "token_file": "token_file_path", "network_timeout": "retry_timeout",
     ]
 
     /// Words people write for a type, and the type they mean.

@@ -48,9 +48,10 @@ public struct ConnectionSettings: Sendable, Equatable, CustomStringConvertible {
         return parts.joined(separator: " ")
     }
 
-    /// Whether a keyword's value is a secret: `password`, `sslpassword`.
+    /// Whether a keyword's value is a secret: `password`, `sslpassword`, a key's passphrase, a token.
     static func isSecret(_ keyword: String) -> Bool {
-        keyword.lowercased().contains("password")
+        let keyword = keyword.lowercased()
+        return keyword.contains("password") || keyword.contains("passphrase") || keyword == "token"
     }
 
     /// The URI with the password of its user info and any `password`-like query parameter

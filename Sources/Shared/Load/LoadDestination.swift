@@ -71,6 +71,13 @@ public protocol LoadDestination: AnyObject {
     /// Abandons the open batch; never throws (it runs on the way out of a failure).
     func rollback()
 
+    /// How often, in seconds, the loader calls ``keepAlive()`` while it reads (also while no
+    /// input comes); nil for a destination whose connection needs nothing while idle.
+    var keepAliveCheckInterval: Double? { get }
+    /// Keeps the connection alive through a long wait for input (Snowflake ends a session idle
+    /// for four hours). Cheap when nothing is due.
+    func keepAlive() throws(ConduitError)
+
     // MARK: Write modes (SPEC 6). The loader calls these outside any batch.
 
     /// `merge`: from now on each batch upserts its rows into the table on `primaryKey` (a unique
@@ -100,6 +107,8 @@ public protocol LoadDestination: AnyObject {
 
 extension LoadDestination {
     public func columnName(forKey key: String) -> String { key }
+    public var keepAliveCheckInterval: Double? { nil }
+    public func keepAlive() throws(ConduitError) {}
 }
 
 extension LoadDestination {

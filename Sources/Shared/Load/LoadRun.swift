@@ -85,6 +85,9 @@ public struct LoadRun {
             primaryKey: primaryKey, merge: mode == .merge || (mode == .append && resource.lookback != nil),
             resumesByKey: resource.lookback != nil, evolution: configuration.effectiveSchemaEvolution(of: resource))
         var reader = LineReader(descriptor: input)
+        if let interval = destination.keepAliveCheckInterval {
+            reader.tick = (interval: interval, action: { () throws(ConduitError) in try destination.keepAlive() })
+        }
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         let outcome: LineReader.Outcome
         do {

@@ -98,6 +98,23 @@ struct SnowflakeBatch {
         return body
     }
 
+    /// How many bytes row `row` adds to ``arrayBindings(rows:width:)``: each cell quoted and
+    /// escaped (or `null`) with its comma, and the line number's.
+    func bindingBytes(row: Int, width: Int) -> Int {
+        var total = String(lineNumbers[row]).utf8.count + 3
+        for column in 0..<width {
+            guard let cell = cell(row: row, column: column) else {
+                total += 5
+                continue
+            }
+            total += cell.count + 3
+            for byte in cell where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+                total += byte < 0x20 && ![0x08, 0x09, 0x0A, 0x0C, 0x0D].contains(byte) ? 5 : 1
+            }
+        }
+        return total
+    }
+
     /// The batch as a CSV file for a staged load. NULL is an empty field; every value is enclosed
     /// in double quotes (a quote inside doubled) behind a `=` mark, so no value — not `""`, not
     /// `\N` — can read as NULL under any loader's NULL rules; the load strips the mark. The line

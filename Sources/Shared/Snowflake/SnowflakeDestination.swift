@@ -41,6 +41,9 @@ package final class SnowflakeDestination: LoadDestination {
     private static let lineColumn = "CONDUIT_LINE"
     /// Snowflake's own default for when its connectors stop binding arrays inline (values per statement).
     static let bindValuesPerStatement = 65_280
+    /// Bytes of bound values per statement: Snowflake's guidance is about 1 MB of statement text
+    /// and binds per request; larger ones risk HTTP 413. Before gzip, which the request gets.
+    package static let bindBytesPerStatement = 1_000_000
     /// Batches above this many bytes of values load through a stage by default; measured on
     /// fakesnow (docs/SNOWFLAKE.md): inline binding wins for small batches, the stage for large.
     package static let defaultStagedThreshold = 4096
@@ -52,6 +55,16 @@ package final class SnowflakeDestination: LoadDestination {
         qualifiedTable = Self.qualified(storedTable, settings: settings)
         label = "\(SnowflakeName.exact(storedTable)) in \(settings.label)"
         self.stagedThreshold = stagedThreshold
+    }
+
+    /// Asked often; the session sends a heartbeat only once it has been idle for its
+    /// `heartbeat_interval`.
+    package var keepAliveCheckInterval: Double? {
+        max(0.5, min(60, session.settings.heartbeatInterval / 4))
+    }
+
+    package func keepAlive() throws(ConduitError) {
+        try session.keepAlive()
     }
 
     deinit {
@@ -207,16 +220,35 @@ package final class SnowflakeDestination: LoadDestination {
     }
 
     /// The batch into the batch table by multi-row INSERTs with array bindings, each at most
-    /// ``bindValuesPerStatement`` values.
+    /// ``bindValuesPerStatement`` values and ``bindBytesPerStatement`` bytes of them (a single
+    /// larger row goes alone). A statement the service refuses as too large (HTTP 413: nothing
+    /// ran) goes again as two of half the size; a single row it refuses is 65, naming its line.
     private func bindRows(width: Int, doing context: String) throws(ConduitError) {
         let placeholders = Array(repeating: "?", count: width + 1).joined(separator: ", ")
         let insert = "INSERT INTO \(Self.batchTable) VALUES (\(placeholders))"
-        let rowsPerStatement = max(1, Self.bindValuesPerStatement / (width + 1))
+        var rowsPerStatement = max(1, Self.bindValuesPerStatement / (width + 1))
+        var bytesPerStatement = Self.bindBytesPerStatement
         var start = 0
         while start < batch.rowCount {
-            let end = min(start + rowsPerStatement, batch.rowCount)
-            try session.run(insert, bindings: batch.arrayBindings(rows: start..<end, width: width), doing: context)
-            start = end
+            var end = start
+            var bytes = 0
+            while end < batch.rowCount, end - start < rowsPerStatement {
+                let size = batch.bindingBytes(row: end, width: width)
+                if end > start, bytes + size > bytesPerStatement { break }
+                bytes += size
+                end += 1
+            }
+            switch try session.execute(insert, bindings: batch.arrayBindings(rows: start..<end, width: width), doing: context) {
+            case .result:
+                start = end
+            case .tooLarge(let sent):
+                guard end - start > 1 else {
+                    throw .badInput(
+                        "line \(batch.lineNumbers[start]): the row is too large for one Snowflake request: a statement binding only its values (\(sent) bytes) was refused (HTTP 413, Request Entity Too Large); nothing of the batch was committed")
+                }
+                rowsPerStatement = max(1, (end - start) / 2)
+                bytesPerStatement = max(1, bytes / 2)
+            }
         }
     }
 

@@ -7,25 +7,40 @@ import Stream
 /// (with `Authorization: Snowflake Token="…"`), `POST /session?delete=true` to log out, which
 /// `close()` and `deinit` do.
 ///
-/// Statements run one at a time and in order, in the session's transaction state; none is ever
-/// sent twice: a request whose answer is lost may have run (an array-bound INSERT may have
-/// written rows), so a failure ends the batch, whose transaction then rolls back.
+/// Statements run one at a time and in order, in the session's transaction state. A request
+/// whose answer is lost may have run (an array-bound INSERT may have written rows), so it is
+/// sent again only as the connectors do, with its original `requestId` (``SnowflakeRetry``):
+/// Snowflake answers such a repeat with the first run's result. A failure that outlasts the
+/// retry budget ends the batch, whose transaction then rolls back.
 package final class SnowflakeSession {
     package let settings: SnowflakeSettings
     private let http: SnowflakeHTTP
+    private let retry: SnowflakeRetry
+    /// The key of a key-pair sign-in, read once.
+    private let keyPair: SnowflakeKeyPair?
     private var token: String?
     /// The login's longer-lived token, which renews an expired session token
     /// (`/session/token-request`) without losing the session's temporary tables.
     private var masterToken: String?
     private var sequence = 0
+    /// When the service last answered: a session idle for hours is kept alive (``keepAlive()``).
+    private var lastAnswer = MonotonicClock.now
 
-    /// Logs in. 69 when the service cannot be reached, 78 when it refuses the login.
-    /// - Parameter timeout: seconds of silence after which a request fails (69). Snowflake
-    ///   answers a statement that runs longer within about 45 s with "still running" and is
-    ///   polled, so a long silence means the service or the network is in trouble.
+    /// Logs in. 69 when the service cannot be reached, 78 when it refuses the login or asks
+    /// for a step a loader cannot take (a second factor, a new password).
+    /// - Parameter timeout: seconds of silence after which a request fails (and is retried
+    ///   within the settings' `retryTimeout`). Snowflake answers a statement that runs longer
+    ///   within about 45 s with "still running" and is polled, so a long silence means the
+    ///   service or the network is in trouble.
     package init(settings: SnowflakeSettings, timeout: Double = 120) throws(ConduitError) {
         self.settings = settings
         http = SnowflakeHTTP(timeout: timeout)
+        retry = SnowflakeRetry(budget: settings.retryTimeout)
+        if case .keyPair(let path, let passphrase) = settings.authenticator {
+            keyPair = try SnowflakeKeyPair(path: path, passphrase: passphrase)
+        } else {
+            keyPair = nil
+        }
         try login()
     }
 
@@ -39,23 +54,63 @@ package final class SnowflakeSession {
         if let schema = settings.schema { query.append(("schemaName", schema)) }
         if let warehouse = settings.warehouse { query.append(("warehouse", warehouse)) }
         if let role = settings.role { query.append(("roleName", role)) }
+        let who = settings.user.isEmpty ? "with an OAuth token" : "as \(settings.user)"
+        let context = "logging in to Snowflake \(settings.label) \(who)"
+        // Built again for every attempt: a key pair's token lives a minute, retries take longer.
+        let body = { () throws(ConduitError) -> [UInt8] in try self.loginBody() }
+        let answer = try exchange(method: "POST", path: "/session/v1/login-request", query: query, body: body, context: context, rejected: ConduitError.configuration)
+        guard case .data(let data) = answer, case .string(let token)? = data?["token"] else {
+            if case .data(let data) = answer, let step = data?["nextAction"]?.text {
+                throw .configuration("\(context): \(Self.describe(nextAction: step, authenticator: settings.authenticator))")
+            }
+            throw .unavailable("\(context): the answer holds no session token")
+        }
+        self.token = token
+        masterToken = data?["masterToken"]?.text
+    }
+
+    /// The login request's body: who, with what, and the session's parameters. The secret goes
+    /// only here, never into a message.
+    private func loginBody() throws(ConduitError) -> [UInt8] {
+        var fields: [(String, String)] = [("ACCOUNT_NAME", settings.accountName)]
+        if !settings.user.isEmpty { fields.append(("LOGIN_NAME", settings.user)) }
+        switch settings.authenticator {
+        case .password(let password):
+            fields.append(("PASSWORD", password))
+        case .keyPair:
+            guard let keyPair else { throw .internalError("the key pair was not read") }
+            let token = try keyPair.token(account: settings.accountName, user: settings.user, now: Int(Date().timeIntervalSince1970))
+            fields += [("AUTHENTICATOR", "SNOWFLAKE_JWT"), ("TOKEN", token)]
+        case .programmaticAccessToken(let token):
+            fields += [("AUTHENTICATOR", "PROGRAMMATIC_ACCESS_TOKEN"), ("TOKEN", token)]
+        case .oauth(let token):
+            fields += [("AUTHENTICATOR", "OAUTH"), ("TOKEN", token)]
+        }
         var body: [UInt8] = []
         body.append(contentsOf: #"{"data":{"CLIENT_APP_ID":"Conduit","CLIENT_APP_VERSION":"#.utf8)
         JSONEscaping.appendQuoted(ConduitVersion.current, to: &body)
-        for (key, value) in [("ACCOUNT_NAME", settings.accountName), ("LOGIN_NAME", settings.user), ("PASSWORD", settings.password)] {
+        for (key, value) in fields {
             body.append(contentsOf: ",\"\(key)\":".utf8)
             JSONEscaping.appendQuoted(value, to: &body)
         }
         body.append(contentsOf: #","SESSION_PARAMETERS":"#.utf8)
         body.append(contentsOf: Self.sessionParameters.utf8)
         body.append(contentsOf: "}}".utf8)
-        let context = "logging in to Snowflake \(settings.label) as \(settings.user)"
-        let answer = try exchange(path: "/session/v1/login-request", query: query, body: body, context: context, rejected: ConduitError.configuration)
-        guard case .data(let data) = answer, case .string(let token)? = data?["token"] else {
-            throw .unavailable("\(context): the answer holds no session token")
+        return body
+    }
+
+    /// What to tell a user whose login Snowflake answered with a further step instead of a
+    /// session: a loader has no one to approve a push, type a passcode or choose a password.
+    static func describe(nextAction step: String, authenticator: SnowflakeSettings.Authenticator) -> String {
+        let instead = "sign in with a key pair (authenticator: snowflake_jwt) or a programmatic access token (authenticator: programmatic_access_token); docs/SNOWFLAKE.md shows how"
+        switch step {
+        case "EXT_AUTHN_DUO_ALL", "EXT_AUTHN_DUO_PUSH_N_PASSCODE", "EXT_AUTHN_DUO_PUSH", "EXT_AUTHN_DUO_PASSCODE":
+            return "Snowflake asks for a second factor (multi-factor authentication, nextAction \(step)), which a loader cannot give; \(instead)"
+        case "PWD_CHANGE":
+            return "Snowflake asks for the user's password to be changed before it signs in (nextAction PWD_CHANGE); change it in Snowflake, or \(instead)"
+        default:
+            return "Snowflake asks for a further sign-in step (nextAction \(step)) that a loader cannot take with authenticator \(authenticator.name); \(instead)"
         }
-        self.token = token
-        masterToken = data?["masterToken"]?.text
     }
 
     /// What the loader's statements rely on, pinned for its session whatever the account or user
@@ -80,7 +135,7 @@ package final class SnowflakeSession {
         JSONEscaping.appendQuoted(token, to: &body)
         body.append(contentsOf: #","requestType":"RENEW"}"#.utf8)
         let answer = try exchange(
-            path: "/session/token-request", query: [("requestId", UUID().uuidString.lowercased())], body: body,
+            method: "POST", path: "/session/token-request", query: [("requestId", UUID().uuidString.lowercased())], body: { body },
             context: context, token: masterToken, rejected: ConduitError.unavailable)
         guard case .data(let data) = answer, case .string(let renewed)? = data?["sessionToken"] else {
             throw .unavailable("\(context): the answer holds no session token")
@@ -98,12 +153,39 @@ package final class SnowflakeSession {
             headers: Self.headers(token: token), body: Array("{}".utf8))
     }
 
+    /// Keeps a session that has been idle for the settings' `heartbeatInterval` alive, as the
+    /// connectors' `CLIENT_SESSION_KEEP_ALIVE` does: `POST /session/heartbeat`. Snowflake ends a
+    /// session idle for four hours; a slow upstream that trickles rows would otherwise find it
+    /// gone at the next batch. Does nothing when the session answered more recently.
+    package func keepAlive() throws(ConduitError) {
+        guard token != nil, MonotonicClock.now - lastAnswer >= settings.heartbeatInterval else { return }
+        _ = try request(method: "POST", path: "/session/heartbeat", query: [("requestId", UUID().uuidString.lowercased())], body: nil, doing: "keeping the idle Snowflake session alive")
+    }
+
     /// Runs one statement. `bindings` is the JSON object of the request's `bindings` member
     /// (`{"1":{"type":"TEXT","value":[…]}}`), already encoded. Errors carry Snowflake's code,
     /// SQL state and message: 78 for a statement the service rejects, 65 for a value it cannot
     /// convert (codes 100xxx), 69 when it cannot be reached.
     @discardableResult
     package func run(_ sql: String, bindings: [UInt8]? = nil, doing context: String) throws(ConduitError) -> SnowflakeResult {
+        switch try execute(sql, bindings: bindings, doing: context) {
+        case .result(let result):
+            return result
+        case .tooLarge(let bytes):
+            throw .configuration("\(context): Snowflake refused the statement as too large (HTTP 413, a request of \(bytes) bytes)")
+        }
+    }
+
+    /// What a statement came back with: its result, or Snowflake's refusal of the request as
+    /// too large (HTTP 413, `bytes` sent uncompressed), before anything ran.
+    package enum Executed {
+        case result(SnowflakeResult)
+        case tooLarge(bytes: Int)
+    }
+
+    /// ``run(_:bindings:doing:)``, with a request too large for the service handed back rather
+    /// than thrown, so the caller can send the rows in smaller statements.
+    package func execute(_ sql: String, bindings: [UInt8]?, doing context: String) throws(ConduitError) -> Executed {
         sequence += 1
         var body: [UInt8] = []
         body.reserveCapacity(sql.utf8.count + (bindings?.count ?? 0) + 128)
@@ -115,15 +197,20 @@ package final class SnowflakeSession {
             body.append(contentsOf: bindings)
         }
         body.append(UInt8(ascii: "}"))
-        var data = try request(path: "/queries/v1/query-request", query: [("requestId", UUID().uuidString.lowercased())], body: body, doing: context)
+        let answer = try request(
+            method: "POST", path: "/queries/v1/query-request", query: [("requestId", UUID().uuidString.lowercased())], body: body, doing: context)
+        guard case .data(var data) = answer else { return .tooLarge(bytes: body.count) }
         // A statement still running after the service's wait (about 45 s) answers "in progress"
         // with a URL to ask again; asking for the result never runs the statement twice.
         while let poll = data?["getResultUrl"], case .string(let path) = poll, Self.inProgress.contains(data?["__code"]?.text ?? "") {
-            data = try request(path: path, query: [], body: nil, doing: context)
+            guard case .data(let next) = try request(method: "GET", path: path, query: [], body: nil, doing: context) else {
+                throw .unavailable("\(context): Snowflake refused to report the statement's result (HTTP 413)")
+            }
+            data = next
         }
-        guard let data else { return SnowflakeResult(columns: [], rows: [], data: .null) }
+        guard let data else { return .result(SnowflakeResult(columns: [], rows: [], data: .null)) }
         do {
-            return try SnowflakeResult(data: data)
+            return .result(try SnowflakeResult(data: data))
         } catch {
             throw .internalError("\(context): reading Snowflake's answer: \(error)")
         }
@@ -132,27 +219,26 @@ package final class SnowflakeSession {
     /// One request of the session. A session token expires (by default an hour after it was
     /// issued): the service refuses the request before running anything, so the same request
     /// goes again once, after the token is renewed.
-    private func request(path: String, query: [(String, String)], body: [UInt8]?, doing context: String) throws(ConduitError) -> JSONValue? {
+    private func request(method: String, path: String, query: [(String, String)], body: [UInt8]?, doing context: String) throws(ConduitError) -> Answer {
         guard let token else { throw .internalError("\(context): the Snowflake session is closed") }
-        let first = try exchange(path: path, query: query, body: body, context: context, token: token, rejected: Self.statementError)
-        switch first {
-        case .data(let data):
-            return data
-        case .sessionExpired:
-            try renewSession(doing: context)
-            guard let renewed = self.token else { throw .internalError("\(context): the Snowflake session is closed") }
-            let second = try exchange(path: path, query: query, body: body, context: context, token: renewed, rejected: Self.statementError)
-            guard case .data(let data) = second else {
-                throw .unavailable("\(context): Snowflake refused the renewed session token (code \(Self.sessionExpiredCode)); run again")
-            }
-            return data
+        let first = try exchange(method: method, path: path, query: query, body: { body }, context: context, token: token, rejected: Self.statementError)
+        guard case .sessionExpired = first else { return first }
+        try renewSession(doing: context)
+        guard let renewed = self.token else { throw .internalError("\(context): the Snowflake session is closed") }
+        let second = try exchange(method: method, path: path, query: query, body: { body }, context: context, token: renewed, rejected: Self.statementError)
+        if case .sessionExpired = second {
+            throw .unavailable("\(context): Snowflake refused the renewed session token (code \(Self.sessionExpiredCode)); run again")
         }
+        return second
     }
 
     /// Uploads a file's bytes to a presigned URL (a stage on GCP, or fakesnow's), outside the
-    /// query protocol.
+    /// query protocol. An upload overwrites the same object, so a failed one is sent again
+    /// within the retry budget like any request.
     package func upload(_ bytes: [UInt8], to url: String, doing context: String) throws(ConduitError) {
-        switch http.send(method: "PUT", url: url, headers: [("Content-Type", "application/octet-stream")], body: bytes) {
+        let outcome = try sendRetrying(
+            method: "PUT", url: { _ in url }, headers: [("Content-Type", "application/octet-stream")], body: { bytes }, context: context)
+        switch outcome {
         case .failure(let failure):
             throw failure.isUnreachable
                 ? .unavailable("\(context): \(failure.message)") : .io("\(context): \(failure.message)")
@@ -169,11 +255,12 @@ package final class SnowflakeSession {
     /// "Session token expired": renewable with the master token.
     private static let sessionExpiredCode = "390112"
 
-    /// What one request came back with: the answer's `data`, or word that the session token has
-    /// expired (only for requests made with a session token).
+    /// What one request came back with: the answer's `data`; word that the session token has
+    /// expired (only for requests made with a session token); or HTTP 413, the request too large.
     private enum Answer {
         case data(JSONValue?)
         case sessionExpired
+        case tooLarge
     }
 
     /// Failures a later run may not meet, which are the service's trouble and not the
@@ -199,24 +286,79 @@ package final class SnowflakeSession {
         return headers
     }
 
+    /// Sends a request, and sends it again while it fails in a way that says nothing was done
+    /// or nothing was heard (``SnowflakeRetry/transientReason(_:)``), until the retry budget is
+    /// spent. `url` gets the attempt (0 for the first); `body` is asked for each attempt.
+    private func sendRetrying(
+        method: String, url: (Int) -> String, headers: [(String, String)], body: () throws(ConduitError) -> [UInt8],
+        context: String
+    ) throws(ConduitError) -> Result<HTTPReply, HTTPFailure> {
+        let started = MonotonicClock.now
+        var attempt = 0
+        while true {
+            let outcome = http.send(method: method, url: url(attempt), headers: headers, body: try body())
+            guard let reason = SnowflakeRetry.transientReason(outcome) else { return outcome }
+            let elapsed = MonotonicClock.now - started
+            let wait = retry.delay(beforeRetry: attempt + 1)
+            guard elapsed + wait < retry.budget else {
+                guard attempt > 0 else { return outcome }
+                let error = "gave up after \(Plural.count(attempt + 1, "attempt")) in \(Int(elapsed.rounded())) s (retry_timeout \(Int(retry.budget)) s); the last: \(reason)"
+                if case .failure(var failure) = outcome {
+                    failure.message += "; \(error)"
+                    return .failure(failure)
+                }
+                return .failure(HTTPFailure(message: "\(settings.baseURL) answered \(reason); \(error)", isUnreachable: true))
+            }
+            usleep(UInt32(wait * 1_000_000))
+            attempt += 1
+        }
+    }
+
     /// One request and its answer's `data`, or the error the answer describes. `rejected` makes
     /// the error of an answer that says `"success": false` (login: 78; statement: 78, or 65 for
     /// a value Snowflake cannot convert); the service's own trouble is 69 (``isTransient``).
+    /// Bodies go gzip-compressed, as the connectors send them.
     private func exchange(
-        path: String, query: [(String, String)], body: [UInt8]?, context: String, token: String? = nil,
-        rejected: (String) -> ConduitError
+        method: String, path: String, query: [(String, String)], body: () throws(ConduitError) -> [UInt8]?, context: String,
+        token: String? = nil, rejected: (String) -> ConduitError
     ) throws(ConduitError) -> Answer {
-        var url = settings.baseURL + path
-        if !query.isEmpty {
-            url += (path.contains("?") ? "&" : "?") + query.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
+        let startMillis = Self.milliseconds()
+        let isStatement = path.hasPrefix("/queries/v1/query-request")
+        let url = { (attempt: Int) -> String in
+            var parameters = query
+            // The connectors mark a statement's repeats, so the service answers a repeat of one
+            // that ran with its result instead of running it again.
+            if isStatement, attempt > 0 { parameters += [("clientStartTime", String(startMillis)), ("retryCount", String(attempt))] }
+            parameters.append(("request_guid", UUID().uuidString.lowercased()))
+            return self.settings.baseURL + path + (path.contains("?") ? "&" : "?")
+                + parameters.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
         }
+        var headers = Self.headers(token: token)
+        var plainBytes = 0
+        let hasBody = try body() != nil
+        if hasBody { headers.append(("Content-Encoding", "gzip")) }
+        let outcome = try sendRetrying(
+            method: method, url: url, headers: headers,
+            body: { () throws(ConduitError) -> [UInt8] in
+                guard let plain = try body() else { return [] }
+                plainBytes = plain.count
+                guard let compressed = Gzip.compress(plain) else { throw .internalError("\(context): compressing the request failed") }
+                return compressed
+            }, context: context)
         let reply: HTTPReply
-        switch http.send(method: body == nil ? "GET" : "POST", url: url, headers: Self.headers(token: token), body: body ?? []) {
+        switch outcome {
         case .failure(let failure):
             let error = SnowflakeError(context: context, message: "\(settings.baseURL): \(failure.message)", isUnreachable: failure.isUnreachable)
             throw failure.isUnreachable ? .unavailable(error.description) : .io(error.description)
         case .success(let answer):
             reply = answer
+        }
+        lastAnswer = MonotonicClock.now
+        if reply.status == 413 {
+            guard isStatement else {
+                throw .configuration("\(context): Snowflake refused a request of \(plainBytes) bytes as too large (HTTP 413)")
+            }
+            return .tooLarge
         }
         let answer = try? JSONParser.parse(reply.body)
         guard let answer, case .object = answer else {
@@ -242,6 +384,10 @@ package final class SnowflakeSession {
         if code == Self.sessionExpiredCode, token != nil, path != "/session/token-request" {
             return .sessionExpired
         }
+        let isLogin = path.hasPrefix("/session/v1/login-request")
+        if isLogin, let step = answer["data"]?["nextAction"]?.text, step != "RETRY_LOGIN" {
+            throw .configuration("\(context): \(Self.describe(nextAction: step, authenticator: settings.authenticator)) (code \(code ?? "none"))")
+        }
         let message = answer["message"]?.text ?? "no message"
         let error = SnowflakeError(
             context: context, code: code ?? answer["data"]?["errorCode"]?.text, sqlState: answer["data"]?["sqlState"]?.text,
@@ -252,7 +398,7 @@ package final class SnowflakeSession {
         if Self.isTransient(code: error.code, sqlState: error.sqlState) {
             throw .unavailable(error.description)
         }
-        if reply.status == 401 || reply.status == 403 || path.hasPrefix("/session/v1/login-request") {
+        if reply.status == 401 || reply.status == 403 || isLogin {
             throw .configuration(error.description)
         }
         if let code = error.code, code.hasPrefix("100") {

@@ -23,6 +23,10 @@ public struct LineReader {
     private let descriptor: Int32
     /// Asked before every wait for input; true stops reading with ``Outcome/interrupted``.
     public var interruption: (() -> Bool)?
+    /// Called at least every `interval` seconds while reading, also while no input comes (a
+    /// destination keeping an idle session alive); its error stops reading.
+    public var tick: (interval: Double, action: () throws(ConduitError) -> Void)?
+    private var lastTick = MonotonicClock.now
     /// Bytes read so far.
     public private(set) var bytesRead = 0
     public private(set) var lineNumber = 0
@@ -54,6 +58,10 @@ public struct LineReader {
         while true {
             if let signal = SignalForwarding.stopSignal { return .stopped(signal: signal) }
             if let interruption, interruption() { return .interrupted }
+            if let tick, MonotonicClock.now - lastTick >= tick.interval {
+                lastTick = MonotonicClock.now
+                try tick.action()
+            }
             switch try waitForInput() {
             case .ready: break
             case .wokenUp: continue
@@ -112,20 +120,21 @@ public struct LineReader {
 
     private enum Readiness { case ready, wokenUp }
 
-    /// Waits until the descriptor is readable, or a signal wakes the process up. Without
-    /// ``SignalForwarding`` installed the read itself waits.
+    /// Waits until the descriptor is readable, a signal wakes the process up, or the ``tick``
+    /// is due. Without ``SignalForwarding`` installed or a tick the read itself waits.
     private func waitForInput() throws(ConduitError) -> Readiness {
         let wakeUp = SignalForwarding.wakeUpFD
-        guard wakeUp >= 0 else { return .ready }
-        var pollSet = [
-            pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0),
-            pollfd(fd: wakeUp, events: Int16(POLLIN), revents: 0),
-        ]
-        if poll(&pollSet, 2, -1) < 0 {
+        guard wakeUp >= 0 || tick != nil else { return .ready }
+        var pollSet = [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)]
+        if wakeUp >= 0 { pollSet.append(pollfd(fd: wakeUp, events: Int16(POLLIN), revents: 0)) }
+        let timeout = tick.map { Int32(max(1, min($0.interval * 1000, 3_600_000))) } ?? -1
+        let ready = poll(&pollSet, nfds_t(pollSet.count), timeout)
+        if ready < 0 {
             if errno == EINTR { return .wokenUp }
             throw .io("waiting for input: \(SystemCall.describe(errno))")
         }
-        if pollSet[1].revents != 0 {
+        if ready == 0 { return .wokenUp }
+        if pollSet.count > 1, pollSet[1].revents != 0 {
             SignalForwarding.drainWakeUps()
             return .wokenUp
         }
