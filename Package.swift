@@ -77,7 +77,11 @@ let package = Package(
             swiftSettings: settings),
         .testTarget(name: "SQLiteTests", dependencies: ["Core", "SQLite"], swiftSettings: settings),
         .testTarget(
-            name: "SnowflakeTests", dependencies: ["Core", "Stream", "Config", "Load", "Snowflake"],
+            name: "SnowflakeTests",
+            dependencies: [
+                "Core", "Stream", "Config", "Load", "Snowflake",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             resources: [.copy("Captured")], swiftSettings: settings),
         .testTarget(name: "PostgresTests", dependencies: ["Core", "Stream", "Postgres"], swiftSettings: settings),
         // Seeded mutation fuzzing of what a user controls: NDJSON lines, ingest.yml, the state file.

@@ -27,13 +27,16 @@ enum SnowflakeFixture {
 
     /// One `destinations:` item of type snowflake at the fakesnow server, each line indented by
     /// `indent`; `extra` lines (`table: t`, `mode: merge`) follow the connection.
-    static func entry(_ name: String, database: String, extra: [String] = [], indent: String = "  ") -> String {
+    /// `credentials` replace the password (a key pair's keys, say).
+    static func entry(
+        _ name: String, database: String, extra: [String] = [], credentials: [String] = ["password: ${SNOWFLAKE_PASSWORD}"], indent: String = "  "
+    ) -> String {
         let lines = [
             "- name: \(name)",
             "  type: snowflake",
             "  account: conduit_test",
             "  user: loader",
-            "  password: ${SNOWFLAKE_PASSWORD}",
+        ] + credentials.map { "  " + $0 } + [
             "  database: \(database)",
             "  schema: raw",
             "  warehouse: loading",

@@ -66,9 +66,12 @@ package final class SnowflakeHTTP {
         guard let urlError = error as? URLError else {
             return HTTPFailure(message: "\(error)", isUnreachable: true)
         }
+        // Not reached, or no answer heard: a connection refused, reset or closed before its
+        // answer ("Empty reply from server" is .badServerResponse), or silent too long.
         let unreachable: Set<URLError.Code> = [
             .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .timedOut, .networkConnectionLost,
             .notConnectedToInternet, .secureConnectionFailed, .cannotLoadFromNetwork, .resourceUnavailable,
+            .badServerResponse, .zeroByteResource,
         ]
         let message: String
         switch urlError.code {

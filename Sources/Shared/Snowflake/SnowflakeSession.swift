@@ -148,9 +148,11 @@ package final class SnowflakeSession {
     package func close() {
         guard let token else { return }
         self.token = nil
+        let body = Array("{}".utf8)
+        let compressed = Gzip.compress(body)
         _ = http.send(
             method: "POST", url: settings.baseURL + "/session?delete=true",
-            headers: Self.headers(token: token), body: Array("{}".utf8))
+            headers: Self.headers(token: token) + (compressed == nil ? [] : [("Content-Encoding", "gzip")]), body: compressed ?? body)
     }
 
     /// Keeps a session that has been idle for the settings' `heartbeatInterval` alive, as the
@@ -236,16 +238,16 @@ package final class SnowflakeSession {
     /// query protocol. An upload overwrites the same object, so a failed one is sent again
     /// within the retry budget like any request.
     package func upload(_ bytes: [UInt8], to url: String, doing context: String) throws(ConduitError) {
-        let outcome = try sendRetrying(
-            method: "PUT", url: { _ in url }, headers: [("Content-Type", "application/octet-stream")], body: { bytes }, context: context)
-        switch outcome {
+        let attempts = try sendRetrying(
+            method: "PUT", url: { _ in url }, headers: [("Content-Type", "application/octet-stream")], body: { bytes })
+        switch attempts.outcome {
         case .failure(let failure):
-            throw failure.isUnreachable
-                ? .unavailable("\(context): \(failure.message)") : .io("\(context): \(failure.message)")
+            let message = attempts.explain("\(context): \(failure.message)")
+            throw failure.isUnreachable ? .unavailable(message) : .io(message)
         case .success(let reply) where reply.status >= 500 || reply.status == 429:
-            throw .unavailable("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))")
+            throw .unavailable(attempts.explain("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))"))
         case .success(let reply) where !(200..<300).contains(reply.status):
-            throw .io("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))")
+            throw .io(attempts.explain("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))"))
         case .success:
             return
         }
@@ -286,28 +288,36 @@ package final class SnowflakeSession {
         return headers
     }
 
+    /// A request's last outcome, and when it was sent more than once and still failed, how
+    /// often and how long (for the error message).
+    private struct Attempts {
+        var outcome: Result<HTTPReply, HTTPFailure>
+        var gaveUp: String?
+
+        /// `message`, with the retries that came before it.
+        func explain(_ message: String) -> String {
+            gaveUp.map { "\(message); \($0)" } ?? message
+        }
+    }
+
     /// Sends a request, and sends it again while it fails in a way that says nothing was done
     /// or nothing was heard (``SnowflakeRetry/transientReason(_:)``), until the retry budget is
     /// spent. `url` gets the attempt (0 for the first); `body` is asked for each attempt.
     private func sendRetrying(
-        method: String, url: (Int) -> String, headers: [(String, String)], body: () throws(ConduitError) -> [UInt8],
-        context: String
-    ) throws(ConduitError) -> Result<HTTPReply, HTTPFailure> {
+        method: String, url: (Int) -> String, headers: [(String, String)], body: () throws(ConduitError) -> [UInt8]
+    ) throws(ConduitError) -> Attempts {
         let started = MonotonicClock.now
         var attempt = 0
         while true {
             let outcome = http.send(method: method, url: url(attempt), headers: headers, body: try body())
-            guard let reason = SnowflakeRetry.transientReason(outcome) else { return outcome }
+            guard SnowflakeRetry.transientReason(outcome) != nil else { return Attempts(outcome: outcome) }
             let elapsed = MonotonicClock.now - started
             let wait = retry.delay(beforeRetry: attempt + 1)
             guard elapsed + wait < retry.budget else {
-                guard attempt > 0 else { return outcome }
-                let error = "gave up after \(Plural.count(attempt + 1, "attempt")) in \(Int(elapsed.rounded())) s (retry_timeout \(Int(retry.budget)) s); the last: \(reason)"
-                if case .failure(var failure) = outcome {
-                    failure.message += "; \(error)"
-                    return .failure(failure)
-                }
-                return .failure(HTTPFailure(message: "\(settings.baseURL) answered \(reason); \(error)", isUnreachable: true))
+                guard attempt > 0 else { return Attempts(outcome: outcome) }
+                return Attempts(
+                    outcome: outcome,
+                    gaveUp: "gave up after \(Plural.count(attempt + 1, "attempt")) in \(Int(elapsed.rounded())) s (retry_timeout \(Int(retry.budget)) s)")
             }
             usleep(UInt32(wait * 1_000_000))
             attempt += 1
@@ -337,19 +347,19 @@ package final class SnowflakeSession {
         var plainBytes = 0
         let hasBody = try body() != nil
         if hasBody { headers.append(("Content-Encoding", "gzip")) }
-        let outcome = try sendRetrying(
+        let attempts = try sendRetrying(
             method: method, url: url, headers: headers,
             body: { () throws(ConduitError) -> [UInt8] in
                 guard let plain = try body() else { return [] }
                 plainBytes = plain.count
                 guard let compressed = Gzip.compress(plain) else { throw .internalError("\(context): compressing the request failed") }
                 return compressed
-            }, context: context)
+            })
         let reply: HTTPReply
-        switch outcome {
+        switch attempts.outcome {
         case .failure(let failure):
             let error = SnowflakeError(context: context, message: "\(settings.baseURL): \(failure.message)", isUnreachable: failure.isUnreachable)
-            throw failure.isUnreachable ? .unavailable(error.description) : .io(error.description)
+            throw failure.isUnreachable ? .unavailable(attempts.explain(error.description)) : .io(attempts.explain(error.description))
         case .success(let answer):
             reply = answer
         }
@@ -366,7 +376,7 @@ package final class SnowflakeSession {
             let error = SnowflakeError(
                 context: context, message: "HTTP \(reply.status) from \(settings.baseURL), not a Snowflake answer: \(Self.excerpt(reply.body))",
                 isUnreachable: reply.status >= 500 || reply.status == 429)
-            if error.isUnreachable { throw .unavailable(error.description) }
+            if error.isUnreachable { throw .unavailable(attempts.explain(error.description)) }
             if reply.status == 401 || reply.status == 403 { throw .configuration(error.description) }
             throw .io(error.description)
         }
@@ -393,7 +403,7 @@ package final class SnowflakeSession {
             context: context, code: code ?? answer["data"]?["errorCode"]?.text, sqlState: answer["data"]?["sqlState"]?.text,
             message: message)
         if reply.status >= 500 || reply.status == 429 {
-            throw .unavailable(error.description + " (HTTP \(reply.status))")
+            throw .unavailable(attempts.explain(error.description + " (HTTP \(reply.status))"))
         }
         if Self.isTransient(code: error.code, sqlState: error.sqlState) {
             throw .unavailable(error.description)
