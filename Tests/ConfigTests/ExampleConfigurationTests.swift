@@ -10,7 +10,7 @@ import Testing
 
     static let environment = [
         "PG_PASSWORD": "p", "WAREHOUSE_PASSWORD": "w", "SNOWFLAKE_ACCOUNT": "acme-eu1", "SNOWFLAKE_USER": "loader",
-        "SNOWFLAKE_PASSWORD": "s",
+        "SNOWFLAKE_PASSWORD": "s", "SNOWFLAKE_KEY_PASSPHRASE": "k",
     ]
 
     @Test(arguments: ["sqlite-to-sqlite.yml", "postgres-to-postgres.yml", "postgres-to-snowflake.yml"])
