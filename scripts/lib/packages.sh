@@ -25,6 +25,8 @@ ensure_packages() {
     command -v script >/dev/null 2>&1 || need+=(bsdutils)
     # tests compare outputs with cmp
     command -v cmp >/dev/null 2>&1 || need+=(diffutils)
+    # Snowflake key-pair tests make RSA keys as Snowflake's documentation does
+    command -v openssl >/dev/null 2>&1 || need+=(openssl)
   fi
   [ ${#need[@]} -eq 0 ] && return 0
   printf '%s: installing %s\n' "$(basename "$0")" "${need[*]}" >&2
