@@ -328,6 +328,11 @@ import Testing
         }
         let inserts = requests.filter { $0.sql?.hasPrefix("INSERT INTO CONDUIT_BATCH") == true && $0.ran }
         #expect(inserts.count == 1)
+        // Each retry is announced, saying why and when.
+        let reason = faults.contains("503") ? "HTTP 503" : "Empty reply from server"
+        #expect(result.stderr.contains("conduit-load: warning: "), "\(result.stderr)")
+        #expect(result.stderr.contains(": \(reason); sending it again in "), "\(result.stderr)")
+        #expect(result.stderr.contains(" s (attempt 2, within retry_timeout 300 s)"), "\(result.stderr)")
         #expect(requests.allSatisfy { $0.bytes == 0 || $0.gzip }, "every body goes gzip-compressed")
     }
 

@@ -27,7 +27,9 @@ public enum Connectors {
         switch config.type {
         case .postgresql: try PostgresDestination(config: config, table: table, notices: { reporter.serverNotice($0) })
         case .sqlite: try SQLiteDestination(config: config, table: table)
-        case .snowflake: try SnowflakeDestination(config: config, table: table, stagedThreshold: snowflakeStagedThreshold())
+        case .snowflake:
+            try SnowflakeDestination(
+                config: config, table: table, stagedThreshold: snowflakeStagedThreshold(), warnings: { reporter.warning($0) })
         }
     }
 

@@ -48,9 +48,13 @@ package final class SnowflakeDestination: LoadDestination {
     /// fakesnow (docs/SNOWFLAKE.md): inline binding wins for small batches, the stage for large.
     package static let defaultStagedThreshold = 4096
 
-    package init(config: DestinationConfig, table: String, stagedThreshold: Int = SnowflakeDestination.defaultStagedThreshold) throws(ConduitError) {
+    /// - Parameter warnings: where a request that is being tried again is reported.
+    package init(
+        config: DestinationConfig, table: String, stagedThreshold: Int = SnowflakeDestination.defaultStagedThreshold,
+        warnings: @escaping (String) -> Void = { _ in }
+    ) throws(ConduitError) {
         let settings = try SnowflakeSettings(config)
-        session = try SnowflakeSession(settings: settings)
+        session = try SnowflakeSession(settings: settings, warnings: warnings)
         storedTable = SnowflakeName.resolved(table)
         qualifiedTable = Self.qualified(storedTable, settings: settings)
         label = "\(SnowflakeName.exact(storedTable)) in \(settings.label)"

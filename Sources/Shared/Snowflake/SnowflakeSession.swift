@@ -16,6 +16,8 @@ package final class SnowflakeSession {
     package let settings: SnowflakeSettings
     private let http: SnowflakeHTTP
     private let retry: SnowflakeRetry
+    /// Where a retry is announced, so a run that waits on a failing service says why.
+    private let warnings: (String) -> Void
     /// The key of a key-pair sign-in, read once.
     private let keyPair: SnowflakeKeyPair?
     private var token: String?
@@ -32,8 +34,9 @@ package final class SnowflakeSession {
     ///   within the settings' `retryTimeout`). Snowflake answers a statement that runs longer
     ///   within about 45 s with "still running" and is polled, so a long silence means the
     ///   service or the network is in trouble.
-    package init(settings: SnowflakeSettings, timeout: Double = 120) throws(ConduitError) {
+    package init(settings: SnowflakeSettings, timeout: Double = 120, warnings: @escaping (String) -> Void = { _ in }) throws(ConduitError) {
         self.settings = settings
+        self.warnings = warnings
         http = SnowflakeHTTP(timeout: timeout)
         retry = SnowflakeRetry(budget: settings.retryTimeout)
         if case .keyPair(let path, let passphrase) = settings.authenticator {
@@ -239,7 +242,7 @@ package final class SnowflakeSession {
     /// within the retry budget like any request.
     package func upload(_ bytes: [UInt8], to url: String, doing context: String) throws(ConduitError) {
         let attempts = try sendRetrying(
-            method: "PUT", url: { _ in url }, headers: [("Content-Type", "application/octet-stream")], body: { bytes })
+            method: "PUT", url: { _ in url }, headers: [("Content-Type", "application/octet-stream")], body: { bytes }, context: context)
         switch attempts.outcome {
         case .failure(let failure):
             let message = attempts.explain("\(context): \(failure.message)")
@@ -304,13 +307,13 @@ package final class SnowflakeSession {
     /// or nothing was heard (``SnowflakeRetry/transientReason(_:)``), until the retry budget is
     /// spent. `url` gets the attempt (0 for the first); `body` is asked for each attempt.
     private func sendRetrying(
-        method: String, url: (Int) -> String, headers: [(String, String)], body: () throws(ConduitError) -> [UInt8]
+        method: String, url: (Int) -> String, headers: [(String, String)], body: () throws(ConduitError) -> [UInt8], context: String
     ) throws(ConduitError) -> Attempts {
         let started = MonotonicClock.now
         var attempt = 0
         while true {
             let outcome = http.send(method: method, url: url(attempt), headers: headers, body: try body())
-            guard SnowflakeRetry.transientReason(outcome) != nil else { return Attempts(outcome: outcome) }
+            guard let reason = SnowflakeRetry.transientReason(outcome) else { return Attempts(outcome: outcome) }
             let elapsed = MonotonicClock.now - started
             let wait = retry.delay(beforeRetry: attempt + 1)
             guard elapsed + wait < retry.budget else {
@@ -319,6 +322,7 @@ package final class SnowflakeSession {
                     outcome: outcome,
                     gaveUp: "gave up after \(Plural.count(attempt + 1, "attempt")) in \(Int(elapsed.rounded())) s (retry_timeout \(Int(retry.budget)) s)")
             }
+            warnings("\(context): \(reason); sending it again in \(String(format: "%.1f", wait)) s (attempt \(attempt + 2), within retry_timeout \(Int(retry.budget)) s)")
             usleep(UInt32(wait * 1_000_000))
             attempt += 1
         }
@@ -354,7 +358,7 @@ package final class SnowflakeSession {
                 plainBytes = plain.count
                 guard let compressed = Gzip.compress(plain) else { throw .internalError("\(context): compressing the request failed") }
                 return compressed
-            })
+            }, context: context)
         let reply: HTTPReply
         switch attempts.outcome {
         case .failure(let failure):
