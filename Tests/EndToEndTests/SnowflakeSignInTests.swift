@@ -14,7 +14,9 @@ import Testing
     /// object from argv) makes it fail: `{"INSERT INTO CONDUIT_BATCH": "503"}` fails the first
     /// such statement after running it; "reset" closes the connection unanswered; "login503"
     /// fails the first login; "always503" fails every statement; "max_body" answers 413 to a
-    /// statement whose body is larger; "login" answers the login with that JSON instead.
+    /// statement whose body is larger; "login" answers the login with that JSON instead;
+    /// "heartbeat" refuses heartbeats; "lost" runs the statement and then answers it, and every
+    /// repeat, with 503; "redirect" answers a statement with a 307 elsewhere.
     static let server = #"""
         import base64, gzip, http.server, json, sys, urllib.parse
         import jwt
@@ -51,6 +53,9 @@ import Testing
             return problems or "ok"
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            # Keeps connections open, as Snowflake's front end does: a client that reused one
+            # after a reset would lose its request's body (see SnowflakeHTTP).
+            protocol_version = "HTTP/1.1"
             def do_GET(self): self.serve()
             def do_POST(self): self.serve()
             def serve(self):
@@ -78,6 +83,8 @@ import Testing
                     return self.answer(200, json.dumps({"data": {"token": "T0KEN", "masterToken": "M4STER"}, "success": True}))
                 if path.startswith("/session"):
                     record(entry)
+                    if path == "/session/heartbeat" and faults.get("heartbeat"):
+                        return self.answer(200, json.dumps({"data": None, "code": "390111", "message": "Session no longer exists.", "success": False}))
                     return self.answer(200, json.dumps({"data": None, "success": True}))
                 request_id = params.get("requestId")
                 sql = json.loads(body)["sqlText"]
@@ -85,7 +92,15 @@ import Testing
                 if request_id in answers:
                     entry["repeat"] = True
                     record(entry)
+                    if any(fault == "lost" and sql.startswith(prefix) for prefix, fault in faults.items()):
+                        return self.answer(503, "<html>Service Unavailable</html>", "text/html")
                     return self.answer(200, answers[request_id])
+                if "redirect" in faults and sql.startswith(faults["redirect"]):
+                    record(entry)
+                    self.send_response(307)
+                    self.send_header("Location", "/elsewhere")
+                    self.send_header("Content-Length", "0")
+                    return self.end_headers()
                 if "max_body" in faults and len(body) > faults["max_body"]:
                     entry["refused"] = 413
                     record(entry)
@@ -127,7 +142,7 @@ import Testing
                 self.wfile.write(data)
             def log_message(self, *args):
                 pass
-        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         with open("port", "w") as f:
             f.write(str(server.server_address[1]))
         server.serve_forever()
@@ -336,6 +351,27 @@ import Testing
         #expect(requests.allSatisfy { $0.bytes == 0 || $0.gzip }, "every body goes gzip-compressed")
     }
 
+    /// A COMMIT that ran but whose answer never comes, through every retry, leaves the batch's
+    /// fate unknown: 69, and the message says so instead of "nothing was written".
+    @Test func aCommitWithoutAnAnswerSaysItsOutcomeIsUnknown() throws {
+        let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw", "retry_timeout: 2"])
+        let (result, requests) = try Self.load(Self.rows, in: box, environment, faults: #"{"COMMIT": "lost"}"#)
+        #expect(result.status == 69, "\(result.stderr)")
+        #expect(result.stderr.contains("; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: this run keeps no checkpoint, so look at the table before loading these rows again"), "\(result.stderr)")
+        #expect(!result.stderr.contains("nothing was written"), "\(result.stderr)")
+        #expect(requests.filter { $0.sql == "COMMIT" && $0.ran }.count == 1)
+    }
+
+    /// A redirect is not followed (it would carry the session token elsewhere and drop the
+    /// statement): the 307 is the answer, an error naming it.
+    @Test func redirectsAreNotFollowed() throws {
+        let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw"])
+        let (result, requests) = try Self.load(Self.rows, in: box, environment, faults: #"{"redirect": "DELETE FROM CONDUIT_BATCH"}"#)
+        #expect(result.status == 74, "\(result.stderr)")
+        #expect(result.stderr.contains(": HTTP 307 from http://127.0.0.1:"), "\(result.stderr)")
+        #expect(!requests.contains { $0.path == "/elsewhere" }, "\(requests.map(\.fields))")
+    }
+
     /// A service that keeps failing is given up on within `retry_timeout`: 69, saying how often
     /// and how long it tried; nothing committed.
     @Test func retriesStopAtTheirBudget() throws {
@@ -382,13 +418,14 @@ import Testing
     }
 
     /// A session idle past `heartbeat_interval` while rows trickle in sends the connectors'
-    /// heartbeat, and the load goes on.
-    @Test func idleSessionsSendAHeartbeat() throws {
+    /// heartbeat, and the load goes on; a refused heartbeat is a warning, and the load still
+    /// goes on (the next batch's statements find the session alive here).
+    @Test(arguments: [false, true]) func idleSessionsSendAHeartbeat(refused: Bool) throws {
         let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw", "heartbeat_interval: 1"])
         try box.write(Self.server, to: "stub.py")
         let result = try box.run("""
             rm -f port requests.jsonl
-            "$CONDUIT_TEST_SNOWFLAKE_PYTHON" stub.py '{}' '{}' & stub=$!
+            "$CONDUIT_TEST_SNOWFLAKE_PYTHON" stub.py '\(refused ? #"{"heartbeat": true}"# : "{}")' '{}' & stub=$!
             trap 'kill -9 $stub' EXIT
             for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
             { echo '{"id":1,"name":"a"}'; sleep 3; echo '{"id":2,"name":"b"}'; } | STUB_PORT=$(cat port) conduit-load --infer-types users
@@ -396,5 +433,28 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let log = try box.read("requests.jsonl")
         #expect(log.contains(#""path": "/session/heartbeat""#), "\(log)")
+        #expect(log.contains(#""sql": "COMMIT""#), "\(log)")
+        #expect(result.stderr.contains("conduit-load: warning: keeping the idle Snowflake session alive: Session no longer exists. (code 390111); carrying on") == refused, "\(result.stderr)")
+    }
+
+    /// SIGINT while a failing request waits to be sent again ends the wait, not the retry
+    /// budget (300 s here, beyond the harness's limit): the run stops, saying so.
+    @Test func aSignalEndsTheRetries() throws {
+        let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw"])
+        try box.write(Self.server, to: "stub.py")
+        let result = try box.run("""
+            rm -f port requests.jsonl
+            "$CONDUIT_TEST_SNOWFLAKE_PYTHON" stub.py '{"always503": true}' '{}' & stub=$!
+            trap 'kill -9 $stub' EXIT
+            for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+            echo '{"id":1,"name":"a"}' > input.ndjson
+            STUB_PORT=$(cat port) conduit-load --infer-types users < input.ndjson & load=$!
+            until grep -q query-request requests.jsonl 2>/dev/null; do sleep 0.1; done
+            sleep 0.5
+            kill -INT $load
+            wait $load
+            """, environment: environment)
+        #expect(result.status == 69, "\(result.stderr)")
+        #expect(result.stderr.contains("; stopped by signal 2 before attempt "), "\(result.stderr)")
     }
 }

@@ -60,13 +60,49 @@ import _CryptoExtras
             base64 = base64.dropFirst(64)
         }
         let publicPEM = "-----BEGIN PUBLIC KEY-----\n\(lines.joined(separator: "\n"))\n-----END PUBLIC KEY-----\n"
-        #expect(throws: ConduitError.configuration("private_key_path k: a PEM block of type PUBLIC KEY is not a private key (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or RSA PRIVATE KEY)")) {
+        #expect(throws: ConduitError.configuration("private_key_path k: holds no private key, only PUBLIC KEY (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or RSA PRIVATE KEY)")) {
             try SnowflakeKeyPair(pem: publicPEM, passphrase: nil, file: "k")
         }
         let ecPEM = P256.Signing.PrivateKey().pemRepresentation
         #expect(throws: ConduitError.configuration("private_key_path k: not an RSA private key of at least 2048 bits (Snowflake's key-pair sign-in takes RSA keys; openssl genrsa 2048 makes one)")) {
             try SnowflakeKeyPair(pem: ecPEM, passphrase: nil, file: "k")
         }
+    }
+
+    /// Files as OpenSSL and the Python connector read them: CRLF and trailing spaces, a PKCS#12
+    /// dump's attributes, a certificate (here a public key) before or after the key.
+    @Test func keyFilesAreReadAsLenientlyAsOpenSSLReadsThem() throws {
+        let pem = try Self.key("rsa_key.p8")
+        let expected = try Self.key("fingerprint.txt").trimmingCharacters(in: .whitespacesAndNewlines)
+        let publicBlock = try Self.publicPEM()
+        let variants = [
+            pem.replacing("\n", with: "  \r\n"),
+            "Bag Attributes\n    localKeyID: 01 00 00 00\nKey Attributes: <No Attributes>\n" + pem,
+            publicBlock + pem,
+            pem + publicBlock,
+        ]
+        for variant in variants {
+            #expect(try SnowflakeKeyPair(pem: variant, passphrase: nil, file: "k").fingerprint == expected, "\(variant)")
+        }
+    }
+
+    /// A key encrypted the traditional OpenSSL way (Proc-Type: 4,ENCRYPTED) says how to convert it.
+    @Test func traditionallyEncryptedKeysSayHowToConvert() throws {
+        let pem = try Self.key("rsa_key_pkcs1_aes.pem")
+        #expect(throws: ConduitError.configuration("private_key_path k: the key is encrypted the traditional OpenSSL way (Proc-Type: 4,ENCRYPTED), which Conduit does not read; convert it to PKCS#8: openssl pkcs8 -topk8 -v2 aes256 -in old.pem -out rsa_key.p8")) {
+            try SnowflakeKeyPair(pem: pem, passphrase: "conduit test", file: "k")
+        }
+    }
+
+    static func publicPEM() throws -> String {
+        let keyPair = try SnowflakeKeyPair(pem: try key("rsa_key.p8"), passphrase: nil, file: "k")
+        var base64 = Substring(keyPair.publicKeyBase64)
+        var lines: [Substring] = []
+        while !base64.isEmpty {
+            lines.append(base64.prefix(64))
+            base64 = base64.dropFirst(64)
+        }
+        return "-----BEGIN PUBLIC KEY-----\n\(lines.joined(separator: "\n"))\n-----END PUBLIC KEY-----\n"
     }
 
     static func bytes(_ base64URL: String) throws -> [UInt8] {

@@ -83,7 +83,7 @@ import Testing
         ([("authenticator", "programmatic_access_token"), ("token_file_path", "/nonexistent/token")], "destination data_warehouse: token_file_path /nonexistent/token: cannot read the token file (The operation could not be completed. The file doesn’t exist.)"),
         ([("authenticator", "oauth"), ("token", "  ")], "destination data_warehouse: the oauth token is empty"),
         ([("password", "p"), ("retry_timeout", "-1")], #"destination data_warehouse: retry_timeout "-1" is not a number of seconds from 0 to 86400"#),
-        ([("password", "p"), ("heartbeat_interval", "0")], #"destination data_warehouse: heartbeat_interval "0" is not a number of seconds from 1 to 14400"#),
+        ([("password", "p"), ("heartbeat_interval", "0")], #"destination data_warehouse: heartbeat_interval "0" is not a number of seconds from 1 to 3600"#),
         ([("authenticator", "username_password_mfa"), ("password", "p")], #"destination data_warehouse: authenticator "username_password_mfa" is not supported (it needs a person at a browser or a phone, which a loader does not have); use one of snowflake, snowflake_jwt, programmatic_access_token, oauth (docs/SNOWFLAKE.md)"#),
     ])
     func refusesKeysThatDoNotFit(parameters: [(String, String)], message: String) {

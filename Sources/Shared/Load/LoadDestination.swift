@@ -70,6 +70,9 @@ public protocol LoadDestination: AnyObject {
     func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError)
     /// Abandons the open batch; never throws (it runs on the way out of a failure).
     func rollback()
+    /// Whether the last ``commit()`` failed after its COMMIT was sent, with no answer heard:
+    /// the batch and its checkpoint may have committed (together) or not.
+    var commitOutcomeUnknown: Bool { get }
 
     /// How often, in seconds, the loader calls ``keepAlive()`` while it reads (also while no
     /// input comes); nil for a destination whose connection needs nothing while idle.
@@ -108,6 +111,7 @@ public protocol LoadDestination: AnyObject {
 extension LoadDestination {
     public func columnName(forKey key: String) -> String { key }
     public var keepAliveCheckInterval: Double? { nil }
+    public var commitOutcomeUnknown: Bool { false }
     public func keepAlive() throws(ConduitError) {}
 }
 

@@ -130,7 +130,14 @@ struct LoadSession {
 
     /// The message for a failed run: what stays committed from earlier batches.
     func explain(_ error: ConduitError) -> ConduitError {
-        ConduitError(error.kind, error.message + "; the open batch was rolled back" + committedNote)
+        guard destination.commitOutcomeUnknown else {
+            return ConduitError(error.kind, error.message + "; the open batch was rolled back" + committedNote)
+        }
+        let resume = cursor == nil
+            ? "this run keeps no checkpoint, so look at the table before loading these rows again"
+            : "the batch committed together with its checkpoint or not at all, and the next run resumes from the checkpoint that holds"
+        return ConduitError(
+            error.kind, error.message + "; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: \(resume)")
     }
 
     var committedNote: String {

@@ -31,6 +31,7 @@ package final class SnowflakeDestination: LoadDestination {
     /// How many value columns the session's batch table has (-1: none yet).
     private var batchTableWidth = -1
     private var inTransaction = false
+    package private(set) var commitOutcomeUnknown = false
     /// Batches of more bytes than this go through a stage (when the account's stage allows it).
     private let stagedThreshold: Int
     /// Set when the table's stage cannot take an upload here (AWS, Azure): binding from then on.
@@ -68,7 +69,7 @@ package final class SnowflakeDestination: LoadDestination {
     }
 
     package func keepAlive() throws(ConduitError) {
-        try session.keepAlive()
+        session.keepAlive()
     }
 
     deinit {
@@ -219,7 +220,13 @@ package final class SnowflakeDestination: LoadDestination {
                 try session.run(statement, doing: "writing the checkpoint of \(checkpoint.resource) to \(label)")
             }
         }
-        try session.run("COMMIT", doing: context)
+        do {
+            try session.run("COMMIT", doing: context)
+        } catch {
+            // Sent, and retried with its requestId, but never answered: it may have committed.
+            if error.kind == .unavailable || error.kind == .io { commitOutcomeUnknown = true }
+            throw error
+        }
         inTransaction = false
     }
 

@@ -28,7 +28,7 @@ package final class SnowflakeHTTP {
         configuration.timeoutIntervalForRequest = timeout
         configuration.timeoutIntervalForResource = 6 * 60 * 60
         configuration.httpMaximumConnectionsPerHost = 1
-        session = URLSession(configuration: configuration)
+        session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
     }
 
     deinit {
@@ -45,9 +45,14 @@ package final class SnowflakeHTTP {
         var request = URLRequest(url: address)
         request.httpMethod = method
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        request.httpBody = Data(body)
         let outcome = Outcome()
         let done = DispatchSemaphore(value: 0)
+        // One connection per request. On a kept-alive connection that turns out dead, libcurl
+        // (under FoundationNetworking) reconnects and re-sends by itself — without the body
+        // (seen: the server then waited for it until the timeout, 120 s, with data and upload
+        // tasks alike). A fresh connection fails visibly instead, and the retry resends it whole.
+        request.setValue("close", forHTTPHeaderField: "Connection")
+        request.httpBody = Data(body)
         let task = session.dataTask(with: request) { data, response, error in
             if let error {
                 outcome.result = .failure(Self.failure(error))
@@ -85,6 +90,17 @@ package final class SnowflakeHTTP {
         default: message = urlError.localizedDescription
         }
         return HTTPFailure(message: message, isUnreachable: unreachable.contains(urlError.code))
+    }
+
+    /// Refuses every redirect: a redirect would carry the session token to wherever it points,
+    /// and the statement's body would not follow. The 3xx comes back as the answer instead.
+    private final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
+        func urlSession(
+            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
+            newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
+        ) {
+            completionHandler(nil)
+        }
     }
 
     /// The callback's result, handed to the waiting thread; the semaphore orders the accesses.

@@ -33,28 +33,36 @@ package struct SnowflakeKeyPair: Sendable {
     }
 
     package init(pem text: String, passphrase: String?, file: String) throws(ConduitError) {
-        let document: PEMDocument
-        do {
-            document = try PEMDocument(pemString: text.trimmingCharacters(in: .whitespacesAndNewlines))
-        } catch {
+        let blocks = PEMBlock.all(in: text)
+        let labels = ["PRIVATE KEY", "ENCRYPTED PRIVATE KEY", "RSA PRIVATE KEY"]
+        guard let block = blocks.first(where: { labels.contains($0.label) }) else {
+            if blocks.isEmpty {
+                throw .configuration(
+                    "private_key_path \(file): not a PEM key file (expected a block such as -----BEGIN PRIVATE KEY-----; make one with openssl genrsa 2048 | openssl pkcs8 -topk8 -nocrypt)")
+            }
             throw .configuration(
-                "private_key_path \(file): not a PEM key file (expected a block such as -----BEGIN PRIVATE KEY-----; make one with openssl genrsa 2048 | openssl pkcs8 -topk8 -nocrypt)")
+                "private_key_path \(file): holds no private key, only \(blocks.map(\.label).joined(separator: ", ")) (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or RSA PRIVATE KEY)")
+        }
+        guard let blockDER = block.der else {
+            throw .configuration("private_key_path \(file): the \(block.label) block is not valid base64")
         }
         let der: [UInt8]
-        switch document.discriminator {
-        case "PRIVATE KEY", "RSA PRIVATE KEY":
-            der = document.derBytes
+        switch block.label {
         case "ENCRYPTED PRIVATE KEY":
             guard let passphrase, !passphrase.isEmpty else {
                 throw .configuration("private_key_path \(file): the key is encrypted; give its passphrase as private_key_passphrase (write it as ${SNOWFLAKE_KEY_PASSPHRASE} to read it from the environment)")
             }
             do {
-                der = try EncryptedPrivateKeyInfo(der: document.derBytes).decrypt(passphrase: passphrase)
+                der = try EncryptedPrivateKeyInfo(der: blockDER).decrypt(passphrase: passphrase)
             } catch {
                 throw .configuration("private_key_path \(file): \(error.message)")
             }
         default:
-            throw .configuration("private_key_path \(file): a PEM block of type \(document.discriminator) is not a private key (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or RSA PRIVATE KEY)")
+            if block.isLegacyEncrypted {
+                throw .configuration(
+                    "private_key_path \(file): the key is encrypted the traditional OpenSSL way (Proc-Type: 4,ENCRYPTED), which Conduit does not read; convert it to PKCS#8: openssl pkcs8 -topk8 -v2 aes256 -in old.pem -out rsa_key.p8")
+            }
+            der = blockDER
         }
         do {
             privateKey = try _RSA.Signing.PrivateKey(derRepresentation: der)
@@ -96,6 +104,42 @@ package struct SnowflakeKeyPair: Sendable {
 
     private static func reason(_ error: any Error) -> String {
         (error as NSError).localizedDescription
+    }
+}
+
+/// One `-----BEGIN LABEL-----` … `-----END LABEL-----` block of a PEM file (RFC 7468), read as
+/// leniently as OpenSSL reads it: text around the blocks (a PKCS#12 dump's "Bag Attributes", a
+/// certificate before or after the key), CRLF line ends and spaces at line ends are skipped.
+struct PEMBlock {
+    var label: String
+    /// The decoded base64, nil when it is not valid base64.
+    var der: [UInt8]?
+    /// `Proc-Type: 4,ENCRYPTED` and its `DEK-Info`: a key encrypted the pre-PKCS#8 way.
+    var isLegacyEncrypted: Bool
+
+    static func all(in text: String) -> [PEMBlock] {
+        var blocks: [PEMBlock] = []
+        var label: String?
+        var base64 = ""
+        var encrypted = false
+        for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            let line = rawLine.trimmingCharacters(in: .whitespaces)
+            if let open = label {
+                if line == "-----END \(open)-----" {
+                    blocks.append(PEMBlock(label: open, der: Data(base64Encoded: base64).map { Array($0) }, isLegacyEncrypted: encrypted))
+                    label = nil
+                } else if line.contains(":") {
+                    if line.hasPrefix("Proc-Type:"), line.contains("ENCRYPTED") { encrypted = true }
+                } else {
+                    base64 += line
+                }
+            } else if line.hasPrefix("-----BEGIN "), line.hasSuffix("-----"), line.count > 16 {
+                label = String(line.dropFirst(11).dropLast(5))
+                base64 = ""
+                encrypted = false
+            }
+        }
+        return blocks
     }
 }
 

@@ -161,10 +161,20 @@ package final class SnowflakeSession {
     /// Keeps a session that has been idle for the settings' `heartbeatInterval` alive, as the
     /// connectors' `CLIENT_SESSION_KEEP_ALIVE` does: `POST /session/heartbeat`. Snowflake ends a
     /// session idle for four hours; a slow upstream that trickles rows would otherwise find it
-    /// gone at the next batch. Does nothing when the session answered more recently.
-    package func keepAlive() throws(ConduitError) {
+    /// gone at the next batch. Does nothing when the session answered more recently. A failed
+    /// heartbeat is a warning, not the end of the run (as in the connectors): nothing of the
+    /// open batch has been sent, and the next batch's first statement says whether the session
+    /// lives (69 if not; the rerun resumes from the checkpoint).
+    package func keepAlive() {
         guard token != nil, MonotonicClock.now - lastAnswer >= settings.heartbeatInterval else { return }
-        _ = try request(method: "POST", path: "/session/heartbeat", query: [("requestId", UUID().uuidString.lowercased())], body: nil, doing: "keeping the idle Snowflake session alive")
+        let context = "keeping the idle Snowflake session alive"
+        do {
+            _ = try request(method: "POST", path: "/session/heartbeat", query: [("requestId", UUID().uuidString.lowercased())], body: nil, doing: context)
+        } catch {
+            warnings("\(error.message); carrying on (the next batch finds out whether the session still lives)")
+        }
+        // Success or not, the next heartbeat is an interval away.
+        lastAnswer = MonotonicClock.now
     }
 
     /// Runs one statement. `bindings` is the JSON object of the request's `bindings` member
@@ -323,7 +333,14 @@ package final class SnowflakeSession {
                     gaveUp: "gave up after \(Plural.count(attempt + 1, "attempt")) in \(Int(elapsed.rounded())) s (retry_timeout \(Int(retry.budget)) s)")
             }
             warnings("\(context): \(reason); sending it again in \(String(format: "%.1f", wait)) s (attempt \(attempt + 2), within retry_timeout \(Int(retry.budget)) s)")
-            usleep(UInt32(wait * 1_000_000))
+            // In steps, so SIGINT or SIGTERM ends the wait rather than the retry budget.
+            let resume = MonotonicClock.now + wait
+            while MonotonicClock.now < resume, SignalForwarding.stopSignal == nil {
+                usleep(UInt32(min(0.1, max(0, resume - MonotonicClock.now)) * 1_000_000))
+            }
+            if let signal = SignalForwarding.stopSignal {
+                return Attempts(outcome: outcome, gaveUp: "stopped by signal \(signal) before attempt \(attempt + 2)")
+            }
             attempt += 1
         }
     }

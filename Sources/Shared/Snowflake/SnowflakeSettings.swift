@@ -92,7 +92,7 @@ public struct SnowflakeSettings: Sendable, Equatable {
         self.host = host ?? Self.defaultHost(account: account)
         self.port = port
         retryTimeout = try Self.seconds(value("retry_timeout"), key: "retry_timeout", range: 0...86_400, where: where_) ?? SnowflakeRetry.defaultBudget
-        heartbeatInterval = try Self.seconds(value("heartbeat_interval"), key: "heartbeat_interval", range: 1...14_400, where: where_)
+        heartbeatInterval = try Self.seconds(value("heartbeat_interval"), key: "heartbeat_interval", range: 1...3600, where: where_)
             ?? Self.defaultHeartbeatInterval
     }
 
