@@ -190,22 +190,31 @@ import Testing
         return (box, environment)
     }
 
-    /// Runs `input | conduit-load --infer-types users` against the answering server.
-    static func load(
-        _ input: String, in box: Sandbox, _ environment: [String: String], faults: String = "{}", expect: String = "{}", extra: [String: String] = [:]
-    ) throws -> (Sandbox.Result, [Request]) {
+    /// Runs `script` in the sandbox with the answering server up (its port in `$STUB_PORT`),
+    /// started with `faults` and `expect`, and killed at the end.
+    static func withServer(
+        _ script: String, in box: Sandbox, _ environment: [String: String], faults: String = "{}", expect: String = "{}"
+    ) throws -> Sandbox.Result {
         try box.write(server, to: "stub.py")
-        try box.write(input, to: "input.ndjson")
-        var env = environment
-        for (key, value) in extra { env[key] = value }
-        let result = try box.run("""
+        return try box.run("""
             rm -f port requests.jsonl
             "$CONDUIT_TEST_SNOWFLAKE_PYTHON" stub.py \(SnowflakeFixture.shellQuoted(faults)) \(SnowflakeFixture.shellQuoted(expect)) & stub=$!
             # SIGKILL: the test runner's children start with SIGTERM blocked.
             trap 'kill -9 $stub' EXIT
             for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-            STUB_PORT=$(cat port) conduit-load --infer-types users < input.ndjson
-            """, environment: env)
+            export STUB_PORT=$(cat port)
+            \(script)
+            """, environment: environment)
+    }
+
+    /// Runs `input | conduit-load --infer-types users` against the answering server.
+    static func load(
+        _ input: String, in box: Sandbox, _ environment: [String: String], faults: String = "{}", expect: String = "{}", extra: [String: String] = [:]
+    ) throws -> (Sandbox.Result, [Request]) {
+        try box.write(input, to: "input.ndjson")
+        var env = environment
+        for (key, value) in extra { env[key] = value }
+        let result = try withServer("conduit-load --infer-types users < input.ndjson", in: box, env, faults: faults, expect: expect)
         let log = box.exists("requests.jsonl") ? try box.read("requests.jsonl") : ""
         let requests = try log.split(separator: "\n").map { line in
             Request(fields: try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:])
@@ -422,14 +431,9 @@ import Testing
     /// goes on (the next batch's statements find the session alive here).
     @Test(arguments: [false, true]) func idleSessionsSendAHeartbeat(refused: Bool) throws {
         let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw", "heartbeat_interval: 1"])
-        try box.write(Self.server, to: "stub.py")
-        let result = try box.run("""
-            rm -f port requests.jsonl
-            "$CONDUIT_TEST_SNOWFLAKE_PYTHON" stub.py '\(refused ? #"{"heartbeat": true}"# : "{}")' '{}' & stub=$!
-            trap 'kill -9 $stub' EXIT
-            for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-            { echo '{"id":1,"name":"a"}'; sleep 3; echo '{"id":2,"name":"b"}'; } | STUB_PORT=$(cat port) conduit-load --infer-types users
-            """, environment: environment)
+        let result = try Self.withServer(
+            #"{ echo '{"id":1,"name":"a"}'; sleep 3; echo '{"id":2,"name":"b"}'; } | conduit-load --infer-types users"#,
+            in: box, environment, faults: refused ? #"{"heartbeat": true}"# : "{}")
         #expect(result.status == 0, "\(result.stderr)")
         let log = try box.read("requests.jsonl")
         #expect(log.contains(#""path": "/session/heartbeat""#), "\(log)")
@@ -441,19 +445,14 @@ import Testing
     /// budget (300 s here, beyond the harness's limit): the run stops, saying so.
     @Test func aSignalEndsTheRetries() throws {
         let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw"])
-        try box.write(Self.server, to: "stub.py")
-        let result = try box.run("""
-            rm -f port requests.jsonl
-            "$CONDUIT_TEST_SNOWFLAKE_PYTHON" stub.py '{"always503": true}' '{}' & stub=$!
-            trap 'kill -9 $stub' EXIT
-            for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
+        let result = try Self.withServer("""
             echo '{"id":1,"name":"a"}' > input.ndjson
-            STUB_PORT=$(cat port) conduit-load --infer-types users < input.ndjson & load=$!
+            conduit-load --infer-types users < input.ndjson & load=$!
             until grep -q query-request requests.jsonl 2>/dev/null; do sleep 0.1; done
             sleep 0.5
             kill -INT $load
             wait $load
-            """, environment: environment)
+            """, in: box, environment, faults: #"{"always503": true}"#)
         #expect(result.status == 69, "\(result.stderr)")
         #expect(result.stderr.contains("; stopped by signal 2 before attempt "), "\(result.stderr)")
     }
