@@ -35,6 +35,7 @@ let package = Package(
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
         // The library, Sources/Shared: arrows point one way, from the top of this list down.
         // Values every layer shares: errors and exit codes, state values, column kinds, messages, processes.
@@ -54,7 +55,7 @@ let package = Package(
         library("SQLite", ["Core", "Stream", "Config", "Extract", "Load", "CSQLite"]),
         // The warehouse: the only target that speaks HTTP (Snowflake's query protocol, Arrow results).
         library("Snowflake", [
-            "Core", "Stream", "Config", "Extract", "Load", "CZlib",
+            "Core", "Stream", "Config", "Extract", "Load", "CZlib", "CCurl",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ]),

@@ -85,7 +85,7 @@ fi
 # first report (and LeakSanitizer fails it at exit): swift test exits non-zero, `set -e` stops here.
 # Leaks allocated inside the toolchain's Foundation and XCTest (seen: Data(contentsOf:)'s read
 # buffer, Process.run's weak reference, XCTest's runner) are suppressed: of the library targets
-# only Snowflake imports Foundation (for URLSession), and its server-free tests make no request,
+# only Snowflake imports Foundation (UUIDs, dates, files), and its server-free tests make no request,
 # so none of those stacks is Conduit's. SnowflakeTests include the Arrow reader's mutation tests.
 if [ $# -eq 0 ]; then
   log "running the server-free tests and FuzzTests under AddressSanitizer"

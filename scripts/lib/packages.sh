@@ -6,6 +6,7 @@ ensure_packages() {
   pkg-config --exists libpq 2>/dev/null || need+=(libpq-dev)
   pkg-config --exists sqlite3 2>/dev/null || need+=(libsqlite3-dev)
   pkg-config --exists zlib 2>/dev/null || need+=(zlib1g-dev)
+  pkg-config --exists libcurl 2>/dev/null || need+=(libcurl4-openssl-dev)
   command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
   command -v sqlite3 >/dev/null 2>&1 || need+=(sqlite3)
   if [ "${1:-build}" = test ]; then

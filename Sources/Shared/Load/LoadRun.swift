@@ -52,14 +52,9 @@ public struct LoadRun {
         self.environment = environment
     }
 
-    /// Loads stdin. Returns success only when every row read is committed.
-    public func run(input: Int32 = 0) throws(ConduitError) -> ExitStatus {
-        let started = MonotonicClock.now
-        let destinationConfig = configuration.destination(of: resource)
-        let mode = configuration.effectiveMode(of: resource)
-        let primaryKey = configuration.effectivePrimaryKey(of: resource) ?? []
-        SignalForwarding.install()
-        let table = configuration.effectiveTable(of: resource)
+    /// Opens the destination for `mode`: the table itself (append, merge), or a staging table
+    /// of its own (replace), with the mode's settings applied.
+    private func open(mode: WriteMode, _ destinationConfig: DestinationConfig, table: String, primaryKey: [String]) throws(ConduitError) -> any LoadDestination {
         let destination: any LoadDestination
         switch mode {
         case .append:
@@ -73,6 +68,27 @@ public struct LoadRun {
             // The run fills a staging table of its own; the table itself changes once, at the end.
             destination = try openDestination(destinationConfig, Self.stagingTableName(for: table))
             try destination.resetStaging(like: table)
+        }
+        return destination
+    }
+
+    /// Loads stdin. Returns success only when every row read is committed.
+    public func run(input: Int32 = 0) throws(ConduitError) -> ExitStatus {
+        let started = MonotonicClock.now
+        let destinationConfig = configuration.destination(of: resource)
+        let mode = configuration.effectiveMode(of: resource)
+        let primaryKey = configuration.effectivePrimaryKey(of: resource) ?? []
+        SignalForwarding.install()
+        let table = configuration.effectiveTable(of: resource)
+        let destination: any LoadDestination
+        do {
+            destination = try open(mode: mode, destinationConfig, table: table, primaryKey: primaryKey)
+        } catch {
+            if let signal = SignalForwarding.stopSignal {
+                reporter.warning("stopped by signal \(signal): \(error.message)")
+                return ExitStatus(rawValue: 128 + signal)
+            }
+            throw error
         }
 
         var session = LoadSession(
@@ -104,7 +120,13 @@ public struct LoadRun {
         } catch {
             destination.rollback()
             progress.finish()
-            throw session.explain(error)
+            let explained = session.explain(error)
+            // An operator's SIGINT or SIGTERM that cut a request short is a stop, not a failure.
+            if let signal = SignalForwarding.stopSignal {
+                reporter.warning("stopped by signal \(signal): \(explained.message)")
+                return ExitStatus(rawValue: 128 + signal)
+            }
+            throw explained
         }
         progress.finish()
         if case .stopped(let signal) = outcome {

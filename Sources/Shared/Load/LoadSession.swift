@@ -136,8 +136,9 @@ struct LoadSession {
         let resume = cursor == nil
             ? "this run keeps no checkpoint, so look at the table before loading these rows again"
             : "the batch committed together with its checkpoint or not at all, and the next run resumes from the checkpoint that holds"
+        let earlier = committedRows > 0 ? " (\(Plural.count(committedRows, "row")) of earlier batches stay committed)" : ""
         return ConduitError(
-            error.kind, error.message + "; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: \(resume)")
+            error.kind, error.message + "; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: \(resume)\(earlier)")
     }
 
     var committedNote: String {

@@ -73,7 +73,7 @@ package final class SnowflakeDestination: LoadDestination {
     }
 
     deinit {
-        if inTransaction { _ = try? session.run("ROLLBACK", doing: "rolling back") }
+        if inTransaction, !commitOutcomeUnknown { _ = try? session.run("ROLLBACK", doing: "rolling back", retrying: false) }
         session.close()
     }
 
@@ -224,7 +224,8 @@ package final class SnowflakeDestination: LoadDestination {
             try session.run("COMMIT", doing: context)
         } catch {
             // Sent, and retried with its requestId, but never answered: it may have committed.
-            if error.kind == .unavailable || error.kind == .io { commitOutcomeUnknown = true }
+            // (An answer that refuses it — an error code, a 3xx or 4xx — says it did not.)
+            if session.lastRequestUnanswered { commitOutcomeUnknown = true }
             throw error
         }
         inTransaction = false
@@ -255,7 +256,7 @@ package final class SnowflakeDestination: LoadDestination {
             case .tooLarge(let sent):
                 guard end - start > 1 else {
                     throw .badInput(
-                        "line \(batch.lineNumbers[start]): the row is too large for one Snowflake request: a statement binding only its values (\(sent) bytes) was refused (HTTP 413, Request Entity Too Large); nothing of the batch was committed")
+                        "line \(batch.lineNumbers[start]): the row is too large for one Snowflake request: a statement binding only its values (\(sent) bytes) was refused (HTTP 413, Request Entity Too Large), and a row cannot be split (Conduit's own limit is \(Self.bindBytesPerStatement) bytes of values per statement, a row above it going alone); nothing of the batch was committed")
                 }
                 rowsPerStatement = max(1, (end - start) / 2)
                 bytesPerStatement = max(1, bytes / 2)
@@ -325,7 +326,11 @@ package final class SnowflakeDestination: LoadDestination {
         pendingCheckpoint = nil
         if inTransaction {
             inTransaction = false
-            _ = try? session.run("ROLLBACK", doing: "rolling back the batch on \(label)")
+            // Once, without retries: on the way out of a failure, and the logout that follows
+            // ends the session's transaction anyway. Not after a COMMIT that went unanswered:
+            // there may be nothing left to roll back, and the service is not answering.
+            guard !commitOutcomeUnknown else { return }
+            _ = try? session.run("ROLLBACK", doing: "rolling back the batch on \(label)", retrying: false)
         }
     }
 

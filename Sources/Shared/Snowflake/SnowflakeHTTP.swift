@@ -1,8 +1,6 @@
-import Dispatch
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import CCurl
+package import Core
+import Glibc
 
 /// One HTTP exchange with the service: the status and the body, or why there was none.
 package struct HTTPReply: Sendable {
@@ -13,99 +11,134 @@ package struct HTTPReply: Sendable {
 /// Why an HTTP exchange produced no reply.
 package struct HTTPFailure: Error, Sendable {
     package var message: String
-    /// The service could not be reached (refused, unresolved, timed out): a retry may help.
+    /// The service could not be reached or was not heard (refused, reset, timed out): a retry
+    /// may help.
     package var isUnreachable: Bool
+    /// SIGINT or SIGTERM arrived while the request was under way: the run is being stopped.
+    package var stoppedBySignal: Int32? = nil
 }
 
-/// The toolchain's HTTP client (URLSession), made synchronous: the loader sends one request at
-/// a time and waits for its answer, so a blocking call is the honest shape.
+/// An HTTP client on libcurl's easy interface, one request at a time, as the loader sends them.
+///
+/// libcurl rather than FoundationNetworking's URLSession: under load, URLSession sometimes sent
+/// a request's headers and never its body — on a kept-alive connection after a reset, and on
+/// fresh connections too (seen by a review, 8 loads in parallel) — and the request hung until
+/// its timeout; and a blocked URLSession task cannot be interrupted by a signal. Here the body
+/// is handed to libcurl whole (`CURLOPT_POSTFIELDS`), so libcurl can send it again itself on a
+/// dead kept-alive connection; a progress callback stops a request within a second of SIGINT or
+/// SIGTERM. Redirects are not followed (libcurl's default): one would carry the session token
+/// wherever it points. `https_proxy` / `no_proxy` in the environment are honoured (libcurl's).
 package final class SnowflakeHTTP {
-    private let session: URLSession
+    private let handle: UnsafeMutableRawPointer
+    private let timeout: Int
 
-    /// - Parameter timeout: seconds a request may wait for the next bytes of its answer.
-    package init(timeout: Double) {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = 6 * 60 * 60
-        configuration.httpMaximumConnectionsPerHost = 1
-        session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
+    /// - Parameter timeout: seconds a request may go without receiving a byte of its answer.
+    package init(timeout: Double) throws(ConduitError) {
+        // Also initialises libcurl once per process (the loader has one thread doing HTTP).
+        guard let handle = curl_easy_init() else { throw .internalError("libcurl could not start (out of memory?)") }
+        self.handle = handle
+        self.timeout = max(1, Int(timeout))
     }
 
     deinit {
-        session.finishTasksAndInvalidate()
+        curl_easy_cleanup(handle)
     }
 
     /// Sends one request and waits for its whole answer.
     package func send(
         method: String, url: String, headers: [(String, String)], body: [UInt8]
     ) -> Result<HTTPReply, HTTPFailure> {
-        guard let address = URL(string: url) else {
-            return .failure(HTTPFailure(message: "\(url) is not a valid URL", isUnreachable: false))
+        // Keeps the connection cache (kept-alive connections, TLS sessions); drops the options.
+        curl_easy_reset(handle)
+        let answer = AnswerBuffer()
+        var errorText = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        var list: UnsafeMutablePointer<curl_slist>?
+        // "Expect:" off: libcurl would otherwise wait for a 100 Continue before large bodies.
+        for line in headers.map({ "\($0.0): \($0.1)" }) + ["Expect:"] {
+            list = curl_slist_append(list, line)
         }
-        var request = URLRequest(url: address)
-        request.httpMethod = method
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        let outcome = Outcome()
-        let done = DispatchSemaphore(value: 0)
-        // One connection per request. On a kept-alive connection that turns out dead, libcurl
-        // (under FoundationNetworking) reconnects and re-sends by itself — without the body
-        // (seen: the server then waited for it until the timeout, 120 s, with data and upload
-        // tasks alike). A fresh connection fails visibly instead, and the retry resends it whole.
-        request.setValue("close", forHTTPHeaderField: "Connection")
-        request.httpBody = Data(body)
-        let task = session.dataTask(with: request) { data, response, error in
-            if let error {
-                outcome.result = .failure(Self.failure(error))
-            } else {
-                let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-                outcome.result = .success(HTTPReply(status: status, body: data.map { [UInt8]($0) } ?? []))
+        defer { curl_slist_free_all(list) }
+        let code: CURLcode = url.withCString { urlText in
+            method.withCString { methodText in
+                // Never a null pointer: without POSTFIELDS, libcurl would read the body from stdin.
+                (body.isEmpty ? [0] : body).withUnsafeBufferPointer { bodyBytes in
+                    errorText.withUnsafeMutableBufferPointer { errorBuffer in
+                        let box = Unmanaged.passRetained(answer)
+                        defer { box.release() }
+                        conduit_curl_setopt_pointer(handle, CURLOPT_URL, urlText)
+                        conduit_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errorBuffer.baseAddress)
+                        conduit_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, list)
+                        if method == "GET" {
+                            conduit_curl_setopt_long(handle, CURLOPT_HTTPGET, 1)
+                        } else {
+                            conduit_curl_setopt_pointer(handle, CURLOPT_CUSTOMREQUEST, methodText)
+                            // The body stays in this buffer for the whole call; libcurl reads it
+                            // in place and can send it again on a fresh connection.
+                            conduit_curl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count))
+                            conduit_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeRawPointer(bodyBytes.baseAddress))
+                        }
+                        conduit_curl_setopt_write(handle, { data, size, count, context in
+                            guard let context, let data else { return 0 }
+                            let buffer = Unmanaged<AnswerBuffer>.fromOpaque(context).takeUnretainedValue()
+                            let length = size * count
+                            data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                                buffer.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+                            }
+                            return length
+                        })
+                        conduit_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, box.toOpaque())
+                        conduit_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+                        conduit_curl_setopt_progress(handle, { _, _, _, _, _ in
+                            SignalForwarding.stopSignal == nil ? 0 : 1
+                        })
+                        conduit_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, min(timeout, 30))
+                        // No byte for `timeout` seconds: the service or the network is in trouble.
+                        conduit_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
+                        conduit_curl_setopt_long(handle, CURLOPT_LOW_SPEED_TIME, timeout)
+                        conduit_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+                        conduit_curl_setopt_long(handle, CURLOPT_TCP_KEEPALIVE, 1)
+                        // Answers may come compressed; libcurl decodes them.
+                        conduit_curl_setopt_pointer(handle, CURLOPT_ACCEPT_ENCODING, "")
+                        return curl_easy_perform(handle)
+                    }
+                }
             }
-            done.signal()
         }
-        task.resume()
-        done.wait()
-        return outcome.result ?? .failure(HTTPFailure(message: "no answer", isUnreachable: true))
+        guard code == CURLE_OK else {
+            var detail = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if detail.isEmpty, let text = curl_easy_strerror(code) { detail = String(validatingCString: text) ?? "libcurl error \(code.rawValue)" }
+            return .failure(Self.failure(code, detail: detail, osError: Int32(truncatingIfNeeded: conduit_curl_os_errno(handle))))
+        }
+        return .success(HTTPReply(status: conduit_curl_response_code(handle), body: answer.bytes))
     }
 
-    private static func failure(_ error: any Error) -> HTTPFailure {
-        guard let urlError = error as? URLError else {
-            return HTTPFailure(message: "\(error)", isUnreachable: true)
-        }
-        // Not reached, or no answer heard: a connection refused, reset or closed before its
-        // answer ("Empty reply from server" is .badServerResponse), or silent too long.
-        let unreachable: Set<URLError.Code> = [
-            .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .timedOut, .networkConnectionLost,
-            .notConnectedToInternet, .secureConnectionFailed, .cannotLoadFromNetwork, .resourceUnavailable,
-            .badServerResponse, .zeroByteResource,
-        ]
-        let message: String
-        switch urlError.code {
-        case .cannotConnectToHost: message = "could not connect (connection refused)"
-        case .cannotFindHost, .dnsLookupFailed: message = "the host name does not resolve"
-        case .timedOut: message = "timed out waiting for an answer"
-        case .networkConnectionLost: message = "the connection was lost"
-        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
-             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
-            message = "the TLS handshake failed (\(urlError.localizedDescription))"
-        default: message = urlError.localizedDescription
-        }
-        return HTTPFailure(message: message, isUnreachable: unreachable.contains(urlError.code))
-    }
-
-    /// Refuses every redirect: a redirect would carry the session token to wherever it points,
-    /// and the statement's body would not follow. The 3xx comes back as the answer instead.
-    private final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        func urlSession(
-            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-            newRequest request: URLRequest, completionHandler: @escaping (URLRequest?) -> Void
-        ) {
-            completionHandler(nil)
+    private static func failure(_ code: CURLcode, detail: String, osError: Int32) -> HTTPFailure {
+        switch code {
+        case CURLE_ABORTED_BY_CALLBACK:
+            let signal = SignalForwarding.stopSignal ?? SIGTERM
+            return HTTPFailure(message: "stopped by signal \(signal)", isUnreachable: false, stoppedBySignal: signal)
+        case CURLE_COULDNT_CONNECT:
+            return HTTPFailure(message: "could not connect (\(osError == ECONNREFUSED ? "connection refused" : detail))", isUnreachable: true)
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
+            return HTTPFailure(message: "the host name does not resolve (\(detail))", isUnreachable: true)
+        case CURLE_OPERATION_TIMEDOUT:
+            return HTTPFailure(message: "timed out waiting for an answer (\(detail))", isUnreachable: true)
+        case CURLE_GOT_NOTHING:
+            return HTTPFailure(message: "the connection closed without an answer", isUnreachable: true)
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_PARTIAL_FILE:
+            return HTTPFailure(message: "the connection was lost (\(detail))", isUnreachable: true)
+        case CURLE_SSL_CONNECT_ERROR:
+            return HTTPFailure(message: "the TLS handshake failed (\(detail))", isUnreachable: true)
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CACERT_BADFILE:
+            return HTTPFailure(message: "the server's TLS certificate is not trusted (\(detail))", isUnreachable: false)
+        default:
+            return HTTPFailure(message: detail, isUnreachable: false)
         }
     }
 
-    /// The callback's result, handed to the waiting thread; the semaphore orders the accesses.
-    private final class Outcome: @unchecked Sendable {
-        var result: Result<HTTPReply, HTTPFailure>?
+    /// The answer's bytes as libcurl hands them over, reached from its C callback.
+    private final class AnswerBuffer {
+        var bytes: [UInt8] = []
     }
 }
 

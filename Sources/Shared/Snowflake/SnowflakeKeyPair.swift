@@ -23,13 +23,21 @@ package struct SnowflakeKeyPair: Sendable {
 
     /// Reads the key file. Errors are 78 and name the file, never its contents.
     package init(path: String, passphrase: String?) throws(ConduitError) {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw .configuration("private_key_path \(path): cannot read the key file (\(Self.reason(error)))")
+        // A FIFO or a device would block or never end: only a regular file of sane size is read.
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+            throw .configuration("private_key_path \(path): cannot read the key file (no such file)")
         }
-        try self.init(pem: text, passphrase: passphrase, file: path)
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw .configuration("private_key_path \(path): not a regular file")
+        }
+        guard let size = attributes[.size] as? Int, size <= 1 << 20 else {
+            throw .configuration("private_key_path \(path): too large for a key file (over 1 MiB)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw .configuration("private_key_path \(path): cannot read the key file (permission denied?)")
+        }
+        // Bytes outside the PEM blocks need not be UTF-8 (a comment in Latin-1); the blocks are ASCII.
+        try self.init(pem: String(decoding: data, as: UTF8.self), passphrase: passphrase, file: path)
     }
 
     package init(pem text: String, passphrase: String?, file: String) throws(ConduitError) {

@@ -1,4 +1,4 @@
-package import Core
+import Core
 import Foundation
 
 /// When and how long to wait before sending a request again, as Snowflake's connectors do: the

@@ -27,6 +27,10 @@ package final class SnowflakeSession {
     private var sequence = 0
     /// When the service last answered: a session idle for hours is kept alive (``keepAlive()``).
     private var lastAnswer = MonotonicClock.now
+    /// Whether the last request's final attempt got no answer at all (the connection failed, or
+    /// timed out) or only a 5xx, 408 or 429: it may or may not have been carried out.
+    package private(set) var lastRequestUnanswered = false
+    private var retriesSuspended = false
 
     /// Logs in. 69 when the service cannot be reached, 78 when it refuses the login or asks
     /// for a step a loader cannot take (a second factor, a new password).
@@ -37,7 +41,7 @@ package final class SnowflakeSession {
     package init(settings: SnowflakeSettings, timeout: Double = 120, warnings: @escaping (String) -> Void = { _ in }) throws(ConduitError) {
         self.settings = settings
         self.warnings = warnings
-        http = SnowflakeHTTP(timeout: timeout)
+        http = try SnowflakeHTTP(timeout: timeout)
         retry = SnowflakeRetry(budget: settings.retryTimeout)
         if case .keyPair(let path, let passphrase) = settings.authenticator {
             keyPair = try SnowflakeKeyPair(path: path, passphrase: passphrase)
@@ -181,8 +185,12 @@ package final class SnowflakeSession {
     /// (`{"1":{"type":"TEXT","value":[…]}}`), already encoded. Errors carry Snowflake's code,
     /// SQL state and message: 78 for a statement the service rejects, 65 for a value it cannot
     /// convert (codes 100xxx), 69 when it cannot be reached.
+    /// - Parameter retrying: false sends the statement once, whatever happens (a rollback on the
+    ///   way out of a failure).
     @discardableResult
-    package func run(_ sql: String, bindings: [UInt8]? = nil, doing context: String) throws(ConduitError) -> SnowflakeResult {
+    package func run(_ sql: String, bindings: [UInt8]? = nil, doing context: String, retrying: Bool = true) throws(ConduitError) -> SnowflakeResult {
+        retriesSuspended = !retrying
+        defer { retriesSuspended = false }
         switch try execute(sql, bindings: bindings, doing: context) {
         case .result(let result):
             return result
@@ -323,7 +331,12 @@ package final class SnowflakeSession {
         var attempt = 0
         while true {
             let outcome = http.send(method: method, url: url(attempt), headers: headers, body: try body())
-            guard let reason = SnowflakeRetry.transientReason(outcome) else { return Attempts(outcome: outcome) }
+            let reason = SnowflakeRetry.transientReason(outcome)
+            lastRequestUnanswered = reason != nil
+            if case .failure(let failure) = outcome, failure.stoppedBySignal != nil { lastRequestUnanswered = true }
+            guard let reason, SignalForwarding.stopSignal == nil, !retriesSuspended else {
+                return Attempts(outcome: outcome)
+            }
             let elapsed = MonotonicClock.now - started
             let wait = retry.delay(beforeRetry: attempt + 1)
             guard elapsed + wait < retry.budget else {
