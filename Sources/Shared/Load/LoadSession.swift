@@ -136,13 +136,17 @@ struct LoadSession {
         let resume = cursor == nil
             ? "this run keeps no checkpoint, so look at the table before loading these rows again"
             : "the batch committed together with its checkpoint or not at all, and the next run resumes from the checkpoint that holds"
-        let earlier = committedRows > 0 ? " (\(Plural.count(committedRows, "row")) of earlier batches stay committed)" : ""
         return ConduitError(
-            error.kind, error.message + "; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: \(resume)\(earlier)")
+            error.kind, error.message + "; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: \(resume)\(earlierBatchesNote)")
     }
 
     var committedNote: String {
-        committedRows > 0 ? " (\(Plural.count(committedRows, "row")) of earlier batches stay committed)" : ", nothing was written"
+        committedRows > 0 ? earlierBatchesNote : ", nothing was written"
+    }
+
+    /// ` (N rows of earlier batches stay committed)`, or nothing when there were none.
+    private var earlierBatchesNote: String {
+        committedRows > 0 ? " (\(Plural.count(committedRows, "row")) of earlier batches stay committed)" : ""
     }
 }
 

@@ -28,7 +28,8 @@ enum Gzip {
         return output
     }
 
-    /// The bytes of a gzip stream (tests, and answers a server compressed).
+    /// The bytes of a gzip stream: the inverse the tests check ``compress(_:level:)`` against
+    /// (libcurl decodes compressed answers itself).
     static func decompress(_ bytes: [UInt8]) -> [UInt8]? {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }

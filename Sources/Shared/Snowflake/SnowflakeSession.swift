@@ -244,11 +244,12 @@ package final class SnowflakeSession {
     /// goes again once, after the token is renewed.
     private func request(method: String, path: String, query: [(String, String)], body: [UInt8]?, doing context: String) throws(ConduitError) -> Answer {
         guard let token else { throw .internalError("\(context): the Snowflake session is closed") }
-        let first = try exchange(method: method, path: path, query: query, body: { body }, context: context, token: token, rejected: Self.statementError)
+        let send: (() throws(ConduitError) -> [UInt8])? = body.map { bytes in { bytes } }
+        let first = try exchange(method: method, path: path, query: query, body: send, context: context, token: token, rejected: Self.statementError)
         guard case .sessionExpired = first else { return first }
         try renewSession(doing: context)
         guard let renewed = self.token else { throw .internalError("\(context): the Snowflake session is closed") }
-        let second = try exchange(method: method, path: path, query: query, body: { body }, context: context, token: renewed, rejected: Self.statementError)
+        let second = try exchange(method: method, path: path, query: query, body: send, context: context, token: renewed, rejected: Self.statementError)
         if case .sessionExpired = second {
             throw .unavailable("\(context): Snowflake refused the renewed session token (code \(Self.sessionExpiredCode)); run again")
         }
@@ -363,7 +364,7 @@ package final class SnowflakeSession {
     /// a value Snowflake cannot convert); the service's own trouble is 69 (``isTransient``).
     /// Bodies go gzip-compressed, as the connectors send them.
     private func exchange(
-        method: String, path: String, query: [(String, String)], body: () throws(ConduitError) -> [UInt8]?, context: String,
+        method: String, path: String, query: [(String, String)], body: (() throws(ConduitError) -> [UInt8])?, context: String,
         token: String? = nil, rejected: (String) -> ConduitError
     ) throws(ConduitError) -> Answer {
         let startMillis = Self.milliseconds()
@@ -379,12 +380,11 @@ package final class SnowflakeSession {
         }
         var headers = Self.headers(token: token)
         var plainBytes = 0
-        let hasBody = try body() != nil
-        if hasBody { headers.append(("Content-Encoding", "gzip")) }
+        if body != nil { headers.append(("Content-Encoding", "gzip")) }
         let attempts = try sendRetrying(
             method: method, url: url, headers: headers,
             body: { () throws(ConduitError) -> [UInt8] in
-                guard let plain = try body() else { return [] }
+                guard let plain = try body?() else { return [] }
                 plainBytes = plain.count
                 guard let compressed = Gzip.compress(plain) else { throw .internalError("\(context): compressing the request failed") }
                 return compressed
