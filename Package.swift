@@ -69,10 +69,10 @@ let package = Package(
 
         // Tests, one target per concern. EndToEndTests runs the built executables through real pipes.
         .testTarget(name: "StreamTests", dependencies: ["Core", "Stream"], swiftSettings: settings),
-        .testTarget(name: "ConfigTests", dependencies: ["Core", "Config"], swiftSettings: settings),
+        .testTarget(name: "ConfigTests", dependencies: ["Core", "Config", "CLI", "Postgres", "SQLite"], swiftSettings: settings),
         .testTarget(name: "StateTests", dependencies: ["Core", "Stream", "State"], swiftSettings: settings),
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: settings),
-        .testTarget(name: "ExtractTests", dependencies: ["Core", "Config", "Extract"], swiftSettings: settings),
+        .testTarget(name: "ExtractTests", dependencies: ["Core", "Config", "Extract", "Postgres", "SQLite"], swiftSettings: settings),
         .testTarget(
             name: "LoadTests", dependencies: ["Core", "Stream", "Config", "State", "Extract", "Load", "SQLite"],
             swiftSettings: settings),
@@ -86,7 +86,9 @@ let package = Package(
             resources: [.copy("Captured")], swiftSettings: settings),
         .testTarget(name: "PostgresTests", dependencies: ["Core", "Stream", "Postgres"], swiftSettings: settings),
         // Seeded mutation fuzzing of what a user controls: NDJSON lines, ingest.yml, the state file.
-        .testTarget(name: "FuzzTests", dependencies: ["Core", "Stream", "Config", "State"], swiftSettings: settings),
+        .testTarget(name: "FuzzTests", dependencies: ["Core", "Stream", "Config", "State", "CLI"], swiftSettings: settings),
+        // The architecture's rules the compiler cannot check: the shared layers name no connector.
+        .testTarget(name: "ArchitectureTests", dependencies: ["Config", "Extract", "Load", "CLI"], swiftSettings: settings),
         .testTarget(
             name: "EndToEndTests",
             dependencies: ["conduit-extract", "conduit-load", "conduit-state"],

@@ -44,10 +44,11 @@ struct ConduitExtract: ConduitCommand {
         try reporter.run {
             let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
             guard let configuration = context.configuration else { return .configuration }
+            let resourceConfig = try configuration.resource(named: resource)
             let run = ExtractRun(
-                configuration: configuration, resource: try configuration.resource(named: resource),
+                configuration: configuration, resource: resourceConfig,
                 stateFile: context.stateFile, overrideValue: lastValue, reporter: reporter,
-                openSource: Connectors.sourceOpener(reporter: reporter))
+                connector: Connectors.source(configuration.source(of: resourceConfig)))
             if describe {
                 var text = ""
                 for column in try run.describe() {

@@ -58,20 +58,21 @@ struct ConduitLoad: ConduitCommand {
             guard let configuration = context.configuration else { return .configuration }
             let resourceConfig = try configuration.resource(named: resource)
             let source = configuration.source(of: resourceConfig)
+            let sourceConnector = Connectors.source(source)
             let describeSource: (() throws(ConduitError) -> [SourceColumn])?
             if let schema {
                 describeSource = { () throws(ConduitError) in
-                    try SourceColumn.readDescription(try FileIO.contents(of: schema, what: "schema file"), file: schema, sourceType: source.type)
+                    try SourceColumn.readDescription(try FileIO.contents(of: schema, what: "schema file"), file: schema, source: sourceConnector)
                 }
             } else if inferTypes {
                 describeSource = nil
             } else {
                 describeSource = { () throws(ConduitError) in
-                    try Connectors.openSource(source, reporter: reporter).describe(resource: resourceConfig)
+                    try sourceConnector.open(source, reporter: reporter).describe(resource: resourceConfig)
                 }
             }
             let run = LoadRun(
-                configuration: configuration, resource: resourceConfig, openDestination: Connectors.destinationOpener(reporter: reporter),
+                configuration: configuration, resource: resourceConfig, connector: Connectors.destination(configuration.destination(of: resourceConfig)),
                 describeSource: describeSource, reporter: reporter,
                 environment: ProcessInfo.processInfo.environment)
             return try run.run()

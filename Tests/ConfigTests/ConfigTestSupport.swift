@@ -1,11 +1,12 @@
 import Foundation
+import CLI
 import Testing
 @testable import Config
 @testable import Core
 
 /// Parses YAML as `ingest.yml` with a fake environment (never the process's).
 func parse(_ yaml: String, environment: [String: String] = [:]) throws(ConduitError) -> Configuration {
-    try ConfigurationLoader.parse(yaml: yaml, path: "ingest.yml", environment: environment)
+    try ConfigurationLoader.parse(yaml: yaml, path: "ingest.yml", environment: environment, connectors: Connectors.catalog)
 }
 
 /// The whole message of the configuration error that `yaml` must produce; records a test issue

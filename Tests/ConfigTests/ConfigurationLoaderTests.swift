@@ -1,4 +1,5 @@
 import Foundation
+import CLI
 import Testing
 @testable import Config
 @testable import Core
@@ -41,7 +42,7 @@ import Testing
         let source = try #require(configuration.sources.first)
         #expect(configuration.sources.count == 1)
         #expect(source.name == "production_db")
-        #expect(source.type == .postgresql)
+        #expect(source.type == "postgresql")
         #expect(source.connection.parameters.map(\.keyword) == ["dbname", "user", "password", "host"])
         #expect(source.connection.parameters.map(\.value) == ["appdb", "readonly", "s3cr3t-pw", "db.example.com"])
         #expect(source.connection.schema == "public")
@@ -50,7 +51,7 @@ import Testing
 
         let destination = try #require(configuration.destinations.first)
         #expect(destination == DestinationConfig(
-            name: "data_warehouse", type: .snowflake, connection: ConnectionSettings(), table: "raw_users", mode: .append))
+            name: "data_warehouse", type: "snowflake", connection: ConnectionSettings(), table: "raw_users", mode: .append))
 
         let resource = try configuration.resource(named: "sync_new_users")
         #expect(resource == ResourceConfig(
@@ -309,7 +310,7 @@ import Testing
     @Test func loadsFromDisk() throws {
         let folder = try ConfigScratchFolder()
         let path = try folder.write(edited("path: w.db", "path: ${WH:-default.db}"), to: "ingest.yml")
-        let configuration = try ConfigurationLoader.load(path: path, environment: [:])
+        let configuration = try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog)
         #expect(configuration.path == path)
         #expect(configuration.destinations.first?.connection.path == "default.db")
     }
@@ -318,7 +319,7 @@ import Testing
     @Test func fileErrorsNameTheFile() throws {
         let folder = try ConfigScratchFolder()
         let path = try folder.write(base + "    mode: merge\n", to: "prod.yml")
-        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:]) }
+        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog) }
         #expect(error.message == "\(path):15: resources[0].mode: merge needs primary_key (the columns that identify a row)")
     }
 
@@ -326,7 +327,7 @@ import Testing
     @Test func missingFile() throws {
         let folder = try ConfigScratchFolder()
         let path = "\(folder.path)/nowhere.yml"
-        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:]) }
+        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog) }
         #expect(error == .configuration("\(path): cannot read the configuration: No such file or directory"))
         #expect(error.exitStatus.rawValue == 78)
     }
@@ -334,7 +335,7 @@ import Testing
     /// A directory is a configuration error naming it and the system's reason.
     @Test func directoryInsteadOfFile() throws {
         let folder = try ConfigScratchFolder()
-        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: folder.path, environment: [:]) }
+        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: folder.path, environment: [:], connectors: Connectors.catalog) }
         #expect(error == .configuration("\(folder.path): cannot read the configuration: Is a directory"))
     }
 
@@ -342,7 +343,7 @@ import Testing
     @Test func invalidUTF8() throws {
         let folder = try ConfigScratchFolder()
         let path = try folder.write(Array("sources: []\nresources: [\"".utf8) + [0xFF] + Array("\"]\n".utf8), to: "bad.yml")
-        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:]) }
+        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog) }
         #expect(error == .configuration("\(path):2: the configuration is not valid UTF-8"))
     }
 }

@@ -1,3 +1,4 @@
+import CLI
 import Testing
 @testable import Config
 @testable import Core
@@ -316,7 +317,7 @@ import Testing
     /// Errors name the file as it was given.
     @Test func errorsNameTheFileAsGiven() throws {
         let error = try #require(throws: ConduitError.self) {
-            try ConfigurationLoader.parse(yaml: base + "    mode: merge\n", path: "conf/prod.yml", environment: [:])
+            try ConfigurationLoader.parse(yaml: base + "    mode: merge\n", path: "conf/prod.yml", environment: [:], connectors: Connectors.catalog)
         }
         #expect(error.message == "conf/prod.yml:15: resources[0].mode: merge needs primary_key (the columns that identify a row)")
     }

@@ -1,6 +1,8 @@
 import Testing
 @testable import Config
 @testable import Core
+import Postgres
+import SQLite
 
 /// Where interpolation put values from the environment, and the query and `initial_value` as
 /// `--dry-run` shows them: `${NAME}` as written, never the value.

@@ -1,6 +1,8 @@
 import Testing
 @testable import Config
 @testable import Core
+import Postgres
+import SQLite
 
 @Suite struct QueryTemplateTests {
     /// PostgreSQL: only real placeholder tokens are replaced; literals, quoted identifiers,
@@ -125,7 +127,7 @@ import Testing
 
     /// Each source type lexes its own dialect.
     @Test func sourceTypesNameTheirDialect() {
-        #expect(SourceType.postgresql.queryDialect == .postgresql)
-        #expect(SourceType.sqlite.queryDialect == .sqlite)
+        #expect(PostgresConnector().schema.queryDialect == .postgresql)
+        #expect(SQLiteConnector().schema.queryDialect == .sqlite)
     }
 }

@@ -1,14 +1,23 @@
 import Config
 import Core
 import Extract
+import Postgres
+import SQLite
 import Testing
 
 /// `SourceColumn.readDescription`: reads `conduit-extract --describe` output, as
 /// `conduit-load --schema FILE` takes it.
 @Suite struct SourceColumnDescriptionTests {
     /// Reads `text` as the file `schema.ndjson`.
-    static func read(_ text: String, from sourceType: SourceType = .postgresql) throws(ConduitError) -> [SourceColumn] {
-        try SourceColumn.readDescription(Array(text.utf8), file: "schema.ndjson", sourceType: sourceType)
+    static func read(_ text: String, from source: any SourceConnector = PostgresConnector()) throws(ConduitError) -> [SourceColumn] {
+        try SourceColumn.readDescription(Array(text.utf8), file: "schema.ndjson", source: source)
+    }
+
+    /// A column of a PostgreSQL source; `isPostgresBuiltin`: a PostgreSQL destination may create its type as written.
+    static func postgresColumn(name: String, sourceType: String, kind: ColumnKind?, isPostgresBuiltin: Bool) -> SourceColumn {
+        SourceColumn(
+            name: name, sourceType: sourceType, kind: kind, sourceKind: PostgresConnector.typeName,
+            sourceTypeIsPortable: isPostgresBuiltin)
     }
 
     /// The error reading `text` raises; a test fails when there is none.
@@ -27,28 +36,31 @@ import Testing
 
             """#)
         #expect(columns == [
-            SourceColumn(name: "id", sourceType: "bigint", kind: .bigint, isPostgresBuiltin: true),
-            SourceColumn(name: "amount", sourceType: "numeric(12,2)", kind: .numeric, isPostgresBuiltin: true),
-            SourceColumn(name: "at", sourceType: "timestamp with time zone", kind: .timestamptz, isPostgresBuiltin: true),
-            SourceColumn(name: "tags", sourceType: "text[]", kind: .array(.text), isPostgresBuiltin: true),
+            Self.postgresColumn(name: "id", sourceType: "bigint", kind: .bigint, isPostgresBuiltin: true),
+            Self.postgresColumn(name: "amount", sourceType: "numeric(12,2)", kind: .numeric, isPostgresBuiltin: true),
+            Self.postgresColumn(name: "at", sourceType: "timestamp with time zone", kind: .timestamptz, isPostgresBuiltin: true),
+            Self.postgresColumn(name: "tags", sourceType: "text[]", kind: .array(.text), isPostgresBuiltin: true),
             // A type outside the mapping (an enum) is not built in: it travels as text.
-            SourceColumn(name: "mood", sourceType: "extract_mood", kind: nil, isPostgresBuiltin: false),
+            Self.postgresColumn(name: "mood", sourceType: "extract_mood", kind: nil, isPostgresBuiltin: false),
         ])
     }
 
     /// Guards that a SQLite source's declared types are never taken for PostgreSQL built-ins.
     @Test func sqliteColumnsAreNotPostgresBuiltins() throws {
-        let columns = try Self.read(#"{"name":"n","source_type":"INTEGER","kind":"bigint"}"# + "\n", from: .sqlite)
-        #expect(columns == [SourceColumn(name: "n", sourceType: "INTEGER", kind: .bigint, isPostgresBuiltin: false)])
+        let columns = try Self.read(#"{"name":"n","source_type":"INTEGER","kind":"bigint"}"# + "\n", from: SQLiteConnector())
+        #expect(columns == [
+            SourceColumn(name: "n", sourceType: "INTEGER", kind: .bigint, sourceKind: SQLiteConnector.typeName, sourceTypeIsPortable: true)
+        ])
+        #expect(columns[0].portableType(to: PostgresConnector.typeName) == nil)
     }
 
     /// Guards that what `--describe` writes (`jsonValue`) reads back as the same columns.
     @Test func describeOutputRoundTrips() throws {
         let written = [
-            SourceColumn(name: "id", sourceType: "integer", kind: .integer, isPostgresBuiltin: true),
-            SourceColumn(name: "we \"ird\"\nname", sourceType: "character varying(20)", kind: .text, isPostgresBuiltin: true),
-            SourceColumn(name: "m", sourceType: "public.mood", kind: nil, isPostgresBuiltin: false),
-            SourceColumn(name: "grid", sourceType: "integer[]", kind: .array(.integer), isPostgresBuiltin: true),
+            Self.postgresColumn(name: "id", sourceType: "integer", kind: .integer, isPostgresBuiltin: true),
+            Self.postgresColumn(name: "we \"ird\"\nname", sourceType: "character varying(20)", kind: .text, isPostgresBuiltin: true),
+            Self.postgresColumn(name: "m", sourceType: "public.mood", kind: nil, isPostgresBuiltin: false),
+            Self.postgresColumn(name: "grid", sourceType: "integer[]", kind: .array(.integer), isPostgresBuiltin: true),
         ]
         let text = written.map { $0.jsonValue.serialized() + "\n" }.joined()
         #expect(try Self.read(text) == written)
@@ -59,7 +71,7 @@ import Testing
         let columns = try Self.read("\n  \n{\"name\":\"a\",\"source_type\":\"text\",\"kind\":\"text\"}\r\n\t\n{\"name\":\"b\"}")
         #expect(columns.map(\.name) == ["a", "b"])
         // A line without source_type or kind: an unknown type, no kind.
-        #expect(columns.last == SourceColumn(name: "b", sourceType: "", kind: nil, isPostgresBuiltin: false))
+        #expect(columns.last == Self.postgresColumn(name: "b", sourceType: "", kind: nil, isPostgresBuiltin: false))
     }
 
     /// Guards that empty input describes no columns.

@@ -1,4 +1,5 @@
 import Foundation
+import CLI
 import Testing
 @testable import Config
 @testable import Core
@@ -83,14 +84,14 @@ import Testing
         let text = String(validating: yaml, as: UTF8.self)
         if let text {
             checked(Result { () throws(ConduitError) in
-                try ConfigurationLoader.parse(yaml: text, path: "ingest.yml", environment: environment)
+                try ConfigurationLoader.parse(yaml: text, path: "ingest.yml", environment: environment, connectors: Connectors.catalog)
             }, "ConfigurationLoader.parse")
         }
         if text == nil || throughFile {
             do {
                 let path = try folder.write(yaml, to: "ingest.yml")
                 checked(Result { () throws(ConduitError) in
-                    try ConfigurationLoader.load(path: path, environment: environment)
+                    try ConfigurationLoader.load(path: path, environment: environment, connectors: Connectors.catalog)
                 }, "ConfigurationLoader.load")
             } catch {
                 problems.append("could not write the case's file: \(error)")

@@ -32,7 +32,7 @@ final class TemporaryDatabase {
 
     /// A new connection of the real SQLite destination to the test table.
     func destination() throws -> SQLiteDestination {
-        let config = DestinationConfig(name: "warehouse", type: .sqlite, connection: ConnectionSettings(path: path))
+        let config = DestinationConfig(name: "warehouse", type: SQLiteConnector.typeName, connection: ConnectionSettings(path: path))
         return try SQLiteDestination(config: config, table: Self.table)
     }
 
@@ -102,7 +102,7 @@ func stream(_ values: [String]) -> [StreamRow] {
 
     static func session(_ database: TemporaryDatabase, batchSize: Int, run: String = CheckpointResumeTests.run) throws -> LoadSession {
         var session = LoadSession(
-            destination: try database.destination(), batchSize: batchSize, describeSource: nil, sourceType: .sqlite,
+            destination: try database.destination(), batchSize: batchSize, describeSource: nil,
             checkpoints: try plan(run: run), endOfStreamFD: nil)
         try session.start()
         return session

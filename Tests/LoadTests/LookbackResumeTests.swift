@@ -14,7 +14,7 @@ import Testing
         let destination = try database.destination()
         try destination.enableMerge(primaryKey: ["id"], updateExisting: false)
         var session = LoadSession(
-            destination: destination, batchSize: 2, describeSource: nil, sourceType: .sqlite,
+            destination: destination, batchSize: 2, describeSource: nil,
             checkpoints: try CheckpointResumeTests.plan(), endOfStreamFD: nil, primaryKey: ["id"], merge: true,
             resumesByKey: true)
         try session.start()

@@ -16,7 +16,7 @@ import Testing
     static func roundTrip(_ values: [String]) throws -> [JSONValue] {
         let database = try TemporaryDatabase()
         var session = LoadSession(
-            destination: try database.destination(), batchSize: 100, describeSource: nil, sourceType: .sqlite,
+            destination: try database.destination(), batchSize: 100, describeSource: nil,
             checkpoints: nil, endOfStreamFD: nil)
         try session.start()
         for (index, value) in values.enumerated() {
@@ -30,7 +30,7 @@ import Testing
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         try #require(fd >= 0)
         defer { close(fd) }
-        let source = SourceConfig(name: "lite", type: .sqlite, connection: ConnectionSettings(path: database.path))
+        let source = SourceConfig(name: "lite", type: SQLiteConnector.typeName, connection: ConnectionSettings(path: database.path))
         let extracted = try SQLiteSource.extract(
             source: source, sql: "SELECT id, j FROM \(TemporaryDatabase.table) ORDER BY id", parameter: nil,
             resource: "events", incrementalColumn: nil, output: OutputStream(fd: fd, holdsValueGroups: false))

@@ -6,7 +6,7 @@ import Testing
 @Suite struct SnowflakeSettingsTests {
     static func config(_ parameters: [(String, String)], schema: String? = "raw") -> DestinationConfig {
         DestinationConfig(
-            name: "data_warehouse", type: .snowflake,
+            name: "data_warehouse", type: SnowflakeConnector.typeName,
             connection: ConnectionSettings(parameters: parameters.map { (keyword: $0.0, value: $0.1) }, schema: schema))
     }
 

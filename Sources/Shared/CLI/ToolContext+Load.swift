@@ -18,7 +18,7 @@ extension ToolContext {
         let named = options.config != nil || environment["CONDUIT_CONFIG"].map { !$0.isEmpty } == true
         var configuration: Configuration?
         if configurationRequired || named || FileIO.exists(path) {
-            configuration = try ConfigurationLoader.load(path: path, environment: environment)
+            configuration = try ConfigurationLoader.load(path: path, environment: environment, connectors: Connectors.catalog)
         }
         let stateFile = StateFile.locate(
             explicitPath: options.stateFile, environment: environment, configured: configuration?.stateFile)

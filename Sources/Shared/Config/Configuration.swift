@@ -1,21 +1,5 @@
 public import Core
 
-/// Kinds of source (SPEC section 2).
-public enum SourceType: String, Sendable, CaseIterable {
-    case postgresql, sqlite
-
-    /// How this source's SQL is lexed to find `:last_value`.
-    public var queryDialect: QueryTemplate.Dialect {
-        switch self {
-        case .postgresql: .postgresql
-        case .sqlite: .sqlite
-        }
-    }
-}
-
-/// Kinds of destination (SPEC section 2).
-public enum DestinationType: String, Sendable, CaseIterable { case postgresql, sqlite, snowflake }
-
 /// How a load writes its table (SPEC section 6).
 public enum WriteMode: String, Sendable, CaseIterable { case append, replace, merge }
 
@@ -25,10 +9,11 @@ public enum SchemaEvolution: String, Sendable, CaseIterable { case evolve, freez
 /// One entry of `sources`: where rows are read from.
 public struct SourceConfig: Sendable, Equatable {
     public var name: String
-    public var type: SourceType
+    /// The connector's `type:` (its ``ConnectionSchema/typeName``).
+    public var type: String
     public var connection: ConnectionSettings
 
-    public init(name: String, type: SourceType, connection: ConnectionSettings) {
+    public init(name: String, type: String, connection: ConnectionSettings) {
         self.name = name
         self.type = type
         self.connection = connection
@@ -38,7 +23,8 @@ public struct SourceConfig: Sendable, Equatable {
 /// One entry of `destinations`: where rows are written, with defaults for the resources that use it.
 public struct DestinationConfig: Sendable, Equatable {
     public var name: String
-    public var type: DestinationType
+    /// The connector's `type:` (its ``ConnectionSchema/typeName``).
+    public var type: String
     public var connection: ConnectionSettings
     public var table: String?
     public var mode: WriteMode?
@@ -47,7 +33,7 @@ public struct DestinationConfig: Sendable, Equatable {
     public var schemaEvolution: SchemaEvolution?
 
     public init(
-        name: String, type: DestinationType, connection: ConnectionSettings, table: String? = nil,
+        name: String, type: String, connection: ConnectionSettings, table: String? = nil,
         mode: WriteMode? = nil, primaryKey: [String]? = nil, batchSize: Int? = nil, schemaEvolution: SchemaEvolution? = nil
     ) {
         self.schemaEvolution = schemaEvolution

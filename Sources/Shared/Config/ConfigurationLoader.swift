@@ -19,7 +19,9 @@ public enum ConfigurationLoader {
 
     /// Reads the file and parses it. A missing or unreadable file is an error naming the file and
     /// the system's reason.
-    public static func load(path: String, environment: [String: String]) throws(ConduitError) -> Configuration {
+    public static func load(
+        path: String, environment: [String: String], connectors: ConnectorCatalog
+    ) throws(ConduitError) -> Configuration {
         let bytes: [UInt8]?
         do {
             bytes = try FileIO.readIfExists(path)
@@ -34,12 +36,14 @@ public enum ConfigurationLoader {
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .configuration("\(path):\(lineOfFirstInvalidUTF8(bytes)): the configuration is not valid UTF-8")
         }
-        return try parse(yaml: text, path: path, environment: environment)
+        return try parse(yaml: text, path: path, environment: environment, connectors: connectors)
     }
 
     /// Parses and validates YAML text; `path` names the file in messages. `${…}` is interpolated
     /// in values after parsing, so an environment value can never change the YAML's structure.
-    public static func parse(yaml: String, path: String, environment: [String: String]) throws(ConduitError) -> Configuration {
+    public static func parse(
+        yaml: String, path: String, environment: [String: String], connectors: ConnectorCatalog
+    ) throws(ConduitError) -> Configuration {
         if let line = complexKeyLine(yaml) {
             throw .configuration("\(path):\(line): keys must be plain names, not aliases (*name)")
         }
@@ -53,7 +57,7 @@ public enum ConfigurationLoader {
         } catch {
             throw .configuration("\(path): invalid YAML: \(error)")
         }
-        var reader = ConfigurationReader(file: path, environment: environment)
+        let reader = ConfigurationReader(file: path, environment: environment, connectors: connectors)
         let configuration = reader.read(root)
         guard reader.problems.isEmpty else { throw .configuration(reader.message) }
         return configuration

@@ -41,12 +41,14 @@ struct ConfigurationScalar {
 }
 
 /// Walks the YAML tree of `ingest.yml`: interpolates values, builds the configuration and collects
-/// every problem with its line and key path, so one run reports them all.
-struct ConfigurationReader {
+/// every problem with its line and key path, so one run reports them all. A class, so that a
+/// connector's ``ConnectionSchema`` reads its keys through ``ConnectionFields`` into the same list.
+final class ConfigurationReader {
     typealias Section = ConfigurationSchema.Section
 
     let file: String
     let environment: [String: String]
+    let schema: ConfigurationSchema
     private(set) var problems: [ConfigurationProblem] = []
     /// Maps a merge key may still expand: YAML aliases let a few hundred bytes of `<<: [*a, *a, …]`
     /// nested a few levels deep stand for billions of entries, so expansion has a bound.
@@ -59,11 +61,12 @@ struct ConfigurationReader {
     /// Where each name stands in `definedNames`, so a file of thousands of entries reads in linear time.
     private var definedIndex: [Section: [String: Int]] = [:]
     /// Each source name's type (nil when the type is missing or unknown).
-    private var sourceTypes: [String: SourceType?] = [:]
+    private var sourceTypes: [String: ConnectionSchema?] = [:]
 
-    init(file: String, environment: [String: String]) {
+    init(file: String, environment: [String: String], connectors: ConnectorCatalog) {
         self.file = file
         self.environment = environment
+        self.schema = ConfigurationSchema(catalog: connectors)
     }
 
     /// The problems as one message, one line each, sorted by line.
@@ -76,20 +79,20 @@ struct ConfigurationReader {
 
     // MARK: - Problems
 
-    private mutating func report(line: Int, _ keyPath: String, _ reason: String) {
+    func report(line: Int, _ keyPath: String, _ reason: String) {
         problems.append(ConfigurationProblem(line: line, keyPath: keyPath, reason: reason))
     }
 
-    private mutating func report(_ node: Node, _ keyPath: String, _ reason: String) {
+    private func report(_ node: Node, _ keyPath: String, _ reason: String) {
         report(line: Self.line(of: node), keyPath, reason)
     }
 
-    private static func line(of node: Node) -> Int { node.mark?.line ?? 1 }
+    static func line(of node: Node) -> Int { node.mark?.line ?? 1 }
 
     // MARK: - The document
 
     /// The configuration the tree describes; complete only when `problems` is empty.
-    mutating func read(_ root: Node?) -> Configuration {
+    func read(_ root: Node?) -> Configuration {
         var configuration = Configuration(path: file)
         guard let root else {
             report(line: 1, "", "the file is empty; it needs sources, destinations and resources")
@@ -125,7 +128,7 @@ struct ConfigurationReader {
     }
 
     /// The entries of a section with their key paths (`resources[0]`); nothing for an empty section.
-    private mutating func items(_ node: Node?, _ section: Section) -> [(path: String, node: Node)] {
+    private func items(_ node: Node?, _ section: Section) -> [(path: String, node: Node)] {
         guard let node else { return [] }
         switch node {
         case .sequence:
@@ -139,7 +142,7 @@ struct ConfigurationReader {
     }
 
     /// The keys of an entry, or nil (reported) when it is not a map.
-    private mutating func entryMap(_ node: Node, _ path: String) -> (entries: [ConfigurationEntry], line: Int)? {
+    private func entryMap(_ node: Node, _ path: String) -> (entries: [ConfigurationEntry], line: Int)? {
         switch node {
         case .mapping(let mapping):
             return (entries(of: mapping, path: path), Self.line(of: node))
@@ -155,7 +158,7 @@ struct ConfigurationReader {
 
     /// A map's keys in file order, with YAML merge keys (`<<: *defaults`) expanded in place; keys
     /// written in the map win over merged ones. (Yams already refuses a key written twice.)
-    private mutating func entries(of mapping: Node.Mapping, path: String) -> [ConfigurationEntry] {
+    private func entries(of mapping: Node.Mapping, path: String) -> [ConfigurationEntry] {
         var written: Set<String> = []
         for (key, _) in mapping {
             if let scalar = key.scalar, !Self.isMergeKey(scalar) { written.insert(scalar.string) }
@@ -181,7 +184,7 @@ struct ConfigurationReader {
     }
 
     /// The entries a merge key brings: one map's, or a list of maps' (earlier maps win).
-    private mutating func mergedEntries(_ value: Node, path: String) -> [ConfigurationEntry] {
+    private func mergedEntries(_ value: Node, path: String) -> [ConfigurationEntry] {
         let maps: [Node] = if case .sequence = value { value.array() } else { [value] }
         var result: [ConfigurationEntry] = []
         var seen: Set<String> = []
@@ -209,7 +212,7 @@ struct ConfigurationReader {
     }
 
     /// The keys of one entry that apply to it.
-    private struct EntryFields {
+    struct EntryFields {
         /// The accepted entries, in file order.
         var entries: [ConfigurationEntry]
         /// Keys that unknown keys were taken to be misspellings of: their absence is not
@@ -222,7 +225,7 @@ struct ConfigurationReader {
     }
 
     /// Keeps the entries whose keys `allowed` has and reports the others, with the reason.
-    private mutating func accepted(
+    private func accepted(
         _ entries: [ConfigurationEntry], line: Int, path: String, allowed: [String], section: Section, typeName: String?
     ) -> EntryFields {
         var fields = EntryFields(entries: [], misspelled: [], line: line)
@@ -231,7 +234,7 @@ struct ConfigurationReader {
                 fields.entries.append(entry)
                 continue
             }
-            let suggestion = KeySuggestion.closest(to: entry.key, among: allowed, aliases: ConfigurationSchema.keyAliases)
+            let suggestion = KeySuggestion.closest(to: entry.key, among: allowed, aliases: schema.keyAliases)
             if let suggestion { fields.misspelled.insert(suggestion) }
             report(entry.keyNode, "\(path).\(entry.key)", unknownKeyReason(entry.key, suggestion, section, typeName))
         }
@@ -240,7 +243,7 @@ struct ConfigurationReader {
 
     private func unknownKeyReason(_ key: String, _ suggestion: String?, _ section: Section, _ typeName: String?) -> String {
         if let typeName {
-            let types = section.types(accepting: key)
+            let types = schema.types(section, accepting: key)
             if !types.isEmpty {
                 return "not a key of \(typeName) \(section.rawValue) ('\(key)' applies to "
                     + "\(KeySuggestion.alternatives(types, conjunction: "and")) \(section.rawValue))"
@@ -249,7 +252,7 @@ struct ConfigurationReader {
         if let suggestion {
             return "unknown key (did you mean '\(suggestion)'?)"
         }
-        let homes = Section.allCases.filter { $0 != section && $0.allKeys.contains(key) }.map(\.rawValue)
+        let homes = Section.allCases.filter { $0 != section && schema.allKeys($0).contains(key) }.map(\.rawValue)
         if !homes.isEmpty {
             return "unknown key ('\(key)' belongs in \(KeySuggestion.alternatives(homes)))"
         }
@@ -259,7 +262,7 @@ struct ConfigurationReader {
     // MARK: - Values
 
     /// The interpolated value, or nil (reported) for a list, a map or a failed interpolation.
-    private mutating func scalar(_ node: Node, _ keyPath: String) -> ConfigurationScalar? {
+    private func scalar(_ node: Node, _ keyPath: String) -> ConfigurationScalar? {
         switch node {
         case .scalar(let scalar):
             let line = Self.line(of: node)
@@ -298,7 +301,7 @@ struct ConfigurationReader {
 
     /// An optional value: nil when the key is absent or null (or reported: a list, a map, empty
     /// text unless `allowEmpty`).
-    private mutating func optionalText(
+    func optionalText(
         _ entry: ConfigurationEntry?, _ keyPath: String, allowEmpty: Bool = false
     ) -> ConfigurationScalar? {
         guard let entry, let value = scalar(entry.value, keyPath), !value.isNull else { return nil }
@@ -310,7 +313,7 @@ struct ConfigurationReader {
     }
 
     /// A value that must be present and not empty.
-    private mutating func requiredText(
+    func requiredText(
         _ fields: EntryFields, _ key: String, path: String, what: String
     ) -> ConfigurationScalar? {
         guard let entry = fields[key] else {
@@ -329,7 +332,7 @@ struct ConfigurationReader {
     }
 
     /// The entry's `name`, registered in its section; a second entry with the same name is reported.
-    private mutating func readName(
+    private func readName(
         _ fields: EntryFields, path: String, section: Section
     ) -> (value: ConfigurationScalar, isFirst: Bool)? {
         guard let value = requiredText(fields, "name", path: path, what: "what the \(section.singular) is called")
@@ -344,17 +347,17 @@ struct ConfigurationReader {
     }
 
     /// The entry's `type`, or nil (reported) when it is missing or unknown.
-    private mutating func readType<T: RawRepresentable & CaseIterable>(
-        _ entries: [ConfigurationEntry], path: String, line: Int
-    ) -> T? where T.RawValue == String {
-        let names = T.allCases.map(\.rawValue)
+    private func readType(
+        _ entries: [ConfigurationEntry], section: Section, path: String, line: Int
+    ) -> ConnectionSchema? {
+        let names = schema.schemas(section).map(\.typeName)
         let misspelled: Set<String> =
             entries.contains { $0.key != "type" && KeySuggestion.closest(to: $0.key, among: ["type"]) != nil } ? ["type"] : []
         let fields = EntryFields(entries: entries, misspelled: misspelled, line: line)
         guard let value = requiredText(fields, "type", path: path, what: KeySuggestion.alternatives(names))
         else { return nil }
-        if let type = T(rawValue: value.text) { return type }
-        let hint = KeySuggestion.closest(to: value.text, among: names, aliases: ConfigurationSchema.typeAliases)
+        if let type = schema.schema(section, typeName: value.text) { return type }
+        let hint = KeySuggestion.closest(to: value.text, among: names, aliases: schema.typeAliases(section))
             .map { "did you mean '\($0)'?" } ?? "expected \(KeySuggestion.alternatives(names))"
         report(line: value.line, "\(path).type", "unknown type \(value.quoted) (\(hint))")
         return nil
@@ -362,108 +365,42 @@ struct ConfigurationReader {
 
     // MARK: - Sources and destinations
 
-    private mutating func readSource(_ node: Node, path: String) -> SourceConfig? {
+    private func readSource(_ node: Node, path: String) -> SourceConfig? {
         guard let (entries, line) = entryMap(node, path) else { return nil }
-        let type: SourceType? = readType(entries, path: path, line: line)
-        let allowed = type.map(ConfigurationSchema.sourceKeys) ?? Section.sources.allKeys
-        let fields = accepted(entries, line: line, path: path, allowed: allowed, section: .sources, typeName: type?.rawValue)
+        let type = readType(entries, section: .sources, path: path, line: line)
+        let allowed = type.map(ConfigurationSchema.sourceKeys) ?? schema.allKeys(.sources)
+        let fields = accepted(entries, line: line, path: path, allowed: allowed, section: .sources, typeName: type?.typeName)
         let name = readName(fields, path: path, section: .sources)
         if let name, name.isFirst { sourceTypes[name.value.text] = type }
         guard let type else { return nil }
-        let kind: ConnectionKind = type == .postgresql ? .postgresql : .sqlite
-        let connection = readConnection(fields, kind: kind, path: path, section: .sources)
+        let connection = readConnection(fields, type: type, path: path, section: .sources)
         guard let name else { return nil }
-        return SourceConfig(name: name.value.text, type: type, connection: connection)
+        return SourceConfig(name: name.value.text, type: type.typeName, connection: connection)
     }
 
-    private mutating func readDestination(_ node: Node, path: String) -> DestinationConfig? {
+    private func readDestination(_ node: Node, path: String) -> DestinationConfig? {
         guard let (entries, line) = entryMap(node, path) else { return nil }
-        let type: DestinationType? = readType(entries, path: path, line: line)
-        let allowed = type.map(ConfigurationSchema.destinationKeys) ?? Section.destinations.allKeys
+        let type = readType(entries, section: .destinations, path: path, line: line)
+        let allowed = type.map(ConfigurationSchema.destinationKeys) ?? schema.allKeys(.destinations)
         let fields = accepted(
-            entries, line: line, path: path, allowed: allowed, section: .destinations, typeName: type?.rawValue)
+            entries, line: line, path: path, allowed: allowed, section: .destinations, typeName: type?.typeName)
         let name = readName(fields, path: path, section: .destinations)
         let options = readLoadOptions(fields, path: path)
         guard let type else { return nil }
-        let kind: ConnectionKind =
-            switch type {
-            case .postgresql: .postgresql
-            case .sqlite: .sqlite
-            case .snowflake: .snowflake
-            }
-        let connection = readConnection(fields, kind: kind, path: path, section: .destinations)
+        let connection = readConnection(fields, type: type, path: path, section: .destinations)
         guard let name else { return nil }
         return DestinationConfig(
-            name: name.value.text, type: type, connection: connection, table: options.table, mode: options.mode,
+            name: name.value.text, type: type.typeName, connection: connection, table: options.table, mode: options.mode,
             primaryKey: options.primaryKey, batchSize: options.batchSize, schemaEvolution: options.schemaEvolution)
     }
 
-    private enum ConnectionKind { case postgresql, sqlite, snowflake }
-
-    private mutating func readConnection(
-        _ fields: EntryFields, kind: ConnectionKind, path: String, section: Section
+    /// The entry's connection keys, as its type's schema reads them.
+    private func readConnection(
+        _ fields: EntryFields, type: ConnectionSchema, path: String, section: Section
     ) -> ConnectionSettings {
-        var settings = ConnectionSettings()
-        switch kind {
-        case .postgresql:
-            var database: ConfigurationEntry?
-            var targets: [ConfigurationEntry] = []
-            for entry in fields.entries {
-                let keyPath = "\(path).\(entry.key)"
-                switch entry.key {
-                case "url":
-                    guard let value = optionalText(entry, keyPath) else { continue }
-                    if value.text.hasPrefix("postgresql://") || value.text.hasPrefix("postgres://") {
-                        settings.url = value.text
-                    } else {
-                        report(line: value.line, keyPath, "must be a libpq connection URI (postgresql://user@host:port/database)")
-                    }
-                case "schema":
-                    settings.schema = optionalText(entry, keyPath)?.text
-                case let key where key == "database" || ConfigurationSchema.libpqKeywords.contains(key):
-                    if key == "database" || key == "dbname" {
-                        if let database {
-                            report(
-                                entry.keyNode, keyPath,
-                                "'\(key)' and '\(database.key)' (line \(Self.line(of: database.keyNode))) are the same setting; give one")
-                            continue
-                        }
-                        database = entry
-                    }
-                    if ConfigurationSchema.urlExclusiveKeys.contains(key) { targets.append(entry) }
-                    if let value = optionalText(entry, keyPath, allowEmpty: true) {
-                        settings.parameters.append((keyword: key == "database" ? "dbname" : key, value: value.text))
-                    }
-                default:
-                    continue
-                }
-            }
-            if settings.url != nil {
-                for entry in targets {
-                    report(
-                        entry.keyNode, "\(path).\(entry.key)",
-                        "cannot be combined with 'url' (give the connection either as a url or as separate keys)")
-                }
-            }
-        case .sqlite:
-            if fields["path"] == nil {
-                if !fields.misspelled.contains("path") {
-                    report(line: fields.line, path, "a sqlite \(section.singular) needs 'path' (the database file)")
-                }
-            } else {
-                settings.path = requiredText(fields, "path", path: path, what: "the database file")?.text
-            }
-        case .snowflake:
-            for entry in fields.entries where ConfigurationSchema.snowflakeConnectionKeys.contains(entry.key) {
-                let keyPath = "\(path).\(entry.key)"
-                if entry.key == "schema" {
-                    settings.schema = optionalText(entry, keyPath)?.text
-                } else if let value = optionalText(entry, keyPath, allowEmpty: true) {
-                    settings.parameters.append((keyword: entry.key, value: value.text))
-                }
-            }
-        }
-        return settings
+        var connection = ConnectionFields(
+            reader: self, fields: fields, path: path, section: section.singular, schemaKeys: Set(type.keys))
+        return type.read(&connection)
     }
 
     // MARK: - Load options (destinations and resources)
@@ -477,7 +414,7 @@ struct ConfigurationReader {
         var schemaEvolution: SchemaEvolution?
     }
 
-    private mutating func readLoadOptions(_ fields: EntryFields, path: String) -> LoadOptions {
+    private func readLoadOptions(_ fields: EntryFields, path: String) -> LoadOptions {
         var options = LoadOptions()
         options.table = optionalText(fields["table"], "\(path).table")?.text
         if let entry = fields["mode"] {
@@ -511,7 +448,7 @@ struct ConfigurationReader {
         "full": "replace",
     ]
 
-    private mutating func readMode(_ entry: ConfigurationEntry, _ keyPath: String) -> WriteMode? {
+    private func readMode(_ entry: ConfigurationEntry, _ keyPath: String) -> WriteMode? {
         guard let value = optionalText(entry, keyPath) else { return nil }
         if let mode = WriteMode(rawValue: value.text) { return mode }
         let names = WriteMode.allCases.map(\.rawValue)
@@ -522,7 +459,7 @@ struct ConfigurationReader {
     }
 
     /// One column, or a list of columns.
-    private mutating func readPrimaryKey(_ entry: ConfigurationEntry, _ keyPath: String) -> [String]? {
+    private func readPrimaryKey(_ entry: ConfigurationEntry, _ keyPath: String) -> [String]? {
         guard case .sequence = entry.value else {
             return optionalText(entry, keyPath).map { [$0.text] }
         }
@@ -568,7 +505,7 @@ struct ConfigurationReader {
         var lookbackLine: Int?
     }
 
-    private mutating func readResource(_ node: Node, path: String) -> ResourceDraft? {
+    private func readResource(_ node: Node, path: String) -> ResourceDraft? {
         guard let (entries, line) = entryMap(node, path) else { return nil }
         let fields = accepted(
             entries, line: line, path: path, allowed: ConfigurationSchema.resourceKeys, section: .resources, typeName: nil)
@@ -636,7 +573,7 @@ struct ConfigurationReader {
 
     /// `lookback`: a plain non-negative number (for a numeric column) or a duration (for a
     /// timestamp or date column); which one the column needs is checked when the run sees its type.
-    private mutating func readLookback(_ value: ConfigurationScalar, _ keyPath: String) -> Lookback? {
+    private func readLookback(_ value: ConfigurationScalar, _ keyPath: String) -> Lookback? {
         if DecimalText.isJSONNumber(value.text) {
             guard !value.text.hasPrefix("-") else {
                 report(line: value.line, keyPath, "must not be negative, not \(value.quoted)")
@@ -656,12 +593,14 @@ struct ConfigurationReader {
     /// The checks that need the other sections: the source and destination exist, the query's
     /// `:last_value` matches `incremental_column`, `merge` has a primary key, and so does
     /// `lookback` in append mode (it skips re-read rows by key).
-    private mutating func crossCheck(_ draft: ResourceDraft, destinations: [DestinationConfig]) {
+    private func crossCheck(_ draft: ResourceDraft, destinations: [DestinationConfig]) {
         let path = draft.path
-        var dialect = QueryTemplate.Dialect.postgresql
+        // A source that is missing or of an unknown type is reported; the query is still checked,
+        // lexed as the first source type's SQL.
+        var dialect = schema.catalog.sources.first?.queryDialect ?? QueryTemplate.Dialect()
         if let source = draft.source {
             if let type = sourceTypes[source.text] {
-                dialect = type?.queryDialect ?? .postgresql
+                dialect = type?.queryDialect ?? dialect
             } else {
                 report(line: source.line, "\(path).source", "no source named \(source.quoted) (\(nameHint(source.text, .sources)))")
             }

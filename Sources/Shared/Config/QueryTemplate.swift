@@ -8,13 +8,27 @@ import Core
 /// `:last_value::bigint` is a placeholder and a cast, `x::last_value` is a cast to a type named
 /// `last_value`, and `:last_values` is some other name. The token is case-sensitive.
 public struct QueryTemplate: Sendable, Equatable {
-    /// Which quotes and comments the SQL has.
-    public enum Dialect: Sendable {
-        /// `'…'` (`''` inside), `E'…'` (backslash escapes), `$$…$$` and `$tag$…$tag$`, `"…"`,
-        /// `--` comments and nesting `/* */` comments.
-        case postgresql
-        /// `'…'`, `"…"`, `[…]` and `` `…` `` identifiers, `--` comments and non-nesting `/* */` comments.
-        case sqlite
+    /// Which quotes and comments the SQL has beyond the common ones (`'…'` with `''` inside,
+    /// `"…"`, `--` comments, `/* */` comments). Each source connector names its own.
+    public struct Dialect: Sendable, Equatable {
+        /// `E'…'` strings, whose backslashes escape.
+        public var escapeStrings: Bool
+        /// `$$…$$` and `$tag$…$tag$` strings.
+        public var dollarQuotedStrings: Bool
+        /// `/* */` comments nest.
+        public var nestedBlockComments: Bool
+        /// `[…]` and `` `…` `` quote identifiers.
+        public var bracketAndBacktickIdentifiers: Bool
+
+        public init(
+            escapeStrings: Bool = false, dollarQuotedStrings: Bool = false, nestedBlockComments: Bool = false,
+            bracketAndBacktickIdentifiers: Bool = false
+        ) {
+            self.escapeStrings = escapeStrings
+            self.dollarQuotedStrings = dollarQuotedStrings
+            self.nestedBlockComments = nestedBlockComments
+            self.bracketAndBacktickIdentifiers = bracketAndBacktickIdentifiers
+        }
     }
 
     /// The placeholder token.
@@ -97,15 +111,15 @@ struct SQLPlaceholderLexer {
                 skipQuoted(byte, backslashEscapes: false)
             case ascii("\""):
                 skipQuoted(byte, backslashEscapes: false)
-            case ascii("`") where dialect == .sqlite:
+            case ascii("`") where dialect.bracketAndBacktickIdentifiers:
                 skipQuoted(byte, backslashEscapes: false)
-            case ascii("[") where dialect == .sqlite:
+            case ascii("[") where dialect.bracketAndBacktickIdentifiers:
                 skip(through: ascii("]"))
             case ascii("-") where next == ascii("-"):
                 while index < bytes.count, bytes[index] != ascii("\n"), bytes[index] != ascii("\r") { index += 1 }
             case ascii("/") where next == ascii("*"):
-                skipBlockComment(nesting: dialect == .postgresql)
-            case ascii("$") where dialect == .postgresql:
+                skipBlockComment(nesting: dialect.nestedBlockComments)
+            case ascii("$") where dialect.dollarQuotedStrings:
                 skipDollarQuotedOrParameter()
             case ascii(":"):
                 if next == ascii(":") {
@@ -116,7 +130,7 @@ struct SQLPlaceholderLexer {
                 } else {
                     index += 1
                 }
-            case _ where (byte == ascii("E") || byte == ascii("e")) && dialect == .postgresql && next == ascii("'"):
+            case _ where (byte == ascii("E") || byte == ascii("e")) && dialect.escapeStrings && next == ascii("'"):
                 index += 1
                 skipQuoted(ascii("'"), backslashEscapes: true)
             default:

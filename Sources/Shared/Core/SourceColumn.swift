@@ -7,16 +7,24 @@ public struct SourceColumn: Sendable, Equatable {
     /// The mapped kind; nil for a type outside the mapping (a PostgreSQL enum travels as text)
     /// or an undeclared SQLite column (its values decide).
     public var kind: ColumnKind?
-    /// Whether `sourceType` names a built-in PostgreSQL type, which a PostgreSQL destination can use verbatim.
-    public var isPostgresBuiltin: Bool
-    /// A SQLite table column declared without a type (unlike an expression, whose values decide).
-    public var isUntypedTableColumn: Bool
+    /// The `type:` of the source that described the column (`postgresql`, `sqlite`).
+    public var sourceKind: String
+    /// Whether a destination of the source's own kind can create a column of `sourceType` as
+    /// written: a built-in PostgreSQL type (not a user's enum or domain), a SQLite table column's
+    /// declared type, even none (not an expression's, whose values decide).
+    public var sourceTypeIsPortable: Bool
 
-    public init(name: String, sourceType: String, kind: ColumnKind?, isPostgresBuiltin: Bool, isUntypedTableColumn: Bool = false) {
+    public init(name: String, sourceType: String, kind: ColumnKind?, sourceKind: String, sourceTypeIsPortable: Bool) {
         self.name = name
         self.sourceType = sourceType
         self.kind = kind
-        self.isPostgresBuiltin = isPostgresBuiltin
-        self.isUntypedTableColumn = isUntypedTableColumn
+        self.sourceKind = sourceKind
+        self.sourceTypeIsPortable = sourceTypeIsPortable
+    }
+
+    /// The type a destination of kind `destinationKind` may create as the source wrote it, nil
+    /// when the source is of another kind or its type is not portable.
+    public func portableType(to destinationKind: String) -> String? {
+        sourceKind == destinationKind && sourceTypeIsPortable ? sourceType : nil
     }
 }

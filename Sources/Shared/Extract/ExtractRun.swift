@@ -54,8 +54,8 @@ public struct HorizonOutcome: Sendable, Equatable {
 /// `conduit-state commit` (``EndConfirmation``).
 public struct ExtractRun {
     public var configuration: Configuration
-    /// Opens the resource's source (the CLI's factory).
-    public var openSource: SourceOpener
+    /// The kind of the resource's source (from the CLI's list): what it is, how it opens.
+    public var connector: any SourceConnector
     public var resource: ResourceConfig
     public var stateFile: StateFile
     /// `--last-value`: one run from this value, the state file untouched.
@@ -64,10 +64,10 @@ public struct ExtractRun {
 
     public init(
         configuration: Configuration, resource: ResourceConfig, stateFile: StateFile, overrideValue: String?,
-        reporter: Reporter, openSource: @escaping SourceOpener
+        reporter: Reporter, connector: any SourceConnector
     ) {
         self.configuration = configuration
-        self.openSource = openSource
+        self.connector = connector
         self.resource = resource
         self.stateFile = stateFile
         self.overrideValue = overrideValue
@@ -183,9 +183,9 @@ public struct ExtractRun {
     public func dryRun() throws(ConduitError) -> String {
         let source = configuration.source(of: resource)
         let (value, origin, watermark) = try resolveBound()
-        let template = QueryTemplate(resource.query, dialect: source.type.queryDialect)
-        let placeholder = source.type == .sqlite ? "?1" : "$1"
-        var text = "-- resource \(resource.name): source \(source.name) (\(source.type.rawValue))\n"
+        let template = QueryTemplate(resource.query, dialect: connector.schema.queryDialect)
+        let placeholder = connector.placeholderShown
+        var text = "-- resource \(resource.name): source \(source.name) (\(source.type))\n"
         if template.containsPlaceholder {
             let shown = value.map { self.shown($0, from: origin) } ?? "0 (or -infinity for a timestamp or date column)"
             var from = origin.description
@@ -194,20 +194,19 @@ public struct ExtractRun {
             }
             text += "-- \(placeholder) = \(shown)   from \(from)\n"
         }
-        text += horizonNote(source: source)
-        text += resource.shownQuery(placeholderReplacement: placeholder, dialect: source.type.queryDialect) + "\n"
+        text += horizonNote()
+        text += resource.shownQuery(placeholderReplacement: placeholder, dialect: connector.schema.queryDialect) + "\n"
         return text
     }
 
     /// Refuses a `:last_value` that cannot compare with the incremental column where the source's
-    /// database would compare it anyway and find nothing, silently (SQLite: text against an
-    /// INTEGER column). PostgreSQL refuses such a value itself when it binds it (`invalid input
-    /// syntax for type bigint`, exit 65). The rules are ``LastValueCheck``'s.
+    /// database would compare it anyway and find nothing, silently
+    /// (``SourceConnector/comparesMismatchedValuesSilently``). The rules are ``LastValueCheck``'s.
     func checkLastValue(
-        _ value: StateValue?, from origin: LastValueOrigin, source: SourceConfig, opened: any Source
+        _ value: StateValue?, from origin: LastValueOrigin, opened: any Source
     ) throws(ConduitError) {
-        guard source.type == .sqlite, let value, let column = resource.incrementalColumn,
-            QueryTemplate(resource.query, dialect: source.type.queryDialect).containsPlaceholder
+        guard connector.comparesMismatchedValuesSilently, let value, let column = resource.incrementalColumn,
+            QueryTemplate(resource.query, dialect: connector.schema.queryDialect).containsPlaceholder
         else { return }
         guard let described = try opened.describe(resource: resource).first(where: { $0.name == column }),
             let requirement = LastValueCheck.requirement(for: described.kind), !requirement.accepts(value)
@@ -223,9 +222,14 @@ public struct ExtractRun {
                 + "but the incremental column \(JSONEscaping.quoted(column)) is \(described.sourceType)\(requirement.explanation); \(fix)")
     }
 
+    /// Opens the resource's source.
+    func openSource() throws(ConduitError) -> any Source {
+        try connector.open(configuration.source(of: resource), reporter: reporter)
+    }
+
     /// The query's result columns (`--describe`), without running it.
     public func describe() throws(ConduitError) -> [SourceColumn] {
-        try openSource(configuration.source(of: resource)).describe(resource: resource)
+        try openSource().describe(resource: resource)
     }
 
     /// Runs the extraction, writing rows to stdout.
@@ -236,8 +240,8 @@ public struct ExtractRun {
         // whether it left before the last write or after it, not a silent death by SIGPIPE.
         signal(SIGPIPE, SIG_IGN)
         let (value, origin, watermark) = try resolveBound()
-        let opened = try openSource(source)
-        try checkLastValue(value, from: origin, source: source, opened: opened)
+        let opened = try openSource()
+        try checkLastValue(value, from: origin, opened: opened)
         let output = OutputStream(
             holdsValueGroups: resource.isIncremental && resource.ordered, memoryLimit: SpillBuffer.configuredMemoryLimit)
         // Live progress on a terminal, drawn from the output's flushes (every 256 KB), not per row.
@@ -325,14 +329,14 @@ public struct ExtractRun {
 
     /// What `--dry-run` says about the safe horizon: whether it applies, and what the last
     /// extract held back.
-    func horizonNote(source: SourceConfig) -> String {
+    func horizonNote() -> String {
         guard resource.isIncremental else { return "" }
-        // SQLite has one writer at a time and no such hole (docs/INCREMENTAL.md): nothing to say.
+        // A source with one writer at a time has no such hole (docs/INCREMENTAL.md): nothing to say.
         var text = ""
-        switch (source.type, resource.safeHorizon) {
-        case (.sqlite, _): break
-        case (.postgresql, false): text = "-- safe horizon: off (safe_horizon: false)\n"
-        case (.postgresql, true):
+        switch (connector.hasSafeHorizon, resource.safeHorizon) {
+        case (false, _): break
+        case (true, false): text = "-- safe horizon: off (safe_horizon: false)\n"
+        case (true, true):
             text = "-- safe horizon: on (rows an open transaction could still precede are held back for a later run)\n"
         }
         if let lookback = resource.lookback {

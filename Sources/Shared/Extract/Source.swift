@@ -18,5 +18,3 @@ public protocol Source: AnyObject {
     ) throws(ConduitError) -> ExtractedRows
 }
 
-/// Opens the source a configuration entry names (connects; checks the file).
-public typealias SourceOpener = (SourceConfig) throws(ConduitError) -> any Source

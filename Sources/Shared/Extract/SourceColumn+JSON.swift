@@ -18,7 +18,9 @@ extension SourceColumn {
     /// Reads the output of `conduit-extract --describe` (one JSON object a line), as
     /// `conduit-load --schema FILE` takes it: a loader that cannot reach the source still creates
     /// typed tables. Errors name the file and the line.
-    public static func readDescription(_ bytes: [UInt8], file: String, sourceType: SourceType) throws(ConduitError) -> [SourceColumn] {
+    public static func readDescription(
+        _ bytes: [UInt8], file: String, source: any SourceConnector
+    ) throws(ConduitError) -> [SourceColumn] {
         var columns: [SourceColumn] = []
         for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let text = Array(line)
@@ -52,9 +54,9 @@ extension SourceColumn {
                 }
             }
             guard let name else { throw .badInput("\(where_): no \"name\" key") }
-            // A PostgreSQL type the mapping knows is built in; one it does not (an enum) travels as text.
             columns.append(SourceColumn(
-                name: name, sourceType: declared, kind: kind, isPostgresBuiltin: sourceType == .postgresql && kind != nil))
+                name: name, sourceType: declared, kind: kind, sourceKind: source.schema.typeName,
+                sourceTypeIsPortable: source.describedTypeIsPortable(sourceType: declared, kind: kind)))
         }
         return columns
     }

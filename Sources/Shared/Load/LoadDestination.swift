@@ -42,9 +42,10 @@ public protocol LoadDestination: AnyObject {
     func existingColumns() throws(ConduitError) -> [DestinationColumn]?
     /// This destination's type name for a column kind.
     func typeName(for kind: ColumnKind) -> String
-    /// The declared type a new column gets: the source's, else ``typeName(for:)`` of the kind
-    /// inferred from the first value.
-    func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String
+    /// The declared type a new column gets: the source's (``SourceColumn/portableType(to:)``
+    /// when the source is of the same kind), else ``typeName(for:)`` of the kind inferred from
+    /// the first value.
+    func newColumnType(source: SourceColumn?, inferred: ColumnKind) -> String
     /// Refuses a key the database cannot hold as a column name.
     func validateColumnName(_ name: String) -> String?
     /// The name the database gives the column of a row's key, as ``existingColumns()`` reports
@@ -126,5 +127,3 @@ extension LoadDestination {
     }
 }
 
-/// Opens a destination's table (the CLI's factory): the destination entry and the table name.
-public typealias DestinationOpener = (DestinationConfig, _ table: String) throws(ConduitError) -> any LoadDestination

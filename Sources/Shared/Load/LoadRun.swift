@@ -15,8 +15,8 @@ import Stream
 public struct LoadRun {
     public var configuration: Configuration
     public var resource: ResourceConfig
-    /// Opens the resource's destination table (the CLI's factory picks the type).
-    public var openDestination: DestinationOpener
+    /// The kind of the resource's destination (from the CLI's list): how it opens.
+    public var connector: any DestinationConnector
     /// The source's column types for the columns a load creates: described from the source,
     /// read from a `--schema` file, or nil (`--infer-types`: from the values alone).
     public var describeSource: (() throws(ConduitError) -> [SourceColumn])?
@@ -41,12 +41,12 @@ public struct LoadRun {
     public static let defaultBatchSize = 100_000
 
     public init(
-        configuration: Configuration, resource: ResourceConfig, openDestination: @escaping DestinationOpener,
+        configuration: Configuration, resource: ResourceConfig, connector: any DestinationConnector,
         describeSource: (() throws(ConduitError) -> [SourceColumn])?, reporter: Reporter, environment: [String: String]
     ) {
         self.configuration = configuration
         self.resource = resource
-        self.openDestination = openDestination
+        self.connector = connector
         self.describeSource = describeSource
         self.reporter = reporter
         self.environment = environment
@@ -58,15 +58,16 @@ public struct LoadRun {
         let destination: any LoadDestination
         switch mode {
         case .append:
-            destination = try openDestination(destinationConfig, table)
+            destination = try connector.open(destinationConfig, table: table, reporter: reporter, environment: environment)
             // lookback re-reads rows below the committed value: only the ones the table lacks go in.
             if resource.lookback != nil { try destination.enableMerge(primaryKey: primaryKey, updateExisting: false) }
         case .merge:
-            destination = try openDestination(destinationConfig, table)
+            destination = try connector.open(destinationConfig, table: table, reporter: reporter, environment: environment)
             try destination.enableMerge(primaryKey: primaryKey)
         case .replace:
             // The run fills a staging table of its own; the table itself changes once, at the end.
-            destination = try openDestination(destinationConfig, Self.stagingTableName(for: table))
+            destination = try connector.open(
+                destinationConfig, table: Self.stagingTableName(for: table), reporter: reporter, environment: environment)
             try destination.resetStaging(like: table)
         }
         return destination
@@ -94,7 +95,6 @@ public struct LoadRun {
         var session = LoadSession(
             destination: destination, batchSize: configuration.effectiveBatchSize(of: resource) ?? Self.defaultBatchSize,
             describeSource: describeSource,
-            sourceType: configuration.source(of: resource).type,
             // A replace starts clean every run: its staging holds nothing a checkpoint could resume.
             checkpoints: mode == .replace ? nil : CheckpointPlan(resource: resource, environment: environment),
             endOfStreamFD: environment[CheckpointEnvironment.endOfStreamFD].flatMap { Int32($0) },

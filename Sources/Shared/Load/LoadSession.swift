@@ -30,7 +30,7 @@ struct LoadSession {
 
     init(
         destination: any LoadDestination, batchSize: Int, describeSource: (() throws(ConduitError) -> [SourceColumn])?,
-        sourceType: SourceType, checkpoints: CheckpointPlan?, endOfStreamFD: Int32?, primaryKey: [String] = [],
+        checkpoints: CheckpointPlan?, endOfStreamFD: Int32?, primaryKey: [String] = [],
         merge: Bool = false, resumesByKey: Bool = false, evolution: SchemaEvolution = .evolve
     ) {
         self.destination = destination
@@ -39,7 +39,7 @@ struct LoadSession {
         self.endOfStreamFD = endOfStreamFD
         mergeKey = merge ? primaryKey.map { Array($0.utf8) } : []
         cursor = checkpoints.map { CheckpointCursor(plan: $0, skipsCovered: !resumesByKey) }
-        shape = TableShape(describeSource: describeSource, sourceType: sourceType, primaryKey: primaryKey, evolution: evolution)
+        shape = TableShape(describeSource: describeSource, primaryKey: primaryKey, evolution: evolution)
     }
 
     mutating func start() throws(ConduitError) {

@@ -9,7 +9,6 @@ import Stream
 struct TableShape {
     /// The source's column types (nil: `--infer-types`).
     let describeSource: (() throws(ConduitError) -> [SourceColumn])?
-    let sourceType: SourceType
     /// The primary key a created table gets (the configured `primary_key`).
     let primaryKey: [String]
     /// `freeze`: a key the table lacks is an error, not a new column.
@@ -28,11 +27,10 @@ struct TableShape {
     private var previousPositions: [Int] = []
 
     init(
-        describeSource: (() throws(ConduitError) -> [SourceColumn])?, sourceType: SourceType, primaryKey: [String] = [],
+        describeSource: (() throws(ConduitError) -> [SourceColumn])?, primaryKey: [String] = [],
         evolution: SchemaEvolution = .evolve
     ) {
         self.describeSource = describeSource
-        self.sourceType = sourceType
         self.primaryKey = primaryKey
         self.evolution = evolution
     }
@@ -145,7 +143,6 @@ struct TableShape {
             sourceColumns = byName
         }
         return destination.newColumnType(
-            source: sourceColumns?[name], sourceType: describeSource == nil ? nil : sourceType,
-            inferred: ColumnKind.inferred(from: row.jsonValue(value)))
+            source: sourceColumns?[name], inferred: ColumnKind.inferred(from: row.jsonValue(value)))
     }
 }

@@ -97,7 +97,7 @@ package final class PostgresDestination: LoadDestination {
 
     public func typeName(for kind: ColumnKind) -> String { kind.postgresName }
 
-    package func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
+    package func newColumnType(source: SourceColumn?, inferred: ColumnKind) -> String {
         source?.postgresType ?? typeName(for: inferred)
     }
 

@@ -7,7 +7,7 @@ import Stream
 extension SourceColumn {
     /// The type a PostgreSQL destination creates for this column, nil when the values must decide.
     public var postgresType: String? {
-        if isPostgresBuiltin { return sourceType }
+        if let type = portableType(to: PostgresConnector.typeName) { return type }
         if let kind { return kind.postgresName }
         // A PostgreSQL type the destination may not have (an enum, a domain): its text.
         return sourceType.isEmpty ? nil : (sourceType.hasSuffix("[]") ? "text[]" : "text")

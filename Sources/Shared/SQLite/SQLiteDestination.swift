@@ -61,8 +61,8 @@ package final class SQLiteDestination: LoadDestination {
 
     public func typeName(for kind: ColumnKind) -> String { kind.sqliteName }
 
-    package func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
-        source?.sqliteType(fromSQLite: sourceType == .sqlite) ?? typeName(for: inferred)
+    package func newColumnType(source: SourceColumn?, inferred: ColumnKind) -> String {
+        source?.sqliteType ?? typeName(for: inferred)
     }
 
     package func validateColumnName(_ name: String) -> String? {

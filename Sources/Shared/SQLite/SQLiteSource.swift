@@ -35,8 +35,9 @@ public final class SQLiteSource: Source {
                     let declared = statement.declaredType(column)
                     return SourceColumn(
                         name: statement.columnName(column), sourceType: declared,
-                        kind: ColumnKind(sqliteDeclaredType: declared), isPostgresBuiltin: false,
-                        isUntypedTableColumn: declared.isEmpty && statement.isTableColumn(column))
+                        kind: ColumnKind(sqliteDeclaredType: declared), sourceKind: SQLiteConnector.typeName,
+                        // A table column declared without a type is created without one too.
+                        sourceTypeIsPortable: !declared.isEmpty || statement.isTableColumn(column))
                 }
         } catch {
             throw error.conduitError

@@ -98,7 +98,7 @@ package final class SnowflakeDestination: LoadDestination {
 
     package func typeName(for kind: ColumnKind) -> String { kind.snowflakeName }
 
-    package func newColumnType(source: SourceColumn?, sourceType: SourceType?, inferred: ColumnKind) -> String {
+    package func newColumnType(source: SourceColumn?, inferred: ColumnKind) -> String {
         source?.snowflakeType ?? typeName(for: inferred)
     }
 

@@ -374,7 +374,7 @@ public struct EndConfirmation {
 /// file but reads another database, or with another query, records a different one.
 public enum ResourceFingerprint {
     public static func of(_ resource: ResourceConfig, source: SourceConfig) -> String {
-        var text = "query\u{0}\(resource.query)\u{0}column\u{0}\(resource.incrementalColumn ?? "")\u{0}type\u{0}\(source.type.rawValue)"
+        var text = "query\u{0}\(resource.query)\u{0}column\u{0}\(resource.incrementalColumn ?? "")\u{0}type\u{0}\(source.type)"
         for (keyword, value) in source.connection.parameters where keyword != "password" {
             text += "\u{0}\(keyword)\u{0}\(value)"
         }

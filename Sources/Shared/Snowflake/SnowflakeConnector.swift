@@ -1,0 +1,46 @@
+public import Config
+public import Core
+public import Load
+
+/// Snowflake as `ingest.yml` names it (`type: snowflake`): a destination.
+public struct SnowflakeConnector: DestinationConnector {
+    public static let typeName = "snowflake"
+
+    /// Batches of more bytes than this variable says (default: the destination's own) load
+    /// through the table's stage instead of array binds.
+    public static let stagedThresholdVariable = "CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES"
+
+    public init() {}
+
+    public var schema: ConnectionSchema { Self.schema }
+
+    static let schema = ConnectionSchema.keywords(
+        typeName: typeName,
+        keys: [
+            "account", "user", "password", "database", "schema", "warehouse", "role", "host", "port", "protocol",
+            "authenticator", "private_key_path", "private_key_passphrase", "token", "token_file_path", "retry_timeout",
+            "heartbeat_interval",
+        ],
+        // The official connectors' names for the same settings.
+        keyAliases: [
+            "private_key_file": "private_key_path", "private_key_file_pwd": "private_key_passphrase",
+            "token_file": "token_file_path", "network_timeout": "retry_timeout",
+        ])
+
+    /// Each request tried again is a warning on `reporter`.
+    public func open(
+        _ config: DestinationConfig, table: String, reporter: Reporter, environment: [String: String]
+    ) throws(ConduitError) -> any LoadDestination {
+        try SnowflakeDestination(
+            config: config, table: table, stagedThreshold: Self.stagedThreshold(environment: environment),
+            warnings: { reporter.warning($0) })
+    }
+
+    /// ``stagedThresholdVariable`` when it holds a whole number of bytes, else the default.
+    static func stagedThreshold(environment: [String: String]) -> Int {
+        guard let bytes = environment[stagedThresholdVariable].flatMap({ Int($0) }), bytes >= 0 else {
+            return SnowflakeDestination.defaultStagedThreshold
+        }
+        return bytes
+    }
+}
