@@ -1,5 +1,4 @@
 public import Core
-import Glibc
 import Yams
 
 /// Finds, reads, interpolates, parses and validates `ingest.yml` (SPEC section 2). Every problem
@@ -31,7 +30,7 @@ public enum ConfigurationLoader {
         guard let bytes else {
             let hint = path == defaultPath ? " (name one with --config FILE or $CONDUIT_CONFIG)" : ""
             throw .configuration(
-                "\(path): cannot read the configuration: \(SystemCall.describe(ENOENT))\(hint)")
+                "\(path): cannot read the configuration: \(SystemCall.noSuchFileText)\(hint)")
         }
         guard let text = String(validating: bytes, as: UTF8.self) else {
             throw .configuration("\(path):\(lineOfFirstInvalidUTF8(bytes)): the configuration is not valid UTF-8")

@@ -20,7 +20,7 @@ package enum SystemCall {
 }
 
 /// A failed system call's errno.
-package struct SystemCallError: Error, CustomStringConvertible {
+package struct SystemCallError: Error, Equatable, CustomStringConvertible {
     package var code: Int32
     package var description: String { SystemCall.describe(code) }
 }
@@ -230,5 +230,118 @@ extension FileIO {
     /// Whether anything exists at `path`.
     package static func exists(_ path: String) -> Bool {
         access(path, F_OK) == 0
+    }
+}
+
+extension SystemCall {
+    /// "No such file or directory".
+    package static var noSuchFileText: String { describe(ENOENT) }
+
+    /// What one `read` of a descriptor gave.
+    package enum ReadOutcome: Equatable {
+        /// This many bytes, at least one.
+        case bytes(Int)
+        /// The end of the input.
+        case end
+        /// A signal arrived first (`EINTR`).
+        case interrupted
+        /// A non-blocking descriptor had nothing yet (`EAGAIN`).
+        case wouldBlock
+        case failed(SystemCallError)
+    }
+
+    /// One `read` of up to `buffer.count` bytes from `fd` into `buffer`.
+    package static func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> ReadOutcome {
+        let count = Glibc.read(fd, buffer.baseAddress, buffer.count)
+        if count > 0 { return .bytes(count) }
+        if count == 0 { return .end }
+        let code = errno
+        if code == EINTR { return .interrupted }
+        return code == EAGAIN ? .wouldBlock : .failed(SystemCallError(code: code))
+    }
+
+    /// Copies `count` bytes within one buffer, the ranges possibly overlapping (`memmove`).
+    package static func moveBytes(in buffer: UnsafeMutableRawBufferPointer, from source: Int, to target: Int, count: Int) {
+        guard let base = buffer.baseAddress, count > 0 else { return }
+        memmove(base + target, base + source, count)
+    }
+
+    /// The offset of the first newline in `buffer[from..<to]`, or nil (`memchr`: the line
+    /// reader's hot path).
+    package static func firstNewline(in buffer: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
+        guard let base = buffer.baseAddress, start < end,
+            let found = memchr(base + start, 0x0A, end - start)
+        else { return nil }
+        return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+    }
+
+    /// Whether two byte buffers hold the same bytes (`memcmp`: the loader compares every row's
+    /// keys with the previous row's).
+    package static func sameBytes(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard left.count == right.count else { return false }
+        guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
+        return memcmp(leftBase, rightBase, left.count) == 0
+    }
+
+    /// What waiting for input gave.
+    package enum InputReadiness { case ready, wokenUp }
+
+    /// Waits until `fd` is readable, `wakeUp` (if not negative) is readable — then it is
+    /// drained by the caller, reported as woken up — or `timeout` seconds pass (nil: no limit).
+    /// A signal is a wake-up too.
+    package static func waitForInput(
+        _ fd: Int32, wakeUp: Int32, timeout: Double?
+    ) -> Result<(readiness: InputReadiness, wakeUpFired: Bool), SystemCallError> {
+        var pollSet = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+        if wakeUp >= 0 { pollSet.append(pollfd(fd: wakeUp, events: Int16(POLLIN), revents: 0)) }
+        let milliseconds = timeout.map { Int32(max(1, min($0 * 1000, 3_600_000))) } ?? -1
+        let ready = poll(&pollSet, nfds_t(pollSet.count), milliseconds)
+        if ready < 0 {
+            if errno == EINTR { return .success((.wokenUp, false)) }
+            return .failure(SystemCallError(code: errno))
+        }
+        if ready == 0 { return .success((.wokenUp, false)) }
+        if pollSet.count > 1, pollSet[1].revents != 0 { return .success((.wokenUp, true)) }
+        return .success((pollSet[0].revents != 0 ? .ready : .wokenUp, false))
+    }
+}
+
+extension FileIO {
+    /// Appends `bytes` to the file at `path` (created if missing) with one write: a short line
+    /// lands whole even beside another writer.
+    package static func append(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemCallError(code: errno) }
+        defer { close(fd) }
+        try writeAll(bytes, to: fd)
+    }
+
+    /// Removes the file at `path`; a file already gone is no error.
+    package static func remove(_ path: String) {
+        _ = unlink(path)
+    }
+
+    /// Closes a descriptor this process owns.
+    package static func closeDescriptor(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    /// `folder` with its symbolic links resolved, absolute; nil when it cannot be resolved.
+    package static func resolvedFolder(_ folder: String) -> String? {
+        guard let resolved = realpath(folder, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+}
+
+/// The wall clock, for records people read.
+package enum WallClock {
+    /// Now as RFC 3339 UTC, to the second: `2026-12-05T19:21:59Z`.
+    package static func nowRFC3339() -> String {
+        var seconds = time(nil)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }

@@ -1,6 +1,5 @@
 import Config
 import Core
-import Glibc
 import State
 import Stream
 
@@ -54,9 +53,9 @@ struct LoadSession {
         guard let descriptor = endOfStreamFD else { return }
         var byte: UInt8 = 0
         while true {
-            let count = read(descriptor, &byte, 1)
-            if count == 1 { return }
-            if count < 0 && errno == EINTR && SignalForwarding.stopSignal == nil { continue }
+            let outcome = withUnsafeMutableBytes(of: &byte) { SystemCall.read(descriptor, into: $0) }
+            if outcome == .bytes(1) { return }
+            if outcome == .interrupted && SignalForwarding.stopSignal == nil { continue }
             throw .io("the input ended without conduit-state confirming the end of the stream (was it killed?); the open batch was not committed")
         }
     }

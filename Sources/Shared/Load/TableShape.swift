@@ -1,6 +1,5 @@
 import Config
 import Core
-import Glibc
 import Stream
 
 /// The table side of a load: the table's columns, the columns rows fill, and each row's column
@@ -50,11 +49,7 @@ struct TableShape {
         for (index, member) in members.enumerated() {
             if sameAsPrevious {
                 let matches = row.withBytes(member.key) { key in
-                    previousKeys[index].withUnsafeBufferPointer { previous in
-                        guard previous.count == key.count else { return false }
-                        guard let left = previous.baseAddress, let right = key.baseAddress else { return true }
-                        return memcmp(left, right, key.count) == 0
-                    }
+                    previousKeys[index].withUnsafeBufferPointer { previous in SystemCall.sameBytes(previous, key) }
                 }
                 if matches {
                     positions.append(previousPositions[index])

@@ -1,6 +1,5 @@
 import Config
 public import Core
-import Glibc
 import Stream
 
 /// What the state side knows about checkpoints, kept beside the state file in
@@ -144,13 +143,7 @@ public struct CheckpointLedger: Sendable {
     }
 
     /// The current time as RFC 3339 UTC, to the second.
-    static func now() -> String {
-        var seconds = time(nil)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
-    }
+    static func now() -> String { WallClock.nowRFC3339() }
 }
 
 /// What `conduit-state commit` tells its loader through the environment, so the loader's

@@ -1,6 +1,5 @@
 public import Config
 public import Core
-import Glibc
 public import Stream
 
 /// Which run of `conduit-state commit` a resource has in progress: a random id drawn when the run
@@ -16,7 +15,7 @@ public struct RunIdentity: Sendable, Equatable {
     static func ofThisProcess() -> RunIdentity {
         var generator = SystemRandomNumberGenerator()
         let id = String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
-        return RunIdentity(id: id, pid: getpid(), startTime: Self.startTime(of: getpid()) ?? 0)
+        return RunIdentity(id: id, pid: ThisProcess.id, startTime: ProcessTable.startTime(of: ThisProcess.id) ?? 0)
     }
 
     init(id: String, pid: Int32, startTime: UInt64) {
@@ -41,30 +40,8 @@ public struct RunIdentity: Sendable, Equatable {
     /// Whether the process that drew this identity is still running (its pid is alive and
     /// started when it did).
     var isAlive: Bool {
-        guard startTime != 0, let current = Self.startTime(of: pid) else { return false }
+        guard startTime != 0, let current = ProcessTable.startTime(of: pid) else { return false }
         return current == startTime
-    }
-
-    /// The parent of `pid` from `/proc/<pid>/stat` (field 4), or nil when there is no such process.
-    static func parent(of pid: Int32) -> Int32? {
-        guard let fields = statFields(of: pid), fields.count >= 2 else { return nil }
-        return Int32(String(decoding: fields[1], as: UTF8.self))
-    }
-
-    /// The fields of `/proc/<pid>/stat` after the command name: field 3 first.
-    static func statFields(of pid: Int32) -> [ArraySlice<UInt8>]? {
-        guard let bytes = try? FileIO.readIfExists("/proc/\(pid)/stat") else { return nil }
-        // The command name (field 2) is in parentheses and may hold spaces: count from its end.
-        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
-        return bytes[(close + 1)...].split(separator: UInt8(ascii: " "))
-    }
-
-    /// The start time of `pid` from `/proc/<pid>/stat`, or nil when there is no such process.
-    static func startTime(of pid: Int32) -> UInt64? {
-        guard let fields = statFields(of: pid) else { return nil }
-        // After ")" come fields 3, 4, …: the start time, field 22, is the 20th of them.
-        guard fields.count >= 20 else { return nil }
-        return UInt64(String(decoding: fields[19], as: UTF8.self))
     }
 }
 
@@ -199,7 +176,7 @@ public struct EndConfirmation {
                 guard MonotonicClock.now < started + Self.longestWait, Self.siblingCommitIsStarting(resource: resource) else { break }
                 deadline = MonotonicClock.now + 0.5
             }
-            usleep(10_000)
+            ThisProcess.sleep(seconds: 0.01)
             run = runInProgress()
         }
         return run?.id
@@ -211,17 +188,10 @@ public struct EndConfirmation {
     /// Whether a `conduit-state … commit … RESOURCE …` process with this process's parent (the
     /// shell that started the pipeline) is running (from `/proc/<pid>/stat` and `cmdline`).
     static func siblingCommitIsStarting(resource: String) -> Bool {
-        guard let folder = opendir("/proc") else { return false }
-        defer { closedir(folder) }
-        let own = getpid()
-        let parent = getppid()
-        while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            guard let pid = Int32(name), pid != own, RunIdentity.parent(of: pid) == parent,
-                  let bytes = try? FileIO.readIfExists("/proc/\(pid)/cmdline") else { continue }
-            let arguments = bytes.split(separator: 0, omittingEmptySubsequences: false).map { String(decoding: $0, as: UTF8.self) }
+        let own = ThisProcess.id
+        let parent = ThisProcess.parentID
+        for pid in ProcessTable.processIDs() {
+            guard pid != own, ProcessTable.parent(of: pid) == parent, let arguments = ProcessTable.arguments(of: pid) else { continue }
             guard let program = arguments.first, program == "conduit-state" || program.hasSuffix("/conduit-state") else { continue }
             if arguments.contains("commit") && arguments.contains(resource) && !holdsRunLock(pid) { return true }
         }
@@ -231,20 +201,7 @@ public struct EndConfirmation {
     /// Whether `pid` has a run lock file open: a commit past its start, whose lock (of another
     /// state file, since it is not ours) will not become ours.
     static func holdsRunLock(_ pid: Int32) -> Bool {
-        guard let folder = opendir("/proc/\(pid)/fd") else { return false }
-        defer { closedir(folder) }
-        var target = [CChar](repeating: 0, count: 4096)
-        while let entry = readdir(folder) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            guard Int(name) != nil else { continue }
-            let count = readlink("/proc/\(pid)/fd/\(name)", &target, target.count - 1)
-            guard count > 0 else { continue }
-            let path = String(decoding: target[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if path.hasSuffix(".run.lock") { return true }
-        }
-        return false
+        ProcessTable.openFilePaths(of: pid).contains { $0.hasSuffix(".run.lock") }
     }
 
     /// conduit-extract, before its first byte: records where it started, for `run`.
@@ -255,7 +212,7 @@ public struct EndConfirmation {
         var fields = [
             JSONMember(key: "run", value: .string(run)),
             JSONMember(key: "extract", value: .string(extract)),
-            JSONMember(key: "pid", value: .number(String(getpid()))),
+            JSONMember(key: "pid", value: .number(String(ThisProcess.id))),
             JSONMember(key: "event", value: .string("start")),
             JSONMember(key: "state", value: .string(stateIdentity)),
             JSONMember(key: "started_from", value: startedFrom?.jsonValue ?? .null),
@@ -276,7 +233,7 @@ public struct EndConfirmation {
         var fields = [
             JSONMember(key: "run", value: .string(run)),
             JSONMember(key: "extract", value: .string(extract)),
-            JSONMember(key: "pid", value: .number(String(getpid()))),
+            JSONMember(key: "pid", value: .number(String(ThisProcess.id))),
             JSONMember(key: "event", value: .string(complete ? "end" : "failed")),
             JSONMember(key: "rows", value: .number(String(rows))),
             JSONMember(key: "bytes", value: .number(String(digest.byteCount))),
@@ -288,12 +245,9 @@ public struct EndConfirmation {
 
     private func append(_ fields: [JSONMember]) throws(ConduitError) {
         let line = Array((JSONValue.object(fields).serialized() + "\n").utf8)
-        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io("recording the stream's start or end in \(path): \(SystemCall.describe(errno))") }
-        defer { close(fd) }
         // One write of one short line: appended whole, even beside another writer.
         do {
-            try FileIO.writeAll(line, to: fd)
+            try FileIO.append(line, to: path)
         } catch {
             throw .io("recording the stream's start or end in \(path): \(error)")
         }
@@ -355,16 +309,16 @@ public struct EndConfirmation {
         while MonotonicClock.now < deadline {
             let (starts, ends) = records(for: run)
             let ended = Set(ends.map(\.extract))
-            let running = starts.filter { !ended.contains($0.extract) && kill(Int32($0.pid), 0) == 0 }
+            let running = starts.filter { !ended.contains($0.extract) && ProcessTable.exists(Int32($0.pid)) }
             if running.isEmpty { return }
-            usleep(10_000)
+            ThisProcess.sleep(seconds: 0.01)
         }
     }
 
     /// Removes the records file (at the end of a run, while its lock is held: records name their
     /// run, so this only keeps the file from growing).
     public func clear() {
-        _ = unlink(path)
+        FileIO.remove(path)
     }
 }
 

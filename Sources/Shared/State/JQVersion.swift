@@ -1,5 +1,4 @@
 import Core
-import Glibc
 
 /// The version of the `jq` on PATH, as `jq --version` prints it (`jq-1.6`, `jq-1.7.1`).
 ///
@@ -35,9 +34,9 @@ struct JQVersion: Equatable {
         var output: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 256)
         while output.count < 4096 {
-            let count = buffer.withUnsafeMutableBytes { read(process.outputFD, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
+            let outcome = buffer.withUnsafeMutableBytes { SystemCall.read(process.outputFD, into: $0) }
+            if outcome == .interrupted { continue }
+            guard case .bytes(let count) = outcome else { break }
             output.append(contentsOf: buffer[0..<count])
         }
         guard let ended = try? process.wait(), ended.isSuccess else { return nil }

@@ -1,6 +1,5 @@
 import Config
 public import Core
-import Glibc
 import Stream
 
 /// The logic of `conduit-state show | get | set | reset`: reads and edits the state file.
@@ -68,7 +67,7 @@ public struct StateCommands: Sendable {
     @discardableResult
     public func reset(resource: String) throws(ConduitError) -> StateValue? {
         let previous = try edit(resource) { $0.remove(resource) }
-        _ = unlink(HorizonRecord.path(stateFile: stateFile, resource: resource))
+        FileIO.remove(HorizonRecord.path(stateFile: stateFile, resource: resource))
         return previous
     }
 

@@ -1,6 +1,5 @@
 import Config
 public import Core
-import Glibc
 import Stream
 
 /// The state file on disk (default `.conduit_state.json`), with crash-safe writes, a lock
@@ -22,9 +21,7 @@ public struct StateFile: Sendable {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
-        guard let resolved = realpath(folder.isEmpty ? "/" : folder, nil) else { return path }
-        defer { free(resolved) }
-        let base = String(cString: resolved)
+        guard let base = FileIO.resolvedFolder(folder.isEmpty ? "/" : folder) else { return path }
         return (base == "/" ? "" : base) + "/" + name
     }
 
@@ -89,7 +86,7 @@ public struct StateFile: Sendable {
         switch outcome {
         case .acquired(let lock):
             let run = RunIdentity.ofThisProcess()
-            lock.describeHolder("pid \(getpid()) on \(RunLock.hostName)\n" + (announcesRun ? "\(run.serialized)\n" : ""))
+            lock.describeHolder("pid \(ThisProcess.id) on \(RunLock.hostName)\n" + (announcesRun ? "\(run.serialized)\n" : ""))
             return RunLock(lock: lock, run: run)
         case .held(let holder):
             let firstLine = holder.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
@@ -137,11 +134,7 @@ public final class RunLock {
         lock.shareWithChildProcesses()
     }
 
-    static var hostName: String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "unknown host" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    static var hostName: String { ThisProcess.hostName }
 }
 
 @available(*, unavailable)

@@ -1,6 +1,5 @@
 import Config
 import Core
-import Glibc
 import Stream
 
 /// The upstream of `conduit-state commit R --from 'conduit-extract R | jq -c …' -- LOADER`: a
@@ -29,7 +28,7 @@ final class UpstreamPipeline {
         self.statusPath = statusPath
     }
 
-    deinit { _ = unlink(statusPath) }
+    deinit { FileIO.remove(statusPath) }
 
     /// Starts `command` with `bash -c`; its stdin is this process's, its stderr too. Text that is
     /// not one pipeline is refused first (``PipelineText``).
@@ -40,7 +39,7 @@ final class UpstreamPipeline {
         let statusPath: String
         switch FileIO.makeTemporaryFile(in: SpillBuffer.temporaryFolder, prefix: "conduit-upstream") {
         case .success(let (fd, path)):
-            close(fd)
+            FileIO.closeDescriptor(fd)
             statusPath = path
         case .failure(let error):
             throw .io("creating a temporary file for the upstream's exit statuses in \(SpillBuffer.temporaryFolder): \(error)")
@@ -53,7 +52,7 @@ final class UpstreamPipeline {
         do {
             process = try ChildProcess.spawn(["bash", "-c", script], environment: childEnvironment, input: .inherited, capturingOutput: true)
         } catch {
-            _ = unlink(statusPath)
+            FileIO.remove(statusPath)
             throw error
         }
         return UpstreamPipeline(command: command, stages: stages, roundingStage: roundingStage, process: process, statusPath: statusPath)

@@ -1,5 +1,4 @@
 public import Core
-import Glibc
 
 /// Reads NDJSON from a file descriptor in large chunks and hands out its lines, without the
 /// newline, numbered from 1. Blank lines (only spaces, tabs, carriage returns) are skipped but
@@ -70,12 +69,15 @@ public struct LineReader {
                 // One line (or one kept run of lines) longer than the buffer: grow it.
                 buffer.append(contentsOf: [UInt8](repeating: 0, count: buffer.count))
             }
-            let count = buffer.withUnsafeMutableBytes { raw in
-                read(descriptor, raw.baseAddress.map { $0 + filled }, raw.count - filled)
+            let outcome = buffer.withUnsafeMutableBytes { raw in
+                SystemCall.read(descriptor, into: UnsafeMutableRawBufferPointer(rebasing: raw[filled...]))
             }
-            if count < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                throw .io("reading stdin: \(SystemCall.describe(errno))")
+            let count: Int
+            switch outcome {
+            case .bytes(let read): count = read
+            case .interrupted, .wouldBlock: continue
+            case .failed(let error): throw .io("reading stdin: \(error)")
+            case .end: count = 0
             }
             if count == 0 {
                 if filled > partialStart {
@@ -88,11 +90,10 @@ public struct LineReader {
             bytesRead += count
             var number = lineNumber
             let keepFrom: Int = try buffer.withUnsafeBufferPointer { (all) throws(ConduitError) -> Int in
-                guard let base = all.baseAddress else { return 0 }
+                guard all.baseAddress != nil else { return 0 }
                 var lineStart = partialStart
                 var cursor = scanFrom
-                while cursor < filled, let found = memchr(base + cursor, 0x0A, filled - cursor) {
-                    let newline = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                while cursor < filled, let newline = SystemCall.firstNewline(in: all, from: cursor, to: filled) {
                     number += 1
                     let line = UnsafeBufferPointer(rebasing: all[lineStart..<newline])
                     if !Self.isBlank(line) { try body(line, number, lineStart) }
@@ -108,8 +109,7 @@ public struct LineReader {
                 let remaining = filled - keepFrom
                 if remaining > 0 {
                     buffer.withUnsafeMutableBytes { raw in
-                        guard let base = raw.baseAddress else { return }
-                        memmove(base, base + keepFrom, remaining)
+                        SystemCall.moveBytes(in: raw, from: keepFrom, to: 0, count: remaining)
                     }
                 }
                 filled = remaining
@@ -118,27 +118,18 @@ public struct LineReader {
         }
     }
 
-    private enum Readiness { case ready, wokenUp }
-
     /// Waits until the descriptor is readable, a signal wakes the process up, or the ``tick``
     /// is due. Without ``SignalForwarding`` installed or a tick the read itself waits.
-    private func waitForInput() throws(ConduitError) -> Readiness {
+    private func waitForInput() throws(ConduitError) -> SystemCall.InputReadiness {
         let wakeUp = SignalForwarding.wakeUpFD
         guard wakeUp >= 0 || tick != nil else { return .ready }
-        var pollSet = [pollfd(fd: descriptor, events: Int16(POLLIN), revents: 0)]
-        if wakeUp >= 0 { pollSet.append(pollfd(fd: wakeUp, events: Int16(POLLIN), revents: 0)) }
-        let timeout = tick.map { Int32(max(1, min($0.interval * 1000, 3_600_000))) } ?? -1
-        let ready = poll(&pollSet, nfds_t(pollSet.count), timeout)
-        if ready < 0 {
-            if errno == EINTR { return .wokenUp }
-            throw .io("waiting for input: \(SystemCall.describe(errno))")
+        switch SystemCall.waitForInput(descriptor, wakeUp: wakeUp, timeout: tick?.interval) {
+        case .failure(let error):
+            throw .io("waiting for input: \(error)")
+        case .success(let (readiness, wakeUpFired)):
+            if wakeUpFired { SignalForwarding.drainWakeUps() }
+            return readiness
         }
-        if ready == 0 { return .wokenUp }
-        if pollSet.count > 1, pollSet[1].revents != 0 {
-            SignalForwarding.drainWakeUps()
-            return .wokenUp
-        }
-        return pollSet[0].revents != 0 ? .ready : .wokenUp
     }
 
     /// Only spaces, tabs and carriage returns (or nothing).

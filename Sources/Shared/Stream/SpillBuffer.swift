@@ -1,5 +1,4 @@
 public import Core
-import Glibc
 
 /// Bytes held back until they may be written on: kept in memory up to `memoryLimit`, and beyond
 /// it in an unlinked temporary file, so memory stays flat however large the held part grows.
@@ -16,23 +15,19 @@ public final class SpillBuffer {
     /// `$CONDUIT_GROUP_MEMORY` (bytes), else ``defaultMemoryLimit``: the most of one value group
     /// a tool keeps in memory before it spills to a temporary file.
     public static var configuredMemoryLimit: Int {
-        guard let text = getenv("CONDUIT_GROUP_MEMORY").map({ String(cString: $0) }),
+        guard let text = ThisProcess.environmentValue("CONDUIT_GROUP_MEMORY"),
               let bytes = Int(text), bytes > 0 else { return defaultMemoryLimit }
         return bytes
     }
 
     public let memoryLimit: Int
     private var memory: [UInt8] = []
-    private var fileDescriptor: Int32 = -1
+    private var file: AnonymousFile?
     /// Bytes in the temporary file (written before everything in `memory`).
     public private(set) var spilledBytes = 0
 
     public init(memoryLimit: Int = SpillBuffer.defaultMemoryLimit) {
         self.memoryLimit = max(memoryLimit, 1)
-    }
-
-    deinit {
-        if fileDescriptor >= 0 { close(fileDescriptor) }
     }
 
     /// Bytes held, in memory and spilled.
@@ -56,16 +51,18 @@ public final class SpillBuffer {
     /// Hands every held byte, in order, to `write` (in pieces of at most a megabyte), then
     /// forgets them.
     public func drain(_ write: (UnsafeRawBufferPointer) throws(ConduitError) -> Void) throws(ConduitError) {
-        if spilledBytes > 0 {
-            guard lseek(fileDescriptor, 0, SEEK_SET) == 0 else {
-                throw .io("reading back held rows from a temporary file: \(SystemCall.describe(errno))")
+        if spilledBytes > 0, let file {
+            do {
+                try file.rewind()
+            } catch {
+                throw .io("reading back held rows from a temporary file: \(error)")
             }
             var chunk = [UInt8](repeating: 0, count: Self.readBackChunk)
             var remaining = spilledBytes
             while remaining > 0 {
                 let wanted = min(remaining, chunk.count)
                 let result = chunk.withUnsafeMutableBytes { raw in
-                    SystemCall.retrying { read(fileDescriptor, raw.baseAddress, wanted) }
+                    file.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<wanted]))
                 }
                 let count: Int
                 switch result {
@@ -89,18 +86,22 @@ public final class SpillBuffer {
     public func discard() {
         memory.removeAll(keepingCapacity: true)
         if spilledBytes > 0 {
-            _ = ftruncate(fileDescriptor, 0)
-            _ = lseek(fileDescriptor, 0, SEEK_SET)
+            file?.truncate()
             spilledBytes = 0
         }
     }
 
     private func spill(_ bytes: UnsafeRawBufferPointer) throws(ConduitError) {
         guard !bytes.isEmpty else { return }
-        if fileDescriptor < 0 { fileDescriptor = try Self.makeAnonymousFile() }
+        let file: AnonymousFile
+        if let existing = self.file {
+            file = existing
+        } else {
+            file = try Self.makeAnonymousFile()
+            self.file = file
+        }
         do {
-            _ = lseek(fileDescriptor, 0, SEEK_END)
-            try FileIO.writeAll(bytes, to: fileDescriptor)
+            try file.append(bytes)
         } catch {
             throw .io("holding back rows in a temporary file (\(Self.temporaryFolder)): \(error)")
         }
@@ -109,23 +110,17 @@ public final class SpillBuffer {
 
     /// `$TMPDIR`, else /tmp.
     package static var temporaryFolder: String {
-        guard let folder = getenv("TMPDIR").map({ String(cString: $0) }), !folder.isEmpty else { return "/tmp" }
+        guard let folder = ThisProcess.environmentValue("TMPDIR"), !folder.isEmpty else { return "/tmp" }
         return folder
     }
 
     /// A file without a name in the temporary folder: `O_TMPFILE` where the file system has it,
     /// else `mkstemp` and an immediate `unlink`.
-    private static func makeAnonymousFile() throws(ConduitError) -> Int32 {
+    private static func makeAnonymousFile() throws(ConduitError) -> AnonymousFile {
         let folder = temporaryFolder
-        // O_TMPFILE is a macro Swift does not import: __O_TMPFILE | O_DIRECTORY.
-        let temporaryFileFlag: Int32 = 0o20000000 | O_DIRECTORY
-        let fd = open(folder, temporaryFileFlag | O_RDWR | O_CLOEXEC, 0o600)
-        if fd >= 0 { return fd }
-        switch FileIO.makeTemporaryFile(in: folder, prefix: "conduit-held") {
-        case .success(let (fallback, path)):
-            _ = unlink(path)
-            return fallback
-        case .failure(let error):
+        do {
+            return try AnonymousFile(in: folder, prefix: "conduit-held")
+        } catch {
             throw .io("creating a temporary file in \(folder) to hold back rows: \(error)")
         }
     }
