@@ -9,7 +9,7 @@ import Stream
 /// One libpq connection. The `final class` owns the `PGconn` and frees it in `deinit`, also when
 /// connecting failed (a failed `PQconnectdbParams` still needs `PQfinish`).
 public final class PostgresConnection {
-    let handle: OpaquePointer
+    private let handle: OpaquePointer
     /// Where libpq's notice receiver hands the server's notices; libpq holds it unretained, so it
     /// lives as long as the handle (released after `PQfinish` in `deinit`). Nil: libpq's default,
     /// `NOTICE:  …` straight to stderr.
@@ -165,6 +165,41 @@ public final class PostgresConnection {
         guard let rows else { throw PostgresError(context: context, message: "the server returned no rows", isConnectionFailure: false) }
         return rows
     }
+
+    // MARK: - Cursors
+
+    /// Declares `cursor` as a `NO SCROLL` cursor for `sql` in the open transaction, `$1` bound to
+    /// `parameter` (text, typed as `type`; nil: the server infers it). In a `REPEATABLE READ`
+    /// transaction whose first statement this is, it takes the snapshot every fetch reads.
+    /// The corresponding libpq call is `PQexecParams`.
+    func declareCursor(
+        _ cursor: String, for sql: String, parameter: String?, type: PostgresDataType?, context: String
+    ) throws(PostgresError) {
+        _ = try query(
+            "DECLARE \(cursor) NO SCROLL CURSOR FOR " + sql, parameters: parameter.map { [$0] } ?? [],
+            types: type.map { [$0.rawValue] } ?? [], context: context)
+    }
+
+    /// Asks for the cursor's next `count` rows without waiting for them (`FETCH FORWARD`), so the
+    /// server produces them while the client encodes the rows before; ``receiveRows(context:)``
+    /// collects them. The corresponding libpq call is `PQsendQuery`.
+    func requestRows(_ count: Int, from cursor: String, context: String) throws(PostgresError) {
+        try send("FETCH FORWARD \(count) FROM \(cursor)", context: context)
+    }
+
+    /// Moves the cursor past its remaining rows without sending them (`MOVE FORWARD ALL`) and
+    /// returns how many there were. The corresponding libpq call is `PQexecParams`.
+    func skipRemainingRows(of cursor: String, context: String) throws(PostgresError) -> Int {
+        try query("MOVE FORWARD ALL FROM \(cursor)", context: context).commandTuples
+    }
+
+    /// Closes the cursor and commits the transaction it read in, in one round trip.
+    /// The corresponding libpq call is `PQexec`.
+    func closeCursorAndCommit(_ cursor: String, context: String) throws(PostgresError) {
+        try execute("CLOSE \(cursor); COMMIT", context: context)
+    }
+
+    // MARK: - COPY
 
     /// Starts `COPY … FROM STDIN`. The corresponding libpq call is `PQexec` (expecting `PGRES_COPY_IN`).
     func startCopy(_ sql: String, context: String) throws(PostgresError) {

@@ -42,21 +42,20 @@ package final class PostgresDestination: LoadDestination {
 
     /// Connects for `table`. The server's notices (a trigger's `RAISE NOTICE`) go to `notices`.
     public init(config: DestinationConfig, table: String, notices: ServerNoticeHandler? = nil) throws(ConduitError) {
-        do {
-            connection = try PostgresConnection(settings: config.connection, applicationName: "conduit-load", notices: notices)
-            tableName = table
-            let schema = config.connection.schema
-            schemaPrefix = schema.map { Self.quote($0) + "." } ?? ""
-            qualifiedName = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(table)
-            checkpointTable = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(checkpointTableName)
-            label = "\(qualifiedName) on \(connection.label)"
+        connection = try converting { () throws(PostgresError) in
+            let connection = try PostgresConnection(settings: config.connection, applicationName: "conduit-load", notices: notices)
             // Inputs without a zone or in an ambiguous date order are read the same on every server.
             try connection.execute(
                 "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'",
                 context: "setting up the session on \(connection.label)")
-        } catch {
-            throw error.conduitError
+            return connection
         }
+        tableName = table
+        let schema = config.connection.schema
+        schemaPrefix = schema.map { Self.quote($0) + "." } ?? ""
+        qualifiedName = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(table)
+        checkpointTable = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(checkpointTableName)
+        label = "\(qualifiedName) on \(connection.label)"
         buffer.reserveCapacity(Self.chunkSize + 64 * 1024)
     }
 
@@ -72,7 +71,7 @@ package final class PostgresDestination: LoadDestination {
     /// The columns of a table (quoted, qualified name), nil when there is no such table.
     private func columns(of qualified: String) throws(ConduitError) -> [DestinationColumn]? {
         let context = "reading the columns of \(qualified) on \(connection.label)"
-        do {
+        return try converting { () throws(PostgresError) in
             let columns = try connection.query(
                 """
                 SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.atttypid::int8, t.typcategory = 'A'
@@ -88,8 +87,6 @@ package final class PostgresDestination: LoadDestination {
                     type: columns.string(row: row, column: 1) ?? "",
                     kind: ColumnKind(postgres: PostgresDataType(oid)) ?? (isArray ? .array(.text) : nil))
             }
-        } catch {
-            throw error.conduitError
         }
     }
 
@@ -219,11 +216,7 @@ package final class PostgresDestination: LoadDestination {
     package func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
         if !mergeKey.isEmpty { mergePending = true }
         if !inCopy {
-            do {
-                try connection.startCopy(copyStatement, context: "loading into \(label)")
-            } catch {
-                throw error.conduitError
-            }
+            try converting { () throws(PostgresError) in try connection.startCopy(copyStatement, context: "loading into \(label)") }
             inCopy = true
         }
         // Locals, not properties, in the loop: each access to a class's stored property pays a
@@ -343,41 +336,37 @@ package final class PostgresDestination: LoadDestination {
 
     package func prepareCheckpoints() throws(ConduitError) {
         let sql = "CREATE TABLE IF NOT EXISTS \(checkpointTable) (resource text NOT NULL, table_name text NOT NULL, run text NOT NULL, value text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (resource, table_name))"
-        do {
-            // Its "already exists, skipping" notice says nothing to the user.
-            try connection.silencingNotices { () throws(PostgresError) in
-                try connection.execute(sql, context: "creating \(checkpointTable) on \(connection.label)")
+        try converting { () throws(PostgresError) in
+            do throws(PostgresError) {
+                // Its "already exists, skipping" notice says nothing to the user.
+                try connection.silencingNotices { () throws(PostgresError) in
+                    try connection.execute(sql, context: "creating \(checkpointTable) on \(connection.label)")
+                }
+            } catch where error.sqlState == "23505" {
+                // Another load created it at the same moment (pg_type's unique index): it exists now.
             }
-        } catch let error where error.sqlState == "23505" {
-            // Another load created it at the same moment (pg_type's unique index): it exists now.
-        } catch {
-            throw error.conduitError
         }
     }
 
     package func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
-        do {
+        try converting { () throws(PostgresError) in
             let result = try connection.query(
                 "SELECT run, value, rows FROM \(checkpointTable) WHERE resource = $1 AND table_name = $2", parameters: [resource, qualifiedName],
                 context: "reading the checkpoint of \(resource) from \(connection.label)")
             guard result.rowCount == 1, let run = result.string(row: 0, column: 0), let value = result.string(row: 0, column: 1) else { return nil }
             return (run, value, result.string(row: 0, column: 2).flatMap { Int64($0) } ?? 0)
-        } catch {
-            throw error.conduitError
         }
     }
 
     package func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
         try mergeStagedRows()
-        do {
+        try converting { () throws(PostgresError) in
             _ = try connection.query(
                 """
                 INSERT INTO \(checkpointTable) (resource, table_name, run, value, rows) VALUES ($1, $2, $3, $4, $5)
                 ON CONFLICT (resource, table_name) DO UPDATE SET run = excluded.run, value = excluded.value, rows = excluded.rows, updated_at = now()
                 """, parameters: [resource, qualifiedName, run, value, String(rows)],
                 context: "writing the checkpoint of \(resource) to \(connection.label)")
-        } catch {
-            throw error.conduitError
         }
     }
 
@@ -393,11 +382,7 @@ package final class PostgresDestination: LoadDestination {
     }
 
     private func execute(_ sql: String, doing context: String) throws(ConduitError) {
-        do {
-            try connection.execute(sql, context: context)
-        } catch {
-            throw error.conduitError
-        }
+        try converting { () throws(PostgresError) in try connection.execute(sql, context: context) }
     }
 }
 

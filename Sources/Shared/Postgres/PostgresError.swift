@@ -7,7 +7,7 @@ import Stream
 
 /// An error from libpq or the server, with the server's diagnostic fields kept
 /// (postgres-nio's PSQLError does the same). Never carries the password or the conninfo.
-public struct PostgresError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct PostgresError: ConduitErrorConvertible, CustomStringConvertible, Sendable, Equatable {
     /// What Conduit was doing: "connecting to appdb at 127.0.0.1:5432", "running the query of sync_new_users".
     public var context: String
     /// The server's or libpq's primary message.

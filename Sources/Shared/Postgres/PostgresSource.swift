@@ -1,8 +1,6 @@
-internal import CLibPQ
 public import Config
 public import Core
 public import Extract
-import Glibc
 import Load
 public import Stream
 
@@ -23,9 +21,8 @@ public final class PostgresSource: Source {
     public init(
         source: SourceConfig, applicationName: String = "conduit-extract", notices: ServerNoticeHandler? = nil
     ) throws(ConduitError) {
-        do {
-            connection = try PostgresConnection(settings: source.connection, applicationName: applicationName, notices: notices)
-            label = connection.label
+        connection = try converting { () throws(PostgresError) in
+            let connection = try PostgresConnection(settings: source.connection, applicationName: applicationName, notices: notices)
             var settings = [
                 "SET TIME ZONE 'UTC'", "SET datestyle = 'ISO, YMD'", "SET intervalstyle = 'iso_8601'",
                 "SET extra_float_digits = 1", "SET bytea_output = 'hex'", "SET client_encoding = 'UTF8'",
@@ -35,9 +32,9 @@ public final class PostgresSource: Source {
                 settings.append("SET search_path = \(try connection.escapeLiteral(schema))")
             }
             try connection.execute(settings.joined(separator: "; "), context: "setting up the session on \(connection.label)")
-        } catch {
-            throw error.conduitError
+            return connection
         }
+        label = connection.label
     }
 
     public func extract(
@@ -49,11 +46,8 @@ public final class PostgresSource: Source {
         var parameter: String?
         var horizon: PostgresSafeHorizon?
         if template.containsPlaceholder || resource.isIncremental {
-            let description: PostgresResult
-            do {
-                description = try connection.describe(sql, context: "checking the query of \(resource.name) on \(label)")
-            } catch {
-                throw error.conduitError
+            let description = try converting { () throws(PostgresError) in
+                try connection.describe(sql, context: "checking the query of \(resource.name) on \(label)")
             }
             if description.parameterCount > 0 {
                 parameterType = description.parameterType(0)
@@ -88,7 +82,7 @@ public final class PostgresSource: Source {
     public func describe(resource: ResourceConfig) throws(ConduitError) -> [SourceColumn] {
         let sql = QueryTemplate(resource.query, dialect: .postgresql).rendered(placeholderReplacement: "$1")
         let context = "describing the query of \(resource.name) on \(label)"
-        do {
+        return try converting { () throws(PostgresError) in
             let described = try connection.describe(sql, context: context)
             let count = described.columnCount
             guard count > 0 else { return [] }
@@ -106,19 +100,15 @@ public final class PostgresSource: Source {
                     name: described.columnName(column), sourceType: names.string(row: column, column: 0) ?? type.description,
                     kind: catalog.kind(for: type), isPostgresBuiltin: type.rawValue < Self.firstUserObjectID)
             }
-        } catch {
-            throw error.conduitError
         }
     }
 
     /// The type PostgreSQL infers for the query's `$1`, or nil when the query has no parameter.
     /// The corresponding libpq calls are `PQprepare` and `PQdescribePrepared`.
     public func parameterType(of sql: String, resource: String) throws(ConduitError) -> PostgresDataType? {
-        do {
+        try converting { () throws(PostgresError) in
             let description = try connection.describe(sql, context: "checking the query of \(resource) on \(label)")
             return description.parameterCount > 0 ? description.parameterType(0) : nil
-        } catch {
-            throw error.conduitError
         }
     }
 
@@ -137,159 +127,132 @@ public final class PostgresSource: Source {
             ordered: ordered, horizon: nil, memory: nil, output: output)
     }
 
+    /// The extract in the steps docs/ARCHITECTURE.md ("How a row travels", step 1) and
+    /// docs/INCREMENTAL.md ("Rows that commit late") describe. Their order is what keeps rows
+    /// from being lost: the horizon is read before the snapshot, in the `BEGIN` round trip; the
+    /// cursor's declaration takes the snapshot; only then are rows fetched and held back.
     func extract(
         sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, incrementalColumn: String?,
         ordered: Bool, horizon plan: PostgresSafeHorizon?, memory: JSONValue?, output: OutputStream
     ) throws(ConduitError) -> ExtractedRows {
         let context = "running the query of \(resource) on \(label)"
-        let types = parameterType.map { [$0.rawValue] } ?? []
-        var reading: PostgresSafeHorizon.Reading?
-        do {
-            if let plan, plan.isSupported {
-                // The tables the query reads, from its plan: their writers count too.
-                let explained = try connection.query(
-                    PostgresSafeHorizon.explain(sql), parameters: parameter.map { [$0] } ?? [], types: types, context: context)
-                let tables: (names: [String], unseen: [String]) = explained.string(row: 0, column: 0)
-                    .flatMap { try? JSONParser.parse($0) }.map(PostgresSafeHorizon.tables(inPlan:)) ?? ([], [])
-                let relations = tables.names
-                let pending = PostgresHorizonMemory.pendingHolders(in: memory, rule: plan.memoryKey)
-                let statement = plan.isTimeLike
-                    ? plan.timeQuery(relations: relations, pending: pending)
-                    : plan.sequenceQuery(relations: relations, pending: pending)
-                // Read before the snapshot, in the same round trip as BEGIN: a transaction that
-                // starts after this read starts after its time and draws after its position.
-                let result = try connection.silencingNotices { () throws(PostgresError) in
-                    try connection.queryFirst(statement + "; COMMIT; BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
-                }
-                reading = plan.isTimeLike ? plan.timeReading(result) : plan.sequenceReading(result, column: incrementalColumn ?? "")
-                reading?.unseen = tables.unseen
-            } else {
-                try connection.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", context: context)
-            }
-        } catch {
-            throw error.conduitError
+        let reading = try readHorizonAndBegin(
+            plan, sql: sql, parameter: parameter, parameterType: parameterType, incrementalColumn: incrementalColumn,
+            memory: memory, context: context)
+        // The cursor's declaration, the transaction's first statement, takes the snapshot.
+        try converting { () throws(PostgresError) in
+            try connection.declareCursor(Self.cursor, for: sql, parameter: parameter, type: parameterType, context: context)
         }
-        try connection.withHandle { handle throws(ConduitError) in
-            let declare = "DECLARE conduit_extract NO SCROLL CURSOR FOR " + sql
-            var types = types
-            let result: OpaquePointer?
-            if let parameter {
-                let value = strdup(parameter)
-                defer { free(value) }
-                var values: [UnsafePointer<CChar>?] = [UnsafePointer(value)]
-                result = PQexecParams(handle, declare, 1, &types, &values, nil, nil, 0)
-            } else {
-                result = PQexecParams(handle, declare, 0, nil, nil, nil, nil, 0)
-            }
-            defer { PQclear(result) }
-            guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else {
-                throw PostgresError.from(result: result, connection: handle, context: context).conduitError
-            }
+        let decision = plan.map { Self.bound($0, reading: reading, memory: memory, incrementalColumn: incrementalColumn ?? "") }
+        var holdBack = plan.flatMap { plan in
+            decision?.bound.map { PostgresHoldBack(horizon: plan, bound: $0, ordered: ordered) }
         }
 
-        // The snapshot is the cursor's (the transaction's first statement took it).
-        var bound: PostgresSafeHorizon.Bound?
-        var outcome: HorizonOutcome?
-        var keptMemory: JSONValue?
-        if let plan {
-            var warnings: [String] = []
-            if let reading {
-                let decided = plan.bound(from: reading, memory: memory)
-                bound = decided.bound
-                keptMemory = decided.memory?.json
-                warnings = plan.warnings(reading, column: incrementalColumn ?? "")
-            } else if plan.isIntegerLike {
-                warnings = [
-                    "the safe horizon holds back nothing: \(incrementalColumn ?? "") is not a column read straight from a table (an expression, or a view), so the extract cannot tell which sequence draws it; lookback covers it, safe_horizon: false silences this"
-                ]
-            } else {
-                warnings = [
-                    "the safe horizon holds back nothing: it bounds numeric, timestamp and date columns, and \(incrementalColumn ?? "") is \(plan.type.description); safe_horizon: false silences this"
-                ]
-            }
-            outcome = HorizonOutcome(heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil, warnings: warnings)
-        }
-        var held = 0
-        var heldFrom: StateValue?
-        var scratch: [UInt8] = []
-        /// The cursor column's value in `row` of `batch` as the stream orders it.
-        func value(_ batch: PostgresResult, _ row: Int, _ plan: PostgresSafeHorizon) -> StateValue? {
-            scratch.removeAll(keepingCapacity: true)
-            let present = batch.withValue(row: row, column: plan.columnIndex) { text -> Bool in
-                guard let text else { return false }
-                PostgresTextEncoder.append(text, style: plan.style, to: &scratch)
-                return true
-            }
-            return present ? PostgresSafeHorizon.stateValue(json: scratch) : nil
-        }
-        /// Whether the row must wait: its value is beyond the bound.
-        func holds(_ batch: PostgresResult, _ row: Int) -> Bool {
-            guard let plan, let bound, let current = value(batch, row, plan), bound.holds(current) else { return false }
-            if heldFrom == nil { heldFrom = current }
-            return true
-        }
-
-        var rows = 0
-        var groups: ValueGroupTracker?
-        // A local buffer: appending through the class property would pay an exclusivity check per byte.
-        var buffer: [UInt8] = []
-        buffer.reserveCapacity(OutputStream.flushThreshold + 64 * 1024)
-        var keys: [[UInt8]] = []
-        var styles: [PostgresTextEncoder.Style] = []
-        var groupIndex: Int?
-        let fetch = "FETCH FORWARD \(Self.fetchSize) FROM conduit_extract"
+        var writer: NDJSONRowWriter?
         do throws(ConduitError) {
-        do {
-            try connection.send(fetch, context: context)
+            try fetchRows(into: &writer, holdingBack: &holdBack, incrementalColumn: incrementalColumn, output: output, context: context)
+            try converting { () throws(PostgresError) in try connection.closeCursorAndCommit(Self.cursor, context: context) }
         } catch {
-            throw error.conduitError
+            // The rows before the failure go out in whole value groups; the open group does not.
+            writer?.abandon()
+            throw error
         }
+        try writer?.finish()
+
+        let outcome = decision.map { decision in
+            var outcome = HorizonOutcome(heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil, warnings: decision.warnings)
+            holdBack?.record(in: &outcome)
+            return outcome
+        }
+        return ExtractedRows(
+            rows: writer?.rowsWritten ?? 0, lastValue: writer?.lastValue, horizon: outcome, horizonMemory: decision?.memory)
+    }
+
+    /// The cursor the extract reads through.
+    static let cursor = "conduit_extract"
+    /// The transaction the cursor reads in: one snapshot for the whole query, and no writes.
+    static let beginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+    /// Reads the safe horizon before the snapshot and begins the transaction: the tables the
+    /// query reads, from its plan (`EXPLAIN`), then, in the same round trip as `BEGIN`, who could
+    /// still write rows below which value (``PostgresSafeHorizon``). A transaction that starts
+    /// after this read starts after its time and draws after its position. Without a horizon the
+    /// column's type allows, only `BEGIN`, and nothing read (nil).
+    private func readHorizonAndBegin(
+        _ plan: PostgresSafeHorizon?, sql: String, parameter: String?, parameterType: PostgresDataType?, incrementalColumn: String?,
+        memory: JSONValue?, context: String
+    ) throws(ConduitError) -> PostgresSafeHorizon.Reading? {
+        try converting { () throws(PostgresError) in
+            guard let plan, plan.isSupported else {
+                try connection.execute(Self.beginSnapshot, context: context)
+                return nil
+            }
+            // The tables the query reads, from its plan: their writers count too.
+            let explained = try connection.query(
+                PostgresSafeHorizon.explain(sql), parameters: parameter.map { [$0] } ?? [],
+                types: parameterType.map { [$0.rawValue] } ?? [], context: context)
+            let tables: (names: [String], unseen: [String]) = explained.string(row: 0, column: 0)
+                .flatMap { try? JSONParser.parse($0) }.map(PostgresSafeHorizon.tables(inPlan:)) ?? ([], [])
+            let pending = PostgresHorizonMemory.pendingHolders(in: memory, rule: plan.memoryKey)
+            let statement = plan.isTimeLike
+                ? plan.timeQuery(relations: tables.names, pending: pending)
+                : plan.sequenceQuery(relations: tables.names, pending: pending)
+            // Read before the snapshot, in the same round trip as BEGIN.
+            let result = try connection.silencingNotices { () throws(PostgresError) in
+                try connection.queryFirst(statement + "; COMMIT; " + Self.beginSnapshot, context: context)
+            }
+            var reading = plan.isTimeLike ? plan.timeReading(result) : plan.sequenceReading(result, column: incrementalColumn ?? "")
+            reading.unseen = tables.unseen
+            return reading
+        }
+    }
+
+    /// The bound: what the reading allows, weighed against what earlier runs read (`memory`), the
+    /// memory the next run may use, and a warning for each guarantee this run cannot give. A
+    /// horizon that read nothing bounds nothing, and says why.
+    private static func bound(
+        _ plan: PostgresSafeHorizon, reading: PostgresSafeHorizon.Reading?, memory: JSONValue?, incrementalColumn column: String
+    ) -> (bound: PostgresSafeHorizon.Bound?, memory: JSONValue?, warnings: [String]) {
+        if let reading {
+            let decided = plan.bound(from: reading, memory: memory)
+            return (decided.bound, decided.memory?.json, plan.warnings(reading, column: column))
+        }
+        if plan.isIntegerLike {
+            return (nil, nil, [
+                "the safe horizon holds back nothing: \(column) is not a column read straight from a table (an expression, or a view), so the extract cannot tell which sequence draws it; lookback covers it, safe_horizon: false silences this"
+            ])
+        }
+        return (nil, nil, [
+            "the safe horizon holds back nothing: it bounds numeric, timestamp and date columns, and \(column) is \(plan.type.description); safe_horizon: false silences this"
+        ])
+    }
+
+    /// Fetches the cursor's rows ``fetchSize`` at a time, asking for the next batch before
+    /// encoding this one (the server produces it meanwhile), and writes each row through `writer`,
+    /// made for the first batch's columns; each value goes from libpq's text format to JSON
+    /// (``PostgresTextEncoder``). The hold-back ends the stream before the first row beyond its
+    /// bound (ordered) or leaves out each such row (unordered), and counts what it kept.
+    private func fetchRows(
+        into writer: inout NDJSONRowWriter?, holdingBack holdBack: inout PostgresHoldBack?, incrementalColumn: String?,
+        output: OutputStream, context: String
+    ) throws(ConduitError) {
+        try converting { () throws(PostgresError) in try connection.requestRows(Self.fetchSize, from: Self.cursor, context: context) }
+        var batch = try converting { () throws(PostgresError) in try connection.receiveRows(context: context) }
+        // Once per query, before the next FETCH is in flight.
+        let styles = try valueStyles(of: batch, context: context)
+        writer = NDJSONRowWriter(
+            columnNames: (0..<batch.columnCount).map { batch.columnName($0) }, incrementalColumn: incrementalColumn, output: output)
         while true {
-            let batch: PostgresResult
-            do {
-                batch = try connection.receiveRows(context: context)
-                if keys.isEmpty {
-                    // Once per query, before the next FETCH is in flight: the catalog says how to
-                    // write the types Conduit does not name (an enum array, a domain, inet[]).
-                    let types = (0..<batch.columnCount).map { batch.columnType($0) }
-                    var catalog = PostgresTypeCatalog()
-                    if batch.rowCount > 0 { catalog = try PostgresTypeCatalog.load(types, connection: connection, context: context) }
-                    for column in 0..<batch.columnCount {
-                        var key: [UInt8] = []
-                        JSONEscaping.appendQuoted(batch.columnName(column), to: &key)
-                        key.append(UInt8(ascii: ":"))
-                        keys.append(key)
-                        styles.append(catalog.style(for: types[column]))
-                    }
-                    groupIndex = incrementalColumn.flatMap { name in (0..<keys.count).first { batch.columnName($0) == name } }
-                    groups = groupIndex.map { _ in ValueGroupTracker(tracksMaximum: !output.holdsValueGroups) }
-                }
-                // Ask for the next batch before encoding this one: the server produces it meanwhile.
-                if batch.rowCount == Self.fetchSize { try connection.send(fetch, context: context) }
-            } catch {
-                throw error.conduitError
-            }
             let count = batch.rowCount
-            if count == 0 { break }
-            // Ordered: the rows before the first held one pass, and nothing after it (a batch
-            // whose last row passes passes whole). Unordered: each row on its own.
-            var end = count
-            if bound != nil && ordered && holds(batch, count - 1) {
-                heldFrom = nil
-                end = (0..<count).first { holds(batch, $0) } ?? count
+            let isFull = count == Self.fetchSize
+            if isFull {
+                try converting { () throws(PostgresError) in try connection.requestRows(Self.fetchSize, from: Self.cursor, context: context) }
             }
-            for row in 0..<end {
-                if bound != nil && !ordered && holds(batch, row) {
-                    held += 1
-                    continue
-                }
-                let rowStart = buffer.count
-                var valueRange = 0..<0
-                buffer.append(UInt8(ascii: "{"))
-                for column in 0..<keys.count {
-                    if column > 0 { buffer.append(UInt8(ascii: ",")) }
-                    buffer.append(contentsOf: keys[column])
-                    let valueStart = buffer.count
+            if count == 0 { return }
+            let passing = holdBack?.passingPrefix(of: batch) ?? count
+            for row in 0..<passing {
+                if holdBack?.holdsOnItsOwn(row: row, of: batch) == true { continue }
+                try writer?.writeRow { column, buffer in
                     batch.withValue(row: row, column: column) { text in
                         if let text {
                             PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
@@ -297,67 +260,43 @@ public final class PostgresSource: Source {
                             buffer.append(contentsOf: "null".utf8)
                         }
                     }
-                    if column == groupIndex { valueRange = valueStart..<buffer.count }
                 }
-                buffer.append(contentsOf: "}\n".utf8)
-                if groups != nil {
-                    buffer.withUnsafeBufferPointer { groups?.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange])) }
-                }
-                if buffer.count >= OutputStream.flushThreshold { try output.flush(&buffer, groups: &groups) }
             }
-            if end < count {
-                held += try countRemaining(afterHolding: count - end, batchWasFull: count == Self.fetchSize, context: context)
-                rows += end
-                break
+            if passing < count {
+                holdBack?.heldRows += count - passing
+                holdBack?.heldRows += try countRemaining(batchWasFull: isFull, context: context)
+                return
             }
-            rows += count
-            if count < Self.fetchSize { break }
+            if !isFull { return }
+            batch = try converting { () throws(PostgresError) in try connection.receiveRows(context: context) }
         }
-        do {
-            try connection.execute("CLOSE conduit_extract; COMMIT", context: context)
-        } catch {
-            throw error.conduitError
-        }
-        } catch {
-            // The rows before the failure go out in whole value groups; the open group does not.
-            output.abandon(&buffer, groups: groups)
-            throw error
-        }
-        try output.finish(&buffer, groups: &groups)
-        if held > 0, let bound {
-            outcome?.heldRows = held
-            outcome?.heldFrom = heldFrom
-            outcome?.blocker = bound.blocker
-            outcome?.pid = bound.pid
-            outcome?.ageSeconds = bound.age
-        }
-        return ExtractedRows(rows: ordered ? rows : rows - held, lastValue: groups?.upperBound, horizon: outcome, horizonMemory: keptMemory)
     }
 
-    /// The rows the cursor still holds once the horizon stopped the stream: the batch already
-    /// asked for, then `MOVE FORWARD ALL` (which counts without sending rows).
-    private func countRemaining(afterHolding heldInBatch: Int, batchWasFull: Bool, context: String) throws(ConduitError) -> Int {
-        var held = heldInBatch
-        guard batchWasFull else { return held }
-        do {
-            let next = try connection.receiveRows(context: context)
-            held += next.rowCount
-            if next.rowCount == Self.fetchSize {
-                held += try connection.query("MOVE FORWARD ALL FROM conduit_extract", context: context).commandTuples
+    /// How to write each column's values: the catalog says how to write the types Conduit does
+    /// not name (an enum array, a domain, `inet[]`); asked only when the query returned rows.
+    private func valueStyles(of batch: PostgresResult, context: String) throws(ConduitError) -> [PostgresTextEncoder.Style] {
+        let types = (0..<batch.columnCount).map { batch.columnType($0) }
+        var catalog = PostgresTypeCatalog()
+        if batch.rowCount > 0 {
+            catalog = try converting { () throws(PostgresError) in
+                try PostgresTypeCatalog.load(types, connection: connection, context: context)
             }
-        } catch {
-            throw error.conduitError
         }
-        return held
+        return types.map { catalog.style(for: $0) }
+    }
+
+    /// The rows the cursor still holds once the hold-back ended the stream: the batch already
+    /// asked for (when the last one was full), then `MOVE FORWARD ALL`, which counts without
+    /// sending rows.
+    private func countRemaining(batchWasFull: Bool, context: String) throws(ConduitError) -> Int {
+        guard batchWasFull else { return 0 }
+        return try converting { () throws(PostgresError) in
+            let next = try connection.receiveRows(context: context)
+            guard next.rowCount == Self.fetchSize else { return next.rowCount }
+            return next.rowCount + (try connection.skipRemainingRows(of: Self.cursor, context: context))
+        }
     }
 }
 
 @available(*, unavailable)
 extension PostgresSource: Sendable {}
-
-extension PostgresConnection {
-    /// Gives `body` the raw handle; only this module's wrappers use it.
-    func withHandle<T>(_ body: (OpaquePointer) throws(ConduitError) -> T) throws(ConduitError) -> T {
-        try body(handle)
-    }
-}

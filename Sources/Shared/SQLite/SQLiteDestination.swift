@@ -22,11 +22,7 @@ package final class SQLiteDestination: LoadDestination {
 
     public init(config: DestinationConfig, table: String) throws(ConduitError) {
         let path = config.connection.path ?? ""
-        do {
-            database = try SQLiteDatabase(path: path, readOnly: false)
-        } catch {
-            throw error.conduitError
-        }
+        database = try converting { () throws(SQLiteError) in try SQLiteDatabase(path: path, readOnly: false) }
         tableName = table
         quotedTable = Self.quote(table)
         label = "\(quotedTable) in \(path)"
@@ -43,7 +39,7 @@ package final class SQLiteDestination: LoadDestination {
     /// The columns of a table, nil when there is no such table.
     private func columns(of table: String) throws(ConduitError) -> [DestinationColumn]? {
         let context = "reading the columns of \(Self.quote(table))"
-        do {
+        return try converting { () throws(SQLiteError) in
             let statement = try database.prepare("SELECT name, type FROM pragma_table_info(?1)", context: context)
             try statement.bind(.string(table), at: 1, context: context)
             var columns: [DestinationColumn] = []
@@ -52,8 +48,6 @@ package final class SQLiteDestination: LoadDestination {
                 columns.append(DestinationColumn(name: statement.text(column: 0), type: type, kind: ColumnKind(sqliteDeclaredType: type)))
             }
             return columns.isEmpty ? nil : columns
-        } catch {
-            throw error.conduitError
         }
     }
 
@@ -130,7 +124,7 @@ package final class SQLiteDestination: LoadDestination {
     /// when there is no such table.
     private func tableDefinition(_ table: String, renamedTo name: String) throws(ConduitError) -> String? {
         let context = "reading the definition of \(Self.quote(table))"
-        do {
+        return try converting { () throws(SQLiteError) in
             let statement = try database.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", context: context)
             try statement.bind(.string(table), at: 1, context: context)
             guard try statement.step(context: context) else { return nil }
@@ -138,8 +132,6 @@ package final class SQLiteDestination: LoadDestination {
             // "CREATE TABLE <name> (…": everything from the first parenthesis is the definition.
             guard let open = sql.firstIndex(of: "(") else { return nil }
             return "CREATE TABLE \(Self.quote(name)) " + sql[open...]
-        } catch {
-            throw error.conduitError
         }
     }
 
@@ -161,10 +153,8 @@ package final class SQLiteDestination: LoadDestination {
             // Insert-only (append with lookback): a key the table holds keeps its row, so the first row of a key wins.
             upsert = " ON CONFLICT (\(mergeKey.map(Self.quote).joined(separator: ", "))) " + (updates.isEmpty || !mergeUpdates ? "DO NOTHING" : "DO UPDATE SET \(updates)")
         }
-        do {
+        try converting { () throws(SQLiteError) in
             insert = try database.prepare("INSERT INTO \(quotedTable) (\(names)) VALUES (\(values))\(upsert)", context: "loading into \(label)")
-        } catch {
-            throw error.conduitError
         }
     }
 
@@ -235,21 +225,19 @@ package final class SQLiteDestination: LoadDestination {
 
     package func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
         let context = "reading the checkpoint of \(resource) from \(label)"
-        do {
+        return try converting { () throws(SQLiteError) in
             let statement = try database.prepare(
                 "SELECT run, value, rows FROM \(Self.quote(checkpointTableName)) WHERE resource = ?1 AND table_name = ?2", context: context)
             try statement.bind(.string(resource), at: 1, context: context)
             try statement.bind(.string(tableName), at: 2, context: context)
             guard try statement.step(context: context) else { return nil }
             return (statement.text(column: 0), statement.text(column: 1), Int64(statement.text(column: 2)) ?? 0)
-        } catch {
-            throw error.conduitError
         }
     }
 
     package func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
         let context = "writing the checkpoint of \(resource) to \(label)"
-        do {
+        try converting { () throws(SQLiteError) in
             let statement = try database.prepare(
                 """
                 INSERT INTO \(Self.quote(checkpointTableName)) (resource, table_name, run, value, rows) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -262,8 +250,6 @@ package final class SQLiteDestination: LoadDestination {
             try statement.bind(.string(value), at: 4, context: context)
             try statement.bind(.number(String(rows)), at: 5, context: context)
             _ = try statement.step(context: context)
-        } catch {
-            throw error.conduitError
         }
     }
 
@@ -273,10 +259,8 @@ package final class SQLiteDestination: LoadDestination {
     }
 
     private func execute(_ sql: String, doing context: String) throws(ConduitError) {
-        do {
+        try converting { () throws(SQLiteError) in
             try database.execute(sql, context: context)
-        } catch {
-            throw error.conduitError
         }
     }
 }

@@ -5,7 +5,7 @@ import Load
 import Stream
 
 /// An error from SQLite, with its result code and message.
-public struct SQLiteError: Error, CustomStringConvertible, Sendable, Equatable {
+public struct SQLiteError: ConduitErrorConvertible, CustomStringConvertible, Sendable, Equatable {
     /// What Conduit was doing: "opening app.db", "running the query of users".
     public var context: String
     public var code: Int32

@@ -1,0 +1,80 @@
+public import Core
+
+/// Writes a query's rows as NDJSON — one `{"column":value,…}` object a line, the columns in the
+/// result's order — into a buffer it hands to an ``OutputStream`` once full, following the
+/// incremental column's value groups (``ValueGroupTracker``). Every source writes its rows
+/// through it; each appends its own values' JSON text.
+///
+/// Keep it in a local variable: a struct's buffer is appended to without the dynamic
+/// exclusivity check that a class's stored property pays on every access.
+public struct NDJSONRowWriter {
+    @usableFromInline let output: OutputStream
+    /// Each column's `"name":`, escaped once.
+    @usableFromInline let keys: [[UInt8]]
+    /// The incremental column's position in the row, when the result has that column.
+    @usableFromInline let groupColumn: Int?
+    /// ``OutputStream/flushThreshold``: the buffer's size when it is handed over.
+    @usableFromInline let flushThreshold: Int
+    @usableFromInline var buffer: [UInt8] = []
+    @usableFromInline var groups: ValueGroupTracker?
+    @usableFromInline var rowCount = 0
+
+    /// A writer for rows with these columns; `incrementalColumn` names the column whose values
+    /// form the value groups (nil, or a name the result lacks: none).
+    public init(columnNames: [String], incrementalColumn: String?, output: OutputStream) {
+        self.output = output
+        keys = columnNames.map { name in
+            var key: [UInt8] = []
+            JSONEscaping.appendQuoted(name, to: &key)
+            key.append(UInt8(ascii: ":"))
+            return key
+        }
+        groupColumn = incrementalColumn.flatMap { name in columnNames.firstIndex(of: name) }
+        groups = groupColumn.map { _ in ValueGroupTracker(tracksMaximum: !output.holdsValueGroups) }
+        flushThreshold = OutputStream.flushThreshold
+        buffer.reserveCapacity(flushThreshold + 64 * 1024)
+    }
+
+    /// Appends one row, calling `appendValue(column, &buffer)` for each column in order to append
+    /// its value as JSON text, and hands the buffer to the output once it is full.
+    @inlinable
+    public mutating func writeRow(_ appendValue: (_ column: Int, _ buffer: inout [UInt8]) -> Void) throws(ConduitError) {
+        let rowStart = buffer.count
+        var valueRange = 0..<0
+        buffer.append(UInt8(ascii: "{"))
+        for column in 0..<keys.count {
+            if column > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(contentsOf: keys[column])
+            let valueStart = buffer.count
+            appendValue(column, &buffer)
+            if column == groupColumn { valueRange = valueStart..<buffer.count }
+        }
+        buffer.append(contentsOf: "}\n".utf8)
+        rowCount += 1
+        if groups != nil {
+            buffer.withUnsafeBufferPointer { groups?.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange])) }
+        }
+        if buffer.count >= flushThreshold { try output.flush(&buffer, groups: &groups) }
+    }
+
+    /// At the end of the rows: the open value group is complete, so everything is written.
+    public mutating func finish() throws(ConduitError) {
+        try output.finish(&buffer, groups: &groups)
+    }
+
+    /// After a failure: the rows before it go out in whole value groups; the open group, which
+    /// may be partial, does not.
+    public mutating func abandon() {
+        output.abandon(&buffer, groups: groups)
+    }
+
+    /// Rows appended so far.
+    public var rowsWritten: Int { rowCount }
+
+    /// The greatest incremental value appended (``ValueGroupTracker/upperBound``); nil without
+    /// an incremental column or rows.
+    public var lastValue: StateValue? { groups?.upperBound }
+}
+
+@available(*, unavailable)
+extension NDJSONRowWriter: Sendable {}
