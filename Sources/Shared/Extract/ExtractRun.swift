@@ -284,16 +284,10 @@ public struct ExtractRun {
                 reporter.note("\(resource.name): no conduit-state commit of \(resource.name) is running, so the end of this stream was not confirmed to one")
             }
         }
-        let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows
-        var fields: [(String, JSONValue)] = [
-            ("resource", .string(resource.name)), ("rows", .number(String(rows))),
-            ("bytes", .number(String(output.bytesWritten))), ("seconds", .number(Duration.format(seconds))),
-            ("rows_per_second", .number(String(rate))),
-        ]
+        let summary = RunSummary(resource: resource.name, rows: rows, bytes: output.bytesWritten, seconds: seconds)
+        var fields: [(String, JSONValue)] = []
         let held = report(extracted.horizon, memory: extracted.horizonMemory, fields: &fields)
-        reporter.summary(
-            "\(resource.name): \(Plural.count(rows, "row")), \(output.bytesWritten) bytes in \(Duration.format(seconds))s (\(rate) rows/s)\(held)",
-            fields: fields)
+        summary.report(held, moreFields: fields, to: reporter)
         return .success
     }
 
@@ -316,7 +310,7 @@ public struct ExtractRun {
         guard horizon.heldRows > 0 else { return "" }
         if let heldFrom = horizon.heldFrom { fields.append(("held_back_from", heldFrom.jsonValue)) }
         if let pid = horizon.pid { fields.append(("held_back_by_pid", .number(String(pid)))) }
-        if let age = horizon.ageSeconds { fields.append(("held_back_by_age_seconds", .number(Duration.format(age)))) }
+        if let age = horizon.ageSeconds { fields.append(("held_back_by_age_seconds", .number(RunSummary.formatSeconds(age)))) }
         if let age = horizon.ageSeconds, age >= Double(resource.horizonWarningAfterSeconds) {
             reporter.warning(
                 "\(resource.name): \(horizon.blocker ?? "an open transaction") has held rows back for longer than "

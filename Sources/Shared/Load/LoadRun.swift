@@ -137,17 +137,17 @@ public struct LoadRun {
         }
 
         for warning in session.warnings { reporter.warning(warning) }
-        let seconds = MonotonicClock.now - started
-        let rate = seconds > 0 ? Int(Double(session.rows) / seconds) : session.rows
         let skipped = session.skippedRows > 0 ? " (\(session.skippedRows) more already loaded before the checkpoint, skipped)" : ""
-        reporter.summary(
-            "\(resource.name): \(Plural.count(session.rows, "row"))\(skipped), \(reader.bytesRead) bytes in \(Duration.format(seconds))s (\(rate) rows/s) \(Self.describe(mode, into: destination.label, table: table))",
-            fields: [
-                ("resource", .string(resource.name)), ("rows", .number(String(session.rows))),
-                ("bytes", .number(String(reader.bytesRead))), ("seconds", .number(Duration.format(seconds))),
-                ("rows_per_second", .number(String(rate))), ("table", .string(table)),
-                ("skipped_rows", .number(String(session.skippedRows))), ("mode", .string(mode.rawValue)),
-            ])
+        let summary = RunSummary(
+            resource: resource.name, rows: session.rows, bytes: reader.bytesRead, seconds: MonotonicClock.now - started,
+            rowsNote: skipped)
+        summary.report(
+            " \(Self.describe(mode, into: destination.label, table: table))",
+            moreFields: [
+                ("table", .string(table)), ("skipped_rows", .number(String(session.skippedRows))),
+                ("mode", .string(mode.rawValue)),
+            ],
+            to: reporter)
         return .success
     }
 }

@@ -59,69 +59,127 @@ public struct CommitRun {
     var checksExtract: Bool { incrementalColumn != nil && !external }
 
     /// Runs the pipeline stage; returns the exit status (LOADER's own when it fails).
+    ///
+    /// The steps are docs/ARCHITECTURE.md's ("How a row travels", step 3), in this order, and the
+    /// order is what keeps rows from being lost or doubled: signals are forwarded before a line
+    /// is read, the loader learns that the stream really ended only after the end is judged, and
+    /// the state moves only after the loader exits 0.
     public func run(input: Int32 = 0) throws(ConduitError) -> ExitStatus {
         let runLock = try stateFile.acquireRunLock(for: resource)
         defer { withExtendedLifetime(runLock) {} }
+        let baseline = try readLedger(run: runLock.run.id)
+        // Records name their run, so an earlier run's are ignored; they are removed at the end,
+        // while the lock is still held. Not at the start: an extract may already have found this
+        // run in the lock file and recorded its start.
+        defer { baseline.confirmation.clear() }
+        let processes = try startUpstreamAndLoader(baseline, runLock: runLock)
+        let pumped = try pumpLines(from: processes.upstream?.outputFD ?? input, baseline, processes)
+        if let status = try stopIfCutShort(pumped.outcome, processes) { return status }
+        let judgment = try judgeEnd(pumped, baseline, upstream: processes.upstream)
+        if case .void(let reason, let status) = judgment.end {
+            try voidRun(reason: reason, baseline, loader: processes.child, gate: pumped.gate)
+            return status
+        }
+        try releaseOrDropOpenGroup(judgment.end, gate: pumped.gate)
+        if let failure = try waitForLoader(processes.loader) { return failure }
+        let newValue = try commitState(judgment.end, tracker: pumped.tracker, baseline)
+        reportSummary(judgment, pumped, baseline, newValue: newValue)
+        if case .unconfirmed(_, let status) = judgment.end { return status }
+        return .success
+    }
+
+    /// What the run reads under its lock before anything starts.
+    struct Baseline {
+        /// The committed value: the state's `old` in the summary.
+        let committed: StateValue?
+        let ledger: CheckpointLedger
+        /// The pending checkpoint of an interrupted run this one resumes.
+        let pendingCheckpoint: StateValue?
+        let confirmation: EndConfirmation
+        let startRule: StartRule
+        /// This run's id, which the extract's records name.
+        let runID: String
+    }
+
+    /// Reads the ledger: the committed value, the interrupted run's checkpoint, and the rule the
+    /// extract's start must meet.
+    private func readLedger(run runID: String) throws(ConduitError) -> Baseline {
         // A corrupt state file fails the run before anything is loaded.
         let committed = try stateFile.value(of: resource)
         let ledger = CheckpointLedger(stateFile: stateFile)
         let ledgerEntry = try ledger.entry(for: resource)
         let confirmation = EndConfirmation(stateFile: stateFile, resource: resource)
-        // Records name their run, so an earlier run's are ignored; they are removed at the end,
-        // while the lock is still held. Not at the start: an extract may already have found this
-        // run in the lock file and recorded its start.
-        defer { confirmation.clear() }
         let startRule = StartRule(
             resource: resource, committed: committed, checkpoint: keepsGroups ? ledgerEntry.checkpoint : nil,
             initialValue: initialValue, stateIdentity: confirmation.stateIdentity, fingerprint: resourceFingerprint)
+        return Baseline(
+            committed: committed, ledger: ledger, pendingCheckpoint: ledgerEntry.checkpoint, confirmation: confirmation,
+            startRule: startRule, runID: runID)
+    }
 
+    /// The processes the run starts: the upstream (`--from`) and the loader.
+    struct Processes {
+        let upstream: UpstreamPipeline?
+        let loader: LoaderLaunch
+        var child: ChildProcess { loader.child }
+    }
+
+    /// Starts the upstream and the loader, with SIGINT and SIGTERM forwarded to both.
+    private func startUpstreamAndLoader(_ baseline: Baseline, runLock: RunLock) throws(ConduitError) -> Processes {
         SignalForwarding.install()
         // The upstream starts before the loader, so it inherits neither the run lock nor the end-of-stream pipe.
         let upstreamPipeline = try upstream.map { (command) throws(ConduitError) in
             try UpstreamPipeline.start(command, environment: environment)
         }
+        let ledger = baseline.ledger
         let loaderRun = try LoaderLaunch.start(
             loader, environment: environment, checkpointRun: keepsGroups ? try ledger.runToken(for: resource) : nil,
             ledger: ledger, runLock: runLock, resource: resource)
-        let child = loaderRun.child
-        SignalForwarding.forward(to: child.pid, and: upstreamPipeline?.processGroup)
+        SignalForwarding.forward(to: loaderRun.child.pid, and: upstreamPipeline?.processGroup)
+        return Processes(upstream: upstreamPipeline, loader: loaderRun)
+    }
 
+    /// What the pump read, and where it stopped.
+    struct Pumped {
+        let outcome: LineReader.Outcome
+        /// When the pump started: the summary times the run from here.
+        let started: Double
+        let tracker: IncrementalTracker
+        let gate: GroupGate
+        let digest: StreamDigest
+        let bytesRead: Int
+        /// A cursor number beyond 2^53 was seen (jq 1.6 rounds those).
+        let sawBigInteger: Bool
+        /// How many start records the first row's check saw.
+        let startsChecked: Int
+    }
+
+    /// What the lines showed so far, while the pump reads them.
+    struct LinesSeen {
+        var tracker: IncrementalTracker
+        var sawBigInteger = false
+        var startsChecked = 0
+    }
+
+    /// Pumps lines through the tracker and the gate: each line is checked and its value tracked,
+    /// and each chunk read is hashed and passed to the loader as far as its complete groups go.
+    /// A bad line stops the loader and the upstream and fails the run, state unchanged.
+    private func pumpLines(from input: Int32, _ baseline: Baseline, _ processes: Processes) throws(ConduitError) -> Pumped {
+        let child = processes.child
         let started = MonotonicClock.now
-        var tracker = IncrementalTracker(column: incrementalColumn, requiresOrder: requiresOrder)
+        var seen = LinesSeen(tracker: IncrementalTracker(column: incrementalColumn, requiresOrder: requiresOrder))
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         let gate = GroupGate(holdsGroups: keepsGroups, loader: child, memoryLimit: memoryLimit)
-        var reader = LineReader(descriptor: upstreamPipeline?.outputFD ?? input)
+        var reader = LineReader(descriptor: input)
         reader.interruption = { gate.loaderStoppedReading || child.poll() != nil }
         var digest = StreamDigest()
-        /// A cursor number beyond 2^53 was seen (jq 1.6 rounds those).
-        var sawBigInteger = false
-        /// How many start records the first row's check saw.
-        var startsChecked = 0
 
         let outcome: LineReader.Outcome
         do {
             outcome = try reader.forEachLine(
                 line: { (line, number, offset) throws(ConduitError) in
-                    let begins = try tracker.consume(line, lineNumber: number)
-                    if begins { gate.groupBegins(at: offset) }
-                    if tracker.rows == 1, let first = tracker.maximum {
-                        if let committed, committed.compare(to: first) == nil {
-                            throw .badInput("line \(number): \(incrementalColumn ?? "") is a \(first.typeName) (\(first.plainText)) but the committed value is a \(committed.typeName) (\(committed.plainText))")
-                        }
-                        if checksExtract {
-                            // Before any row reaches the loader: the gate holds the first group.
-                            let starts = confirmation.records(for: runLock.run.id).starts
-                            for warning in try startRule.check(starts, atLine: number) { reporter.warning("\(resource): \(warning)") }
-                            startsChecked = starts.count
-                        }
-                    }
-                    if begins, let value = tracker.maximum, Self.isBeyondDoubles(value) {
-                        sawBigInteger = true
-                        if let upstreamPipeline, let stage = upstreamPipeline.roundingStage {
-                            throw .badInput("line \(number): \(JSONEscaping.quoted(incrementalColumn ?? "")) is \(value.plainText), beyond 2^53, and \(upstreamPipeline.describeStage(stage)) is jq older than 1.7, which rounds such integers to the nearest double (9007199254740993 becomes 9007199254740992): the state would skip or reload rows. Use jq 1.7 or later, which keeps integer literals")
-                        }
-                    }
-                    progress.update(tracker.rows)
+                    try take(line, number: number, offset: offset, into: &seen, gate: gate, baseline, upstream: processes.upstream)
+                    progress.update(seen.tracker.rows)
                 },
                 chunkEnd: { (chunk) throws(ConduitError) -> Int in
                     digest.update(UnsafeRawBufferPointer(chunk))
@@ -130,87 +188,167 @@ public struct CommitRun {
         } catch {
             progress.finish()
             let ended = try child.stop(grace: stopGrace)
-            try upstreamPipeline?.stop(grace: stopGrace)
+            try processes.upstream?.stop(grace: stopGrace)
             throw ConduitError(error.kind, "\(resource): \(error.message); loader stopped (\(ended.description)); state unchanged")
         }
         progress.finish()
+        return Pumped(
+            outcome: outcome, started: started, tracker: seen.tracker, gate: gate, digest: digest, bytesRead: reader.bytesRead,
+            sawBigInteger: seen.sawBigInteger, startsChecked: seen.startsChecked)
+    }
 
+    /// Tracks one line (`offset`: where it begins in the chunk read) and marks where its value
+    /// group begins; checks the first row; refuses a cursor beyond 2^53 that an old jq upstream
+    /// may have rounded.
+    private func take(
+        _ line: UnsafeBufferPointer<UInt8>, number: Int, offset: Int, into seen: inout LinesSeen, gate: GroupGate,
+        _ baseline: Baseline, upstream upstreamPipeline: UpstreamPipeline?
+    ) throws(ConduitError) {
+        let begins = try seen.tracker.consume(line, lineNumber: number)
+        if begins { gate.groupBegins(at: offset) }
+        if seen.tracker.rows == 1, let first = seen.tracker.maximum,
+            let startsChecked = try checkFirstRow(first, atLine: number, baseline)
+        {
+            seen.startsChecked = startsChecked
+        }
+        if begins, let value = seen.tracker.maximum, Self.isBeyondDoubles(value) {
+            seen.sawBigInteger = true
+            if let upstreamPipeline, let stage = upstreamPipeline.roundingStage {
+                throw .badInput("line \(number): \(JSONEscaping.quoted(incrementalColumn ?? "")) is \(value.plainText), beyond 2^53, and \(upstreamPipeline.describeStage(stage)) is jq older than 1.7, which rounds such integers to the nearest double (9007199254740993 becomes 9007199254740992): the state would skip or reload rows. Use jq 1.7 or later, which keeps integer literals")
+            }
+        }
+    }
+
+    /// Checks the first row's value against the committed one and, when the extract is checked,
+    /// the extract's start records against ``StartRule``. Returns how many start records it
+    /// checked (nil when it checks none).
+    private func checkFirstRow(_ first: StateValue, atLine number: Int, _ baseline: Baseline) throws(ConduitError) -> Int? {
+        if let committed = baseline.committed, committed.compare(to: first) == nil {
+            throw .badInput("line \(number): \(incrementalColumn ?? "") is a \(first.typeName) (\(first.plainText)) but the committed value is a \(committed.typeName) (\(committed.plainText))")
+        }
+        guard checksExtract else { return nil }
+        // Before any row reaches the loader: the gate holds the first group.
+        let starts = baseline.confirmation.records(for: baseline.runID).starts
+        for warning in try baseline.startRule.check(starts, atLine: number) { reporter.warning("\(resource): \(warning)") }
+        return starts.count
+    }
+
+    /// A stream that SIGINT or SIGTERM stopped, or that the loader stopped reading, commits
+    /// nothing: waits for (or stops) the loader and stops the upstream. Returns the exit status,
+    /// or nil when the stream reached its end.
+    private func stopIfCutShort(_ outcome: LineReader.Outcome, _ processes: Processes) throws(ConduitError) -> ExitStatus? {
         switch outcome {
         case .stopped(let signal):
-            let ended = try child.waitOrKill(grace: stopGrace)
-            try upstreamPipeline?.stop(grace: stopGrace)
+            let ended = try processes.child.waitOrKill(grace: stopGrace)
+            try processes.upstream?.stop(grace: stopGrace)
             reporter.warning("\(resource): stopped by \(ChildProcess.signalName(signal)); loader \(ended.description); state unchanged")
             return ExitStatus(rawValue: 128 + signal)
         case .interrupted:
-            let ended = try child.wait()
-            try upstreamPipeline?.stop(grace: stopGrace)
+            let ended = try processes.child.wait()
+            try processes.upstream?.stop(grace: stopGrace)
             if ended.isSuccess {
                 throw .io("\(resource): the loader exited with status 0 before reading the whole stream; state unchanged")
             }
             reporter.warning("\(resource): the loader \(ended.description); state unchanged")
             return ended.exitStatus
         case .endOfStream:
-            break
+            return nil
         }
+    }
 
+    /// How the end was judged, and what the judgment rests on.
+    struct Judgment {
+        let end: StreamEnd
+        let received: StreamEnd.Received
+        /// This run's end records (none when the extract is not checked).
+        let ends: [EndConfirmation.End]
+    }
+
+    /// Judges the end (``StreamEnd``): by the upstream's exit statuses or the extract's end
+    /// record; then voids a run whose values rise above the extract's last one, or whose later
+    /// extract started where this run may not.
+    private func judgeEnd(_ pumped: Pumped, _ baseline: Baseline, upstream: UpstreamPipeline?) throws(ConduitError) -> Judgment {
         let received = StreamEnd.Received(
-            rows: tracker.rows, bytes: digest.byteCount, hash: digest.hexValue, maximum: tracker.maximum,
-            maximumLine: tracker.maximumLine, sawBigInteger: sawBigInteger)
-        if checksExtract && upstreamPipeline == nil {
+            rows: pumped.tracker.rows, bytes: pumped.digest.byteCount, hash: pumped.digest.hexValue,
+            maximum: pumped.tracker.maximum, maximumLine: pumped.tracker.maximumLine, sawBigInteger: pumped.sawBigInteger)
+        if checksExtract && upstream == nil {
             // A stage downstream of the extract that stopped reading (head) ends this stream
             // before the extract learns of it and records its failure: give it a moment.
-            confirmation.awaitExtractsEnded(run: runLock.run.id, within: 5)
+            baseline.confirmation.awaitExtractsEnded(run: baseline.runID, within: 5)
         }
         let records: (starts: [EndConfirmation.Start], ends: [EndConfirmation.End]) =
-            checksExtract ? confirmation.records(for: runLock.run.id) : ([], [])
+            checksExtract ? baseline.confirmation.records(for: baseline.runID) : ([], [])
         let ends = records.ends
-        var end: StreamEnd
-        if let upstreamPipeline {
-            end = try StreamEnd.judge(upstreamPipeline, outcome: try upstreamPipeline.finish())
-            if end == .confirmed && checksExtract {
-                end = StreamEnd.judgeFinished(ends, received: received, resource: resource)
-            }
-        } else if checksExtract && received.rows > 0 {
-            end = StreamEnd.judge(ends, received: received, resource: resource)
-        } else if incrementalColumn != nil && received.rows > 0 {
-            end = .unconfirmed(reason: "the end of a stream from elsewhere (--external) is confirmed only by --from's exit statuses, so the stream may have ended early", status: .success)
-        } else {
-            end = .confirmed
-        }
+        var end = try judgeHowItEnded(ends, received: received, upstream: upstream)
         if case .void = end {} else if let rewritten = StreamEnd.rewritten(ends, received: received, column: incrementalColumn ?? "") {
             end = rewritten
         }
         // An extract that started after the first row (a second one later in the stream) is
         // checked too: its rows may already be loaded, so a refusal now voids the run.
-        if case .void = end {} else if checksExtract && received.rows > 0 && records.starts.count > startsChecked {
+        if case .void = end {} else if checksExtract && received.rows > 0 && records.starts.count > pumped.startsChecked {
             do throws(ConduitError) {
-                for warning in try startRule.check(records.starts, atLine: nil) { reporter.warning("\(resource): \(warning)") }
+                for warning in try baseline.startRule.check(records.starts, atLine: nil) { reporter.warning("\(resource): \(warning)") }
             } catch {
                 end = .void(reason: error.message, status: error.exitStatus)
             }
         }
+        return Judgment(end: end, received: received, ends: ends)
+    }
 
-        if case .void(let reason, let status) = end {
-            // Rows that may be anything: nothing of this run may count.
-            gate.drop()
-            let ended = try child.stop(grace: stopGrace)
-            if incrementalColumn != nil { try ledger.startNewEpoch(for: resource) }
-            reporter.warning("\(resource): \(reason): no row of this run can be trusted, so none counts: loader stopped (\(ended.description)), state unchanged at \(committed?.plainText ?? "(none)"), this run's checkpoints are void, and the next run reads again from there (rows this run's loader committed load again: in append mode they are duplicated, in merge mode they are not)")
-            return status
+    /// The end as the upstream's exit statuses (`--from`) or the extract's end records (a plain
+    /// pipe) tell it; a stream from elsewhere on a plain pipe is never confirmed.
+    private func judgeHowItEnded(
+        _ ends: [EndConfirmation.End], received: StreamEnd.Received, upstream: UpstreamPipeline?
+    ) throws(ConduitError) -> StreamEnd {
+        if let upstream {
+            let end = try StreamEnd.judge(upstream, outcome: try upstream.finish())
+            if end == .confirmed && checksExtract {
+                return StreamEnd.judgeFinished(ends, received: received, resource: resource)
+            }
+            return end
         }
+        if checksExtract && received.rows > 0 {
+            return StreamEnd.judge(ends, received: received, resource: resource)
+        }
+        if incrementalColumn != nil && received.rows > 0 {
+            return .unconfirmed(reason: "the end of a stream from elsewhere (--external) is confirmed only by --from's exit statuses, so the stream may have ended early", status: .success)
+        }
+        return .confirmed
+    }
 
+    /// Voids the run: its rows may be anything, so nothing of it may count. Drops the open
+    /// group, stops the loader, voids this run's checkpoints, and says so.
+    private func voidRun(reason: String, _ baseline: Baseline, loader child: ChildProcess, gate: GroupGate) throws(ConduitError) {
+        gate.drop()
+        let ended = try child.stop(grace: stopGrace)
+        if incrementalColumn != nil { try baseline.ledger.startNewEpoch(for: resource) }
+        reporter.warning("\(resource): \(reason): no row of this run can be trusted, so none counts: loader stopped (\(ended.description)), state unchanged at \(baseline.committed?.plainText ?? "(none)"), this run's checkpoints are void, and the next run reads again from there (rows this run's loader committed load again: in append mode they are duplicated, in merge mode they are not)")
+    }
+
+    /// Releases the open group to the loader on a confirmed or filtered end; drops it otherwise.
+    private func releaseOrDropOpenGroup(_ end: StreamEnd, gate: GroupGate) throws(ConduitError) {
         switch end {
         case .confirmed, .filtered: try gate.release()
         default: gate.drop()
         }
+    }
+
+    /// Tells the loader the stream really ended (it may commit its last batch), closes its input
+    /// and waits for it. Returns its exit status when it failed (state unchanged), else nil.
+    private func waitForLoader(_ loaderRun: LoaderLaunch) throws(ConduitError) -> ExitStatus? {
         loaderRun.confirmEndOfStream()
-        child.closeInput()
-        let ended = try child.wait()
+        loaderRun.child.closeInput()
+        let ended = try loaderRun.child.wait()
         guard ended.isSuccess else {
             reporter.warning("\(resource): the loader \(ended.description); state unchanged")
             return ended.exitStatus
         }
+        return nil
+    }
 
+    /// Commits the state, after the loader exited 0: the value the judged end allows, and starts
+    /// the ledger's next epoch. Returns the value the state file holds afterwards.
+    private func commitState(_ end: StreamEnd, tracker: IncrementalTracker, _ baseline: Baseline) throws(ConduitError) -> StateValue? {
         // What may be committed: all of it on a confirmed end or a filtered one; on an
         // unconfirmed end the groups a greater value followed, and nothing at all when the
         // stream has no order.
@@ -222,18 +360,23 @@ public struct CommitRun {
         default: reached = nil
         }
         // A resumed run's rows start after the checkpoint: what the interrupted run loaded counts too.
-        if keepsGroups, let pending = ledgerEntry.checkpoint {
+        if keepsGroups, let pending = baseline.pendingCheckpoint {
             reached = reached.map { $0.maximum(with: pending) ?? $0 } ?? pending
         }
         let newValue = try commit(reached)
         if keepsGroups || (incrementalColumn != nil && end == .confirmed) {
-            try ledger.startNewEpoch(for: resource)
+            try baseline.ledger.startNewEpoch(for: resource)
         }
-        let seconds = MonotonicClock.now - started
+        return newValue
+    }
+
+    /// Reports the summary (``CommitSummary``): a warning when the end was not confirmed.
+    private func reportSummary(_ judgment: Judgment, _ pumped: Pumped, _ baseline: Baseline, newValue: StateValue?) {
+        let tracker = pumped.tracker
         var summary = CommitSummary(
-            resource: resource, incremental: incrementalColumn != nil, rows: tracker.rows, bytes: reader.bytesRead,
-            seconds: seconds, old: committed, new: newValue)
-        switch end {
+            resource: resource, incremental: incrementalColumn != nil, rows: tracker.rows, bytes: pumped.bytesRead,
+            seconds: MonotonicClock.now - pumped.started, old: baseline.committed, new: newValue)
+        switch judgment.end {
         case .unconfirmed(let reason, _):
             summary.unconfirmedEnd = reason
             summary.ordered = requiresOrder
@@ -242,13 +385,11 @@ public struct CommitRun {
                 summary.heldBackValue = tracker.maximum
             }
         case .filtered:
-            summary.filtered = StreamEnd.describeFiltering(ends, received: received)
+            summary.filtered = StreamEnd.describeFiltering(judgment.ends, received: judgment.received)
         default:
             break
         }
         summary.report(to: reporter)
-        if case .unconfirmed(_, let status) = end { return status }
-        return .success
     }
 
     /// Whether `value` is a number whose magnitude is 2^53 or more: where doubles stop holding
@@ -277,334 +418,5 @@ public struct CommitRun {
             document.set(maximum, for: resource)
         }
         return result
-    }
-}
-
-/// Where a run of `conduit-state commit` accepts a stream's start: an extract of the same
-/// resource (``ResourceFingerprint``) reading this state file, that read exactly this run's own
-/// value — the committed value, or the checkpoint of the interrupted run it resumes — or was given
-/// a value at or below it (`--last-value`: re-reading is safe; skipping is not). Checked against
-/// the extract's start record at the first row, before anything loads, and again at the end.
-struct StartRule {
-    var resource: String
-    var committed: StateValue?
-    var checkpoint: StateValue?
-    var initialValue: StateValue?
-    var stateIdentity: String
-    /// ``ResourceFingerprint`` of the resource in this run's configuration; empty: not checked.
-    var fingerprint = ""
-
-    /// Where this run would start: the checkpoint when it is ahead, else the committed value,
-    /// else `initial_value`; nil for the first run's default (0, or a time type's minimum).
-    var ownStart: (value: StateValue?, origin: String) {
-        if let checkpoint, committed.map({ checkpoint.compare(to: $0) == .descending }) ?? true {
-            return (checkpoint, "the checkpoint of the interrupted run")
-        }
-        if let committed { return (committed, "the committed value") }
-        if let initialValue { return (initialValue, "initial_value") }
-        return (nil, "the first run's start")
-    }
-
-    /// Accepts the extracts' start records, or throws an error that says why (65; 75 when
-    /// another run committed between the extract's read and this one). Returns warnings for
-    /// starts below this run's own (rows loaded before load again).
-    func check(_ starts: [EndConfirmation.Start], atLine line: Int?) throws(ConduitError) -> [String] {
-        let at = line.map { "line \($0): " } ?? ""
-        let own = ownStart
-        let ownText = own.value?.plainText ?? "0"
-        guard !starts.isEmpty else {
-            throw .badInput("\(at)no conduit-extract of \(resource) reading this state file (\(stateIdentity)) recorded where this stream started, so it cannot be checked against \(own.origin), \(ownText): the rows come from an extract reading another state file (--state-file, the state_file of another ingest.yml), another folder or host, or not from conduit-extract at all; nothing loaded. For a stream from elsewhere whose start you vouch for, add --external")
-        }
-        var warnings: [String] = []
-        for start in starts {
-            let who = "conduit-extract (pid \(start.pid))"
-            guard start.state == stateIdentity else {
-                throw .badInput("\(at)\(who) read the state file \(start.state) but this run keeps \(stateIdentity); nothing loaded")
-            }
-            guard fingerprint.isEmpty || start.resource == fingerprint else {
-                throw .badInput("\(at)\(who) ran \(resource) as another configuration defines it (another query or source, from another ingest.yml that shares this state file); nothing loaded")
-            }
-            if start.readTheState {
-                // Read from the state: it must be what this run read, or another run committed in between.
-                let same: Bool
-                switch (start.read, own.value) {
-                case (nil, nil): same = true
-                case (let read?, let value?): same = read.compare(to: value) == .equal
-                default: same = false
-                }
-                guard same else {
-                    throw .busy("\(at)\(who) read \(start.read?.plainText ?? "no value") for \(resource) but \(own.origin) is now \(ownText): another run committed between the two reads, and this stream would load its rows again; nothing loaded, run again")
-                }
-                continue
-            }
-            guard let from = start.startedFrom else { continue }
-            let limit = own.value ?? (from.isNumber ? .number("0") : .string("-infinity"))
-            switch from.compare(to: limit) {
-            case .ascending?:
-                warnings.append("\(who) started from \(from.plainText) (\(start.origin)), below \(own.origin) \(ownText): rows between them load again (duplicated in append mode)")
-            case .equal?:
-                continue
-            case .descending?:
-                throw .badInput("\(at)\(who) started from \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is \(ownText): rows above \(ownText) up to \(from.plainText) would never load; nothing loaded. To skip them on purpose, run conduit-state set \(resource) \(from.shellArgument) first")
-            case nil:
-                throw .badInput("\(at)\(who) started from the \(from.typeName) \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is the \(limit.typeName) \(limit.plainText); nothing loaded")
-            }
-        }
-        return warnings
-    }
-}
-
-/// How the stream ended, as far as `conduit-state commit` can tell.
-enum StreamEnd: Equatable {
-    /// The extract's real end, exactly the bytes it wrote: every group is complete.
-    case confirmed
-    /// With `--from`, every stage finished and as many rows arrived as the extract wrote, but not
-    /// its bytes: the filters' own complete output (a transformation such as `del(.email)`).
-    /// Commits `through`, the last value the extract wrote, as it spelled it (a filter that
-    /// re-spelled the cursor must not leave the source's comparison a spelling it never wrote).
-    case filtered(through: StateValue?)
-    /// Not known to be the end (the phrase that says why, and the exit status to return): the
-    /// open group may be partial.
-    case unconfirmed(reason: String, status: ExitStatus)
-    /// Rows that cannot be trusted (a filter under `--from` failed, values were rewritten): no row of the run counts.
-    case void(reason: String, status: ExitStatus)
-
-    /// What `conduit-state commit` received.
-    struct Received {
-        var rows: Int
-        var bytes: Int
-        var hash: String
-        var maximum: StateValue?
-        var maximumLine: Int
-        var sawBigInteger: Bool
-    }
-
-    /// On a plain pipe: confirmed by an end record of exactly the bytes received.
-    static func judge(_ ends: [EndConfirmation.End], received: Received, resource: String) -> StreamEnd {
-        if ends.contains(where: { $0.complete && $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
-        let ends = ends.filter(\.complete)
-        guard !ends.isEmpty else {
-            return .unconfirmed(reason: "the stream ended early (conduit-extract of \(resource) did not record its end: it failed or was stopped, or a stage between cut the stream)", status: .success)
-        }
-        return .unconfirmed(reason: "the stream was modified between conduit-extract and this commit (\(describeModification(ends, received: received)); a filter belongs in --from, which sees its exit status)", status: .success)
-    }
-
-    /// With `--from`, after every stage exited 0: confirmed when the bytes are the extract's;
-    /// filtered when as many rows arrived; otherwise unconfirmed — a filter that selected rows
-    /// cannot be told from one that stopped early and still exited 0 (`head`, `sed 10q`), so the
-    /// last group waits for the next run, which reads it again.
-    static func judgeFinished(_ ends: [EndConfirmation.End], received: Received, resource: String) -> StreamEnd {
-        if ends.contains(where: { $0.complete && $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
-        let ends = ends.filter(\.complete)
-        guard !ends.isEmpty else {
-            if received.rows == 0 { return .confirmed }
-            return .unconfirmed(reason: "the stream ended early (no conduit-extract of \(resource) in the upstream recorded its end)", status: .success)
-        }
-        if received.rows == 0 { return .confirmed }
-        if ends.count == 1, ends[0].complete, ends[0].rows == received.rows { return .filtered(through: ends[0].lastValue) }
-        let written = ends.count == 1 ? "conduit-extract wrote \(Plural.count(ends[0].rows, "row")) and \(received.rows) arrived" : "\(ends.count) runs of conduit-extract recorded an end to this run"
-        return .unconfirmed(
-            reason: "every stage of the upstream finished, but its filters changed the number of rows (\(written)): one that selects rows cannot be told from one that stopped early (head), so the last group is not known complete",
-            status: .success)
-    }
-
-    /// A stream whose greatest value is above every value the extracts wrote: a stage rewrote
-    /// the column, and no row of it can be trusted. Nil when that is not so (or not known).
-    static func rewritten(_ ends: [EndConfirmation.End], received: Received, column: String) -> StreamEnd? {
-        guard !ends.isEmpty, let maximum = received.maximum else { return nil }
-        let written = ends.compactMap(\.lastValue)
-        let highest = written.dropFirst().reduce(written.first) { highest, value in
-            guard let highest else { return value }
-            return value.compare(to: highest) == .descending ? value : highest
-        }
-        let above: Bool
-        if let highest {
-            above = maximum.compare(to: highest).map { $0 == .descending } ?? true
-        } else {
-            above = true  // the extract wrote no row, yet rows arrived
-        }
-        guard above else { return nil }
-        let ceiling = highest.map { "above \($0.plainText), the last value conduit-extract wrote" } ?? "but conduit-extract wrote no row"
-        return .void(
-            reason: "line \(received.maximumLine): \(JSONEscaping.quoted(column)) is \(maximum.plainText), \(ceiling): a stage between them rewrote the incremental column or added rows",
-            status: .dataError)
-    }
-
-    /// What a stage between did, from the extract's record and what arrived.
-    static func describeModification(_ ends: [EndConfirmation.End], received: Received) -> String {
-        var text: String
-        if ends.count > 1 {
-            let pids = ends.map { String($0.pid) }.joined(separator: ", ")
-            text = "\(ends.count) runs of conduit-extract (pids \(pids)) recorded an end to this run and none wrote the bytes that arrived: another pipeline of the resource ran beside it"
-        } else {
-            let record = ends[0]
-            let who = "conduit-extract (pid \(record.pid)) wrote \(Plural.count(record.rows, "row"))"
-            if record.rows > received.rows {
-                text = "\(who) and \(received.rows) arrived: a stage between removed \(Plural.count(record.rows - received.rows, "row")) (head, grep, a filter that dropped rows or failed)"
-            } else if record.rows < received.rows {
-                text = "\(who) and \(received.rows) arrived: a stage between added \(Plural.count(received.rows - record.rows, "row"))"
-            } else {
-                text = "\(who) and as many arrived, but not the same bytes (\(record.bytes) written, \(received.bytes) received): a stage between rewrote, reordered or swapped rows, or dropped some and doubled as many"
-            }
-        }
-        if received.sawBigInteger {
-            text += "; jq before 1.7 rounds integers beyond 2^53 (9007199254740992), as it would these values"
-        }
-        return text
-    }
-
-    /// The summary's words for a filtered stream.
-    static func describeFiltering(_ ends: [EndConfirmation.End], received: Received) -> String {
-        "every stage of the upstream finished and its filters rewrote rows: as many arrived as conduit-extract wrote (\(received.rows)), but not its bytes (\(ends.first.map { "\($0.bytes)" } ?? "?") written, \(received.bytes) received)"
-    }
-
-    /// With `--from`: every stage exited 0 (confirmed); only the extract failed (its rows before
-    /// the failure are a sound prefix); a filter failed (void); the shell reported a number of
-    /// statuses other than the stages' (void).
-    static func judge(_ pipeline: UpstreamPipeline, outcome: UpstreamPipeline.Outcome) throws(ConduitError) -> StreamEnd {
-        if !outcome.statuses.isEmpty && outcome.statuses.count != pipeline.stages.count {
-            return .void(reason: "the upstream shell reported \(Plural.count(outcome.statuses.count, "exit status", plural: "exit statuses")) for \(Plural.count(pipeline.stages.count, "stage")), so which stage failed cannot be told", status: .software)
-        }
-        if outcome.succeeded { return .confirmed }
-        if let (index, status) = outcome.failedFilter {
-            return .void(reason: "\(pipeline.describeStage(index)) of the upstream exited with status \(status)", status: ExitStatus(rawValue: status))
-        }
-        if outcome.onlyFirstStageFailed, let status = outcome.statuses.first {
-            guard pipeline.firstStageIsExtract else {
-                return .void(
-                    reason: "\(pipeline.describeStage(0)) of the upstream exited with status \(status), and it is not conduit-extract itself, so a filter inside it may have dropped rows",
-                    status: ExitStatus(rawValue: status))
-            }
-            return .unconfirmed(reason: "the stream ended early (\(pipeline.describeStage(0)) exited with status \(status))", status: ExitStatus(rawValue: status))
-        }
-        let status = outcome.shell.exitStatus
-        return .void(reason: "the upstream shell \(outcome.shell.description) without reporting its stages' statuses", status: status.rawValue == 0 ? .software : status)
-    }
-}
-
-/// The loader, started with the read end of the end-of-stream pipe
-/// (``CheckpointEnvironment/endOfStreamFD``) and, for an ordered incremental resource, the run's
-/// checkpoint settings in its environment.
-struct LoaderLaunch {
-    let child: ChildProcess
-    /// Our end of the end-of-stream pipe; -1 without one. Closed when this process exits.
-    private let endOfStreamWriteFD: Int32
-
-    static func start(
-        _ loader: [String], environment: [String: String], checkpointRun: String?, ledger: CheckpointLedger,
-        runLock: RunLock, resource: String
-    ) throws(ConduitError) -> LoaderLaunch {
-        var childEnvironment = environment
-        if let checkpointRun {
-            // The loader's checkpoints belong to this run's epoch (see CheckpointLedger).
-            childEnvironment[CheckpointEnvironment.run] = checkpointRun
-            childEnvironment[CheckpointEnvironment.ledger] = ledger.path
-        }
-        // Every loader learns whether the stream really ended: a replace must not swap in, and a
-        // last batch must not commit, after conduit-state died.
-        let endOfStream: (read: Int32, write: Int32)
-        switch SystemCall.makePipe() {
-        case .success(let ends):
-            endOfStream = ends
-            // Only the read end goes to the loader; the write end stays ours alone.
-            _ = fcntl(ends.0, F_SETFD, 0)
-            childEnvironment[CheckpointEnvironment.endOfStreamFD] = String(ends.0)
-        case .failure(let error):
-            throw .io("\(resource): creating the end-of-stream pipe: \(error)")
-        }
-        runLock.shareWithChildProcesses()
-        let child: ChildProcess
-        do {
-            child = try ChildProcess.spawn(loader, environment: childEnvironment)
-        } catch {
-            close(endOfStream.read)
-            close(endOfStream.write)
-            throw error
-        }
-        close(endOfStream.read)
-        return LoaderLaunch(child: child, endOfStreamWriteFD: endOfStream.write)
-    }
-
-    /// Tells the loader the stream really ended (it may commit its last batch), just before its input closes.
-    func confirmEndOfStream() {
-        guard endOfStreamWriteFD >= 0 else { return }
-        var complete: UInt8 = 1
-        _ = write(endOfStreamWriteFD, &complete, 1)
-    }
-}
-
-/// The one line `conduit-state commit` prints at the end of a run whose loader succeeded.
-struct CommitSummary {
-    var resource: String
-    var incremental: Bool
-    var rows: Int
-    var bytes: Int
-    var seconds: Double
-    var old: StateValue?
-    var new: StateValue?
-    /// Why the end was not confirmed, when it was not: a phrase (`the stream ended early (…)`).
-    var unconfirmedEnd: String?
-    /// What the filters of --from did, when the stream is not the extract's bytes.
-    var filtered: String?
-    var ordered = true
-    var heldBackRows = 0
-    var heldBackValue: StateValue?
-
-    func report(to reporter: Reporter) {
-        let rate = seconds > 0 ? Int(Double(rows) / seconds) : rows
-        let oldText = old?.plainText ?? "(none)"
-        let newText = new?.plainText ?? "(none)"
-        let change: String
-        if !incremental {
-            change = "not incremental, no state kept"
-        } else if old == new {
-            change = rows == 0 ? "no rows, state unchanged at \(oldText)" : "state unchanged at \(oldText)"
-        } else {
-            change = "state \(oldText) → \(newText)"
-        }
-        var text = "\(resource): \(Plural.count(rows, "row")), \(bytes) bytes in \(Duration.format(seconds))s (\(rate) rows/s)"
-        if let unconfirmedEnd {
-            if ordered, let heldBackValue {
-                let committed = old == new ? "nothing more committed" : "committed up to \(newText)"
-                text += "; \(unconfirmedEnd); \(committed); the group at \(heldBackValue.plainText) (\(Plural.count(heldBackRows, "row"))) was not loaded and will be read again; \(change)"
-            } else {
-                text += "; \(unconfirmedEnd), and the resource is ordered: false, so no part of it is known complete: nothing committed, \(change) (the rows loaded load again on the next run)"
-            }
-        } else if let filtered {
-            text += "; \(filtered); \(change)"
-        } else {
-            text += "; \(change)"
-        }
-        var fields: [(String, JSONValue)] = [
-            ("resource", .string(resource)),
-            ("rows", .number(String(rows))),
-            ("bytes", .number(String(bytes))),
-            ("seconds", .number(Duration.format(seconds))),
-            ("rows_per_second", .number(String(rate))),
-            ("old_value", old?.jsonValue ?? .null),
-            ("new_value", new?.jsonValue ?? .null),
-            ("end", .string(unconfirmedEnd != nil ? "unconfirmed" : filtered != nil ? "filtered" : "confirmed")),
-        ]
-        if let unconfirmedEnd {
-            fields.append(("end_reason", .string(unconfirmedEnd)))
-            if let heldBackValue {
-                fields.append(("held_back_value", heldBackValue.jsonValue))
-                fields.append(("held_back_rows", .number(String(heldBackRows))))
-            }
-        }
-        if unconfirmedEnd == nil {
-            reporter.summary(text, fields: fields)
-        } else {
-            reporter.warning(text, fields: fields)
-        }
-    }
-}
-
-/// Seconds as text with three decimals, for summaries.
-public enum Duration {
-    public static func format(_ seconds: Double) -> String {
-        let milliseconds = Int((seconds * 1000).rounded())
-        let fraction = String(milliseconds % 1000).leftPadded(to: 3)
-        return "\(milliseconds / 1000).\(fraction)"
     }
 }

@@ -63,7 +63,7 @@ public struct HorizonRecord: Sendable, Equatable {
         if let heldFrom { fields.append(JSONMember(key: "held_from", value: heldFrom.jsonValue)) }
         if let blocker { fields.append(JSONMember(key: "blocker", value: .string(blocker))) }
         if let pid { fields.append(JSONMember(key: "pid", value: .number(String(pid)))) }
-        if let ageSeconds { fields.append(JSONMember(key: "age_seconds", value: .number(Duration.format(ageSeconds)))) }
+        if let ageSeconds { fields.append(JSONMember(key: "age_seconds", value: .number(RunSummary.formatSeconds(ageSeconds)))) }
         if let memory { fields.append(JSONMember(key: "memory", value: memory)) }
         let path = Self.path(stateFile: stateFile, resource: resource)
         do {

@@ -1,0 +1,53 @@
+import Core
+import Glibc
+
+/// The loader, started with the read end of the end-of-stream pipe
+/// (``CheckpointEnvironment/endOfStreamFD``) and, for an ordered incremental resource, the run's
+/// checkpoint settings in its environment.
+struct LoaderLaunch {
+    let child: ChildProcess
+    /// Our end of the end-of-stream pipe; -1 without one. Closed when this process exits.
+    private let endOfStreamWriteFD: Int32
+
+    static func start(
+        _ loader: [String], environment: [String: String], checkpointRun: String?, ledger: CheckpointLedger,
+        runLock: RunLock, resource: String
+    ) throws(ConduitError) -> LoaderLaunch {
+        var childEnvironment = environment
+        if let checkpointRun {
+            // The loader's checkpoints belong to this run's epoch (see CheckpointLedger).
+            childEnvironment[CheckpointEnvironment.run] = checkpointRun
+            childEnvironment[CheckpointEnvironment.ledger] = ledger.path
+        }
+        // Every loader learns whether the stream really ended: a replace must not swap in, and a
+        // last batch must not commit, after conduit-state died.
+        let endOfStream: (read: Int32, write: Int32)
+        switch SystemCall.makePipe() {
+        case .success(let ends):
+            endOfStream = ends
+            // Only the read end goes to the loader; the write end stays ours alone.
+            _ = fcntl(ends.0, F_SETFD, 0)
+            childEnvironment[CheckpointEnvironment.endOfStreamFD] = String(ends.0)
+        case .failure(let error):
+            throw .io("\(resource): creating the end-of-stream pipe: \(error)")
+        }
+        runLock.shareWithChildProcesses()
+        let child: ChildProcess
+        do {
+            child = try ChildProcess.spawn(loader, environment: childEnvironment)
+        } catch {
+            close(endOfStream.read)
+            close(endOfStream.write)
+            throw error
+        }
+        close(endOfStream.read)
+        return LoaderLaunch(child: child, endOfStreamWriteFD: endOfStream.write)
+    }
+
+    /// Tells the loader the stream really ended (it may commit its last batch), just before its input closes.
+    func confirmEndOfStream() {
+        guard endOfStreamWriteFD >= 0 else { return }
+        var complete: UInt8 = 1
+        _ = write(endOfStreamWriteFD, &complete, 1)
+    }
+}
