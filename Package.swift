@@ -50,12 +50,16 @@ let package = Package(
         library("Extract", ["Core", "Stream", "Config", "State"]),
         // Destination-independent loading and the protocol every destination implements.
         library("Load", ["Core", "Stream", "Config", "State", "Extract"]),
-        // The databases: the only targets that see a C library.
+        // What a warehouse destination speaks: HTTP (libcurl, gzip bodies, retry timing) and Arrow
+        // IPC streams (query results). Neither knows a warehouse.
+        library("HTTP", ["Core", "CCurl", "CZlib"]),
+        library("Arrow", ["Stream"]),
+        // The databases: the only targets that see a C library (besides HTTP's libcurl and zlib).
         library("Postgres", ["Core", "Stream", "Config", "Extract", "Load", "CLibPQ"]),
         library("SQLite", ["Core", "Stream", "Config", "Extract", "Load", "CSQLite"]),
-        // The warehouse: the only target that speaks HTTP (Snowflake's query protocol, Arrow results).
+        // The warehouse: Snowflake's query protocol over HTTP, its results read as Arrow.
         library("Snowflake", [
-            "Core", "Stream", "Config", "Extract", "Load", "CZlib", "CCurl",
+            "Core", "Stream", "Config", "Extract", "Load", "HTTP", "Arrow",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ]),
@@ -80,10 +84,15 @@ let package = Package(
         .testTarget(
             name: "SnowflakeTests",
             dependencies: [
-                "Core", "Stream", "Config", "Load", "Snowflake",
+                "Core", "Stream", "Config", "Load", "HTTP", "Snowflake",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             resources: [.copy("Captured")], swiftSettings: settings),
+        // The Arrow reader on the fakesnow answers and pyarrow streams SnowflakeTests keeps (one
+        // folder, one capture script: SnowflakeResultTests reads the same answers).
+        .testTarget(
+            name: "ArrowTests", dependencies: ["Arrow"], resources: [.copy("../SnowflakeTests/Captured")],
+            swiftSettings: settings),
         .testTarget(name: "PostgresTests", dependencies: ["Core", "Stream", "Postgres"], swiftSettings: settings),
         // Seeded mutation fuzzing of what a user controls: NDJSON lines, ingest.yml, the state file.
         .testTarget(name: "FuzzTests", dependencies: ["Core", "Stream", "Config", "State", "CLI"], swiftSettings: settings),

@@ -86,11 +86,11 @@ fi
 # Leaks allocated inside the toolchain's Foundation and XCTest (seen: Data(contentsOf:)'s read
 # buffer, Process.run's weak reference, XCTest's runner) are suppressed: of the library targets
 # only Snowflake imports Foundation (UUIDs, dates, files), and its server-free tests make no request,
-# so none of those stacks is Conduit's. SnowflakeTests include the Arrow reader's mutation tests.
+# so none of those stacks is Conduit's. ArrowTests include the Arrow reader's mutation tests.
 if [ $# -eq 0 ]; then
   log "running the server-free tests and FuzzTests under AddressSanitizer"
   printf 'leak:libFoundation.so\nleak:libFoundationEssentials.so\nleak:libXCTest.so\n' > "$cluster/lsan.supp"
   LSAN_OPTIONS="suppressions=$cluster/lsan.supp" swift test --sanitize=address --scratch-path .build-asan \
-    --filter '^(CoreTests|StreamTests|ConfigTests|StateTests|ExtractTests|LoadTests|SQLiteTests|PostgresTests|SnowflakeTests|FuzzTests)\.'
+    --filter '^(CoreTests|StreamTests|ConfigTests|StateTests|ExtractTests|LoadTests|SQLiteTests|PostgresTests|SnowflakeTests|ArrowTests|FuzzTests)\.'
   log "AddressSanitizer: no reports"
 fi

@@ -55,7 +55,7 @@ import Testing
 
         class Handler(http.server.BaseHTTPRequestHandler):
             # Keeps connections open, as Snowflake's front end does: a client that reused one
-            # after a reset would lose its request's body (see SnowflakeHTTP).
+            # after a reset would lose its request's body (see HTTPClient).
             protocol_version = "HTTP/1.1"
             def do_GET(self): self.serve()
             def do_POST(self): self.serve()

@@ -1,4 +1,5 @@
 import Core
+import HTTP
 import Stream
 import Testing
 @testable import Snowflake
@@ -8,7 +9,7 @@ import Testing
 @Suite struct SnowflakeProtocolTests {
     /// Backoff doubles from 1 s to at most 16 s, with half of each step random.
     @Test func backoffDoublesToItsCapWithJitter() {
-        let retry = SnowflakeRetry(budget: 300)
+        let retry = SnowflakeRetry.policy(budget: 300)
         for attempt in 1...8 {
             let step = min(16, Double(1 << (attempt - 1)))
             for _ in 0..<50 {
@@ -21,12 +22,12 @@ import Testing
     /// Retried: the service not reached or not heard, 5xx, 408, 429. Kept: answers, and 413.
     @Test(arguments: [(200, false), (400, false), (403, false), (408, true), (413, false), (429, true), (500, true), (503, true), (504, true)])
     func retriesTheStatusesThatSayNothingRan(status: Int, retried: Bool) {
-        #expect((SnowflakeRetry.transientReason(.success(HTTPReply(status: status, body: []))) != nil) == retried)
+        #expect((HTTPRetry.transientReason(.success(HTTPResponse(status: status, body: []))) != nil) == retried)
     }
 
     @Test func retriesAnUnreachableServiceButNotAMalformedURL() {
-        #expect(SnowflakeRetry.transientReason(.failure(HTTPFailure(message: "refused", isUnreachable: true))) == "refused")
-        #expect(SnowflakeRetry.transientReason(.failure(HTTPFailure(message: "bad URL", isUnreachable: false))) == nil)
+        #expect(HTTPRetry.transientReason(.failure(HTTPError(message: "refused", isUnreachable: true))) == "refused")
+        #expect(HTTPRetry.transientReason(.failure(HTTPError(message: "bad URL", isUnreachable: false))) == nil)
     }
 
     /// Bodies go as gzip (magic 1f 8b) and come back whole.

@@ -1,3 +1,4 @@
+import Arrow
 package import Core
 
 /// A statement's result as the loader reads it: column names and rows of text (NULL as nil).

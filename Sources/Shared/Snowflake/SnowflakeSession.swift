@@ -1,5 +1,6 @@
 package import Core
 import Foundation
+import HTTP
 import Stream
 
 /// A logged-in session of Snowflake's HTTP query protocol, the one its own connectors speak:
@@ -14,8 +15,8 @@ import Stream
 /// retry budget ends the batch, whose transaction then rolls back.
 package final class SnowflakeSession {
     package let settings: SnowflakeSettings
-    private let http: SnowflakeHTTP
-    private let retry: SnowflakeRetry
+    private let http: HTTPClient
+    private let retry: HTTPRetry
     /// Where a retry is announced, so a run that waits on a failing service says why.
     private let warnings: (String) -> Void
     /// The key of a key-pair sign-in, read once.
@@ -41,8 +42,8 @@ package final class SnowflakeSession {
     package init(settings: SnowflakeSettings, timeout: Double = 120, warnings: @escaping (String) -> Void = { _ in }) throws(ConduitError) {
         self.settings = settings
         self.warnings = warnings
-        http = try SnowflakeHTTP(timeout: timeout)
-        retry = SnowflakeRetry(budget: settings.retryTimeout)
+        http = try HTTPClient(timeout: timeout)
+        retry = SnowflakeRetry.policy(budget: settings.retryTimeout)
         if case .keyPair(let path, let passphrase) = settings.authenticator {
             keyPair = try SnowflakeKeyPair(path: path, passphrase: passphrase)
         } else {
@@ -313,7 +314,7 @@ package final class SnowflakeSession {
     /// A request's last outcome, and when it was sent more than once and still failed, how
     /// often and how long (for the error message).
     private struct Attempts {
-        var outcome: Result<HTTPReply, HTTPFailure>
+        var outcome: Result<HTTPResponse, HTTPError>
         var gaveUp: String?
 
         /// `message`, with the retries that came before it.
@@ -323,7 +324,7 @@ package final class SnowflakeSession {
     }
 
     /// Sends a request, and sends it again while it fails in a way that says nothing was done
-    /// or nothing was heard (``SnowflakeRetry/transientReason(_:)``), until the retry budget is
+    /// or nothing was heard (``HTTPRetry/transientReason(_:)``), until the retry budget is
     /// spent. `url` gets the attempt (0 for the first); `body` is asked for each attempt.
     private func sendRetrying(
         method: String, url: (Int) -> String, headers: [(String, String)], body: () throws(ConduitError) -> [UInt8], context: String
@@ -332,7 +333,7 @@ package final class SnowflakeSession {
         var attempt = 0
         while true {
             let outcome = http.send(method: method, url: url(attempt), headers: headers, body: try body())
-            let reason = SnowflakeRetry.transientReason(outcome)
+            let reason = HTTPRetry.transientReason(outcome)
             lastRequestUnanswered = reason != nil
             if case .failure(let failure) = outcome, failure.stoppedBySignal != nil { lastRequestUnanswered = true }
             guard let reason, SignalForwarding.stopSignal == nil, !retriesSuspended else {
@@ -389,7 +390,7 @@ package final class SnowflakeSession {
                 guard let compressed = Gzip.compress(plain) else { throw .internalError("\(context): compressing the request failed") }
                 return compressed
             }, context: context)
-        let reply: HTTPReply
+        let reply: HTTPResponse
         switch attempts.outcome {
         case .failure(let failure):
             let error = SnowflakeError(context: context, message: "\(settings.baseURL): \(failure.message)", isUnreachable: failure.isUnreachable)

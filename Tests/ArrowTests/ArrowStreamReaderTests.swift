@@ -1,5 +1,5 @@
+import Arrow
 import Foundation
-import Snowflake
 import Testing
 
 /// The fixtures in Captured/: whole fakesnow query responses (`*.json`) and pyarrow-written

@@ -48,6 +48,15 @@ private let typeNames = [
     "ListView", "LargeListView",
 ]
 
+/// The header types of Arrow's `MessageHeader` union that a stream may hold.
+private enum MessageHeaderType {
+    static let schema: UInt8 = 1
+    static let dictionaryBatch: UInt8 = 2
+    static let recordBatch: UInt8 = 3
+}
+
+/// Reads the stream message by message: the framing, the Schema, then each RecordBatch through
+/// a ``BatchReader``.
 private struct Reader {
     let bytes: [UInt8]
     /// Where the next message starts.
@@ -62,38 +71,24 @@ private struct Reader {
         self.valueBudget = 16 * bytes.count + 4096
     }
 
+    /// The stream's messages in order: one Schema, then RecordBatches whose values append to
+    /// the schema's columns.
     mutating func read() throws(ArrowError) -> ArrowTable {
         var fields: [ArrowField]?
         var columns: [[ArrowValue]] = []
         var rowCount = 0
         while let (metadata, body) = try nextMessage() {
-            let message = try metadata.root()
-            let version = try message.scalar(0, default: Int16(0), "the message version")
-            // V4 (Arrow 0.8) and V5 (1.0) share the layout read here; older ones differ.
-            guard version == 3 || version == 4 else {
-                throw ArrowError("metadata version V\(Int(version) + 1) (only V4 and V5 are read)", at: metadata.base, isUnsupported: true)
-            }
-            let headerType = try message.scalar(1, default: UInt8(0), "the message header type")
-            guard let header = try message.table(2, "the message header") else {
-                throw ArrowError("the message has no header", at: metadata.base)
-            }
+            let (headerType, header) = try readMessageHeader(metadata)
             switch headerType {
-            case 1:
+            case MessageHeaderType.schema:
                 guard fields == nil else { throw ArrowError("a second schema message", at: metadata.base) }
                 let schema = try readSchema(header)
                 fields = schema
                 columns = Array(repeating: [], count: schema.count)
-            case 3:
+            case MessageHeaderType.recordBatch:
                 guard let fields else { throw ArrowError("a record batch before the schema", at: metadata.base) }
-                var batch = try BatchReader(bytes: bytes, metadata: metadata, recordBatch: header, body: body, budget: valueBudget)
-                let length = batch.length
-                for (index, field) in fields.enumerated() {
-                    columns[index] += try batch.decode(field, length: length)
-                }
-                try batch.finish()
-                valueBudget = batch.budget
-                rowCount += length
-            case 2:
+                rowCount += try readRecordBatch(header, metadata: metadata, body: body, fields: fields, appendingTo: &columns)
+            case MessageHeaderType.dictionaryBatch:
                 throw ArrowError("a dictionary batch (dictionary-encoded columns)", at: metadata.base, isUnsupported: true)
             default:
                 throw ArrowError("a message of header type \(headerType) (only Schema and RecordBatch are read)", at: metadata.base, isUnsupported: true)
@@ -104,6 +99,37 @@ private struct Reader {
             return ArrowTable(columns: [], rowCount: 0)
         }
         return ArrowTable(columns: zip(fields, columns).map { ArrowColumn(field: $0, values: $1) }, rowCount: rowCount)
+    }
+
+    /// A message's header type and header table, once its metadata version is one this reader
+    /// knows.
+    func readMessageHeader(_ metadata: ArrowFlatBuffer) throws(ArrowError) -> (type: UInt8, header: ArrowFlatBufferTable) {
+        let message = try metadata.root()
+        let version = try message.scalar(0, default: Int16(0), "the message version")
+        // V4 (Arrow 0.8) and V5 (1.0) share the layout read here; older ones differ.
+        guard version == 3 || version == 4 else {
+            throw ArrowError("metadata version V\(Int(version) + 1) (only V4 and V5 are read)", at: metadata.base, isUnsupported: true)
+        }
+        let headerType = try message.scalar(1, default: UInt8(0), "the message header type")
+        guard let header = try message.table(2, "the message header") else {
+            throw ArrowError("the message has no header", at: metadata.base)
+        }
+        return (headerType, header)
+    }
+
+    /// Decodes one RecordBatch, appending each field's values to its column; returns its row count.
+    mutating func readRecordBatch(
+        _ header: ArrowFlatBufferTable, metadata: ArrowFlatBuffer, body: Range<Int>, fields: [ArrowField],
+        appendingTo columns: inout [[ArrowValue]]
+    ) throws(ArrowError) -> Int {
+        var batch = try BatchReader(bytes: bytes, metadata: metadata, recordBatch: header, body: body, budget: valueBudget)
+        let length = batch.length
+        for (index, field) in fields.enumerated() {
+            columns[index] += try batch.decode(field, length: length)
+        }
+        try batch.finish()
+        valueBudget = batch.budget
+        return length
     }
 
     /// The next message's metadata and the range of its body in `bytes`, or nil at the end.
@@ -143,6 +169,7 @@ private struct Reader {
         return (metadata, body)
     }
 
+    /// The Schema message's fields, in order; a big-endian stream is refused.
     func readSchema(_ schema: ArrowFlatBufferTable) throws(ArrowError) -> [ArrowField] {
         let endianness = try schema.scalar(0, default: Int16(0), "the schema's endianness")
         guard endianness == 0 else {
@@ -156,6 +183,8 @@ private struct Reader {
         return fields
     }
 
+    /// One field of the schema and, for a struct, its children: name, nullability, type,
+    /// custom metadata. `fieldCount` counts the fields read so far over the whole schema.
     func readField(_ table: ArrowFlatBufferTable, depth: Int, fieldCount: inout Int) throws(ArrowError) -> ArrowField {
         let at = table.buffer.base + table.position
         fieldCount += 1
@@ -172,46 +201,7 @@ private struct Reader {
         guard let typeTable = try table.table(3, "the type of field \"\(name)\"") else {
             throw ArrowError("field \"\(name)\" has type \(typeName) without its parameters", at: at)
         }
-        let type: ArrowType
-        switch typeID {
-        case 1: type = .null
-        case 2:
-            let bitWidth = try typeTable.scalar(0, default: Int32(0), "the bit width of field \"\(name)\"")
-            guard [8, 16, 32, 64].contains(bitWidth) else {
-                throw ArrowError("field \"\(name)\" is an integer of \(bitWidth) bits", at: at)
-            }
-            type = .int(bitWidth: Int(bitWidth), signed: try typeTable.bool(1, default: false, "the signedness of field \"\(name)\""))
-        case 3:
-            switch try typeTable.scalar(0, default: Int16(0), "the precision of field \"\(name)\"") {
-            case 0: type = .floatingPoint(bitWidth: 16)
-            case 1: type = .floatingPoint(bitWidth: 32)
-            case 2: type = .floatingPoint(bitWidth: 64)
-            case let precision: throw ArrowError("field \"\(name)\" has floating-point precision \(precision)", at: at)
-            }
-        case 4: type = .binary
-        case 5: type = .utf8
-        case 6: type = .bool
-        case 7:
-            let precision = try typeTable.scalar(0, default: Int32(0), "the precision of field \"\(name)\"")
-            let scale = try typeTable.scalar(1, default: Int32(0), "the scale of field \"\(name)\"")
-            let bitWidth = try typeTable.scalar(2, default: Int32(128), "the bit width of field \"\(name)\"")
-            guard [32, 64, 128].contains(bitWidth) else {
-                throw ArrowError("field \"\(name)\" is a decimal of \(bitWidth) bits", at: at, isUnsupported: bitWidth == 256)
-            }
-            type = .decimal(precision: precision, scale: scale, bitWidth: Int(bitWidth))
-        case 8:
-            // Date's unit defaults to milliseconds in Schema.fbs.
-            switch try typeTable.scalar(0, default: Int16(1), "the date unit of field \"\(name)\"") {
-            case 0: type = .date32
-            case 1: type = .date64
-            case let unit: throw ArrowError("field \"\(name)\" has date unit \(unit)", at: at)
-            }
-        case 13: type = .structure
-        case 19: type = .largeBinary
-        case 20: type = .largeUtf8
-        default:
-            throw ArrowError("field \"\(name)\" has type \(typeName)", at: at, isUnsupported: typeID != 0 && Int(typeID) < typeNames.count)
-        }
+        let type = try readType(typeID, parameters: typeTable, typeName: typeName, field: name, at: at)
         let childTables = try table.tables(5, "the children of field \"\(name)\"")
         guard type == .structure || childTables.isEmpty else {
             throw ArrowError("field \"\(name)\" of type \(typeName) has child fields", at: at)
@@ -220,12 +210,64 @@ private struct Reader {
         for child in childTables {
             children.append(try readField(child, depth: depth + 1, fieldCount: &fieldCount))
         }
+        let metadata = try readCustomMetadata(table, field: name)
+        return ArrowField(name: name, type: type, nullable: nullable, metadata: metadata, children: children)
+    }
+
+    /// The `ArrowType` of a field's `Type` union member `typeID`, read from its parameter table
+    /// (bit widths, precision, units); a type outside `ArrowType` is refused.
+    func readType(
+        _ typeID: UInt8, parameters typeTable: ArrowFlatBufferTable, typeName: String, field name: String, at: Int
+    ) throws(ArrowError) -> ArrowType {
+        switch typeID {
+        case 1: return .null
+        case 2:
+            let bitWidth = try typeTable.scalar(0, default: Int32(0), "the bit width of field \"\(name)\"")
+            guard [8, 16, 32, 64].contains(bitWidth) else {
+                throw ArrowError("field \"\(name)\" is an integer of \(bitWidth) bits", at: at)
+            }
+            return .int(bitWidth: Int(bitWidth), signed: try typeTable.bool(1, default: false, "the signedness of field \"\(name)\""))
+        case 3:
+            switch try typeTable.scalar(0, default: Int16(0), "the precision of field \"\(name)\"") {
+            case 0: return .floatingPoint(bitWidth: 16)
+            case 1: return .floatingPoint(bitWidth: 32)
+            case 2: return .floatingPoint(bitWidth: 64)
+            case let precision: throw ArrowError("field \"\(name)\" has floating-point precision \(precision)", at: at)
+            }
+        case 4: return .binary
+        case 5: return .utf8
+        case 6: return .bool
+        case 7:
+            let precision = try typeTable.scalar(0, default: Int32(0), "the precision of field \"\(name)\"")
+            let scale = try typeTable.scalar(1, default: Int32(0), "the scale of field \"\(name)\"")
+            let bitWidth = try typeTable.scalar(2, default: Int32(128), "the bit width of field \"\(name)\"")
+            guard [32, 64, 128].contains(bitWidth) else {
+                throw ArrowError("field \"\(name)\" is a decimal of \(bitWidth) bits", at: at, isUnsupported: bitWidth == 256)
+            }
+            return .decimal(precision: precision, scale: scale, bitWidth: Int(bitWidth))
+        case 8:
+            // Date's unit defaults to milliseconds in Schema.fbs.
+            switch try typeTable.scalar(0, default: Int16(1), "the date unit of field \"\(name)\"") {
+            case 0: return .date32
+            case 1: return .date64
+            case let unit: throw ArrowError("field \"\(name)\" has date unit \(unit)", at: at)
+            }
+        case 13: return .structure
+        case 19: return .largeBinary
+        case 20: return .largeUtf8
+        default:
+            throw ArrowError("field \"\(name)\" has type \(typeName)", at: at, isUnsupported: typeID != 0 && Int(typeID) < typeNames.count)
+        }
+    }
+
+    /// A field's `custom_metadata` key/value pairs; a later duplicate key wins.
+    func readCustomMetadata(_ table: ArrowFlatBufferTable, field name: String) throws(ArrowError) -> [String: String] {
         var metadata: [String: String] = [:]
         for pair in try table.tables(6, "the metadata of field \"\(name)\"") {
             let key = try pair.string(0, "a metadata key of field \"\(name)\"") ?? ""
             metadata[key] = try pair.string(1, "the metadata value \"\(key)\" of field \"\(name)\"") ?? ""
         }
-        return ArrowField(name: name, type: type, nullable: nullable, metadata: metadata, children: children)
+        return metadata
     }
 }
 
@@ -342,133 +384,192 @@ private struct BatchReader {
             return Array(repeating: .null, count: count)
         }
         let valid = try validity(for: field, count: count, nullCount: nullCount)
-        var values: [ArrowValue] = []
-        values.reserveCapacity(count)
         switch field.type {
         case .null:
-            break
+            return []  // Returned above, before the validity bitmap.
         case .int(let bitWidth, let signed):
-            let data = try buffer(for: field)
-            let width = bitWidth / 8
-            try require(data, count: count, width: width, field)
-            for index in 0..<count {
-                guard valid[index] else { values.append(.null); continue }
-                let at = data.lowerBound + index * width
-                values.append(.int(try integer(at: at, width: width, signed: signed, field)))
-            }
+            return try decodeIntegers(field, width: bitWidth / 8, signed: signed, valid: valid)
         case .floatingPoint(let bitWidth):
-            let data = try buffer(for: field)
-            let width = bitWidth / 8
-            try require(data, count: count, width: width, field)
-            for index in 0..<count {
-                guard valid[index] else { values.append(.null); continue }
-                let at = data.lowerBound + index * width
-                let value: Double
-                switch bitWidth {
-                case 16: value = Double(Float16(bitPattern: try load(UInt16.self, at: at, field)))
-                case 32: value = Double(Float(bitPattern: try load(UInt32.self, at: at, field)))
-                default: value = Double(bitPattern: try load(UInt64.self, at: at, field))
-                }
-                values.append(.double(value))
-            }
+            return try decodeFloatingPoint(field, bitWidth: bitWidth, valid: valid)
         case .decimal(_, let scale, let bitWidth):
-            let data = try buffer(for: field)
-            let width = bitWidth / 8
-            try require(data, count: count, width: width, field)
-            for index in 0..<count {
-                guard valid[index] else { values.append(.null); continue }
-                let at = data.lowerBound + index * width
-                let unscaled: Int128
-                switch bitWidth {
-                case 32: unscaled = Int128(try load(Int32.self, at: at, field))
-                case 64: unscaled = Int128(try load(Int64.self, at: at, field))
-                default:
-                    // Two's complement over 16 bytes: the low word first.
-                    let low = try load(UInt64.self, at: at, field)
-                    let high = try load(UInt64.self, at: at + 8, field)
-                    unscaled = Int128(truncatingIfNeeded: UInt128(high) << 64 | UInt128(low))
-                }
-                values.append(.decimal(unscaled, scale: scale))
-            }
+            return try decodeDecimals(field, bitWidth: bitWidth, scale: scale, valid: valid)
         case .bool:
-            let data = try buffer(for: field)
-            guard data.count >= (count + 7) / 8 else {
-                throw ArrowError("the data of field \"\(field.name)\" is \(data.count) bytes, too short for \(count) booleans", at: data.lowerBound)
-            }
-            for index in 0..<count {
-                guard valid[index] else { values.append(.null); continue }
-                values.append(.bool(bytes[data.lowerBound + index / 8] >> (index % 8) & 1 == 1))
-            }
+            return try decodeBooleans(field, valid: valid)
         case .utf8, .largeUtf8, .binary, .largeBinary:
-            let offsetWidth = field.type == .largeUtf8 || field.type == .largeBinary ? 8 : 4
-            let isText = field.type == .utf8 || field.type == .largeUtf8
-            let offsets = try buffer(for: field)
-            let data = try buffer(for: field)
-            // An empty array may leave out even the first offset.
-            if count > 0 { try require(offsets, count: count + 1, width: offsetWidth, field) }
-            for index in 0..<count {
-                guard valid[index] else { values.append(.null); continue }
-                let at = offsets.lowerBound + index * offsetWidth
-                let start = try integer(at: at, width: offsetWidth, signed: true, field)
-                let end = try integer(at: at + offsetWidth, width: offsetWidth, signed: true, field)
-                guard start >= 0, start <= end, end <= Int64(data.count) else {
-                    throw ArrowError("value \(index) of field \"\(field.name)\" spans bytes \(start)..<\(end) of a \(data.count)-byte buffer", at: at)
-                }
-                let slice = bytes[(data.lowerBound + Int(start))..<(data.lowerBound + Int(end))]
-                if isText {
-                    guard let text = String(validating: slice, as: UTF8.self) else {
-                        throw ArrowError("value \(index) of field \"\(field.name)\" is not valid UTF-8", at: slice.startIndex)
-                    }
-                    values.append(.text(text))
-                } else {
-                    values.append(.binary(Array(slice)))
-                }
-            }
+            return try decodeVariableLength(field, valid: valid)
         case .date32, .date64:
-            let data = try buffer(for: field)
-            let width = field.type == .date32 ? 4 : 8
-            try require(data, count: count, width: width, field)
-            for index in 0..<count {
-                guard valid[index] else { values.append(.null); continue }
-                let at = data.lowerBound + index * width
-                if width == 4 {
-                    values.append(.date(days: try load(Int32.self, at: at, field)))
-                } else {
-                    let milliseconds = try load(Int64.self, at: at, field)
-                    // Floor division: a date before 1970 that is not a whole day still names its day.
-                    let (quotient, remainder) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
-                    let days = remainder < 0 ? quotient - 1 : quotient
-                    guard let days = Int32(exactly: days) else {
-                        throw ArrowError("value \(index) of field \"\(field.name)\" is a date out of range (\(milliseconds) ms)", at: at)
-                    }
-                    values.append(.date(days: days))
-                }
-            }
+            return try decodeDates(field, valid: valid)
         case .structure:
-            var children: [[ArrowValue]] = []
-            for child in field.children {
-                children.append(try decode(child, length: count))
+            return try decodeStructs(field, valid: valid)
+        }
+    }
+
+    /// The values of a fixed-width type from its data buffer: `value` reads the one whose
+    /// `width` bytes start at the position it is given; a slot the validity bitmap clears is null.
+    func fixedWidthValues(
+        _ field: ArrowField, data: Range<Int>, width: Int, valid: [Bool], _ value: (Int) throws(ArrowError) -> ArrowValue
+    ) throws(ArrowError) -> [ArrowValue] {
+        try require(data, count: valid.count, width: width, field)
+        var values: [ArrowValue] = []
+        values.reserveCapacity(valid.count)
+        for index in valid.indices {
+            guard valid[index] else { values.append(.null); continue }
+            values.append(try value(data.lowerBound + index * width))
+        }
+        return values
+    }
+
+    /// Signed and unsigned integers of 1, 2, 4 or 8 bytes, as `Int64`.
+    mutating func decodeIntegers(_ field: ArrowField, width: Int, signed: Bool, valid: [Bool]) throws(ArrowError) -> [ArrowValue] {
+        let data = try buffer(for: field)
+        return try fixedWidthValues(field, data: data, width: width, valid: valid) { (at) throws(ArrowError) in
+            .int(try integer(at: at, width: width, signed: signed, field))
+        }
+    }
+
+    /// Half, single and double precision, widened to `Double`.
+    mutating func decodeFloatingPoint(_ field: ArrowField, bitWidth: Int, valid: [Bool]) throws(ArrowError) -> [ArrowValue] {
+        let data = try buffer(for: field)
+        return try fixedWidthValues(field, data: data, width: bitWidth / 8, valid: valid) { (at) throws(ArrowError) in
+            switch bitWidth {
+            case 16: .double(Double(Float16(bitPattern: try load(UInt16.self, at: at, field))))
+            case 32: .double(Double(Float(bitPattern: try load(UInt32.self, at: at, field))))
+            default: .double(Double(bitPattern: try load(UInt64.self, at: at, field)))
             }
-            let isTimestamp = Self.isSnowflakeTimestamp(field)
-            for index in 0..<count {
-                guard valid[index] else { values.append(.null); continue }
-                if isTimestamp {
-                    guard case .int(let epoch) = children[0][index], case .int(let fraction) = children[1][index] else {
-                        values.append(.null)
-                        continue
-                    }
-                    var timezone: Int32?
-                    if children.count == 3, case .int(let offset) = children[2][index] { timezone = Int32(truncatingIfNeeded: offset) }
-                    values.append(.timestamp(epoch: epoch, fraction: Int32(truncatingIfNeeded: fraction), timezone: timezone))
-                } else {
-                    var row: [ArrowValue] = []
-                    row.reserveCapacity(children.count)
-                    for child in children { row.append(child[index]) }
-                    values.append(.structure(row))
+        }
+    }
+
+    /// 32-, 64- and 128-bit decimals: the unscaled two's complement integer and the type's scale.
+    mutating func decodeDecimals(_ field: ArrowField, bitWidth: Int, scale: Int32, valid: [Bool]) throws(ArrowError) -> [ArrowValue] {
+        let data = try buffer(for: field)
+        return try fixedWidthValues(field, data: data, width: bitWidth / 8, valid: valid) { (at) throws(ArrowError) in
+            let unscaled: Int128
+            switch bitWidth {
+            case 32: unscaled = Int128(try load(Int32.self, at: at, field))
+            case 64: unscaled = Int128(try load(Int64.self, at: at, field))
+            default:
+                // Two's complement over 16 bytes: the low word first.
+                let low = try load(UInt64.self, at: at, field)
+                let high = try load(UInt64.self, at: at + 8, field)
+                unscaled = Int128(truncatingIfNeeded: UInt128(high) << 64 | UInt128(low))
+            }
+            return .decimal(unscaled, scale: scale)
+        }
+    }
+
+    /// Booleans: a bitmap, least significant bit first, like the validity bitmap.
+    mutating func decodeBooleans(_ field: ArrowField, valid: [Bool]) throws(ArrowError) -> [ArrowValue] {
+        let count = valid.count
+        let data = try buffer(for: field)
+        guard data.count >= (count + 7) / 8 else {
+            throw ArrowError("the data of field \"\(field.name)\" is \(data.count) bytes, too short for \(count) booleans", at: data.lowerBound)
+        }
+        var values: [ArrowValue] = []
+        values.reserveCapacity(count)
+        for index in 0..<count {
+            guard valid[index] else { values.append(.null); continue }
+            values.append(.bool(bytes[data.lowerBound + index / 8] >> (index % 8) & 1 == 1))
+        }
+        return values
+    }
+
+    /// Text and bytes, plain or large: an offsets buffer (`count + 1` offsets of 4 or 8 bytes)
+    /// into a data buffer; text must be UTF-8.
+    mutating func decodeVariableLength(_ field: ArrowField, valid: [Bool]) throws(ArrowError) -> [ArrowValue] {
+        let count = valid.count
+        let offsetWidth = field.type == .largeUtf8 || field.type == .largeBinary ? 8 : 4
+        let isText = field.type == .utf8 || field.type == .largeUtf8
+        let offsets = try buffer(for: field)
+        let data = try buffer(for: field)
+        // An empty array may leave out even the first offset.
+        if count > 0 { try require(offsets, count: count + 1, width: offsetWidth, field) }
+        var values: [ArrowValue] = []
+        values.reserveCapacity(count)
+        for index in 0..<count {
+            guard valid[index] else { values.append(.null); continue }
+            let slice = try variableLengthSlice(index, of: field, offsets: offsets, offsetWidth: offsetWidth, data: data)
+            if isText {
+                guard let text = String(validating: slice, as: UTF8.self) else {
+                    throw ArrowError("value \(index) of field \"\(field.name)\" is not valid UTF-8", at: slice.startIndex)
                 }
+                values.append(.text(text))
+            } else {
+                values.append(.binary(Array(slice)))
             }
         }
         return values
+    }
+
+    /// The bytes of value `index` of a text or bytes field, its two offsets checked against the
+    /// data buffer.
+    func variableLengthSlice(
+        _ index: Int, of field: ArrowField, offsets: Range<Int>, offsetWidth: Int, data: Range<Int>
+    ) throws(ArrowError) -> ArraySlice<UInt8> {
+        let at = offsets.lowerBound + index * offsetWidth
+        let start = try integer(at: at, width: offsetWidth, signed: true, field)
+        let end = try integer(at: at + offsetWidth, width: offsetWidth, signed: true, field)
+        guard start >= 0, start <= end, end <= Int64(data.count) else {
+            throw ArrowError("value \(index) of field \"\(field.name)\" spans bytes \(start)..<\(end) of a \(data.count)-byte buffer", at: at)
+        }
+        return bytes[(data.lowerBound + Int(start))..<(data.lowerBound + Int(end))]
+    }
+
+    /// Dates: date32 counts days, date64 milliseconds, both since 1970-01-01.
+    mutating func decodeDates(_ field: ArrowField, valid: [Bool]) throws(ArrowError) -> [ArrowValue] {
+        let data = try buffer(for: field)
+        let width = field.type == .date32 ? 4 : 8
+        return try fixedWidthValues(field, data: data, width: width, valid: valid) { (at) throws(ArrowError) in
+            if width == 4 { return .date(days: try load(Int32.self, at: at, field)) }
+            let milliseconds = try load(Int64.self, at: at, field)
+            return .date(days: try days(fromMilliseconds: milliseconds, value: (at - data.lowerBound) / width, at: at, field))
+        }
+    }
+
+    /// The day a date64 names (value `index` of `field`, at `position`); floor division, so a
+    /// date before 1970 that is not a whole day still names its day.
+    func days(fromMilliseconds milliseconds: Int64, value index: Int, at position: Int, _ field: ArrowField) throws(ArrowError) -> Int32 {
+        let (quotient, remainder) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
+        let days = remainder < 0 ? quotient - 1 : quotient
+        guard let days = Int32(exactly: days) else {
+            throw ArrowError("value \(index) of field \"\(field.name)\" is a date out of range (\(milliseconds) ms)", at: position)
+        }
+        return days
+    }
+
+    /// Structs: each child decoded in full (its own node and buffers), then one value per row —
+    /// Snowflake's timestamp struct as a `.timestamp`, any other as the children's values.
+    mutating func decodeStructs(_ field: ArrowField, valid: [Bool]) throws(ArrowError) -> [ArrowValue] {
+        let count = valid.count
+        var children: [[ArrowValue]] = []
+        for child in field.children {
+            children.append(try decode(child, length: count))
+        }
+        let isTimestamp = Self.isSnowflakeTimestamp(field)
+        var values: [ArrowValue] = []
+        values.reserveCapacity(count)
+        for index in 0..<count {
+            guard valid[index] else { values.append(.null); continue }
+            if isTimestamp {
+                values.append(Self.timestamp(row: index, children: children))
+            } else {
+                var row: [ArrowValue] = []
+                row.reserveCapacity(children.count)
+                for child in children { row.append(child[index]) }
+                values.append(.structure(row))
+            }
+        }
+        return values
+    }
+
+    /// Row `row` of a Snowflake timestamp struct's children (epoch, fraction, timezone); null
+    /// when the epoch or the fraction is.
+    static func timestamp(row index: Int, children: [[ArrowValue]]) -> ArrowValue {
+        guard case .int(let epoch) = children[0][index], case .int(let fraction) = children[1][index] else {
+            return .null
+        }
+        var timezone: Int32?
+        if children.count == 3, case .int(let offset) = children[2][index] { timezone = Int32(truncatingIfNeeded: offset) }
+        return .timestamp(epoch: epoch, fraction: Int32(truncatingIfNeeded: fraction), timezone: timezone)
     }
 
     /// Whether a struct is Snowflake's timestamp: `epoch` int64, `fraction` int32 and for

@@ -1,12 +1,11 @@
 import CZlib
-import Core
 
-/// gzip (RFC 1952) through zlib, for request bodies sent with `Content-Encoding: gzip`, as
-/// Snowflake's connectors send them. Level 1: a bound INSERT's JSON shrinks to a fraction at a
-/// fraction of the default level's CPU.
-enum Gzip {
+/// gzip (RFC 1952) through zlib, for request bodies sent with `Content-Encoding: gzip`. Level 1:
+/// a large JSON body (a bound INSERT's, for Snowflake) shrinks to a fraction at a fraction of the
+/// default level's CPU.
+package enum Gzip {
     /// The body compressed, or nil when zlib fails (then the body goes as it is).
-    static func compress(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8]? {
+    package static func compress(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8]? {
         var stream = z_stream()
         // windowBits 15 + 16: a gzip header and trailer instead of zlib's.
         guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
@@ -30,7 +29,7 @@ enum Gzip {
 
     /// The bytes of a gzip stream: the inverse the tests check ``compress(_:level:)`` against
     /// (libcurl decodes compressed answers itself).
-    static func decompress(_ bytes: [UInt8]) -> [UInt8]? {
+    package static func decompress(_ bytes: [UInt8]) -> [UInt8]? {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else { return nil }
         defer { inflateEnd(&stream) }
