@@ -10,7 +10,7 @@ import Testing
 /// destination"). Comments may, as examples; code and its strings may not, so a new
 /// destination is its own target and a line in `CLI/Connectors` and nothing else.
 @Suite struct ConnectorIndependenceTests {
-    static let sharedTargets = ["Core", "Stream", "Config", "State", "Extract", "Load"]
+    static let sharedTargets = ["Core", "Stream", "Config", "State", "Extract", "Load", "HTTP"]
 
     /// `Sources/Shared`, found from this file's place in the checkout.
     static let sharedSources = URL(fileURLWithPath: #filePath)
