@@ -72,35 +72,38 @@ let package = Package(
         .executableTarget(name: "conduit-state", dependencies: ["CLI", argumentParser], swiftSettings: settings),
 
         // Tests, one target per concern. EndToEndTests runs the built executables through real pipes.
+        // What several test targets share, and no assertions: the sandbox folder, the seeded
+        // generator, the base ingest.yml.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: settings),
         .testTarget(name: "StreamTests", dependencies: ["Core", "Stream"], swiftSettings: settings),
-        .testTarget(name: "ConfigTests", dependencies: ["Core", "Config", "CLI", "Postgres", "SQLite"], swiftSettings: settings),
-        .testTarget(name: "StateTests", dependencies: ["Core", "Stream", "State"], swiftSettings: settings),
+        .testTarget(name: "ConfigTests", dependencies: ["Core", "Config", "CLI", "Postgres", "SQLite", "TestSupport"], swiftSettings: settings),
+        .testTarget(name: "StateTests", dependencies: ["Core", "Stream", "State", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: settings),
         .testTarget(name: "ExtractTests", dependencies: ["Core", "Config", "Extract", "Postgres", "SQLite"], swiftSettings: settings),
         .testTarget(
-            name: "LoadTests", dependencies: ["Core", "Stream", "Config", "State", "Extract", "Load", "SQLite"],
+            name: "LoadTests", dependencies: ["Core", "Stream", "Config", "State", "Extract", "Load", "SQLite", "TestSupport"],
             swiftSettings: settings),
         .testTarget(name: "SQLiteTests", dependencies: ["Core", "SQLite"], swiftSettings: settings),
         .testTarget(
             name: "SnowflakeTests",
             dependencies: [
-                "Core", "Stream", "Config", "Load", "HTTP", "Snowflake",
+                "Core", "Stream", "Config", "Load", "HTTP", "Snowflake", "TestSupport",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             resources: [.copy("Captured")], swiftSettings: settings),
         // The Arrow reader on the fakesnow answers and pyarrow streams SnowflakeTests keeps (one
         // folder, one capture script: SnowflakeResultTests reads the same answers).
         .testTarget(
-            name: "ArrowTests", dependencies: ["Arrow"], resources: [.copy("../SnowflakeTests/Captured")],
+            name: "ArrowTests", dependencies: ["Arrow", "TestSupport"], resources: [.copy("../SnowflakeTests/Captured")],
             swiftSettings: settings),
-        .testTarget(name: "PostgresTests", dependencies: ["Core", "Stream", "Postgres"], swiftSettings: settings),
+        .testTarget(name: "PostgresTests", dependencies: ["Core", "Stream", "Postgres", "TestSupport"], swiftSettings: settings),
         // Seeded mutation fuzzing of what a user controls: NDJSON lines, ingest.yml, the state file.
-        .testTarget(name: "FuzzTests", dependencies: ["Core", "Stream", "Config", "State", "CLI"], swiftSettings: settings),
+        .testTarget(name: "FuzzTests", dependencies: ["Core", "Stream", "Config", "State", "CLI", "TestSupport"], swiftSettings: settings),
         // The architecture's rules the compiler cannot check: the shared layers name no connector.
         .testTarget(name: "ArchitectureTests", dependencies: ["Config", "Extract", "Load", "CLI"], swiftSettings: settings),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["conduit-extract", "conduit-load", "conduit-state"],
+            dependencies: ["conduit-extract", "conduit-load", "conduit-state", "TestSupport"],
             swiftSettings: settings
         ),
     ]

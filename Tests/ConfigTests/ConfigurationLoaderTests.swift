@@ -3,6 +3,7 @@ import CLI
 import Testing
 @testable import Config
 @testable import Core
+import TestSupport
 
 @Suite struct ConfigurationLoaderTests {
     /// The example ingest.yml of the user's document, verbatim.
@@ -308,8 +309,8 @@ import Testing
 
     /// A file on disk loads, with interpolation, and remembers its path.
     @Test func loadsFromDisk() throws {
-        let folder = try ConfigScratchFolder()
-        let path = try folder.write(edited("path: w.db", "path: ${WH:-default.db}"), to: "ingest.yml")
+        let box = try Sandbox()
+        let path = try box.write(edited("path: w.db", "path: ${WH:-default.db}"), to: "ingest.yml")
         let configuration = try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog)
         #expect(configuration.path == path)
         #expect(configuration.destinations.first?.connection.path == "default.db")
@@ -317,16 +318,16 @@ import Testing
 
     /// Validation errors from a file name that file.
     @Test func fileErrorsNameTheFile() throws {
-        let folder = try ConfigScratchFolder()
-        let path = try folder.write(base + "    mode: merge\n", to: "prod.yml")
+        let box = try Sandbox()
+        let path = try box.write(base + "    mode: merge\n", to: "prod.yml")
         let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog) }
         #expect(error.message == "\(path):15: resources[0].mode: merge needs primary_key (the columns that identify a row)")
     }
 
     /// A missing file is a configuration error naming it and the system's reason.
     @Test func missingFile() throws {
-        let folder = try ConfigScratchFolder()
-        let path = "\(folder.path)/nowhere.yml"
+        let box = try Sandbox()
+        let path = box.path("nowhere.yml")
         let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog) }
         #expect(error == .configuration("\(path): cannot read the configuration: No such file or directory"))
         #expect(error.exitStatus.rawValue == 78)
@@ -334,15 +335,15 @@ import Testing
 
     /// A directory is a configuration error naming it and the system's reason.
     @Test func directoryInsteadOfFile() throws {
-        let folder = try ConfigScratchFolder()
-        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: folder.path, environment: [:], connectors: Connectors.catalog) }
-        #expect(error == .configuration("\(folder.path): cannot read the configuration: Is a directory"))
+        let box = try Sandbox()
+        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: box.folder, environment: [:], connectors: Connectors.catalog) }
+        #expect(error == .configuration("\(box.folder): cannot read the configuration: Is a directory"))
     }
 
     /// A file that is not UTF-8 is refused, naming the line.
     @Test func invalidUTF8() throws {
-        let folder = try ConfigScratchFolder()
-        let path = try folder.write(Array("sources: []\nresources: [\"".utf8) + [0xFF] + Array("\"]\n".utf8), to: "bad.yml")
+        let box = try Sandbox()
+        let path = try box.write(Array("sources: []\nresources: [\"".utf8) + [0xFF] + Array("\"]\n".utf8), to: "bad.yml")
         let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog) }
         #expect(error == .configuration("\(path):2: the configuration is not valid UTF-8"))
     }

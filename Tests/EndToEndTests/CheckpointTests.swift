@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Checkpoints (SPEC 5): a run killed at any moment, at any stage, resumes on the next run and the
@@ -102,7 +103,7 @@ import Testing
                 #expect(interrupted >= 10, "only \(interrupted) of 20 kills of conduit-\(stage) interrupted a run")
             }
             for trialNumber in 0..<20 {
-                var generator = SeededGenerator(seed: UInt64(trialNumber * 7919 + stage.count))
+                var generator = SplitMix64(seed: UInt64(trialNumber * 7919 + stage.count))
                 // At least 20 ms, so the stages have started.
                 let delay = 0.02 + window * Double(50 + generator.next() % 900) / 1000
                 let result = try trial(stage: stage, delay: delay, resource: resource, prefix: prefix, box: box, environment: environment)
@@ -205,18 +206,5 @@ import Testing
         #expect(try box.run(Self.pipeline("pg", in: box), environment: environment).status == 0)
         let counts = try Self.counts("pg", prefix: "ckpt_unordered", in: box, environment).split(separator: ",")
         #expect(counts.count == 2 && Int(counts[0]) ?? 0 > Self.sourceRows && counts[1] == "\(Self.sourceRows)")
-    }
-}
-
-/// SplitMix64: the same delays for the same seed, so a failing trial can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

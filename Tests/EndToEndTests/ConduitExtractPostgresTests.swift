@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// conduit-extract against the real PostgreSQL that scripts/test.sh starts.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// conduit-extract from a SQLite source, through the real executable.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// conduit-load into the real PostgreSQL that scripts/test.sh starts (SPEC sections 4 and 6).

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// conduit-load into SQLite, through the real executables (SPEC sections 4 and 6).

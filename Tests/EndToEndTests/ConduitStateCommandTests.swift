@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `conduit-state show | get | set | reset`, --help and --version, through the real executable.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `conduit-state commit` through real pipes with stand-in loaders.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `--dry-run` never prints a value from the environment, and a `:last_value` that cannot compare
@@ -11,16 +12,7 @@ import Testing
     /// key) and an ingest.yml whose resources read them, one query holding `${SECRET}`.
     static func prepare() throws -> Sandbox {
         let box = try Sandbox()
-        try box.write("""
-            sources:
-              - name: app
-                type: sqlite
-                path: app.db
-            destinations:
-              - name: warehouse
-                type: sqlite
-                path: warehouse.db
-            resources:
+        try box.write(BaseConfiguration.text(destinationPath: "warehouse.db", resources: """
               - name: users
                 source: app
                 destination: warehouse
@@ -47,7 +39,7 @@ import Testing
                 destination: warehouse
                 incremental_column: n
                 query: "SELECT id + 0 AS n FROM users WHERE id + 0 > :last_value ORDER BY n"
-            """, to: "ingest.yml")
+            """), to: "ingest.yml")
         let setup = try box.run("""
             sqlite3 app.db <<'SQL'
             CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT, note TEXT);

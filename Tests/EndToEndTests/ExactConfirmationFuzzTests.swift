@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Random filters between the stages (SPEC section 5: a filter that rewrites, drops or doubles

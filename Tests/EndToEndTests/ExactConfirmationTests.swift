@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Confirmation is exact (SPEC section 5, issue 25): the commit checks where the extract started
@@ -9,24 +10,14 @@ import Testing
     /// loading it into `warehouse.db`; `extra` adds resource keys.
     static func prepare(values: [String], extra: String = "", type: String = "INTEGER") throws -> Sandbox {
         let box = try Sandbox()
-        try box.write("""
-            sources:
-              - name: app
-                type: sqlite
-                path: app.db
-            destinations:
-              - name: warehouse
-                type: sqlite
-                path: warehouse.db
-                table: r
-            resources:
+        try box.write(BaseConfiguration.text(destinationPath: "warehouse.db", destinationKeys: ["table: r"], resources: """
               - name: r
                 source: app
                 destination: warehouse
                 incremental_column: v
                 query: "SELECT v, name FROM r WHERE v > :last_value ORDER BY v"
             \(extra)
-            """, to: "ingest.yml")
+            """), to: "ingest.yml")
         try insert(values, into: box, creating: type)
         return box
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `conduit-extract | head -1`: a reader that goes away is an I/O error with a message (exit 74,

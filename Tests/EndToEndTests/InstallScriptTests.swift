@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// scripts/install.sh, run for real into a temporary PREFIX. The suite must not wait minutes for

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `conduit-load --schema FILE`: a loader that cannot reach the source still creates typed tables

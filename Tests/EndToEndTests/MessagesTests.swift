@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// SPEC section 7's messages beyond a tool's own: the server's notices and warnings, the argument

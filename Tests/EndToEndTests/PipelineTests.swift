@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The three tools as one product: real shell pipelines (`set -o pipefail`) of the built

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Arrays whose element type Conduit does not name — an enum, a domain over integer and over

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The real PostgreSQL that scripts/test.sh starts, as the suites use it: its address in the

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// conduit-load into SQLite refuses a value its column cannot take (SPEC section 6: "SQLite's

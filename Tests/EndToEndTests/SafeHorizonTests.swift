@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Rows that commit late (SPEC 3, docs/INCREMENTAL.md): with real concurrent PostgreSQL sessions

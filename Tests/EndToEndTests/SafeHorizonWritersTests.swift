@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The safe horizon against the writers people run (SPEC 3, "Rows that commit late"; issue 19):

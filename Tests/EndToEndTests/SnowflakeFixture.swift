@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The fakesnow server that scripts/test.sh starts (Snowflake's HTTP protocol, emulated on

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The Snowflake destination through the real executables and Snowflake's HTTP protocol, against
@@ -330,9 +331,10 @@ import Testing
     /// page, an expired session token, and a batch table that holds fewer rows than were sent. It
     /// records the requests it gets in `requests.log` and the statements in `statements.log`.
     static let answeringServer = #"""
-        import gzip, http.server, json, sys
+        import gzip, json, sys
+        import answering
         mode = sys.argv[1]
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(answering.Handler):
             created = False
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -370,19 +372,7 @@ import Testing
                         self.answer(200, json.dumps({"data": {"rowtype": [{"name": "COUNT(*)", "type": "fixed"}], "rowset": [["0" if mode == "lost" else "1"]]}, "success": True}))
                     else:
                         self.answer(200, json.dumps({"data": {"rowtype": [], "rowset": []}, "success": True}))
-            def answer(self, status, body, kind="application/json"):
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            def log_message(self, *args):
-                pass
-        server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        with open("port", "w") as f:
-            f.write(str(server.server_address[1]))
-        server.serve_forever()
+        answering.serve(Handler)
         """#
 
     /// A rejected login is 78 with Snowflake's code; an HTML error page in place of an answer is a
@@ -447,14 +437,10 @@ import Testing
 
     /// One row through `conduit-load` against the answering server in `mode`.
     static func runAgainstStub(_ mode: String, in box: Sandbox, _ environment: [String: String]) throws -> Sandbox.Result {
-        try box.write(Self.answeringServer, to: "stub.py")
-        return try box.run("""
-            python3 stub.py \(mode) & stub=$!
-            # SIGKILL: the test runner's children start with SIGTERM blocked.
-            trap 'kill -9 $stub' EXIT
-            for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-            echo '{"id":1}' | CONDUIT_TEST_SNOWFLAKE_PORT=$(cat port) conduit-load --infer-types sync_new_users
-            """, environment: environment)
+        try AnsweringServer.run(
+            Self.answeringServer, python: "python3", arguments: [mode],
+            then: #"echo '{"id":1}' | CONDUIT_TEST_SNOWFLAKE_PORT=$STUB_PORT conduit-load --infer-types sync_new_users"#,
+            in: box, environment)
     }
 
     /// How many files fakesnow has taken into a stage, from its log.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Snowflake sign-in and the protocol's faults, where fakesnow cannot judge (it accepts any
@@ -24,6 +25,7 @@ import Testing
         from cryptography.hazmat.primitives import serialization
         from snowflake.connector.auth.keypair import AuthByKeyPair
         from snowflake.connector.util_text import parse_account
+        import answering
 
         faults = json.loads(sys.argv[1])
         expect = json.loads(sys.argv[2])
@@ -53,7 +55,7 @@ import Testing
             if header != {"alg": "RS256", "typ": "JWT"}: problems.append(f"header {header}")
             return problems or "ok"
 
-        class Handler(http.server.BaseHTTPRequestHandler):
+        class Handler(answering.Handler):
             # Keeps connections open, as Snowflake's front end does: a client that reused one
             # after a reset would lose its request's body (see HTTPClient).
             protocol_version = "HTTP/1.1"
@@ -137,19 +139,7 @@ import Testing
                 elif "COUNT(*)" in sql:
                     return rows(["COUNT(*)"], [[str(batch_rows[0])]])
                 return rows([], [])
-            def answer(self, status, body, kind="application/json"):
-                data = body.encode()
-                self.send_response(status)
-                self.send_header("Content-Type", kind)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-            def log_message(self, *args):
-                pass
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        with open("port", "w") as f:
-            f.write(str(server.server_address[1]))
-        server.serve_forever()
+        answering.serve(Handler, http.server.ThreadingHTTPServer)
         """#
 
     /// One request as the server saw it.
@@ -199,16 +189,11 @@ import Testing
     static func withServer(
         _ script: String, in box: Sandbox, _ environment: [String: String], faults: String = "{}", expect: String = "{}"
     ) throws -> Sandbox.Result {
-        try box.write(server, to: "stub.py")
-        return try box.run("""
-            rm -f port requests.jsonl
-            "$CONDUIT_TEST_SNOWFLAKE_PYTHON" stub.py \(SnowflakeFixture.shellQuoted(faults)) \(SnowflakeFixture.shellQuoted(expect)) & stub=$!
-            # SIGKILL: the test runner's children start with SIGTERM blocked.
-            trap 'kill -9 $stub' EXIT
-            for i in $(seq 100); do [ -s port ] && break; sleep 0.1; done
-            export STUB_PORT=$(cat port)
-            \(script)
-            """, environment: environment)
+        // The server appends to requests.jsonl only when a request comes, after it started.
+        try AnsweringServer.run(
+            server, python: #""$CONDUIT_TEST_SNOWFLAKE_PYTHON""#,
+            arguments: [SnowflakeFixture.shellQuoted(faults), SnowflakeFixture.shellQuoted(expect)],
+            then: "rm -f requests.jsonl\n" + script, in: box, environment)
     }
 
     /// Runs `input | conduit-load --infer-types users` against the answering server.

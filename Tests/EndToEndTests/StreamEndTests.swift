@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// A stream that ends early is never committed as complete (docs/INCREMENTAL.md): the source's

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Write modes (SPEC 6): replace swaps a run's rows in atomically, merge upserts on the primary

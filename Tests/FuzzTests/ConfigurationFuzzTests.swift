@@ -3,6 +3,7 @@ import CLI
 import Testing
 @testable import Config
 @testable import Core
+import TestSupport
 
 /// ingest.yml text through `ConfigurationLoader`: mutated files, then the hostile ones — alias
 /// bombs ("billion laughs"), merge-key bombs, deeply nested flow collections, a document of a few
@@ -16,7 +17,7 @@ import Testing
     @Test func mutatedConfigurations() throws {
         let corpus = FuzzCorpus.configurations
         try #require(corpus.count >= 4, "the example configurations are missing")
-        let folder = try FuzzFolder()
+        let folder = try Sandbox()
         let fuzz = FuzzRun(target: "ingest.yml", shortCases: Self.shortCases)
         let tried = fuzz.run { index, random, watch in
             let yaml: [UInt8]
@@ -74,7 +75,7 @@ import Testing
 
     /// Parses `yaml` as text (`parse(yaml:)`) when it is UTF-8, and from a file (`load(path:)`)
     /// when it is not or when asked; returns the properties broken.
-    static func check(_ yaml: [UInt8], throughFile: Bool, folder: FuzzFolder) -> [String] {
+    static func check(_ yaml: [UInt8], throughFile: Bool, folder: Sandbox) -> [String] {
         var problems: [String] = []
         func checked(_ result: Result<Configuration, ConduitError>, _ how: String) {
             guard case .failure(let error) = result else { return }
@@ -163,22 +164,7 @@ enum HostileYAML {
 
     /// A valid configuration whose single resource's query is `query` (YAML text); a resource may be appended.
     static func base(query: String) -> String {
-        """
-        sources:
-          - name: app
-            type: sqlite
-            path: app.db
-        destinations:
-          - name: warehouse
-            type: sqlite
-            path: w.db
-        resources:
-          - name: users
-            source: app
-            destination: warehouse
-            query: \(query)
-
-        """
+        BaseConfiguration.text(resources: BaseConfiguration.users(incrementalColumn: nil, query: query))
     }
 
     /// `l0`…`l9` anchors, each a list of nine references to the one before.
@@ -211,29 +197,5 @@ enum HostileYAML {
 
     static func nested(_ open: String, _ close: String, depth: Int, in prefix: String, tail: String) -> [UInt8] {
         Array((prefix + String(repeating: open, count: depth) + String(repeating: close, count: depth) + tail).utf8)
-    }
-}
-
-/// A fresh folder for one test's files, removed afterwards.
-final class FuzzFolder: Sendable {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-fuzz-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// Writes `bytes` to `name` in the folder and returns its path.
-    func write(_ bytes: [UInt8], to name: String) throws -> String {
-        let file = "\(path)/\(name)"
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
-        return file
-    }
-
-    /// The names in the folder, sorted.
-    func names() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: path).sorted()
     }
 }

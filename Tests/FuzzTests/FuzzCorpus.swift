@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// The seed inputs of the fuzz targets: valid rows, ingest.yml files and state files written here,
 /// the JSONTestSuite files and the example configurations kept in the repository (found relative
@@ -44,23 +45,7 @@ enum FuzzCorpus {
 
     /// Valid ingest.yml texts: the repository's examples and a few written to reach every section.
     static let configurations: [[UInt8]] = files(in: examplesDirectory, suffix: ".yml").map(\.bytes) + [
-        """
-        sources:
-          - name: app
-            type: sqlite
-            path: app.db
-        destinations:
-          - name: warehouse
-            type: sqlite
-            path: w.db
-        resources:
-          - name: users
-            source: app
-            destination: warehouse
-            incremental_column: id
-            query: "SELECT * FROM users WHERE id > :last_value ORDER BY id"
-
-        """,
+        BaseConfiguration.standard,
         """
         state_file: ${STATE_DIR:-.}/state.json
         sources:

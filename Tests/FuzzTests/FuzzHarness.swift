@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TestSupport
 import Testing
 
 /// How many cases a fuzz target runs, with which seed, for how long: short by default (CI), longer

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Runs one hostile input in a child process — this test binary, running only ``FuzzProbe`` — so a
@@ -81,7 +82,7 @@ enum ChildProbe {
             let path = String(subject.dropFirst("file:".count))
             yaml = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
         }
-        let folder = try FuzzFolder()
+        let folder = try Sandbox()
         let fuzz = FuzzRun(target: "ingest.yml/\(subject)", shortCases: 1, caseLimit: .seconds(30))
         fuzz.run { index, _, watch in
             watch(yaml)

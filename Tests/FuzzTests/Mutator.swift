@@ -1,3 +1,5 @@
+import TestSupport
+
 /// Byte-level mutations of a seed input, stacked 1–4 at a time: bit flips, interesting bytes,
 /// insertions (random bytes and tokens of the format), deletions, truncation, duplication of a
 /// slice, splicing with another input, deep nesting, huge numbers and invalid UTF-8.

@@ -2,6 +2,7 @@ import Testing
 @testable import Core
 @testable import State
 @testable import Stream
+import TestSupport
 
 /// NDJSON lines through the loader's row scanner (`JSONRow.scan`) and the commit's line checker
 /// (`IncrementalTracker.consume`). Properties: no crash, no hang, a refused line is a typed error

@@ -3,6 +3,7 @@ import Testing
 @testable import Core
 @testable import State
 @testable import Stream
+import TestSupport
 
 /// State file contents through `StateDocument(parsing:source:)` and `StateFile.read`.
 /// Properties: no crash, no hang, a refusal is an I/O error (exit 74) with a message, a document
@@ -14,7 +15,7 @@ import Testing
     @Test func stateFileContents() throws {
         let corpus = FuzzCorpus.stateFiles + FuzzCorpus.jsonTestSuite
         try #require(FuzzCorpus.jsonTestSuite.count > 300, "the JSONTestSuite corpus is missing from Tests/Fixtures/JSONTestSuite")
-        let folder = try FuzzFolder()
+        let folder = try Sandbox()
         let fuzz = FuzzRun(target: "state file", shortCases: Self.shortCases)
         let tried = fuzz.run { index, random, watch in
             let contents: [UInt8]
@@ -34,7 +35,7 @@ import Testing
 
     /// Each fixture kept from an earlier finding still passes the checks.
     @Test func keptFindings() throws {
-        let folder = try FuzzFolder()
+        let folder = try Sandbox()
         for fixture in FuzzCorpus.files(in: FuzzCorpus.fuzzFixturesDirectory, suffix: ".state") {
             for problem in Self.check(fixture.bytes, folder: folder) {
                 Issue.record(Comment(rawValue: "\(fixture.name): \(problem)"))
@@ -42,7 +43,7 @@ import Testing
         }
     }
 
-    static func check(_ contents: [UInt8], folder: FuzzFolder) -> [String] {
+    static func check(_ contents: [UInt8], folder: Sandbox) -> [String] {
         var problems: [String] = []
         func checked(_ error: ConduitError, _ how: String) {
             if error.message.isEmpty { problems.append("\(how): an error without a message") }
@@ -117,7 +118,7 @@ import Testing
     }
 
     /// The file still holds `contents`, and the folder holds `names` (the lock file may be there too).
-    static func unchanged(_ path: String, _ contents: [UInt8], _ folder: FuzzFolder, _ names: [String], after: String) -> [String] {
+    static func unchanged(_ path: String, _ contents: [UInt8], _ folder: Sandbox, _ names: [String], after: String) -> [String] {
         var problems: [String] = []
         if FileManager.default.contents(atPath: path).map([UInt8].init) != contents {
             problems.append("\(after) changed the state file")

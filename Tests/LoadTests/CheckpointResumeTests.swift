@@ -4,30 +4,21 @@ import Foundation
 @testable import Load
 @testable import SQLite
 import State
+import TestSupport
 import Testing
 
-/// A SQLite database file in a fresh temporary folder, removed afterwards, with a second,
+/// A SQLite database file in a fresh sandbox folder, removed afterwards, with a second,
 /// read-only connection to see what the loader has committed.
 final class TemporaryDatabase {
-    let folder: String
+    /// The folder holding the database file and whatever else a test writes beside it.
+    let sandbox: Sandbox
     let path: String
     static let table = "events"
     static let resource = "events"
 
     init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-load-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        path = folder + "/load.db"
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: folder) }
-
-    /// The path of another file in the folder.
-    func file(_ name: String) -> String { folder + "/" + name }
-
-    /// The bytes of a file in the folder.
-    func contents(of name: String) throws -> [UInt8] {
-        [UInt8](try Data(contentsOf: URL(fileURLWithPath: file(name))))
+        sandbox = try Sandbox()
+        path = sandbox.path("load.db")
     }
 
     /// A new connection of the real SQLite destination to the test table.

@@ -5,6 +5,7 @@ import Glibc
 @testable import Load
 import SQLite
 import Stream
+import TestSupport
 import Testing
 
 /// NDJSON → SQLite → NDJSON through the real `SQLiteDestination` and `SQLiteSource`: a column
@@ -26,7 +27,7 @@ import Testing
         }
         try session.finish()
 
-        let path = database.file("out.ndjson")
+        let path = database.sandbox.path("out.ndjson")
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         try #require(fd >= 0)
         defer { close(fd) }
@@ -35,7 +36,7 @@ import Testing
             source: source, sql: "SELECT id, j FROM \(TemporaryDatabase.table) ORDER BY id", parameter: nil,
             resource: "events", incrementalColumn: nil, output: OutputStream(fd: fd, holdsValueGroups: false))
         #expect(extracted.rows == values.count)
-        let lines = try database.contents(of: "out.ndjson").split(separator: UInt8(ascii: "\n"))
+        let lines = try database.sandbox.contents(of: "out.ndjson").split(separator: UInt8(ascii: "\n"))
         return try lines.map { line in
             guard case .object(let members) = try JSONParser.parse(Array(line)), let j = members.last(where: { $0.key == "j" }) else {
                 throw ConduitError.internalError("not a row: \(String(decoding: line, as: UTF8.self))")

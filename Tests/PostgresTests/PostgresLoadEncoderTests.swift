@@ -2,6 +2,7 @@ import Core
 import Foundation
 @testable import Postgres
 import Stream
+import TestSupport
 import Testing
 
 /// `PostgresLoadEncoder`: one JSON row value → one field of COPY's text format, for a column of a
@@ -101,7 +102,7 @@ import Testing
     /// Guards that arbitrary bytes, base64 as Foundation writes them, reach the server unchanged.
     @Test(arguments: [0, 1, 2, 3, 4, 5, 255, 256, 1000])
     func byteaRoundTrip(length: Int) throws {
-        var generator = SeededGenerator(seed: UInt64(length) + 1)
+        var generator = SplitMix64(seed: UInt64(length) + 1)
         let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let field = try Self.field("\"" + Data(bytes).base64EncodedString() + "\"", as: .bytea)
         let decoded = try #require(PostgresTextReference.decodeCopyField(Array(field.utf8)))
@@ -216,18 +217,5 @@ import Testing
         #expect(Encoding(.array(.jsonb)) == .jsonArray)
         #expect(Encoding(.array(.text)) == .array)
         #expect(Encoding(.array(.array(.integer))) == .array)
-    }
-}
-
-/// A small deterministic generator (SplitMix64), so byte tests are repeatable.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -3,35 +3,13 @@ import Testing
 @testable import Core
 @testable import State
 @testable import Stream
-
-/// A fresh folder for one test, removed afterwards.
-final class TemporaryFolder {
-    let path: String
-
-    init() throws {
-        let base = FileManager.default.temporaryDirectory.path
-        path = "\(base)/conduit-state-tests-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { "\(path)/\(name)" }
-
-    func write(_ text: String, to name: String) throws {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: file(name)))
-    }
-
-    func read(_ name: String) throws -> String {
-        try String(contentsOfFile: file(name), encoding: .utf8)
-    }
-}
+import TestSupport
 
 @Suite struct StateFileTests {
     /// The file is written exactly as SPEC 5 says: pretty, keys sorted, trailing newline, exact digits.
     @Test func writesSortedPrettyJSONWithExactDigits() throws {
-        let folder = try TemporaryFolder()
-        let state = StateFile(path: folder.file(".conduit_state.json"))
+        let folder = try Sandbox()
+        let state = StateFile(path: folder.path(".conduit_state.json"))
         try state.update { (document: inout StateDocument) throws(ConduitError) in
             document.set(.number("98765"), for: "sync_orders")
             document.set(.number("9007199254740993"), for: "sync_new_users")
@@ -52,9 +30,9 @@ final class TemporaryFolder {
 
     /// The user's document's example file reads as written.
     @Test func readsTheSeedsExample() throws {
-        let folder = try TemporaryFolder()
+        let folder = try Sandbox()
         try folder.write("{\n  \"sync_new_users\": 15789,\n  \"sync_orders\": 98765\n}\n", to: "s.json")
-        let state = StateFile(path: folder.file("s.json"))
+        let state = StateFile(path: folder.path("s.json"))
         #expect(try state.value(of: "sync_new_users") == .number("15789"))
         #expect(try state.value(of: "sync_orders") == .number("98765"))
         #expect(try state.value(of: "other") == nil)
@@ -62,19 +40,19 @@ final class TemporaryFolder {
 
     /// A missing file is an empty state: the first run.
     @Test func missingFileIsEmpty() throws {
-        let folder = try TemporaryFolder()
-        #expect(try StateFile(path: folder.file("none.json")).read() == StateDocument())
+        let folder = try Sandbox()
+        #expect(try StateFile(path: folder.path("none.json")).read() == StateDocument())
     }
 
     /// A corrupt, empty, non-object or unreadable file is an error naming the file — never treated as empty.
     @Test(arguments: ["", "{\"a\": 1", "[1,2]", "{\"a\": 1, \"a\": 2}", "not json", "{\"a\": 01}"])
     func corruptFileIsAnError(contents: String) throws {
-        let folder = try TemporaryFolder()
+        let folder = try Sandbox()
         try folder.write(contents, to: "s.json")
-        let state = StateFile(path: folder.file("s.json"))
+        let state = StateFile(path: folder.path("s.json"))
         let error = try #require(throws: ConduitError.self) { try state.read() }
         #expect(error.kind == .io)
-        #expect(error.message.contains(folder.file("s.json")))
+        #expect(error.message.contains(folder.path("s.json")))
         #expect(error.message.contains("corrupt"))
         // And a commit refuses to overwrite it.
         #expect(throws: ConduitError.self) {
@@ -85,18 +63,18 @@ final class TemporaryFolder {
 
     /// A state file that is a folder (unreadable as a file) is an I/O error naming it.
     @Test func unreadableFileIsAnError() throws {
-        let folder = try TemporaryFolder()
-        try FileManager.default.createDirectory(atPath: folder.file("dir.json"), withIntermediateDirectories: false)
-        let error = try #require(throws: ConduitError.self) { try StateFile(path: folder.file("dir.json")).read() }
+        let folder = try Sandbox()
+        try FileManager.default.createDirectory(atPath: folder.path("dir.json"), withIntermediateDirectories: false)
+        let error = try #require(throws: ConduitError.self) { try StateFile(path: folder.path("dir.json")).read() }
         #expect(error.kind == .io)
         #expect(error.message.contains("dir.json"))
     }
 
     /// Keys Conduit does not know, whatever their values, survive a commit of another key.
     @Test func unknownKeysAreKept() throws {
-        let folder = try TemporaryFolder()
+        let folder = try Sandbox()
         try folder.write(#"{"zeta": {"nested": [1, true, null]}, "sync_new_users": 1, "flag": false}"#, to: "s.json")
-        let state = StateFile(path: folder.file("s.json"))
+        let state = StateFile(path: folder.path("s.json"))
         try state.update { (document: inout StateDocument) throws(ConduitError) in
             document.set(.number("2"), for: "sync_new_users")
         }
@@ -108,17 +86,17 @@ final class TemporaryFolder {
 
     /// A resource whose value is neither a number nor a string is reported, not guessed at.
     @Test func nonScalarValueOfAResourceIsAnError() throws {
-        let folder = try TemporaryFolder()
+        let folder = try Sandbox()
         try folder.write(#"{"r": [1]}"#, to: "s.json")
-        let error = try #require(throws: ConduitError.self) { try StateFile(path: folder.file("s.json")).value(of: "r") }
+        let error = try #require(throws: ConduitError.self) { try StateFile(path: folder.path("s.json")).value(of: "r") }
         #expect(error.message.contains("\"r\""))
     }
 
     /// An update that changes nothing does not rewrite the file.
     @Test func unchangedDocumentIsNotRewritten() throws {
-        let folder = try TemporaryFolder()
+        let folder = try Sandbox()
         try folder.write(#"{"r":1}"#, to: "s.json")
-        try StateFile(path: folder.file("s.json")).update { (_: inout StateDocument) throws(ConduitError) in }
+        try StateFile(path: folder.path("s.json")).update { (_: inout StateDocument) throws(ConduitError) in }
         #expect(try folder.read("s.json") == #"{"r":1}"#)
     }
 
@@ -132,8 +110,8 @@ final class TemporaryFolder {
 
     /// The run lock admits one holder at a time, names the holder, and is free again once released.
     @Test func runLockIsExclusive() throws {
-        let folder = try TemporaryFolder()
-        let state = StateFile(path: folder.file("s.json"))
+        let folder = try Sandbox()
+        let state = StateFile(path: folder.path("s.json"))
         var first: RunLock? = try state.acquireRunLock(for: "users/all")
         let error = try #require(throws: ConduitError.self) { try state.acquireRunLock(for: "users/all") }
         #expect(error.kind == .busy)

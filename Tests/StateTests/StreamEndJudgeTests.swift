@@ -3,6 +3,7 @@ import Testing
 @testable import Core
 @testable import State
 @testable import Stream
+import TestSupport
 
 /// How `conduit-state commit` judges a stream against the records its extract leaves (SPEC
 /// section 5: confirmation is exact): `StreamEnd.judge` over `EndConfirmation` records written
@@ -13,13 +14,13 @@ import Testing
 
     /// A state file in a fresh folder, and the confirmation records of the test resource beside it.
     struct Fixture {
-        let folder: TemporaryFolder
+        let folder: Sandbox
         let state: StateFile
         let confirmation: EndConfirmation
 
         init() throws {
-            folder = try TemporaryFolder()
-            state = StateFile(path: folder.file(".conduit_state.json"))
+            folder = try Sandbox()
+            state = StateFile(path: folder.path(".conduit_state.json"))
             confirmation = EndConfirmation(stateFile: state, resource: StreamEndJudgeTests.resource)
         }
 

@@ -1,14 +1,15 @@
 import Foundation
-import Testing
 
-/// Runs shell scripts in a fresh folder with the built executables first on PATH, the way a
-/// data engineer runs Conduit: real processes, real pipes.
-final class Sandbox {
-    let folder: String
+/// A fresh folder under the temporary directory for one test, removed when the last reference
+/// goes; it runs shell scripts there with the built executables first on PATH, the way a data
+/// engineer runs Conduit: real processes, real pipes.
+package final class Sandbox: Sendable {
+    /// The folder's absolute path.
+    package let folder: String
 
     /// The folder holding conduit-extract, conduit-load and conduit-state: $CONDUIT_BIN_DIR, else
     /// the folder of the test bundle (SwiftPM builds executables beside it).
-    static let binaryFolder: String = {
+    package static let binaryFolder: String = {
         if let configured = ProcessInfo.processInfo.environment["CONDUIT_BIN_DIR"], !configured.isEmpty {
             return configured
         }
@@ -21,22 +22,24 @@ final class Sandbox {
         return url.path
     }()
 
-    init() throws {
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-e2e-\(UUID().uuidString)").path
+    /// Creates the folder, `conduit-tests-<UUID>` under the temporary directory.
+    package init() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("conduit-tests-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: folder) }
 
-    struct Result {
-        var status: Int32
-        var stdout: String
-        var stderr: String
+    /// What a script did: its exit status and everything it wrote.
+    package struct Result {
+        package var status: Int32
+        package var stdout: String
+        package var stderr: String
     }
 
     /// Runs `script` with bash (`set -o pipefail`) in the sandbox folder.
     @discardableResult
-    func run(_ script: String, environment: [String: String] = [:]) throws -> Result {
+    package func run(_ script: String, environment: [String: String] = [:]) throws -> Result {
         let process = Process()
         // A hung script fails its test after three minutes instead of hanging the suite.
         process.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
@@ -67,54 +70,40 @@ final class Sandbox {
             stderr: try String(contentsOfFile: errPath, encoding: .utf8))
     }
 
-    func write(_ text: String, to name: String) throws {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path(name)))
+    /// The path of `name` in the folder.
+    package func path(_ name: String) -> String { "\(folder)/\(name)" }
+
+    /// Writes `bytes` to `name` in the folder and returns its path.
+    @discardableResult
+    package func write(_ bytes: [UInt8], to name: String) throws -> String {
+        let file = path(name)
+        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        return file
     }
 
-    func read(_ name: String) throws -> String {
+    /// Writes `text` (UTF-8) to `name` in the folder and returns its path.
+    @discardableResult
+    package func write(_ text: String, to name: String) throws -> String {
+        try write(Array(text.utf8), to: name)
+    }
+
+    /// The text of `name` in the folder.
+    package func read(_ name: String) throws -> String {
         try String(contentsOfFile: path(name), encoding: .utf8)
     }
 
-    func exists(_ name: String) -> Bool {
+    /// The bytes of `name` in the folder.
+    package func contents(of name: String) throws -> [UInt8] {
+        [UInt8](try Data(contentsOf: URL(fileURLWithPath: path(name))))
+    }
+
+    /// Whether `name` exists in the folder.
+    package func exists(_ name: String) -> Bool {
         FileManager.default.fileExists(atPath: path(name))
     }
 
-    func path(_ name: String) -> String { "\(folder)/\(name)" }
-
-    /// An ingest.yml with SQLite source and destination (nothing connects in these tests) and
-    /// resources `users` (id), `events` (created_at, a timestamp) and `loose` (ordered: false).
-    func writeStandardConfig() throws {
-        try write("""
-            sources:
-              - name: app
-                type: sqlite
-                path: app.db
-            destinations:
-              - name: warehouse
-                type: sqlite
-                path: warehouse.db
-            resources:
-              - name: users
-                source: app
-                destination: warehouse
-                incremental_column: id
-                query: "SELECT id, name FROM users WHERE id > :last_value ORDER BY id"
-              - name: events
-                source: app
-                destination: warehouse
-                incremental_column: created_at
-                query: "SELECT * FROM events WHERE created_at > :last_value ORDER BY created_at"
-              - name: loose
-                source: app
-                destination: warehouse
-                incremental_column: id
-                ordered: false
-                query: "SELECT * FROM loose WHERE id > :last_value"
-              - name: other
-                source: app
-                destination: warehouse
-                incremental_column: id
-                query: "SELECT * FROM other WHERE id > :last_value ORDER BY id"
-            """, to: "ingest.yml")
+    /// The names in the folder, sorted.
+    package func names() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: folder).sorted()
     }
 }
