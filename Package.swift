@@ -49,7 +49,7 @@ let package = Package(
         // Source-independent extraction and the protocol every source implements.
         library("Extract", ["Core", "Stream", "Config", "State"]),
         // Destination-independent loading and the protocol every destination implements.
-        library("Load", ["Core", "Stream", "Config", "State", "Extract"]),
+        library("Load", ["Core", "Stream", "Config", "State"]),
         // What a warehouse destination speaks: HTTP (libcurl, gzip bodies, retry timing) and Arrow
         // IPC streams (query results). Neither knows a warehouse.
         library("HTTP", ["Core", "CCurl", "CZlib"]),
@@ -59,7 +59,7 @@ let package = Package(
         library("SQLite", ["Core", "Stream", "Config", "Extract", "Load", "CSQLite"]),
         // The warehouse: Snowflake's query protocol over HTTP, its results read as Arrow.
         library("Snowflake", [
-            "Core", "Stream", "Config", "Extract", "Load", "HTTP", "Arrow",
+            "Core", "Stream", "Config", "Load", "HTTP", "Arrow",
             .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
             .product(name: "SwiftASN1", package: "swift-asn1"),
         ]),
@@ -67,9 +67,12 @@ let package = Package(
         library("CLI", ["Core", "Stream", "Config", "State", "Extract", "Load", "Postgres", "SQLite", "Snowflake", argumentParser]),
 
         // The three executables: command-line surface only.
-        .executableTarget(name: "conduit-extract", dependencies: ["CLI", argumentParser], swiftSettings: settings),
-        .executableTarget(name: "conduit-load", dependencies: ["CLI", argumentParser], swiftSettings: settings),
-        .executableTarget(name: "conduit-state", dependencies: ["CLI", argumentParser], swiftSettings: settings),
+        .executableTarget(
+            name: "conduit-extract", dependencies: ["CLI", "Core", "Config", "State", "Extract", argumentParser], swiftSettings: settings),
+        .executableTarget(
+            name: "conduit-load", dependencies: ["CLI", "Core", "Config", "State", "Extract", "Load", argumentParser], swiftSettings: settings),
+        .executableTarget(
+            name: "conduit-state", dependencies: ["CLI", "Core", "Config", "Stream", "State", argumentParser], swiftSettings: settings),
 
         // Tests, one target per concern. EndToEndTests runs the built executables through real pipes.
         // What several test targets share, and no assertions: the sandbox folder, the seeded

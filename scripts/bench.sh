@@ -5,6 +5,8 @@
 #   load      psql \copy table FROM STDIN (COPY text) vs  conduit-load (the same rows as NDJSON)
 #   pipeline  psql \copy … TO STDOUT | psql \copy … FROM STDIN
 #                                                     vs  conduit-extract | conduit-state commit -- conduit-load
+# Each row also shows the CPU time (user+system seconds) of psql's side and Conduit's: for the
+# pipeline, all three Conduit processes together.
 # Needs a PostgreSQL reachable through the usual libpq variables (PGHOST, PGPORT, PGUSER,
 # PGPASSWORD, PGDATABASE).
 #   group     peak memory of each stage for one value group of GROUP_MB megabytes (every row
@@ -69,8 +71,9 @@ resources:
 YAML
 conduit=(--config "$work/ingest.yml" --state-file "$work/state.json" --quiet)
 
-measure() { # runs "$@" (stdout discarded), prints "seconds kilobytes"
-  /usr/bin/time -f "%e %M" -o "$work/time" "$@" > /dev/null
+measure() { # runs "$@" (stdout discarded), prints "seconds kilobytes user_seconds system_seconds"
+  # (CPU time covers every process "$@" waits for: all three stages of a pipeline)
+  /usr/bin/time -f "%e %M %U %S" -o "$work/time" "$@" > /dev/null
   cat "$work/time"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
@@ -83,24 +86,25 @@ psql -qc "\\copy (${query//:last_value/0}) TO '$work/rows.copy'"
 "$bin/conduit-extract" "${conduit[@]}" bench > "$work/rows.ndjson"
 echo "bench: $rows rows; COPY text $(du -h "$work/rows.copy" | cut -f1), NDJSON $(du -h "$work/rows.ndjson" | cut -f1)" >&2
 
-printf '%-9s %-4s %10s %10s %12s %7s\n' stage run psql_s conduit_s conduit_kb ratio
+cpu() { awk -v u="$1" -v s="$2" 'BEGIN { printf "%.2f+%.2f", u, s }'; }
+printf '%-9s %-4s %10s %10s %12s %7s %11s %11s\n' stage run psql_s conduit_s conduit_kb ratio psql_cpu conduit_cpu
 for run in $(seq "$runs"); do
-  read -r p _ < <(measure psql -qc "\\copy (${query//:last_value/0}) TO STDOUT")
-  read -r c kb < <(measure "$bin/conduit-extract" "${conduit[@]}" --last-value 0 bench)
-  printf '%-9s %-4s %10s %10s %12s %7s\n' extract "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")"
+  read -r p _ pu ps < <(measure psql -qc "\\copy (${query//:last_value/0}) TO STDOUT")
+  read -r c kb cu cs < <(measure "$bin/conduit-extract" "${conduit[@]}" --last-value 0 bench)
+  printf '%-9s %-4s %10s %10s %12s %7s %11s %11s\n' extract "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")" "$(cpu "$pu" "$ps")" "$(cpu "$cu" "$cs")"
 
   fresh_tables
-  read -r p _ < <(measure sh -c "psql -qc '\\copy conduit_bench_psql_in FROM STDIN' < '$work/rows.copy'")
-  read -r c kb < <(measure sh -c "'$bin/conduit-load' ${conduit[*]} bench < '$work/rows.ndjson'")
+  read -r p _ pu ps < <(measure sh -c "psql -qc '\\copy conduit_bench_psql_in FROM STDIN' < '$work/rows.copy'")
+  read -r c kb cu cs < <(measure sh -c "'$bin/conduit-load' ${conduit[*]} bench < '$work/rows.ndjson'")
   [ "$(psql -Atqc 'SELECT count(*) FROM conduit_bench_load_in')" = "$rows" ] || { echo "bench: load lost rows" >&2; exit 1; }
-  printf '%-9s %-4s %10s %10s %12s %7s\n' load "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")"
+  printf '%-9s %-4s %10s %10s %12s %7s %11s %11s\n' load "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")" "$(cpu "$pu" "$ps")" "$(cpu "$cu" "$cs")"
 
   fresh_tables
   rm -f "$work/state.json"
-  read -r p _ < <(measure bash -o pipefail -c "psql -qc '\\copy (${query//:last_value/0}) TO STDOUT' | psql -qc '\\copy conduit_bench_psql_in FROM STDIN'")
-  read -r c _ < <(measure bash -o pipefail -c "'$bin/conduit-extract' ${conduit[*]} bench | '$bin/conduit-state' commit ${conduit[*]} bench -- '$bin/conduit-load' ${conduit[*]} bench")
+  read -r p _ pu ps < <(measure bash -o pipefail -c "psql -qc '\\copy (${query//:last_value/0}) TO STDOUT' | psql -qc '\\copy conduit_bench_psql_in FROM STDIN'")
+  read -r c _ cu cs < <(measure bash -o pipefail -c "'$bin/conduit-extract' ${conduit[*]} bench | '$bin/conduit-state' commit ${conduit[*]} bench -- '$bin/conduit-load' ${conduit[*]} bench")
   [ "$(psql -Atqc 'SELECT count(*) FROM conduit_bench_load_in')" = "$rows" ] || { echo "bench: pipeline lost rows" >&2; exit 1; }
-  printf '%-9s %-4s %10s %10s %12s %7s\n' pipeline "$run" "$p" "$c" "-" "$(ratio "$c" "$p")"
+  printf '%-9s %-4s %10s %10s %12s %7s %11s %11s\n' pipeline "$run" "$p" "$c" "-" "$(ratio "$c" "$p")" "$(cpu "$pu" "$ps")" "$(cpu "$cu" "$cs")"
 done
 
 group_mb=${GROUP_MB:-0}

@@ -64,9 +64,12 @@ export CONDUIT_TEST_SNOWFLAKE_PYTHON=$fakesnow_python
 export CONDUIT_TEST_SNOWFLAKE_LOG=$cluster/fakesnow.log
 
 # --- 3. Build and test ----------------------------------------------------------------------
-swift build
+# The compiler checks the module graph: a target that imports one it does not declare in
+# Package.swift fails the build (docs/ARCHITECTURE.md).
+graph_check=(--explicit-target-dependency-import-check error)
+swift build --build-tests "${graph_check[@]}"
 export CONDUIT_BIN_DIR="$root/.build/debug"
-swift test "$@"
+swift test "${graph_check[@]}" "$@"
 
 # --- 4. The README's other command: the demo, checked --------------------------------------------
 if [ $# -eq 0 ]; then

@@ -34,7 +34,7 @@ import Testing
         let source = SourceConfig(name: "lite", type: SQLiteConnector.typeName, connection: ConnectionSettings(path: database.path))
         let extracted = try SQLiteSource.extract(
             source: source, sql: "SELECT id, j FROM \(TemporaryDatabase.table) ORDER BY id", parameter: nil,
-            resource: "events", incrementalColumn: nil, output: OutputStream(fd: fd, holdsValueGroups: false))
+            resource: "events", incrementalColumn: nil, output: GroupSafeOutput(fd: fd, holdsValueGroups: false))
         #expect(extracted.rows == values.count)
         let lines = try database.sandbox.contents(of: "out.ndjson").split(separator: UInt8(ascii: "\n"))
         return try lines.map { line in

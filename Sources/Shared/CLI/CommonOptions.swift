@@ -1,6 +1,5 @@
-public import ArgumentParser
-import Config
-public import Core
+package import ArgumentParser
+package import Core
 import Extract
 import Load
 import Postgres
@@ -9,23 +8,23 @@ import State
 import Stream
 
 /// Options every tool takes.
-public struct CommonOptions: ParsableArguments, Sendable {
+package struct CommonOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("The configuration file (default: $CONDUIT_CONFIG, else ./ingest.yml).", valueName: "file"))
-    public var config: String?
+    package var config: String?
 
     @Option(name: .long, help: ArgumentHelp("The state file (default: $CONDUIT_STATE_FILE, else the config's state_file, else ./.conduit_state.json).", valueName: "file"))
-    public var stateFile: String?
+    package var stateFile: String?
 
     @Flag(name: .shortAndLong, help: "Print no summary or notes; errors and warnings still go to stderr.")
-    public var quiet = false
+    package var quiet = false
 
     @Option(name: .long, help: ArgumentHelp("Format of messages on stderr: text or json (one JSON object per message).", valueName: "format"))
-    public var logFormat: LogFormat = .text
+    package var logFormat: LogFormat = .text
 
-    public init() {}
+    package init() {}
 
     /// A reporter for `tool` with these options.
-    public func reporter(for tool: String) -> Reporter {
+    package func reporter(for tool: String) -> Reporter {
         Reporter(tool: tool, quiet: quiet, format: logFormat)
     }
 }
@@ -35,7 +34,7 @@ extension LogFormat: ExpressibleByArgument {}
 extension Reporter {
     /// Runs a tool's work, printing a failure as one message and turning it into the exit
     /// status SPEC section 7 documents. `body` returns the exit status of a run that did not throw.
-    public func run(_ body: () throws -> ExitStatus) throws(ExitCode) {
+    package func run(_ body: () throws -> ExitStatus) throws(ExitCode) {
         let status: ExitStatus
         do {
             status = try body()

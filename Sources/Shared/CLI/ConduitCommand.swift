@@ -1,4 +1,4 @@
-public import ArgumentParser
+package import ArgumentParser
 import Core
 
 /// The root command of a Conduit tool: ArgumentParser's `main()`, except that under
@@ -6,10 +6,10 @@ import Core
 /// `validate()`) are one JSON object on stderr too (SPEC section 7), exit 64:
 /// `{"tool":"conduit-load","level":"error","message":"Unknown option '--nope'","exit_code":64}`.
 /// `--help`, `--version` and the text format are ArgumentParser's own.
-public protocol ConduitCommand: ParsableCommand {}
+package protocol ConduitCommand: ParsableCommand {}
 
 extension ConduitCommand {
-    public static func main() {
+    package static func main() {
         let arguments = Array(CommandLine.arguments.dropFirst())
         var command: any ParsableCommand
         do {

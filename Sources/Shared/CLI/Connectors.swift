@@ -1,6 +1,6 @@
-public import Config
-public import Extract
-public import Load
+package import Config
+package import Extract
+package import Load
 import Postgres
 import SQLite
 import Snowflake
@@ -8,19 +8,19 @@ import Snowflake
 /// The one list of every kind of source and destination this build knows, by the `type:` of
 /// their configuration entries, in the order messages name them. Adding one is its own target
 /// and a line here (docs/ARCHITECTURE.md, "Adding a destination").
-public enum Connectors {
-    public static let sources: [any SourceConnector] = [PostgresConnector(), SQLiteConnector()]
+package enum Connectors {
+    package static let sources: [any SourceConnector] = [PostgresConnector(), SQLiteConnector()]
 
-    public static let destinations: [any DestinationConnector] = [
+    package static let destinations: [any DestinationConnector] = [
         PostgresConnector(), SQLiteConnector(), SnowflakeConnector(),
     ]
 
     /// What the configuration reader asks about each type's keys.
-    public static let catalog = ConnectorCatalog(
+    package static let catalog = ConnectorCatalog(
         sources: sources.map(\.schema), destinations: destinations.map(\.schema))
 
     /// The kind of a source entry; the configuration's validation guarantees it exists.
-    public static func source(_ config: SourceConfig) -> any SourceConnector {
+    package static func source(_ config: SourceConfig) -> any SourceConnector {
         guard let connector = sources.first(where: { $0.schema.typeName == config.type }) else {
             preconditionFailure("source \(config.name) has type \(config.type), which validation should have refused")
         }
@@ -28,7 +28,7 @@ public enum Connectors {
     }
 
     /// The kind of a destination entry; the configuration's validation guarantees it exists.
-    public static func destination(_ config: DestinationConfig) -> any DestinationConnector {
+    package static func destination(_ config: DestinationConfig) -> any DestinationConnector {
         guard let connector = destinations.first(where: { $0.schema.typeName == config.type }) else {
             preconditionFailure("destination \(config.name) has type \(config.type), which validation should have refused")
         }

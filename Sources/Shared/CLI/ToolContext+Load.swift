@@ -1,17 +1,12 @@
 import Config
-public import Core
-import Extract
-import Load
-import Postgres
-import SQLite
-public import State
-import Stream
+package import Core
+package import State
 
 extension ToolContext {
     /// Loads the configuration found by `--config`, `$CONDUIT_CONFIG` or `./ingest.yml`, and
     /// locates the state file. When `configurationRequired` is false and no configuration was
     /// named and `./ingest.yml` does not exist, the tool works on the state file alone.
-    public static func load(
+    package static func load(
         _ options: CommonOptions, environment: [String: String], configurationRequired: Bool
     ) throws(ConduitError) -> ToolContext {
         let path = ConfigurationLoader.locate(explicitPath: options.config, environment: environment)

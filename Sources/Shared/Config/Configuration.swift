@@ -1,19 +1,19 @@
-public import Core
+package import Core
 
 /// How a load writes its table (SPEC section 6).
-public enum WriteMode: String, Sendable, CaseIterable { case append, replace, merge }
+package enum WriteMode: String, Sendable, CaseIterable { case append, replace, merge }
 
 /// What a key the table lacks does (`schema_evolution`): `evolve` adds a column, `freeze` refuses the row.
-public enum SchemaEvolution: String, Sendable, CaseIterable { case evolve, freeze }
+package enum SchemaEvolution: String, Sendable, CaseIterable { case evolve, freeze }
 
 /// One entry of `sources`: where rows are read from.
-public struct SourceConfig: Sendable, Equatable {
-    public var name: String
+package struct SourceConfig: Sendable, Equatable {
+    package var name: String
     /// The connector's `type:` (its ``ConnectionSchema/typeName``).
-    public var type: String
-    public var connection: ConnectionSettings
+    package var type: String
+    package var connection: ConnectionSettings
 
-    public init(name: String, type: String, connection: ConnectionSettings) {
+    package init(name: String, type: String, connection: ConnectionSettings) {
         self.name = name
         self.type = type
         self.connection = connection
@@ -21,18 +21,18 @@ public struct SourceConfig: Sendable, Equatable {
 }
 
 /// One entry of `destinations`: where rows are written, with defaults for the resources that use it.
-public struct DestinationConfig: Sendable, Equatable {
-    public var name: String
+package struct DestinationConfig: Sendable, Equatable {
+    package var name: String
     /// The connector's `type:` (its ``ConnectionSchema/typeName``).
-    public var type: String
-    public var connection: ConnectionSettings
-    public var table: String?
-    public var mode: WriteMode?
-    public var primaryKey: [String]?
-    public var batchSize: Int?
-    public var schemaEvolution: SchemaEvolution?
+    package var type: String
+    package var connection: ConnectionSettings
+    package var table: String?
+    package var mode: WriteMode?
+    package var primaryKey: [String]?
+    package var batchSize: Int?
+    package var schemaEvolution: SchemaEvolution?
 
-    public init(
+    package init(
         name: String, type: String, connection: ConnectionSettings, table: String? = nil,
         mode: WriteMode? = nil, primaryKey: [String]? = nil, batchSize: Int? = nil, schemaEvolution: SchemaEvolution? = nil
     ) {
@@ -48,56 +48,56 @@ public struct DestinationConfig: Sendable, Equatable {
 }
 
 /// One entry of `resources`: a query on a source whose rows go to a destination.
-public struct ResourceConfig: Sendable, Equatable {
-    public var name: String
-    public var source: String
-    public var destination: String
+package struct ResourceConfig: Sendable, Equatable {
+    package var name: String
+    package var source: String
+    package var destination: String
     /// The query after `${…}` interpolation: what runs.
-    public var query: String
+    package var query: String
     /// Where `query` holds values from the environment. What shows the query (`--dry-run`) shows
     /// these as written (`${NAME}`), never their text: see ``shownQuery(placeholderReplacement:dialect:)``.
-    public var queryEnvironmentSpans: [EnvironmentSpan] = []
+    package var queryEnvironmentSpans: [EnvironmentSpan] = []
     /// The column whose maximum is committed as the resource's state.
-    public var incrementalColumn: String?
+    package var incrementalColumn: String?
     /// `:last_value` on the first run instead of 0. A plain YAML number keeps its exact digits as
     /// `.number`; anything else (a timestamp, quoted text) is `.string`.
-    public var initialValue: StateValue?
+    package var initialValue: StateValue?
     /// Where `initialValue`'s text holds values from the environment (see ``shownInitialValue``).
-    public var initialValueEnvironmentSpans: [EnvironmentSpan] = []
-    public var table: String?
-    public var mode: WriteMode?
-    public var primaryKey: [String]?
-    public var batchSize: Int?
-    public var schemaEvolution: SchemaEvolution?
+    package var initialValueEnvironmentSpans: [EnvironmentSpan] = []
+    package var table: String?
+    package var mode: WriteMode?
+    package var primaryKey: [String]?
+    package var batchSize: Int?
+    package var schemaEvolution: SchemaEvolution?
     /// Whether the query returns rows in non-decreasing `incremental_column` order (key `ordered`,
     /// default true). Checkpoints are only safe when it does.
-    public var ordered: Bool
+    package var ordered: Bool
     /// `safe_horizon` (default true): on a PostgreSQL source, the extract ends the stream before
     /// the first row that a transaction still in flight could precede (docs/INCREMENTAL.md).
-    public var safeHorizon: Bool = true
+    package var safeHorizon: Bool = true
     /// `lookback`: how far below the committed value each run reads again; nil when unset.
-    public var lookback: Lookback?
+    package var lookback: Lookback?
     /// `horizon_warning_after` (default 10 minutes): a transaction that holds rows back and has
     /// been open longer than this is named in a warning.
-    public var horizonWarningAfterSeconds: Int64 = ResourceConfig.defaultHorizonWarningAfterSeconds
+    package var horizonWarningAfterSeconds: Int64 = ResourceConfig.defaultHorizonWarningAfterSeconds
 
     /// The default of `horizon_warning_after`.
-    public static let defaultHorizonWarningAfterSeconds: Int64 = 600
+    package static let defaultHorizonWarningAfterSeconds: Int64 = 600
 
     /// Incremental when `incremental_column` is set (the user's document).
-    public var isIncremental: Bool { incrementalColumn != nil }
+    package var isIncremental: Bool { incrementalColumn != nil }
 
     /// The query as a message may show it: each `:last_value` replaced by `placeholderReplacement`
     /// (`$1`, `?1`) and each value from the environment shown as written (`${NAME}`). A default
     /// that `${NAME:-default}` fell back to is text of the file and shows as itself.
-    public func shownQuery(placeholderReplacement: String, dialect: QueryTemplate.Dialect) -> String {
+    package func shownQuery(placeholderReplacement: String, dialect: QueryTemplate.Dialect) -> String {
         QueryTemplate(query, dialect: dialect).rendered(
             placeholderReplacement: placeholderReplacement, showingAsWritten: queryEnvironmentSpans)
     }
 
     /// `initial_value` as a message may show it (JSON: a number, or a quoted string), values
     /// from the environment shown as written (`${START}`, `"${YEAR}-01-01"`); nil when unset.
-    public var shownInitialValue: String? {
+    package var shownInitialValue: String? {
         guard let initialValue else { return nil }
         guard !initialValueEnvironmentSpans.isEmpty else { return initialValue.jsonValue.serialized() }
         let text = EnvironmentSpan.shown(initialValue.plainText, spans: initialValueEnvironmentSpans)
@@ -107,7 +107,7 @@ public struct ResourceConfig: Sendable, Equatable {
         }
     }
 
-    public init(
+    package init(
         name: String, source: String, destination: String, query: String, incrementalColumn: String? = nil,
         initialValue: StateValue? = nil, table: String? = nil, mode: WriteMode? = nil, primaryKey: [String]? = nil,
         batchSize: Int? = nil, ordered: Bool = true
@@ -127,16 +127,16 @@ public struct ResourceConfig: Sendable, Equatable {
 }
 
 /// A validated `ingest.yml`: every resource names a source and a destination that exist.
-public struct Configuration: Sendable, Equatable {
+package struct Configuration: Sendable, Equatable {
     /// The file it came from, as named (it prefixes every message about it).
-    public var path: String
-    public var sources: [SourceConfig]
-    public var destinations: [DestinationConfig]
-    public var resources: [ResourceConfig]
+    package var path: String
+    package var sources: [SourceConfig]
+    package var destinations: [DestinationConfig]
+    package var resources: [ResourceConfig]
     /// The top-level `state_file`.
-    public var stateFile: String?
+    package var stateFile: String?
 
-    public init(
+    package init(
         path: String, sources: [SourceConfig] = [], destinations: [DestinationConfig] = [],
         resources: [ResourceConfig] = [], stateFile: String? = nil
     ) {
@@ -149,7 +149,7 @@ public struct Configuration: Sendable, Equatable {
 
     /// The named resource, or a configuration error that suggests the closest name:
     /// `ingest.yml: no resource named 'sync_new_user' (did you mean 'sync_new_users'?)`.
-    public func resource(named name: String) throws(ConduitError) -> ResourceConfig {
+    package func resource(named name: String) throws(ConduitError) -> ResourceConfig {
         if let found = resources.first(where: { $0.name == name }) { return found }
         let names = resources.map(\.name)
         let hint: String
@@ -165,7 +165,7 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// The resource's source; validation guarantees it exists.
-    public func source(of resource: ResourceConfig) -> SourceConfig {
+    package func source(of resource: ResourceConfig) -> SourceConfig {
         guard let source = sources.first(where: { $0.name == resource.source }) else {
             preconditionFailure("resource \(resource.name) names source \(resource.source), which validation should have refused")
         }
@@ -173,7 +173,7 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// The resource's destination; validation guarantees it exists.
-    public func destination(of resource: ResourceConfig) -> DestinationConfig {
+    package func destination(of resource: ResourceConfig) -> DestinationConfig {
         guard let destination = destinations.first(where: { $0.name == resource.destination }) else {
             preconditionFailure(
                 "resource \(resource.name) names destination \(resource.destination), which validation should have refused")
@@ -182,27 +182,27 @@ public struct Configuration: Sendable, Equatable {
     }
 
     /// The resource's `table`, else the destination's, else the resource's name.
-    public func effectiveTable(of resource: ResourceConfig) -> String {
+    package func effectiveTable(of resource: ResourceConfig) -> String {
         resource.table ?? destination(of: resource).table ?? resource.name
     }
 
     /// The resource's `mode`, else the destination's, else `append`.
-    public func effectiveMode(of resource: ResourceConfig) -> WriteMode {
+    package func effectiveMode(of resource: ResourceConfig) -> WriteMode {
         resource.mode ?? destination(of: resource).mode ?? .append
     }
 
     /// The resource's `primary_key`, else the destination's; validation guarantees one for `merge`.
-    public func effectivePrimaryKey(of resource: ResourceConfig) -> [String]? {
+    package func effectivePrimaryKey(of resource: ResourceConfig) -> [String]? {
         resource.primaryKey ?? destination(of: resource).primaryKey
     }
 
     /// The resource's `schema_evolution`, else the destination's, else `evolve`.
-    public func effectiveSchemaEvolution(of resource: ResourceConfig) -> SchemaEvolution {
+    package func effectiveSchemaEvolution(of resource: ResourceConfig) -> SchemaEvolution {
         resource.schemaEvolution ?? destination(of: resource).schemaEvolution ?? .evolve
     }
 
     /// The resource's `batch_size`, else the destination's, else nil (the loader's default).
-    public func effectiveBatchSize(of resource: ResourceConfig) -> Int? {
+    package func effectiveBatchSize(of resource: ResourceConfig) -> Int? {
         resource.batchSize ?? destination(of: resource).batchSize
     }
 }

@@ -1,16 +1,16 @@
-public import Core
+package import Core
 import Yams
 
 /// Finds, reads, interpolates, parses and validates `ingest.yml` (SPEC section 2). Every problem
 /// is a configuration error (exit 78) naming the file, and where it can, the line and key path.
-public enum ConfigurationLoader {
+package enum ConfigurationLoader {
     /// The file read when neither `--config` nor `$CONDUIT_CONFIG` names one: `ingest.yml` in the
     /// current directory.
-    public static let defaultPath = "ingest.yml"
+    package static let defaultPath = "ingest.yml"
 
     /// `--config FILE`, else `$CONDUIT_CONFIG`, else `ingest.yml` (relative to the current
     /// directory). Empty values count as unset.
-    public static func locate(explicitPath: String?, environment: [String: String]) -> String {
+    package static func locate(explicitPath: String?, environment: [String: String]) -> String {
         if let explicitPath, !explicitPath.isEmpty { return explicitPath }
         if let fromEnvironment = environment["CONDUIT_CONFIG"], !fromEnvironment.isEmpty { return fromEnvironment }
         return defaultPath
@@ -18,7 +18,7 @@ public enum ConfigurationLoader {
 
     /// Reads the file and parses it. A missing or unreadable file is an error naming the file and
     /// the system's reason.
-    public static func load(
+    package static func load(
         path: String, environment: [String: String], connectors: ConnectorCatalog
     ) throws(ConduitError) -> Configuration {
         let bytes: [UInt8]?
@@ -40,7 +40,7 @@ public enum ConfigurationLoader {
 
     /// Parses and validates YAML text; `path` names the file in messages. `${…}` is interpolated
     /// in values after parsing, so an environment value can never change the YAML's structure.
-    public static func parse(
+    package static func parse(
         yaml: String, path: String, environment: [String: String], connectors: ConnectorCatalog
     ) throws(ConduitError) -> Configuration {
         if let line = complexKeyLine(yaml) {

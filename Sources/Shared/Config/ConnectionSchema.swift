@@ -5,23 +5,23 @@ import Core
 /// connector's target declares its own; `CLI/Connectors` lists them in a ``ConnectorCatalog``,
 /// and the configuration reader asks the catalog, so Config itself knows no database
 /// (docs/ARCHITECTURE.md, "Adding a destination").
-public struct ConnectionSchema: Sendable {
+package struct ConnectionSchema: Sendable {
     /// The `type:` value (`postgresql`).
-    public var typeName: String
+    package var typeName: String
     /// Other words people write for the type (`pg`, `postgres`): the did-you-mean hint offers `typeName`.
-    public var typeAliases: [String]
+    package var typeAliases: [String]
     /// The connection keys an entry of this type takes, besides `name` and `type` (and a
     /// destination's load defaults, `table`, `mode`, …).
-    public var keys: [String]
+    package var keys: [String]
     /// Other words people write for one of `keys` (`private_key_file` for `private_key_path`).
-    public var keyAliases: [String: String]
+    package var keyAliases: [String: String]
     /// How a source of this type lexes its SQL to find `:last_value`; unused for a destination.
-    public var queryDialect: QueryTemplate.Dialect
+    package var queryDialect: QueryTemplate.Dialect
     /// Reads the entry's connection keys (only those of `keys` reach it), reporting problems
     /// through the fields with their lines.
-    public var read: @Sendable (inout ConnectionFields) -> ConnectionSettings
+    package var read: @Sendable (inout ConnectionFields) -> ConnectionSettings
 
-    public init(
+    package init(
         typeName: String, typeAliases: [String] = [], keys: [String], keyAliases: [String: String] = [:],
         queryDialect: QueryTemplate.Dialect = QueryTemplate.Dialect(),
         read: @escaping @Sendable (inout ConnectionFields) -> ConnectionSettings
@@ -36,7 +36,7 @@ public struct ConnectionSchema: Sendable {
 
     /// A schema whose keys are stored as they are written: `schema` as the settings' schema,
     /// every other key as a parameter (an empty value allowed).
-    public static func keywords(
+    package static func keywords(
         typeName: String, typeAliases: [String] = [], keys: [String], keyAliases: [String: String] = [:]
     ) -> ConnectionSchema {
         ConnectionSchema(typeName: typeName, typeAliases: typeAliases, keys: keys, keyAliases: keyAliases) { fields in
@@ -54,11 +54,11 @@ public struct ConnectionSchema: Sendable {
 }
 
 /// The kinds of source and destination a build of Conduit knows, in the order messages list them.
-public struct ConnectorCatalog: Sendable {
-    public var sources: [ConnectionSchema]
-    public var destinations: [ConnectionSchema]
+package struct ConnectorCatalog: Sendable {
+    package var sources: [ConnectionSchema]
+    package var destinations: [ConnectionSchema]
 
-    public init(sources: [ConnectionSchema], destinations: [ConnectionSchema]) {
+    package init(sources: [ConnectionSchema], destinations: [ConnectionSchema]) {
         self.sources = sources
         self.destinations = destinations
     }
@@ -67,16 +67,16 @@ public struct ConnectorCatalog: Sendable {
 /// The connection keys of one source or destination entry, as its ``ConnectionSchema`` reads
 /// them: values `${…}`-interpolated, problems reported with their line and key path in the
 /// configuration's one message.
-public struct ConnectionFields {
+package struct ConnectionFields {
     let reader: ConfigurationReader
     let fields: ConfigurationReader.EntryFields
     /// The entry's key path (`sources[0]`).
-    public let path: String
+    package let path: String
     /// `source` or `destination`.
-    public let section: String
+    package let section: String
 
     /// The entry's connection keys, in file order.
-    public var keys: [String] {
+    package var keys: [String] {
         fields.entries.compactMap { schemaKeys.contains($0.key) ? $0.key : nil }
     }
 
@@ -84,48 +84,48 @@ public struct ConnectionFields {
 
     /// The value of `key`: nil when it is absent or null, or reported (a list, a map, empty text
     /// unless `allowEmpty`).
-    public mutating func text(_ key: String, allowEmpty: Bool = false) -> ConfigurationValue? {
+    package mutating func text(_ key: String, allowEmpty: Bool = false) -> ConfigurationValue? {
         reader.optionalText(fields[key], "\(path).\(key)", allowEmpty: allowEmpty).map(ConfigurationValue.init)
     }
 
     /// The value of a key the entry must have, not empty; `what` says what it is for the message.
-    public mutating func requiredText(_ key: String, what: String) -> ConfigurationValue? {
+    package mutating func requiredText(_ key: String, what: String) -> ConfigurationValue? {
         reader.requiredText(fields, key, path: path, what: what).map(ConfigurationValue.init)
     }
 
     /// Whether the entry has `key`.
-    public func has(_ key: String) -> Bool { fields[key] != nil }
+    package func has(_ key: String) -> Bool { fields[key] != nil }
 
     /// Whether an unknown key was taken for a misspelling of `key`, so its absence is already reported.
-    public func isMisspelled(_ key: String) -> Bool { fields.misspelled.contains(key) }
+    package func isMisspelled(_ key: String) -> Bool { fields.misspelled.contains(key) }
 
     /// The line of `key` (the entry's line when it is absent).
-    public func line(of key: String) -> Int {
+    package func line(of key: String) -> Int {
         fields[key].map { ConfigurationReader.line(of: $0.keyNode) } ?? fields.line
     }
 
     /// Reports a problem at `key`'s line: `FILE:LINE: PATH.KEY: reason`.
-    public mutating func report(key: String, _ reason: String) {
+    package mutating func report(key: String, _ reason: String) {
         reader.report(line: line(of: key), "\(path).\(key)", reason)
     }
 
     /// Reports a problem with a key's value, at the value's line.
-    public mutating func report(value: ConfigurationValue, of key: String, _ reason: String) {
+    package mutating func report(value: ConfigurationValue, of key: String, _ reason: String) {
         reader.report(line: value.line, "\(path).\(key)", reason)
     }
 
     /// Reports a problem with the entry as a whole, at its line: `FILE:LINE: PATH: reason`.
-    public mutating func reportEntry(_ reason: String) {
+    package mutating func reportEntry(_ reason: String) {
         reader.report(line: fields.line, path, reason)
     }
 }
 
 /// One interpolated value of a connection key.
-public struct ConfigurationValue {
+package struct ConfigurationValue {
     /// The value after `${…}` interpolation.
-    public var text: String
+    package var text: String
     /// Where the value stands in the file.
-    public var line: Int
+    package var line: Int
 
     init(_ scalar: ConfigurationScalar) {
         text = scalar.text

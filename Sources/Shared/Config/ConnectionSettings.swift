@@ -2,19 +2,19 @@ import Core
 
 /// The connection keys of a source or destination, secrets included. Its `description` shows
 /// every password (`password`, `sslpassword`, the password in a `url`) as `***`.
-public struct ConnectionSettings: Sendable, Equatable, CustomStringConvertible {
+package struct ConnectionSettings: Sendable, Equatable, CustomStringConvertible {
     /// The connection keywords in configuration order. For PostgreSQL these are libpq keywords,
     /// with `database` renamed to libpq's `dbname`: `[("host", "db"), ("dbname", "appdb"), …]`.
     /// For Snowflake they are the keys as written (`account`, `user`, `database`, …).
-    public var parameters: [(keyword: String, value: String)]
+    package var parameters: [(keyword: String, value: String)]
     /// A libpq connection URI (`postgresql://…`), given instead of host, port, database, user and password.
-    public var url: String?
+    package var url: String?
     /// SQLite's database file.
-    public var path: String?
+    package var path: String?
     /// The schema tables are read from or written to.
-    public var schema: String?
+    package var schema: String?
 
-    public init(
+    package init(
         parameters: [(keyword: String, value: String)] = [], url: String? = nil, path: String? = nil,
         schema: String? = nil
     ) {
@@ -25,11 +25,11 @@ public struct ConnectionSettings: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The value of one keyword (the last one given).
-    public func value(of keyword: String) -> String? {
+    package func value(of keyword: String) -> String? {
         parameters.last { $0.keyword == keyword }?.value
     }
 
-    public static func == (left: ConnectionSettings, right: ConnectionSettings) -> Bool {
+    package static func == (left: ConnectionSettings, right: ConnectionSettings) -> Bool {
         left.parameters.count == right.parameters.count
             && zip(left.parameters, right.parameters).allSatisfy { $0.keyword == $1.keyword && $0.value == $1.value }
             && left.url == right.url && left.path == right.path && left.schema == right.schema
@@ -37,7 +37,7 @@ public struct ConnectionSettings: Sendable, Equatable, CustomStringConvertible {
 
     /// `host=db dbname=appdb user=readonly password=***`, in libpq's conninfo style (values with
     /// spaces or quotes are single-quoted), secrets shown as `***`.
-    public var description: String {
+    package var description: String {
         var parts: [String] = []
         if let url { parts.append("url=" + Self.conninfoQuoted(Self.redactedURL(url))) }
         for (keyword, value) in parameters {

@@ -161,13 +161,13 @@ enum EnvironmentInterpolation {
 /// (UTF-8 offsets in the interpolated text) and the reference as written in `ingest.yml`
 /// (`${PG_SCHEMA}`, `${PG_SCHEMA:-public}`). Whatever shows a configured value to the user shows
 /// the reference in its place (``shown(_:spans:replacing:)``), so no environment value is printed.
-public struct EnvironmentSpan: Sendable, Equatable {
+package struct EnvironmentSpan: Sendable, Equatable {
     /// The value's UTF-8 offsets in the interpolated text (empty for an empty value).
-    public var range: Range<Int>
+    package var range: Range<Int>
     /// The reference as written: `${NAME}` or `${NAME:-default}`.
-    public var reference: String
+    package var reference: String
 
-    public init(range: Range<Int>, reference: String) {
+    package init(range: Range<Int>, reference: String) {
         self.range = range
         self.reference = reference
     }
@@ -176,7 +176,7 @@ public struct EnvironmentSpan: Sendable, Equatable {
     /// `replacements` (UTF-8 ranges of `text` with their new text, in order, not overlapping each
     /// other) applied where it touches no span's value; one that does is left as written, so the
     /// value stays hidden. Spans that do not fit `text` are ignored.
-    public static func shown(
+    package static func shown(
         _ text: String, spans: [EnvironmentSpan], replacing replacements: [(range: Range<Int>, text: String)] = []
     ) -> String {
         guard !spans.isEmpty || !replacements.isEmpty else { return text }

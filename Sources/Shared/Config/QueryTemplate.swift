@@ -7,20 +7,20 @@ import Core
 /// and not followed by an identifier character (`[A-Za-z0-9_$]` or any non-ASCII byte), so
 /// `:last_value::bigint` is a placeholder and a cast, `x::last_value` is a cast to a type named
 /// `last_value`, and `:last_values` is some other name. The token is case-sensitive.
-public struct QueryTemplate: Sendable, Equatable {
+package struct QueryTemplate: Sendable, Equatable {
     /// Which quotes and comments the SQL has beyond the common ones (`'…'` with `''` inside,
     /// `"…"`, `--` comments, `/* */` comments). Each source connector names its own.
-    public struct Dialect: Sendable, Equatable {
+    package struct Dialect: Sendable, Equatable {
         /// `E'…'` strings, whose backslashes escape.
-        public var escapeStrings: Bool
+        package var escapeStrings: Bool
         /// `$$…$$` and `$tag$…$tag$` strings.
-        public var dollarQuotedStrings: Bool
+        package var dollarQuotedStrings: Bool
         /// `/* */` comments nest.
-        public var nestedBlockComments: Bool
+        package var nestedBlockComments: Bool
         /// `[…]` and `` `…` `` quote identifiers.
-        public var bracketAndBacktickIdentifiers: Bool
+        package var bracketAndBacktickIdentifiers: Bool
 
-        public init(
+        package init(
             escapeStrings: Bool = false, dollarQuotedStrings: Bool = false, nestedBlockComments: Bool = false,
             bracketAndBacktickIdentifiers: Bool = false
         ) {
@@ -32,16 +32,16 @@ public struct QueryTemplate: Sendable, Equatable {
     }
 
     /// The placeholder token.
-    public static let placeholder = ":last_value"
+    package static let placeholder = ":last_value"
 
-    public let sql: String
-    public let dialect: Dialect
+    package let sql: String
+    package let dialect: Dialect
     /// Where each placeholder token is, in order.
-    public let placeholderRanges: [Range<String.Index>]
+    package let placeholderRanges: [Range<String.Index>]
 
-    public var containsPlaceholder: Bool { !placeholderRanges.isEmpty }
+    package var containsPlaceholder: Bool { !placeholderRanges.isEmpty }
 
-    public init(_ sql: String, dialect: Dialect) {
+    package init(_ sql: String, dialect: Dialect) {
         self.sql = sql
         self.dialect = dialect
         var lexer = SQLPlaceholderLexer(bytes: Array(sql.utf8), dialect: dialect)
@@ -60,7 +60,7 @@ public struct QueryTemplate: Sendable, Equatable {
 
     /// The query with every placeholder replaced by `replacement` (`$1` for libpq, `?1` for
     /// SQLite); all other text is unchanged.
-    public func rendered(placeholderReplacement replacement: String) -> String {
+    package func rendered(placeholderReplacement replacement: String) -> String {
         let utf8 = sql.utf8
         var output: [UInt8] = []
         output.reserveCapacity(utf8.count + placeholderRanges.count * replacement.utf8.count)
@@ -77,7 +77,7 @@ public struct QueryTemplate: Sendable, Equatable {
     /// ``rendered(placeholderReplacement:)`` for showing: each of `spans` (values from the
     /// environment, see ``EnvironmentSpan``) shows as its reference as written. A placeholder that
     /// overlaps such a value is left as written rather than reveal any of it.
-    public func rendered(placeholderReplacement replacement: String, showingAsWritten spans: [EnvironmentSpan]) -> String {
+    package func rendered(placeholderReplacement replacement: String, showingAsWritten spans: [EnvironmentSpan]) -> String {
         guard !spans.isEmpty else { return rendered(placeholderReplacement: replacement) }
         let utf8 = sql.utf8
         let replacements = placeholderRanges.map { range in

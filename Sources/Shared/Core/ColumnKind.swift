@@ -2,19 +2,19 @@
 /// between a source's types and the types of a table `conduit-load` creates: each source maps
 /// its types to a kind, each destination maps kinds to its own type names. `description` is the
 /// mapping's name for the kind (`--describe` prints it).
-public indirect enum ColumnKind: Sendable, Equatable, CustomStringConvertible {
+package indirect enum ColumnKind: Sendable, Equatable, CustomStringConvertible {
     case smallint, integer, bigint, numeric, real, double, boolean
     case text, uuid, json, jsonb
     case timestamptz, timestamp, date, time, timetz, interval
     case bytea
     case array(ColumnKind)
 
-    public var isArray: Bool {
+    package var isArray: Bool {
         if case .array = self { return true }
         return false
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .array(let element): "\(element)[]"
         case .smallint: "smallint"
@@ -41,7 +41,7 @@ public indirect enum ColumnKind: Sendable, Equatable, CustomStringConvertible {
 
     /// The kind a name of the mapping stands for (the inverse of `description`): `bigint`,
     /// `double precision`, `integer[]`; nil for a name outside it.
-    public init?(name: String) {
+    package init?(name: String) {
         if name.hasSuffix("[]") {
             guard let element = ColumnKind(name: String(name.dropLast(2))) else { return nil }
             self = .array(element)

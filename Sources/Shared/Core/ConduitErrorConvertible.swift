@@ -1,6 +1,6 @@
 /// An error of one concern (libpq's, SQLite's) that knows the ``ConduitError`` the user sees for
 /// it: its message, and the kind that decides the exit status.
-public protocol ConduitErrorConvertible: Error {
+package protocol ConduitErrorConvertible: Error {
     /// The error as every Conduit tool reports it.
     var conduitError: ConduitError { get }
 }
@@ -10,8 +10,7 @@ public protocol ConduitErrorConvertible: Error {
 ///
 /// Name the error type in the closure, which Swift does not infer yet:
 /// `try converting { () throws(PostgresError) in try connection.execute(sql, context: context) }`.
-@inlinable
-public func converting<Result, Failure: ConduitErrorConvertible>(
+package func converting<Result, Failure: ConduitErrorConvertible>(
     _ body: () throws(Failure) -> Result
 ) throws(ConduitError) -> Result {
     do {

@@ -1,4 +1,4 @@
 /// The version every tool reports with `--version`.
-public enum ConduitVersion {
-    public static let current = "0.1.0"
+package enum ConduitVersion {
+    package static let current = "0.1.0"
 }

@@ -8,7 +8,7 @@ extension JSONEscaping {
 
     /// Appends UTF-8 `bytes` as a quoted JSON string, copying runs that need no escape in bulk:
     /// the hot path of the extractor.
-    public static func appendQuoted(bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+    package static func appendQuoted(bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         var runStart = 0
         var index = 0

@@ -1,7 +1,7 @@
 
 extension JSONValue {
     /// Compact JSON text (no spaces), members in stored order; strings escaped via JSONEscaping.
-    public func serialized() -> String {
+    package func serialized() -> String {
         var output: [UInt8] = []
         appendSerialized(to: &output)
         return String(decoding: output, as: UTF8.self)
@@ -9,14 +9,14 @@ extension JSONValue {
 
     /// Pretty JSON text: 2-space indentation, `"key": value`, members sorted by key in
     /// code-point (UTF-8 byte) order when sortKeys is true; empty object `{}` and empty array `[]`; no trailing newline.
-    public func prettySerialized(sortKeys: Bool) -> String {
+    package func prettySerialized(sortKeys: Bool) -> String {
         var output: [UInt8] = []
         JSONWriter.write(self, to: &output, pretty: true, sortKeys: sortKeys)
         return String(decoding: output, as: UTF8.self)
     }
 
     /// Appends compact JSON text (as ``serialized()``) to `output`, for hot paths.
-    public func appendSerialized(to output: inout [UInt8]) {
+    package func appendSerialized(to output: inout [UInt8]) {
         JSONWriter.write(self, to: &output, pretty: false, sortKeys: false)
     }
 }

@@ -1,7 +1,7 @@
 
 /// A JSON value as Conduit keeps it: numbers as their exact text (no float conversion, ever),
 /// objects as ordered members (the source's column order, duplicates kept as written).
-public indirect enum JSONValue: Sendable, Equatable {
+package indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     /// The number's text exactly as written, e.g. `9007199254740993` or `1.50e+3`.
@@ -12,11 +12,11 @@ public indirect enum JSONValue: Sendable, Equatable {
 }
 
 /// One `"key": value` pair of a JSON object.
-public struct JSONMember: Sendable, Equatable {
-    public var key: String
-    public var value: JSONValue
+package struct JSONMember: Sendable, Equatable {
+    package var key: String
+    package var value: JSONValue
 
-    public init(key: String, value: JSONValue) {
+    package init(key: String, value: JSONValue) {
         self.key = key
         self.value = value
     }

@@ -1,7 +1,7 @@
 /// Counts with their noun, for messages: `1 row`, `2 rows`, `0 rows`.
-public enum Plural {
+package enum Plural {
     /// `count` and `noun`, with `plural` (default: noun + "s") unless the count is exactly 1.
-    public static func count(_ count: Int, _ noun: String, plural: String? = nil) -> String {
+    package static func count(_ count: Int, _ noun: String, plural: String? = nil) -> String {
         "\(count) \(count == 1 ? noun : plural ?? noun + "s")"
     }
 }

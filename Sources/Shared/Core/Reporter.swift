@@ -1,7 +1,7 @@
 import Glibc
 
 /// How messages on stderr are formatted.
-public enum LogFormat: String, Sendable, CaseIterable {
+package enum LogFormat: String, Sendable, CaseIterable {
     /// `conduit-state: error: …`, one line per message.
     case text
     /// One JSON object per message: `{"tool":…,"level":…,"message":…}`.
@@ -10,37 +10,37 @@ public enum LogFormat: String, Sendable, CaseIterable {
 
 /// Writes every message a tool prints to stderr (stdout carries data only), honouring
 /// `--quiet` and `--log-format`.
-public struct Reporter: Sendable {
-    public var tool: String
-    public var quiet: Bool
-    public var format: LogFormat
+package struct Reporter: Sendable {
+    package var tool: String
+    package var quiet: Bool
+    package var format: LogFormat
 
-    public init(tool: String, quiet: Bool = false, format: LogFormat = .text) {
+    package init(tool: String, quiet: Bool = false, format: LogFormat = .text) {
         self.tool = tool
         self.quiet = quiet
         self.format = format
     }
 
     /// An error; printed even with `--quiet`.
-    public func error(_ error: ConduitError) {
+    package func error(_ error: ConduitError) {
         emit(level: "error", message: error.message, fields: [("exit_code", .number(String(error.exitStatus.rawValue)))])
     }
 
     /// Something the user should know that does not fail the run; printed even with `--quiet`.
     /// `fields`, when given, are figures for `--log-format json` (a run's summary that is a warning).
-    public func warning(_ message: String, fields: [(String, JSONValue)] = []) {
+    package func warning(_ message: String, fields: [(String, JSONValue)] = []) {
         emit(level: "warning", message: message, fields: fields.isEmpty ? [] : [("event", .string("summary"))] + fields)
     }
 
     /// An informational note; silenced by `--quiet`.
-    public func note(_ message: String) {
+    package func note(_ message: String) {
         guard !quiet else { return }
         emit(level: "info", message: message, fields: [])
     }
 
     /// The one summary line of a successful run; silenced by `--quiet`. `fields` are the
     /// figures as JSON values for `--log-format json`.
-    public func summary(_ message: String, fields: [(String, JSONValue)]) {
+    package func summary(_ message: String, fields: [(String, JSONValue)]) {
         guard !quiet else { return }
         emit(level: "info", message: message, fields: [("event", .string("summary"))] + fields)
     }
@@ -50,7 +50,7 @@ public struct Reporter: Sendable {
     /// `; hint: …` when the server gave them. JSON: level `notice` or `warning`, `event`
     /// `server_notice`, the server's `severity`, and `sqlstate`, `detail`, `hint` when given.
     /// `--quiet` silences every severity but WARNING.
-    public func serverNotice(_ notice: ServerNotice) {
+    package func serverNotice(_ notice: ServerNotice) {
         guard !quiet || notice.isWarning else { return }
         let level = notice.isWarning ? "warning" : "notice"
         switch format {

@@ -2,15 +2,15 @@
 /// `R: 300 rows, 48213 bytes in 0.042s (7142 rows/s)` — followed by the tool's own words, and the
 /// same figures as fields for `--log-format json` (`resource`, `rows`, `bytes`, `seconds`,
 /// `rows_per_second`, then the tool's own).
-public struct RunSummary {
-    public var resource: String
-    public var rows: Int
-    public var bytes: Int
-    public var seconds: Double
+package struct RunSummary {
+    package var resource: String
+    package var rows: Int
+    package var bytes: Int
+    package var seconds: Double
     /// Words right after the row count, before the bytes: ` (5 more already loaded …)`.
-    public var rowsNote: String
+    package var rowsNote: String
 
-    public init(resource: String, rows: Int, bytes: Int, seconds: Double, rowsNote: String = "") {
+    package init(resource: String, rows: Int, bytes: Int, seconds: Double, rowsNote: String = "") {
         self.resource = resource
         self.rows = rows
         self.bytes = bytes
@@ -19,15 +19,15 @@ public struct RunSummary {
     }
 
     /// Rows a second; the row count itself when no time was measured.
-    public var rowsPerSecond: Int { seconds > 0 ? Int(Double(rows) / seconds) : rows }
+    package var rowsPerSecond: Int { seconds > 0 ? Int(Double(rows) / seconds) : rows }
 
     /// The line up to the rate: `R: 300 rows, 48213 bytes in 0.042s (7142 rows/s)`.
-    public var opening: String {
+    package var opening: String {
         "\(resource): \(Plural.count(rows, "row"))\(rowsNote), \(bytes) bytes in \(Self.formatSeconds(seconds))s (\(rowsPerSecond) rows/s)"
     }
 
     /// The figures every summary carries, in this order.
-    public var fields: [(String, JSONValue)] {
+    package var fields: [(String, JSONValue)] {
         [
             ("resource", .string(resource)),
             ("rows", .number(String(rows))),
@@ -40,7 +40,7 @@ public struct RunSummary {
     /// Prints ``opening`` followed by `ending`, with `moreFields` after ``fields``: as the summary
     /// of a successful run (silenced by `--quiet`), or as a warning when the run's outcome is
     /// something the user must see (a commit whose end was not confirmed).
-    public func report(_ ending: String, moreFields: [(String, JSONValue)], to reporter: Reporter, asWarning: Bool = false) {
+    package func report(_ ending: String, moreFields: [(String, JSONValue)], to reporter: Reporter, asWarning: Bool = false) {
         if asWarning {
             reporter.warning(opening + ending, fields: fields + moreFields)
         } else {
@@ -49,7 +49,7 @@ public struct RunSummary {
     }
 
     /// Seconds as text with three decimals (`0.042`), as summaries and records give durations.
-    public static func formatSeconds(_ seconds: Double) -> String {
+    package static func formatSeconds(_ seconds: Double) -> String {
         let milliseconds = Int((seconds * 1000).rounded())
         let fraction = String(milliseconds % 1000)
         let padded = fraction.count >= 3 ? fraction : String(repeating: "0", count: 3 - fraction.count) + fraction

@@ -1,9 +1,9 @@
 import Glibc
 
 /// stdout, which carries data only.
-public enum StandardOutput {
+package enum StandardOutput {
     /// Writes all of `text`; a closed pipe or full disk is an I/O error (exit 74).
-    public static func write(_ text: String) throws(ConduitError) {
+    package static func write(_ text: String) throws(ConduitError) {
         do {
             try FileIO.writeAll(Array(text.utf8), to: STDOUT_FILENO)
         } catch {

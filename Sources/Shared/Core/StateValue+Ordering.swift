@@ -3,7 +3,7 @@
 /// A number and a string do not compare (`nil`).
 extension StateValue {
     /// How `self` orders against `other`, or nil when one is a number and the other a string.
-    public func compare(to other: StateValue) -> Ordering? {
+    package func compare(to other: StateValue) -> Ordering? {
         switch (self, other) {
         case let (.number(left), .number(right)):
             return DecimalText.compare(left, right)
@@ -18,20 +18,20 @@ extension StateValue {
     }
 
     /// The greater of two values (self when equal); nil when they do not compare.
-    public func maximum(with other: StateValue) -> StateValue? {
+    package func maximum(with other: StateValue) -> StateValue? {
         guard let order = compare(to: other) else { return nil }
         return order == .ascending ? other : self
     }
 
     /// The value as the user writes it on a command line: digits for numbers, bare text for strings.
-    public var plainText: String {
+    package var plainText: String {
         switch self {
         case .number(let text), .string(let text): text
         }
     }
 
     /// The value as JSON text, for the state file and `--log-format json`.
-    public var jsonValue: JSONValue {
+    package var jsonValue: JSONValue {
         switch self {
         case .number(let text): .number(text)
         case .string(let text): .string(text)
@@ -39,7 +39,7 @@ extension StateValue {
     }
 
     /// "number" or "string", for messages.
-    public var typeName: String {
+    package var typeName: String {
         switch self {
         case .number: "number"
         case .string: "string"
@@ -49,7 +49,7 @@ extension StateValue {
 }
 
 /// The result of comparing two values.
-public enum Ordering: Sendable, Equatable {
+package enum Ordering: Sendable, Equatable {
     case ascending, equal, descending
 
     static func of<T: Comparable>(_ left: T, _ right: T) -> Ordering {

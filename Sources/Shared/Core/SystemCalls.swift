@@ -307,6 +307,17 @@ extension SystemCall {
 }
 
 extension FileIO {
+    /// Lets child processes inherit `fd` (clears close-on-exec).
+    package static func shareWithChildProcesses(_ fd: Int32) {
+        _ = fcntl(fd, F_SETFD, 0)
+    }
+
+    /// Writes one byte, ignoring errors (a signal to a reader that may be gone).
+    package static func writeByte(_ byte: UInt8, to fd: Int32) {
+        var value = byte
+        _ = write(fd, &value, 1)
+    }
+
     /// Appends `bytes` to the file at `path` (created if missing) with one write: a short line
     /// lands whole even beside another writer.
     package static func append(_ bytes: [UInt8], to path: String) throws(SystemCallError) {
@@ -343,5 +354,41 @@ package enum WallClock {
         gmtime_r(&seconds, &parts)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
         return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+    }
+}
+
+extension SystemCallError {
+    /// `EPIPE`: the reader of a pipe went away.
+    package var isBrokenPipe: Bool { code == EPIPE }
+}
+
+/// A pipe's write end, as a writer that must know whether its reader took every byte sees it.
+package enum PipeWriteEnd {
+    /// Whether `fd` is a pipe (a FIFO), not a file or a terminal.
+    package static func isPipe(_ fd: Int32) -> Bool {
+        var status = stat()
+        return fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFIFO
+    }
+
+    /// Bytes written to the pipe its reader has not taken yet; nil when the system cannot say.
+    package static func unreadBytes(_ fd: Int32) -> Int? {
+        var unread: Int32 = 0
+        guard ioctl(fd, UInt(FIONREAD), &unread) == 0 else { return nil }
+        return Int(unread)
+    }
+
+    /// Waits up to `seconds` and says whether every reader of the pipe is gone (`POLLERR` on
+    /// the write end).
+    package static func readersGone(_ fd: Int32, within seconds: Double) -> Bool {
+        var watch = pollfd(fd: fd, events: 0, revents: 0)
+        return poll(&watch, 1, Int32(seconds * 1000)) > 0 && watch.revents & Int16(POLLERR) != 0
+    }
+}
+
+extension SignalForwarding {
+    /// A reader that goes away becomes a write error (`EPIPE`) with a message, not a silent
+    /// death by `SIGPIPE`.
+    package static func ignoreBrokenPipes() {
+        signal(SIGPIPE, SIG_IGN)
     }
 }

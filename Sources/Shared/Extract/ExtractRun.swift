@@ -1,19 +1,18 @@
-public import Config
-public import Core
-import Glibc
-public import State
+package import Config
+package import Core
+package import State
 import Stream
 
 /// What an extractor wrote: the rows, and the incremental column's value in the last of them.
-public struct ExtractedRows: Sendable, Equatable {
-    public var rows: Int
-    public var lastValue: StateValue?
+package struct ExtractedRows: Sendable, Equatable {
+    package var rows: Int
+    package var lastValue: StateValue?
     /// What the safe horizon did (PostgreSQL sources with `safe_horizon`); nil where none applies.
-    public var horizon: HorizonOutcome?
+    package var horizon: HorizonOutcome?
     /// What the next run's horizon may use (kept beside the state file in ``HorizonRecord``).
-    public var horizonMemory: JSONValue?
+    package var horizonMemory: JSONValue?
 
-    public init(rows: Int, lastValue: StateValue?, horizon: HorizonOutcome? = nil, horizonMemory: JSONValue? = nil) {
+    package init(rows: Int, lastValue: StateValue?, horizon: HorizonOutcome? = nil, horizonMemory: JSONValue? = nil) {
         self.rows = rows
         self.lastValue = lastValue
         self.horizon = horizon
@@ -24,22 +23,22 @@ public struct ExtractedRows: Sendable, Equatable {
 /// What the safe horizon of one extract held back and why (docs/INCREMENTAL.md, "Rows that
 /// commit late"): rows at and above the first value that a transaction still in flight could
 /// precede are not written; they come in a later run.
-public struct HorizonOutcome: Sendable, Equatable {
+package struct HorizonOutcome: Sendable, Equatable {
     /// Rows the query returned that were not written.
-    public var heldRows: Int
+    package var heldRows: Int
     /// The incremental value of the first held row.
-    public var heldFrom: StateValue?
+    package var heldFrom: StateValue?
     /// What held them, for people: `the transaction of pid 4242 (role app, idle in transaction), open 12.5 s`.
-    public var blocker: String?
+    package var blocker: String?
     /// The blocking backend, when known.
-    public var pid: Int?
+    package var pid: Int?
     /// How long the blocking transaction had been open, when the role may see it.
-    public var ageSeconds: Double?
+    package var ageSeconds: Double?
     /// One warning each for a guarantee this run could not give (the role cannot see other
     /// roles' sessions; the column cannot be traced to a table).
-    public var warnings: [String]
+    package var warnings: [String]
 
-    public init(heldRows: Int, heldFrom: StateValue?, blocker: String?, pid: Int?, ageSeconds: Double?, warnings: [String]) {
+    package init(heldRows: Int, heldFrom: StateValue?, blocker: String?, pid: Int?, ageSeconds: Double?, warnings: [String]) {
         self.heldRows = heldRows
         self.heldFrom = heldFrom
         self.blocker = blocker
@@ -52,17 +51,17 @@ public struct HorizonOutcome: Sendable, Equatable {
 /// `conduit-extract RESOURCE`: resolves `:last_value`, runs the query on the source and writes
 /// NDJSON to stdout; on a pipe, confirms the end of the stream to the resource's
 /// `conduit-state commit` (``EndConfirmation``).
-public struct ExtractRun {
-    public var configuration: Configuration
+package struct ExtractRun {
+    package var configuration: Configuration
     /// The kind of the resource's source (from the CLI's list): what it is, how it opens.
-    public var connector: any SourceConnector
-    public var resource: ResourceConfig
-    public var stateFile: StateFile
+    package var connector: any SourceConnector
+    package var resource: ResourceConfig
+    package var stateFile: StateFile
     /// `--last-value`: one run from this value, the state file untouched.
-    public var overrideValue: String?
-    public var reporter: Reporter
+    package var overrideValue: String?
+    package var reporter: Reporter
 
-    public init(
+    package init(
         configuration: Configuration, resource: ResourceConfig, stateFile: StateFile, overrideValue: String?,
         reporter: Reporter, connector: any SourceConnector
     ) {
@@ -76,7 +75,7 @@ public struct ExtractRun {
 
     /// Where `:last_value` comes from on this run, and its value (nil: the type's minimum or 0,
     /// decided once the server has said the parameter's type).
-    public func resolveLastValue() throws(ConduitError) -> (value: StateValue?, origin: String) {
+    package func resolveLastValue() throws(ConduitError) -> (value: StateValue?, origin: String) {
         let (value, origin) = try resolve()
         return (value, origin.description)
     }
@@ -180,7 +179,7 @@ public struct ExtractRun {
     /// The query as it will run and the value bound to `$1`; connects to nothing. A value from
     /// the environment shows as written (`${NAME}`), in the query and in `initial_value`; a
     /// `${NAME:-default}` that fell back shows its default, which is text of ingest.yml.
-    public func dryRun() throws(ConduitError) -> String {
+    package func dryRun() throws(ConduitError) -> String {
         let source = configuration.source(of: resource)
         let (value, origin, watermark) = try resolveBound()
         let template = QueryTemplate(resource.query, dialect: connector.schema.queryDialect)
@@ -228,21 +227,21 @@ public struct ExtractRun {
     }
 
     /// The query's result columns (`--describe`), without running it.
-    public func describe() throws(ConduitError) -> [SourceColumn] {
+    package func describe() throws(ConduitError) -> [SourceColumn] {
         try openSource().describe(resource: resource)
     }
 
     /// Runs the extraction, writing rows to stdout.
-    public func run() throws(ConduitError) -> ExitStatus {
+    package func run() throws(ConduitError) -> ExitStatus {
         let source = configuration.source(of: resource)
         let started = MonotonicClock.now
         // A reader that goes away is an I/O error with a message (exit 74, SPEC 7), the same
         // whether it left before the last write or after it, not a silent death by SIGPIPE.
-        signal(SIGPIPE, SIG_IGN)
+        SignalForwarding.ignoreBrokenPipes()
         let (value, origin, watermark) = try resolveBound()
         let opened = try openSource()
         try checkLastValue(value, from: origin, opened: opened)
-        let output = OutputStream(
+        let output = GroupSafeOutput(
             holdsValueGroups: resource.isIncremental && resource.ordered, memoryLimit: SpillBuffer.configuredMemoryLimit)
         // Live progress on a terminal, drawn from the output's flushes (every 256 KB), not per row.
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
@@ -387,7 +386,7 @@ final class StartAnnouncement {
 
     /// After a failure: records what was written as confirming nothing, with a value at or
     /// above everything written (best effort: the extract is failing already).
-    func recordFailure(output: OutputStream) {
+    func recordFailure(output: GroupSafeOutput) {
         guard let run else { return }
         try? confirmation.confirmEnd(
             run: run, extract: extract, rows: 0, digest: output.digest, lastValue: output.valueBound, complete: false)

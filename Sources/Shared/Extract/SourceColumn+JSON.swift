@@ -1,11 +1,11 @@
-public import Config
-public import Core
+import Config
+package import Core
 import State
 import Stream
 
 extension SourceColumn {
     /// One line of `conduit-extract --describe`.
-    public var jsonValue: JSONValue {
+    package var jsonValue: JSONValue {
         .object([
             JSONMember(key: "name", value: .string(name)),
             JSONMember(key: "source_type", value: .string(sourceType)),
@@ -18,24 +18,24 @@ extension SourceColumn {
     /// Reads the output of `conduit-extract --describe` (one JSON object a line), as
     /// `conduit-load --schema FILE` takes it: a loader that cannot reach the source still creates
     /// typed tables. Errors name the file and the line.
-    public static func readDescription(
+    package static func readDescription(
         _ bytes: [UInt8], file: String, source: any SourceConnector
     ) throws(ConduitError) -> [SourceColumn] {
         var columns: [SourceColumn] = []
         for (index, line) in bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false).enumerated() {
             let text = Array(line)
             if text.allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }) { continue }
-            let where_ = "\(file): line \(index + 1)"
+            let location = "\(file): line \(index + 1)"
             let members: [JSONMember]
             do {
                 guard case .object(let object) = try JSONParser.parse(text) else {
-                    throw ConduitError.badInput("\(where_): not a JSON object; give the output of conduit-extract --describe")
+                    throw ConduitError.badInput("\(location): not a JSON object; give the output of conduit-extract --describe")
                 }
                 members = object
             } catch let error as ConduitError {
                 throw error
             } catch {
-                throw .badInput("\(where_): not JSON (\(error)); give the output of conduit-extract --describe")
+                throw .badInput("\(location): not JSON (\(error)); give the output of conduit-extract --describe")
             }
             var name: String?
             var declared = ""
@@ -46,14 +46,14 @@ extension SourceColumn {
                 case ("source_type", .string(let text)): declared = text
                 case ("kind", .string(let text)):
                     guard let known = ColumnKind(name: text) else {
-                        throw .badInput("\(where_): unknown kind \(JSONEscaping.quoted(text))")
+                        throw .badInput("\(location): unknown kind \(JSONEscaping.quoted(text))")
                     }
                     kind = known
                 case ("kind", .null): kind = nil
                 default: break
                 }
             }
-            guard let name else { throw .badInput("\(where_): no \"name\" key") }
+            guard let name else { throw .badInput("\(location): no \"name\" key") }
             columns.append(SourceColumn(
                 name: name, sourceType: declared, kind: kind, sourceKind: source.schema.typeName,
                 sourceTypeIsPortable: source.describedTypeIsPortable(sourceType: declared, kind: kind)))

@@ -1,10 +1,10 @@
-public import Config
-public import Core
+package import Config
+package import Core
 
 /// One kind of source, as the source-independent code sees it: how `ingest.yml` describes it,
 /// what is known of it before connecting (`--dry-run` connects to nothing), and how it opens.
 /// Each source's target declares one; `CLI/Connectors` lists them.
-public protocol SourceConnector: Sendable {
+package protocol SourceConnector: Sendable {
     /// Its `type:`, keys and SQL dialect in `ingest.yml`.
     var schema: ConnectionSchema { get }
 

@@ -1,6 +1,4 @@
-import Config
-public import Core
-import Extract
+package import Core
 import State
 import Stream
 
@@ -8,7 +6,7 @@ extension ColumnKind {
     /// The kind inferred from one value, for a key no source column describes (added by `jq`,
     /// say): integers → bigint, other numbers → numeric, RFC 3339 timestamps → timestamptz,
     /// booleans, objects and arrays → jsonb, anything else (null included) → text.
-    public static func inferred(from value: JSONValue) -> ColumnKind {
+    package static func inferred(from value: JSONValue) -> ColumnKind {
         switch value {
         case .null: return .text
         case .bool: return .boolean

@@ -1,10 +1,10 @@
-public import Config
-public import Core
+package import Config
+package import Core
 
 /// One kind of destination, as the destination-independent code sees it: how `ingest.yml`
 /// describes it and how it opens. Each destination's target declares one; `CLI/Connectors`
 /// lists them (docs/ARCHITECTURE.md, "Adding a destination").
-public protocol DestinationConnector: Sendable {
+package protocol DestinationConnector: Sendable {
     /// Its `type:` and keys in `ingest.yml`.
     var schema: ConnectionSchema { get }
 

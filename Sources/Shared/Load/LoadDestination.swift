@@ -1,19 +1,16 @@
-public import Config
-public import Core
-import Extract
-import State
-public import Stream
+package import Core
+package import Stream
 
 /// A column of the destination table as the loader sees it.
-public struct DestinationColumn: Sendable, Equatable {
-    public var name: String
+package struct DestinationColumn: Sendable, Equatable {
+    package var name: String
     /// The declared type, as the destination spells it.
-    public var type: String
+    package var type: String
     /// How JSON values are encoded for it (base64 into bytea, JSON arrays into PostgreSQL
     /// arrays); nil for a type outside the mapping, which takes values as text.
-    public var kind: ColumnKind?
+    package var kind: ColumnKind?
 
-    public init(name: String, type: String, kind: ColumnKind?) {
+    package init(name: String, type: String, kind: ColumnKind?) {
         self.name = name
         self.type = type
         self.kind = kind
@@ -21,7 +18,7 @@ public struct DestinationColumn: Sendable, Equatable {
 }
 
 /// The table each database destination keeps checkpoints in, beside the loaded tables.
-public let checkpointTableName = "_conduit_checkpoints"
+package let checkpointTableName = "_conduit_checkpoints"
 
 /// What `conduit-load` needs from a destination database. ``LoadRun`` drives it: it decides
 /// batches, columns and types; the destination writes rows and owns transactions.
@@ -29,7 +26,7 @@ public let checkpointTableName = "_conduit_checkpoints"
 /// Everything between ``begin()`` and ``commit()`` is one transaction, so a failed batch leaves
 /// no row of itself behind. Where ``schemaChangesAreTransactional`` holds, table creation and new
 /// columns are part of it too.
-public protocol LoadDestination: AnyObject {
+package protocol LoadDestination: AnyObject {
     /// Names the table in messages: `"public"."users" on appdb at 127.0.0.1:5432`.
     var label: String { get }
     /// Whether `CREATE TABLE` and `ADD COLUMN` run inside the batch's transaction and roll back
@@ -110,15 +107,15 @@ public protocol LoadDestination: AnyObject {
 }
 
 extension LoadDestination {
-    public func columnName(forKey key: String) -> String { key }
-    public var keepAliveCheckInterval: Double? { nil }
-    public var commitOutcomeUnknown: Bool { false }
-    public func keepAlive() throws(ConduitError) {}
+    package func columnName(forKey key: String) -> String { key }
+    package var keepAliveCheckInterval: Double? { nil }
+    package var commitOutcomeUnknown: Bool { false }
+    package func keepAlive() throws(ConduitError) {}
 }
 
 extension LoadDestination {
     /// The default for destinations that only upsert: `updateExisting: false` is refused.
-    public func enableMerge(primaryKey: [String], updateExisting: Bool) throws(ConduitError) {
+    package func enableMerge(primaryKey: [String], updateExisting: Bool) throws(ConduitError) {
         guard updateExisting else {
             throw .configuration(
                 "\(label): this destination cannot load only the rows it does not hold yet, which lookback in append mode needs; use mode: merge")

@@ -1,7 +1,5 @@
-public import Config
-public import Core
-import Extract
-import Glibc
+package import Config
+package import Core
 import State
 import Stream
 
@@ -12,17 +10,17 @@ import Stream
 /// table lacks becomes a new column, a key a row leaves out loads NULL. New columns get the
 /// source's type for that name (asked of the source without running the query, see
 /// ``SourceDescriber``), else a type inferred from the value.
-public struct LoadRun {
-    public var configuration: Configuration
-    public var resource: ResourceConfig
+package struct LoadRun {
+    package var configuration: Configuration
+    package var resource: ResourceConfig
     /// The kind of the resource's destination (from the CLI's list): how it opens.
-    public var connector: any DestinationConnector
+    package var connector: any DestinationConnector
     /// The source's column types for the columns a load creates: described from the source,
     /// read from a `--schema` file, or nil (`--infer-types`: from the values alone).
-    public var describeSource: (() throws(ConduitError) -> [SourceColumn])?
-    public var reporter: Reporter
+    package var describeSource: (() throws(ConduitError) -> [SourceColumn])?
+    package var reporter: Reporter
     /// The process environment: `conduit-state commit` passes the run's checkpoint token through it.
-    public var environment: [String: String]
+    package var environment: [String: String]
     /// How the summary names where the rows went.
     static func describe(_ mode: WriteMode, into label: String, table: String) -> String {
         switch mode {
@@ -33,14 +31,14 @@ public struct LoadRun {
     }
 
     /// The staging table of a `replace` into `table`, beside it.
-    public static func stagingTableName(for table: String) -> String {
+    package static func stagingTableName(for table: String) -> String {
         table + "__conduit_staging"
     }
 
     /// Rows per transaction when the configuration does not say.
-    public static let defaultBatchSize = 100_000
+    package static let defaultBatchSize = 100_000
 
-    public init(
+    package init(
         configuration: Configuration, resource: ResourceConfig, connector: any DestinationConnector,
         describeSource: (() throws(ConduitError) -> [SourceColumn])?, reporter: Reporter, environment: [String: String]
     ) {
@@ -74,7 +72,7 @@ public struct LoadRun {
     }
 
     /// Loads stdin. Returns success only when every row read is committed.
-    public func run(input: Int32 = 0) throws(ConduitError) -> ExitStatus {
+    package func run(input: Int32 = 0) throws(ConduitError) -> ExitStatus {
         let started = MonotonicClock.now
         let destinationConfig = configuration.destination(of: resource)
         let mode = configuration.effectiveMode(of: resource)

@@ -1,5 +1,4 @@
-import Config
-public import Core
+package import Core
 import Extract
 import Load
 import Stream
@@ -7,11 +6,11 @@ import Stream
 extension ColumnKind {
     /// The PostgreSQL type a created column gets: the mapping's own name for the kind, which
     /// SPEC 4 spells in PostgreSQL's words (`double precision`, `integer[]`).
-    public var postgresName: String { description }
+    package var postgresName: String { description }
 
     /// The kind of a PostgreSQL type; nil for types outside the mapping (enums, domains, composites, …),
     /// which travel as their text.
-    public init?(postgres type: PostgresDataType) {
+    package init?(postgres type: PostgresDataType) {
         if let element = type.elementType {
             guard let kind = ColumnKind(postgres: element) else { return nil }
             self = .array(kind)

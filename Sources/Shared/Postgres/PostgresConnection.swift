@@ -1,6 +1,6 @@
 internal import CLibPQ
-public import Config
-public import Core
+package import Config
+package import Core
 import Extract
 import Glibc
 import Load
@@ -8,20 +8,20 @@ import Stream
 
 /// One libpq connection. The `final class` owns the `PGconn` and frees it in `deinit`, also when
 /// connecting failed (a failed `PQconnectdbParams` still needs `PQfinish`).
-public final class PostgresConnection {
+package final class PostgresConnection {
     private let handle: OpaquePointer
     /// Where libpq's notice receiver hands the server's notices; libpq holds it unretained, so it
     /// lives as long as the handle (released after `PQfinish` in `deinit`). Nil: libpq's default,
     /// `NOTICE:  …` straight to stderr.
     private let notices: NoticeReceiver?
     /// "appdb at 127.0.0.1:5432": names the server in messages, never the password.
-    public let label: String
+    package let label: String
 
     /// Connects with libpq keywords and values (never a concatenated conninfo string). A `url`
     /// goes in as `dbname` with `expand_dbname`, libpq's own URI parsing.
     /// The server's notices and warnings go to `notices` (see ``NoticeReceiver``).
     /// The corresponding libpq calls are `PQconnectdbParams` and `PQsetNoticeReceiver`.
-    public init(settings: ConnectionSettings, applicationName: String, notices: ServerNoticeHandler? = nil) throws(PostgresError) {
+    package init(settings: ConnectionSettings, applicationName: String, notices: ServerNoticeHandler? = nil) throws(PostgresError) {
         var pairs: [(String, String)] = []
         if let url = settings.url { pairs.append(("dbname", url)) }
         pairs += settings.parameters.map { ($0.keyword, $0.value) }
@@ -72,7 +72,7 @@ public final class PostgresConnection {
     }
 
     /// Runs statements that return no rows (session settings). The corresponding libpq call is `PQexec`.
-    public func execute(_ sql: String, context: String) throws(PostgresError) {
+    package func execute(_ sql: String, context: String) throws(PostgresError) {
         let result = PQexec(handle, sql)
         defer { PQclear(result) }
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
@@ -249,7 +249,7 @@ public final class PostgresConnection {
 
     /// Quotes `text` as an SQL literal with the server's own escaping rules.
     /// The corresponding libpq call is `PQescapeLiteral`.
-    public func escapeLiteral(_ text: String) throws(PostgresError) -> String {
+    package func escapeLiteral(_ text: String) throws(PostgresError) -> String {
         let bytes = Array(text.utf8)
         guard let escaped = PQescapeLiteral(handle, text, bytes.count) else {
             throw PostgresError(context: "escaping a value", message: lastErrorMessage, isConnectionFailure: false)

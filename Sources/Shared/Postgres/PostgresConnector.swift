@@ -1,15 +1,15 @@
-public import Config
-public import Core
-public import Extract
-public import Load
+package import Config
+package import Core
+package import Extract
+package import Load
 
 /// PostgreSQL as `ingest.yml` names it (`type: postgresql`), as a source and as a destination.
-public struct PostgresConnector: SourceConnector, DestinationConnector {
-    public static let typeName = "postgresql"
+package struct PostgresConnector: SourceConnector, DestinationConnector {
+    package static let typeName = "postgresql"
 
-    public init() {}
+    package init() {}
 
-    public var schema: ConnectionSchema { Self.schema }
+    package var schema: ConnectionSchema { Self.schema }
 
     /// libpq's connection keywords (`database` is accepted as an alias of `dbname`).
     static let libpqKeywords = [
@@ -69,21 +69,21 @@ public struct PostgresConnector: SourceConnector, DestinationConnector {
         return settings
     }
 
-    public var placeholderShown: String { "$1" }
+    package var placeholderShown: String { "$1" }
 
-    public var hasSafeHorizon: Bool { true }
+    package var hasSafeHorizon: Bool { true }
 
     /// PostgreSQL refuses a value of the wrong type when it binds it (`invalid input syntax for type bigint`, exit 65).
-    public var comparesMismatchedValuesSilently: Bool { false }
+    package var comparesMismatchedValuesSilently: Bool { false }
 
     /// A type the mapping knows is built in; one it does not (an enum) travels as text.
-    public func describedTypeIsPortable(sourceType: String, kind: ColumnKind?) -> Bool { kind != nil }
+    package func describedTypeIsPortable(sourceType: String, kind: ColumnKind?) -> Bool { kind != nil }
 
-    public func open(_ config: SourceConfig, reporter: Reporter) throws(ConduitError) -> any Source {
+    package func open(_ config: SourceConfig, reporter: Reporter) throws(ConduitError) -> any Source {
         try PostgresSource(source: config, notices: { reporter.serverNotice($0) })
     }
 
-    public func open(
+    package func open(
         _ config: DestinationConfig, table: String, reporter: Reporter, environment: [String: String]
     ) throws(ConduitError) -> any LoadDestination {
         try PostgresDestination(config: config, table: table, notices: { reporter.serverNotice($0) })
@@ -92,7 +92,7 @@ public struct PostgresConnector: SourceConnector, DestinationConnector {
 
 extension QueryTemplate.Dialect {
     /// PostgreSQL's SQL: `E'…'` strings, `$$…$$` and `$tag$…$tag$` strings, nesting `/* */` comments.
-    public static let postgresql = QueryTemplate.Dialect(
+    package static let postgresql = QueryTemplate.Dialect(
         escapeStrings: true, dollarQuotedStrings: true, nestedBlockComments: true)
 }
 

@@ -1,4 +1,3 @@
-import Config
 import Core
 import Extract
 import Load
@@ -6,37 +5,37 @@ import Stream
 
 /// A PostgreSQL type OID: an open set (postgres-nio's `PostgresDataType` does the same), with
 /// the types Conduit maps named.
-public struct PostgresDataType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-    public var rawValue: UInt32
-    public init(rawValue: UInt32) { self.rawValue = rawValue }
-    public init(_ rawValue: UInt32) { self.rawValue = rawValue }
+package struct PostgresDataType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    package var rawValue: UInt32
+    package init(rawValue: UInt32) { self.rawValue = rawValue }
+    package init(_ rawValue: UInt32) { self.rawValue = rawValue }
 
-    public static let bool = Self(16)
-    public static let bytea = Self(17)
-    public static let char = Self(18)
-    public static let name = Self(19)
-    public static let int8 = Self(20)
-    public static let int2 = Self(21)
-    public static let int4 = Self(23)
-    public static let text = Self(25)
-    public static let oid = Self(26)
-    public static let json = Self(114)
-    public static let xml = Self(142)
-    public static let float4 = Self(700)
-    public static let float8 = Self(701)
-    public static let money = Self(790)
-    public static let bpchar = Self(1042)
-    public static let varchar = Self(1043)
-    public static let date = Self(1082)
-    public static let time = Self(1083)
-    public static let timestamp = Self(1114)
-    public static let timestamptz = Self(1184)
-    public static let interval = Self(1186)
-    public static let timetz = Self(1266)
-    public static let numeric = Self(1700)
-    public static let uuid = Self(2950)
-    public static let jsonb = Self(3802)
-    public static let unknown = Self(705)
+    package static let bool = Self(16)
+    package static let bytea = Self(17)
+    package static let char = Self(18)
+    package static let name = Self(19)
+    package static let int8 = Self(20)
+    package static let int2 = Self(21)
+    package static let int4 = Self(23)
+    package static let text = Self(25)
+    package static let oid = Self(26)
+    package static let json = Self(114)
+    package static let xml = Self(142)
+    package static let float4 = Self(700)
+    package static let float8 = Self(701)
+    package static let money = Self(790)
+    package static let bpchar = Self(1042)
+    package static let varchar = Self(1043)
+    package static let date = Self(1082)
+    package static let time = Self(1083)
+    package static let timestamp = Self(1114)
+    package static let timestamptz = Self(1184)
+    package static let interval = Self(1186)
+    package static let timetz = Self(1266)
+    package static let numeric = Self(1700)
+    package static let uuid = Self(2950)
+    package static let jsonb = Self(3802)
+    package static let unknown = Self(705)
 
     /// Array type → element type, for the arrays of the types above.
     static let elementTypes: [PostgresDataType: PostgresDataType] = [
@@ -48,10 +47,10 @@ public struct PostgresDataType: RawRepresentable, Hashable, Sendable, CustomStri
     ]
 
     /// The element type when this is an array type Conduit knows.
-    public var elementType: PostgresDataType? { Self.elementTypes[self] }
+    package var elementType: PostgresDataType? { Self.elementTypes[self] }
 
     /// The SQL name, for CREATE TABLE and casts; nil for a type Conduit does not know by OID.
-    public var sqlName: String? {
+    package var sqlName: String? {
         if let element = elementType, let name = element.sqlName { return name + "[]" }
         switch self {
         case .bool: return "boolean"
@@ -83,5 +82,5 @@ public struct PostgresDataType: RawRepresentable, Hashable, Sendable, CustomStri
         }
     }
 
-    public var description: String { sqlName ?? "oid \(rawValue)" }
+    package var description: String { sqlName ?? "oid \(rawValue)" }
 }

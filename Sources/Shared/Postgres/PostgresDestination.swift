@@ -41,7 +41,7 @@ package final class PostgresDestination: LoadDestination {
     private let schemaPrefix: String
 
     /// Connects for `table`. The server's notices (a trigger's `RAISE NOTICE`) go to `notices`.
-    public init(config: DestinationConfig, table: String, notices: ServerNoticeHandler? = nil) throws(ConduitError) {
+    package init(config: DestinationConfig, table: String, notices: ServerNoticeHandler? = nil) throws(ConduitError) {
         connection = try converting { () throws(PostgresError) in
             let connection = try PostgresConnection(settings: config.connection, applicationName: "conduit-load", notices: notices)
             // Inputs without a zone or in an ambiguous date order are read the same on every server.
@@ -90,9 +90,9 @@ package final class PostgresDestination: LoadDestination {
         }
     }
 
-    public var schemaChangesAreTransactional: Bool { true }
+    package var schemaChangesAreTransactional: Bool { true }
 
-    public func typeName(for kind: ColumnKind) -> String { kind.postgresName }
+    package func typeName(for kind: ColumnKind) -> String { kind.postgresName }
 
     package func newColumnType(source: SourceColumn?, inferred: ColumnKind) -> String {
         source?.postgresType ?? typeName(for: inferred)

@@ -1,29 +1,28 @@
 internal import CLibPQ
-import Config
-public import Core
+package import Core
 import Extract
 import Load
 import Stream
 
 /// An error from libpq or the server, with the server's diagnostic fields kept
 /// (postgres-nio's PSQLError does the same). Never carries the password or the conninfo.
-public struct PostgresError: ConduitErrorConvertible, CustomStringConvertible, Sendable, Equatable {
+package struct PostgresError: ConduitErrorConvertible, CustomStringConvertible, Sendable, Equatable {
     /// What Conduit was doing: "connecting to appdb at 127.0.0.1:5432", "running the query of sync_new_users".
-    public var context: String
+    package var context: String
     /// The server's or libpq's primary message.
-    public var message: String
+    package var message: String
     /// Five-character SQLSTATE, when the server sent one.
-    public var sqlState: String?
-    public var detail: String?
-    public var hint: String?
+    package var sqlState: String?
+    package var detail: String?
+    package var hint: String?
     /// 1-based character position in the query, when the server gave one.
-    public var position: String?
+    package var position: String?
     /// Where the server was (`COPY users, line 3, column id: "abc"`), when it said.
-    public var serverContext: String?
+    package var serverContext: String?
     /// Whether the failure happened before a session existed (refused, timed out, authentication).
-    public var isConnectionFailure: Bool
+    package var isConnectionFailure: Bool
 
-    public var description: String {
+    package var description: String {
         var text = "\(context): \(message)"
         if let sqlState { text += " (SQLSTATE \(sqlState))" }
         if let position { text += " at character \(position)" }
@@ -35,7 +34,7 @@ public struct PostgresError: ConduitErrorConvertible, CustomStringConvertible, S
     /// The SPEC section 7 category: unreachable servers are worth a retry (69); a query the
     /// server rejects as invalid (syntax, unknown names, permissions: SQLSTATE classes 42 and
     /// 0A, 28) is a configuration error (78); bad data is 65; anything else 69 or 70.
-    public var conduitError: ConduitError {
+    package var conduitError: ConduitError {
         if isConnectionFailure {
             if let sqlState, sqlState.hasPrefix("28") || sqlState == "3D000" {
                 return .configuration(description)  // authentication failed, database does not exist

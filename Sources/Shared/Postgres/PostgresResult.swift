@@ -1,5 +1,4 @@
 internal import CLibPQ
-import Config
 import Core
 import Extract
 import Load

@@ -1,13 +1,13 @@
-public import Config
-public import Core
-public import Extract
+package import Config
+package import Core
+package import Extract
 import Load
-public import Stream
+package import Stream
 
 /// A PostgreSQL source: runs a resource's query and writes its rows as NDJSON, streaming (a
 /// cursor fetched in batches, so memory stays flat whatever the row count), and describes a
 /// query's columns without running it.
-public final class PostgresSource: Source {
+package final class PostgresSource: Source {
     private let connection: PostgresConnection
     private let label: String
     /// Rows per FETCH: large enough to amortise round trips, small enough to keep memory flat.
@@ -18,7 +18,7 @@ public final class PostgresSource: Source {
 
     /// Connects and fixes the session settings the JSON mapping relies on. The server's notices
     /// (`RAISE NOTICE` in a function the query calls) go to `notices`.
-    public init(
+    package init(
         source: SourceConfig, applicationName: String = "conduit-extract", notices: ServerNoticeHandler? = nil
     ) throws(ConduitError) {
         connection = try converting { () throws(PostgresError) in
@@ -37,8 +37,8 @@ public final class PostgresSource: Source {
         label = connection.label
     }
 
-    public func extract(
-        resource: ResourceConfig, lastValue: StateValue?, horizonMemory: JSONValue?, output: OutputStream
+    package func extract(
+        resource: ResourceConfig, lastValue: StateValue?, horizonMemory: JSONValue?, output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows {
         let template = QueryTemplate(resource.query, dialect: .postgresql)
         let sql = template.rendered(placeholderReplacement: "$1")
@@ -79,7 +79,7 @@ public final class PostgresSource: Source {
 
     /// The query's result columns: `PQprepare` and `PQdescribePrepared`, then `format_type` for
     /// each column's exact spelling (`numeric(12,2)`, `integer[]`).
-    public func describe(resource: ResourceConfig) throws(ConduitError) -> [SourceColumn] {
+    package func describe(resource: ResourceConfig) throws(ConduitError) -> [SourceColumn] {
         let sql = QueryTemplate(resource.query, dialect: .postgresql).rendered(placeholderReplacement: "$1")
         let context = "describing the query of \(resource.name) on \(label)"
         return try converting { () throws(PostgresError) in
@@ -105,7 +105,7 @@ public final class PostgresSource: Source {
 
     /// The type PostgreSQL infers for the query's `$1`, or nil when the query has no parameter.
     /// The corresponding libpq calls are `PQprepare` and `PQdescribePrepared`.
-    public func parameterType(of sql: String, resource: String) throws(ConduitError) -> PostgresDataType? {
+    package func parameterType(of sql: String, resource: String) throws(ConduitError) -> PostgresDataType? {
         try converting { () throws(PostgresError) in
             let description = try connection.describe(sql, context: "checking the query of \(resource) on \(label)")
             return description.parameterCount > 0 ? description.parameterType(0) : nil
@@ -114,13 +114,13 @@ public final class PostgresSource: Source {
 
     /// Runs `sql` with `$1` bound to `lastValue` (text, typed as `parameterType`) and writes
     /// each row to `output` as one JSON object. Follows `incrementalColumn` for the output's
-    /// value groups and the last value (see ``OutputStream``).
+    /// value groups and the last value (see ``GroupSafeOutput``).
     ///
     /// With a `horizon`, rows at and above the first value that a transaction in flight could
     /// still precede are not written (``PostgresSafeHorizon``); the result says how many.
-    public func extract(
+    package func extract(
         sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, incrementalColumn: String?,
-        ordered: Bool = true, output: OutputStream
+        ordered: Bool = true, output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows {
         try extract(
             sql: sql, parameter: parameter, parameterType: parameterType, resource: resource, incrementalColumn: incrementalColumn,
@@ -133,7 +133,7 @@ public final class PostgresSource: Source {
     /// cursor's declaration takes the snapshot; only then are rows fetched and held back.
     func extract(
         sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, incrementalColumn: String?,
-        ordered: Bool, horizon plan: PostgresSafeHorizon?, memory: JSONValue?, output: OutputStream
+        ordered: Bool, horizon plan: PostgresSafeHorizon?, memory: JSONValue?, output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows {
         let context = "running the query of \(resource) on \(label)"
         let reading = try readHorizonAndBegin(
@@ -234,7 +234,7 @@ public final class PostgresSource: Source {
     /// bound (ordered) or leaves out each such row (unordered), and counts what it kept.
     private func fetchRows(
         into writer: inout NDJSONRowWriter?, holdingBack holdBack: inout PostgresHoldBack?, incrementalColumn: String?,
-        output: OutputStream, context: String
+        output: GroupSafeOutput, context: String
     ) throws(ConduitError) {
         try converting { () throws(PostgresError) in try connection.requestRows(Self.fetchSize, from: Self.cursor, context: context) }
         var batch = try converting { () throws(PostgresError) in try connection.receiveRows(context: context) }

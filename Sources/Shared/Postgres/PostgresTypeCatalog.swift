@@ -1,4 +1,3 @@
-import Config
 import Core
 import Extract
 import Load

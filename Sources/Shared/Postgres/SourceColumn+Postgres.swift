@@ -1,12 +1,11 @@
-import Config
-public import Core
+package import Core
 import Extract
 import Load
 import Stream
 
 extension SourceColumn {
     /// The type a PostgreSQL destination creates for this column, nil when the values must decide.
-    public var postgresType: String? {
+    package var postgresType: String? {
         if let type = portableType(to: PostgresConnector.typeName) { return type }
         if let kind { return kind.postgresName }
         // A PostgreSQL type the destination may not have (an enum, a domain): its text.

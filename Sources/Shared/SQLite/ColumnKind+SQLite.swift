@@ -1,5 +1,4 @@
-import Config
-public import Core
+package import Core
 import Extract
 import Load
 import Stream
@@ -8,7 +7,7 @@ extension ColumnKind {
     /// The SQLite declared type a created column gets. The names are chosen for their affinity
     /// (SQLite's rules read INT, CHAR/TEXT, BLOB, REAL/DOUB in the name) and so that a SQLite
     /// source reading the table back maps each column the same way (``init(sqliteDeclaredType:)``).
-    public var sqliteName: String {
+    package var sqliteName: String {
         switch self {
         case .smallint, .integer, .bigint: "INTEGER"
         case .numeric: "NUMERIC"
@@ -29,7 +28,7 @@ extension ColumnKind {
     /// The kind a SQLite declared type stands for: well-known names first (BOOLEAN, JSON,
     /// DATETIME, …), then SQLite's own affinity rules. Nil for an empty declared type (an
     /// expression column), whose values decide.
-    public init?(sqliteDeclaredType declared: String) {
+    package init?(sqliteDeclaredType declared: String) {
         let upper = declared.uppercased()
         // "VARCHAR(20)", "NUMERIC(12, 2)", "TIMESTAMP(3) WITH TIME ZONE": the name is the words
         // outside the parentheses.

@@ -1,15 +1,15 @@
-public import Config
-public import Core
-public import Extract
-public import Load
+package import Config
+package import Core
+package import Extract
+package import Load
 
 /// SQLite as `ingest.yml` names it (`type: sqlite`), as a source and as a destination: a file.
-public struct SQLiteConnector: SourceConnector, DestinationConnector {
-    public static let typeName = "sqlite"
+package struct SQLiteConnector: SourceConnector, DestinationConnector {
+    package static let typeName = "sqlite"
 
-    public init() {}
+    package init() {}
 
-    public var schema: ConnectionSchema { Self.schema }
+    package var schema: ConnectionSchema { Self.schema }
 
     static let schema = ConnectionSchema(
         typeName: typeName, typeAliases: ["sqlite3"], keys: ["path"], queryDialect: .sqlite, read: readConnection)
@@ -27,22 +27,22 @@ public struct SQLiteConnector: SourceConnector, DestinationConnector {
         return settings
     }
 
-    public var placeholderShown: String { "?1" }
+    package var placeholderShown: String { "?1" }
 
     /// One writer at a time: no transaction in flight can commit rows below what a read saw.
-    public var hasSafeHorizon: Bool { false }
+    package var hasSafeHorizon: Bool { false }
 
     /// SQLite compares text with an INTEGER column without complaint, and finds nothing.
-    public var comparesMismatchedValuesSilently: Bool { true }
+    package var comparesMismatchedValuesSilently: Bool { true }
 
     /// A declared type is the table's own; an expression (no declared type) lets its values decide.
-    public func describedTypeIsPortable(sourceType: String, kind: ColumnKind?) -> Bool { !sourceType.isEmpty }
+    package func describedTypeIsPortable(sourceType: String, kind: ColumnKind?) -> Bool { !sourceType.isEmpty }
 
-    public func open(_ config: SourceConfig, reporter: Reporter) throws(ConduitError) -> any Source {
+    package func open(_ config: SourceConfig, reporter: Reporter) throws(ConduitError) -> any Source {
         SQLiteSource(source: config)
     }
 
-    public func open(
+    package func open(
         _ config: DestinationConfig, table: String, reporter: Reporter, environment: [String: String]
     ) throws(ConduitError) -> any LoadDestination {
         try SQLiteDestination(config: config, table: table)
@@ -51,5 +51,5 @@ public struct SQLiteConnector: SourceConnector, DestinationConnector {
 
 extension QueryTemplate.Dialect {
     /// SQLite's SQL: `[…]` and `` `…` `` identifiers, non-nesting `/* */` comments.
-    public static let sqlite = QueryTemplate.Dialect(bracketAndBacktickIdentifiers: true)
+    package static let sqlite = QueryTemplate.Dialect(bracketAndBacktickIdentifiers: true)
 }

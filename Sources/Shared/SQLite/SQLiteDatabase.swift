@@ -1,5 +1,4 @@
 internal import CSQLite
-import Config
 import Core
 import Extract
 import Load
@@ -7,12 +6,12 @@ import Stream
 
 /// One SQLite connection. The `final class` owns the `sqlite3` handle and closes it in `deinit`,
 /// also when opening failed (a failed `sqlite3_open_v2` still hands back a handle to close).
-public final class SQLiteDatabase {
+package final class SQLiteDatabase {
     let handle: OpaquePointer
-    public let path: String
+    package let path: String
 
     /// Opens `path`; read-only never creates a file. The corresponding SQLite call is `sqlite3_open_v2`.
-    public init(path: String, readOnly: Bool) throws(SQLiteError) {
+    package init(path: String, readOnly: Bool) throws(SQLiteError) {
         var opened: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let code = sqlite3_open_v2(path, &opened, flags, nil)

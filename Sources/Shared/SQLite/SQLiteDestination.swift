@@ -20,7 +20,7 @@ package final class SQLiteDestination: LoadDestination {
     /// Whether merged rows update the ones the table holds (`merge`) or leave them (`append` with `lookback`).
     private var mergeUpdates = true
 
-    public init(config: DestinationConfig, table: String) throws(ConduitError) {
+    package init(config: DestinationConfig, table: String) throws(ConduitError) {
         let path = config.connection.path ?? ""
         database = try converting { () throws(SQLiteError) in try SQLiteDatabase(path: path, readOnly: false) }
         tableName = table
@@ -51,9 +51,9 @@ package final class SQLiteDestination: LoadDestination {
         }
     }
 
-    public var schemaChangesAreTransactional: Bool { true }
+    package var schemaChangesAreTransactional: Bool { true }
 
-    public func typeName(for kind: ColumnKind) -> String { kind.sqliteName }
+    package func typeName(for kind: ColumnKind) -> String { kind.sqliteName }
 
     package func newColumnType(source: SourceColumn?, inferred: ColumnKind) -> String {
         source?.sqliteType ?? typeName(for: inferred)

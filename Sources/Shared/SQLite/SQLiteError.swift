@@ -1,21 +1,17 @@
-import Config
-public import Core
-import Extract
-import Load
-import Stream
+package import Core
 
 /// An error from SQLite, with its result code and message.
-public struct SQLiteError: ConduitErrorConvertible, CustomStringConvertible, Sendable, Equatable {
+package struct SQLiteError: ConduitErrorConvertible, CustomStringConvertible, Sendable, Equatable {
     /// What Conduit was doing: "opening app.db", "running the query of users".
-    public var context: String
-    public var code: Int32
-    public var message: String
+    package var context: String
+    package var code: Int32
+    package var message: String
 
-    public var description: String { "\(context): \(message) (SQLite code \(code))" }
+    package var description: String { "\(context): \(message) (SQLite code \(code))" }
 
     /// SPEC section 7: a file that cannot be opened is unavailable (69); SQL the database refuses
     /// (SQLITE_ERROR from prepare) is a configuration error (78); a value mismatch is bad data (65).
-    public var conduitError: ConduitError {
+    package var conduitError: ConduitError {
         switch code & 0xFF {
         case 14: .unavailable(description)          // SQLITE_CANTOPEN
         case 5, 6: .unavailable(description)        // SQLITE_BUSY, SQLITE_LOCKED

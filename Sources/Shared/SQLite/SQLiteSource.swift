@@ -1,22 +1,22 @@
-public import Config
-public import Core
-public import Extract
+package import Config
+package import Core
+package import Extract
 import Load
-public import Stream
+package import Stream
 
 /// A SQLite source: runs a resource's query and writes its rows as NDJSON, one step at a time,
 /// and describes a query's columns by compiling it. Values map by storage class; a column
 /// declared BOOLEAN gives `true`/`false` for 0 and 1, and one declared JSON embeds text that is
 /// valid JSON — so SQLite → NDJSON → SQLite keeps both.
-public final class SQLiteSource: Source {
+package final class SQLiteSource: Source {
     let config: SourceConfig
 
-    public init(source: SourceConfig) {
+    package init(source: SourceConfig) {
         config = source
     }
 
-    public func extract(
-        resource: ResourceConfig, lastValue: StateValue?, horizonMemory: JSONValue?, output: OutputStream
+    package func extract(
+        resource: ResourceConfig, lastValue: StateValue?, horizonMemory: JSONValue?, output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows {
         let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
         return try Self.extract(
@@ -25,7 +25,7 @@ public final class SQLiteSource: Source {
     }
 
     /// The query's columns and their declared types, from compiling it (`sqlite3_column_decltype`).
-    public func describe(resource: ResourceConfig) throws(ConduitError) -> [SourceColumn] {
+    package func describe(resource: ResourceConfig) throws(ConduitError) -> [SourceColumn] {
         let sql = QueryTemplate(resource.query, dialect: .sqlite).rendered(placeholderReplacement: "?1")
         let path = config.connection.path ?? ""
         return try converting { () throws(SQLiteError) in
@@ -43,9 +43,9 @@ public final class SQLiteSource: Source {
     }
 
     /// Runs `sql` with `?1` bound to `parameter` (when the query has it) and writes each row to
-    /// `output`, following `incrementalColumn` for value groups and the last value (see ``OutputStream``).
-    public static func extract(
-        source: SourceConfig, sql: String, parameter: StateValue?, resource: String, incrementalColumn: String?, output: OutputStream
+    /// `output`, following `incrementalColumn` for value groups and the last value (see ``GroupSafeOutput``).
+    package static func extract(
+        source: SourceConfig, sql: String, parameter: StateValue?, resource: String, incrementalColumn: String?, output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows {
         let path = source.connection.path ?? ""
         let context = "running the query of \(resource) on \(path)"

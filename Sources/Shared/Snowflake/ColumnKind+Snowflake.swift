@@ -1,10 +1,10 @@
-public import Core
+package import Core
 
 extension ColumnKind {
     /// The Snowflake type a created column of this kind gets. Integers of every width are
     /// NUMBER(38,0) (Snowflake stores all integers so); JSON, JSONB and arrays are VARIANT;
     /// kinds Snowflake has no type for (uuid, interval, time with time zone) keep their text.
-    public var snowflakeName: String {
+    package var snowflakeName: String {
         switch self {
         case .smallint, .integer, .bigint: "NUMBER(38,0)"
         // A numeric without its own precision: the widest NUMBER with nine decimal places (as
@@ -25,7 +25,7 @@ extension ColumnKind {
     /// The kind of a Snowflake column type as `information_schema.columns.data_type` spells it
     /// (`NUMBER`, `TEXT`, `TIMESTAMP_TZ`), with the scale of a NUMBER; nil for a type outside the
     /// mapping (GEOGRAPHY, VECTOR), whose values load as text.
-    public init?(snowflakeType type: String, scale: Int?) {
+    package init?(snowflakeType type: String, scale: Int?) {
         switch type.uppercased() {
         case "NUMBER", "DECIMAL", "NUMERIC", "FIXED":
             self = (scale ?? 0) == 0 ? .bigint : .numeric
@@ -48,7 +48,7 @@ extension SourceColumn {
     /// The type a Snowflake destination creates for this column, nil when the values must
     /// decide: a PostgreSQL `numeric(p,s)` keeps its precision and scale as NUMBER(p,s);
     /// `character varying(n)` is VARCHAR (Snowflake's own limit is the larger).
-    public var snowflakeType: String? {
+    package var snowflakeType: String? {
         guard let kind else { return sourceType.isEmpty ? nil : "VARCHAR" }
         if kind == .numeric, let (precision, scale) = Self.precisionAndScale(sourceType), precision <= 38 {
             return "NUMBER(\(precision),\(scale))"

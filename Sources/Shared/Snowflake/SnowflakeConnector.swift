@@ -1,18 +1,18 @@
-public import Config
-public import Core
-public import Load
+package import Config
+package import Core
+package import Load
 
 /// Snowflake as `ingest.yml` names it (`type: snowflake`): a destination.
-public struct SnowflakeConnector: DestinationConnector {
-    public static let typeName = "snowflake"
+package struct SnowflakeConnector: DestinationConnector {
+    package static let typeName = "snowflake"
 
     /// Batches of more bytes than this variable says (default: the destination's own) load
     /// through the table's stage instead of array binds.
-    public static let stagedThresholdVariable = "CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES"
+    package static let stagedThresholdVariable = "CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES"
 
-    public init() {}
+    package init() {}
 
-    public var schema: ConnectionSchema { Self.schema }
+    package var schema: ConnectionSchema { Self.schema }
 
     static let schema = ConnectionSchema.keywords(
         typeName: typeName,
@@ -28,7 +28,7 @@ public struct SnowflakeConnector: DestinationConnector {
         ])
 
     /// Each request tried again is a warning on `reporter`.
-    public func open(
+    package func open(
         _ config: DestinationConfig, table: String, reporter: Reporter, environment: [String: String]
     ) throws(ConduitError) -> any LoadDestination {
         try SnowflakeDestination(

@@ -1,6 +1,5 @@
 package import Config
 package import Core
-import Extract
 import Foundation
 package import Load
 package import Stream

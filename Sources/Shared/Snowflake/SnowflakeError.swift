@@ -1,17 +1,17 @@
 /// What went wrong talking to Snowflake: the step, and what the service said — its error code,
 /// SQL state and message where it gave them.
-public struct SnowflakeError: Error, CustomStringConvertible, Sendable {
+package struct SnowflakeError: Error, CustomStringConvertible, Sendable {
     /// What Conduit was doing: `logging in to ACCOUNT as USER`, `running INSERT INTO "RAW_USERS"`.
-    public var context: String
+    package var context: String
     /// Snowflake's numeric error code (`002003`), when the service gave one.
-    public var code: String?
+    package var code: String?
     /// The SQL state (`42S02`), when the service gave one.
-    public var sqlState: String?
-    public var message: String
+    package var sqlState: String?
+    package var message: String
     /// Whether the service could not be reached at all (a retry may help): exit 69.
-    public var isUnreachable: Bool
+    package var isUnreachable: Bool
 
-    public init(context: String, code: String? = nil, sqlState: String? = nil, message: String, isUnreachable: Bool = false) {
+    package init(context: String, code: String? = nil, sqlState: String? = nil, message: String, isUnreachable: Bool = false) {
         self.context = context
         self.code = code
         self.sqlState = sqlState
@@ -19,7 +19,7 @@ public struct SnowflakeError: Error, CustomStringConvertible, Sendable {
         self.isUnreachable = isUnreachable
     }
 
-    public var description: String {
+    package var description: String {
         var text = "\(context): \(message)"
         let codes = [code.map { "code \($0)" }, sqlState.map { "SQL state \($0)" }].compactMap { $0 }
         if !codes.isEmpty { text += " (\(codes.joined(separator: ", ")))" }

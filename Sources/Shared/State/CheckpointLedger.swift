@@ -1,5 +1,4 @@
-import Config
-public import Core
+package import Core
 import Stream
 
 /// What the state side knows about checkpoints, kept beside the state file in
@@ -13,30 +12,30 @@ import Stream
 /// value its batches made durable). The destination's own checkpoint table is the authority (it
 /// commits with the rows); this copy can lag it by one batch, which `conduit-load` absorbs by
 /// skipping rows its checkpoint already covers.
-public struct CheckpointLedger: Sendable {
+package struct CheckpointLedger: Sendable {
     /// One resource's entry.
-    public struct Entry: Sendable, Equatable {
-        public var lineage: String?
-        public var epoch: Int64 = 0
+    package struct Entry: Sendable, Equatable {
+        package var lineage: String?
+        package var epoch: Int64 = 0
         /// The pending checkpoint of an interrupted run, if any.
-        public var checkpoint: StateValue?
+        package var checkpoint: StateValue?
         /// Rows that run made durable.
-        public var rows: Int64?
-        public var writtenAt: String?
+        package var rows: Int64?
+        package var writtenAt: String?
     }
 
-    public let path: String
+    package let path: String
 
-    public init(stateFile: StateFile) {
+    package init(stateFile: StateFile) {
         path = stateFile.path + ".checkpoints"
     }
 
-    public init(path: String) {
+    package init(path: String) {
         self.path = path
     }
 
     /// Every entry; an absent file has none.
-    public func read() throws(ConduitError) -> [String: Entry] {
+    package func read() throws(ConduitError) -> [String: Entry] {
         let bytes: [UInt8]?
         do {
             bytes = try FileIO.readIfExists(path)
@@ -67,13 +66,13 @@ public struct CheckpointLedger: Sendable {
         return entries
     }
 
-    public func entry(for resource: String) throws(ConduitError) -> Entry {
+    package func entry(for resource: String) throws(ConduitError) -> Entry {
         try read()[resource] ?? Entry()
     }
 
     /// The token naming the resource's current run, `<lineage>.<epoch>`: what its checkpoints
     /// are written under. Creates the resource's lineage on first use.
-    public func runToken(for resource: String) throws(ConduitError) -> String {
+    package func runToken(for resource: String) throws(ConduitError) -> String {
         var token = ""
         try update { entries in
             var entry = entries[resource] ?? Entry()
@@ -93,7 +92,7 @@ public struct CheckpointLedger: Sendable {
 
     /// Ends whatever run the resource had: a new epoch, no pending checkpoint.
     /// Called after a successful commit and by `set` and `reset`.
-    public func startNewEpoch(for resource: String) throws(ConduitError) {
+    package func startNewEpoch(for resource: String) throws(ConduitError) {
         try update { entries in
             var entry = entries[resource] ?? Entry()
             if entry.lineage == nil { entry.lineage = Self.newLineage() }
@@ -106,7 +105,7 @@ public struct CheckpointLedger: Sendable {
     }
 
     /// Records a batch's checkpoint, if `run` is still the resource's run (a run that is over writes nothing).
-    public func record(checkpoint: StateValue, rows: Int64, run: String, for resource: String) throws(ConduitError) {
+    package func record(checkpoint: StateValue, rows: Int64, run: String, for resource: String) throws(ConduitError) {
         try update { entries in
             guard var entry = entries[resource], Self.token(entry) == run else { return }
             entry.checkpoint = checkpoint
@@ -148,15 +147,15 @@ public struct CheckpointLedger: Sendable {
 
 /// What `conduit-state commit` tells its loader through the environment, so the loader's
 /// checkpoints belong to this run.
-public enum CheckpointEnvironment {
+package enum CheckpointEnvironment {
     /// The run's token (``CheckpointLedger/runToken(for:)``).
-    public static let run = "CONDUIT_CHECKPOINT_RUN"
+    package static let run = "CONDUIT_CHECKPOINT_RUN"
     /// The ledger file to copy each checkpoint into.
-    public static let ledger = "CONDUIT_CHECKPOINT_FILE"
+    package static let ledger = "CONDUIT_CHECKPOINT_FILE"
     /// A descriptor on which `conduit-state` writes one byte when the stream really ended, just
     /// before closing the loader's input. Reaching the end of input without that byte means
     /// `conduit-state` died (the kernel closes a dying process's pipes before anything else can
     /// be observed, so nothing like the parent pid can tell): the last value group may be
     /// partial, and the loader must not commit it.
-    public static let endOfStreamFD = "CONDUIT_STREAM_END_FD"
+    package static let endOfStreamFD = "CONDUIT_STREAM_END_FD"
 }

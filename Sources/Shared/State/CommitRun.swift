@@ -1,6 +1,4 @@
-import Config
-public import Core
-import Glibc
+package import Core
 import Stream
 
 /// `conduit-state commit RESOURCE [--from UPSTREAM] -- LOADER…`: passes the stream through to
@@ -14,34 +12,34 @@ import Stream
 /// known complete: once a greater value follows it, or once the end of the stream is confirmed —
 /// on a plain pipe by the extract's record of exactly the bytes received, with `--from` by every
 /// stage's exit status. An unconfirmed end drops the open group (`ordered: false`: commits nothing).
-public struct CommitRun {
-    public var resource: String
+package struct CommitRun {
+    package var resource: String
     /// The resource's incremental column; nil for a resource that is not incremental.
-    public var incrementalColumn: String?
+    package var incrementalColumn: String?
     /// Whether the stream must be in non-decreasing order of the column (`ordered`, default true).
-    public var requiresOrder: Bool
-    public var stateFile: StateFile
-    public var loader: [String]
+    package var requiresOrder: Bool
+    package var stateFile: StateFile
+    package var loader: [String]
     /// `--from`: the upstream pipeline to run and watch, instead of reading stdin.
-    public var upstream: String?
+    package var upstream: String?
     /// `--external`: the stream does not come from a conduit-extract of this resource reading
     /// this state (a file, another host); its start is taken on trust and nothing confirms its
     /// end but `--from`'s exit statuses.
-    public var external = false
+    package var external = false
     /// The resource's `initial_value`: where its first run starts when nothing is committed.
-    public var initialValue: StateValue?
+    package var initialValue: StateValue?
     /// ``ResourceFingerprint`` of the resource in this configuration, which the extract's start
     /// record must carry (empty: not checked).
-    public var resourceFingerprint = ""
+    package var resourceFingerprint = ""
     /// The environment LOADER and the upstream start with (the checkpoint settings are added).
-    public var environment: [String: String]
-    public var reporter: Reporter
+    package var environment: [String: String]
+    package var reporter: Reporter
     /// Seconds LOADER gets to stop after SIGTERM before it is killed.
-    public var stopGrace: Double = 10
+    package var stopGrace: Double = 10
     /// The most of the open group kept in memory before it spills to a temporary file.
-    public var memoryLimit = SpillBuffer.configuredMemoryLimit
+    package var memoryLimit = SpillBuffer.configuredMemoryLimit
 
-    public init(resource: String, incrementalColumn: String?, requiresOrder: Bool, stateFile: StateFile,
+    package init(resource: String, incrementalColumn: String?, requiresOrder: Bool, stateFile: StateFile,
                 loader: [String], upstream: String? = nil, environment: [String: String], reporter: Reporter) {
         self.resource = resource
         self.incrementalColumn = incrementalColumn
@@ -64,7 +62,7 @@ public struct CommitRun {
     /// order is what keeps rows from being lost or doubled: signals are forwarded before a line
     /// is read, the loader learns that the stream really ended only after the end is judged, and
     /// the state moves only after the loader exits 0.
-    public func run(input: Int32 = 0) throws(ConduitError) -> ExitStatus {
+    package func run(input: Int32 = 0) throws(ConduitError) -> ExitStatus {
         let runLock = try stateFile.acquireRunLock(for: resource)
         defer { withExtendedLifetime(runLock) {} }
         let baseline = try readLedger(run: runLock.run.id)

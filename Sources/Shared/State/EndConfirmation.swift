@@ -1,16 +1,16 @@
-public import Config
-public import Core
-public import Stream
+package import Config
+package import Core
+package import Stream
 
 /// Which run of `conduit-state commit` a resource has in progress: a random id drawn when the run
 /// took its run lock, with the pid and the kernel's start time of the process that holds it, so
 /// that neither a finished run nor a reused pid can pass for it. The run lock file carries it on
 /// its second line: `run <id> <pid> <start time>`.
-public struct RunIdentity: Sendable, Equatable {
-    public let id: String
-    public let pid: Int32
+package struct RunIdentity: Sendable, Equatable {
+    package let id: String
+    package let pid: Int32
     /// Field 22 of `/proc/<pid>/stat`: clock ticks from boot to the process's start.
-    public let startTime: UInt64
+    package let startTime: UInt64
 
     static func ofThisProcess() -> RunIdentity {
         var generator = SystemRandomNumberGenerator()
@@ -64,26 +64,26 @@ public struct RunIdentity: Sendable, Equatable {
 /// An earlier run's records name another run id; a second pipeline started by mistake adds
 /// records of a second extract; a stage that cut, dropped, doubled or rewrote rows leaves a hash
 /// that differs. See docs/INCREMENTAL.md, "Confirming the end".
-public struct EndConfirmation {
+package struct EndConfirmation {
     /// An extract's start record.
-    public struct Start: Sendable, Equatable {
-        public var extract: String
-        public var pid: Int
+    package struct Start: Sendable, Equatable {
+        package var extract: String
+        package var pid: Int
         /// The canonical path of the state file the extract read.
-        public var state: String
+        package var state: String
         /// The value bound to `:last_value` (nil: the first run's default, 0 or the type's minimum).
-        public var startedFrom: StateValue?
+        package var startedFrom: StateValue?
         /// Where that value came from, for messages: `the state file …`, `--last-value`, ….
-        public var origin: String
+        package var origin: String
         /// Which kind of origin: `state`, `checkpoint` (read from the state), `last_value`,
         /// `initial_value`, `first_run` (given).
-        public var originKind: String = "state"
+        package var originKind: String = "state"
         /// The value read from the state or checkpoint, before `lookback` lowered it.
-        public var read: StateValue?
+        package var read: StateValue?
         /// ``ResourceFingerprint`` of the resource as the extract's configuration defines it.
-        public var resource: String = ""
+        package var resource: String = ""
 
-        public init(
+        package init(
             extract: String, pid: Int, state: String, startedFrom: StateValue?, origin: String, originKind: String = "state",
             read: StateValue? = nil, resource: String = ""
         ) {
@@ -99,24 +99,24 @@ public struct EndConfirmation {
 
         /// Whether the extract took its value from the state (or checkpoint) it read, rather than
         /// from `--last-value`, `initial_value` or the first run's default.
-        public var readTheState: Bool { originKind == "state" || originKind == "checkpoint" }
+        package var readTheState: Bool { originKind == "state" || originKind == "checkpoint" }
     }
 
     /// An extract's end record.
-    public struct End: Sendable, Equatable {
-        public var extract: String
-        public var pid: Int
-        public var rows: Int
-        public var bytes: Int
+    package struct End: Sendable, Equatable {
+        package var extract: String
+        package var pid: Int
+        package var rows: Int
+        package var bytes: Int
         /// ``StreamDigest/hexValue`` of every byte written.
-        public var hash: String
+        package var hash: String
         /// The greatest incremental value written (in an ordered stream, the last); after a
         /// failure, a value at or above everything written.
-        public var lastValue: StateValue?
+        package var lastValue: StateValue?
         /// False for an extract that failed: its record bounds values but confirms nothing.
-        public var complete: Bool
+        package var complete: Bool
 
-        public init(extract: String, pid: Int, rows: Int, bytes: Int, hash: String, lastValue: StateValue?, complete: Bool = true) {
+        package init(extract: String, pid: Int, rows: Int, bytes: Int, hash: String, lastValue: StateValue?, complete: Bool = true) {
             self.extract = extract
             self.pid = pid
             self.rows = rows
@@ -128,28 +128,28 @@ public struct EndConfirmation {
     }
 
     /// What the extract did at its end.
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         case confirmed(run: String)
         /// No run of the resource was in progress before the wait ended (or stdout is not a pipe).
         case noRunInProgress
     }
 
-    public let path: String
+    package let path: String
     let lockPath: String
     /// The canonical path of the state file, as start records name it.
-    public let stateIdentity: String
+    package let stateIdentity: String
 
-    public init(stateFile: StateFile, resource: String) {
+    package init(stateFile: StateFile, resource: String) {
         path = stateFile.runFilePath(for: resource, suffix: "ends")
         lockPath = stateFile.runLockPath(for: resource)
         stateIdentity = stateFile.canonicalPath
     }
 
     /// How long after its start the extract waits for the commit to start, when none has yet.
-    public static let defaultWait = 3.0
+    package static let defaultWait = 3.0
 
     /// A fresh id for one extract's records.
-    public static func newExtractID() -> String {
+    package static func newExtractID() -> String {
         var generator = SystemRandomNumberGenerator()
         return String(generator.next() as UInt64, radix: 16)
     }
@@ -167,7 +167,7 @@ public struct EndConfirmation {
     /// as long as a `conduit-state commit` of the resource started by the same shell (a stage of
     /// the same pipeline) is running without its lock yet (a loaded machine can take seconds to
     /// start one), up to ``longestWait``.
-    public func awaitRun(wait: Double, resource: String) -> String? {
+    package func awaitRun(wait: Double, resource: String) -> String? {
         let started = MonotonicClock.now
         var deadline = started + wait
         var run = runInProgress()
@@ -183,7 +183,7 @@ public struct EndConfirmation {
     }
 
     /// The most an extract waits for a commit that has started but not yet taken its run lock.
-    public static let longestWait = 60.0
+    package static let longestWait = 60.0
 
     /// Whether a `conduit-state … commit … RESOURCE …` process with this process's parent (the
     /// shell that started the pipeline) is running (from `/proc/<pid>/stat` and `cmdline`).
@@ -205,7 +205,7 @@ public struct EndConfirmation {
     }
 
     /// conduit-extract, before its first byte: records where it started, for `run`.
-    public func announceStart(
+    package func announceStart(
         run: String, extract: String, startedFrom: StateValue?, origin: String, originKind: String = "state",
         read: StateValue? = nil, resource: String = ""
     ) throws(ConduitError) {
@@ -227,7 +227,7 @@ public struct EndConfirmation {
     /// conduit-extract, after its last byte: records what it wrote, for `run`. An extract that
     /// failed records `complete: false`: its bytes confirm nothing, but its last value still
     /// bounds what may be committed (a value the extract never reached was rewritten).
-    public func confirmEnd(
+    package func confirmEnd(
         run: String, extract: String, rows: Int, digest: StreamDigest, lastValue: StateValue?, complete: Bool = true
     ) throws(ConduitError) {
         var fields = [
@@ -254,7 +254,7 @@ public struct EndConfirmation {
     }
 
     /// The records naming `run`, in the order they were written.
-    public func records(for run: String) -> (starts: [Start], ends: [End]) {
+    package func records(for run: String) -> (starts: [Start], ends: [End]) {
         guard let bytes = (try? FileIO.readIfExists(path)) ?? nil else { return ([], []) }
         var starts: [Start] = []
         var ends: [End] = []
@@ -304,7 +304,7 @@ public struct EndConfirmation {
 
     /// Waits, up to `seconds`, until every extract that recorded a start for `run` has recorded
     /// an end (or a failure) or is no longer running.
-    public func awaitExtractsEnded(run: String, within seconds: Double) {
+    package func awaitExtractsEnded(run: String, within seconds: Double) {
         let deadline = MonotonicClock.now + seconds
         while MonotonicClock.now < deadline {
             let (starts, ends) = records(for: run)
@@ -317,7 +317,7 @@ public struct EndConfirmation {
 
     /// Removes the records file (at the end of a run, while its lock is held: records name their
     /// run, so this only keeps the file from growing).
-    public func clear() {
+    package func clear() {
         FileIO.remove(path)
     }
 }
@@ -326,8 +326,8 @@ public struct EndConfirmation {
 /// incremental column and the source (its type and connection settings, secrets left out, a
 /// SQLite path made absolute). An extract run with another `ingest.yml` that shares the state
 /// file but reads another database, or with another query, records a different one.
-public enum ResourceFingerprint {
-    public static func of(_ resource: ResourceConfig, source: SourceConfig) -> String {
+package enum ResourceFingerprint {
+    package static func of(_ resource: ResourceConfig, source: SourceConfig) -> String {
         var text = "query\u{0}\(resource.query)\u{0}column\u{0}\(resource.incrementalColumn ?? "")\u{0}type\u{0}\(source.type)"
         for (keyword, value) in source.connection.parameters where keyword != "password" {
             text += "\u{0}\(keyword)\u{0}\(value)"

@@ -1,4 +1,4 @@
-public import Core
+package import Core
 import Stream
 
 /// What the safe horizon held back in the latest extract of a resource (docs/INCREMENTAL.md,
@@ -8,21 +8,21 @@ import Stream
 /// to release rows sooner (for PostgreSQL, sequence positions and the transactions that were in
 /// flight when they were read). Losing or spoiling the file only delays rows: a memory that does
 /// not match the source is ignored, and without one the next run decides from what it sees.
-public struct HorizonRecord: Sendable, Equatable {
+package struct HorizonRecord: Sendable, Equatable {
     /// When the extract ran (RFC 3339 UTC).
-    public var at: String
+    package var at: String
     /// Rows the extract held back (0: nothing was held).
-    public var heldRows: Int
+    package var heldRows: Int
     /// The incremental value of the first row held back.
-    public var heldFrom: StateValue?
+    package var heldFrom: StateValue?
     /// What held them: the transaction, its backend's pid and how long it had been open.
-    public var blocker: String?
-    public var pid: Int?
-    public var ageSeconds: Double?
+    package var blocker: String?
+    package var pid: Int?
+    package var ageSeconds: Double?
     /// The source's own memory for the next run's horizon, opaque here.
-    public var memory: JSONValue?
+    package var memory: JSONValue?
 
-    public init(
+    package init(
         at: String, heldRows: Int, heldFrom: StateValue?, blocker: String?, pid: Int?, ageSeconds: Double?, memory: JSONValue? = nil
     ) {
         self.at = at
@@ -35,12 +35,12 @@ public struct HorizonRecord: Sendable, Equatable {
     }
 
     /// `<state file>.<resource>.horizon`.
-    public static func path(stateFile: StateFile, resource: String) -> String {
+    package static func path(stateFile: StateFile, resource: String) -> String {
         stateFile.path + "." + resource + ".horizon"
     }
 
     /// One line for people: `held back 3 rows from 12 (…) at 2026-…Z`, or that nothing was held.
-    public var sentence: String {
+    package var sentence: String {
         guard heldRows > 0 else { return "the last extract (\(at)) held back no rows" }
         var text = "the last extract (\(at)) held back \(Plural.count(heldRows, "row"))"
         if let heldFrom { text += " from \(heldFrom.jsonValue.serialized())" }
@@ -51,7 +51,7 @@ public struct HorizonRecord: Sendable, Equatable {
     /// Writes the record atomically, without fsync (a note: losing it in a crash costs nothing).
     /// A run that held nothing after one that held nothing, with the same memory, writes
     /// nothing, so a no-op run costs no write.
-    public func write(stateFile: StateFile, resource: String) throws(ConduitError) {
+    package func write(stateFile: StateFile, resource: String) throws(ConduitError) {
         if heldRows == 0, let previous = Self.read(stateFile: stateFile, resource: resource), previous.heldRows == 0,
             previous.memory == memory
         {
@@ -75,7 +75,7 @@ public struct HorizonRecord: Sendable, Equatable {
     }
 
     /// The resource's record, nil when there is none or it is unreadable (a note, not state).
-    public static func read(stateFile: StateFile, resource: String) -> HorizonRecord? {
+    package static func read(stateFile: StateFile, resource: String) -> HorizonRecord? {
         let path = path(stateFile: stateFile, resource: resource)
         guard let bytes = (try? FileIO.readIfExists(path)) ?? nil,
             case .object(let members)? = try? JSONParser.parse(String(decoding: bytes, as: UTF8.self))
@@ -98,5 +98,5 @@ public struct HorizonRecord: Sendable, Equatable {
     }
 
     /// The current time, RFC 3339 UTC to the second.
-    public static func now() -> String { CheckpointLedger.now() }
+    package static func now() -> String { CheckpointLedger.now() }
 }

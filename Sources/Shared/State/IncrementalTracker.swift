@@ -1,31 +1,30 @@
-import Config
-public import Core
+package import Core
 import Stream
 
 /// Follows the incremental column through a stream, line by line: checks each line is a JSON
 /// object carrying the column, that the values never decrease (when the resource is ordered),
 /// and keeps the maximum seen. This is what `conduit-state commit` commits.
-public struct IncrementalTracker: Sendable {
+package struct IncrementalTracker: Sendable {
     /// The column tracked, or nil for a resource that is not incremental (lines are still checked).
-    public let column: String?
-    public let requiresOrder: Bool
+    package let column: String?
+    package let requiresOrder: Bool
     private let columnBytes: [UInt8]
 
     /// Rows seen (blank lines excluded).
-    public private(set) var rows = 0
+    package private(set) var rows = 0
     /// The greatest value seen so far.
-    public private(set) var maximum: StateValue?
+    package private(set) var maximum: StateValue?
     /// The greatest value of a group that a greater value followed: in an ordered stream, the
     /// last group known complete, which is what a stream whose end is not confirmed may commit.
-    public private(set) var completedMaximum: StateValue?
+    package private(set) var completedMaximum: StateValue?
     /// Rows before the open group (the rows sharing ``maximum``).
-    public private(set) var rowsBeforeOpenGroup = 0
+    package private(set) var rowsBeforeOpenGroup = 0
     /// The value of the last row (the maximum, in an ordered stream).
-    public private(set) var lastValue: StateValue?
+    package private(set) var lastValue: StateValue?
     /// The line where ``maximum`` first appeared.
-    public private(set) var maximumLine = 0
+    package private(set) var maximumLine = 0
 
-    public init(column: String?, requiresOrder: Bool) {
+    package init(column: String?, requiresOrder: Bool) {
         self.column = column
         self.requiresOrder = requiresOrder
         self.columnBytes = Array((column ?? "").utf8)
@@ -35,7 +34,7 @@ public struct IncrementalTracker: Sendable {
     /// named in every error. Returns true when the line begins a new value group: it is the first
     /// row, or its value is greater than every earlier one.
     @discardableResult
-    public mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) -> Bool {
+    package mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) -> Bool {
         let captured: JSONParser.CapturedMember
         do {
             captured = try JSONParser.scanObject(line, capturing: columnBytes)

@@ -1,5 +1,4 @@
 import Core
-import Glibc
 
 /// The loader, started with the read end of the end-of-stream pipe
 /// (``CheckpointEnvironment/endOfStreamFD``) and, for an ordered incremental resource, the run's
@@ -26,7 +25,7 @@ struct LoaderLaunch {
         case .success(let ends):
             endOfStream = ends
             // Only the read end goes to the loader; the write end stays ours alone.
-            _ = fcntl(ends.0, F_SETFD, 0)
+            FileIO.shareWithChildProcesses(ends.0)
             childEnvironment[CheckpointEnvironment.endOfStreamFD] = String(ends.0)
         case .failure(let error):
             throw .io("\(resource): creating the end-of-stream pipe: \(error)")
@@ -36,18 +35,17 @@ struct LoaderLaunch {
         do {
             child = try ChildProcess.spawn(loader, environment: childEnvironment)
         } catch {
-            close(endOfStream.read)
-            close(endOfStream.write)
+            FileIO.closeDescriptor(endOfStream.read)
+            FileIO.closeDescriptor(endOfStream.write)
             throw error
         }
-        close(endOfStream.read)
+        FileIO.closeDescriptor(endOfStream.read)
         return LoaderLaunch(child: child, endOfStreamWriteFD: endOfStream.write)
     }
 
     /// Tells the loader the stream really ended (it may commit its last batch), just before its input closes.
     func confirmEndOfStream() {
         guard endOfStreamWriteFD >= 0 else { return }
-        var complete: UInt8 = 1
-        _ = write(endOfStreamWriteFD, &complete, 1)
+        FileIO.writeByte(1, to: endOfStreamWriteFD)
     }
 }

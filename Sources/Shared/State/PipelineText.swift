@@ -1,4 +1,4 @@
-public import Core
+package import Core
 
 /// The text of `--from`, read the way bash reads it far enough to tell its stages apart and to
 /// refuse anything that is not one plain pipeline.
@@ -12,9 +12,9 @@ public import Core
 /// Quotes (`'…'`, `"…"`, `$'…'`), backslash escapes, command and process substitution
 /// (`$( … )`, `` `…` ``, `<( … )`) and arithmetic (`$(( … ))`) are stepped over whole, so a `|`
 /// or `;` inside them belongs to the stage. Redirections such as `2>&1` and `&>` are not `&`.
-public struct PipelineText: Sendable, Equatable {
+package struct PipelineText: Sendable, Equatable {
     /// The stages, trimmed, in order.
-    public let stages: [String]
+    package let stages: [String]
 
     /// Words that begin a compound command or change a pipeline's status: refused as a stage's first word.
     static let compoundWords: Set<String> = [
@@ -22,7 +22,7 @@ public struct PipelineText: Sendable, Equatable {
         "function", "coproc", "{", "}", "!",
     ]
 
-    public init(parsing text: String) throws(ConduitError) {
+    package init(parsing text: String) throws(ConduitError) {
         let characters = Array(text)
         var stages: [String] = []
         var current = ""
@@ -148,7 +148,7 @@ public struct PipelineText: Sendable, Equatable {
 
     /// Whether `command` appears as a word of `stage`, quoted or not, with or without a path:
     /// `jq`, `"jq"`, `/usr/bin/jq`, `timeout 60 jq`, `env jq`, `nice jq`.
-    public static func runs(_ command: String, _ stage: String) -> Bool {
+    package static func runs(_ command: String, _ stage: String) -> Bool {
         stage.split(whereSeparator: { $0 == " " || $0 == "\t" }).contains { word in
             let bare = word.filter { $0 != "\"" && $0 != "'" && $0 != "\\" }
             return bare == command || bare.hasSuffix("/" + command)
@@ -157,7 +157,7 @@ public struct PipelineText: Sendable, Equatable {
 
     /// The command a stage runs: its first word after `NAME=value` assignments, without a path
     /// (`/usr/bin/jq -c .` → `jq`).
-    public static func commandWord(of stage: String) -> String {
+    package static func commandWord(of stage: String) -> String {
         for word in stage.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
             let text = String(word)
             if let equals = text.firstIndex(of: "="), !text[..<equals].isEmpty,

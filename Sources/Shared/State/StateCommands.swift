@@ -1,19 +1,19 @@
 import Config
-public import Core
+package import Core
 import Stream
 
 /// The logic of `conduit-state show | get | set | reset`: reads and edits the state file.
-public struct StateCommands: Sendable {
-    public var context: ToolContext
+package struct StateCommands: Sendable {
+    package var context: ToolContext
 
-    public init(context: ToolContext) {
+    package init(context: ToolContext) {
         self.context = context
     }
 
     private var stateFile: StateFile { context.stateFile }
 
     /// The state as pretty JSON, keys sorted (the whole file, or one resource's entry).
-    public func show(resource: String?) throws(ConduitError) -> String {
+    package func show(resource: String?) throws(ConduitError) -> String {
         let document = try stateFile.read()
         guard let resource else {
             return String(decoding: document.serialized, as: UTF8.self)
@@ -27,7 +27,7 @@ public struct StateCommands: Sendable {
 
     /// Checkpoints of interrupted runs that the next run of each resource resumes from (all
     /// resources, or one), sorted by name.
-    public func pendingCheckpoints(resource: String?) throws(ConduitError) -> [(resource: String, entry: CheckpointLedger.Entry)] {
+    package func pendingCheckpoints(resource: String?) throws(ConduitError) -> [(resource: String, entry: CheckpointLedger.Entry)] {
         try CheckpointLedger(stateFile: stateFile).read()
             .filter { $0.value.checkpoint != nil && (resource == nil || $0.key == resource) }
             .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
@@ -36,7 +36,7 @@ public struct StateCommands: Sendable {
 
     /// What the safe horizon held back in the latest extract of each resource that held rows
     /// (all resources of the state file and the configuration, or one), sorted by name.
-    public func horizonHolds(resource: String?) throws(ConduitError) -> [(resource: String, record: HorizonRecord)] {
+    package func horizonHolds(resource: String?) throws(ConduitError) -> [(resource: String, record: HorizonRecord)] {
         var names: Set<String> = []
         if let resource {
             names.insert(resource)
@@ -51,21 +51,21 @@ public struct StateCommands: Sendable {
     }
 
     /// The committed value of `resource`, or nil when it has none.
-    public func get(resource: String) throws(ConduitError) -> StateValue? {
+    package func get(resource: String) throws(ConduitError) -> StateValue? {
         try stateFile.value(of: resource)
     }
 
     /// Sets a value by hand (a backfill or a correction), backwards too. Refused while a run of
     /// the resource holds its lock. Returns the previous value.
     @discardableResult
-    public func set(resource: String, value: StateValue) throws(ConduitError) -> StateValue? {
+    package func set(resource: String, value: StateValue) throws(ConduitError) -> StateValue? {
         try edit(resource) { $0.set(value, for: resource) }
     }
 
     /// Forgets a resource's value: its next run starts from initial_value (or 0), and its safe
     /// horizon from what it sees (the horizon record goes too). Returns the previous value.
     @discardableResult
-    public func reset(resource: String) throws(ConduitError) -> StateValue? {
+    package func reset(resource: String) throws(ConduitError) -> StateValue? {
         let previous = try edit(resource) { $0.remove(resource) }
         FileIO.remove(HorizonRecord.path(stateFile: stateFile, resource: resource))
         return previous

@@ -1,19 +1,18 @@
-import Config
-public import Core
+package import Core
 import Stream
 
 /// The contents of the state file: one flat JSON object, resource name → last committed value.
 /// Keys Conduit does not know, and values of any JSON type under them, are kept as they are.
-public struct StateDocument: Sendable, Equatable {
+package struct StateDocument: Sendable, Equatable {
     /// Every member, in no particular order; written sorted by key.
-    public private(set) var members: [String: JSONValue]
+    package private(set) var members: [String: JSONValue]
 
-    public init(members: [String: JSONValue] = [:]) {
+    package init(members: [String: JSONValue] = [:]) {
         self.members = members
     }
 
     /// Reads the state file's text. `source` names the file in errors.
-    public init(parsing bytes: [UInt8], source: String) throws(ConduitError) {
+    package init(parsing bytes: [UInt8], source: String) throws(ConduitError) {
         let value: JSONValue
         do {
             value = try JSONParser.parse(bytes)
@@ -34,7 +33,7 @@ public struct StateDocument: Sendable, Equatable {
     }
 
     /// The committed value of `resource`, or nil when it has none.
-    public func value(of resource: String, source: String) throws(ConduitError) -> StateValue? {
+    package func value(of resource: String, source: String) throws(ConduitError) -> StateValue? {
         switch members[resource] {
         case nil: return nil
         case .number(let text)?: return .number(text)
@@ -44,16 +43,16 @@ public struct StateDocument: Sendable, Equatable {
         }
     }
 
-    public mutating func set(_ value: StateValue, for resource: String) {
+    package mutating func set(_ value: StateValue, for resource: String) {
         members[resource] = value.jsonValue
     }
 
-    public mutating func remove(_ resource: String) {
+    package mutating func remove(_ resource: String) {
         members[resource] = nil
     }
 
     /// The file's text: pretty, keys sorted by code point, trailing newline (SPEC section 5).
-    public var serialized: [UInt8] {
+    package var serialized: [UInt8] {
         let object = JSONValue.object(members.map { JSONMember(key: $0.key, value: $0.value) })
         return Array((object.prettySerialized(sortKeys: true) + "\n").utf8)
     }

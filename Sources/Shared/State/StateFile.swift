@@ -1,23 +1,22 @@
-import Config
-public import Core
+package import Core
 import Stream
 
 /// The state file on disk (default `.conduit_state.json`), with crash-safe writes, a lock
 /// around every read-modify-write, and per-resource run locks beside it.
-public struct StateFile: Sendable {
+package struct StateFile: Sendable {
     /// The default file name, in the working directory (the user's document).
-    public static let defaultPath = ".conduit_state.json"
+    package static let defaultPath = ".conduit_state.json"
 
-    public let path: String
+    package let path: String
 
-    public init(path: String) {
+    package init(path: String) {
         self.path = path
     }
 
     /// The file's absolute path with its folder's symbolic links resolved (the file itself may
     /// not exist yet): how an extract's start record names the state it read, so the commit can
     /// tell it from another state file. The path as given when the folder cannot be resolved.
-    public var canonicalPath: String {
+    package var canonicalPath: String {
         let slash = path.lastIndex(of: "/")
         let folder = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -26,7 +25,7 @@ public struct StateFile: Sendable {
     }
 
     /// `--state-file`, else `$CONDUIT_STATE_FILE`, else the config's `state_file`, else the default.
-    public static func locate(explicitPath: String?, environment: [String: String], configured: String?) -> StateFile {
+    package static func locate(explicitPath: String?, environment: [String: String], configured: String?) -> StateFile {
         if let explicitPath, !explicitPath.isEmpty { return StateFile(path: explicitPath) }
         if let fromEnvironment = environment["CONDUIT_STATE_FILE"], !fromEnvironment.isEmpty {
             return StateFile(path: fromEnvironment)
@@ -36,7 +35,7 @@ public struct StateFile: Sendable {
     }
 
     /// The current contents; an absent file is an empty document, an unreadable or corrupt one an error.
-    public func read() throws(ConduitError) -> StateDocument {
+    package func read() throws(ConduitError) -> StateDocument {
         let bytes: [UInt8]?
         do {
             bytes = try FileIO.readIfExists(path)
@@ -48,14 +47,14 @@ public struct StateFile: Sendable {
     }
 
     /// The committed value of one resource.
-    public func value(of resource: String) throws(ConduitError) -> StateValue? {
+    package func value(of resource: String) throws(ConduitError) -> StateValue? {
         try read().value(of: resource, source: path)
     }
 
     /// Reads, changes and writes the file under an exclusive lock, so concurrent updates of
     /// different resources by different processes lose nothing. Writes only if `change` changed it.
     @discardableResult
-    public func update(_ change: (inout StateDocument) throws(ConduitError) -> Void) throws(ConduitError) -> StateDocument {
+    package func update(_ change: (inout StateDocument) throws(ConduitError) -> Void) throws(ConduitError) -> StateDocument {
         try FileLock.withExclusiveLock(on: path + ".lock", for: "state file") { () throws(ConduitError) -> StateDocument in
             let original = try read()
             var document = original
@@ -75,7 +74,7 @@ public struct StateFile: Sendable {
     /// Fails with `.busy` (exit 75) naming the holder when another live process has it. Only a
     /// commit (`announcesRun`) names its run in the lock file for extracts to record to; `set`
     /// and `reset` hold the lock without inviting records.
-    public func acquireRunLock(for resource: String, announcesRun: Bool = true) throws(ConduitError) -> RunLock {
+    package func acquireRunLock(for resource: String, announcesRun: Bool = true) throws(ConduitError) -> RunLock {
         let lockPath = runLockPath(for: resource)
         let outcome: FileLock.Outcome
         do {
@@ -117,10 +116,10 @@ public struct StateFile: Sendable {
 }
 
 /// Holds a resource's run lock until it is released or deallocated (or the process dies).
-public final class RunLock {
+package final class RunLock {
     private let lock: FileLock
     /// This run's identity, written into the lock file for `conduit-extract` to confirm its end to.
-    public let run: RunIdentity
+    package let run: RunIdentity
 
     init(lock: FileLock, run: RunIdentity) {
         self.lock = lock
@@ -130,7 +129,7 @@ public final class RunLock {
     /// Makes the lock outlive this process for as long as a child started afterwards runs: a
     /// loader orphaned by a killed `conduit-state` still counts as the run, so a new run cannot
     /// start beside it.
-    public func shareWithChildProcesses() {
+    package func shareWithChildProcesses() {
         lock.shareWithChildProcesses()
     }
 

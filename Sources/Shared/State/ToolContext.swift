@@ -1,13 +1,11 @@
-public import Config
-import Core
-import Stream
+package import Config
 
 /// What a tool works with: the configuration (when there is one) and the state file.
-public struct ToolContext: Sendable {
-    public var configuration: Configuration?
-    public var stateFile: StateFile
+package struct ToolContext: Sendable {
+    package var configuration: Configuration?
+    package var stateFile: StateFile
 
-    public init(configuration: Configuration?, stateFile: StateFile) {
+    package init(configuration: Configuration?, stateFile: StateFile) {
         self.configuration = configuration
         self.stateFile = stateFile
     }

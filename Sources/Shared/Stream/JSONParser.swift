@@ -1,4 +1,4 @@
-public import Core
+package import Core
 
 /// A strict RFC 8259 JSON parser on bytes.
 ///
@@ -9,12 +9,12 @@ public import Core
 /// cannot hold one). Numbers keep their text exactly as written. Nothing recurses: containers are
 /// tracked on an explicit stack, and more than ``maximumDepth`` of them open at once is an error,
 /// so hostile input cannot overflow the call stack.
-public enum JSONParser {
+package enum JSONParser {
     /// The most containers (arrays and objects) that may be open at once.
-    public static let maximumDepth = 1024
+    package static let maximumDepth = 1024
 
     /// What ``scanObject(_:capturing:)`` found for the key it was asked about.
-    public enum CapturedMember: Sendable, Equatable {
+    package enum CapturedMember: Sendable, Equatable {
         /// The object has no top-level member with that key.
         case absent
         /// The value of the last top-level member with that key.
@@ -22,7 +22,7 @@ public enum JSONParser {
     }
 
     /// Parses one complete JSON text (whitespace allowed around it; anything else after the value is an error).
-    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
+    package static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONSyntaxError) -> JSONValue {
         var scanner = JSONScanner(bytes)
         try scanner.rejectByteOrderMark()
         let value = try scanner.parseValue(depth: 0)
@@ -31,7 +31,7 @@ public enum JSONParser {
     }
 
     /// Parses one complete JSON text (whitespace allowed around it; anything else after the value is an error).
-    public static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
+    package static func parse(_ bytes: [UInt8]) throws(JSONSyntaxError) -> JSONValue {
         let result = bytes.withUnsafeBufferPointer { buffer in
             Result { () throws(JSONSyntaxError) in try parse(buffer) }
         }
@@ -39,7 +39,7 @@ public enum JSONParser {
     }
 
     /// Parses one complete JSON text (whitespace allowed around it; anything else after the value is an error).
-    public static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
+    package static func parse(_ text: String) throws(JSONSyntaxError) -> JSONValue {
         var text = text
         let result = text.withUTF8 { buffer in
             Result { () throws(JSONSyntaxError) in try parse(buffer) }
@@ -53,7 +53,7 @@ public enum JSONParser {
     /// escapes like "\u0069d" still matches "id"). Returns .absent if the object has no such
     /// top-level key (a nested "id" does not count), .present(value) otherwise (last one wins if
     /// duplicated). A line that is valid JSON but not an object throws with reason "expected a JSON object".
-    public static func scanObject(
+    package static func scanObject(
         _ line: UnsafeBufferPointer<UInt8>,
         capturing key: [UInt8]
     ) throws(JSONSyntaxError) -> CapturedMember {

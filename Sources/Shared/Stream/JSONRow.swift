@@ -1,4 +1,4 @@
-public import Core
+package import Core
 
 /// One NDJSON line scanned as a row: its top-level members, with keys and scalar values left as
 /// bytes (no Strings, no value tree), for the loader's hot path. The line is validated as
@@ -6,14 +6,14 @@ public import Core
 /// validated and kept as their JSON text.
 ///
 /// The row borrows the line's bytes: it is valid only until the next ``scan(_:)``.
-public struct JSONRow {
+package struct JSONRow {
     /// Where a member's key or string value is: in the line itself (no escapes), or decoded into ``decoded``.
-    public enum Bytes: Sendable, Equatable {
+    package enum Bytes: Sendable, Equatable {
         case line(Range<Int>)
         case decoded(Range<Int>)
     }
 
-    public enum Value: Sendable, Equatable {
+    package enum Value: Sendable, Equatable {
         case null
         case bool(Bool)
         /// The number's exact text, in the line.
@@ -24,28 +24,28 @@ public struct JSONRow {
         case container(Range<Int>)
     }
 
-    public struct Member: Sendable, Equatable {
-        public var key: Bytes
-        public var value: Value
+    package struct Member: Sendable, Equatable {
+        package var key: Bytes
+        package var value: Value
     }
 
-    public private(set) var members: [Member] = []
+    package private(set) var members: [Member] = []
     /// Decoded bytes of keys and strings that held escapes.
-    public private(set) var decoded: [UInt8] = []
+    package private(set) var decoded: [UInt8] = []
     /// The scanned line, borrowed from the caller until ``release()``.
     private var line = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
 
-    public init() {}
+    package init() {}
 
     /// Forgets the borrowed line, so the pointer never outlives the scope that owns the bytes:
     /// the caller of ``scan(_:)`` calls it before those bytes go away.
-    public mutating func release() {
+    package mutating func release() {
         line = UnsafeBufferPointer(start: nil, count: 0)
         members.removeAll(keepingCapacity: true)
     }
 
     /// Scans one line that must hold a JSON object. A syntax error inside a member's value names that member's key.
-    public mutating func scan(_ line: UnsafeBufferPointer<UInt8>) throws(JSONRowError) {
+    package mutating func scan(_ line: UnsafeBufferPointer<UInt8>) throws(JSONRowError) {
         self.line = line
         members.removeAll(keepingCapacity: true)
         decoded.removeAll(keepingCapacity: true)
@@ -129,7 +129,7 @@ public struct JSONRow {
 
     /// Calls `body` with the bytes of a key or string value.
     @inline(__always)
-    public func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeBufferPointer<UInt8>) throws(ConduitError) -> T) throws(ConduitError) -> T {
+    package func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeBufferPointer<UInt8>) throws(ConduitError) -> T) throws(ConduitError) -> T {
         switch bytes {
         case .line(let range):
             return try body(UnsafeBufferPointer(rebasing: line[range]))
@@ -143,7 +143,7 @@ public struct JSONRow {
 
     /// Calls `body` with the bytes of a key or string value.
     @inline(__always)
-    public func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
+    package func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
         switch bytes {
         case .line(let range):
             return body(UnsafeBufferPointer(rebasing: line[range]))
@@ -153,17 +153,17 @@ public struct JSONRow {
     }
 
     /// A key or string value as a String (for messages and new columns, not the hot path).
-    public func string(_ bytes: Bytes) -> String {
+    package func string(_ bytes: Bytes) -> String {
         withBytes(bytes) { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The bytes of a range of the line (numbers, containers).
-    public func lineBytes(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
+    package func lineBytes(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> {
         UnsafeBufferPointer(rebasing: line[range])
     }
 
     /// A member's value as a ``JSONValue`` (for type inference and the slow paths).
-    public func jsonValue(_ value: Value) -> JSONValue {
+    package func jsonValue(_ value: Value) -> JSONValue {
         switch value {
         case .null: return .null
         case .bool(let flag): return .bool(flag)
@@ -175,11 +175,11 @@ public struct JSONRow {
 }
 
 /// A line the row scanner refused: the syntax error, and the key whose value it was in.
-public struct JSONRowError: Error, Sendable, CustomStringConvertible {
-    public var syntax: JSONSyntaxError
-    public var key: String?
+package struct JSONRowError: Error, Sendable, CustomStringConvertible {
+    package var syntax: JSONSyntaxError
+    package var key: String?
 
-    public var description: String {
+    package var description: String {
         guard let key else { return syntax.description }
         return "key \(JSONEscaping.quoted(key)): \(syntax.description)"
     }

@@ -1,19 +1,19 @@
 import Core
 
 /// Where and why JSON text was refused.
-public struct JSONSyntaxError: Error, CustomStringConvertible, Sendable, Equatable {
+package struct JSONSyntaxError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The byte offset into the input where the problem is (0-based).
-    public var offset: Int
+    package var offset: Int
     /// What is wrong, e.g. `unexpected character 'x'` or `invalid UTF-8`.
-    public var reason: String
+    package var reason: String
 
-    public init(offset: Int, reason: String) {
+    package init(offset: Int, reason: String) {
         self.offset = offset
         self.reason = reason
     }
 
     /// `at byte 7: unterminated string` — the byte position is 1-based, like an editor's column.
-    public var description: String {
+    package var description: String {
         "at byte \(offset + 1): \(reason)"
     }
 }

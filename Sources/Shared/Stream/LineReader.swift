@@ -1,4 +1,4 @@
-public import Core
+package import Core
 
 /// Reads NDJSON from a file descriptor in large chunks and hands out its lines, without the
 /// newline, numbered from 1. Blank lines (only spaces, tabs, carriage returns) are skipped but
@@ -8,9 +8,9 @@ public import Core
 /// Waiting for input, it also wakes for signals (when ``SignalForwarding`` is installed) and asks
 /// ``interruption`` whether to stop, so a caller that also watches a child process never blocks
 /// past the child's end.
-public struct LineReader {
+package struct LineReader {
     /// Why reading stopped without an error.
-    public enum Outcome: Sendable, Equatable {
+    package enum Outcome: Sendable, Equatable {
         case endOfStream
         /// SIGINT or SIGTERM arrived (``SignalForwarding`` must be installed).
         case stopped(signal: Int32)
@@ -21,21 +21,21 @@ public struct LineReader {
     static let chunkSize = 1 << 20
     private let descriptor: Int32
     /// Asked before every wait for input; true stops reading with ``Outcome/interrupted``.
-    public var interruption: (() -> Bool)?
+    package var interruption: (() -> Bool)?
     /// Called at least every `interval` seconds while reading, also while no input comes (a
     /// destination keeping an idle session alive); its error stops reading.
-    public var tick: (interval: Double, action: () throws(ConduitError) -> Void)?
+    package var tick: (interval: Double, action: () throws(ConduitError) -> Void)?
     private var lastTick = MonotonicClock.now
     /// Bytes read so far.
-    public private(set) var bytesRead = 0
-    public private(set) var lineNumber = 0
+    package private(set) var bytesRead = 0
+    package private(set) var lineNumber = 0
 
-    public init(descriptor: Int32 = 0) {
+    package init(descriptor: Int32 = 0) {
         self.descriptor = descriptor
     }
 
     /// Calls `body` with each non-blank line and its number; the bytes are valid only during the call.
-    public mutating func forEachLine(
+    package mutating func forEachLine(
         _ body: (UnsafeBufferPointer<UInt8>, Int) throws(ConduitError) -> Void
     ) throws(ConduitError) -> Outcome {
         try forEachLine(line: { (line, number, _) throws(ConduitError) in try body(line, number) }, chunkEnd: { $0.count })
@@ -46,7 +46,7 @@ public struct LineReader {
     /// the chunk — every complete line read so far that it has not let go of — and returns the
     /// offset to keep from: those bytes start the next chunk (their lines are not handed out
     /// again). Returning the chunk's count lets go of everything.
-    public mutating func forEachLine(
+    package mutating func forEachLine(
         line body: (UnsafeBufferPointer<UInt8>, Int, Int) throws(ConduitError) -> Void,
         chunkEnd: (UnsafeBufferPointer<UInt8>) throws(ConduitError) -> Int
     ) throws(ConduitError) -> Outcome {
@@ -134,7 +134,7 @@ public struct LineReader {
 
     /// Only spaces, tabs and carriage returns (or nothing).
     @inline(__always)
-    public static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+    package static func isBlank(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
         line.allSatisfy { $0 == 0x20 || $0 == 0x09 || $0 == 0x0D }
     }
 }

@@ -1,19 +1,19 @@
-public import Core
+package import Core
 
 /// Writes a query's rows as NDJSON — one `{"column":value,…}` object a line, the columns in the
-/// result's order — into a buffer it hands to an ``OutputStream`` once full, following the
+/// result's order — into a buffer it hands to an ``GroupSafeOutput`` once full, following the
 /// incremental column's value groups (``ValueGroupTracker``). Every source writes its rows
 /// through it; each appends its own values' JSON text.
 ///
 /// Keep it in a local variable: a struct's buffer is appended to without the dynamic
 /// exclusivity check that a class's stored property pays on every access.
-public struct NDJSONRowWriter {
-    @usableFromInline let output: OutputStream
+package struct NDJSONRowWriter {
+    @usableFromInline let output: GroupSafeOutput
     /// Each column's `"name":`, escaped once.
     @usableFromInline let keys: [[UInt8]]
     /// The incremental column's position in the row, when the result has that column.
     @usableFromInline let groupColumn: Int?
-    /// ``OutputStream/flushThreshold``: the buffer's size when it is handed over.
+    /// ``GroupSafeOutput/flushThreshold``: the buffer's size when it is handed over.
     @usableFromInline let flushThreshold: Int
     @usableFromInline var buffer: [UInt8] = []
     @usableFromInline var groups: ValueGroupTracker?
@@ -21,7 +21,7 @@ public struct NDJSONRowWriter {
 
     /// A writer for rows with these columns; `incrementalColumn` names the column whose values
     /// form the value groups (nil, or a name the result lacks: none).
-    public init(columnNames: [String], incrementalColumn: String?, output: OutputStream) {
+    package init(columnNames: [String], incrementalColumn: String?, output: GroupSafeOutput) {
         self.output = output
         keys = columnNames.map { name in
             var key: [UInt8] = []
@@ -31,14 +31,14 @@ public struct NDJSONRowWriter {
         }
         groupColumn = incrementalColumn.flatMap { name in columnNames.firstIndex(of: name) }
         groups = groupColumn.map { _ in ValueGroupTracker(tracksMaximum: !output.holdsValueGroups) }
-        flushThreshold = OutputStream.flushThreshold
+        flushThreshold = GroupSafeOutput.flushThreshold
         buffer.reserveCapacity(flushThreshold + 64 * 1024)
     }
 
     /// Appends one row, calling `appendValue(column, &buffer)` for each column in order to append
     /// its value as JSON text, and hands the buffer to the output once it is full.
     @inlinable
-    public mutating func writeRow(_ appendValue: (_ column: Int, _ buffer: inout [UInt8]) -> Void) throws(ConduitError) {
+    package mutating func writeRow(_ appendValue: (_ column: Int, _ buffer: inout [UInt8]) -> Void) throws(ConduitError) {
         let rowStart = buffer.count
         var valueRange = 0..<0
         buffer.append(UInt8(ascii: "{"))
@@ -58,22 +58,22 @@ public struct NDJSONRowWriter {
     }
 
     /// At the end of the rows: the open value group is complete, so everything is written.
-    public mutating func finish() throws(ConduitError) {
+    package mutating func finish() throws(ConduitError) {
         try output.finish(&buffer, groups: &groups)
     }
 
     /// After a failure: the rows before it go out in whole value groups; the open group, which
     /// may be partial, does not.
-    public mutating func abandon() {
+    package mutating func abandon() {
         output.abandon(&buffer, groups: groups)
     }
 
     /// Rows appended so far.
-    public var rowsWritten: Int { rowCount }
+    package var rowsWritten: Int { rowCount }
 
     /// The greatest incremental value appended (``ValueGroupTracker/upperBound``); nil without
     /// an incremental column or rows.
-    public var lastValue: StateValue? { groups?.upperBound }
+    package var lastValue: StateValue? { groups?.upperBound }
 }
 
 @available(*, unavailable)

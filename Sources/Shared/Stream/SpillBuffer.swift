@@ -1,4 +1,4 @@
-public import Core
+package import Core
 
 /// Bytes held back until they may be written on: kept in memory up to `memoryLimit`, and beyond
 /// it in an unlinked temporary file, so memory stays flat however large the held part grows.
@@ -6,36 +6,36 @@ public import Core
 ///
 /// One `final class` owns the temporary file's descriptor and closes it in `deinit`; the file has
 /// no name from the moment it is created, so nothing is left behind whatever ends the process.
-public final class SpillBuffer {
+package final class SpillBuffer {
     /// What stays in memory before the held bytes move to the temporary file.
-    public static let defaultMemoryLimit = 16 << 20
+    package static let defaultMemoryLimit = 16 << 20
     /// The size of the pieces the temporary file is read back in.
     static let readBackChunk = 1 << 20
 
     /// `$CONDUIT_GROUP_MEMORY` (bytes), else ``defaultMemoryLimit``: the most of one value group
     /// a tool keeps in memory before it spills to a temporary file.
-    public static var configuredMemoryLimit: Int {
+    package static var configuredMemoryLimit: Int {
         guard let text = ThisProcess.environmentValue("CONDUIT_GROUP_MEMORY"),
               let bytes = Int(text), bytes > 0 else { return defaultMemoryLimit }
         return bytes
     }
 
-    public let memoryLimit: Int
+    package let memoryLimit: Int
     private var memory: [UInt8] = []
     private var file: AnonymousFile?
     /// Bytes in the temporary file (written before everything in `memory`).
-    public private(set) var spilledBytes = 0
+    package private(set) var spilledBytes = 0
 
-    public init(memoryLimit: Int = SpillBuffer.defaultMemoryLimit) {
+    package init(memoryLimit: Int = SpillBuffer.defaultMemoryLimit) {
         self.memoryLimit = max(memoryLimit, 1)
     }
 
     /// Bytes held, in memory and spilled.
-    public var count: Int { spilledBytes + memory.count }
-    public var isEmpty: Bool { count == 0 }
+    package var count: Int { spilledBytes + memory.count }
+    package var isEmpty: Bool { count == 0 }
 
     /// Holds `bytes` after everything already held.
-    public func append(_ bytes: UnsafeRawBufferPointer) throws(ConduitError) {
+    package func append(_ bytes: UnsafeRawBufferPointer) throws(ConduitError) {
         guard !bytes.isEmpty else { return }
         if memory.count + bytes.count > memoryLimit {
             try memory.withBytes { (raw) throws(ConduitError) in try spill(raw) }
@@ -50,7 +50,7 @@ public final class SpillBuffer {
 
     /// Hands every held byte, in order, to `write` (in pieces of at most a megabyte), then
     /// forgets them.
-    public func drain(_ write: (UnsafeRawBufferPointer) throws(ConduitError) -> Void) throws(ConduitError) {
+    package func drain(_ write: (UnsafeRawBufferPointer) throws(ConduitError) -> Void) throws(ConduitError) {
         if spilledBytes > 0, let file {
             do {
                 try file.rewind()
@@ -83,7 +83,7 @@ public final class SpillBuffer {
     }
 
     /// Forgets every held byte.
-    public func discard() {
+    package func discard() {
         memory.removeAll(keepingCapacity: true)
         if spilledBytes > 0 {
             file?.truncate()

@@ -1,9 +1,9 @@
-public import Core
+package import Core
 
 extension StateValue {
     /// Interprets command-line text: a JSON number becomes a number, a JSON string literal
     /// (`"123"`) a string, anything else the string itself.
-    public init(commandLineText text: String) {
+    package init(commandLineText text: String) {
         if DecimalText.isJSONNumber(text) {
             self = .number(text)
         } else if text.count >= 2, text.hasPrefix("\""), text.hasSuffix("\""),
@@ -19,7 +19,7 @@ extension StateValue {
 extension StateValue {
     /// The value as `conduit-state set` takes it, quoted for a POSIX shell: a number as its
     /// digits, a string that would read as a number as a JSON string literal.
-    public var shellArgument: String {
+    package var shellArgument: String {
         let text: String
         switch self {
         case .number(let digits): return digits
@@ -34,7 +34,7 @@ extension StateValue {
     }
 
     /// Whether the value is a number.
-    public var isNumber: Bool {
+    package var isNumber: Bool {
         if case .number = self { return true }
         return false
     }

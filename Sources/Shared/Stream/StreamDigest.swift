@@ -7,7 +7,7 @@
 /// byte-at-a-time hash (FNV) would cost a third of a second per 200 MB. It guards against
 /// accidents between the stages (a filter that rewrote, dropped or doubled a row), not against
 /// an adversary who chose bytes to collide.
-public struct StreamDigest: Sendable {
+package struct StreamDigest: Sendable {
     private static let prime1: UInt64 = 0x9E37_79B1_85EB_CA87
     private static let prime2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
     private static let prime3: UInt64 = 0x1656_67B1_9E37_79F9
@@ -22,9 +22,9 @@ public struct StreamDigest: Sendable {
     private var pending: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
     private var pendingCount = 0
     /// Every byte fed so far.
-    public private(set) var byteCount = 0
+    package private(set) var byteCount = 0
 
-    public init() {}
+    package init() {}
 
     @inline(__always)
     private static func round(_ accumulator: UInt64, _ input: UInt64) -> UInt64 {
@@ -47,7 +47,7 @@ public struct StreamDigest: Sendable {
     }
 
     /// Feeds `bytes`.
-    public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    package mutating func update(_ bytes: UnsafeRawBufferPointer) {
         guard let start = bytes.baseAddress, !bytes.isEmpty else { return }
         byteCount += bytes.count
         var offset = 0
@@ -78,12 +78,12 @@ public struct StreamDigest: Sendable {
     }
 
     /// Feeds `bytes`.
-    public mutating func update(_ bytes: [UInt8]) {
+    package mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }
 
     /// The hash of every byte fed so far (feeding may go on afterwards).
-    public var value: UInt64 {
+    package var value: UInt64 {
         var hash: UInt64
         if byteCount >= 32 {
             hash = ((lane1 << 1) | (lane1 >> 63)) &+ ((lane2 << 7) | (lane2 >> 57))
@@ -124,7 +124,7 @@ public struct StreamDigest: Sendable {
     }
 
     /// ``value`` as 16 lowercase hex digits, as the end-of-stream records carry it.
-    public var hexValue: String {
+    package var hexValue: String {
         let text = String(value, radix: 16)
         return String(repeating: "0", count: 16 - text.count) + text
     }

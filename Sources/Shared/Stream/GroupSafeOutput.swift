@@ -1,5 +1,4 @@
-public import Core
-import Glibc
+package import Core
 
 /// Writes rows to a file descriptor (stdout) in large chunks: callers fill a local buffer up to
 /// `flushThreshold` and hand it over, since a write per line is many times slower.
@@ -15,26 +14,27 @@ import Glibc
 /// On a pipe every write is at most `PIPE_BUF` bytes — which the kernel delivers whole or not at
 /// all — and ends right after a newline only at the end of what may be read as complete, so a
 /// killed writer leaves either a cut line (an error downstream) or the end of a complete group.
-public final class OutputStream {
+@usableFromInline
+package final class GroupSafeOutput {
     package static let flushThreshold = 256 * 1024
     /// POSIX guarantees atomic pipe writes up to PIPE_BUF (4096 on Linux).
     static let atomicPipeWrite = 4096
     let fd: Int32
     /// Whether value groups are held back (an ordered incremental resource).
-    public let holdsValueGroups: Bool
+    package let holdsValueGroups: Bool
     /// Whether `fd` is a pipe, so group-safe writes go out in atomic pieces.
-    public let isPipe: Bool
+    package let isPipe: Bool
     /// The open group's bytes that no longer fit in the caller's buffer.
     private let held: SpillBuffer
     /// A byte a non-final group-safe write kept back, so that no piece ends after a newline.
     private var carried: UInt8?
-    public private(set) var bytesWritten = 0
+    package private(set) var bytesWritten = 0
     /// A running hash of every byte written, kept on a pipe only: what `conduit-extract` confirms
     /// to `conduit-state commit`, which compares it with the bytes it received.
-    public private(set) var digest = StreamDigest()
+    package private(set) var digest = StreamDigest()
     /// A value at or above every incremental value written so far (nil before the first flush):
     /// what a failed extract records, so that the commit never moves the state above what it read.
-    public private(set) var valueBound: StateValue?
+    package private(set) var valueBound: StateValue?
     /// Called once, just before the first byte is written: where `conduit-extract` records the
     /// start of its stream, so the record exists before any reader can see a row.
     package var beforeFirstWrite: (() throws(ConduitError) -> Void)?
@@ -47,20 +47,20 @@ public final class OutputStream {
     private var rowsCounted = 0
     private var bytesCounted = 0
 
-    public init(fd: Int32 = 1, holdsValueGroups: Bool, memoryLimit: Int = SpillBuffer.defaultMemoryLimit) {
+    package init(fd: Int32 = 1, holdsValueGroups: Bool, memoryLimit: Int = SpillBuffer.defaultMemoryLimit) {
         self.fd = fd
         self.holdsValueGroups = holdsValueGroups
         held = SpillBuffer(memoryLimit: memoryLimit)
-        var status = stat()
-        isPipe = fstat(fd, &status) == 0 && (status.st_mode & S_IFMT) == S_IFIFO
+        isPipe = PipeWriteEnd.isPipe(fd)
     }
 
     /// The most the open group may take in memory (the caller's buffer and this stream's together).
-    public var memoryLimit: Int { held.memoryLimit }
+    package var memoryLimit: Int { held.memoryLimit }
 
     /// The extractors' flush, when their buffer is full: everything when groups are not held,
     /// else every complete value group, keeping the open one (in the buffer, or spilled).
-    public func flush(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+    @usableFromInline
+    package func flush(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
         if let bound = groups?.upperBound { valueBound = bound }
         if let progress {
             let start = min(bytesCounted, bytes.count)
@@ -91,7 +91,7 @@ public final class OutputStream {
     }
 
     /// At the end of the query's rows: the open group is complete, so everything is written.
-    public func finish(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+    package func finish(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
         if let bound = groups?.upperBound { valueBound = bound }
         try writeHeldThenPrefix(&bytes, upTo: bytes.count, final: true)
         groups?.completedGroupsWritten()
@@ -99,7 +99,7 @@ public final class OutputStream {
 
     /// A failed write to stdout as the user sees it: a reader that went away (EPIPE) cut the stream.
     static func writeError(_ error: SystemCallError) -> ConduitError {
-        if error.code == EPIPE {
+        if error.isBrokenPipe {
             return .io("writing rows to stdout: the reader closed the pipe before the end of the rows, so the stream was cut")
         }
         return .io("writing rows to stdout: \(error)")
@@ -108,15 +108,12 @@ public final class OutputStream {
     /// On a pipe, waits until the reader has taken every byte written: a reader that closes the
     /// pipe with bytes unread (`head -n K` whose cut fell short of the end) has cut the stream,
     /// and this end must not pass for the real one. An I/O error then.
-    public func awaitReaderDrained() throws(ConduitError) {
+    package func awaitReaderDrained() throws(ConduitError) {
         guard isPipe else { return }
         while true {
-            var unread: Int32 = 0
-            guard ioctl(fd, UInt(FIONREAD), &unread) == 0 else { return }
+            guard let unread = PipeWriteEnd.unreadBytes(fd) else { return }
             if unread == 0 { return }
-            var watch = pollfd(fd: fd, events: 0, revents: 0)
-            // POLLERR on a pipe's write end: every reader is gone.
-            if poll(&watch, 1, 10) > 0 && watch.revents & Int16(POLLERR) != 0 {
+            if PipeWriteEnd.readersGone(fd, within: 0.01) {
                 throw .io("writing rows to stdout: the reader closed the pipe with the last \(unread) bytes unread, so the stream was cut")
             }
         }
@@ -125,7 +122,7 @@ public final class OutputStream {
     /// After a failure: writes the complete groups and drops the open one, which may be partial.
     /// Errors writing are ignored: the run has failed already, and a reader that sees less
     /// reads it again next time.
-    public func abandon(_ bytes: inout [UInt8], groups: ValueGroupTracker?) {
+    package func abandon(_ bytes: inout [UInt8], groups: ValueGroupTracker?) {
         if let bound = groups?.upperBound { valueBound = bound }
         if !holdsValueGroups || groups == nil {
             try? writeAll(&bytes)
@@ -218,7 +215,8 @@ public final class OutputStream {
 /// Follows the incremental value through an output buffer, from the JSON bytes of each row's
 /// value: where the open group of rows sharing one value starts, whether a group ended since the
 /// last flush, and the last value (what `conduit-extract` confirms at its end).
-public struct ValueGroupTracker {
+@usableFromInline
+package struct ValueGroupTracker {
     private var value: [UInt8] = []
     private var hasValue = false
     /// Whether to keep the greatest value too: in a stream without order the last is not it.
@@ -226,18 +224,19 @@ public struct ValueGroupTracker {
     /// The greatest value seen, when ``tracksMaximum``.
     private var maximum: StateValue?
     /// Where the open group's first row starts in the buffer (0 when it started before it).
-    public private(set) var groupStart = 0
+    package private(set) var groupStart = 0
     /// Whether a group ended since complete groups were last written.
-    public private(set) var groupChanged = false
+    package private(set) var groupChanged = false
 
     /// `tracksMaximum`: keep the greatest value as well as the last (a stream with `ordered: false`).
-    public init(tracksMaximum: Bool = false) {
+    package init(tracksMaximum: Bool = false) {
         self.tracksMaximum = tracksMaximum
     }
 
     /// After a row was appended at `rowStart` whose incremental value is `valueBytes` (its JSON text).
     @inline(__always)
-    public mutating func rowAppended(at rowStart: Int, value valueBytes: UnsafeBufferPointer<UInt8>) {
+    @usableFromInline
+    package mutating func rowAppended(at rowStart: Int, value valueBytes: UnsafeBufferPointer<UInt8>) {
         if hasValue && valueBytes.elementsEqual(value) { return }
         value.removeAll(keepingCapacity: true)
         value.append(contentsOf: valueBytes)
@@ -250,24 +249,24 @@ public struct ValueGroupTracker {
     }
 
     /// After `count` bytes left the front of the buffer.
-    public mutating func removedPrefix(_ count: Int) {
+    package mutating func removedPrefix(_ count: Int) {
         groupStart = max(groupStart - count, 0)
     }
 
     /// After everything before the open group was written.
-    public mutating func completedGroupsWritten() {
+    package mutating func completedGroupsWritten() {
         groupStart = 0
         groupChanged = false
     }
 
     /// The greatest value appended: the last in an ordered stream, else the tracked maximum.
     /// At or above every value written so far.
-    public var upperBound: StateValue? {
+    package var upperBound: StateValue? {
         tracksMaximum ? maximum : lastValue
     }
 
     /// The last row's value as a state value (a number's digits, or a string's text).
-    public var lastValue: StateValue? {
+    package var lastValue: StateValue? {
         guard hasValue else { return nil }
         switch try? JSONParser.parse(value) {
         case .number(let text)?: return .number(text)
@@ -278,4 +277,4 @@ public struct ValueGroupTracker {
 }
 
 @available(*, unavailable)
-extension OutputStream: Sendable {}
+extension GroupSafeOutput: Sendable {}

@@ -4,12 +4,12 @@ import Core
 import Stream
 import Testing
 
-/// Where an `OutputStream` writes in these tests: a real pipe or a regular temporary file.
+/// Where a `GroupSafeOutput` writes in these tests: a real pipe or a regular temporary file.
 enum SinkKind: String, CaseIterable, Sendable {
     case pipe, file
 }
 
-/// The descriptor an `OutputStream` writes to, and a way to see what reached it.
+/// The descriptor a `GroupSafeOutput` writes to, and a way to see what reached it.
 final class Sink {
     let kind: SinkKind
     let writeFD: Int32
@@ -95,14 +95,14 @@ struct StopPoint: Sendable, CustomTestStringConvertible {
     var testDescription: String { "row \(row), flush every \(flushEvery)" }
 }
 
-/// An extractor's side of an `OutputStream`: a local buffer and the value-group tracker, as
+/// An extractor's side of a `GroupSafeOutput`: a local buffer and the value-group tracker, as
 /// PostgresSource and SQLiteSource drive them.
 final class ExtractorBuffer {
-    let stream: ConduitOutputStream
+    let stream: GroupSafeOutput
     var buffer: [UInt8] = []
     var groups: ValueGroupTracker? = ValueGroupTracker()
 
-    init(_ stream: ConduitOutputStream) { self.stream = stream }
+    init(_ stream: GroupSafeOutput) { self.stream = stream }
 
     func append(_ row: GroupedRow) {
         let start = buffer.count
@@ -115,11 +115,11 @@ final class ExtractorBuffer {
     func abandon() { stream.abandon(&buffer, groups: groups) }
 }
 
-/// `OutputStream`'s group-safe output (SPEC section 5: a stream that ends early is never taken
+/// `GroupSafeOutput`'s group-safe output (SPEC section 5: a stream that ends early is never taken
 /// as complete): the open value group is never written by a flush, a group past the memory limit
 /// is held in a temporary file and written whole, and on a pipe the writes are atomic pieces
 /// that end after a newline only where what was written may be read as complete.
-@Suite struct OutputStreamTests {
+@Suite struct GroupSafeOutputTests {
     /// A big group (well past the 1 KB memory limit, and past one 4 KB pipe piece) between small ones.
     static let rows = groupedRows([
         ("1", 3, 60), ("2", 1, 80), ("3", 90, 120), ("4", 2, 60), ("\"2024-05-01T12:00:00Z\"", 4, 50),
@@ -131,7 +131,7 @@ final class ExtractorBuffer {
     @Test(arguments: SinkKind.allCases, [1, 7, 1000])
     func flushWritesOnlyCompleteGroups(sink kind: SinkKind, flushEvery: Int) throws {
         let sink = try Sink(kind)
-        let stream = ConduitOutputStream(fd: sink.writeFD, holdsValueGroups: true, memoryLimit: 1024)
+        let stream = GroupSafeOutput(fd: sink.writeFD, holdsValueGroups: true, memoryLimit: 1024)
         #expect(stream.isPipe == (kind == .pipe))
         let extractor = ExtractorBuffer(stream)
         let rows = Self.rows
@@ -159,7 +159,7 @@ final class ExtractorBuffer {
     ])
     func abandonWritesCompleteGroupsOnly(sink kind: SinkKind, stop: StopPoint) throws {
         let sink = try Sink(kind)
-        let stream = ConduitOutputStream(fd: sink.writeFD, holdsValueGroups: true, memoryLimit: 1024)
+        let stream = GroupSafeOutput(fd: sink.writeFD, holdsValueGroups: true, memoryLimit: 1024)
         let extractor = ExtractorBuffer(stream)
         let rows = Self.rows
         for (index, row) in rows[...stop.row].enumerated() {
@@ -176,7 +176,7 @@ final class ExtractorBuffer {
     @Test(arguments: SinkKind.allCases)
     func withoutGroupsFlushWritesEverything(sink kind: SinkKind) throws {
         let sink = try Sink(kind)
-        let stream = ConduitOutputStream(fd: sink.writeFD, holdsValueGroups: false, memoryLimit: 1024)
+        let stream = GroupSafeOutput(fd: sink.writeFD, holdsValueGroups: false, memoryLimit: 1024)
         let extractor = ExtractorBuffer(stream)
         let rows = Self.rows
         for row in rows[..<10] { extractor.append(row) }
@@ -194,7 +194,7 @@ final class ExtractorBuffer {
     /// On a regular file, read after every flush; large groups on a pipe are the reader-thread test's.
     @Test func spilledGroupsComeBackWholeAndInOrder() throws {
         let sink = try Sink(.file)
-        let stream = ConduitOutputStream(fd: sink.writeFD, holdsValueGroups: true, memoryLimit: 1024)
+        let stream = GroupSafeOutput(fd: sink.writeFD, holdsValueGroups: true, memoryLimit: 1024)
         let extractor = ExtractorBuffer(stream)
         // 1.2 MB groups cross the temporary file's 1 MB read-back pieces.
         let rows = groupedRows([("10", 12_000, 100), ("11", 1, 100), ("12", 9_000, 200), ("13", 3, 100)])
@@ -218,7 +218,7 @@ final class ExtractorBuffer {
         try #require(pipe(&ends) == 0)
         let reader = PipeReader(fd: ends[0])
         reader.start()
-        let stream = ConduitOutputStream(fd: ends[1], holdsValueGroups: true, memoryLimit: 1024)
+        let stream = GroupSafeOutput(fd: ends[1], holdsValueGroups: true, memoryLimit: 1024)
         #expect(stream.isPipe)
         let extractor = ExtractorBuffer(stream)
         let rows = groupedRows([

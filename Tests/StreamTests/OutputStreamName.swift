@@ -1,5 +1,0 @@
-import Stream
-
-/// Conduit's `OutputStream`, under a name Foundation's `OutputStream` does not shadow in files
-/// that import both.
-typealias ConduitOutputStream = OutputStream
