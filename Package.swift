@@ -58,31 +58,40 @@ let package = Package(
         library("Postgres", ["Core", "Stream", "Config", "Extract", "Load", "CLibPQ"]),
         library("SQLite", ["Core", "Stream", "Config", "Extract", "Load", "CSQLite"]),
         // The warehouse: Snowflake's query protocol over HTTP, its results read as Arrow.
-        library("Snowflake", [
-            "Core", "Stream", "Config", "Load", "HTTP", "Arrow",
-            .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
-            .product(name: "SwiftASN1", package: "swift-asn1"),
-        ]),
+        library(
+            "Snowflake",
+            [
+                "Core", "Stream", "Config", "Load", "HTTP", "Arrow",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]),
         // swift-argument-parser glue and the one place that knows every source and destination.
-        library("CLI", ["Core", "Stream", "Config", "State", "Extract", "Load", "Postgres", "SQLite", "Snowflake", argumentParser]),
+        library(
+            "CLI", ["Core", "Stream", "Config", "State", "Extract", "Load", "Postgres", "SQLite", "Snowflake", argumentParser]),
 
         // The three executables: command-line surface only.
         .executableTarget(
-            name: "conduit-extract", dependencies: ["CLI", "Core", "Config", "State", "Extract", argumentParser], swiftSettings: settings),
+            name: "conduit-extract", dependencies: ["CLI", "Core", "Config", "State", "Extract", argumentParser],
+            swiftSettings: settings),
         .executableTarget(
-            name: "conduit-load", dependencies: ["CLI", "Core", "Config", "State", "Extract", "Load", argumentParser], swiftSettings: settings),
+            name: "conduit-load", dependencies: ["CLI", "Core", "Config", "State", "Extract", "Load", argumentParser],
+            swiftSettings: settings),
         .executableTarget(
-            name: "conduit-state", dependencies: ["CLI", "Core", "Config", "Stream", "State", argumentParser], swiftSettings: settings),
+            name: "conduit-state", dependencies: ["CLI", "Core", "Config", "Stream", "State", argumentParser],
+            swiftSettings: settings),
 
         // Tests, one target per concern. EndToEndTests runs the built executables through real pipes.
         // What several test targets share, and no assertions: the sandbox folder, the seeded
         // generator, the base ingest.yml.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: settings),
         .testTarget(name: "StreamTests", dependencies: ["Core", "Stream"], swiftSettings: settings),
-        .testTarget(name: "ConfigTests", dependencies: ["Core", "Config", "CLI", "Postgres", "SQLite", "TestSupport"], swiftSettings: settings),
+        .testTarget(
+            name: "ConfigTests", dependencies: ["Core", "Config", "CLI", "Postgres", "SQLite", "TestSupport"],
+            swiftSettings: settings),
         .testTarget(name: "StateTests", dependencies: ["Core", "Stream", "State", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: settings),
-        .testTarget(name: "ExtractTests", dependencies: ["Core", "Config", "Extract", "Postgres", "SQLite"], swiftSettings: settings),
+        .testTarget(
+            name: "ExtractTests", dependencies: ["Core", "Config", "Extract", "Postgres", "SQLite"], swiftSettings: settings),
         .testTarget(
             name: "LoadTests", dependencies: ["Core", "Stream", "Config", "State", "Extract", "Load", "SQLite", "TestSupport"],
             swiftSettings: settings),
@@ -101,7 +110,8 @@ let package = Package(
             swiftSettings: settings),
         .testTarget(name: "PostgresTests", dependencies: ["Core", "Stream", "Postgres", "TestSupport"], swiftSettings: settings),
         // Seeded mutation fuzzing of what a user controls: NDJSON lines, ingest.yml, the state file.
-        .testTarget(name: "FuzzTests", dependencies: ["Core", "Stream", "Config", "State", "CLI", "TestSupport"], swiftSettings: settings),
+        .testTarget(
+            name: "FuzzTests", dependencies: ["Core", "Stream", "Config", "State", "CLI", "TestSupport"], swiftSettings: settings),
         // The architecture's rules the compiler cannot check: the shared layers name no connector.
         .testTarget(name: "ArchitectureTests", dependencies: ["Config", "Extract", "Load", "CLI"], swiftSettings: settings),
         .testTarget(

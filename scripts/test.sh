@@ -63,7 +63,10 @@ export CONDUIT_TEST_SNOWFLAKE_PORT=$snowflake_port
 export CONDUIT_TEST_SNOWFLAKE_PYTHON=$fakesnow_python
 export CONDUIT_TEST_SNOWFLAKE_LOG=$cluster/fakesnow.log
 
-# --- 3. Build and test ----------------------------------------------------------------------
+# --- 3. Format, build and test ---------------------------------------------------------------
+# One formatting, .swift-format's (swift-format ships with the toolchain): apply it with
+# `swift format -i -r Sources Tests Package.swift`.
+swift format lint --strict -r Sources Tests Package.swift || { log "swift format lint: the code above is not formatted; run swift format -i -r Sources Tests Package.swift"; exit 1; }
 # The compiler checks the module graph: a target that imports one it does not declare in
 # Package.swift fails the build (docs/ARCHITECTURE.md).
 graph_check=(--explicit-target-dependency-import-check error)

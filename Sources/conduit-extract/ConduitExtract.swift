@@ -31,9 +31,11 @@ struct ConduitExtract: ConduitCommand {
 
     @OptionGroup var options: CommonOptions
     @Flag(help: "Print the resolved query and the value it would bind; connect to nothing.") var dryRun = false
-    @Flag(help: ArgumentHelp(
-        "Print the query's result columns and their source types, one JSON object per line, without running it.",
-        discussion: "conduit-load learns the same description when it creates a table, so created columns get the source's types."))
+    @Flag(
+        help: ArgumentHelp(
+            "Print the query's result columns and their source types, one JSON object per line, without running it.",
+            discussion:
+                "conduit-load learns the same description when it creates a table, so created columns get the source's types."))
     var describe = false
     @Option(help: ArgumentHelp("Use this :last_value for one run; the state file is not read or changed.", valueName: "value"))
     var lastValue: String?
@@ -42,7 +44,8 @@ struct ConduitExtract: ConduitCommand {
     func run() throws {
         let reporter = options.reporter(for: "conduit-extract")
         try reporter.run {
-            let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
+            let context = try ToolContext.load(
+                options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
             guard let configuration = context.configuration else { return .configuration }
             let resourceConfig = try configuration.resource(named: resource)
             let run = ExtractRun(

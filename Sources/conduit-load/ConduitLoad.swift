@@ -38,12 +38,15 @@ struct ConduitLoad: ConduitCommand {
     )
 
     @OptionGroup var options: CommonOptions
-    @Flag(help: ArgumentHelp(
-        "Type new columns from the values (integer → bigint, other numbers → numeric, RFC 3339 → timestamptz, …) without asking the source."))
+    @Flag(
+        help: ArgumentHelp(
+            "Type new columns from the values (integer → bigint, other numbers → numeric, RFC 3339 → timestamptz, …) without asking the source."
+        ))
     var inferTypes = false
-    @Option(help: ArgumentHelp(
-        "Type new columns from this file, the output of conduit-extract --describe, instead of asking the source (for a loader that cannot reach it).",
-        valueName: "file"))
+    @Option(
+        help: ArgumentHelp(
+            "Type new columns from this file, the output of conduit-extract --describe, instead of asking the source (for a loader that cannot reach it).",
+            valueName: "file"))
     var schema: String?
     @Argument(help: "The resource's name in the configuration.") var resource: String
 
@@ -54,7 +57,8 @@ struct ConduitLoad: ConduitCommand {
     func run() throws {
         let reporter = options.reporter(for: "conduit-load")
         try reporter.run {
-            let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
+            let context = try ToolContext.load(
+                options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
             guard let configuration = context.configuration else { return .configuration }
             let resourceConfig = try configuration.resource(named: resource)
             let source = configuration.source(of: resourceConfig)
@@ -62,7 +66,8 @@ struct ConduitLoad: ConduitCommand {
             let describeSource: (() throws(ConduitError) -> [SourceColumn])?
             if let schema {
                 describeSource = { () throws(ConduitError) in
-                    try SourceColumn.readDescription(try FileIO.contents(of: schema, what: "schema file"), file: schema, source: sourceConnector)
+                    try SourceColumn.readDescription(
+                        try FileIO.contents(of: schema, what: "schema file"), file: schema, source: sourceConnector)
                 }
             } else if inferTypes {
                 describeSource = nil
@@ -72,7 +77,8 @@ struct ConduitLoad: ConduitCommand {
                 }
             }
             let run = LoadRun(
-                configuration: configuration, resource: resourceConfig, connector: Connectors.destination(configuration.destination(of: resourceConfig)),
+                configuration: configuration, resource: resourceConfig,
+                connector: Connectors.destination(configuration.destination(of: resourceConfig)),
                 describeSource: describeSource, reporter: reporter,
                 environment: ProcessInfo.processInfo.environment)
             return try run.run()

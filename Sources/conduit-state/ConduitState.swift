@@ -45,14 +45,17 @@ extension ConduitState {
 
         func run() throws {
             try options.reporter(for: "conduit-state").run {
-                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                let context = try ToolContext.load(
+                    options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
                 let commands = StateCommands(context: context)
                 try StandardOutput.write(try commands.show(resource: resource))
                 let reporter = options.reporter(for: "conduit-state")
                 for (name, entry) in try commands.pendingCheckpoints(resource: resource) {
                     guard let checkpoint = entry.checkpoint else { continue }
                     var text = "\(name): pending checkpoint \(checkpoint.plainText) from an interrupted run"
-                    if let rows = entry.rows { text += " (\(Plural.count(Int(rows), "row")) loaded" + (entry.writtenAt.map { ", \($0)" } ?? "") + ")" }
+                    if let rows = entry.rows {
+                        text += " (\(Plural.count(Int(rows), "row")) loaded" + (entry.writtenAt.map { ", \($0)" } ?? "") + ")"
+                    }
                     reporter.note(text + "; the next run resumes after it, set or reset drops it")
                 }
                 for (name, record) in try commands.horizonHolds(resource: resource) {
@@ -80,11 +83,14 @@ extension ConduitState {
         func run() throws {
             let reporter = options.reporter(for: "conduit-state")
             try reporter.run {
-                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                let context = try ToolContext.load(
+                    options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
                 if let value = try StateCommands(context: context).get(resource: resource) {
                     try StandardOutput.write(value.plainText + "\n")
                 } else {
-                    reporter.note("\(resource) has no committed value in \(context.stateFile.path); its next run starts from initial_value, or 0")
+                    reporter.note(
+                        "\(resource) has no committed value in \(context.stateFile.path); its next run starts from initial_value, or 0"
+                    )
                 }
                 return .success
             }
@@ -110,12 +116,16 @@ extension ConduitState {
         func run() throws {
             let reporter = options.reporter(for: "conduit-state")
             try reporter.run {
-                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                let context = try ToolContext.load(
+                    options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
                 let newValue = StateValue(commandLineText: value)
                 let old = try StateCommands(context: context).set(resource: resource, value: newValue)
-                reporter.summary("\(resource): state \(old?.plainText ?? "(none)") → \(newValue.plainText) (set by hand)", fields: [
-                    ("resource", .string(resource)), ("old_value", old?.jsonValue ?? .null), ("new_value", newValue.jsonValue),
-                ])
+                reporter.summary(
+                    "\(resource): state \(old?.plainText ?? "(none)") → \(newValue.plainText) (set by hand)",
+                    fields: [
+                        ("resource", .string(resource)), ("old_value", old?.jsonValue ?? .null),
+                        ("new_value", newValue.jsonValue),
+                    ])
                 return .success
             }
         }
@@ -135,11 +145,14 @@ extension ConduitState {
         func run() throws {
             let reporter = options.reporter(for: "conduit-state")
             try reporter.run {
-                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                let context = try ToolContext.load(
+                    options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
                 let old = try StateCommands(context: context).reset(resource: resource)
-                reporter.summary("\(resource): state \(old?.plainText ?? "(none)") → (none) (reset)", fields: [
-                    ("resource", .string(resource)), ("old_value", old?.jsonValue ?? .null), ("new_value", .null),
-                ])
+                reporter.summary(
+                    "\(resource): state \(old?.plainText ?? "(none)") → (none) (reset)",
+                    fields: [
+                        ("resource", .string(resource)), ("old_value", old?.jsonValue ?? .null), ("new_value", .null),
+                    ])
                 return .success
             }
         }
@@ -177,24 +190,33 @@ extension ConduitState {
 
         @OptionGroup var options: CommonOptions
         @Argument(help: "The resource's name in the configuration.") var resource: String
-        @Option(name: .customLong("from"), help: ArgumentHelp(
-            "Run this shell pipeline (with bash) and read the stream from it instead of stdin, so every stage's exit status is seen.",
-            valueName: "upstream"))
+        @Option(
+            name: .customLong("from"),
+            help: ArgumentHelp(
+                "Run this shell pipeline (with bash) and read the stream from it instead of stdin, so every stage's exit status is seen.",
+                valueName: "upstream"))
         var upstream: String?
-        @Flag(name: .customLong("external"), help: ArgumentHelp(
-            "The stream does not come from conduit-extract of RESOURCE reading this state (a file, another host): take its start on trust; only --from's exit statuses confirm its end."))
+        @Flag(
+            name: .customLong("external"),
+            help: ArgumentHelp(
+                "The stream does not come from conduit-extract of RESOURCE reading this state (a file, another host): take its start on trust; only --from's exit statuses confirm its end."
+            ))
         var external = false
-        @Argument(parsing: .postTerminator, help: ArgumentHelp("The loader command and its arguments, after --.", valueName: "loader"))
+        @Argument(
+            parsing: .postTerminator, help: ArgumentHelp("The loader command and its arguments, after --.", valueName: "loader"))
         var loader: [String] = []
 
         func validate() throws {
-            if loader.isEmpty { throw ValidationError("give the loader after --, e.g. commit \(resource) -- conduit-load \(resource)") }
+            if loader.isEmpty {
+                throw ValidationError("give the loader after --, e.g. commit \(resource) -- conduit-load \(resource)")
+            }
         }
 
         func run() throws {
             let reporter = options.reporter(for: "conduit-state")
             try reporter.run {
-                let context = try ToolContext.load(options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
+                let context = try ToolContext.load(
+                    options, environment: ProcessInfo.processInfo.environment, configurationRequired: true)
                 guard let configuration = context.configuration else { return .configuration }
                 let resourceConfig = try configuration.resource(named: resource)
                 var run = CommitRun(

@@ -60,8 +60,9 @@ import Testing
             if source.isPostgresBuiltin { }
             let page = 1
             """
-        #expect(Self.mentions(in: text, file: "f", names: ["snowflake", "sqlite", "postgres", "pg"])
-            == ["f:2: snowflake", "f:3: postgres"])
+        #expect(
+            Self.mentions(in: text, file: "f", names: ["snowflake", "sqlite", "postgres", "pg"])
+                == ["f:2: snowflake", "f:3: postgres"])
     }
 
     /// Guards the rule itself over every Swift file of the shared targets.

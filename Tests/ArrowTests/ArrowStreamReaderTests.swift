@@ -60,33 +60,45 @@ extension ArrowTable {
     @Test func allTypes() throws {
         let table = try ArrowFixtures.table("select_all_types")
         #expect(table.rowCount == 4)
-        #expect(table.columns.map(\.name) == ["ID", "AMOUNT", "WIDE", "RATIO", "FLAG", "NAME", "DOC", "TS_TZ", "TS_NTZ", "DAY", "TOD", "RAW"])
+        #expect(
+            table.columns.map(\.name) == [
+                "ID", "AMOUNT", "WIDE", "RATIO", "FLAG", "NAME", "DOC", "TS_TZ", "TS_NTZ", "DAY", "TOD", "RAW",
+            ])
         // Rows are ordered by ID: the minimum, 1, the row of NULLs (ID 4), the maximum.
         #expect(table.values("ID") == [.int(.min), .int(1), .int(4), .int(.max)])
-        #expect(table.values("AMOUNT") == [.decimal(-5, scale: 2), .decimal(1234, scale: 2), .null, .decimal(9_999_999_999, scale: 2)])
-        #expect(table.values("WIDE") == [
-            .decimal(-1, scale: 10),
-            .decimal(12_345_678_901_234_567_890_123_456_780_123_456_789, scale: 10),
-            .null,
-            .decimal(-99_999_999_999_999_999_999_999_999_999_999_999_999, scale: 10),
-        ])
+        #expect(
+            table.values("AMOUNT") == [
+                .decimal(-5, scale: 2), .decimal(1234, scale: 2), .null, .decimal(9_999_999_999, scale: 2),
+            ])
+        #expect(
+            table.values("WIDE") == [
+                .decimal(-1, scale: 10),
+                .decimal(12_345_678_901_234_567_890_123_456_780_123_456_789, scale: 10),
+                .null,
+                .decimal(-99_999_999_999_999_999_999_999_999_999_999_999_999, scale: 10),
+            ])
         #expect(table.values("RATIO") == [.double(-2.5e-10), .double(1.5), .null, .double(0)])
         #expect(table.values("FLAG") == [.bool(false), .bool(true), .null, .bool(false)])
         #expect(table.values("NAME") == [.text("Grüße, 世界 🚀"), .text("hello"), .null, .text("")])
-        #expect(table.values("DOC") == [.text(#"[1,"x",null]"#), .text(#"{"a":1,"b":[true,null]}"#), .null, .text(#""just a string""#)])
+        #expect(
+            table.values("DOC") == [
+                .text(#"[1,"x",null]"#), .text(#"{"a":1,"b":[true,null]}"#), .null, .text(#""just a string""#),
+            ])
         // fakesnow stores TIMESTAMP_TZ in UTC: +05:30 is gone, the offset is always 1440 (+00:00).
-        #expect(table.values("TS_TZ") == [
-            .timestamp(epoch: -1, fraction: 500_000_000, timezone: 1440),
-            .timestamp(epoch: 1_704_164_645, fraction: 123_456_000, timezone: 1440),
-            .null,
-            .timestamp(epoch: 1_719_772_199, fraction: 999_999_000, timezone: 1440),
-        ])
-        #expect(table.values("TS_NTZ") == [
-            .timestamp(epoch: -2_203_934_400, fraction: 0, timezone: nil),
-            .timestamp(epoch: 1_704_164_645, fraction: 123_456_000, timezone: nil),
-            .null,
-            .timestamp(epoch: 253_402_300_799, fraction: 999_999_000, timezone: nil),
-        ])
+        #expect(
+            table.values("TS_TZ") == [
+                .timestamp(epoch: -1, fraction: 500_000_000, timezone: 1440),
+                .timestamp(epoch: 1_704_164_645, fraction: 123_456_000, timezone: 1440),
+                .null,
+                .timestamp(epoch: 1_719_772_199, fraction: 999_999_000, timezone: 1440),
+            ])
+        #expect(
+            table.values("TS_NTZ") == [
+                .timestamp(epoch: -2_203_934_400, fraction: 0, timezone: nil),
+                .timestamp(epoch: 1_704_164_645, fraction: 123_456_000, timezone: nil),
+                .null,
+                .timestamp(epoch: 253_402_300_799, fraction: 999_999_000, timezone: nil),
+            ])
         #expect(table.values("DAY") == [.date(days: -1), .date(days: 19724), .null, .date(days: 2_932_896)])
         // TIME is an int64 of nanoseconds (scale 9 in the metadata).
         #expect(table.values("TOD") == [.int(86_399_000_000_000), .int(11_045_123_456_000), .null, .int(0)])
@@ -97,16 +109,21 @@ extension ArrowTable {
     @Test func allTypesSchema() throws {
         let table = try ArrowFixtures.table("select_all_types")
         let types = table.columns.map(\.field.type)
-        #expect(types == [
-            .int(bitWidth: 64, signed: true), .decimal(precision: 10, scale: 2, bitWidth: 128),
-            .decimal(precision: 38, scale: 10, bitWidth: 128), .floatingPoint(bitWidth: 64), .bool, .utf8, .utf8,
-            .structure, .structure, .date32, .int(bitWidth: 64, signed: true), .binary,
-        ])
-        #expect(table.columns.map { $0.metadata["logicalType"] } == [
-            "FIXED", "FIXED", "FIXED", "REAL", "BOOLEAN", "TEXT", "VARIANT",
-            "TIMESTAMP_TZ", "TIMESTAMP_NTZ", "DATE", "TIME", "BINARY",
-        ])
-        #expect(table.column(named: "AMOUNT")?.metadata == ["logicalType": "FIXED", "precision": "10", "scale": "2", "charLength": "0"])
+        #expect(
+            types == [
+                .int(bitWidth: 64, signed: true), .decimal(precision: 10, scale: 2, bitWidth: 128),
+                .decimal(precision: 38, scale: 10, bitWidth: 128), .floatingPoint(bitWidth: 64), .bool, .utf8, .utf8,
+                .structure, .structure, .date32, .int(bitWidth: 64, signed: true), .binary,
+            ])
+        #expect(
+            table.columns.map { $0.metadata["logicalType"] } == [
+                "FIXED", "FIXED", "FIXED", "REAL", "BOOLEAN", "TEXT", "VARIANT",
+                "TIMESTAMP_TZ", "TIMESTAMP_NTZ", "DATE", "TIME", "BINARY",
+            ])
+        #expect(
+            table.column(named: "AMOUNT")?.metadata == [
+                "logicalType": "FIXED", "precision": "10", "scale": "2", "charLength": "0",
+            ])
         #expect(table.column(named: "TOD")?.metadata["scale"] == "9")
         #expect(table.column(named: "TS_TZ")?.field.children.map(\.name) == ["epoch", "fraction", "timezone"])
         #expect(table.columns.allSatisfy { $0.field.nullable })
@@ -118,7 +135,10 @@ extension ArrowTable {
         #expect(table.rowCount == 12)
         let names = ["ID", "AMOUNT", "WIDE", "RATIO", "FLAG", "NAME", "DOC", "TS_TZ", "TS_NTZ", "DAY", "TOD", "RAW"]
         #expect(table.values("COLUMN_NAME") == names.map { .text($0) })
-        let dataTypes = ["NUMBER", "NUMBER", "NUMBER", "FLOAT", "BOOLEAN", "TEXT", "VARIANT", "TIMESTAMP_TZ", "TIMESTAMP_NTZ", "DATE", "TIME", "BINARY"]
+        let dataTypes = [
+            "NUMBER", "NUMBER", "NUMBER", "FLOAT", "BOOLEAN", "TEXT", "VARIANT", "TIMESTAMP_TZ", "TIMESTAMP_NTZ", "DATE", "TIME",
+            "BINARY",
+        ]
         #expect(table.values("DATA_TYPE") == dataTypes.map { .text($0) })
         #expect(table.values("ORDINAL_POSITION") == (1...12).map { .int($0) })
         #expect(table.column(named: "ORDINAL_POSITION")?.field.type == .int(bitWidth: 32, signed: true))
@@ -366,7 +386,9 @@ private func sharedChildrenSchema(levels: Int) -> [UInt8] {
     buffer.link(0, to: message.position)
     while buffer.bytes.count % 8 != 0 { buffer.bytes.append(0) }
     let length = UInt32(buffer.bytes.count)
-    let prefix: [UInt8] = [0xFF, 0xFF, 0xFF, 0xFF, UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24)]
+    let prefix: [UInt8] = [
+        0xFF, 0xFF, 0xFF, 0xFF, UInt8(length & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length >> 16 & 0xFF), UInt8(length >> 24),
+    ]
     return prefix + buffer.bytes + [0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0]
 }
 

@@ -1,5 +1,5 @@
-import Core
 import CLI
+import Core
 import Testing
 
 @testable import Config
@@ -37,7 +37,8 @@ import Testing
     /// The loader turns such a key into a configuration error naming the file and line.
     @Test func loaderRefusesAliasKeys() {
         do {
-            _ = try ConfigurationLoader.parse(yaml: "a: &x 1\n*x : 2\n", path: "ingest.yml", environment: [:], connectors: Connectors.catalog)
+            _ = try ConfigurationLoader.parse(
+                yaml: "a: &x 1\n*x : 2\n", path: "ingest.yml", environment: [:], connectors: Connectors.catalog)
             Issue.record("an alias key was accepted")
         } catch {
             #expect(error.kind == .configuration)

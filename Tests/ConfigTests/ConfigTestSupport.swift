@@ -1,9 +1,10 @@
-import Foundation
 import CLI
+import Foundation
+import TestSupport
 import Testing
+
 @testable import Config
 @testable import Core
-import TestSupport
 
 /// Parses YAML as `ingest.yml` with a fake environment (never the process's).
 func parse(_ yaml: String, environment: [String: String] = [:]) throws(ConduitError) -> Configuration {

@@ -1,9 +1,10 @@
-import Foundation
 import CLI
+import Foundation
+import TestSupport
 import Testing
+
 @testable import Config
 @testable import Core
-import TestSupport
 
 @Suite struct ConfigurationLoaderTests {
     /// The example ingest.yml of the user's document, verbatim.
@@ -51,14 +52,19 @@ import TestSupport
         #expect(source.connection.description == "dbname=appdb user=readonly password=*** host=db.example.com schema=public")
 
         let destination = try #require(configuration.destinations.first)
-        #expect(destination == DestinationConfig(
-            name: "data_warehouse", type: "snowflake", connection: ConnectionSettings(), table: "raw_users", mode: .append))
+        #expect(
+            destination
+                == DestinationConfig(
+                    name: "data_warehouse", type: "snowflake", connection: ConnectionSettings(), table: "raw_users", mode: .append
+                ))
 
         let resource = try configuration.resource(named: "sync_new_users")
-        #expect(resource == ResourceConfig(
-            name: "sync_new_users", source: "production_db", destination: "data_warehouse",
-            query: "SELECT id, name, email, created_at FROM users WHERE id > :last_value ORDER BY id",
-            incrementalColumn: "id"))
+        #expect(
+            resource
+                == ResourceConfig(
+                    name: "sync_new_users", source: "production_db", destination: "data_warehouse",
+                    query: "SELECT id, name, email, created_at FROM users WHERE id > :last_value ORDER BY id",
+                    incrementalColumn: "id"))
         #expect(resource.isIncremental)
         #expect(resource.ordered)
         #expect(configuration.source(of: resource) == source)
@@ -71,9 +77,10 @@ import TestSupport
 
     /// Without PG_PASSWORD the seed is refused, naming the variable and where it is used.
     @Test func seedExampleNeedsItsPassword() throws {
-        #expect(try problems(Self.seedExample) == """
-            ingest.yml:6: sources[0].password: environment variable 'PG_PASSWORD' is not set (set it, or write ${PG_PASSWORD:-default})
-            """)
+        #expect(
+            try problems(Self.seedExample) == """
+                ingest.yml:6: sources[0].password: environment variable 'PG_PASSWORD' is not set (set it, or write ${PG_PASSWORD:-default})
+                """)
     }
 
     /// An unknown resource name suggests the closest one, else lists the names there are.
@@ -90,25 +97,28 @@ import TestSupport
 
     /// Resource keys override the destination's; the destination's apply otherwise; then the defaults.
     @Test func effectiveLoadOptions() throws {
-        let yaml = edited("    path: w.db\n", """
-                path: w.db
-                table: shared_table
-                mode: merge
-                primary_key: id
-                batch_size: 500
+        let yaml =
+            edited(
+                "    path: w.db\n",
+                """
+                    path: w.db
+                    table: shared_table
+                    mode: merge
+                    primary_key: id
+                    batch_size: 500
 
-            """) + """
-              - name: events
-                source: app
-                destination: warehouse
-                incremental_column: created_at
-                table: raw_events
-                mode: replace
-                primary_key: [id, region]
-                batch_size: 5000
-                ordered: false
-                query: "SELECT * FROM events WHERE created_at > :last_value"
-            """
+                """) + """
+                  - name: events
+                    source: app
+                    destination: warehouse
+                    incremental_column: created_at
+                    table: raw_events
+                    mode: replace
+                    primary_key: [id, region]
+                    batch_size: 5000
+                    ordered: false
+                    query: "SELECT * FROM events WHERE created_at > :last_value"
+                """
         let configuration = try parse(yaml)
         let users = try configuration.resource(named: "users")
         #expect(configuration.effectiveTable(of: users) == "shared_table")
@@ -164,8 +174,10 @@ import TestSupport
     }
 
     /// ordered takes YAML's true and false in their three spellings, quoted or from the environment.
-    @Test(arguments: [("true", true), ("True", true), ("TRUE", true), ("false", false), ("False", false),
-                      ("'false'", false), ("${ORDERED}", false), ("~", true)])
+    @Test(arguments: [
+        ("true", true), ("True", true), ("TRUE", true), ("false", false), ("False", false),
+        ("'false'", false), ("${ORDERED}", false), ("~", true),
+    ])
     func orderedValues(written: String, expected: Bool) throws {
         let configuration = try parse(base + "    ordered: \(written)\n", environment: ["ORDERED": "false"])
         #expect(configuration.resources.first?.ordered == expected)
@@ -173,7 +185,9 @@ import TestSupport
 
     /// Numbers in YAML and interpolated values are strings to the connection (`port: 5432` → "5432").
     @Test func connectionValuesAreStrings() throws {
-        let yaml = edited("    type: sqlite\n    path: app.db\n", """
+        let yaml = edited(
+            "    type: sqlite\n    path: app.db\n",
+            """
                 type: postgresql
                 host: ${PG_HOST:-localhost}
                 port: ${PG_PORT}
@@ -184,41 +198,56 @@ import TestSupport
 
             """)
         let source = try #require(try parse(yaml, environment: ["PG_PORT": "5433"]).sources.first)
-        #expect(source.connection.parameters.map(\.keyword) == ["host", "port", "connect_timeout", "sslmode", "application_name", "password"])
+        #expect(
+            source.connection.parameters.map(\.keyword) == [
+                "host", "port", "connect_timeout", "sslmode", "application_name", "password",
+            ])
         #expect(source.connection.parameters.map(\.value) == ["localhost", "5433", "5", "require", "conduit test", ""])
         #expect(source.connection.value(of: "port") == "5433")
-        #expect(source.connection.description == "host=localhost port=5433 connect_timeout=5 sslmode=require application_name='conduit test' password=***")
+        #expect(
+            source.connection.description
+                == "host=localhost port=5433 connect_timeout=5 sslmode=require application_name='conduit test' password=***")
     }
 
     /// A postgresql url stands alone, beside keys it does not give; snowflake keys keep their names.
     @Test func urlsAndSnowflakeKeys() throws {
-        let yaml = edited("    type: sqlite\n    path: app.db\n", """
+        let yaml = edited(
+            "    type: sqlite\n    path: app.db\n",
+            """
                 type: postgresql
                 url: postgres://reader:${PG_PASSWORD}@db:5432/app?sslmode=require
                 sslmode: verify-full
                 schema: sales
 
-            """, in: edited("    type: sqlite\n    path: w.db\n", """
-                type: snowflake
-                account: xy12345
-                user: loader
-                password: pw
-                database: analytics
-                schema: raw
-                warehouse: load_wh
-                role: loader_role
+            """,
+            in: edited(
+                "    type: sqlite\n    path: w.db\n",
+                """
+                    type: snowflake
+                    account: xy12345
+                    user: loader
+                    password: pw
+                    database: analytics
+                    schema: raw
+                    warehouse: load_wh
+                    role: loader_role
 
-            """))
+                """))
         let configuration = try parse(yaml, environment: ["PG_PASSWORD": "hunter2"])
         let source = try #require(configuration.sources.first)
         #expect(source.connection.url == "postgres://reader:hunter2@db:5432/app?sslmode=require")
         #expect(source.connection.parameters.map(\.keyword) == ["sslmode"])
         #expect(source.connection.schema == "sales")
-        #expect(source.connection.description == "url=postgres://reader:***@db:5432/app?sslmode=require sslmode=verify-full schema=sales")
+        #expect(
+            source.connection.description
+                == "url=postgres://reader:***@db:5432/app?sslmode=require sslmode=verify-full schema=sales")
         let destination = try #require(configuration.destinations.first)
-        #expect(destination.connection.parameters.map(\.keyword) == ["account", "user", "password", "database", "warehouse", "role"])
+        #expect(
+            destination.connection.parameters.map(\.keyword) == ["account", "user", "password", "database", "warehouse", "role"])
         #expect(destination.connection.schema == "raw")
-        #expect(destination.connection.description == "account=xy12345 user=loader password=*** database=analytics warehouse=load_wh role=loader_role schema=raw")
+        #expect(
+            destination.connection.description
+                == "account=xy12345 user=loader password=*** database=analytics warehouse=load_wh role=loader_role schema=raw")
     }
 
     /// YAML anchors, aliases and merge keys work; keys written in the map win over merged ones.
@@ -258,8 +287,9 @@ import TestSupport
 
     /// A merge key must merge maps.
     @Test func mergeKeyOfAScalar() throws {
-        #expect(try problems(edited("  - name: warehouse\n", "  - <<: 5\n    name: warehouse\n"))
-            == "ingest.yml:6: destinations[0].<<: a merge key ('<<') takes a map or a list of maps")
+        #expect(
+            try problems(edited("  - name: warehouse\n", "  - <<: 5\n    name: warehouse\n"))
+                == "ingest.yml:6: destinations[0].<<: a merge key ('<<') takes a map or a list of maps")
     }
 
     /// Empty or null sections are empty lists; state_file is read; a config with no resources loads.
@@ -270,8 +300,9 @@ import TestSupport
 
     /// Keys are never interpolated, and an environment value cannot change the YAML's structure.
     @Test func interpolationIsOnValuesOnly() throws {
-        #expect(try problems(base + "${KEY}: 1\n", environment: ["KEY": "state_file"])
-            == "ingest.yml:15: ${KEY}: unknown key (expected sources, destinations, resources or state_file)")
+        #expect(
+            try problems(base + "${KEY}: 1\n", environment: ["KEY": "state_file"])
+                == "ingest.yml:15: ${KEY}: unknown key (expected sources, destinations, resources or state_file)")
         let injected = "app.db\nresources: []\n  - evil: {}"
         let configuration = try parse(edited("path: app.db", "path: ${APP_DB}"), environment: ["APP_DB": injected])
         #expect(configuration.sources.first?.connection.path == injected)
@@ -281,16 +312,18 @@ import TestSupport
     /// Interpolation problems are reported at the value's line and key path.
     @Test func interpolationProblemsHaveTheirKeyPath() throws {
         let yaml = edited("path: app.db", "path: ${APP_DB}", in: edited("path: w.db", "path: ${W:-x"))
-        #expect(try problems(yaml) == """
-            ingest.yml:4: sources[0].path: environment variable 'APP_DB' is not set (set it, or write ${APP_DB:-default})
-            ingest.yml:8: destinations[0].path: unterminated '${' (close it with '}', or write '$$' for a literal '$')
-            """)
+        #expect(
+            try problems(yaml) == """
+                ingest.yml:4: sources[0].path: environment variable 'APP_DB' is not set (set it, or write ${APP_DB:-default})
+                ingest.yml:8: destinations[0].path: unterminated '${' (close it with '}', or write '$$' for a literal '$')
+                """)
     }
 
     /// A query keeps `$1`-style text and turns `$$` into `$`.
     @Test func queryDollars() throws {
-        let yaml = edited("\"SELECT * FROM users WHERE id > :last_value ORDER BY id\"",
-                          "\"SELECT '$1', '$$$$' FROM users WHERE id > :last_value\"")
+        let yaml = edited(
+            "\"SELECT * FROM users WHERE id > :last_value ORDER BY id\"",
+            "\"SELECT '$1', '$$$$' FROM users WHERE id > :last_value\"")
         #expect(try parse(yaml).resources.first?.query == "SELECT '$1', '$$' FROM users WHERE id > :last_value")
     }
 
@@ -320,7 +353,9 @@ import TestSupport
     @Test func fileErrorsNameTheFile() throws {
         let box = try Sandbox()
         let path = try box.write(base + "    mode: merge\n", to: "prod.yml")
-        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog) }
+        let error = try #require(throws: ConduitError.self) {
+            try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog)
+        }
         #expect(error.message == "\(path):15: resources[0].mode: merge needs primary_key (the columns that identify a row)")
     }
 
@@ -328,7 +363,9 @@ import TestSupport
     @Test func missingFile() throws {
         let box = try Sandbox()
         let path = box.path("nowhere.yml")
-        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog) }
+        let error = try #require(throws: ConduitError.self) {
+            try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog)
+        }
         #expect(error == .configuration("\(path): cannot read the configuration: No such file or directory"))
         #expect(error.exitStatus.rawValue == 78)
     }
@@ -336,7 +373,9 @@ import TestSupport
     /// A directory is a configuration error naming it and the system's reason.
     @Test func directoryInsteadOfFile() throws {
         let box = try Sandbox()
-        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: box.folder, environment: [:], connectors: Connectors.catalog) }
+        let error = try #require(throws: ConduitError.self) {
+            try ConfigurationLoader.load(path: box.folder, environment: [:], connectors: Connectors.catalog)
+        }
         #expect(error == .configuration("\(box.folder): cannot read the configuration: Is a directory"))
     }
 
@@ -344,7 +383,9 @@ import TestSupport
     @Test func invalidUTF8() throws {
         let box = try Sandbox()
         let path = try box.write(Array("sources: []\nresources: [\"".utf8) + [0xFF] + Array("\"]\n".utf8), to: "bad.yml")
-        let error = try #require(throws: ConduitError.self) { try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog) }
+        let error = try #require(throws: ConduitError.self) {
+            try ConfigurationLoader.load(path: path, environment: [:], connectors: Connectors.catalog)
+        }
         #expect(error == .configuration("\(path):2: the configuration is not valid UTF-8"))
     }
 }

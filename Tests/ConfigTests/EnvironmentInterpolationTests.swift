@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Config
 @testable import Core
 

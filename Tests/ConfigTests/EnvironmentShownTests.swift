@@ -1,8 +1,9 @@
-import Testing
-@testable import Config
-@testable import Core
 import Postgres
 import SQLite
+import Testing
+
+@testable import Config
+@testable import Core
 
 /// Where interpolation put values from the environment, and the query and `initial_value` as
 /// `--dry-run` shows them: `${NAME}` as written, never the value.
@@ -17,9 +18,12 @@ import SQLite
         ("${MISSING:-d}${EMPTY:-e}", []),
         ("$$${A}", [EnvironmentSpan(range: 1..<6, reference: "${A}")]),
         ("$${A}", []),
-        ("${SECRET}${DOLLARS}", [
-            EnvironmentSpan(range: 0..<12, reference: "${SECRET}"), EnvironmentSpan(range: 12..<14, reference: "${DOLLARS}"),
-        ]),
+        (
+            "${SECRET}${DOLLARS}",
+            [
+                EnvironmentSpan(range: 0..<12, reference: "${SECRET}"), EnvironmentSpan(range: 12..<14, reference: "${DOLLARS}"),
+            ]
+        ),
     ])
     func spans(text: String, expected: [EnvironmentSpan]) throws {
         #expect(try EnvironmentInterpolation.expand(text, environment: environment).environmentSpans == expected)
@@ -32,8 +36,12 @@ import SQLite
         #expect(EnvironmentSpan.shown("a=val b", spans: spans, replacing: [(0..<1, "A"), (6..<7, "B")]) == "A=${X} B${E}")
         // A replacement overlapping a value, or holding an empty one inside, is left as written.
         #expect(EnvironmentSpan.shown("a=val b", spans: spans, replacing: [(1..<3, "!")]) == "a=${X} b${E}")
-        #expect(EnvironmentSpan.shown("ab", spans: [EnvironmentSpan(range: 1..<1, reference: "${E}")], replacing: [(0..<2, "!")]) == "a${E}b")
-        #expect(EnvironmentSpan.shown("ab", spans: [EnvironmentSpan(range: 0..<0, reference: "${E}")], replacing: [(0..<2, "!")]) == "${E}!")
+        #expect(
+            EnvironmentSpan.shown("ab", spans: [EnvironmentSpan(range: 1..<1, reference: "${E}")], replacing: [(0..<2, "!")])
+                == "a${E}b")
+        #expect(
+            EnvironmentSpan.shown("ab", spans: [EnvironmentSpan(range: 0..<0, reference: "${E}")], replacing: [(0..<2, "!")])
+                == "${E}!")
         #expect(EnvironmentSpan.shown("plain", spans: []) == "plain")
     }
 
@@ -57,7 +65,8 @@ import SQLite
 
     /// The query runs with the secret, and shows with ${SECRET} as written, `:last_value` as `?1`, `$$` as `$`.
     @Test func shownQueryHidesTheEnvironment() throws {
-        let resource = try resource(query: #""SELECT '${SECRET}', '$$', '${MISSING:-dflt}' FROM t${EMPTY} WHERE id > :last_value""#)
+        let resource = try resource(
+            query: #""SELECT '${SECRET}', '$$', '${MISSING:-dflt}' FROM t${EMPTY} WHERE id > :last_value""#)
         #expect(resource.query == "SELECT 'hunter2-🔑', '$', 'dflt' FROM t WHERE id > :last_value")
         let shown = resource.shownQuery(placeholderReplacement: "?1", dialect: .sqlite)
         #expect(shown == "SELECT '${SECRET}', '$', 'dflt' FROM t${EMPTY} WHERE id > ?1")
@@ -81,7 +90,9 @@ import SQLite
                 query: "SELECT ${Q} :last_value ${Q}, id FROM t WHERE id > :last_value"
             """
         let resource = try parse(yaml, environment: environment).resource(named: "users")
-        #expect(resource.shownQuery(placeholderReplacement: "?1", dialect: .sqlite) == "SELECT ${Q} :last_value ${Q}, id FROM t WHERE id > ?1")
+        #expect(
+            resource.shownQuery(placeholderReplacement: "?1", dialect: .sqlite)
+                == "SELECT ${Q} :last_value ${Q}, id FROM t WHERE id > ?1")
     }
 
     /// A `:last_value` that comes from the environment is not replaced, and nothing of the value shows.
@@ -102,7 +113,8 @@ import SQLite
             """
         let resource = try parse(yaml, environment: environment).resource(named: "users")
         #expect(resource.query == "SELECT * FROM t WHERE id > :last_value ORDER BY id")
-        #expect(resource.shownQuery(placeholderReplacement: "?1", dialect: .sqlite) == "SELECT * FROM t WHERE ${FILTER} ORDER BY id")
+        #expect(
+            resource.shownQuery(placeholderReplacement: "?1", dialect: .sqlite) == "SELECT * FROM t WHERE ${FILTER} ORDER BY id")
     }
 
     /// Without the environment the shown query is the rendered query.

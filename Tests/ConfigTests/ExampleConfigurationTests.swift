@@ -1,6 +1,7 @@
-import Foundation
 import CLI
+import Foundation
 import Testing
+
 @testable import Config
 @testable import Core
 
@@ -16,7 +17,8 @@ import Testing
 
     @Test(arguments: ["sqlite-to-sqlite.yml", "postgres-to-postgres.yml", "postgres-to-snowflake.yml"])
     func loads(name: String) throws {
-        let configuration = try ConfigurationLoader.load(path: "\(Self.examples)/\(name)", environment: Self.environment, connectors: Connectors.catalog)
+        let configuration = try ConfigurationLoader.load(
+            path: "\(Self.examples)/\(name)", environment: Self.environment, connectors: Connectors.catalog)
         let resource = try configuration.resource(named: "sync_new_users")
         #expect(resource.incrementalColumn == "id")
         #expect(resource.query.contains(":last_value"))
@@ -25,7 +27,8 @@ import Testing
     /// Without its secrets an example says which variable is missing.
     @Test func namesAMissingSecret() throws {
         let error = try #require(throws: ConduitError.self) {
-            try ConfigurationLoader.load(path: "\(Self.examples)/postgres-to-postgres.yml", environment: [:], connectors: Connectors.catalog)
+            try ConfigurationLoader.load(
+                path: "\(Self.examples)/postgres-to-postgres.yml", environment: [:], connectors: Connectors.catalog)
         }
         #expect(error.message.contains("PG_PASSWORD"))
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Config
 @testable import Core
 
@@ -30,7 +31,9 @@ import Testing
     }
 
     /// The distance counts a swap of neighbours as one edit.
-    @Test(arguments: [("", "abc", 3), ("abc", "abc", 0), ("abc", "acb", 1), ("kitten", "sitting", 3), ("tpye", "type", 1), ("ca", "abc", 3)])
+    @Test(arguments: [
+        ("", "abc", 3), ("abc", "abc", 0), ("abc", "acb", 1), ("kitten", "sitting", 3), ("tpye", "type", 1), ("ca", "abc", 3),
+    ])
     func editDistance(left: String, right: String, expected: Int) {
         #expect(KeySuggestion.editDistance(left, right) == expected)
         #expect(KeySuggestion.editDistance(right, left) == expected)

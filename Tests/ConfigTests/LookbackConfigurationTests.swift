@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Config
 @testable import Core
 
@@ -29,7 +30,8 @@ import Testing
 
     /// `safe_horizon: false` turns it off; `horizon_warning_after` takes a duration.
     @Test func horizonKeys() throws {
-        let resource = try #require(try parse(base + "    safe_horizon: false\n    horizon_warning_after: 30 seconds\n").resources.first)
+        let resource = try #require(
+            try parse(base + "    safe_horizon: false\n    horizon_warning_after: 30 seconds\n").resources.first)
         #expect(!resource.safeHorizon)
         #expect(resource.horizonWarningAfterSeconds == 30)
     }
@@ -56,11 +58,14 @@ import Testing
     @Test func lookbackNeedsAKeyInAppendMode() throws {
         #expect(
             try problems(base + "    lookback: 10\n")
-                == "ingest.yml:15: resources[0].lookback: needs primary_key in append mode (re-read rows the destination already holds are skipped by key); set primary_key, or use mode: merge")
+                == "ingest.yml:15: resources[0].lookback: needs primary_key in append mode (re-read rows the destination already holds are skipped by key); set primary_key, or use mode: merge"
+        )
         #expect(
             try problems(base + "    mode: replace\n    lookback: 10\n")
                 == "ingest.yml:16: resources[0].lookback: has no use with mode replace (every run replaces the table's rows)")
-        #expect(try parse(base + "    mode: merge\n    primary_key: id\n    lookback: 10\n").resources.first?.lookback == .amount("10"))
+        #expect(
+            try parse(base + "    mode: merge\n    primary_key: id\n    lookback: 10\n").resources.first?.lookback
+                == .amount("10"))
     }
 
     /// A misspelt key gets the suggestion.

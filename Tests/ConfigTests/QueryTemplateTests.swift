@@ -1,16 +1,19 @@
-import Testing
-@testable import Config
-@testable import Core
 import Postgres
 import SQLite
+import Testing
+
+@testable import Config
+@testable import Core
 
 @Suite struct QueryTemplateTests {
     /// PostgreSQL: only real placeholder tokens are replaced; literals, quoted identifiers,
     /// comments, casts and longer names are left exactly as written.
     @Test(arguments: [
         // The user's document's query.
-        ("SELECT id, name, email, created_at FROM users WHERE id > :last_value ORDER BY id",
-         "SELECT id, name, email, created_at FROM users WHERE id > $1 ORDER BY id"),
+        (
+            "SELECT id, name, email, created_at FROM users WHERE id > :last_value ORDER BY id",
+            "SELECT id, name, email, created_at FROM users WHERE id > $1 ORDER BY id"
+        ),
         // Casts.
         ("WHERE id > :last_value::bigint", "WHERE id > $1::bigint"),
         ("WHERE ts > (:last_value)::timestamptz", "WHERE ts > ($1)::timestamptz"),
@@ -26,7 +29,10 @@ import SQLite
         ("WHERE id > :last_value\n", "WHERE id > $1\n"),
         ("WHERE x IN (:last_value,:last_value)", "WHERE x IN ($1,$1)"),
         // Longer or glued names are not the placeholder.
-        ("SELECT :last_values, :last_value_2, :last_value$, a:last_value, 1:last_value", "SELECT :last_values, :last_value_2, :last_value$, a:last_value, 1:last_value"),
+        (
+            "SELECT :last_values, :last_value_2, :last_value$, a:last_value, 1:last_value",
+            "SELECT :last_values, :last_value_2, :last_value$, a:last_value, 1:last_value"
+        ),
         ("SELECT :last_valueé", "SELECT :last_valueé"),
         ("SELECT :LAST_VALUE, :last_Value", "SELECT :LAST_VALUE, :last_Value"),
         ("SELECT arr[:last_value] FROM t", "SELECT arr[$1] FROM t"),
@@ -54,7 +60,10 @@ import SQLite
         // Comments.
         ("SELECT 1 -- :last_value\nWHERE x > :last_value", "SELECT 1 -- :last_value\nWHERE x > $1"),
         ("SELECT 1 -- ' unbalanced\nWHERE x > :last_value", "SELECT 1 -- ' unbalanced\nWHERE x > $1"),
-        ("SELECT /* a /* :last_value */ :last_value */ 1 WHERE x > :last_value", "SELECT /* a /* :last_value */ :last_value */ 1 WHERE x > $1"),
+        (
+            "SELECT /* a /* :last_value */ :last_value */ 1 WHERE x > :last_value",
+            "SELECT /* a /* :last_value */ :last_value */ 1 WHERE x > $1"
+        ),
         ("SELECT /* ' */ :last_value", "SELECT /* ' */ $1"),
         ("SELECT 1 /* :last_value", "SELECT 1 /* :last_value"),
         ("SELECT 1 - -:last_value", "SELECT 1 - -$1"),
@@ -71,7 +80,10 @@ import SQLite
     /// E'' strings or dollar quotes.
     @Test(arguments: [
         ("SELECT * FROM t WHERE id > :last_value ORDER BY id", "SELECT * FROM t WHERE id > ?1 ORDER BY id"),
-        ("SELECT [:last_value], `:last_value` FROM t WHERE id > :last_value", "SELECT [:last_value], `:last_value` FROM t WHERE id > ?1"),
+        (
+            "SELECT [:last_value], `:last_value` FROM t WHERE id > :last_value",
+            "SELECT [:last_value], `:last_value` FROM t WHERE id > ?1"
+        ),
         ("SELECT `a``:last_value` FROM t WHERE id > :last_value", "SELECT `a``:last_value` FROM t WHERE id > ?1"),
         ("SELECT ':last_value', \":last_value\" WHERE id > :last_value", "SELECT ':last_value', \":last_value\" WHERE id > ?1"),
         ("SELECT 'it''s' WHERE id > :last_value", "SELECT 'it''s' WHERE id > ?1"),

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Config
 @testable import Core
 
@@ -50,7 +51,8 @@ import Testing
             #expect(!message.contains(secret), "\(secret) leaked:\n\(message)")
         }
         #expect(message.contains("ingest.yml:9: sources[1].type: unknown type '${SECRET}' (expected postgresql or sqlite)"))
-        #expect(message.contains("ingest.yml:18: destinations[0].mode: unknown mode '${SECRET}' (expected append, replace or merge)"))
+        #expect(
+            message.contains("ingest.yml:18: destinations[0].mode: unknown mode '${SECRET}' (expected append, replace or merge)"))
         #expect(message.contains("ingest.yml:22: resources[0].source: no source named 'x${SECRET}' (did you mean '${SECRET}'?)"))
         #expect(message.contains("ingest.yml:26: resources[0].primary_key[1]: names '${SECRET}' a second time"))
     }
@@ -67,22 +69,35 @@ import Testing
         let yaml = edited("    path: w.db", "    path: ${PASSWORD_FILE:-\(Self.literalSecret)${NESTED}}")
         let message = try problems(yaml)
         #expect(!message.contains(Self.literalSecret))
-        #expect(message == "ingest.yml:8: destinations[0].path: a '${' inside the default of ${PASSWORD_FILE:-…} is not supported (write '$${' for a literal '${')")
+        #expect(
+            message
+                == "ingest.yml:8: destinations[0].path: a '${' inside the default of ${PASSWORD_FILE:-…} is not supported (write '$${' for a literal '${')"
+        )
     }
 
     /// description redacts password, sslpassword and a url's password, wherever they are.
     @Test(arguments: [
-        (ConnectionSettings(parameters: [("user", "u"), ("password", "p"), ("sslpassword", "q")]),
-         "user=u password=*** sslpassword=***"),
-        (ConnectionSettings(url: "postgresql://reader:hunter2@db/app?password=x&sslmode=require&sslpassword=y"),
-         "url=postgresql://reader:***@db/app?password=***&sslmode=require&sslpassword=***"),
-        (ConnectionSettings(url: "postgresql://reader:p%40ss@h1:5432,h2:5433/app"), "url=postgresql://reader:***@h1:5432,h2:5433/app"),
+        (
+            ConnectionSettings(parameters: [("user", "u"), ("password", "p"), ("sslpassword", "q")]),
+            "user=u password=*** sslpassword=***"
+        ),
+        (
+            ConnectionSettings(url: "postgresql://reader:hunter2@db/app?password=x&sslmode=require&sslpassword=y"),
+            "url=postgresql://reader:***@db/app?password=***&sslmode=require&sslpassword=***"
+        ),
+        (
+            ConnectionSettings(url: "postgresql://reader:p%40ss@h1:5432,h2:5433/app"),
+            "url=postgresql://reader:***@h1:5432,h2:5433/app"
+        ),
         (ConnectionSettings(url: "postgresql://reader@db:5432/app"), "url=postgresql://reader@db:5432/app"),
         (ConnectionSettings(url: "postgresql://db/app"), "url=postgresql://db/app"),
         (ConnectionSettings(url: "postgresql://:pw@db"), "url=postgresql://:***@db"),
         (ConnectionSettings(parameters: [("password", "")]), "password=***"),
         (ConnectionSettings(path: "my data/app.db"), "path='my data/app.db'"),
-        (ConnectionSettings(parameters: [("options", "-c search_path='x'")], schema: "s"), #"options='-c search_path=\'x\'' schema=s"#),
+        (
+            ConnectionSettings(parameters: [("options", "-c search_path='x'")], schema: "s"),
+            #"options='-c search_path=\'x\'' schema=s"#
+        ),
         (ConnectionSettings(), ""),
     ])
     func descriptionRedacts(settings: ConnectionSettings, expected: String) {

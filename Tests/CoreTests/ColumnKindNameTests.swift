@@ -40,7 +40,9 @@ let allScalarKinds: [ColumnKind] = [
     }
 
     /// Guards that a name outside the mapping is refused rather than guessed.
-    @Test(arguments: ["", "[]", "int", "int4", "BIGINT", "varchar", "double", "timestamptz", "integer[", "[]integer", " bigint", "bigint "])
+    @Test(arguments: [
+        "", "[]", "int", "int4", "BIGINT", "varchar", "double", "timestamptz", "integer[", "[]integer", " bigint", "bigint ",
+    ])
     func unknownNamesAreRefused(name: String) {
         #expect(ColumnKind(name: name) == nil)
     }

@@ -32,12 +32,14 @@ enum AnsweringServer {
     /// answering.py and started by `python` (a shell word) with `arguments` (shell words); its
     /// port is in `$STUB_PORT`, and it is killed at the end.
     static func run(
-        _ server: String, python: String, arguments: [String], then script: String, in box: Sandbox, _ environment: [String: String]
+        _ server: String, python: String, arguments: [String], then script: String, in box: Sandbox,
+        _ environment: [String: String]
     ) throws -> Sandbox.Result {
         try box.write(module, to: "answering.py")
         try box.write(server, to: "stub.py")
         // No __pycache__ of answering.py in the sandbox: the tests see only what the run left.
-        return try box.run("""
+        return try box.run(
+            """
             rm -f port
             PYTHONDONTWRITEBYTECODE=1 \(python) stub.py \(arguments.joined(separator: " ")) & stub=$!
             # SIGKILL: the test runner's children start with SIGTERM blocked.

@@ -13,7 +13,8 @@ import Testing
     static func prepare(prefix: String, ordered: Bool = true) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
         let environment = try PostgresFixture.environment()
-        try box.write("""
+        try box.write(
+            """
             sources:
             \(PostgresFixture.entry("app"))
             destinations:
@@ -39,18 +40,21 @@ import Testing
                 ordered: \(ordered)
                 query: "SELECT id, ts, payload FROM \(prefix)_src WHERE ts > :last_value ORDER BY ts"
             """, to: "ingest.yml")
-        try PostgresFixture.recreate(["\(prefix)_src", "\(prefix)_dst"], with: """
-            CREATE TABLE \(prefix)_src(id bigint PRIMARY KEY, ts timestamptz NOT NULL, payload text);
-            INSERT INTO \(prefix)_src SELECT g, '2024-01-01 00:00:00+00'::timestamptz + (g / 7) * interval '1 second', repeat('x', 100) || g
-              FROM generate_series(1, \(sourceRows)) g;
-            """, in: box, environment)
+        try PostgresFixture.recreate(
+            ["\(prefix)_src", "\(prefix)_dst"],
+            with: """
+                CREATE TABLE \(prefix)_src(id bigint PRIMARY KEY, ts timestamptz NOT NULL, payload text);
+                INSERT INTO \(prefix)_src SELECT g, '2024-01-01 00:00:00+00'::timestamptz + (g / 7) * interval '1 second', repeat('x', 100) || g
+                  FROM generate_series(1, \(sourceRows)) g;
+                """, in: box, environment)
         return (box, environment)
     }
 
     /// The pipeline of `resource`, with absolute paths so `pkill -f` finds exactly this sandbox's processes.
     static func pipeline(_ resource: String, in box: Sandbox) -> String {
         let options = "--config '\(box.path("ingest.yml"))' --state-file '\(box.path("state.json"))'"
-        return "conduit-extract \(options) \(resource) | conduit-state commit \(options) \(resource) -- conduit-load \(options) \(resource)"
+        return
+            "conduit-extract \(options) \(resource) | conduit-state commit \(options) \(resource) -- conduit-load \(options) \(resource)"
     }
 
     /// How many rows the destination holds, and how many distinct ids.
@@ -65,9 +69,13 @@ import Testing
 
     /// One trial: start the pipeline, kill -9 `stage` after `delay` seconds, then rerun normally
     /// (retrying while the killed run's orphaned loader still holds the run lock: exit 75).
-    static func trial(stage: String, delay: Double, resource: String, prefix: String, box: Sandbox, environment: [String: String]) throws -> Sandbox.Result {
-        let reset = resource == "pg" ? "psql -qc 'DROP TABLE IF EXISTS \(prefix)_dst' 2>/dev/null" : "rm -f lake.db lake.db-journal"
-        return try box.run("""
+    static func trial(
+        stage: String, delay: Double, resource: String, prefix: String, box: Sandbox, environment: [String: String]
+    ) throws -> Sandbox.Result {
+        let reset =
+            resource == "pg" ? "psql -qc 'DROP TABLE IF EXISTS \(prefix)_dst' 2>/dev/null" : "rm -f lake.db lake.db-journal"
+        return try box.run(
+            """
             \(reset)
             rm -f state.json state.json.checkpoints killed.log rerun.log
             (\(pipeline(resource, in: box))) 2>> killed.log &
@@ -106,8 +114,10 @@ import Testing
                 var generator = SplitMix64(seed: UInt64(trialNumber * 7919 + stage.count))
                 // At least 20 ms, so the stages have started.
                 let delay = 0.02 + window * Double(50 + generator.next() % 900) / 1000
-                let result = try trial(stage: stage, delay: delay, resource: resource, prefix: prefix, box: box, environment: environment)
-                let description = "kill -9 conduit-\(stage) after \(delay)s (trial \(trialNumber), seed \(trialNumber * 7919 + stage.count))"
+                let result = try trial(
+                    stage: stage, delay: delay, resource: resource, prefix: prefix, box: box, environment: environment)
+                let description =
+                    "kill -9 conduit-\(stage) after \(delay)s (trial \(trialNumber), seed \(trialNumber * 7919 + stage.count))"
                 if (try? box.read("first.status"))?.hasPrefix("0") == false {
                     interrupted += 1
                 } else {
@@ -115,7 +125,10 @@ import Testing
                 }
                 #expect(result.status == 0, "\(description): rerun failed: \((try? box.read("rerun.log")) ?? "")")
                 let loaded = try counts(resource, prefix: prefix, in: box, environment)
-                #expect(loaded == "\(sourceRows),\(sourceRows)", "\(description): rows,distinct = \(loaded); first run: \((try? box.read("killed.log")) ?? ""); rerun: \((try? box.read("rerun.log")) ?? "")")
+                #expect(
+                    loaded == "\(sourceRows),\(sourceRows)",
+                    "\(description): rows,distinct = \(loaded); first run: \((try? box.read("killed.log")) ?? ""); rerun: \((try? box.read("rerun.log")) ?? "")"
+                )
                 #expect(try box.read("state.json") == "{\n  \"\(resource)\": \"2024-01-01T00:14:17Z\"\n}\n", "\(description)")
             }
         }
@@ -133,21 +146,29 @@ import Testing
     /// it; the next run resumes after it and loads each row once.
     @Test func failedRunResumesAfterItsCheckpoint() throws {
         let (box, environment) = try Self.prepare(prefix: "ckpt_resume")
-        try PostgresFixture.execute("CREATE TABLE ckpt_resume_dst(id bigint, ts timestamptz, payload text CHECK (payload <> $$x$$ || repeat($$x$$, 99) || 3000));", in: box, environment)
+        try PostgresFixture.execute(
+            "CREATE TABLE ckpt_resume_dst(id bigint, ts timestamptz, payload text CHECK (payload <> $$x$$ || repeat($$x$$, 99) || 3000));",
+            in: box, environment)
         let failed = try box.run(Self.pipeline("pg", in: box), environment: environment)
         #expect(failed.status == 65, "\(failed.stderr)")
         let loaded = try Self.counts("pg", prefix: "ckpt_resume", in: box, environment)
         #expect(loaded != "0,0" && loaded != "\(Self.sourceRows),\(Self.sourceRows)", "\(loaded)")
         let shown = try box.run("conduit-state show --state-file state.json")
         #expect(shown.stdout == "{}\n")
-        #expect(Messages.matches(shown.stderr, #"""
-            conduit-state: pg: pending checkpoint 2024-01-01T00:0\d:\d\dZ from an interrupted run \(\d+ rows loaded, \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); \#
-            the next run resumes after it, set or reset drops it
+        #expect(
+            Messages.matches(
+                shown.stderr,
+                #"""
+                conduit-state: pg: pending checkpoint 2024-01-01T00:0\d:\d\dZ from an interrupted run \(\d+ rows loaded, \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\); \#
+                the next run resumes after it, set or reset drops it
 
-            """#), "\(shown.stderr)")
-        #expect(try box.run("conduit-extract --dry-run --state-file state.json pg").stdout.contains("from the checkpoint of an interrupted run"))
+                """#), "\(shown.stderr)")
+        #expect(
+            try box.run("conduit-extract --dry-run --state-file state.json pg").stdout.contains(
+                "from the checkpoint of an interrupted run"))
 
-        try PostgresFixture.execute("ALTER TABLE ckpt_resume_dst DROP CONSTRAINT ckpt_resume_dst_payload_check;", in: box, environment)
+        try PostgresFixture.execute(
+            "ALTER TABLE ckpt_resume_dst DROP CONSTRAINT ckpt_resume_dst_payload_check;", in: box, environment)
         let resumed = try box.run(Self.pipeline("pg", in: box), environment: environment)
         #expect(resumed.status == 0, "\(resumed.stderr)")
         #expect(try Self.counts("pg", prefix: "ckpt_resume", in: box, environment) == "\(Self.sourceRows),\(Self.sourceRows)")
@@ -160,12 +181,16 @@ import Testing
     @Test(arguments: ["reset", "set"]) func setAndResetDropThePendingCheckpoint(command: String) throws {
         let prefix = "ckpt_\(command)"
         let (box, environment) = try Self.prepare(prefix: prefix)
-        try PostgresFixture.execute("CREATE TABLE \(prefix)_dst(id bigint, ts timestamptz, payload text CHECK (id <> 3000));", in: box, environment)
+        try PostgresFixture.execute(
+            "CREATE TABLE \(prefix)_dst(id bigint, ts timestamptz, payload text CHECK (id <> 3000));", in: box, environment)
         #expect(try box.run(Self.pipeline("pg", in: box), environment: environment).status == 65)
         let committedBefore = try Self.counts("pg", prefix: prefix, in: box, environment)
         let before = Int(committedBefore.split(separator: ",")[0]) ?? 0
         #expect(before > 0)
-        let edit = command == "reset" ? "conduit-state reset --state-file state.json pg" : "conduit-state set --state-file state.json pg '\"2024-01-01T00:00:00Z\"'"
+        let edit =
+            command == "reset"
+            ? "conduit-state reset --state-file state.json pg"
+            : "conduit-state set --state-file state.json pg '\"2024-01-01T00:00:00Z\"'"
         #expect(try box.run(edit).status == 0)
         #expect(try box.run("conduit-state show --state-file state.json").stderr.isEmpty)
         try PostgresFixture.execute("ALTER TABLE \(prefix)_dst DROP CONSTRAINT \(prefix)_dst_id_check;", in: box, environment)
@@ -181,28 +206,38 @@ import Testing
     @Test func successfulCommitRetiresTheCheckpoint() throws {
         let (box, environment) = try Self.prepare(prefix: "ckpt_done")
         #expect(try box.run(Self.pipeline("pg", in: box), environment: environment).status == 0)
-        #expect(try PostgresFixture.query("SELECT count(*) FROM _conduit_checkpoints WHERE table_name = '\"ckpt_done_dst\"'", in: box, environment) == "1\n")
+        #expect(
+            try PostgresFixture.query(
+                "SELECT count(*) FROM _conduit_checkpoints WHERE table_name = '\"ckpt_done_dst\"'", in: box, environment) == "1\n"
+        )
         #expect(try box.run("conduit-state set --state-file state.json pg '\"2024-01-01T00:14:00Z\"'").status == 0)
         let backfill = try box.run(Self.pipeline("pg", in: box), environment: environment)
         #expect(backfill.status == 0, "\(backfill.stderr)")
         // ts > 00:14:00 (840 s): ids 5887 to 6000.
-        #expect(Messages.stableLines(backfill.stderr) == [
-            "conduit-extract: pg: 114 rows, 17898 bytes in \(Messages.timing)",
-            "conduit-load: pg: 114 rows, 17898 bytes in \(Messages.timing) into \"ckpt_done_dst\" on \(PostgresFixture.label(environment))",
-            "conduit-state: pg: 114 rows, 17898 bytes in \(Messages.timing); state 2024-01-01T00:14:00Z → 2024-01-01T00:14:17Z",
-        ], "\(backfill.stderr)")
+        #expect(
+            Messages.stableLines(backfill.stderr) == [
+                "conduit-extract: pg: 114 rows, 17898 bytes in \(Messages.timing)",
+                "conduit-load: pg: 114 rows, 17898 bytes in \(Messages.timing) into \"ckpt_done_dst\" on \(PostgresFixture.label(environment))",
+                "conduit-state: pg: 114 rows, 17898 bytes in \(Messages.timing); state 2024-01-01T00:14:00Z → 2024-01-01T00:14:17Z",
+            ], "\(backfill.stderr)")
     }
 
     /// `ordered: false` runs without checkpoints: nothing is recorded, so a failed run's
     /// committed batches load again on the rerun (the risk the README states).
     @Test func unorderedResourceHasNoCheckpoints() throws {
         let (box, environment) = try Self.prepare(prefix: "ckpt_unordered", ordered: false)
-        try PostgresFixture.execute("CREATE TABLE ckpt_unordered_dst(id bigint, ts timestamptz, payload text CHECK (id <> 3000));", in: box, environment)
+        try PostgresFixture.execute(
+            "CREATE TABLE ckpt_unordered_dst(id bigint, ts timestamptz, payload text CHECK (id <> 3000));", in: box, environment)
         #expect(try box.run(Self.pipeline("pg", in: box), environment: environment).status == 65)
         let ledger = box.exists("state.json.checkpoints") ? try box.read("state.json.checkpoints") : ""
         #expect(!ledger.contains("\"checkpoint\""))
-        #expect(try box.run("psql -Atqc \"SELECT count(*) FROM _conduit_checkpoints WHERE table_name = '\\\"ckpt_unordered_dst\\\"'\" 2>/dev/null || echo 0", environment: environment).stdout == "0\n")
-        try PostgresFixture.execute("ALTER TABLE ckpt_unordered_dst DROP CONSTRAINT ckpt_unordered_dst_id_check;", in: box, environment)
+        #expect(
+            try box.run(
+                "psql -Atqc \"SELECT count(*) FROM _conduit_checkpoints WHERE table_name = '\\\"ckpt_unordered_dst\\\"'\" 2>/dev/null || echo 0",
+                environment: environment
+            ).stdout == "0\n")
+        try PostgresFixture.execute(
+            "ALTER TABLE ckpt_unordered_dst DROP CONSTRAINT ckpt_unordered_dst_id_check;", in: box, environment)
         #expect(try box.run(Self.pipeline("pg", in: box), environment: environment).status == 0)
         let counts = try Self.counts("pg", prefix: "ckpt_unordered", in: box, environment).split(separator: ",")
         #expect(counts.count == 2 && Int(counts[0]) ?? 0 > Self.sourceRows && counts[1] == "\(Self.sourceRows)")

@@ -8,7 +8,8 @@ import Testing
     static func prepare(table: String, sql: String) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
         let environment = try PostgresFixture.environment()
-        try box.write("""
+        try box.write(
+            """
             sources:
             \(PostgresFixture.entry("pg"))
             \(PostgresFixture.unreachableEntry("down"))
@@ -40,15 +41,17 @@ import Testing
 
     /// Every mapped type comes out exactly as SPEC section 4 says, keys in column order.
     @Test func mapsTypesExactly() throws {
-        let (box, environment) = try Self.prepare(table: "extract_types", sql: #"""
-            CREATE TABLE extract_types(id bigint, name text, ts timestamptz, n numeric(40,2), b boolean, j jsonb,
-              arr int[], tarr text[], raw bytea, f float8, iv interval, d date, js json, small smallint, t timestamp);
-            INSERT INTO extract_types VALUES
-              (1, E'a"b\n\t\\ é ✓ 😀', '2024-05-01 12:00:00.123456+02', 1.50, true, '{"a": [1, 2]}', '{1,NULL,3}',
-               '{"x y",NULL,"q\""}', '\x00ff10', 0.1, '1 day 2 hours', '2024-05-01', E'{ "k" :\n 1 }', -32768, '2024-05-01 12:00:00.5'),
-              (9007199254740993, '', 'infinity', 'NaN', false, 'null', '{}', '{{a,b},{c,d}}', '', 'Infinity', '-1 mon', '2024-05-02', '[]', 32767, '-infinity'),
-              (9223372036854775807, NULL, '-infinity', 12345678901234567890123456789012345678.99, NULL, NULL, NULL, NULL, NULL, -1.5e-7, NULL, NULL, NULL, NULL, NULL);
-            """#)
+        let (box, environment) = try Self.prepare(
+            table: "extract_types",
+            sql: #"""
+                CREATE TABLE extract_types(id bigint, name text, ts timestamptz, n numeric(40,2), b boolean, j jsonb,
+                  arr int[], tarr text[], raw bytea, f float8, iv interval, d date, js json, small smallint, t timestamp);
+                INSERT INTO extract_types VALUES
+                  (1, E'a"b\n\t\\ é ✓ 😀', '2024-05-01 12:00:00.123456+02', 1.50, true, '{"a": [1, 2]}', '{1,NULL,3}',
+                   '{"x y",NULL,"q\""}', '\x00ff10', 0.1, '1 day 2 hours', '2024-05-01', E'{ "k" :\n 1 }', -32768, '2024-05-01 12:00:00.5'),
+                  (9007199254740993, '', 'infinity', 'NaN', false, 'null', '{}', '{{a,b},{c,d}}', '', 'Infinity', '-1 mon', '2024-05-02', '[]', 32767, '-infinity'),
+                  (9223372036854775807, NULL, '-infinity', 12345678901234567890123456789012345678.99, NULL, NULL, NULL, NULL, NULL, -1.5e-7, NULL, NULL, NULL, NULL, NULL);
+                """#)
         let result = try box.run("conduit-extract rows", environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         let expected = [
@@ -57,16 +60,22 @@ import Testing
             #"{"id":9223372036854775807,"name":null,"ts":"-infinity","n":12345678901234567890123456789012345678.99,"b":null,"j":null,"arr":null,"tarr":null,"raw":null,"f":-1.5e-07,"iv":null,"d":null,"js":null,"small":null,"t":null}"#,
         ]
         #expect(result.stdout == expected.joined(separator: "\n") + "\n")
-        #expect(Messages.stable(result.stderr) == Messages.noSequence("rows") + "\nconduit-extract: rows: 3 rows, 689 bytes in \(Messages.timing)\n")
+        #expect(
+            Messages.stable(result.stderr) == Messages.noSequence("rows")
+                + "\nconduit-extract: rows: 3 rows, 689 bytes in \(Messages.timing)\n")
     }
 
     /// A 2 MB text value leaves as one line, byte for byte.
     @Test func streamsLargeText() throws {
-        let (box, environment) = try Self.prepare(table: "extract_large", sql: """
-            CREATE TABLE extract_large(id bigint, body text);
-            INSERT INTO extract_large VALUES (1, repeat('ab\\"', 524288) || '😀'), (2, 'small');
-            """)
-        let result = try box.run("conduit-extract rows > out.ndjson && jq -r 'select(.id == 1) | .body | length' out.ndjson && wc -l < out.ndjson", environment: environment)
+        let (box, environment) = try Self.prepare(
+            table: "extract_large",
+            sql: """
+                CREATE TABLE extract_large(id bigint, body text);
+                INSERT INTO extract_large VALUES (1, repeat('ab\\"', 524288) || '😀'), (2, 'small');
+                """)
+        let result = try box.run(
+            "conduit-extract rows > out.ndjson && jq -r 'select(.id == 1) | .body | length' out.ndjson && wc -l < out.ndjson",
+            environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         // 524,288 × 'ab\"' (4 characters) + one emoji (jq counts code points).
         #expect(result.stdout == "2097153\n2\n")
@@ -78,30 +87,36 @@ import Testing
 
     /// --describe reports the query's columns and source types without running it.
     @Test func describesColumnsWithoutRunning() throws {
-        let (box, environment) = try Self.prepare(table: "extract_describe", sql: """
-            DROP TYPE IF EXISTS extract_mood; CREATE TYPE extract_mood AS ENUM ('ok', 'sad');
-            CREATE TABLE extract_describe(id bigint, amount numeric(12,2), name varchar(20), at timestamptz, tags text[], mood extract_mood, raw bytea);
-            """)
+        let (box, environment) = try Self.prepare(
+            table: "extract_describe",
+            sql: """
+                DROP TYPE IF EXISTS extract_mood; CREATE TYPE extract_mood AS ENUM ('ok', 'sad');
+                CREATE TABLE extract_describe(id bigint, amount numeric(12,2), name varchar(20), at timestamptz, tags text[], mood extract_mood, raw bytea);
+                """)
         let result = try box.run("conduit-extract --describe rows", environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(result.stdout == #"""
-            {"name":"id","source_type":"bigint","kind":"bigint"}
-            {"name":"amount","source_type":"numeric(12,2)","kind":"numeric"}
-            {"name":"name","source_type":"character varying(20)","kind":"text"}
-            {"name":"at","source_type":"timestamp with time zone","kind":"timestamp with time zone"}
-            {"name":"tags","source_type":"text[]","kind":"text[]"}
-            {"name":"mood","source_type":"extract_mood","kind":null}
-            {"name":"raw","source_type":"bytea","kind":"bytea"}
+        #expect(
+            result.stdout == #"""
+                {"name":"id","source_type":"bigint","kind":"bigint"}
+                {"name":"amount","source_type":"numeric(12,2)","kind":"numeric"}
+                {"name":"name","source_type":"character varying(20)","kind":"text"}
+                {"name":"at","source_type":"timestamp with time zone","kind":"timestamp with time zone"}
+                {"name":"tags","source_type":"text[]","kind":"text[]"}
+                {"name":"mood","source_type":"extract_mood","kind":null}
+                {"name":"raw","source_type":"bytea","kind":"bytea"}
 
-            """#)
+                """#)
         // Describing runs nothing: a query that would fail at run time (division by zero) still describes.
-        try box.write("""
+        try box.write(
+            """
             sources:
             \(PostgresFixture.entry("pg"))
             destinations: [{name: w, type: sqlite, path: w.db}]
             resources: [{name: boom, source: pg, destination: w, query: "SELECT 1/0 AS x"}]
             """, to: "boom.yml")
-        let boom = try box.run("conduit-extract --config boom.yml --describe boom && conduit-extract --config boom.yml boom", environment: environment)
+        let boom = try box.run(
+            "conduit-extract --config boom.yml --describe boom && conduit-extract --config boom.yml boom",
+            environment: environment)
         #expect(boom.stdout == "{\"name\":\"x\",\"source_type\":\"integer\",\"kind\":\"integer\"}\n")
         #expect(boom.status == 65, "\(boom.stderr)")
     }
@@ -109,10 +124,12 @@ import Testing
     /// The pipeline: the first run reads everything, the second only rows inserted since; a
     /// timestamp cursor starts from -infinity on its first run.
     @Test func incrementalRunsThroughConduitState() throws {
-        let (box, environment) = try Self.prepare(table: "extract_incremental", sql: """
-            CREATE TABLE extract_incremental(id bigint, ts timestamptz);
-            INSERT INTO extract_incremental SELECT g, '2024-01-01'::timestamptz + g * interval '1 hour' FROM generate_series(1, 5) g;
-            """)
+        let (box, environment) = try Self.prepare(
+            table: "extract_incremental",
+            sql: """
+                CREATE TABLE extract_incremental(id bigint, ts timestamptz);
+                INSERT INTO extract_incremental SELECT g, '2024-01-01'::timestamptz + g * interval '1 hour' FROM generate_series(1, 5) g;
+                """)
         let pipeline = "conduit-extract rows | conduit-state commit rows -- sh -c 'cat >> out.ndjson'"
         #expect(try box.run(pipeline, environment: environment).status == 0)
         #expect(try box.read(".conduit_state.json") == "{\n  \"rows\": 5\n}\n")
@@ -121,27 +138,31 @@ import Testing
         #expect(try box.read(".conduit_state.json") == "{\n  \"rows\": 7\n}\n")
         #expect(try box.read("out.ndjson").split(separator: "\n").count == 7)
         let nothing = try box.run(pipeline, environment: environment)
-        #expect(Messages.stableLines(nothing.stderr) == [
-            "conduit-extract: rows: 0 rows, 0 bytes in \(Messages.timing)",
-            Messages.noSequence("rows"),
-            "conduit-state: rows: 0 rows, 0 bytes in \(Messages.timing); no rows, state unchanged at 7",
-        ], "\(nothing.stderr)")
-        let byTime = try box.run("conduit-extract by_time | conduit-state commit by_time -- sh -c 'cat > /dev/null'", environment: environment)
+        #expect(
+            Messages.stableLines(nothing.stderr) == [
+                "conduit-extract: rows: 0 rows, 0 bytes in \(Messages.timing)",
+                Messages.noSequence("rows"),
+                "conduit-state: rows: 0 rows, 0 bytes in \(Messages.timing); no rows, state unchanged at 7",
+            ], "\(nothing.stderr)")
+        let byTime = try box.run(
+            "conduit-extract by_time | conduit-state commit by_time -- sh -c 'cat > /dev/null'", environment: environment)
         #expect(byTime.status == 0, "\(byTime.stderr)")
         #expect(try box.read(".conduit_state.json").contains("\"by_time\": \"20"))
     }
 
     /// A hostile state value is bound, never spliced: the run fails and the table survives.
     @Test func hostileStateValueExecutesNothing() throws {
-        let (box, environment) = try Self.prepare(table: "extract_hostile", sql: "CREATE TABLE extract_hostile(id bigint); INSERT INTO extract_hostile VALUES (1);")
+        let (box, environment) = try Self.prepare(
+            table: "extract_hostile", sql: "CREATE TABLE extract_hostile(id bigint); INSERT INTO extract_hostile VALUES (1);")
         try box.write("{\"rows\": \"1; DROP TABLE extract_hostile\"}\n", to: ".conduit_state.json")
         let result = try box.run("conduit-extract rows", environment: environment)
         #expect(result.status == 65)
-        #expect(result.stderr == """
-            conduit-extract: error: running the query of rows on \(PostgresFixture.label(environment)): \
-            invalid input syntax for type bigint: "1; DROP TABLE extract_hostile" (SQLSTATE 22P02)
+        #expect(
+            result.stderr == """
+                conduit-extract: error: running the query of rows on \(PostgresFixture.label(environment)): \
+                invalid input syntax for type bigint: "1; DROP TABLE extract_hostile" (SQLSTATE 22P02)
 
-            """)
+                """)
         #expect(try PostgresFixture.count("extract_hostile", in: box, environment) == "1\n")
         // --last-value overrides the state for one run and leaves it alone.
         let backfill = try box.run("conduit-extract --last-value 0 rows", environment: environment)
@@ -157,11 +178,12 @@ import Testing
         #expect(broken.status == 78)
         // The position counts from the start of the DECLARE … CURSOR FOR statement Conduit wraps the
         // query in (45 characters), not from the start of the query the user wrote.
-        #expect(broken.stderr == """
-            conduit-extract: error: running the query of broken on \(PostgresFixture.label(environment)): \
-            syntax error at or near "SELEC" (SQLSTATE 42601) at character 46
+        #expect(
+            broken.stderr == """
+                conduit-extract: error: running the query of broken on \(PostgresFixture.label(environment)): \
+                syntax error at or near "SELEC" (SQLSTATE 42601) at character 46
 
-            """)
+                """)
         let down = try box.run("conduit-extract unreachable", environment: environment)
         #expect(down.status == 69, "\(down.stderr)")
         #expect(down.stderr.contains("connecting to none at 127.0.0.1:1"))

@@ -17,7 +17,8 @@ import Testing
         let box = try Sandbox()
         let environment = try PostgresFixture.environment()
         let hostile = hostileTable(prefix).replacingOccurrences(of: "'", with: "''")
-        try box.write("""
+        try box.write(
+            """
             sources:
             \(PostgresFixture.entry("pg"))
             destinations:
@@ -49,7 +50,8 @@ import Testing
                 destination: down
                 query: "SELECT * FROM \(prefix)_src"
             """, to: "ingest.yml")
-        try PostgresFixture.recreate(["\(prefix)_src", "\(prefix)_dst", "\(prefix)_inf", hostileTable(prefix)], with: sql, in: box, environment)
+        try PostgresFixture.recreate(
+            ["\(prefix)_src", "\(prefix)_dst", "\(prefix)_inf", hostileTable(prefix)], with: sql, in: box, environment)
         return (box, environment)
     }
 
@@ -59,78 +61,95 @@ import Testing
     /// into a table conduit-load creates with the source's column types.
     @Test func roundTripsEveryType() throws {
         let prefix = "load_pg_types"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: #"""
-            CREATE TABLE load_pg_types_src(id bigint, si smallint, i integer, bi bigint, n numeric, n2 numeric(12,2),
-              r real, d double precision, b boolean, t text, vc varchar(20), u uuid, js json, jb jsonb,
-              tz timestamptz, ts timestamp, dt date, tm time, iv interval, by bytea,
-              ia int[], ta text[], nia int[][], fa float8[], ba bool[], tza timestamptz[], bya bytea[]);
-            INSERT INTO load_pg_types_src VALUES
-             (1, -32768, -2147483648, -9223372036854775808, 1234567890123456789012345678901234567890, -1234567890.12,
-              3.4028235e38, 1.7976931348623157e308, true,
-              E'emoji 😀 ctl \x01\x1f\x7f back\\slash \\N tab\tnl\ncr\r end "q" ''s', 'twenty chars exactly',
-              'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', E'{ "k" :\n [1, 2.50, "x\\ty"] }', '{"a": {"b": [true, null, 1.50]}, "😀": "\\\\"}',
-              '2024-05-01 12:00:00.123456+02', '2024-05-01 12:00:00.5', '2024-05-01', '23:59:59.999999',
-              '1 year 2 mons 3 days 04:05:06.789', '\x00ff10',
-              '{1,NULL,3}', E'{"x y",NULL,"q\\"","NULL","a\\\\b","","tab\t","nl\n",",{}"}', '{{1,2},{3,4}}',
-              '{NaN,Infinity,-Infinity,0.1,-0}', '{t,f,NULL}', '{infinity,"2024-05-01 12:00+02"}', E'{"\\\\x00ff",""}'),
-             (2, 32767, 2147483647, 9223372036854775807, 'NaN', 0, 'NaN', 'NaN', false, '', '',
-              '00000000-0000-0000-0000-000000000000', '[]', '[]', 'infinity', 'infinity', '2024-02-29', '00:00:00',
-              '-1 mon', '', '{}', '{}', '{}', '{}', '{}', '{}', '{}'),
-             (3, 0, 0, 0, 'Infinity', 0.01, 'Infinity', 'Infinity', NULL, 'x', 'y', NULL, '{}', '{}',
-              '-infinity', '-infinity', '0001-01-01', '12:00', '-1 days +02:00', '\x5c', '{NULL}', '{NULL}', NULL, NULL, NULL, NULL, NULL),
-             (4, NULL, NULL, NULL, '-Infinity', NULL, '-Infinity', '-Infinity', NULL, NULL, NULL, NULL, '12.50', '12.50',
-              '1999-12-31 23:59:59+14', '1999-12-31 23:59:59', 'infinity', NULL, '0', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-             (5, NULL, NULL, NULL, -0.0000000000000000000000000000000000000001, NULL, 1.17549435e-38, 5e-324, NULL, NULL, NULL, NULL,
-              'true', 'false', NULL, NULL, NULL, NULL, 'P1Y', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
-             (6, NULL, NULL, NULL, NULL, NULL, '-0', '-0', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-            """#)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: #"""
+                CREATE TABLE load_pg_types_src(id bigint, si smallint, i integer, bi bigint, n numeric, n2 numeric(12,2),
+                  r real, d double precision, b boolean, t text, vc varchar(20), u uuid, js json, jb jsonb,
+                  tz timestamptz, ts timestamp, dt date, tm time, iv interval, by bytea,
+                  ia int[], ta text[], nia int[][], fa float8[], ba bool[], tza timestamptz[], bya bytea[]);
+                INSERT INTO load_pg_types_src VALUES
+                 (1, -32768, -2147483648, -9223372036854775808, 1234567890123456789012345678901234567890, -1234567890.12,
+                  3.4028235e38, 1.7976931348623157e308, true,
+                  E'emoji 😀 ctl \x01\x1f\x7f back\\slash \\N tab\tnl\ncr\r end "q" ''s', 'twenty chars exactly',
+                  'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', E'{ "k" :\n [1, 2.50, "x\\ty"] }', '{"a": {"b": [true, null, 1.50]}, "😀": "\\\\"}',
+                  '2024-05-01 12:00:00.123456+02', '2024-05-01 12:00:00.5', '2024-05-01', '23:59:59.999999',
+                  '1 year 2 mons 3 days 04:05:06.789', '\x00ff10',
+                  '{1,NULL,3}', E'{"x y",NULL,"q\\"","NULL","a\\\\b","","tab\t","nl\n",",{}"}', '{{1,2},{3,4}}',
+                  '{NaN,Infinity,-Infinity,0.1,-0}', '{t,f,NULL}', '{infinity,"2024-05-01 12:00+02"}', E'{"\\\\x00ff",""}'),
+                 (2, 32767, 2147483647, 9223372036854775807, 'NaN', 0, 'NaN', 'NaN', false, '', '',
+                  '00000000-0000-0000-0000-000000000000', '[]', '[]', 'infinity', 'infinity', '2024-02-29', '00:00:00',
+                  '-1 mon', '', '{}', '{}', '{}', '{}', '{}', '{}', '{}'),
+                 (3, 0, 0, 0, 'Infinity', 0.01, 'Infinity', 'Infinity', NULL, 'x', 'y', NULL, '{}', '{}',
+                  '-infinity', '-infinity', '0001-01-01', '12:00', '-1 days +02:00', '\x5c', '{NULL}', '{NULL}', NULL, NULL, NULL, NULL, NULL),
+                 (4, NULL, NULL, NULL, '-Infinity', NULL, '-Infinity', '-Infinity', NULL, NULL, NULL, NULL, '12.50', '12.50',
+                  '1999-12-31 23:59:59+14', '1999-12-31 23:59:59', 'infinity', NULL, '0', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                 (5, NULL, NULL, NULL, -0.0000000000000000000000000000000000000001, NULL, 1.17549435e-38, 5e-324, NULL, NULL, NULL, NULL,
+                  'true', 'false', NULL, NULL, NULL, NULL, 'P1Y', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+                 (6, NULL, NULL, NULL, NULL, NULL, '-0', '-0', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                """#)
         let load = try box.run("conduit-extract rows | conduit-load rows", environment: environment)
         #expect(load.status == 0, "\(load.stderr)")
-        #expect(Messages.stableLines(load.stderr) == [
-            "conduit-extract: rows: 6 rows, 2325 bytes in \(Messages.timing)",
-            "conduit-extract: rows: no conduit-state commit of rows is running, so the end of this stream was not confirmed to one",
-            Messages.noSequence("rows"),
-            "conduit-load: rows: 6 rows, 2325 bytes in \(Messages.timing) into \"\(prefix)_dst\" on \(PostgresFixture.label(environment))",
-        ], "\(load.stderr)")
+        #expect(
+            Messages.stableLines(load.stderr) == [
+                "conduit-extract: rows: 6 rows, 2325 bytes in \(Messages.timing)",
+                "conduit-extract: rows: no conduit-state commit of rows is running, so the end of this stream was not confirmed to one",
+                Messages.noSequence("rows"),
+                "conduit-load: rows: 6 rows, 2325 bytes in \(Messages.timing) into \"\(prefix)_dst\" on \(PostgresFixture.label(environment))",
+            ], "\(load.stderr)")
 
         // json compares as jsonb: the stream compacts its whitespace.
-        let columns = "id, si, i, bi, n, n2, r, d, b, t, vc, u, js::jsonb, jb, tz, ts, dt, tm, iv, by, ia, ta, nia, fa, ba, tza, bya"
+        let columns =
+            "id, si, i, bi, n, n2, r, d, b, t, vc, u, js::jsonb, jb, tz, ts, dt, tm, iv, by, ia, ta, nia, fa, ba, tza, bya"
         let source = try PostgresFixture.query("SELECT (\(columns))::text FROM \(prefix)_src ORDER BY id", in: box, environment)
         let loaded = try PostgresFixture.query("SELECT (\(columns))::text FROM \(prefix)_dst ORDER BY id", in: box, environment)
         #expect(try PostgresFixture.count("\(prefix)_dst", in: box, environment) == "6\n")
         #expect(source.contains("😀") && source.contains("Infinity"))
         #expect(loaded == source)
-        #expect(try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment) == PostgresFixture.columns(of: "\(prefix)_src", in: box, environment))
-        #expect(try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment).contains("vc|character varying(20)\nu|uuid\njs|json\njb|jsonb\n"))
+        #expect(
+            try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment)
+                == PostgresFixture.columns(of: "\(prefix)_src", in: box, environment))
+        #expect(
+            try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment).contains(
+                "vc|character varying(20)\nu|uuid\njs|json\njb|jsonb\n"))
     }
 
     /// A json/jsonb value that is a JSON string (`"str"`) leaves as a JSON string and must load
     /// back as one, not as the bare text `str` (which is not JSON).
     @Test func roundTripsJSONStringScalars() throws {
         let prefix = "load_pg_jsonstr"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: #"""
-            CREATE TABLE load_pg_jsonstr_src(id bigint, js json, jb jsonb);
-            INSERT INTO load_pg_jsonstr_src VALUES (1, '"str"', '"str"'), (2, '"a\"b"', '"12"'), (3, '{"k":"v"}', '["x"]');
-            """#)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: #"""
+                CREATE TABLE load_pg_jsonstr_src(id bigint, js json, jb jsonb);
+                INSERT INTO load_pg_jsonstr_src VALUES (1, '"str"', '"str"'), (2, '"a\"b"', '"12"'), (3, '{"k":"v"}', '["x"]');
+                """#)
         let extract = try box.run("conduit-extract rows", environment: environment)
         #expect(extract.stdout.hasPrefix(#"{"id":1,"js":"str","jb":"str"}"#), "\(extract.stdout)")
         let load = try box.run("conduit-extract rows | conduit-load rows", environment: environment)
         #expect(load.status == 0, "\(load.stderr)")
-        #expect(try PostgresFixture.query("SELECT id || ' ' || js::text || ' ' || jb::text FROM \(prefix)_dst ORDER BY id", in: box, environment)
-            == "1 \"str\" \"str\"\n2 \"a\\\"b\" \"12\"\n3 {\"k\":\"v\"} [\"x\"]\n")
+        #expect(
+            try PostgresFixture.query(
+                "SELECT id || ' ' || js::text || ' ' || jb::text FROM \(prefix)_dst ORDER BY id", in: box, environment)
+                == "1 \"str\" \"str\"\n2 \"a\\\"b\" \"12\"\n3 {\"k\":\"v\"} [\"x\"]\n")
     }
 
     /// A jsonb[] holds one JSON value per element — objects, strings, arrays — and loads back as such.
     @Test func roundTripsJSONArrays() throws {
         let prefix = "load_pg_jsonarr"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: #"""
-            CREATE TABLE load_pg_jsonarr_src(id bigint, jbs jsonb[]);
-            INSERT INTO load_pg_jsonarr_src VALUES (1, ARRAY['{"a": 1}', '"s"', '[1, 2]', '3']::jsonb[]), (2, '{}'), (3, NULL);
-            """#)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: #"""
+                CREATE TABLE load_pg_jsonarr_src(id bigint, jbs jsonb[]);
+                INSERT INTO load_pg_jsonarr_src VALUES (1, ARRAY['{"a": 1}', '"s"', '[1, 2]', '3']::jsonb[]), (2, '{}'), (3, NULL);
+                """#)
         let load = try box.run("conduit-extract rows | conduit-load rows", environment: environment)
         #expect(load.status == 0, "\(load.stderr)")
-        let source = try PostgresFixture.query("SELECT id || ' ' || coalesce(jbs::text, 'NULL') FROM \(prefix)_src ORDER BY id", in: box, environment)
-        #expect(try PostgresFixture.query("SELECT id || ' ' || coalesce(jbs::text, 'NULL') FROM \(prefix)_dst ORDER BY id", in: box, environment) == source)
+        let source = try PostgresFixture.query(
+            "SELECT id || ' ' || coalesce(jbs::text, 'NULL') FROM \(prefix)_src ORDER BY id", in: box, environment)
+        #expect(
+            try PostgresFixture.query(
+                "SELECT id || ' ' || coalesce(jbs::text, 'NULL') FROM \(prefix)_dst ORDER BY id", in: box, environment) == source)
         #expect(source.hasPrefix(#"1 {"{\"a\": 1}","\"s\"","[1, 2]",3}"#), "\(source)")
     }
 
@@ -140,62 +159,72 @@ import Testing
     /// with --infer-types every key does.
     @Test func infersTypesForKeysTheSourceLacks() throws {
         let prefix = "load_pg_infer"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE load_pg_infer_src(id integer, name varchar(20), amount numeric(12,2));
-            INSERT INTO load_pg_infer_src VALUES (1, 'a', 1.50), (2, 'b', NULL);
-            """)
-        let jq = #"jq -c '.i = 5 | .f = 1.5 | .ts = "2024-05-01T12:00:00+02:00" | .yes = true | .obj = {a: 1} | .arr = [1] | .s = "x" | .nothing = null'"#
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE load_pg_infer_src(id integer, name varchar(20), amount numeric(12,2));
+                INSERT INTO load_pg_infer_src VALUES (1, 'a', 1.50), (2, 'b', NULL);
+                """)
+        let jq =
+            #"jq -c '.i = 5 | .f = 1.5 | .ts = "2024-05-01T12:00:00+02:00" | .yes = true | .obj = {a: 1} | .arr = [1] | .s = "x" | .nothing = null'"#
         let load = try box.run("conduit-extract rows | \(jq) | conduit-load rows", environment: environment)
         #expect(load.status == 0, "\(load.stderr)")
         // jq 1.6 rounds big numbers: these keys come straight from a file, as new columns of the existing table.
-        try box.write(#"""
+        try box.write(
+            #"""
             {"id":3,"big":9223372036854775807,"huge":92233720368547758070,"e":1e3,"tsz":"2024-05-01T10:00:00.5Z","local":"2024-05-01T12:00:00","day":"2024-05-01"}
 
             """#, to: "more.ndjson")
         let more = try box.run("conduit-load rows < more.ndjson", environment: environment)
         #expect(more.status == 0, "\(more.stderr)")
-        #expect(try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment) == """
-            id|integer
-            name|character varying(20)
-            amount|numeric(12,2)
-            i|bigint
-            f|numeric
-            ts|timestamp with time zone
-            yes|boolean
-            obj|jsonb
-            arr|jsonb
-            s|text
-            nothing|text
-            big|bigint
-            huge|numeric
-            e|numeric
-            tsz|timestamp with time zone
-            local|text
-            day|text
+        #expect(
+            try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment) == """
+                id|integer
+                name|character varying(20)
+                amount|numeric(12,2)
+                i|bigint
+                f|numeric
+                ts|timestamp with time zone
+                yes|boolean
+                obj|jsonb
+                arr|jsonb
+                s|text
+                nothing|text
+                big|bigint
+                huge|numeric
+                e|numeric
+                tsz|timestamp with time zone
+                local|text
+                day|text
 
-            """)
-        #expect(try PostgresFixture.query(
-            "SELECT concat_ws(' ', id, name, amount, i, f, ts, yes, obj, arr, s, nothing IS NULL, big, huge, e, tsz, local, day) FROM \(prefix)_dst ORDER BY id",
-            in: box, environment) == """
-            1 a 1.50 5 1.5 2024-05-01 10:00:00+00 t {"a": 1} [1] x t
-            2 b 5 1.5 2024-05-01 10:00:00+00 t {"a": 1} [1] x t
-            3 t 9223372036854775807 92233720368547758070 1000 2024-05-01 10:00:00.5+00 2024-05-01T12:00:00 2024-05-01
+                """)
+        #expect(
+            try PostgresFixture.query(
+                "SELECT concat_ws(' ', id, name, amount, i, f, ts, yes, obj, arr, s, nothing IS NULL, big, huge, e, tsz, local, day) FROM \(prefix)_dst ORDER BY id",
+                in: box, environment) == """
+                    1 a 1.50 5 1.5 2024-05-01 10:00:00+00 t {"a": 1} [1] x t
+                    2 b 5 1.5 2024-05-01 10:00:00+00 t {"a": 1} [1] x t
+                    3 t 9223372036854775807 92233720368547758070 1000 2024-05-01 10:00:00.5+00 2024-05-01T12:00:00 2024-05-01
 
-            """)
+                    """)
 
         let inferred = try box.run("conduit-extract rows | conduit-load --infer-types inferred", environment: environment)
         #expect(inferred.status == 0, "\(inferred.stderr)")
-        #expect(try PostgresFixture.columns(of: "\(prefix)_inf", in: box, environment) == "id|bigint\nname|text\namount|numeric\n")
+        #expect(
+            try PostgresFixture.columns(of: "\(prefix)_inf", in: box, environment) == "id|bigint\nname|text\namount|numeric\n")
     }
 
     /// A missing key loads NULL; a new key adds a column; columns no row names keep their defaults.
     @Test func addsColumnsAndKeepsDefaults() throws {
         let prefix = "load_pg_columns"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE load_pg_columns_src(id bigint, name text);
-            CREATE TABLE load_pg_columns_dst(id bigint, name text, note text DEFAULT 'dflt', serial bigserial, at timestamptz NOT NULL DEFAULT now());
-            """)
-        try box.write(#"""
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE load_pg_columns_src(id bigint, name text);
+                CREATE TABLE load_pg_columns_dst(id bigint, name text, note text DEFAULT 'dflt', serial bigserial, at timestamptz NOT NULL DEFAULT now());
+                """)
+        try box.write(
+            #"""
             {"id":1,"name":"a"}
             {"id":2}
             {"name":"c","id":3,"extra":"e3"}
@@ -204,35 +233,40 @@ import Testing
             """#, to: "rows.ndjson")
         let load = try box.run("conduit-load rows < rows.ndjson", environment: environment)
         #expect(load.status == 0, "\(load.stderr)")
-        #expect(try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment) == """
-            id|bigint
-            name|text
-            note|text
-            serial|bigint
-            at|timestamp with time zone
-            extra|text
-            Mixed Case|numeric
+        #expect(
+            try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment) == """
+                id|bigint
+                name|text
+                note|text
+                serial|bigint
+                at|timestamp with time zone
+                extra|text
+                Mixed Case|numeric
 
-            """)
-        #expect(try PostgresFixture.query(
-            "SELECT concat_ws('|', id, coalesce(name, '∅'), note, serial, at IS NOT NULL, coalesce(extra, '∅'), coalesce(\"Mixed Case\"::text, '∅')) FROM \(prefix)_dst ORDER BY id",
-            in: box, environment) == """
-            1|a|dflt|1|t|∅|∅
-            2|∅|dflt|2|t|∅|∅
-            3|c|dflt|3|t|e3|∅
-            4|∅|dflt|4|t|∅|1.5
+                """)
+        #expect(
+            try PostgresFixture.query(
+                "SELECT concat_ws('|', id, coalesce(name, '∅'), note, serial, at IS NOT NULL, coalesce(extra, '∅'), coalesce(\"Mixed Case\"::text, '∅')) FROM \(prefix)_dst ORDER BY id",
+                in: box, environment) == """
+                    1|a|dflt|1|t|∅|∅
+                    2|∅|dflt|2|t|∅|∅
+                    3|c|dflt|3|t|e3|∅
+                    4|∅|dflt|4|t|∅|1.5
 
-            """)
+                    """)
     }
 
     /// A key and a table name full of quotes and SQL are only names; the source table survives.
     @Test func hostileIdentifiersAreJustNames() throws {
         let prefix = "load_pg_hostile"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE load_pg_hostile_src(id bigint);
-            INSERT INTO load_pg_hostile_src VALUES (1);
-            """)
-        try box.write(#"""
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE load_pg_hostile_src(id bigint);
+                INSERT INTO load_pg_hostile_src VALUES (1);
+                """)
+        try box.write(
+            #"""
             {"id":1,"x\"; DROP TABLE load_pg_hostile_src; --":"v1","a\tb\\c":"tab"}
             {"id":2,"x\"; DROP TABLE load_pg_hostile_src; --":"v2","it's":"quote"}
 
@@ -240,16 +274,18 @@ import Testing
         let load = try box.run("conduit-load hostile < rows.ndjson", environment: environment)
         #expect(load.status == 0, "\(load.stderr)")
         let table = Self.hostileTable(prefix)
-        #expect(try PostgresFixture.columns(of: table, in: box, environment) == """
-            id|bigint
-            x"; DROP TABLE load_pg_hostile_src; --|text
-            a\tb\\c|text
-            it's|text
+        #expect(
+            try PostgresFixture.columns(of: table, in: box, environment) == """
+                id|bigint
+                x"; DROP TABLE load_pg_hostile_src; --|text
+                a\tb\\c|text
+                it's|text
 
-            """)
-        #expect(try PostgresFixture.query(
-            "SELECT concat_ws(',', id, \"x\"\"; DROP TABLE load_pg_hostile_src; --\", \"it's\") FROM \(PostgresFixture.quote(table)) ORDER BY id",
-            in: box, environment) == "1,v1\n2,v2,quote\n")
+                """)
+        #expect(
+            try PostgresFixture.query(
+                "SELECT concat_ws(',', id, \"x\"\"; DROP TABLE load_pg_hostile_src; --\", \"it's\") FROM \(PostgresFixture.quote(table)) ORDER BY id",
+                in: box, environment) == "1,v1\n2,v2,quote\n")
         #expect(try PostgresFixture.count("\(prefix)_src", in: box, environment) == "1\n")
     }
 
@@ -258,45 +294,56 @@ import Testing
     /// "abc" into a bigint column: exit 65 naming the line and the column; the table is unchanged.
     @Test func refusedValueRollsBackTheBatch() throws {
         let prefix = "load_pg_refused"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE load_pg_refused_src(id bigint, n bigint);
-            CREATE TABLE load_pg_refused_dst(id bigint, n bigint);
-            INSERT INTO load_pg_refused_dst VALUES (0, 0);
-            """)
-        let result = try box.run(#"printf '{"id":1,"n":5}\n\n{"id":2,"n":"abc"}\n{"id":3,"n":7}\n' | conduit-load rows"#, environment: environment)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE load_pg_refused_src(id bigint, n bigint);
+                CREATE TABLE load_pg_refused_dst(id bigint, n bigint);
+                INSERT INTO load_pg_refused_dst VALUES (0, 0);
+                """)
+        let result = try box.run(
+            #"printf '{"id":1,"n":5}\n\n{"id":2,"n":"abc"}\n{"id":3,"n":7}\n' | conduit-load rows"#, environment: environment)
         #expect(result.status == 65)
-        #expect(result.stderr == """
-            conduit-load: error: loading into "\(prefix)_dst" on \(PostgresFixture.label(environment)): line 3: column "n": \
-            invalid input syntax for type bigint: "abc" (SQLSTATE 22P02); the open batch was rolled back, nothing was written
+        #expect(
+            result.stderr == """
+                conduit-load: error: loading into "\(prefix)_dst" on \(PostgresFixture.label(environment)): line 3: column "n": \
+                invalid input syntax for type bigint: "abc" (SQLSTATE 22P02); the open batch was rolled back, nothing was written
 
-            """)
-        #expect(try PostgresFixture.query("SELECT string_agg(id || ':' || n, ',') FROM \(prefix)_dst", in: box, environment) == "0:0\n")
+                """)
+        #expect(
+            try PostgresFixture.query("SELECT string_agg(id || ':' || n, ',') FROM \(prefix)_dst", in: box, environment)
+                == "0:0\n")
 
         // A table created in the failed batch is rolled back with it.
         try PostgresFixture.query("DROP TABLE \(prefix)_dst", in: box, environment)
         let fresh = try box.run(#"printf '{"id":1,"n":5}\n{"id":2,"n":"abc"}\n' | conduit-load rows"#, environment: environment)
         #expect(fresh.status == 65)
-        #expect(fresh.stderr == """
-            conduit-load: error: loading into "\(prefix)_dst" on \(PostgresFixture.label(environment)): line 2: column "n": \
-            invalid input syntax for type bigint: "abc" (SQLSTATE 22P02); the open batch was rolled back, nothing was written
+        #expect(
+            fresh.stderr == """
+                conduit-load: error: loading into "\(prefix)_dst" on \(PostgresFixture.label(environment)): line 2: column "n": \
+                invalid input syntax for type bigint: "abc" (SQLSTATE 22P02); the open batch was rolled back, nothing was written
 
-            """)
+                """)
         #expect(try PostgresFixture.query("SELECT to_regclass('\(prefix)_dst') IS NULL", in: box, environment) == "t\n")
     }
 
     /// A base64 error found before the server sees the row names the line and column too.
     @Test func refusedByteaNamesLineAndColumn() throws {
         let prefix = "load_pg_bytea"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE load_pg_bytea_src(id bigint);
-            CREATE TABLE load_pg_bytea_dst(id bigint, raw bytea);
-            """)
-        let result = try box.run(#"printf '{"id":1,"raw":"AP8Q"}\n{"id":2,"raw":"not base64!"}\n' | conduit-load rows"#, environment: environment)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE load_pg_bytea_src(id bigint);
+                CREATE TABLE load_pg_bytea_dst(id bigint, raw bytea);
+                """)
+        let result = try box.run(
+            #"printf '{"id":1,"raw":"AP8Q"}\n{"id":2,"raw":"not base64!"}\n' | conduit-load rows"#, environment: environment)
         #expect(result.status == 65)
-        #expect(result.stderr == """
-            conduit-load: error: line 2: column "raw" (bytea): expected base64 for a bytea column; the open batch was rolled back, nothing was written
+        #expect(
+            result.stderr == """
+                conduit-load: error: line 2: column "raw" (bytea): expected base64 for a bytea column; the open batch was rolled back, nothing was written
 
-            """)
+                """)
         #expect(try PostgresFixture.count("\(prefix)_dst", in: box, environment) == "0\n")
     }
 
@@ -304,65 +351,82 @@ import Testing
     /// "JSON data, line 1"; the message must still name the stream's line (3) and the column.
     @Test func jsonColumnErrorNamesTheStreamLine() throws {
         let prefix = "load_pg_jsonerr"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE load_pg_jsonerr_src(id bigint);
-            CREATE TABLE load_pg_jsonerr_dst(id bigint, j jsonb);
-            """)
-        let result = try box.run(#"printf '{"id":1,"j":{}}\n{"id":2,"j":[]}\n{"id":3,"j":{"k":"\\u0000"}}\n' | conduit-load rows"#, environment: environment)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE load_pg_jsonerr_src(id bigint);
+                CREATE TABLE load_pg_jsonerr_dst(id bigint, j jsonb);
+                """)
+        let result = try box.run(
+            #"printf '{"id":1,"j":{}}\n{"id":2,"j":[]}\n{"id":3,"j":{"k":"\\u0000"}}\n' | conduit-load rows"#,
+            environment: environment)
         #expect(result.status == 65, "\(result.stderr)")
         #expect(try PostgresFixture.count("\(prefix)_dst", in: box, environment) == "0\n")
-        #expect(result.stderr == #"""
-            conduit-load: error: loading into "load_pg_jsonerr_dst" on \#(PostgresFixture.label(environment)): line 3: column "j": \#
-            unsupported Unicode escape sequence (SQLSTATE 22P05); detail: \u0000 cannot be converted to text.; \#
-            the open batch was rolled back, nothing was written
+        #expect(
+            result.stderr == #"""
+                conduit-load: error: loading into "load_pg_jsonerr_dst" on \#(PostgresFixture.label(environment)): line 3: column "j": \#
+                unsupported Unicode escape sequence (SQLSTATE 22P05); detail: \u0000 cannot be converted to text.; \#
+                the open batch was rolled back, nothing was written
 
-            """#)
+                """#)
     }
 
     /// A CHECK failure on line 3: exit 65, and none of the batch's rows are in the table.
     @Test func constraintFailureRollsBackTheBatch() throws {
         let prefix = "load_pg_check"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE load_pg_check_src(id bigint);
-            CREATE TABLE load_pg_check_dst(id bigint, c int CHECK (c < 10));
-            """)
-        let result = try box.run(#"printf '{"id":1,"c":1}\n{"id":2,"c":2}\n{"id":3,"c":30}\n{"id":4,"c":4}\n' | conduit-load rows"#, environment: environment)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE load_pg_check_src(id bigint);
+                CREATE TABLE load_pg_check_dst(id bigint, c int CHECK (c < 10));
+                """)
+        let result = try box.run(
+            #"printf '{"id":1,"c":1}\n{"id":2,"c":2}\n{"id":3,"c":30}\n{"id":4,"c":4}\n' | conduit-load rows"#,
+            environment: environment)
         #expect(result.status == 65)
-        #expect(result.stderr == """
-            conduit-load: error: loading into "load_pg_check_dst" on \(PostgresFixture.label(environment)): line 3: \
-            new row for relation "load_pg_check_dst" violates check constraint "load_pg_check_dst_c_check" (SQLSTATE 23514); \
-            detail: Failing row contains (3, 30).; the open batch was rolled back, nothing was written
+        #expect(
+            result.stderr == """
+                conduit-load: error: loading into "load_pg_check_dst" on \(PostgresFixture.label(environment)): line 3: \
+                new row for relation "load_pg_check_dst" violates check constraint "load_pg_check_dst_c_check" (SQLSTATE 23514); \
+                detail: Failing row contains (3, 30).; the open batch was rolled back, nothing was written
 
-            """)
+                """)
         #expect(try PostgresFixture.count("\(prefix)_dst", in: box, environment) == "0\n")
     }
 
     /// batch_size 2 and a failure in the third batch: exactly the first two batches stay.
     @Test func earlierBatchesStayCommitted() throws {
         let prefix = "load_pg_batches"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE load_pg_batches_src(id bigint);
-            CREATE TABLE load_pg_batches_dst(id bigint CHECK (id <> 6));
-            """)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE load_pg_batches_src(id bigint);
+                CREATE TABLE load_pg_batches_dst(id bigint CHECK (id <> 6));
+                """)
         let result = try box.run("seq 1 8 | sed 's/.*/{\"id\":&}/' | conduit-load small", environment: environment)
         #expect(result.status == 65)
-        #expect(result.stderr == """
-            conduit-load: error: loading into "load_pg_batches_dst" on \(PostgresFixture.label(environment)): line 6: \
-            new row for relation "load_pg_batches_dst" violates check constraint "load_pg_batches_dst_id_check" (SQLSTATE 23514); \
-            detail: Failing row contains (6).; the open batch was rolled back (4 rows of earlier batches stay committed)
+        #expect(
+            result.stderr == """
+                conduit-load: error: loading into "load_pg_batches_dst" on \(PostgresFixture.label(environment)): line 6: \
+                new row for relation "load_pg_batches_dst" violates check constraint "load_pg_batches_dst_id_check" (SQLSTATE 23514); \
+                detail: Failing row contains (6).; the open batch was rolled back (4 rows of earlier batches stay committed)
 
-            """)
-        #expect(try PostgresFixture.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM \(prefix)_dst", in: box, environment) == "1,2,3,4\n")
+                """)
+        #expect(
+            try PostgresFixture.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM \(prefix)_dst", in: box, environment)
+                == "1,2,3,4\n")
     }
 
     /// A line that is not a JSON object fails the run naming its line (blank lines count); nothing is written.
     @Test(arguments: [(#"{"id":3,}"#, "comma"), ("[1]", "array"), ("not json", "text"), (#"{"id":"\ud800"}"#, "surrogate")])
     func badLineNamesItsNumber(line: String, name: String) throws {
         let prefix = "load_pg_badline_\(name)"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE \(prefix)_src(id bigint);
-            CREATE TABLE \(prefix)_dst(id bigint);
-            """)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE \(prefix)_src(id bigint);
+                CREATE TABLE \(prefix)_dst(id bigint);
+                """)
         try box.write("{\"id\":1}\n\n{\"id\":2}\n\(line)\n{\"id\":5}\n", to: "rows.ndjson")
         let result = try box.run("conduit-load small < rows.ndjson", environment: environment)
         #expect(result.status == 65)
@@ -372,10 +436,11 @@ import Testing
             "text": "at byte 1: invalid literal, expected 'null'",
             "surrogate": #"key "id": at byte 8: lone surrogate \ud800"#,
         ]
-        #expect(result.stderr == """
-            conduit-load: error: line 4: not a valid JSON object: \(reasons[name] ?? "?"); the open batch was rolled back, nothing was written
+        #expect(
+            result.stderr == """
+                conduit-load: error: line 4: not a valid JSON object: \(reasons[name] ?? "?"); the open batch was rolled back, nothing was written
 
-            """)
+                """)
         #expect(try PostgresFixture.count("\(prefix)_dst", in: box, environment) == "0\n")
     }
 
@@ -385,11 +450,12 @@ import Testing
         let (box, environment) = try Self.prepare(prefix: prefix, sql: "CREATE TABLE load_pg_cut_src(id bigint);")
         let result = try box.run(#"printf '{"id":1}\n{"id":2}\n{"id":3}' | conduit-load rows"#, environment: environment)
         #expect(result.status == 65)
-        #expect(result.stderr == """
-            conduit-load: error: line 3: the stream ended without a newline after the last line (it was cut short); \
-            the open batch was rolled back, nothing was written
+        #expect(
+            result.stderr == """
+                conduit-load: error: line 3: the stream ended without a newline after the last line (it was cut short); \
+                the open batch was rolled back, nothing was written
 
-            """)
+                """)
         #expect(try PostgresFixture.query("SELECT to_regclass('\(prefix)_dst') IS NULL", in: box, environment) == "t\n")
         // Even a complete object as the last line, when its newline is missing.
         let complete = try box.run(#"printf '{"id":1}' | conduit-load rows"#, environment: environment)
@@ -413,7 +479,8 @@ import Testing
         let prefix = "load_pg_sig\(signal.lowercased())"
         let (box, environment) = try Self.prepare(prefix: prefix, sql: "CREATE TABLE \(prefix)_src(id bigint);")
         // batch_size 2: rows 1-2 commit when row 3 arrives; row 3 stays in the open batch.
-        let result = try box.run("""
+        let result = try box.run(
+            """
             set -m
             mkfifo in
             conduit-load small < in 2> load.err &
@@ -431,8 +498,13 @@ import Testing
             exec 3>&-
             """, environment: environment)
         #expect(result.stdout == "status \(status)\n", "\(result.stderr) \((try? box.read("load.err")) ?? "")")
-        #expect(try box.read("load.err") == "conduit-load: warning: stopped by signal \(status - 128); rolled back the open batch (2 rows of earlier batches stay committed)\n")
-        #expect(try PostgresFixture.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM \(prefix)_dst", in: box, environment) == "1,2\n")
+        #expect(
+            try box.read("load.err")
+                == "conduit-load: warning: stopped by signal \(status - 128); rolled back the open batch (2 rows of earlier batches stay committed)\n"
+        )
+        #expect(
+            try PostgresFixture.query("SELECT string_agg(id::text, ',' ORDER BY id) FROM \(prefix)_dst", in: box, environment)
+                == "1,2\n")
     }
 
     // MARK: - The pipeline
@@ -441,34 +513,40 @@ import Testing
     /// second run after inserts loads only the new rows.
     @Test func pipelineLoadsOnlyNewRows() throws {
         let prefix = "load_pg_pipeline"
-        let (box, environment) = try Self.prepare(prefix: prefix, sql: """
-            CREATE TABLE load_pg_pipeline_src(id bigint PRIMARY KEY, name text, at timestamptz);
-            INSERT INTO load_pg_pipeline_src SELECT g, 'user ' || g, '2024-05-01'::timestamptz + g * interval '1 hour' FROM generate_series(1, 5) g;
-            """)
+        let (box, environment) = try Self.prepare(
+            prefix: prefix,
+            sql: """
+                CREATE TABLE load_pg_pipeline_src(id bigint PRIMARY KEY, name text, at timestamptz);
+                INSERT INTO load_pg_pipeline_src SELECT g, 'user ' || g, '2024-05-01'::timestamptz + g * interval '1 hour' FROM generate_series(1, 5) g;
+                """)
         let pipeline = "conduit-extract rows | conduit-state commit rows -- conduit-load rows"
         let first = try box.run(pipeline, environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(Messages.stableLines(first.stderr) == [
-            "conduit-extract: rows: 5 rows, 265 bytes in \(Messages.timing)",
-            Messages.noSequence("rows"),
-            "conduit-load: rows: 5 rows, 265 bytes in \(Messages.timing) into \"\(prefix)_dst\" on \(PostgresFixture.label(environment))",
-            "conduit-state: rows: 5 rows, 265 bytes in \(Messages.timing); state (none) → 5",
-        ], "\(first.stderr)")
+        #expect(
+            Messages.stableLines(first.stderr) == [
+                "conduit-extract: rows: 5 rows, 265 bytes in \(Messages.timing)",
+                Messages.noSequence("rows"),
+                "conduit-load: rows: 5 rows, 265 bytes in \(Messages.timing) into \"\(prefix)_dst\" on \(PostgresFixture.label(environment))",
+                "conduit-state: rows: 5 rows, 265 bytes in \(Messages.timing); state (none) → 5",
+            ], "\(first.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"rows\": 5\n}\n")
         try PostgresFixture.query("INSERT INTO \(prefix)_src VALUES (6, 'six', now()), (7, 'seven', NULL)", in: box, environment)
         let second = try box.run(pipeline, environment: environment)
         #expect(second.status == 0, "\(second.stderr)")
         // Row 6 holds now(), whose digits (so the byte count) vary.
-        #expect(Messages.stableLines(second.stderr, ignoringBytes: true) == [
-            "conduit-extract: rows: 2 rows, \(Messages.bytes) in \(Messages.timing)",
-            Messages.noSequence("rows"),
-            "conduit-load: rows: 2 rows, \(Messages.bytes) in \(Messages.timing) into \"\(prefix)_dst\" on \(PostgresFixture.label(environment))",
-            "conduit-state: rows: 2 rows, \(Messages.bytes) in \(Messages.timing); state 5 → 7",
-        ], "\(second.stderr)")
+        #expect(
+            Messages.stableLines(second.stderr, ignoringBytes: true) == [
+                "conduit-extract: rows: 2 rows, \(Messages.bytes) in \(Messages.timing)",
+                Messages.noSequence("rows"),
+                "conduit-load: rows: 2 rows, \(Messages.bytes) in \(Messages.timing) into \"\(prefix)_dst\" on \(PostgresFixture.label(environment))",
+                "conduit-state: rows: 2 rows, \(Messages.bytes) in \(Messages.timing); state 5 → 7",
+            ], "\(second.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"rows\": 7\n}\n")
         let source = try PostgresFixture.query("SELECT (t)::text FROM \(prefix)_src t ORDER BY id", in: box, environment)
         #expect(try PostgresFixture.query("SELECT (t)::text FROM \(prefix)_dst t ORDER BY id", in: box, environment) == source)
-        #expect(try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment) == "id|bigint\nname|text\nat|timestamp with time zone\n")
+        #expect(
+            try PostgresFixture.columns(of: "\(prefix)_dst", in: box, environment)
+                == "id|bigint\nname|text\nat|timestamp with time zone\n")
         let third = try box.run(pipeline, environment: environment)
         #expect(third.status == 0, "\(third.stderr)")
         #expect(try PostgresFixture.count("\(prefix)_dst", in: box, environment) == "7\n")

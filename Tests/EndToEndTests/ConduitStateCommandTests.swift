@@ -16,16 +16,17 @@ import Testing
         #expect(try box.run("conduit-state set events 2024-05-01T00:00:00Z").status == 0)
         #expect(try box.run("conduit-state get events").stdout == "2024-05-01T00:00:00Z\n")
         #expect(try box.run("conduit-state set users 12").status == 0, "set moves backwards")
-        #expect(try box.run("conduit-state show").stdout == """
-            {
-              "custom_tool_key": {
-                "keep": true
-              },
-              "events": "2024-05-01T00:00:00Z",
-              "users": 12
-            }
+        #expect(
+            try box.run("conduit-state show").stdout == """
+                {
+                  "custom_tool_key": {
+                    "keep": true
+                  },
+                  "events": "2024-05-01T00:00:00Z",
+                  "users": 12
+                }
 
-            """)
+                """)
         #expect(try box.run("conduit-state show users").stdout == "{\n  \"users\": 12\n}\n")
         let reset = try box.run("conduit-state reset users")
         #expect(reset.status == 0)
@@ -33,7 +34,10 @@ import Testing
         let get = try box.run("conduit-state get users")
         #expect(get.status == 0)
         #expect(get.stdout == "")
-        #expect(get.stderr == "conduit-state: users has no committed value in .conduit_state.json; its next run starts from initial_value, or 0\n")
+        #expect(
+            get.stderr
+                == "conduit-state: users has no committed value in .conduit_state.json; its next run starts from initial_value, or 0\n"
+        )
         #expect(try box.read(".conduit_state.json").contains("custom_tool_key"))
     }
 

@@ -15,7 +15,9 @@ import Testing
         #expect(result.stdout == "")
         #expect(try box.read("out.ndjson") == input)
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 3\n}\n")
-        #expect(Messages.stable(result.stderr) == "conduit-state: users: 3 rows, \(input.utf8.count) bytes in \(Messages.timing); state (none) → 3\n")
+        #expect(
+            Messages.stable(result.stderr)
+                == "conduit-state: users: 3 rows, \(input.utf8.count) bytes in \(Messages.timing); state (none) → 3\n")
     }
 
     /// A failing loader: its exit code comes back and the state is untouched.
@@ -23,7 +25,9 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": 1}\n", to: ".conduit_state.json")
-        let result = try box.run(#"printf '{"id":2}\n{"id":3}\n' > in.ndjson && conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null; exit 3'"#)
+        let result = try box.run(
+            #"printf '{"id":2}\n{"id":3}\n' > in.ndjson && conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null; exit 3'"#
+        )
         #expect(result.status == 3)
         #expect(result.stderr == "conduit-state: warning: users: the loader exited with status 3; state unchanged\n")
         #expect(try box.read(".conduit_state.json") == "{\"users\": 1}\n")
@@ -34,9 +38,13 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": 10}\n", to: ".conduit_state.json")
-        let result = try box.run(#"printf '{"id":4}\n{"id":5}\n' > in.ndjson && conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let result = try box.run(
+            #"printf '{"id":4}\n{"id":5}\n' > in.ndjson && conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#
+        )
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(Messages.stable(result.stderr) == "conduit-state: users: 2 rows, 18 bytes in \(Messages.timing); state unchanged at 10\n")
+        #expect(
+            Messages.stable(result.stderr)
+                == "conduit-state: users: 2 rows, 18 bytes in \(Messages.timing); state unchanged at 10\n")
         #expect(try box.read(".conduit_state.json") == "{\"users\": 10}\n")
     }
 
@@ -46,7 +54,9 @@ import Testing
         try box.writeStandardConfig()
         let result = try box.run("conduit-state commit --external users -- sh -c 'cat >/dev/null' < /dev/null")
         #expect(result.status == 0)
-        #expect(Messages.stable(result.stderr) == "conduit-state: users: 0 rows, 0 bytes in \(Messages.timing); no rows, state unchanged at (none)\n")
+        #expect(
+            Messages.stable(result.stderr)
+                == "conduit-state: users: 0 rows, 0 bytes in \(Messages.timing); no rows, state unchanged at (none)\n")
         #expect(!box.exists(".conduit_state.json"))
     }
 
@@ -63,20 +73,23 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": 0}\n", to: ".conduit_state.json")
-        let result = try box.run("\(producer) | conduit-state commit --external users -- sh -c 'cat > out.ndjson; echo finished > marker'")
+        let result = try box.run(
+            "\(producer) | conduit-state commit --external users -- sh -c 'cat > out.ndjson; echo finished > marker'")
         #expect(result.status == 65, "\(result.stderr)")
         // Each message in full: what is wrong, what to do about it, and what became of the loader and the state.
         let explanations = [
             "line 3: the stream ended without a newline": " after the last line (it was cut short)",
-            "line 3: \"id\" went backwards, 2 after 3": "; the stream must be in non-decreasing id order (ORDER BY id in the query), or the resource must say ordered: false",
+            "line 3: \"id\" went backwards, 2 after 3":
+                "; the stream must be in non-decreasing id order (ORDER BY id in the query), or the resource must say ordered: false",
             "line 2: the row has no \"id\" key": ", the resource's incremental_column",
             "line 2: \"id\" is null": "; the incremental column must have a value in every row",
             "line 2: not a JSON object": ": at byte 1: invalid literal, expected 'null'",
         ]
-        #expect(result.stderr == """
-            conduit-state: error: users: \(message)\(explanations[message] ?? "?"); loader stopped (was killed by signal 15 (SIGTERM)); state unchanged
+        #expect(
+            result.stderr == """
+                conduit-state: error: users: \(message)\(explanations[message] ?? "?"); loader stopped (was killed by signal 15 (SIGTERM)); state unchanged
 
-            """)
+                """)
         #expect(!box.exists("marker"), "the loader reached the end of its input")
         #expect(try box.read(".conduit_state.json") == "{\"users\": 0}\n")
     }
@@ -85,7 +98,9 @@ import Testing
     @Test func unorderedResourceCommitsTheMaximum() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run(#"printf '{"id":5}\n{"id":9}\n{"id":2}\n' > in.ndjson && conduit-state commit --external loose --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let result = try box.run(
+            #"printf '{"id":5}\n{"id":9}\n{"id":2}\n' > in.ndjson && conduit-state commit --external loose --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#
+        )
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"loose\": 9\n}\n")
     }
@@ -94,8 +109,11 @@ import Testing
     @Test func timestampCursor() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let lines = #"{"created_at":"2024-05-01T12:00:00Z"}\n{"created_at":"2024-05-01T14:00:00.5+02:00"}\n{"created_at":"2024-05-01T12:00:01Z"}\n"#
-        let result = try box.run("printf '\(lines)' > in.ndjson && conduit-state commit --external events --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'")
+        let lines =
+            #"{"created_at":"2024-05-01T12:00:00Z"}\n{"created_at":"2024-05-01T14:00:00.5+02:00"}\n{"created_at":"2024-05-01T12:00:01Z"}\n"#
+        let result = try box.run(
+            "printf '\(lines)' > in.ndjson && conduit-state commit --external events --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"
+        )
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"events\": \"2024-05-01T12:00:01Z\"\n}\n")
     }
@@ -104,7 +122,9 @@ import Testing
     @Test func exactDigitsSurvive() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run(#"printf '{"id":9007199254740992}\n{"id":9007199254740993}\n{"id":1234567890123456789012345678901234567890}\n' > in.ndjson && conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let result = try box.run(
+            #"printf '{"id":9007199254740992}\n{"id":9007199254740993}\n{"id":1234567890123456789012345678901234567890}\n' > in.ndjson && conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#
+        )
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1234567890123456789012345678901234567890\n}\n")
     }
@@ -114,13 +134,15 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": ", to: ".conduit_state.json")
-        let result = try box.run(#"printf '{"id":1}\n' | conduit-state commit --external users -- sh -c 'cat >/dev/null; touch marker'"#)
+        let result = try box.run(
+            #"printf '{"id":1}\n' | conduit-state commit --external users -- sh -c 'cat >/dev/null; touch marker'"#)
         #expect(result.status == 74)
-        #expect(result.stderr == """
-            conduit-state: error: state file .conduit_state.json is corrupt (at byte 11: unexpected end of input); \
-            fix or restore it — Conduit will not treat it as empty, which would reload every row
+        #expect(
+            result.stderr == """
+                conduit-state: error: state file .conduit_state.json is corrupt (at byte 11: unexpected end of input); \
+                fix or restore it — Conduit will not treat it as empty, which would reload every row
 
-            """)
+                """)
         #expect(!box.exists("marker"))
     }
 
@@ -142,21 +164,28 @@ import Testing
         #expect(missing.stderr == "conduit-state: error: cannot run no-such-loader-xyz: No such file or directory\n")
         let none = try box.run("conduit-state commit --external users < /dev/null")
         #expect(none.status == 64)
-        #expect(none.stderr.hasPrefix("Error: give the loader after --, e.g. commit users -- conduit-load users\nUsage: conduit-state commit "), "\(none.stderr)")
+        #expect(
+            none.stderr.hasPrefix(
+                "Error: give the loader after --, e.g. commit users -- conduit-load users\nUsage: conduit-state commit "),
+            "\(none.stderr)")
     }
 
     /// --log-format json makes the summary one JSON object; --quiet silences it.
     @Test func logFormatAndQuiet() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let json = try box.run(#"printf '{"id":7}\n' > in.ndjson && conduit-state commit --external --log-format json users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let json = try box.run(
+            #"printf '{"id":7}\n' > in.ndjson && conduit-state commit --external --log-format json users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#
+        )
         #expect(json.status == 0)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stderr.utf8)) as? [String: Any])
         #expect(object["tool"] as? String == "conduit-state")
         #expect(object["event"] as? String == "summary")
         #expect(object["rows"] as? Int == 1)
         #expect(object["new_value"] as? Int == 7)
-        let quiet = try box.run(#"printf '{"id":8}\n' > in.ndjson && conduit-state commit --external --quiet users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#)
+        let quiet = try box.run(
+            #"printf '{"id":8}\n' > in.ndjson && conduit-state commit --external --quiet users --from 'cat in.ndjson' -- sh -c 'cat >/dev/null'"#
+        )
         #expect(quiet.status == 0)
         #expect(quiet.stderr == "")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 8\n}\n")
@@ -170,10 +199,16 @@ import Testing
     @Test func aMillionRowsPassThroughUnchanged() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        try box.run(#"awk 'BEGIN { for (i = 1; i <= 1000000; i++) printf "{\"id\":%d,\"name\":\"user %d\",\"email\":\"u%d@example.com\",\"meta\":{\"id\":0}}\n", i, i, i }' > in.ndjson"#)
-        let result = try box.run("conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson' && cmp in.ndjson out.ndjson")
+        try box.run(
+            #"awk 'BEGIN { for (i = 1; i <= 1000000; i++) printf "{\"id\":%d,\"name\":\"user %d\",\"email\":\"u%d@example.com\",\"meta\":{\"id\":0}}\n", i, i, i }' > in.ndjson"#
+        )
+        let result = try box.run(
+            "conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson' && cmp in.ndjson out.ndjson"
+        )
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(Messages.stable(result.stderr) == "conduit-state: users: 1000000 rows, 80666688 bytes in \(Messages.timing); state (none) → 1000000\n")
+        #expect(
+            Messages.stable(result.stderr)
+                == "conduit-state: users: 1000000 rows, 80666688 bytes in \(Messages.timing); state (none) → 1000000\n")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 1000000\n}\n")
     }
 }

@@ -9,7 +9,8 @@ import Testing
     func signalsAreForwardedAndNothingCommits(signal: String, status: Int32) throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run("""
+        let result = try box.run(
+            """
             mkfifo feed
             # The loader records its pid, then reads until it is stopped.
             conduit-state commit --external users -- sh -c 'echo $$ > loader.pid; cat > out.ndjson; touch marker' < feed 2> err.txt &
@@ -27,7 +28,10 @@ import Testing
             """)
         #expect(result.stdout.contains("status=\(status)"), "\(result.stdout) \(result.stderr)")
         #expect(!result.stdout.contains("loader still running"))
-        #expect(result.stderr == "conduit-state: warning: users: stopped by SIG\(signal); loader was killed by signal \(status - 128) (SIG\(signal)); state unchanged\n")
+        #expect(
+            result.stderr
+                == "conduit-state: warning: users: stopped by SIG\(signal); loader was killed by signal \(status - 128) (SIG\(signal)); state unchanged\n"
+        )
         #expect(!box.exists("marker"))
         #expect(!box.exists(".conduit_state.json"))
     }
@@ -37,7 +41,8 @@ import Testing
     @Test func runLockAllowsOneRunPerResource() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let result = try box.run("""
+        let result = try box.run(
+            """
             mkfifo feed
             conduit-state commit --external users --from 'cat feed' -- sh -c 'cat > /dev/null' 2> first.err &
             first=$!
@@ -59,7 +64,8 @@ import Testing
         #expect(result.stdout.contains("reset=75"))
         #expect(result.stdout.contains("first=0"))
         // The second run, set and reset each say who holds the lock and what to do.
-        let refused = "conduit-state: error: another run of users is in progress (\(Messages.holder); lock .conduit_state.json.users.run.lock); try again when it ends\n"
+        let refused =
+            "conduit-state: error: another run of users is in progress (\(Messages.holder); lock .conduit_state.json.users.run.lock); try again when it ends\n"
         #expect(Messages.stable(result.stderr) == refused + refused + refused, "\(result.stderr)")
         #expect(!box.exists("second-loader-ran"))
         #expect(try box.read(".conduit_state.json") == "{\n  \"other\": 7,\n  \"users\": 1\n}\n")
@@ -89,7 +95,8 @@ import Testing
 
                 """
         }
-        try box.write("""
+        try box.write(
+            """
             sources:
               - {name: app, type: sqlite, path: app.db}
             destinations:
@@ -97,7 +104,8 @@ import Testing
             resources:
             \(resources)
             """, to: "ingest.yml")
-        let result = try box.run("""
+        let result = try box.run(
+            """
             for round in 1 2 3; do
               for i in $(seq 0 15); do
                 printf '{"id":%d}\\n' $((round * 100 + i)) > in$i.ndjson
@@ -120,7 +128,8 @@ import Testing
         var padding: [String] = []
         for index in 0..<20000 { padding.append("\"pad\(index)\": \(index)") }
         try box.write("{" + padding.joined(separator: ", ") + ", \"r\": 0}\n", to: ".conduit_state.json")
-        let result = try box.run("""
+        let result = try box.run(
+            """
             seed=${RANDOM}; echo "seed=$seed"; RANDOM=$seed
             for i in $(seq 1 40); do
               conduit-state set --quiet r $i &

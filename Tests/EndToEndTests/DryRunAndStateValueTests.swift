@@ -12,35 +12,39 @@ import Testing
     /// key) and an ingest.yml whose resources read them, one query holding `${SECRET}`.
     static func prepare() throws -> Sandbox {
         let box = try Sandbox()
-        try box.write(BaseConfiguration.text(destinationPath: "warehouse.db", resources: """
-              - name: users
-                source: app
-                destination: warehouse
-                incremental_column: id
-                query: "SELECT id, name FROM users WHERE id > :last_value ORDER BY id"
-              - name: tenant_users
-                source: app
-                destination: warehouse
-                incremental_column: id
-                initial_value: ${START}
-                query: "SELECT id, name FROM users WHERE name <> '${SECRET}' AND note = '${NOTE:-plain}' AND '$$' = '$$' AND id > :last_value ORDER BY id"
-              - name: events
-                source: app
-                destination: warehouse
-                incremental_column: created_at
-                query: "SELECT * FROM events WHERE created_at > :last_value ORDER BY created_at"
-              - name: notes
-                source: app
-                destination: warehouse
-                incremental_column: key
-                query: "SELECT * FROM notes WHERE key > :last_value ORDER BY key"
-              - name: computed
-                source: app
-                destination: warehouse
-                incremental_column: n
-                query: "SELECT id + 0 AS n FROM users WHERE id + 0 > :last_value ORDER BY n"
-            """), to: "ingest.yml")
-        let setup = try box.run("""
+        try box.write(
+            BaseConfiguration.text(
+                destinationPath: "warehouse.db",
+                resources: """
+                      - name: users
+                        source: app
+                        destination: warehouse
+                        incremental_column: id
+                        query: "SELECT id, name FROM users WHERE id > :last_value ORDER BY id"
+                      - name: tenant_users
+                        source: app
+                        destination: warehouse
+                        incremental_column: id
+                        initial_value: ${START}
+                        query: "SELECT id, name FROM users WHERE name <> '${SECRET}' AND note = '${NOTE:-plain}' AND '$$' = '$$' AND id > :last_value ORDER BY id"
+                      - name: events
+                        source: app
+                        destination: warehouse
+                        incremental_column: created_at
+                        query: "SELECT * FROM events WHERE created_at > :last_value ORDER BY created_at"
+                      - name: notes
+                        source: app
+                        destination: warehouse
+                        incremental_column: key
+                        query: "SELECT * FROM notes WHERE key > :last_value ORDER BY key"
+                      - name: computed
+                        source: app
+                        destination: warehouse
+                        incremental_column: n
+                        query: "SELECT id + 0 AS n FROM users WHERE id + 0 > :last_value ORDER BY n"
+                    """), to: "ingest.yml")
+        let setup = try box.run(
+            """
             sqlite3 app.db <<'SQL'
             CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT, note TEXT);
             INSERT INTO users VALUES (1, 'ann', 'plain'), (2, 'bob', 'plain');
@@ -61,12 +65,13 @@ import Testing
         let box = try Self.prepare()
         let dry = try box.run("conduit-extract --dry-run tenant_users", environment: Self.environment)
         #expect(dry.status == 0, "\(dry.stderr)")
-        #expect(dry.stdout == """
-            -- resource tenant_users: source app (sqlite)
-            -- ?1 = ${START}   from initial_value
-            SELECT id, name FROM users WHERE name <> '${SECRET}' AND note = 'plain' AND '$' = '$' AND id > ?1 ORDER BY id
+        #expect(
+            dry.stdout == """
+                -- resource tenant_users: source app (sqlite)
+                -- ?1 = ${START}   from initial_value
+                SELECT id, name FROM users WHERE name <> '${SECRET}' AND note = 'plain' AND '$' = '$' AND id > ?1 ORDER BY id
 
-            """)
+                """)
         #expect(dry.stderr == "")
         #expect(!dry.stdout.contains(Self.secret))
         // The query that runs has the secret's value: no row is named the secret, so both rows come.
@@ -83,7 +88,8 @@ import Testing
         environment["NOTE"] = "n0t3-from-env"
         let dry = try box.run("conduit-extract --dry-run tenant_users", environment: environment)
         #expect(dry.status == 0, "\(dry.stderr)")
-        #expect(dry.stdout.hasSuffix("WHERE name <> '${SECRET}' AND note = '${NOTE:-plain}' AND '$' = '$' AND id > ?1 ORDER BY id\n"))
+        #expect(
+            dry.stdout.hasSuffix("WHERE name <> '${SECRET}' AND note = '${NOTE:-plain}' AND '$' = '$' AND id > ?1 ORDER BY id\n"))
         #expect(!dry.stdout.contains("n0t3-from-env"))
         #expect(!dry.stdout.contains(Self.secret))
     }
@@ -103,13 +109,15 @@ import Testing
         let run = try box.run("conduit-extract users", environment: Self.environment)
         #expect(run.status == 65)
         #expect(run.stdout == "")
-        #expect(run.stderr == """
-            conduit-extract: error: users: :last_value is the string "abc" (from the state file .conduit_state.json) \
-            but the incremental column "id" is INTEGER; fix it with conduit-state set users <number>
+        #expect(
+            run.stderr == """
+                conduit-extract: error: users: :last_value is the string "abc" (from the state file .conduit_state.json) \
+                but the incremental column "id" is INTEGER; fix it with conduit-state set users <number>
 
-            """)
+                """)
         // A pipeline fails too, and the state stays as it was.
-        let pipeline = try box.run("conduit-extract users | conduit-state commit users -- conduit-load users", environment: Self.environment)
+        let pipeline = try box.run(
+            "conduit-extract users | conduit-state commit users -- conduit-load users", environment: Self.environment)
         #expect(pipeline.status == 65)
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": \"abc\"\n}\n")
         #expect(try box.run("conduit-state set users 1", environment: Self.environment).status == 0)
@@ -124,11 +132,12 @@ import Testing
         #expect(try box.run(#"conduit-state set users '"1"'"#, environment: Self.environment).status == 0)
         let run = try box.run("conduit-extract users", environment: Self.environment)
         #expect(run.status == 65)
-        #expect(run.stderr == """
-            conduit-extract: error: users: :last_value is the string "1" (from the state file .conduit_state.json) \
-            but the incremental column "id" is INTEGER; fix it with conduit-state set users 1
+        #expect(
+            run.stderr == """
+                conduit-extract: error: users: :last_value is the string "1" (from the state file .conduit_state.json) \
+                but the incremental column "id" is INTEGER; fix it with conduit-state set users 1
 
-            """)
+                """)
     }
 
     /// --last-value of the wrong kind names the option, not the state file.
@@ -136,11 +145,12 @@ import Testing
         let box = try Self.prepare()
         let run = try box.run("conduit-extract --last-value abc users", environment: Self.environment)
         #expect(run.status == 65)
-        #expect(run.stderr == """
-            conduit-extract: error: users: :last_value is the string "abc" (from --last-value) \
-            but the incremental column "id" is INTEGER; give --last-value <number>
+        #expect(
+            run.stderr == """
+                conduit-extract: error: users: :last_value is the string "abc" (from --last-value) \
+                but the incremental column "id" is INTEGER; give --last-value <number>
 
-            """)
+                """)
     }
 
     /// initial_value of the wrong kind names ingest.yml, and shows a value from the environment as written.
@@ -150,11 +160,12 @@ import Testing
         environment["START"] = "s3cr3t-start"
         let run = try box.run("conduit-extract tenant_users", environment: environment)
         #expect(run.status == 65)
-        #expect(run.stderr == """
-            conduit-extract: error: tenant_users: :last_value is the string "${START}" (from initial_value) \
-            but the incremental column "id" is INTEGER; fix initial_value of tenant_users in ingest.yml
+        #expect(
+            run.stderr == """
+                conduit-extract: error: tenant_users: :last_value is the string "${START}" (from initial_value) \
+                but the incremental column "id" is INTEGER; fix initial_value of tenant_users in ingest.yml
 
-            """)
+                """)
     }
 
     /// A number against a TEXT column exits 65, and the fix is the quoted string.
@@ -163,11 +174,12 @@ import Testing
         #expect(try box.run("conduit-state set notes 5", environment: Self.environment).status == 0)
         let run = try box.run("conduit-extract notes", environment: Self.environment)
         #expect(run.status == 65)
-        #expect(run.stderr == """
-            conduit-extract: error: notes: :last_value is the number 5 (from the state file .conduit_state.json) \
-            but the incremental column "key" is TEXT; fix it with conduit-state set notes '"5"'
+        #expect(
+            run.stderr == """
+                conduit-extract: error: notes: :last_value is the number 5 (from the state file .conduit_state.json) \
+                but the incremental column "key" is TEXT; fix it with conduit-state set notes '"5"'
 
-            """)
+                """)
         #expect(try box.run("conduit-state set notes a", environment: Self.environment).status == 0)
         let fixed = try box.run("conduit-extract notes", environment: Self.environment)
         #expect(fixed.status == 0, "\(fixed.stderr)")
@@ -180,12 +192,13 @@ import Testing
         #expect(try box.run("conduit-state set events yesterday", environment: Self.environment).status == 0)
         let run = try box.run("conduit-extract events", environment: Self.environment)
         #expect(run.status == 65)
-        #expect(run.stderr == """
-            conduit-extract: error: events: :last_value is the string "yesterday" (from the state file .conduit_state.json) \
-            but the incremental column "created_at" is TIMESTAMP (a date or timestamp, YYYY-MM-DD…); \
-            fix it with conduit-state set events <timestamp, e.g. 2024-05-01T00:00:00Z>
+        #expect(
+            run.stderr == """
+                conduit-extract: error: events: :last_value is the string "yesterday" (from the state file .conduit_state.json) \
+                but the incremental column "created_at" is TIMESTAMP (a date or timestamp, YYYY-MM-DD…); \
+                fix it with conduit-state set events <timestamp, e.g. 2024-05-01T00:00:00Z>
 
-            """)
+                """)
         #expect(try box.run("conduit-state set events '2024-05-01 12:00:00'", environment: Self.environment).status == 0)
         let later = try box.run("conduit-extract events", environment: Self.environment)
         #expect(later.status == 0, "\(later.stderr)")
@@ -208,7 +221,8 @@ import Testing
     @Test func postgresRefusesTextForABigintColumn() throws {
         let box = try Sandbox()
         let environment = try PostgresFixture.environment()
-        try box.write("""
+        try box.write(
+            """
             sources:
             \(PostgresFixture.entry("pg"))
             destinations:
@@ -227,11 +241,12 @@ import Testing
         let run = try box.run("conduit-extract rows", environment: environment)
         #expect(run.status == 65)
         #expect(run.stdout == "")
-        #expect(run.stderr == """
-            conduit-extract: error: running the query of rows on \(PostgresFixture.label(environment)): \
-            invalid input syntax for type bigint: "abc" (SQLSTATE 22P02)
+        #expect(
+            run.stderr == """
+                conduit-extract: error: running the query of rows on \(PostgresFixture.label(environment)): \
+                invalid input syntax for type bigint: "abc" (SQLSTATE 22P02)
 
-            """)
+                """)
         #expect(try box.run("conduit-state set rows 1", environment: environment).status == 0)
         let fixed = try box.run("conduit-extract rows", environment: environment)
         #expect(fixed.status == 0, "\(fixed.stderr)")

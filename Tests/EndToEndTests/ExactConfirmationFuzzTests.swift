@@ -80,33 +80,41 @@ import Testing
             if !values.isEmpty { try ExactConfirmationTests.insert(values, into: box) }
             let fault = Self.faults[random.next(Self.faults.count)]
             let filter = "python3 fault.py \(fault) \(1 + random.next(8)) \(random.next(3) == 0 ? 3 : 0)"
-            let script = random.next(2) == 0
+            let script =
+                random.next(2) == 0
                 ? "conduit-extract r | \(filter) | conduit-state commit r -- conduit-load r"
                 : "conduit-state commit r --from 'conduit-extract r | \(filter)' -- conduit-load r"
             let result = try box.run(script)
             history.append("\(script) → \(result.status)")
-            let context = "case \(index) (CONDUIT_FUZZ_SEED=\(Self.seed), seed \(caseSeed)):\n\(history.joined(separator: "\n"))\n\(result.stderr)"
+            let context =
+                "case \(index) (CONDUIT_FUZZ_SEED=\(Self.seed), seed \(caseSeed)):\n\(history.joined(separator: "\n"))\n\(result.stderr)"
             // The only runs that may lose or double a row: the stream changed between the stages,
             // every stage exited 0, and the commit said so.
             if result.stderr.contains("the stream was modified between conduit-extract and this commit")
-                || result.stderr.contains("its filters rewrote rows") || result.stderr.contains("its filters changed the number of rows") {
+                || result.stderr.contains("its filters rewrote rows")
+                || result.stderr.contains("its filters changed the number of rows")
+            {
                 changedOnPurpose = true
             }
             try Self.check(box, exact: !changedOnPurpose, context)
         }
         let final = try box.run(ExactConfirmationTests.pipe)
         #expect(final.status == 0, "\(final.stderr)")
-        try Self.check(box, exact: !changedOnPurpose, "case \(index) after a clean run:\n\(history.joined(separator: "\n"))\n\(final.stderr)")
+        try Self.check(
+            box, exact: !changedOnPurpose, "case \(index) after a clean run:\n\(history.joined(separator: "\n"))\n\(final.stderr)"
+        )
     }
 
     /// The invariants after a run.
     static func check(_ box: Sandbox, exact: Bool, _ context: String) throws {
         let state = try ExactConfirmationTests.state(box)
         let limit = state.isEmpty ? "-1" : state
-        let above = try box.run("[ -f warehouse.db ] && sqlite3 warehouse.db 'SELECT count(*) FROM r WHERE v > \(limit)' || echo 0")
+        let above = try box.run(
+            "[ -f warehouse.db ] && sqlite3 warehouse.db 'SELECT count(*) FROM r WHERE v > \(limit)' || echo 0")
         #expect(above.stdout == "0\n", "rows above the state \(state): \(context)")
         guard exact else { return }
-        let loaded = try box.run("[ -f warehouse.db ] && sqlite3 warehouse.db \"SELECT v || ':' || name FROM r ORDER BY v, name\" || true")
+        let loaded = try box.run(
+            "[ -f warehouse.db ] && sqlite3 warehouse.db \"SELECT v || ':' || name FROM r ORDER BY v, name\" || true")
         let source = try box.run("sqlite3 app.db \"SELECT v || ':' || name FROM r WHERE v <= \(limit) ORDER BY v, name\"")
         #expect(loaded.stdout == source.stdout, "destination differs from the source at or below the state \(state): \(context)")
     }

@@ -10,14 +10,17 @@ import Testing
     /// loading it into `warehouse.db`; `extra` adds resource keys.
     static func prepare(values: [String], extra: String = "", type: String = "INTEGER") throws -> Sandbox {
         let box = try Sandbox()
-        try box.write(BaseConfiguration.text(destinationPath: "warehouse.db", destinationKeys: ["table: r"], resources: """
-              - name: r
-                source: app
-                destination: warehouse
-                incremental_column: v
-                query: "SELECT v, name FROM r WHERE v > :last_value ORDER BY v"
-            \(extra)
-            """), to: "ingest.yml")
+        try box.write(
+            BaseConfiguration.text(
+                destinationPath: "warehouse.db", destinationKeys: ["table: r"],
+                resources: """
+                      - name: r
+                        source: app
+                        destination: warehouse
+                        incremental_column: v
+                        query: "SELECT v, name FROM r WHERE v > :last_value ORDER BY v"
+                    \(extra)
+                    """), to: "ingest.yml")
         try insert(values, into: box, creating: type)
         return box
     }
@@ -50,7 +53,10 @@ import Testing
         let refused = try box.run("conduit-extract --last-value 6 r | conduit-state commit r -- conduit-load r")
         #expect(refused.status == 65)
         #expect(refused.stderr.contains("conduit-state: error: r: line 1: conduit-extract (pid "), "\(refused.stderr)")
-        #expect(refused.stderr.contains(") started from 6 (--last-value) but the committed value of r is 2: rows above 2 up to 6 would never load; nothing loaded. To skip them on purpose, run conduit-state set r 6 first"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains(
+                ") started from 6 (--last-value) but the committed value of r is 2: rows above 2 up to 6 would never load; nothing loaded. To skip them on purpose, run conduit-state set r 6 first"
+            ), "\(refused.stderr)")
         #expect(try Self.loaded(box) == [])
         #expect(try Self.state(box) == "2")
 
@@ -69,11 +75,15 @@ import Testing
         try box.run("conduit-state set r 2")
         let result = try box.run("conduit-extract \(option) r | conduit-state commit r -- conduit-load r")
         #expect(result.status == 65)
-        #expect(result.stderr.contains("r: line 1: no conduit-extract of r reading this state file (\(box.folder)/.conduit_state.json) recorded where this stream started, so it cannot be checked against the committed value, 2"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "r: line 1: no conduit-extract of r reading this state file (\(box.folder)/.conduit_state.json) recorded where this stream started, so it cannot be checked against the committed value, 2"
+            ), "\(result.stderr)")
         #expect(try Self.loaded(box) == [])
         #expect(try Self.state(box) == "2")
         // The same stream, vouched for: --external takes its start on trust.
-        let vouched = try box.run("conduit-extract --state-file other.json r | conduit-state commit --external r -- conduit-load r")
+        let vouched = try box.run(
+            "conduit-extract --state-file other.json r | conduit-state commit --external r -- conduit-load r")
         #expect(vouched.status == 0, "\(vouched.stderr)")
         #expect(try Self.loaded(box).count == 8)
     }
@@ -90,7 +100,9 @@ import Testing
         try box.write(upstream, to: "upstream.txt")
         let result = try box.run("conduit-state commit r --from \"$(cat upstream.txt)\" -- conduit-load r")
         #expect(result.status == 64)
-        #expect(result.stderr.hasPrefix("conduit-state: error: --from takes one pipeline (stages joined by |) and nothing else"), "\(result.stderr)")
+        #expect(
+            result.stderr.hasPrefix("conduit-state: error: --from takes one pipeline (stages joined by |) and nothing else"),
+            "\(result.stderr)")
         #expect(!result.stderr.contains("conduit-extract: r:"), "the upstream must not run: \(result.stderr)")
         #expect(try Self.loaded(box) == [])
         #expect(!box.exists(".conduit_state.json"))
@@ -102,9 +114,13 @@ import Testing
     @Test func rewrittenCursorVoidsTheRun() throws {
         let box = try Self.prepare(values: (1...5).map(String.init))
         try box.run("conduit-state set r 2")
-        let result = try box.run("conduit-extract r | python3 -c '\(Filters.addThousand)' | conduit-state commit r -- conduit-load r")
+        let result = try box.run(
+            "conduit-extract r | python3 -c '\(Filters.addThousand)' | conduit-state commit r -- conduit-load r")
         #expect(result.status == 65)
-        #expect(result.stderr.contains("conduit-state: warning: r: line 3: \"v\" is 1005, above 5, the last value conduit-extract wrote: a stage between them rewrote the incremental column or added rows: no row of this run can be trusted"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "conduit-state: warning: r: line 3: \"v\" is 1005, above 5, the last value conduit-extract wrote: a stage between them rewrote the incremental column or added rows: no row of this run can be trusted"
+            ), "\(result.stderr)")
         #expect(try Self.state(box) == "2")
         #expect(try Self.loaded(box) == [])
         try Self.insert(["6", "7"], into: box)
@@ -123,18 +139,27 @@ import Testing
         let dropDouble = "awk 'NR == 2 { next } NR == 3 { print } { print }'"
         let plain = try box.run("conduit-extract r | \(dropDouble) | conduit-state commit r -- conduit-load r")
         #expect(plain.status == 0, "\(plain.stderr)")
-        #expect(plain.stderr.contains("the stream was modified between conduit-extract and this commit (conduit-extract (pid "), "\(plain.stderr)")
-        #expect(plain.stderr.contains(") wrote 5 rows and as many arrived, but not the same bytes (100 written, 100 received): a stage between rewrote, reordered or swapped rows, or dropped some and doubled as many; a filter belongs in --from, which sees its exit status); committed up to 6; the group at 7 (1 row) was not loaded and will be read again; state 2 → 6"), "\(plain.stderr)")
+        #expect(
+            plain.stderr.contains("the stream was modified between conduit-extract and this commit (conduit-extract (pid "),
+            "\(plain.stderr)")
+        #expect(
+            plain.stderr.contains(
+                ") wrote 5 rows and as many arrived, but not the same bytes (100 written, 100 received): a stage between rewrote, reordered or swapped rows, or dropped some and doubled as many; a filter belongs in --from, which sees its exit status); committed up to 6; the group at 7 (1 row) was not loaded and will be read again; state 2 → 6"
+            ), "\(plain.stderr)")
 
         let failing = try Self.prepare(values: (1...7).map(String.init))
         try failing.run("conduit-state set r 2")
-        let voided = try failing.run("conduit-state commit r --from \"conduit-extract r | \(dropDouble) | (cat; exit 3)\" -- conduit-load r")
+        let voided = try failing.run(
+            "conduit-state commit r --from \"conduit-extract r | \(dropDouble) | (cat; exit 3)\" -- conduit-load r")
         // A subshell stage is refused; the failing filter is a script.
         #expect(voided.status == 64)
         try failing.write("awk 'NR == 2 { next } NR == 3 { print } { print }'; exit 3\n", to: "filter.sh")
         let failed = try failing.run("conduit-state commit r --from 'conduit-extract r | bash filter.sh' -- conduit-load r")
         #expect(failed.status == 3)
-        #expect(failed.stderr.contains("stage 2 (bash filter.sh) of the upstream exited with status 3: no row of this run can be trusted"), "\(failed.stderr)")
+        #expect(
+            failed.stderr.contains(
+                "stage 2 (bash filter.sh) of the upstream exited with status 3: no row of this run can be trusted"),
+            "\(failed.stderr)")
         #expect(try Self.loaded(failing) == [])
         #expect(try Self.state(failing) == "2")
     }
@@ -147,21 +172,28 @@ import Testing
         let values = ["9007199254740991", "9007199254740993", "9007199254740995"]
         let box = try Self.prepare(values: values)
         try Filters.installJQ(version: "1.6", in: box)
-        let refused = try box.run("PATH=$PWD/bin:$PATH conduit-state commit r --from 'conduit-extract r | jq -c .' -- conduit-load r")
+        let refused = try box.run(
+            "PATH=$PWD/bin:$PATH conduit-state commit r --from 'conduit-extract r | jq -c .' -- conduit-load r")
         #expect(refused.status == 65)
-        #expect(refused.stderr.contains("r: line 2: \"v\" is 9007199254740992, beyond 2^53, and stage 2 (jq -c .) is jq older than 1.7, which rounds such integers to the nearest double"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains(
+                "r: line 2: \"v\" is 9007199254740992, beyond 2^53, and stage 2 (jq -c .) is jq older than 1.7, which rounds such integers to the nearest double"
+            ), "\(refused.stderr)")
         #expect(try Self.loaded(box) == [])
 
         for run in 1...3 {
             let plain = try box.run("PATH=$PWD/bin:$PATH; conduit-extract r | jq -c . | conduit-state commit r -- conduit-load r")
             #expect(plain.status == 65, "run \(run): \(plain.stderr)")
-            #expect(plain.stderr.contains("\"v\" is 9007199254740996, above 9007199254740995, the last value conduit-extract wrote"), "\(plain.stderr)")
+            #expect(
+                plain.stderr.contains("\"v\" is 9007199254740996, above 9007199254740995, the last value conduit-extract wrote"),
+                "\(plain.stderr)")
         }
         #expect(try Self.loaded(box) == [])
         #expect(try Self.state(box) == "")
 
         try Filters.installJQ(version: "1.7.1", in: box)
-        let exact = try box.run("PATH=$PWD/bin:$PATH conduit-state commit r --from 'conduit-extract r | jq -c .' -- conduit-load r")
+        let exact = try box.run(
+            "PATH=$PWD/bin:$PATH conduit-state commit r --from 'conduit-extract r | jq -c .' -- conduit-load r")
         #expect(exact.status == 0, "\(exact.stderr)")
         #expect(try Self.loaded(box) == values)
         #expect(try Self.state(box) == "9007199254740995")
@@ -173,9 +205,12 @@ import Testing
         let box = try Self.prepare(values: ["9007199254740991", "9007199254740993"])
         try Filters.installJQ(version: "1.6", in: box)
         for _ in 1...3 {
-            let result = try box.run("PATH=$PWD/bin:$PATH; conduit-extract r | jq -c . | conduit-state commit r -- conduit-load r")
+            let result = try box.run(
+                "PATH=$PWD/bin:$PATH; conduit-extract r | jq -c . | conduit-state commit r -- conduit-load r")
             #expect(result.status == 0, "\(result.stderr)")
-            #expect(result.stderr.contains("jq before 1.7 rounds integers beyond 2^53 (9007199254740992), as it would these values"), "\(result.stderr)")
+            #expect(
+                result.stderr.contains("jq before 1.7 rounds integers beyond 2^53 (9007199254740992), as it would these values"),
+                "\(result.stderr)")
         }
         #expect(try Self.loaded(box) == ["9007199254740991"])
         #expect(try Self.state(box) == "9007199254740991")
@@ -187,14 +222,20 @@ import Testing
         let box = try Self.prepare(values: (1...4).map(String.init))
         let clean = try box.run("conduit-state commit r --from 'conduit-extract r | grep nothing-matches' -- conduit-load r")
         #expect(clean.status == 0, "\(clean.stderr)")
-        #expect(Messages.stable(clean.stderr).contains("conduit-state: r: 0 rows, 0 bytes in \(Messages.timing); no rows, state unchanged at (none)"), "\(clean.stderr)")
+        #expect(
+            Messages.stable(clean.stderr).contains(
+                "conduit-state: r: 0 rows, 0 bytes in \(Messages.timing); no rows, state unchanged at (none)"), "\(clean.stderr)")
         try Self.insert(["5"], into: box)
         let failed = try box.run("conduit-state commit r --from 'conduit-extract r | grep -f /no/such/file' -- conduit-load r")
         #expect(failed.status == 2)
-        #expect(failed.stderr.contains("stage 2 (grep -f /no/such/file) of the upstream exited with status 2"), "\(failed.stderr)")
+        #expect(
+            failed.stderr.contains("stage 2 (grep -f /no/such/file) of the upstream exited with status 2"), "\(failed.stderr)")
         #expect(try Self.state(box) == "")
         let one = try box.run("conduit-state commit r --from 'conduit-extract r | grep -v \"n[1-4]\"' -- conduit-load r")
-        #expect(Messages.stable(one.stderr).contains("conduit-state: warning: r: 1 row, 20 bytes in \(Messages.timing); every stage of the upstream finished, but its filters changed the number of rows (conduit-extract wrote 5 rows and 1 arrived)"), "\(one.stderr)")
+        #expect(
+            Messages.stable(one.stderr).contains(
+                "conduit-state: warning: r: 1 row, 20 bytes in \(Messages.timing); every stage of the upstream finished, but its filters changed the number of rows (conduit-extract wrote 5 rows and 1 arrived)"
+            ), "\(one.stderr)")
     }
 
     /// Guards --from with a filter that stops early and exits 0 (`head`, which the old rule
@@ -207,9 +248,13 @@ import Testing
         #expect(cut.status == 0 || cut.status == 74, "\(cut.stderr)")
         #expect(try Self.loaded(box) == ["1"])
         #expect(try Self.state(box) == "1")
-        let rewrite = try box.run(#"conduit-state commit r --from 'conduit-extract r | jq -c ".name |= ascii_upcase"' -- conduit-load r"#)
+        let rewrite = try box.run(
+            #"conduit-state commit r --from 'conduit-extract r | jq -c ".name |= ascii_upcase"' -- conduit-load r"#)
         #expect(rewrite.status == 0, "\(rewrite.stderr)")
-        #expect(rewrite.stderr.contains("every stage of the upstream finished and its filters rewrote rows: as many arrived as conduit-extract wrote (5)"), "\(rewrite.stderr)")
+        #expect(
+            rewrite.stderr.contains(
+                "every stage of the upstream finished and its filters rewrote rows: as many arrived as conduit-extract wrote (5)"),
+            "\(rewrite.stderr)")
         #expect(try Self.loaded(box) == ["1", "2", "2", "2", "3", "4"])
         #expect(try Self.state(box) == "4")
         #expect(try box.run("sqlite3 warehouse.db \"SELECT name FROM r WHERE v = 4\"").stdout == "N4\n")
@@ -234,13 +279,15 @@ import Testing
     /// commits the later spelling, so no run reads the group again; a filter under --from that
     /// re-spells the cursor commits the extract's own spelling, so no later row is skipped.
     @Test func timestampSpellings() throws {
-        let box = try Self.prepare(values: ["'2024-01-01 09:00:00'", "'2024-01-01 10:00:00'", "'2024-01-01 10:00:00.000'"], type: "TEXT")
+        let box = try Self.prepare(
+            values: ["'2024-01-01 09:00:00'", "'2024-01-01 10:00:00'", "'2024-01-01 10:00:00.000'"], type: "TEXT")
         for _ in 1...2 { #expect(try box.run(Self.pipe).status == 0) }
         #expect(try Self.loaded(box).count == 3)
         #expect(try Self.state(box) == "2024-01-01 10:00:00.000")
 
         let spelled = try Self.prepare(values: ["'2024-01-01 09:00:00'", "'2024-01-01 10:00:00'"], type: "TEXT")
-        try spelled.write("""
+        try spelled.write(
+            """
             import sys, json
             for line in sys.stdin:
                 row = json.loads(line); row["v"] = row["v"].replace(" ", "T"); print(json.dumps(row, separators=(",", ":")))
@@ -257,7 +304,8 @@ import Testing
     /// database: refused at the first row, nothing loaded.
     @Test func anotherConfigurationSharingTheStateIsRefused() throws {
         let box = try Self.prepare(values: ["1", "2"])
-        try box.run("""
+        try box.run(
+            """
             echo "state_file: $PWD/state.json" >> ingest.yml
             mkdir staging && sed 's#path: app.db#path: staging.db#' ingest.yml > staging/ingest.yml
             sqlite3 staging/staging.db "CREATE TABLE r(v INTEGER NOT NULL, name TEXT); INSERT INTO r VALUES (50, 's')"
@@ -273,14 +321,17 @@ import Testing
     @Test func staleReadAfterAnotherCommitIsRefused() throws {
         let box = try Self.prepare(values: ["1", "2", "3"])
         try box.run("conduit-state set r 1")
-        let result = try box.run("""
+        let result = try box.run(
+            """
             ( conduit-extract r | (sleep 1.5; exec conduit-state commit r -- conduit-load r) ) 2> late.log &
             sleep 0.5
             conduit-state set r 3
             wait
             cat late.log >&2
             """)
-        #expect(result.stderr.contains("read 1 for r but the committed value is now 3: another run committed between the two reads"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("read 1 for r but the committed value is now 3: another run committed between the two reads"),
+            "\(result.stderr)")
         #expect(try Self.loaded(box) == [])
         #expect(try Self.state(box) == "3")
     }
@@ -291,7 +342,9 @@ import Testing
         let box = try Self.prepare(values: (1...2000).map(String.init))
         try box.write(Filters.addThousand.replacingOccurrences(of: "1000", with: "100000"), to: "add.py")
         let result = try box.run("conduit-extract r | python3 add.py | head -n 3 | conduit-state commit r -- conduit-load r")
-        #expect(result.stderr.contains("the last value conduit-extract wrote: a stage between them rewrote the incremental column"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("the last value conduit-extract wrote: a stage between them rewrote the incremental column"),
+            "\(result.stderr)")
         #expect(try Self.state(box) == "")
         #expect(try Self.loaded(box) == [])
     }
@@ -300,7 +353,9 @@ import Testing
     /// above the state voids the run.
     @Test func laterExtractInTheStreamIsChecked() throws {
         let box = try Self.prepare(values: (1...8).map(String.init))
-        let result = try box.run("{ conduit-extract r | head -n 1; sleep 0.5; conduit-extract --last-value 5 r; } | conduit-state commit r -- conduit-load r")
+        let result = try box.run(
+            "{ conduit-extract r | head -n 1; sleep 0.5; conduit-extract --last-value 5 r; } | conduit-state commit r -- conduit-load r"
+        )
         #expect(result.stderr.contains("started from 5 (--last-value) but the first run's start of r is 0"), "\(result.stderr)")
         #expect(try Self.loaded(box) == [])
         #expect(try Self.state(box) == "")
@@ -314,7 +369,10 @@ import Testing
         try box.write("conduit-extract r | awk 'NR != 2 {print} END {exit 3}'\n", to: "load.sh")
         let script = try box.run("conduit-state commit r --from 'bash load.sh' -- conduit-load r")
         #expect(script.status == 3)
-        #expect(script.stderr.contains("stage 1 (bash load.sh) of the upstream exited with status 3, and it is not conduit-extract itself"), "\(script.stderr)")
+        #expect(
+            script.stderr.contains(
+                "stage 1 (bash load.sh) of the upstream exited with status 3, and it is not conduit-extract itself"),
+            "\(script.stderr)")
         #expect(try Self.loaded(box) == [])
         for text in [#"conduit-extract r | cat \"#, "conduit-extract r <<END | cat"] {
             try box.write(text, to: "upstream.txt")
@@ -350,7 +408,8 @@ enum Filters {
     static func installJQ(version: String, in box: Sandbox) throws {
         let rounds = version.hasPrefix("1.6") || version.hasPrefix("1.5")
         try box.run("mkdir -p bin")
-        try box.write("""
+        try box.write(
+            """
             #!/usr/bin/env python3
             import sys, json
             if "--version" in sys.argv:

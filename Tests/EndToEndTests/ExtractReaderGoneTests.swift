@@ -9,7 +9,8 @@ import Testing
     static func prepare(rows: Int) throws -> Sandbox {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        let setup = try box.run("""
+        let setup = try box.run(
+            """
             sqlite3 app.db "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT);
               WITH RECURSIVE g(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM g WHERE x < \(rows))
               INSERT INTO users SELECT x, printf('%.200c', 'x') FROM g;"
@@ -25,13 +26,17 @@ import Testing
     @Test(arguments: [50_000, 200])
     func readerThatLeavesEarlyIsAnIOError(rows: Int) throws {
         let box = try Self.prepare(rows: rows)
-        let result = try box.run("""
+        let result = try box.run(
+            """
             conduit-extract users | head -n 1 > first.ndjson
             echo "status=${PIPESTATUS[0]}"
             """)
         #expect(result.stdout == "status=74\n", "\(result.stderr)")
-        let cut = result.stderr == "conduit-extract: error: writing rows to stdout: the reader closed the pipe before the end of the rows, so the stream was cut\n"
-            || (result.stderr.hasPrefix("conduit-extract: error: writing rows to stdout: the reader closed the pipe with the last ")
+        let cut =
+            result.stderr
+            == "conduit-extract: error: writing rows to stdout: the reader closed the pipe before the end of the rows, so the stream was cut\n"
+            || (result.stderr.hasPrefix(
+                "conduit-extract: error: writing rows to stdout: the reader closed the pipe with the last ")
                 && result.stderr.hasSuffix(" bytes unread, so the stream was cut\n"))
         #expect(cut, "\(result.stderr)")
         #expect(try box.read("first.ndjson").hasPrefix("{\"id\":1,"))

@@ -43,7 +43,8 @@ import Testing
             #expect(permissions == mode, "\(path) has mode \(permissions ?? "?"), not \(mode)")
         }
 
-        let checks = try box.run("""
+        let checks = try box.run(
+            """
             for tool in \(Self.tools.joined(separator: " ")); do
               installed=$('\(prefix)'/bin/$tool --version) || { echo "$tool --version failed"; continue; }
               [ "$installed" = "$($tool --version)" ] && echo "$tool version ok"
@@ -70,7 +71,8 @@ import Testing
         }
 
         // Where groff is installed, the pages render without a warning.
-        let render = try box.run("""
+        let render = try box.run(
+            """
             command -v groff >/dev/null || { echo "no groff"; exit 0; }
             groff -k -man -Tutf8 -ww -z '\(prefix)'/share/man/man1/*.1 2>&1 && echo rendered
             """)
@@ -116,6 +118,9 @@ import Testing
             environment: ["CONDUIT_PREBUILT": box.path("no-such-build")])
         #expect(result.status == 1)
         #expect(result.stdout == "")
-        #expect(result.stderr == "install.sh: error: cannot create \(box.path("not-a-folder/prefix/bin")): \(box.path("not-a-folder")) is not a folder\n")
+        #expect(
+            result.stderr
+                == "install.sh: error: cannot create \(box.path("not-a-folder/prefix/bin")): \(box.path("not-a-folder")) is not a folder\n"
+        )
     }
 }

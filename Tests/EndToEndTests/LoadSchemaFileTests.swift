@@ -11,7 +11,8 @@ import Testing
         let box = try Sandbox()
         var environment = try PostgresFixture.environment()
         environment["SOURCE_PORT"] = environment["CONDUIT_TEST_PG_PORT"]
-        try box.write("""
+        try box.write(
+            """
             sources:
               - name: app
                 type: postgresql
@@ -35,7 +36,8 @@ import Testing
                 table: schema_file_dst
                 query: "SELECT id, amount, tags, seen FROM schema_file_src"
             """, to: "ingest.yml")
-        let setup = try box.run("""
+        let setup = try box.run(
+            """
             psql -v ON_ERROR_STOP=1 -q <<'SQL'
             SET client_min_messages = warning;
             DROP TABLE IF EXISTS schema_file_src, schema_file_dst;
@@ -46,19 +48,21 @@ import Testing
             conduit-extract typed > rows.ndjson
             """, environment: environment)
         try #require(setup.status == 0, "\(setup.stderr)")
-        #expect(try box.read("typed.schema") == """
-            {"name":"id","source_type":"integer","kind":"integer"}
-            {"name":"amount","source_type":"numeric(12,2)","kind":"numeric"}
-            {"name":"tags","source_type":"text[]","kind":"text[]"}
-            {"name":"seen","source_type":"timestamp with time zone","kind":"timestamp with time zone"}
+        #expect(
+            try box.read("typed.schema") == """
+                {"name":"id","source_type":"integer","kind":"integer"}
+                {"name":"amount","source_type":"numeric(12,2)","kind":"numeric"}
+                {"name":"tags","source_type":"text[]","kind":"text[]"}
+                {"name":"seen","source_type":"timestamp with time zone","kind":"timestamp with time zone"}
 
-            """)
+                """)
         // Without the file the loader must ask the unreachable source, and fails saying so.
         let unreachable = ["SOURCE_PORT": "1"]
         let asking = try box.run("conduit-load typed < rows.ndjson", environment: environment.merging(unreachable) { $1 })
         #expect(asking.status == 69, "\(asking.stderr)")
         #expect(asking.stderr.contains("learning the source's column types to create columns"), "\(asking.stderr)")
-        let loaded = try box.run("conduit-load --schema typed.schema typed < rows.ndjson", environment: environment.merging(unreachable) { $1 })
+        let loaded = try box.run(
+            "conduit-load --schema typed.schema typed < rows.ndjson", environment: environment.merging(unreachable) { $1 })
         #expect(loaded.status == 0, "\(loaded.stderr)")
         let types = try box.run(
             "psql -Atqc \"SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum) FROM pg_attribute WHERE attrelid = 'schema_file_dst'::regclass AND attnum > 0\"",

@@ -14,7 +14,8 @@ import Testing
     static func prepare(prefix: String) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
         let environment = try PostgresFixture.environment()
-        try box.write("""
+        try box.write(
+            """
             sources:
             \(PostgresFixture.entry("pg"))
             destinations:
@@ -49,23 +50,25 @@ import Testing
                 destination: warehouse
                 query: "SELECT g AS id, repeat('x', 300) AS pad FROM generate_series(1, 10000) g, (SELECT pg_sleep(1.2)) s"
             """, to: "ingest.yml")
-        try PostgresFixture.recreate(["\(prefix)_dst", "\(prefix)_m", "\(prefix)_r", "\(prefix)_r__conduit_staging"], with: """
-            CREATE OR REPLACE FUNCTION \(prefix)_noisy(i int) RETURNS int LANGUAGE plpgsql AS $$
-            BEGIN
-              IF i = 1 THEN
-                RAISE NOTICE 'checking row %', i;
-                RAISE WARNING 'row % looks odd', i USING DETAIL = 'it is the first', HINT = 'ignore it';
-              END IF;
-              RETURN i;
-            END $$;
-            CREATE TABLE \(prefix)_dst(id int);
-            CREATE OR REPLACE FUNCTION \(prefix)_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-              RAISE NOTICE 'loading %', NEW.id;
-              RETURN NEW;
-            END $$;
-            CREATE TRIGGER \(prefix)_notice BEFORE INSERT ON \(prefix)_dst FOR EACH ROW EXECUTE FUNCTION \(prefix)_trigger();
-            """, in: box, environment)
+        try PostgresFixture.recreate(
+            ["\(prefix)_dst", "\(prefix)_m", "\(prefix)_r", "\(prefix)_r__conduit_staging"],
+            with: """
+                CREATE OR REPLACE FUNCTION \(prefix)_noisy(i int) RETURNS int LANGUAGE plpgsql AS $$
+                BEGIN
+                  IF i = 1 THEN
+                    RAISE NOTICE 'checking row %', i;
+                    RAISE WARNING 'row % looks odd', i USING DETAIL = 'it is the first', HINT = 'ignore it';
+                  END IF;
+                  RETURN i;
+                END $$;
+                CREATE TABLE \(prefix)_dst(id int);
+                CREATE OR REPLACE FUNCTION \(prefix)_trigger() RETURNS trigger LANGUAGE plpgsql AS $$
+                BEGIN
+                  RAISE NOTICE 'loading %', NEW.id;
+                  RETURN NEW;
+                END $$;
+                CREATE TRIGGER \(prefix)_notice BEFORE INSERT ON \(prefix)_dst FOR EACH ROW EXECUTE FUNCTION \(prefix)_trigger();
+                """, in: box, environment)
         return (box, environment)
     }
 
@@ -85,12 +88,13 @@ import Testing
         let result = try box.run("conduit-extract noisy", environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "{\"id\":1}\n{\"id\":2}\n")
-        #expect(Messages.stable(result.stderr) == """
-            conduit-extract: notice: checking row 1
-            conduit-extract: warning: row 1 looks odd; detail: it is the first; hint: ignore it
-            conduit-extract: noisy: 2 rows, 18 bytes in \(Messages.timing)
+        #expect(
+            Messages.stable(result.stderr) == """
+                conduit-extract: notice: checking row 1
+                conduit-extract: warning: row 1 looks odd; detail: it is the first; hint: ignore it
+                conduit-extract: noisy: 2 rows, 18 bytes in \(Messages.timing)
 
-            """)
+                """)
     }
 
     /// Under --log-format json every stderr line is one JSON object, the notice and the warning
@@ -101,8 +105,14 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let lines = result.stderr.split(separator: "\n").map(String.init)
         #expect(lines.count == 3)
-        #expect(lines.first == #"{"tool":"conduit-extract","level":"notice","message":"checking row 1","event":"server_notice","severity":"NOTICE","sqlstate":"00000"}"#)
-        #expect(lines.dropFirst().first == #"{"tool":"conduit-extract","level":"warning","message":"row 1 looks odd","event":"server_notice","severity":"WARNING","sqlstate":"01000","detail":"it is the first","hint":"ignore it"}"#)
+        #expect(
+            lines.first
+                == #"{"tool":"conduit-extract","level":"notice","message":"checking row 1","event":"server_notice","severity":"NOTICE","sqlstate":"00000"}"#
+        )
+        #expect(
+            lines.dropFirst().first
+                == #"{"tool":"conduit-extract","level":"warning","message":"row 1 looks odd","event":"server_notice","severity":"WARNING","sqlstate":"01000","detail":"it is the first","hint":"ignore it"}"#
+        )
         let objects = try Self.objects(result.stderr)
         #expect(objects.last?["event"] as? String == "summary")
         #expect(objects.last?["rows"] as? Int == 2)
@@ -116,7 +126,10 @@ import Testing
         #expect(text.stderr == "conduit-extract: warning: row 1 looks odd; detail: it is the first; hint: ignore it\n")
         let json = try box.run("conduit-extract --quiet --log-format json noisy", environment: environment)
         #expect(json.status == 0, "\(json.stderr)")
-        #expect(json.stderr == #"{"tool":"conduit-extract","level":"warning","message":"row 1 looks odd","event":"server_notice","severity":"WARNING","sqlstate":"01000","detail":"it is the first","hint":"ignore it"}"# + "\n")
+        #expect(
+            json.stderr
+                == #"{"tool":"conduit-extract","level":"warning","message":"row 1 looks odd","event":"server_notice","severity":"WARNING","sqlstate":"01000","detail":"it is the first","hint":"ignore it"}"#
+                + "\n")
     }
 
     /// A trigger on the destination table that raises a NOTICE per row reaches conduit-load's
@@ -126,17 +139,21 @@ import Testing
         let label = PostgresFixture.label(environment)
         let text = try box.run(#"printf '{"id":1}\n{"id":2}\n' | conduit-load noisy"#, environment: environment)
         #expect(text.status == 0, "\(text.stderr)")
-        #expect(Messages.stable(text.stderr) == """
-            conduit-load: notice: loading 1
-            conduit-load: notice: loading 2
-            conduit-load: noisy: 2 rows, 18 bytes in \(Messages.timing) into "msg_load_dst" on \(label)
+        #expect(
+            Messages.stable(text.stderr) == """
+                conduit-load: notice: loading 1
+                conduit-load: notice: loading 2
+                conduit-load: noisy: 2 rows, 18 bytes in \(Messages.timing) into "msg_load_dst" on \(label)
 
-            """)
+                """)
         let json = try box.run(#"printf '{"id":3}\n' | conduit-load --log-format json noisy"#, environment: environment)
         #expect(json.status == 0, "\(json.stderr)")
         let objects = try Self.objects(json.stderr)
         #expect(objects.count == 2)
-        #expect(json.stderr.hasPrefix(#"{"tool":"conduit-load","level":"notice","message":"loading 3","event":"server_notice","severity":"NOTICE","sqlstate":"00000"}"# + "\n"))
+        #expect(
+            json.stderr.hasPrefix(
+                #"{"tool":"conduit-load","level":"notice","message":"loading 3","event":"server_notice","severity":"NOTICE","sqlstate":"00000"}"#
+                    + "\n"))
         let quiet = try box.run(#"printf '{"id":4}\n' | conduit-load --quiet noisy"#, environment: environment)
         #expect(quiet.status == 0, "\(quiet.stderr)")
         #expect(quiet.stderr == "")
@@ -149,7 +166,8 @@ import Testing
         let (box, environment) = try Self.prepare(prefix: "msg_house")
         try PostgresFixture.execute("DROP TRIGGER msg_house_notice ON msg_house_dst", in: box, environment)
         for _ in 1...2 {
-            let result = try box.run("""
+            let result = try box.run(
+                """
                 psql -qc 'DELETE FROM msg_house_dst' && conduit-state reset rows >/dev/null 2>&1
                 conduit-extract rows | conduit-state commit rows -- conduit-load rows
                 conduit-extract merged | conduit-load merged
@@ -169,9 +187,15 @@ import Testing
         ("conduit-extract --nope --log-format json users", "conduit-extract", "Unknown option '--nope'"),
         ("conduit-extract --log-format=json", "conduit-extract", "Missing expected argument '<resource>'"),
         ("conduit-load --log-format=json --nope users", "conduit-load", "Unknown option '--nope'"),
-        ("conduit-load --log-format json --infer-types --schema s.json users", "conduit-load", "--infer-types and --schema exclude each other"),
+        (
+            "conduit-load --log-format json --infer-types --schema s.json users", "conduit-load",
+            "--infer-types and --schema exclude each other"
+        ),
         ("conduit-state show --nope --log-format json", "conduit-state", "Unknown option '--nope'"),
-        ("conduit-state commit users --log-format json", "conduit-state", "give the loader after --, e.g. commit users -- conduit-load users"),
+        (
+            "conduit-state commit users --log-format json", "conduit-state",
+            "give the loader after --, e.g. commit users -- conduit-load users"
+        ),
     ])
     func parserErrorsAreJSON(command: String, tool: String, message: String) throws {
         let box = try Sandbox()
@@ -221,7 +245,8 @@ import Testing
         }
         #expect(Messages.stable(draws.last ?? "") == "conduit-extract: slow: 10000 rows, 3208894 bytes in \(Messages.timing)\n")
         for options in ["--quiet", "--log-format json"] {
-            let silent = try box.run(#"script -qec "conduit-extract \#(options) slow > out.ndjson" /dev/null"#, environment: environment)
+            let silent = try box.run(
+                #"script -qec "conduit-extract \#(options) slow > out.ndjson" /dev/null"#, environment: environment)
             #expect(silent.status == 0, "\(silent.stdout)")
             #expect(!silent.stdout.contains("\u{1B}[K"), "\(options): \(silent.stdout.debugDescription)")
         }

@@ -16,7 +16,8 @@ import Testing
     static func prepare(prefix p: String) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
         let environment = try PostgresFixture.environment()
-        try box.write("""
+        try box.write(
+            """
             sources:
             \(PostgresFixture.entry("pg"))
             destinations:
@@ -32,21 +33,23 @@ import Testing
                 destination: warehouse
                 query: "SELECT g AS id, ARRAY['sad', NULL, 'meh, ok']::\(p)_mood[] AS moods FROM generate_series(1, 25000) g"
             """, to: "ingest.yml")
-        try PostgresFixture.recreate(["\(p)_src", "\(p)_dst"], with: #"""
-            DROP TYPE IF EXISTS \#(p)_mood CASCADE; DROP DOMAIN IF EXISTS \#(p)_positive, \#(p)_label, \#(p)_intlist CASCADE;
-            CREATE TYPE \#(p)_mood AS ENUM ('sad', 'happy', 'meh, ok');
-            CREATE DOMAIN \#(p)_positive AS integer CHECK (VALUE > 0);
-            CREATE DOMAIN \#(p)_label AS text;
-            CREATE DOMAIN \#(p)_intlist AS integer[];
-            CREATE TABLE \#(p)_src(id bigint, moods \#(p)_mood[], addrs inet[], nets cidr[], macs macaddr[],
-              counts \#(p)_positive[], labels \#(p)_label[], grid \#(p)_positive[], list \#(p)_intlist, score \#(p)_positive);
-            INSERT INTO \#(p)_src VALUES
-             (1, '{sad,happy}', '{192.168.0.1/24,::1}', '{10.0.0.0/8,2001:db8::/32}', '{08:00:2b:01:02:03}',
-              '{1,2,3}', '{plain}', '{{1,2},{3,4}}', '{5,6}', 7),
-             (2, ARRAY['meh, ok', NULL]::\#(p)_mood[], ARRAY[NULL]::inet[], '{}', '{NULL}', ARRAY[1, NULL]::\#(p)_positive[],
-              ARRAY['a b', 'q"uote', 'back\slash', 'NULL', '', NULL, E'tab\tnl\n', '{,}', '😀']::\#(p)_label[], '{}', '{}', NULL),
-             (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
-            """#, in: box, environment)
+        try PostgresFixture.recreate(
+            ["\(p)_src", "\(p)_dst"],
+            with: #"""
+                DROP TYPE IF EXISTS \#(p)_mood CASCADE; DROP DOMAIN IF EXISTS \#(p)_positive, \#(p)_label, \#(p)_intlist CASCADE;
+                CREATE TYPE \#(p)_mood AS ENUM ('sad', 'happy', 'meh, ok');
+                CREATE DOMAIN \#(p)_positive AS integer CHECK (VALUE > 0);
+                CREATE DOMAIN \#(p)_label AS text;
+                CREATE DOMAIN \#(p)_intlist AS integer[];
+                CREATE TABLE \#(p)_src(id bigint, moods \#(p)_mood[], addrs inet[], nets cidr[], macs macaddr[],
+                  counts \#(p)_positive[], labels \#(p)_label[], grid \#(p)_positive[], list \#(p)_intlist, score \#(p)_positive);
+                INSERT INTO \#(p)_src VALUES
+                 (1, '{sad,happy}', '{192.168.0.1/24,::1}', '{10.0.0.0/8,2001:db8::/32}', '{08:00:2b:01:02:03}',
+                  '{1,2,3}', '{plain}', '{{1,2},{3,4}}', '{5,6}', 7),
+                 (2, ARRAY['meh, ok', NULL]::\#(p)_mood[], ARRAY[NULL]::inet[], '{}', '{NULL}', ARRAY[1, NULL]::\#(p)_positive[],
+                  ARRAY['a b', 'q"uote', 'back\slash', 'NULL', '', NULL, E'tab\tnl\n', '{,}', '😀']::\#(p)_label[], '{}', '{}', NULL),
+                 (3, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+                """#, in: box, environment)
         return (box, environment)
     }
 
@@ -62,15 +65,18 @@ import Testing
         ]
         #expect(result.stdout == expected.joined(separator: "\n") + "\n")
 
-        let many = try box.run("conduit-extract many > many.ndjson && wc -l < many.ndjson && sed -n '1p;25000p' many.ndjson && sort -u -t, -k2 many.ndjson | wc -l", environment: environment)
+        let many = try box.run(
+            "conduit-extract many > many.ndjson && wc -l < many.ndjson && sed -n '1p;25000p' many.ndjson && sort -u -t, -k2 many.ndjson | wc -l",
+            environment: environment)
         #expect(many.status == 0, "\(many.stderr)")
-        #expect(many.stdout == """
-            25000
-            {"id":1,"moods":["sad",null,"meh, ok"]}
-            {"id":25000,"moods":["sad",null,"meh, ok"]}
-            1
+        #expect(
+            many.stdout == """
+                25000
+                {"id":1,"moods":["sad",null,"meh, ok"]}
+                {"id":25000,"moods":["sad",null,"meh, ok"]}
+                1
 
-            """)
+                """)
     }
 
     /// --describe reports array columns of unnamed element types as arrays (text[] for enum, inet, cidr, macaddr, text-domain elements; integer[] for an integer domain's).
@@ -80,19 +86,20 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         // A column of a domain (list, score) reaches the client as its base type: the server's
         // row description says integer[] and integer. An array of a domain keeps its own type.
-        #expect(result.stdout == #"""
-            {"name":"id","source_type":"bigint","kind":"bigint"}
-            {"name":"moods","source_type":"arr_describe_mood[]","kind":"text[]"}
-            {"name":"addrs","source_type":"inet[]","kind":"text[]"}
-            {"name":"nets","source_type":"cidr[]","kind":"text[]"}
-            {"name":"macs","source_type":"macaddr[]","kind":"text[]"}
-            {"name":"counts","source_type":"arr_describe_positive[]","kind":"integer[]"}
-            {"name":"labels","source_type":"arr_describe_label[]","kind":"text[]"}
-            {"name":"grid","source_type":"arr_describe_positive[]","kind":"integer[]"}
-            {"name":"list","source_type":"integer[]","kind":"integer[]"}
-            {"name":"score","source_type":"integer","kind":"integer"}
+        #expect(
+            result.stdout == #"""
+                {"name":"id","source_type":"bigint","kind":"bigint"}
+                {"name":"moods","source_type":"arr_describe_mood[]","kind":"text[]"}
+                {"name":"addrs","source_type":"inet[]","kind":"text[]"}
+                {"name":"nets","source_type":"cidr[]","kind":"text[]"}
+                {"name":"macs","source_type":"macaddr[]","kind":"text[]"}
+                {"name":"counts","source_type":"arr_describe_positive[]","kind":"integer[]"}
+                {"name":"labels","source_type":"arr_describe_label[]","kind":"text[]"}
+                {"name":"grid","source_type":"arr_describe_positive[]","kind":"integer[]"}
+                {"name":"list","source_type":"integer[]","kind":"integer[]"}
+                {"name":"score","source_type":"integer","kind":"integer"}
 
-            """#)
+                """#)
     }
 
     /// PG → NDJSON → PG into a table conduit-load creates: built-in inet[]/cidr[]/macaddr[] kept, enum and domain arrays as text[]/integer[], every value the same.
@@ -101,19 +108,20 @@ import Testing
         let (box, environment) = try Self.prepare(prefix: p)
         let load = try box.run("conduit-extract rows | conduit-load rows", environment: environment)
         #expect(load.status == 0, "\(load.stderr)")
-        #expect(try PostgresFixture.columns(of: "\(p)_dst", in: box, environment) == """
-            id|bigint
-            moods|text[]
-            addrs|inet[]
-            nets|cidr[]
-            macs|macaddr[]
-            counts|integer[]
-            labels|text[]
-            grid|integer[]
-            list|integer[]
-            score|integer
+        #expect(
+            try PostgresFixture.columns(of: "\(p)_dst", in: box, environment) == """
+                id|bigint
+                moods|text[]
+                addrs|inet[]
+                nets|cidr[]
+                macs|macaddr[]
+                counts|integer[]
+                labels|text[]
+                grid|integer[]
+                list|integer[]
+                score|integer
 
-            """)
+                """)
         let source = try PostgresFixture.query("SELECT (\(Self.columns))::text FROM \(p)_src ORDER BY id", in: box, environment)
         let loaded = try PostgresFixture.query("SELECT (\(Self.columns))::text FROM \(p)_dst ORDER BY id", in: box, environment)
         #expect(source.contains("meh, ok") && source.contains("2001:db8::/32"))
@@ -127,14 +135,17 @@ import Testing
         try PostgresFixture.execute("CREATE TABLE \(p)_dst (LIKE \(p)_src);", in: box, environment)
         let load = try box.run("conduit-extract rows | conduit-load rows", environment: environment)
         #expect(load.status == 0, "\(load.stderr)")
-        #expect(try PostgresFixture.columns(of: "\(p)_dst", in: box, environment) == PostgresFixture.columns(of: "\(p)_src", in: box, environment))
+        #expect(
+            try PostgresFixture.columns(of: "\(p)_dst", in: box, environment)
+                == PostgresFixture.columns(of: "\(p)_src", in: box, environment))
         let source = try PostgresFixture.query("SELECT (\(Self.columns))::text FROM \(p)_src ORDER BY id", in: box, environment)
         let loaded = try PostgresFixture.query("SELECT (\(Self.columns))::text FROM \(p)_dst ORDER BY id", in: box, environment)
         #expect(source.contains("meh, ok") && source.contains("08:00:2b:01:02:03"))
         #expect(loaded == source)
         // Equal as values of the real types too, not only as text.
-        #expect(try PostgresFixture.query(
-            "SELECT count(*) FROM \(p)_src s JOIN \(p)_dst d USING (id) WHERE (s.moods, s.addrs, s.nets, s.macs, s.counts, s.labels, s.grid, s.list, s.score) IS NOT DISTINCT FROM (d.moods, d.addrs, d.nets, d.macs, d.counts, d.labels, d.grid, d.list, d.score)",
-            in: box, environment) == "3\n")
+        #expect(
+            try PostgresFixture.query(
+                "SELECT count(*) FROM \(p)_src s JOIN \(p)_dst d USING (id) WHERE (s.moods, s.addrs, s.nets, s.macs, s.counts, s.labels, s.grid, s.list, s.score) IS NOT DISTINCT FROM (d.moods, d.addrs, d.nets, d.macs, d.counts, d.labels, d.grid, d.list, d.score)",
+                in: box, environment) == "3\n")
     }
 }

@@ -6,7 +6,10 @@ import Testing
 /// environment, ingest.yml entries pointing at it, tables made with psql, rows counted.
 enum PostgresFixture {
     /// The variables scripts/test.sh exports with the test server's address.
-    static let variables = ["CONDUIT_TEST_PG_HOST", "CONDUIT_TEST_PG_PORT", "CONDUIT_TEST_PG_USER", "CONDUIT_TEST_PG_PASSWORD", "CONDUIT_TEST_PG_DATABASE"]
+    static let variables = [
+        "CONDUIT_TEST_PG_HOST", "CONDUIT_TEST_PG_PORT", "CONDUIT_TEST_PG_USER", "CONDUIT_TEST_PG_PASSWORD",
+        "CONDUIT_TEST_PG_DATABASE",
+    ]
 
     /// The server's address from scripts/test.sh, and the same as PG* for psql; a missing one
     /// fails the test (run scripts/test.sh).
@@ -31,7 +34,8 @@ enum PostgresFixture {
     /// FORCE), for a test whose backends must be told apart from the others'.
     static func freshDatabase(_ name: String, in box: Sandbox, _ environment: [String: String]) throws -> [String: String] {
         // A prepared transaction an earlier, failed run left behind would keep the database from being dropped.
-        let created = try box.run("""
+        let created = try box.run(
+            """
             psql -qAtc "SELECT gid FROM pg_prepared_xacts WHERE database = '\(name)'" 2>/dev/null | while read -r gid; do
               psql -d \(name) -qc "ROLLBACK PREPARED '$gid'"
             done
@@ -57,17 +61,21 @@ enum PostgresFixture {
     /// `mode: append`) follow the connection. `password` names the variable holding the password
     /// (the user's document says `${PG_PASSWORD}`); `fallbacks` adds `:-default`s so the file
     /// still loads where no server runs.
-    static func entry(_ name: String, password: String = "CONDUIT_TEST_PG_PASSWORD", fallbacks: Bool = false, extra: [String] = [], indent: String = "  ") -> String {
+    static func entry(
+        _ name: String, password: String = "CONDUIT_TEST_PG_PASSWORD", fallbacks: Bool = false, extra: [String] = [],
+        indent: String = "  "
+    ) -> String {
         func variable(_ key: String, _ fallback: String) -> String { fallbacks ? "${\(key):-\(fallback)}" : "${\(key)}" }
-        let lines = [
-            "- name: \(name)",
-            "  type: postgresql",
-            "  host: \(variable("CONDUIT_TEST_PG_HOST", "127.0.0.1"))",
-            "  port: \(variable("CONDUIT_TEST_PG_PORT", "5432"))",
-            "  user: \(variable("CONDUIT_TEST_PG_USER", "postgres"))",
-            "  password: \(variable(password, "none"))",
-            "  database: \(variable("CONDUIT_TEST_PG_DATABASE", "postgres"))",
-        ] + extra.map { "  " + $0 }
+        let lines =
+            [
+                "- name: \(name)",
+                "  type: postgresql",
+                "  host: \(variable("CONDUIT_TEST_PG_HOST", "127.0.0.1"))",
+                "  port: \(variable("CONDUIT_TEST_PG_PORT", "5432"))",
+                "  user: \(variable("CONDUIT_TEST_PG_USER", "postgres"))",
+                "  password: \(variable(password, "none"))",
+                "  database: \(variable("CONDUIT_TEST_PG_DATABASE", "postgres"))",
+            ] + extra.map { "  " + $0 }
         return lines.map { indent + $0 }.joined(separator: "\n")
     }
 
@@ -95,7 +103,8 @@ enum PostgresFixture {
     /// Runs `sql` with psql (stopping at the first error, notices silenced), failing the test
     /// when it fails: tables the test needs, rows it adds.
     static func execute(_ sql: String, in box: Sandbox, _ environment: [String: String]) throws {
-        let result = try box.run("""
+        let result = try box.run(
+            """
             psql -v ON_ERROR_STOP=1 -q <<'SQL'
             SET client_min_messages = warning;
             \(sql)
@@ -112,7 +121,8 @@ enum PostgresFixture {
     /// The unaligned output of `sql` (psql -At, time zone UTC), failing the test when psql fails.
     @discardableResult
     static func query(_ sql: String, in box: Sandbox, _ environment: [String: String]) throws -> String {
-        let result = try box.run("psql -v ON_ERROR_STOP=1 -qAt <<'SQL'\nSET TIME ZONE 'UTC';\n\(sql)\nSQL", environment: environment)
+        let result = try box.run(
+            "psql -v ON_ERROR_STOP=1 -qAt <<'SQL'\nSET TIME ZONE 'UTC';\n\(sql)\nSQL", environment: environment)
         #expect(result.status == 0, "\(sql): \(result.stderr)")
         return result.stdout
     }
@@ -123,9 +133,14 @@ enum PostgresFixture {
     }
 
     /// Rows and distinct ids in `table`; (0, 0) when it does not exist (yet); -1 for what cannot be read.
-    static func rowsAndDistinctIDs(_ table: String, in box: Sandbox, _ environment: [String: String]) throws -> (rows: Int, distinct: Int) {
-        let counts = try box.run("psql -Atqc 'SELECT count(*) || chr(32) || count(DISTINCT id) FROM \(quote(table))' 2>/dev/null || echo 0 0", environment: environment)
-            .stdout.split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
+    static func rowsAndDistinctIDs(
+        _ table: String, in box: Sandbox, _ environment: [String: String]
+    ) throws -> (rows: Int, distinct: Int) {
+        let counts = try box.run(
+            "psql -Atqc 'SELECT count(*) || chr(32) || count(DISTINCT id) FROM \(quote(table))' 2>/dev/null || echo 0 0",
+            environment: environment
+        )
+        .stdout.split(separator: " ").map { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1 }
         return (counts.first ?? -1, counts.dropFirst().first ?? -1)
     }
 

@@ -10,7 +10,8 @@ import Testing
     /// `table`, when given, is created in wh.db first.
     static func prepare(table: String? = nil) throws -> Sandbox {
         let box = try Sandbox()
-        try box.write("""
+        try box.write(
+            """
             sources:
               - {name: app, type: sqlite, path: app.db}
             destinations:
@@ -51,7 +52,9 @@ import Testing
     }
 
     /// The message of a refused value on `line`, with what stays committed.
-    static func refusal(line: Int, column: String, type: String, value: String, committed: String = ", nothing was written") -> String {
+    static func refusal(
+        line: Int, column: String, type: String, value: String, committed: String = ", nothing was written"
+    ) -> String {
         """
         conduit-load: error: loading into "users" in wh.db: line \(line): column "\(column)" (\(type)) cannot take \(value); \
         the open batch was rolled back\(committed)
@@ -61,30 +64,46 @@ import Testing
 
     /// Values a column takes, as JSON, with what SQLite stores for each (`quote(v) typeof(v)`).
     static let accepted: [(type: String, values: [(json: String, stored: String)])] = [
-        ("INTEGER", [
-            ("42", "42 integer"), ("-9223372036854775808", "-9223372036854775808 integer"), ("-0", "0 integer"),
-            (#""9223372036854775807""#, "9223372036854775807 integer"), (#""+7""#, "7 integer"), (#""-0""#, "0 integer"),
-            (#""007""#, "7 integer"), ("null", "NULL null"),
-        ]),
+        (
+            "INTEGER",
+            [
+                ("42", "42 integer"), ("-9223372036854775808", "-9223372036854775808 integer"), ("-0", "0 integer"),
+                (#""9223372036854775807""#, "9223372036854775807 integer"), (#""+7""#, "7 integer"), (#""-0""#, "0 integer"),
+                (#""007""#, "7 integer"), ("null", "NULL null"),
+            ]
+        ),
         ("BIGINT", [("9007199254740993", "9007199254740993 integer"), (#""-12""#, "-12 integer")]),
         ("SMALLINT", [("7", "7 integer")]),
-        ("REAL", [
-            ("1.5", "1.5 real"), ("3", "3.0 real"), ("1e400", "Inf real"), ("-0.25e1", "-2.5 real"),
-            ("99999999999999999999", "1.0e+20 real"), (#""2.5""#, "2.5 real"), (#"".5""#, "0.5 real"),
-            (#""-1E3""#, "-1000.0 real"), (#""7.""#, "7.0 real"), (#""Infinity""#, "Inf real"), (#""-Infinity""#, "-Inf real"),
-            ("null", "NULL null"),
-        ]),
+        (
+            "REAL",
+            [
+                ("1.5", "1.5 real"), ("3", "3.0 real"), ("1e400", "Inf real"), ("-0.25e1", "-2.5 real"),
+                ("99999999999999999999", "1.0e+20 real"), (#""2.5""#, "2.5 real"), (#"".5""#, "0.5 real"),
+                (#""-1E3""#, "-1000.0 real"), (#""7.""#, "7.0 real"), (#""Infinity""#, "Inf real"),
+                (#""-Infinity""#, "-Inf real"),
+                ("null", "NULL null"),
+            ]
+        ),
         ("DOUBLE", [("0.1", "0.1 real"), (#""Infinity""#, "Inf real"), (#""12""#, "12.0 real")]),
         ("NUMERIC(12,2)", [("7", "7 integer"), ("1.25", "1.25 real"), (#""12.50""#, "12.5 real"), (#""-3""#, "-3 integer")]),
-        ("BOOLEAN", [("true", "1 integer"), ("false", "0 integer"), ("1", "1 integer"), ("0", "0 integer"), ("null", "NULL null")]),
-        ("JSON", [
-            (#"{"a":[1,2]}"#, #"'{"a":[1,2]}' text"#), (#"[1,"x"]"#, #"'[1,"x"]' text"#), (#""plain""#, "'plain' text"),
-            ("3.5", "3.5 real"), ("true", "1 integer"), ("null", "NULL null"),
-        ]),
-        ("BLOB", [
-            (#""AAH/EA==""#, "X'0001FF10' blob"), (#""AAE=""#, "X'0001' blob"), (#""AAEC""#, "X'000102' blob"),
-            (#""""#, "X'' blob"), ("null", "NULL null"),
-        ]),
+        (
+            "BOOLEAN",
+            [("true", "1 integer"), ("false", "0 integer"), ("1", "1 integer"), ("0", "0 integer"), ("null", "NULL null")]
+        ),
+        (
+            "JSON",
+            [
+                (#"{"a":[1,2]}"#, #"'{"a":[1,2]}' text"#), (#"[1,"x"]"#, #"'[1,"x"]' text"#), (#""plain""#, "'plain' text"),
+                ("3.5", "3.5 real"), ("true", "1 integer"), ("null", "NULL null"),
+            ]
+        ),
+        (
+            "BLOB",
+            [
+                (#""AAH/EA==""#, "X'0001FF10' blob"), (#""AAE=""#, "X'0001' blob"), (#""AAEC""#, "X'000102' blob"),
+                (#""""#, "X'' blob"), ("null", "NULL null"),
+            ]
+        ),
         ("TEXT", [("5", "'5' text"), ("1.50", "'1.50' text"), ("true", "'1' text"), (#"{"a":1}"#, #"'{"a":1}' text"#)]),
         ("TIMESTAMPTZ", [(#""2024-05-01T12:00:00Z""#, "'2024-05-01T12:00:00Z' text"), (#""not a time""#, "'not a time' text")]),
         ("DATE", [(#""2024-05-01""#, "'2024-05-01' text"), ("null", "NULL null")]),
@@ -137,9 +156,14 @@ import Testing
         ("TIMESTAMPTZ", "1714564800", "a JSON number (1714564800)"),
         ("DATE", "true", "a JSON boolean (true)"),
         ("INTEGER", #""tab\there \"q\" \u00e9""#, #"a JSON string ("tab\there \"q\" é")"#),
-        ("INTEGER", "\"" + String(repeating: "x", count: 100) + "\"",
-         "a JSON string (\"" + String(repeating: "x", count: 64) + "\"…)"),
-        ("INTEGER", "\"a" + String(repeating: "é", count: 40) + "\"", "a JSON string (\"a" + String(repeating: "é", count: 31) + "\"…)"),
+        (
+            "INTEGER", "\"" + String(repeating: "x", count: 100) + "\"",
+            "a JSON string (\"" + String(repeating: "x", count: 64) + "\"…)"
+        ),
+        (
+            "INTEGER", "\"a" + String(repeating: "é", count: 40) + "\"",
+            "a JSON string (\"a" + String(repeating: "é", count: 31) + "\"…)"
+        ),
     ]
 
     /// A refused value on line 3 fails the load with exit 65 naming the line, the column, its
@@ -147,7 +171,8 @@ import Testing
     @Test(arguments: refused)
     func refusesWhatTheColumnCannotTake(type: String, json: String, shown: String) throws {
         let box = try Self.prepare(table: "CREATE TABLE users(id INTEGER, amount \(type));")
-        let result = try Self.load([#"{"id":1,"amount":null}"#, #"{"id":2}"#, #"{"id":3,"amount":\#(json)}"#, #"{"id":4}"#], in: box)
+        let result = try Self.load(
+            [#"{"id":1,"amount":null}"#, #"{"id":2}"#, #"{"id":3,"amount":\#(json)}"#, #"{"id":4}"#], in: box)
         #expect(result.status == 65)
         #expect(result.stderr == Self.refusal(line: 3, column: "amount", type: type, value: shown))
         #expect(result.stdout == "")
@@ -164,34 +189,38 @@ import Testing
     ])
     func checksATableItCreated(bad: String, reason: String) throws {
         let box = try Self.prepare()
-        let result = try Self.load([
-            #"{"id":1,"amount":5,"ratio":1.5,"flag":true,"meta":{"a":1},"name":"x"}"#,
-            #"{"id":2,"amount":"6","ratio":"2.25","flag":0,"meta":"s","name":7}"#,
-            #"{"id":3,"amount":-7,"ratio":3,"flag":false,"meta":[1],"name":null}"#,
-            bad,
-        ], resource: "small", in: box)
+        let result = try Self.load(
+            [
+                #"{"id":1,"amount":5,"ratio":1.5,"flag":true,"meta":{"a":1},"name":"x"}"#,
+                #"{"id":2,"amount":"6","ratio":"2.25","flag":0,"meta":"s","name":7}"#,
+                #"{"id":3,"amount":-7,"ratio":3,"flag":false,"meta":[1],"name":null}"#,
+                bad,
+            ], resource: "small", in: box)
         #expect(result.status == 65)
-        #expect(result.stderr == """
-            conduit-load: error: loading into "users" in wh.db: line 4: \(reason); \
-            the open batch was rolled back (2 rows of earlier batches stay committed)
+        #expect(
+            result.stderr == """
+                conduit-load: error: loading into "users" in wh.db: line 4: \(reason); \
+                the open batch was rolled back (2 rows of earlier batches stay committed)
 
-            """)
-        #expect(try Self.query("SELECT name || '|' || type FROM pragma_table_info('users');", in: box) == """
-            id|INTEGER
-            amount|INTEGER
-            ratio|NUMERIC
-            flag|BOOLEAN
-            meta|JSON
-            name|TEXT
+                """)
+        #expect(
+            try Self.query("SELECT name || '|' || type FROM pragma_table_info('users');", in: box) == """
+                id|INTEGER
+                amount|INTEGER
+                ratio|NUMERIC
+                flag|BOOLEAN
+                meta|JSON
+                name|TEXT
 
-            """)
+                """)
         let columns = ["id", "amount", "ratio", "flag", "meta", "name"]
         let list = columns.map { "quote(\($0)) || ' ' || typeof(\($0))" }.joined(separator: " || ' | ' || ")
-        #expect(try Self.query("SELECT \(list) FROM users ORDER BY id;", in: box) == """
-            1 integer | 5 integer | 1.5 real | 1 integer | '{"a":1}' text | 'x' text
-            2 integer | 6 integer | 2.25 real | 0 integer | 's' text | '7' text
+        #expect(
+            try Self.query("SELECT \(list) FROM users ORDER BY id;", in: box) == """
+                1 integer | 5 integer | 1.5 real | 1 integer | '{"a":1}' text | 'x' text
+                2 integer | 6 integer | 2.25 real | 0 integer | 's' text | '7' text
 
-            """)
+                """)
     }
 
     /// A table created by the failed batch itself goes with the batch.
@@ -206,35 +235,41 @@ import Testing
     /// batch_size 2 and a refused value in the third batch: exactly the first two batches stay.
     @Test func earlierBatchesStayCommitted() throws {
         let box = try Self.prepare(table: "CREATE TABLE users(id INTEGER, amount INTEGER, data BLOB);")
-        let result = try Self.load([
-            #"{"id":1,"amount":1}"#, #"{"id":2,"data":"AQI="}"#, #"{"id":3,"amount":"3"}"#, #"{"id":4}"#,
-            #"{"id":5,"amount":5}"#, #"{"id":6,"data":"not base64"}"#, #"{"id":7}"#,
-        ], resource: "small", in: box)
+        let result = try Self.load(
+            [
+                #"{"id":1,"amount":1}"#, #"{"id":2,"data":"AQI="}"#, #"{"id":3,"amount":"3"}"#, #"{"id":4}"#,
+                #"{"id":5,"amount":5}"#, #"{"id":6,"data":"not base64"}"#, #"{"id":7}"#,
+            ], resource: "small", in: box)
         #expect(result.status == 65)
-        #expect(result.stderr == Self.refusal(
-            line: 6, column: "data", type: "BLOB", value: #"a JSON string ("not base64"): not base64"#,
-            committed: " (4 rows of earlier batches stay committed)"))
-        #expect(try Self.query("SELECT id, quote(amount), quote(data) FROM users ORDER BY id;", in: box) == """
-            1|1|NULL
-            2|NULL|X'0102'
-            3|3|NULL
-            4|NULL|NULL
+        #expect(
+            result.stderr
+                == Self.refusal(
+                    line: 6, column: "data", type: "BLOB", value: #"a JSON string ("not base64"): not base64"#,
+                    committed: " (4 rows of earlier batches stay committed)"))
+        #expect(
+            try Self.query("SELECT id, quote(amount), quote(data) FROM users ORDER BY id;", in: box) == """
+                1|1|NULL
+                2|NULL|X'0102'
+                3|3|NULL
+                4|NULL|NULL
 
-            """)
+                """)
     }
 
     /// SQLite → SQLite: a REAL infinity, which the extract writes as "Infinity", loads back as a
     /// REAL infinity, not as the text 'Infinity'.
     @Test func infinitiesRoundTripAsReals() throws {
         let box = try Self.prepare()
-        try Self.query("CREATE TABLE src(id INTEGER, r REAL, d DOUBLE); INSERT INTO src VALUES (1, 9e999, -9e999), (2, 1.5, NULL);",
-                       database: "app.db", in: box)
+        try Self.query(
+            "CREATE TABLE src(id INTEGER, r REAL, d DOUBLE); INSERT INTO src VALUES (1, 9e999, -9e999), (2, 1.5, NULL);",
+            database: "app.db", in: box)
         let result = try box.run("conduit-extract copy | conduit-load copy")
         #expect(result.status == 0, "\(result.stderr)")
-        #expect(try Self.query("SELECT id, quote(r), typeof(r), quote(d), typeof(d) FROM copy ORDER BY id;", in: box) == """
-            1|Inf|real|-Inf|real
-            2|1.5|real|NULL|null
+        #expect(
+            try Self.query("SELECT id, quote(r), typeof(r), quote(d), typeof(d) FROM copy ORDER BY id;", in: box) == """
+                1|Inf|real|-Inf|real
+                2|1.5|real|NULL|null
 
-            """)
+                """)
     }
 }

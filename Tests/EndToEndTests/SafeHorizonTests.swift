@@ -14,7 +14,8 @@ import Testing
     static func prepare(_ name: String, setup: String, resources: String) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
         let environment = try PostgresFixture.freshDatabase("hz_\(name)", in: box, try PostgresFixture.environment())
-        try box.write("""
+        try box.write(
+            """
             sources:
             \(PostgresFixture.entry("app"))
               - name: app_reader
@@ -61,7 +62,8 @@ import Testing
             return String(line)
         }
         try box.write(
-            (["\\set ON_ERROR_STOP 1", "\\o \(session).pid", "SELECT pg_backend_pid();", "\\o"] + lines).joined(separator: "\n") + "\n",
+            (["\\set ON_ERROR_STOP 1", "\\o \(session).pid", "SELECT pg_backend_pid();", "\\o"] + lines).joined(separator: "\n")
+                + "\n",
             to: "\(session).sql")
         let started = try box.run(
             // Without the descriptors above 2 (Foundation's Process waits for a socket it passes
@@ -90,7 +92,8 @@ import Testing
     @discardableResult
     static func run(_ resource: String, in box: Sandbox, _ environment: [String: String]) throws -> Sandbox.Result {
         let result = try box.run(
-            "conduit-extract \(resource) | conduit-state commit \(resource) -- conduit-load \(resource)", environment: environment)
+            "conduit-extract \(resource) | conduit-state commit \(resource) -- conduit-load \(resource)", environment: environment
+        )
         #expect(result.status == 0, "\(result.stderr)")
         return result
     }
@@ -130,7 +133,9 @@ import Testing
         try Self.run("users_loose", in: box, environment)
         #expect(try Self.ids("users", in: box) == "1\n2\n3\n")
 
-        try Self.startSession("slow", """
+        try Self.startSession(
+            "slow",
+            """
             BEGIN;
             INSERT INTO users (name) VALUES ('slow');
             MARK slow.ready
@@ -194,7 +199,9 @@ import Testing
         try Self.run("events_unsafe", in: box, environment)
         #expect(try Self.ids("events", in: box) == "1\n2\n3\n")
 
-        try Self.startSession("slow", """
+        try Self.startSession(
+            "slow",
+            """
             BEGIN;
             SELECT now();
             MARK slow.ready
@@ -243,14 +250,16 @@ import Testing
                 Self.resource("ev_id", column: "id", from: "ev"),
                 Self.resource("ev_ts", column: "created_at", from: "ev"),
             ].joined(separator: "\n"))
-        let writers = 8, transactions = 12
+        let writers = 8
+        let transactions = 12
         var script = ""
         for writer in 1...writers {
             let sql = (1...transactions).map { _ in
                 "BEGIN; INSERT INTO ev (w) VALUES (\(writer)); SELECT pg_sleep(random() * 0.4); COMMIT;"
             }.joined(separator: "\n")
             try box.write(sql + "\n", to: "writer\(writer).sql")
-            script += "(psql -qXAt -v ON_ERROR_STOP=1 -f writer\(writer).sql > writer\(writer).log 2>&1; touch writer\(writer).done) &\n"
+            script +=
+                "(psql -qXAt -v ON_ERROR_STOP=1 -f writer\(writer).sql > writer\(writer).log 2>&1; touch writer\(writer).done) &\n"
         }
         script += """
             runs=0
@@ -289,7 +298,9 @@ import Testing
             setup: "CREATE TABLE users (id serial PRIMARY KEY, name text); INSERT INTO users (name) VALUES ('a');",
             resources: Self.resource("users", column: "id", from: "users", ["horizon_warning_after: 1 second"]))
         try Self.run("users", in: box, environment)
-        try Self.startSession("idle", """
+        try Self.startSession(
+            "idle",
+            """
             BEGIN;
             INSERT INTO users (name) VALUES ('idle');
             MARK idle.ready
@@ -307,7 +318,8 @@ import Testing
         #expect(old.stderr.contains("idle in transaction), open "), "\(old.stderr)")
         #expect(
             old.stderr.contains(
-                "has held rows back for longer than horizon_warning_after (1 second); they are delayed, not lost, and load in the first run after it ends"),
+                "has held rows back for longer than horizon_warning_after (1 second); they are delayed, not lost, and load in the first run after it ends"
+            ),
             "\(old.stderr)")
         #expect(try Self.ids("users", in: box) == "1\n")
         try box.write("", to: "idle.go")
@@ -336,7 +348,9 @@ import Testing
             ].joined(separator: "\n"))
         try Self.run("items", in: box, environment)
         try Self.run("items_plain", in: box, environment)
-        try Self.startSession("app", """
+        try Self.startSession(
+            "app",
+            """
             SELECT nextval('items_seq') AS early \\gset
             MARK app.ready
             GATE app.go
@@ -350,7 +364,9 @@ import Testing
         try Self.wait(for: "app.done", in: box)
 
         let dryRun = try box.run("conduit-extract --dry-run items")
-        #expect(dryRun.stdout.contains("-- $1 = -1   from the state file .conduit_state.json (4, lookback 5 below it)"), "\(dryRun.stdout)")
+        #expect(
+            dryRun.stdout.contains("-- $1 = -1   from the state file .conduit_state.json (4, lookback 5 below it)"),
+            "\(dryRun.stdout)")
         try Self.run("items", in: box, environment)
         try Self.run("items_plain", in: box, environment)
         func ids(_ table: String) throws -> String {
@@ -391,7 +407,9 @@ import Testing
                 Self.resource("blind", column: "created_at", from: "events", source: "app_reader"),
                 Self.resource("seeing", column: "created_at", from: "events", source: "app_reader"),
             ].joined(separator: "\n"))
-        try Self.startSession("other", """
+        try Self.startSession(
+            "other",
+            """
             BEGIN;
             SELECT now();
             MARK other.ready

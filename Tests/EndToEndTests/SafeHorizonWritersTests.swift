@@ -37,7 +37,9 @@ import Testing
     /// second: A takes 4, B takes 5 and stays open, A takes 6 (one INSERT, `INSERT … SELECT` of
     /// two rows, or a `COPY` of 200) and commits. The old rule saw B as the oldest writer and
     /// passed 5; the sequence rule holds everything above 3 until B ends.
-    @Test(arguments: ["INSERT INTO t (name) VALUES ('a2');", "INSERT INTO t (name) SELECT 'a' || g FROM generate_series(2, 3) g;", "COPY"])
+    @Test(arguments: [
+        "INSERT INTO t (name) VALUES ('a2');", "INSERT INTO t (name) SELECT 'a' || g FROM generate_series(2, 3) g;", "COPY",
+    ])
     func transactionDrawingManyIDs(second: String) throws {
         let name = second == "COPY" ? "copy" : second.contains("SELECT") ? "insel" : "multi"
         let (box, environment) = try Horizon.prepare(
@@ -46,7 +48,9 @@ import Testing
             resources: Self.twins("t", column: "id", from: "t"))
         _ = try Self.runBoth("t", in: box, environment)
         let copy = (1...200).map { "c\($0)" }.joined(separator: "\n")
-        try Horizon.startSession("a", """
+        try Horizon.startSession(
+            "a",
+            """
             BEGIN;
             INSERT INTO t (name) VALUES ('a1');
             MARK a.ready
@@ -55,7 +59,9 @@ import Testing
             COMMIT;
             MARK a.done
             """, in: box, environment)
-        try Horizon.startSession("b", """
+        try Horizon.startSession(
+            "b",
+            """
             BEGIN;
             INSERT INTO t (name) VALUES ('b');
             MARK b.ready
@@ -93,11 +99,14 @@ import Testing
                 .joined(separator: "\n"))
         try box.run("sleep 1.1")
         for resource in ["p_id", "p_ts"] { _ = try Self.runBoth(resource, in: box, environment) }
-        try PostgresFixture.execute("BEGIN; INSERT INTO p DEFAULT VALUES; PREPARE TRANSACTION 'conduit_w_prepared';", in: box, environment)
+        try PostgresFixture.execute(
+            "BEGIN; INSERT INTO p DEFAULT VALUES; PREPARE TRANSACTION 'conduit_w_prepared';", in: box, environment)
         try PostgresFixture.execute("INSERT INTO p DEFAULT VALUES;", in: box, environment)
         try box.run("sleep 1.1")
         let byID = try Self.runBoth("p_id", in: box, environment)
-        #expect(byID.stderr.contains("held back 1 row from 3 until the prepared transaction \"conduit_w_prepared\""), "\(byID.stderr)")
+        #expect(
+            byID.stderr.contains("held back 1 row from 3 until the prepared transaction \"conduit_w_prepared\""), "\(byID.stderr)"
+        )
         let byTime = try Self.runBoth("p_ts", in: box, environment)
         #expect(byTime.stderr.contains("the prepared transaction \"conduit_w_prepared\" (owner "), "\(byTime.stderr)")
         #expect(byTime.stderr.contains("held back 1 row from \""), "\(byTime.stderr)")
@@ -105,7 +114,9 @@ import Testing
         for resource in ["p_id", "p_ts"] {
             _ = try Self.runBoth(resource, in: box, environment)
             #expect(try Self.loaded(resource, in: box) == "1\n2\n3\n", "\(resource)")
-            #expect(try Self.loaded(resource + "_unsafe", in: box) == "1\n3\n", "\(resource): the prepared row is lost without the horizon")
+            #expect(
+                try Self.loaded(resource + "_unsafe", in: box) == "1\n3\n",
+                "\(resource): the prepared row is lost without the horizon")
         }
     }
 
@@ -125,7 +136,9 @@ import Testing
                 .joined(separator: "\n"))
         try box.run("sleep 1.1")
         for resource in ["t_id", "t_ts"] { _ = try Self.runBoth(resource, in: box, environment) }
-        try Horizon.startSession("child", """
+        try Horizon.startSession(
+            "child",
+            """
             BEGIN;
             INSERT INTO t_2027 DEFAULT VALUES;
             MARK child.ready
@@ -145,7 +158,9 @@ import Testing
         for resource in ["t_id", "t_ts"] {
             _ = try Self.runBoth(resource, in: box, environment)
             #expect(try Self.loaded(resource, in: box) == "1\n2\n3\n", "\(resource)")
-            #expect(try Self.loaded(resource + "_unsafe", in: box) == "1\n3\n", "\(resource): the child's row is lost without the horizon")
+            #expect(
+                try Self.loaded(resource + "_unsafe", in: box) == "1\n3\n",
+                "\(resource): the child's row is lost without the horizon")
         }
     }
 
@@ -163,7 +178,9 @@ import Testing
                 """,
             resources: Self.twins("t", column: "id", from: "t"))
         _ = try Self.runBoth("t", in: box, environment)
-        try Horizon.startSession("slow", """
+        try Horizon.startSession(
+            "slow",
+            """
             MARK slow.ready
             INSERT INTO t (name) VALUES ('slow');
             MARK slow.done
@@ -186,11 +203,14 @@ import Testing
         let name = setting.contains("track") ? "untracked" : "named"
         let (box, environment) = try Horizon.prepare(
             "w_\(name)",
-            setup: "CREATE TABLE e (id serial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now()); INSERT INTO e DEFAULT VALUES;",
+            setup:
+                "CREATE TABLE e (id serial PRIMARY KEY, created_at timestamptz NOT NULL DEFAULT now()); INSERT INTO e DEFAULT VALUES;",
             resources: Self.twins("e", column: "created_at", from: "e"))
         try box.run("sleep 1.1")
         _ = try Self.runBoth("e", in: box, environment)
-        try Horizon.startSession("quiet", """
+        try Horizon.startSession(
+            "quiet",
+            """
             \(setting)
             BEGIN;
             SELECT now();
@@ -228,9 +248,13 @@ import Testing
                 """,
             resources: Self.twins(
                 "o", column: "id", from: "orders",
-                query: "SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.customer WHERE o.id > :last_value ORDER BY o.id"))
+                query:
+                    "SELECT o.id, c.name FROM orders o JOIN customers c ON c.id = o.customer WHERE o.id > :last_value ORDER BY o.id"
+            ))
         _ = try Self.runBoth("o", in: box, environment)
-        try Horizon.startSession("cust", """
+        try Horizon.startSession(
+            "cust",
+            """
             BEGIN;
             INSERT INTO customers VALUES (2, 'b');
             MARK cust.ready
@@ -238,7 +262,8 @@ import Testing
             COMMIT;
             MARK cust.done
             """, in: box, environment)
-        try PostgresFixture.execute("INSERT INTO orders (customer) VALUES (2); INSERT INTO orders (customer) VALUES (1);", in: box, environment)
+        try PostgresFixture.execute(
+            "INSERT INTO orders (customer) VALUES (2); INSERT INTO orders (customer) VALUES (1);", in: box, environment)
         let held = try Self.runBoth("o", in: box, environment)
         #expect(held.stderr.contains("warning: o: the query reads customers besides the table of id"), "\(held.stderr)")
         #expect(held.stderr.contains("held back 1 row from 3"), "\(held.stderr)")
@@ -265,7 +290,10 @@ import Testing
         let scripts: [String]
         switch workload {
         case "one": scripts = ["INSERT INTO ev (w) VALUES (1);"]
-        case "two": scripts = ["BEGIN;\nINSERT INTO ev (w) VALUES (2);\nSELECT pg_sleep(random() * 0.05);\nINSERT INTO ev (w) VALUES (2);\nCOMMIT;"]
+        case "two":
+            scripts = [
+                "BEGIN;\nINSERT INTO ev (w) VALUES (2);\nSELECT pg_sleep(random() * 0.05);\nINSERT INTO ev (w) VALUES (2);\nCOMMIT;"
+            ]
         default:
             scripts = [
                 "COPY ev (w) FROM PROGRAM 'seq 1 50';",
@@ -275,8 +303,11 @@ import Testing
         for (index, script) in scripts.enumerated() { try box.write(script + "\n", to: "bench\(index).sql") }
         // A COPY of 50 rows for every ten single-row writers.
         let files = scripts.indices.map { "-f bench\($0).sql@\($0 == 0 ? 1 : 10)" }.joined(separator: " ")
-        let pgbench = (try? box.run("ls /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -n 1").stdout.trimmingCharacters(in: .whitespacesAndNewlines)) ?? "pgbench"
-        let result = try box.run("""
+        let pgbench =
+            (try? box.run("ls /usr/lib/postgresql/*/bin/pgbench | sort -V | tail -n 1").stdout.trimmingCharacters(
+                in: .whitespacesAndNewlines)) ?? "pgbench"
+        let result = try box.run(
+            """
             export PGPASSWORD="$CONDUIT_TEST_PG_PASSWORD"
             \(pgbench) -n -h "$CONDUIT_TEST_PG_HOST" -p "$CONDUIT_TEST_PG_PORT" -U "$CONDUIT_TEST_PG_USER" -c 6 -j 2 -R 250 -T 10 \(files) "$PGDATABASE" > bench.log 2>&1 &
             bench=$!

@@ -30,21 +30,23 @@ enum SnowflakeFixture {
     /// `indent`; `extra` lines (`table: t`, `mode: merge`) follow the connection.
     /// `credentials` replace the password (a key pair's keys, say).
     static func entry(
-        _ name: String, database: String, extra: [String] = [], credentials: [String] = ["password: ${SNOWFLAKE_PASSWORD}"], indent: String = "  "
+        _ name: String, database: String, extra: [String] = [], credentials: [String] = ["password: ${SNOWFLAKE_PASSWORD}"],
+        indent: String = "  "
     ) -> String {
-        let lines = [
-            "- name: \(name)",
-            "  type: snowflake",
-            "  account: conduit_test",
-            "  user: loader",
-        ] + credentials.map { "  " + $0 } + [
-            "  database: \(database)",
-            "  schema: raw",
-            "  warehouse: loading",
-            "  host: 127.0.0.1",
-            "  port: ${CONDUIT_TEST_SNOWFLAKE_PORT}",
-            "  protocol: http",
-        ] + extra.map { "  " + $0 }
+        let lines =
+            [
+                "- name: \(name)",
+                "  type: snowflake",
+                "  account: conduit_test",
+                "  user: loader",
+            ] + credentials.map { "  " + $0 } + [
+                "  database: \(database)",
+                "  schema: raw",
+                "  warehouse: loading",
+                "  host: 127.0.0.1",
+                "  port: ${CONDUIT_TEST_SNOWFLAKE_PORT}",
+                "  protocol: http",
+            ] + extra.map { "  " + $0 }
         return lines.map { indent + $0 }.joined(separator: "\n")
     }
 

@@ -159,8 +159,11 @@ import Testing
     /// with `destination` keys (the connection besides host, port and protocol).
     static func sandbox(_ destination: [String]) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
-        let environment = ["CONDUIT_TEST_SNOWFLAKE_PYTHON": try SnowflakeFixture.environment()["CONDUIT_TEST_SNOWFLAKE_PYTHON"] ?? ""]
-        try box.write("""
+        let environment = [
+            "CONDUIT_TEST_SNOWFLAKE_PYTHON": try SnowflakeFixture.environment()["CONDUIT_TEST_SNOWFLAKE_PYTHON"] ?? ""
+        ]
+        try box.write(
+            """
             sources:
               - name: app
                 type: sqlite
@@ -198,12 +201,14 @@ import Testing
 
     /// Runs `input | conduit-load --infer-types users` against the answering server.
     static func load(
-        _ input: String, in box: Sandbox, _ environment: [String: String], faults: String = "{}", expect: String = "{}", extra: [String: String] = [:]
+        _ input: String, in box: Sandbox, _ environment: [String: String], faults: String = "{}", expect: String = "{}",
+        extra: [String: String] = [:]
     ) throws -> (Sandbox.Result, [Request]) {
         try box.write(input, to: "input.ndjson")
         var env = environment
         for (key, value) in extra { env[key] = value }
-        let result = try withServer("conduit-load --infer-types users < input.ndjson", in: box, env, faults: faults, expect: expect)
+        let result = try withServer(
+            "conduit-load --infer-types users < input.ndjson", in: box, env, faults: faults, expect: expect)
         let log = box.exists("requests.jsonl") ? try box.read("requests.jsonl") : ""
         let requests = try log.split(separator: "\n").map { line in
             Request(fields: try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] ?? [:])
@@ -213,9 +218,15 @@ import Testing
 
     /// Makes an RSA key as Snowflake's documentation does (`openssl genrsa 2048 | openssl pkcs8
     /// -topk8`), unencrypted or encrypted with `passphrase` under `cipher`.
-    static func makeKey(in box: Sandbox, passphrase: String? = nil, cipher: String = "aes256", prf: String? = nil) throws -> String {
-        let encryption = passphrase.map { "-v2 \(cipher)\(prf.map { " -v2prf \($0)" } ?? "") -passout \(SnowflakeFixture.shellQuoted("pass:" + $0))" } ?? "-nocrypt"
-        let result = try box.run("openssl genrsa 2048 2>/dev/null | openssl pkcs8 -topk8 -inform PEM -out rsa_key.p8 \(encryption)")
+    static func makeKey(
+        in box: Sandbox, passphrase: String? = nil, cipher: String = "aes256", prf: String? = nil
+    ) throws -> String {
+        let encryption =
+            passphrase.map {
+                "-v2 \(cipher)\(prf.map { " -v2prf \($0)" } ?? "") -passout \(SnowflakeFixture.shellQuoted("pass:" + $0))"
+            } ?? "-nocrypt"
+        let result = try box.run(
+            "openssl genrsa 2048 2>/dev/null | openssl pkcs8 -topk8 -inform PEM -out rsa_key.p8 \(encryption)")
         try #require(result.status == 0, "\(result.stderr)")
         return box.path("rsa_key.p8")
     }
@@ -239,7 +250,8 @@ import Testing
         var expect: [String: String] = ["key": key, "account": account, "user": "loader"]
         if let passphrase { expect["passphrase"] = passphrase }
         let expectation = String(decoding: try JSONSerialization.data(withJSONObject: expect), as: UTF8.self)
-        let (result, requests) = try Self.load(Self.rows, in: box, environment, expect: expectation, extra: ["KEY_PASSPHRASE": passphrase ?? ""])
+        let (result, requests) = try Self.load(
+            Self.rows, in: box, environment, expect: expectation, extra: ["KEY_PASSPHRASE": passphrase ?? ""])
         #expect(result.status == 0, "\(result.stderr)")
         let login = try #require(requests.first { $0.path == "/session/v1/login-request" })
         #expect(login.fields["jwt"] as? String == "ok", "\(login.fields)")
@@ -253,30 +265,42 @@ import Testing
     /// A key that cannot sign says why and where, never what it holds: 78.
     @Test func badKeysAreConfigurationErrors() throws {
         let (box, environment) = try Self.sandbox(
-            ["account: xy12345", "user: loader", "authenticator: snowflake_jwt", "private_key_path: rsa_key.p8", "private_key_passphrase: ${KEY_PASSPHRASE}"])
+            [
+                "account: xy12345", "user: loader", "authenticator: snowflake_jwt", "private_key_path: rsa_key.p8",
+                "private_key_passphrase: ${KEY_PASSPHRASE}",
+            ])
         _ = try Self.makeKey(in: box, passphrase: "right-one")
         let wrong = try Self.load(Self.rows, in: box, environment, extra: ["KEY_PASSPHRASE": "wrong-one"]).0
         #expect(wrong.status == 78, "\(wrong.stderr)")
-        #expect(wrong.stderr.contains("private_key_path rsa_key.p8: cannot decrypt the key: the passphrase is wrong (private_key_passphrase)"), "\(wrong.stderr)")
+        #expect(
+            wrong.stderr.contains(
+                "private_key_path rsa_key.p8: cannot decrypt the key: the passphrase is wrong (private_key_passphrase)"),
+            "\(wrong.stderr)")
         #expect(!wrong.stderr.contains("wrong-one") && !wrong.stderr.contains("right-one"))
 
         // Snowflake's documentation once showed -v2 des3: named, with the command that fixes it.
         _ = try Self.makeKey(in: box, passphrase: "right-one", cipher: "des3")
         let des = try Self.load(Self.rows, in: box, environment, extra: ["KEY_PASSPHRASE": "right-one"]).0
         #expect(des.status == 78, "\(des.stderr)")
-        #expect(des.stderr.contains("the key is encrypted with DES-EDE3-CBC (1.2.840.113549.3.7), which Conduit does not read; re-encrypt it with AES: openssl pkcs8 -topk8 -v2 aes256"), "\(des.stderr)")
+        #expect(
+            des.stderr.contains(
+                "the key is encrypted with DES-EDE3-CBC (1.2.840.113549.3.7), which Conduit does not read; re-encrypt it with AES: openssl pkcs8 -topk8 -v2 aes256"
+            ), "\(des.stderr)")
 
         try box.write("not a key\n", to: "rsa_key.p8")
         let garbage = try Self.load(Self.rows, in: box, environment, extra: ["KEY_PASSPHRASE": "x"]).0
         #expect(garbage.status == 78, "\(garbage.stderr)")
         #expect(garbage.stderr.contains("private_key_path rsa_key.p8: not a PEM key file"), "\(garbage.stderr)")
 
-        let missing = try box.run("rm rsa_key.p8; conduit-load --infer-types users < /dev/null", environment: ["STUB_PORT": "1", "KEY_PASSPHRASE": "x"])
+        let missing = try box.run(
+            "rm rsa_key.p8; conduit-load --infer-types users < /dev/null", environment: ["STUB_PORT": "1", "KEY_PASSPHRASE": "x"])
         #expect(missing.status == 78, "\(missing.stderr)")
         #expect(missing.stderr.contains("private_key_path rsa_key.p8: cannot read the key file"), "\(missing.stderr)")
 
         // A FIFO would block the read forever: refused before it is opened.
-        let fifo = try box.run("mkfifo rsa_key.p8; conduit-load --infer-types users < /dev/null", environment: ["STUB_PORT": "1", "KEY_PASSPHRASE": "x"])
+        let fifo = try box.run(
+            "mkfifo rsa_key.p8; conduit-load --infer-types users < /dev/null",
+            environment: ["STUB_PORT": "1", "KEY_PASSPHRASE": "x"])
         #expect(fifo.status == 78, "\(fifo.stderr)")
         #expect(fifo.stderr.contains("private_key_path rsa_key.p8: not a regular file"), "\(fifo.stderr)")
     }
@@ -286,8 +310,10 @@ import Testing
     @Test(arguments: ["programmatic_access_token", "oauth"]) func tokensSignIn(authenticator: String) throws {
         let fromFile = authenticator == "oauth"
         let (box, environment) = try Self.sandbox(
-            ["account: xy12345", authenticator == "oauth" ? "" : "user: loader", "authenticator: \(authenticator)",
-             fromFile ? "token_file_path: token.txt" : "token: ${SNOWFLAKE_TOKEN}"].filter { !$0.isEmpty })
+            [
+                "account: xy12345", authenticator == "oauth" ? "" : "user: loader", "authenticator: \(authenticator)",
+                fromFile ? "token_file_path: token.txt" : "token: ${SNOWFLAKE_TOKEN}",
+            ].filter { !$0.isEmpty })
         try box.write("tok-3n-secret\n", to: "token.txt")
         let (result, requests) = try Self.load(Self.rows, in: box, environment, extra: ["SNOWFLAKE_TOKEN": "tok-3n-secret"])
         #expect(result.status == 0, "\(result.stderr)")
@@ -297,7 +323,12 @@ import Testing
         #expect(login["PASSWORD"] is NSNull)
         #expect((login["LOGIN_NAME"] is NSNull) == (authenticator == "oauth"))
 
-        let refused = try Self.load(Self.rows, in: box, environment, faults: #"{"login": {"data": {"nextAction": "RETRY_LOGIN"}, "code": "394400", "message": "Programmatic access token is invalid.", "success": false}}"#, extra: ["SNOWFLAKE_TOKEN": "tok-3n-secret"]).0
+        let refused = try Self.load(
+            Self.rows, in: box, environment,
+            faults:
+                #"{"login": {"data": {"nextAction": "RETRY_LOGIN"}, "code": "394400", "message": "Programmatic access token is invalid.", "success": false}}"#,
+            extra: ["SNOWFLAKE_TOKEN": "tok-3n-secret"]
+        ).0
         #expect(refused.status == 78, "\(refused.stderr)")
         #expect(refused.stderr.contains("Programmatic access token is invalid. (code 394400)"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("tok-3n-secret"))
@@ -306,12 +337,19 @@ import Testing
     /// A login that asks for a second factor or a new password cannot be answered by a loader:
     /// 78 (a scheduler does not retry it), naming what Snowflake asked and what to use instead.
     @Test(arguments: [
-        (#"{"data": {"nextAction": "EXT_AUTHN_DUO_ALL", "inFlightCtx": "ctx"}, "success": true}"#, "Snowflake asks for a second factor (multi-factor authentication, nextAction EXT_AUTHN_DUO_ALL), which a loader cannot give; sign in with a key pair (authenticator: snowflake_jwt)"),
-        (#"{"data": {"nextAction": "PWD_CHANGE", "inFlightCtx": "ctx"}, "code": "390120", "message": "Password change required", "success": false}"#, "Snowflake asks for the user's password to be changed before it signs in (nextAction PWD_CHANGE)"),
+        (
+            #"{"data": {"nextAction": "EXT_AUTHN_DUO_ALL", "inFlightCtx": "ctx"}, "success": true}"#,
+            "Snowflake asks for a second factor (multi-factor authentication, nextAction EXT_AUTHN_DUO_ALL), which a loader cannot give; sign in with a key pair (authenticator: snowflake_jwt)"
+        ),
+        (
+            #"{"data": {"nextAction": "PWD_CHANGE", "inFlightCtx": "ctx"}, "code": "390120", "message": "Password change required", "success": false}"#,
+            "Snowflake asks for the user's password to be changed before it signs in (nextAction PWD_CHANGE)"
+        ),
     ])
     func loginsThatAskForAnotherStepAre78(answer: String, message: String) throws {
         let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: ${SNOWFLAKE_PASSWORD}"])
-        let (result, requests) = try Self.load(Self.rows, in: box, environment, faults: #"{"login": \#(answer)}"#, extra: ["SNOWFLAKE_PASSWORD": "pw-n0t-shown"])
+        let (result, requests) = try Self.load(
+            Self.rows, in: box, environment, faults: #"{"login": \#(answer)}"#, extra: ["SNOWFLAKE_PASSWORD": "pw-n0t-shown"])
         #expect(result.status == 78, "\(result.stderr)")
         #expect(result.stderr.contains(message), "\(result.stderr)")
         #expect(!result.stderr.contains("pw-n0t-shown"))
@@ -349,7 +387,8 @@ import Testing
         }
         if faults.contains("login503") {
             let logins = requests.filter { $0.path == "/session/v1/login-request" }
-            #expect(logins.count == 2 && logins[0].params["requestId"] == logins[1].params["requestId"], "\(logins.map(\.fields))")
+            #expect(
+                logins.count == 2 && logins[0].params["requestId"] == logins[1].params["requestId"], "\(logins.map(\.fields))")
         }
         let inserts = requests.filter { $0.sql?.hasPrefix("INSERT INTO CONDUIT_BATCH") == true && $0.ran }
         #expect(inserts.count == 1)
@@ -368,7 +407,10 @@ import Testing
         let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw", "retry_timeout: 2"])
         let (result, requests) = try Self.load(Self.rows, in: box, environment, faults: #"{"COMMIT": "lost"}"#)
         #expect(result.status == 69, "\(result.stderr)")
-        #expect(result.stderr.contains("; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: this run keeps no checkpoint, so look at the table before loading these rows again"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: this run keeps no checkpoint, so look at the table before loading these rows again"
+            ), "\(result.stderr)")
         #expect(!result.stderr.contains("nothing was written"), "\(result.stderr)")
         #expect(requests.filter { $0.sql == "COMMIT" && $0.ran }.count == 1)
         // No ROLLBACK spends a second retry budget on a service that is not answering.
@@ -389,7 +431,8 @@ import Testing
     /// after the 120 s timeout, beyond the harness's limit): 143, nothing committed.
     @Test func aSignalStopsARequestInFlight() throws {
         let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw"])
-        let result = try Self.withServer("""
+        let result = try Self.withServer(
+            """
             echo '{"id":1,"name":"a"}' > input.ndjson
             conduit-load --infer-types users < input.ndjson & load=$!
             until grep -q '"sql": "BEGIN"' requests.jsonl 2>/dev/null; do sleep 0.1; done
@@ -406,7 +449,8 @@ import Testing
     /// statement): the 307 is the answer, an error naming it.
     @Test func redirectsAreNotFollowed() throws {
         let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw"])
-        let (result, requests) = try Self.load(Self.rows, in: box, environment, faults: #"{"redirect": "DELETE FROM CONDUIT_BATCH"}"#)
+        let (result, requests) = try Self.load(
+            Self.rows, in: box, environment, faults: #"{"redirect": "DELETE FROM CONDUIT_BATCH"}"#)
         #expect(result.status == 74, "\(result.stderr)")
         #expect(result.stderr.contains(": HTTP 307 from http://127.0.0.1:"), "\(result.stderr)")
         #expect(!requests.contains { $0.path == "/elsewhere" }, "\(requests.map(\.fields))")
@@ -419,8 +463,12 @@ import Testing
         let (result, requests) = try Self.load(Self.rows, in: box, environment, faults: #"{"always503": true}"#)
         #expect(result.status == 69, "\(result.stderr)")
         #expect(result.stderr.contains("HTTP 503 from http://127.0.0.1:"), "\(result.stderr)")
-        #expect(result.stderr.contains(", not a Snowflake answer: <html>Service Unavailable</html>; gave up after "), "\(result.stderr)")
-        #expect(result.stderr.contains(" s (retry_timeout 3 s); the open batch was rolled back, nothing was written"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains(", not a Snowflake answer: <html>Service Unavailable</html>; gave up after "),
+            "\(result.stderr)")
+        #expect(
+            result.stderr.contains(" s (retry_timeout 3 s); the open batch was rolled back, nothing was written"),
+            "\(result.stderr)")
         let attempts = requests.filter { $0.path == "/queries/v1/query-request" }
         #expect(attempts.count >= 2 && Set(attempts.map { $0.params["requestId"] }).count == 1, "\(attempts.map(\.fields))")
         #expect(!requests.contains { $0.sql == "COMMIT" })
@@ -429,9 +477,12 @@ import Testing
     /// A service that cannot be reached is tried again too, then 69 with what went wrong.
     @Test func unreachableServiceIsRetriedThen69() throws {
         let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw", "retry_timeout: 2"])
-        let result = try box.run("conduit-load --infer-types users < /dev/null", environment: environment.merging(["STUB_PORT": "1"]) { $1 })
+        let result = try box.run(
+            "conduit-load --infer-types users < /dev/null", environment: environment.merging(["STUB_PORT": "1"]) { $1 })
         #expect(result.status == 69, "\(result.stderr)")
-        #expect(result.stderr.contains("http://127.0.0.1:1: could not connect (connection refused); gave up after "), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("http://127.0.0.1:1: could not connect (connection refused); gave up after "),
+            "\(result.stderr)")
         #expect(result.stderr.contains(" attempts in "), "\(result.stderr)")
     }
 
@@ -453,7 +504,10 @@ import Testing
         let (single, singleRequests) = try Self.load(tooWide, in: box, environment, faults: #"{"max_body": 40000}"#)
         #expect(single.status == 65, "\(single.stderr)")
         #expect(single.stderr.contains("line 2: the row is too large for one Snowflake request"), "\(single.stderr)")
-        #expect(single.stderr.contains("refused (HTTP 413, Request Entity Too Large), and a row cannot be split (Conduit's own limit is 1000000 bytes of values per statement, a row above it going alone); nothing of the batch was committed"), "\(single.stderr)")
+        #expect(
+            single.stderr.contains(
+                "refused (HTTP 413, Request Entity Too Large), and a row cannot be split (Conduit's own limit is 1000000 bytes of values per statement, a row above it going alone); nothing of the batch was committed"
+            ), "\(single.stderr)")
         #expect(!singleRequests.contains { $0.sql == "COMMIT" })
     }
 
@@ -469,14 +523,18 @@ import Testing
         let log = try box.read("requests.jsonl")
         #expect(log.contains(#""path": "/session/heartbeat""#), "\(log)")
         #expect(log.contains(#""sql": "COMMIT""#), "\(log)")
-        #expect(result.stderr.contains("conduit-load: warning: keeping the idle Snowflake session alive: Session no longer exists. (code 390111); carrying on") == refused, "\(result.stderr)")
+        #expect(
+            result.stderr.contains(
+                "conduit-load: warning: keeping the idle Snowflake session alive: Session no longer exists. (code 390111); carrying on"
+            ) == refused, "\(result.stderr)")
     }
 
     /// SIGINT while a failing request waits to be sent again ends the wait, not the retry
     /// budget (300 s here, beyond the harness's limit): the run stops, saying so, with 128+2.
     @Test func aSignalEndsTheRetries() throws {
         let (box, environment) = try Self.sandbox(["account: xy12345", "user: loader", "password: pw"])
-        let result = try Self.withServer("""
+        let result = try Self.withServer(
+            """
             echo '{"id":1,"name":"a"}' > input.ndjson
             conduit-load --infer-types users < input.ndjson & load=$!
             until grep -q query-request requests.jsonl 2>/dev/null; do sleep 0.1; done

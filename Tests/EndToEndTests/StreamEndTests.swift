@@ -35,7 +35,8 @@ import Testing
     /// ingest.yml with resource `r` loading it into `dst` in batches of `batchSize`.
     static func prepare(_ name: String, shape: Shape, batchSize: Int = 1_000) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
-        var environment = try PostgresFixture.freshDatabase("end_\(name)_\(shape.rawValue)".lowercased(), in: box, PostgresFixture.environment())
+        var environment = try PostgresFixture.freshDatabase(
+            "end_\(name)_\(shape.rawValue)".lowercased(), in: box, PostgresFixture.environment())
         environment["CONDUIT_GROUP_MEMORY"] = memoryBound
         let rows: String
         switch shape {
@@ -46,12 +47,15 @@ import Testing
                 UNION ALL SELECT g, '2024-01-01 00:20:00+00'::timestamptz + ((g - 25000) / 3 + 1) * interval '1 second' FROM generate_series(25001, 25070) g
                 """
         case .smallGroups, .unordered:
-            rows = "SELECT g, '2024-01-01 00:00:00+00'::timestamptz + (g / 7) * interval '1 second' FROM generate_series(1, 14000) g"
+            rows =
+                "SELECT g, '2024-01-01 00:00:00+00'::timestamptz + (g / 7) * interval '1 second' FROM generate_series(1, 14000) g"
         }
-        let query = shape == .unordered
+        let query =
+            shape == .unordered
             ? "SELECT id, ts, payload FROM src WHERE id > :last_value ORDER BY md5(id::text)"
             : "SELECT id, ts, payload FROM src WHERE ts > :last_value ORDER BY ts"
-        try box.write("""
+        try box.write(
+            """
             sources:
             \(PostgresFixture.entry("app"))
             destinations:
@@ -66,7 +70,8 @@ import Testing
                 ordered: \(shape.ordered)
                 query: "\(query)"
             """, to: "ingest.yml")
-        try PostgresFixture.execute("""
+        try PostgresFixture.execute(
+            """
             CREATE TABLE src(id bigint PRIMARY KEY, ts timestamptz NOT NULL, payload text);
             INSERT INTO src SELECT id, ts, repeat('x', 80) || id FROM (\(rows)) AS r(id, ts);
             """, in: box, environment)
@@ -98,7 +103,8 @@ import Testing
         """
 
     /// Reruns the plain pipeline until it succeeds (a killed run's loader may hold the run lock: 75).
-    static func rerun(_ box: Sandbox) -> String { """
+    static func rerun(_ box: Sandbox) -> String {
+        """
         for attempt in $(seq 50); do
           \(pipeline(box)) 2>> rerun.log
           status=$?
@@ -112,7 +118,8 @@ import Testing
     /// Rows and distinct ids in the destination, and the state.
     static func outcome(_ box: Sandbox, _ environment: [String: String]) throws -> (rows: Int, distinct: Int, state: String) {
         let counts = try PostgresFixture.rowsAndDistinctIDs("dst", in: box, environment)
-        let state = try box.run("conduit-state get --state-file state.json r").stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        let state = try box.run("conduit-state get --state-file state.json r").stdout.trimmingCharacters(
+            in: .whitespacesAndNewlines)
         return (counts.rows, counts.distinct, state)
     }
 
@@ -140,9 +147,11 @@ import Testing
             return
         }
         // Every source row at or below the committed value is in the destination.
-        let missing = try box.run("""
+        let missing = try box.run(
+            """
             psql -Atqc "SELECT count(*) FROM src WHERE \(state.isEmpty ? "false" : "ts <= '\(state)'") AND id NOT IN (SELECT id FROM dst)" 2>/dev/null || echo 0
-            """, environment: environment).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            """, environment: environment
+        ).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(missing == "0", "\(context): state \(state) passed \(missing) rows that were not loaded; \(log)")
     }
 
@@ -150,7 +159,8 @@ import Testing
     /// exits 69, the complete groups commit, and a rerun loads every row exactly once.
     @Test(arguments: Shape.allCases) func sourceTerminatedMidStream(shape: Shape) throws {
         let (box, environment) = try Self.prepare("terminated", shape: shape)
-        let result = try box.run("""
+        let result = try box.run(
+            """
             (conduit-extract \(Self.options(box)) r | conduit-state commit \(Self.options(box)) r -- \(Self.lateLoader(box))) 2> first.log &
             run=$!
             \(Self.terminateExtractBackend)
@@ -171,7 +181,8 @@ import Testing
     /// committed) or an end after a complete group; either way a rerun loads every row once.
     @Test(arguments: Shape.allCases) func extractKilledMidStream(shape: Shape) throws {
         let (box, environment) = try Self.prepare("killed", shape: shape)
-        let result = try box.run("""
+        let result = try box.run(
+            """
             (conduit-extract \(Self.options(box)) r | conduit-state commit \(Self.options(box)) r -- \(Self.lateLoader(box))) 2> first.log &
             run=$!
             sleep 0.5
@@ -191,13 +202,15 @@ import Testing
     /// groups commit, the cut group is read again; a plain rerun finishes exactly once.
     @Test(arguments: Shape.allCases) func headCutsTheStream(shape: Shape) throws {
         let (box, environment) = try Self.prepare("head", shape: shape)
-        let result = try box.run("""
+        let result = try box.run(
+            """
             conduit-extract \(Self.options(box)) r | head -n 9000 | conduit-state commit \(Self.options(box)) r -- conduit-load \(Self.options(box)) r 2> first.log
             echo $? > first.status
             """, environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         let log = try box.read("first.log")
-        let unconfirmed = "the stream ended early (conduit-extract of r did not record its end: it failed or was stopped, or a stage between cut the stream)"
+        let unconfirmed =
+            "the stream ended early (conduit-extract of r did not record its end: it failed or was stopped, or a stage between cut the stream)"
         let load = "bytes in \(Messages.timing) into \"dst\" on \(PostgresFixture.label(environment))"
         let expected: [Shape: [String]] = [
             .bigGroup: [
@@ -233,7 +246,8 @@ import Testing
     /// drains the source with every row exactly once (the last chunk's end is confirmed).
     @Test func headChunkingDrainsTheSource() throws {
         let (box, environment) = try Self.prepare("chunks", shape: .smallGroups)
-        let result = try box.run("""
+        let result = try box.run(
+            """
             previous=none
             for run in $(seq 40); do
               conduit-extract \(Self.options(box)) r | head -n 1000 | conduit-state commit \(Self.options(box)) r -- conduit-load \(Self.options(box)) r 2>> first.log
@@ -254,7 +268,8 @@ import Testing
     /// groups commit; a rerun finishes exactly once.
     @Test(arguments: Shape.allCases) func failingFilterOnAPlainPipe(shape: Shape) throws {
         let (box, environment) = try Self.prepare("filter", shape: shape)
-        let result = try box.run("""
+        let result = try box.run(
+            """
             conduit-extract \(Self.options(box)) r | awk '{ print } NR == 9000 { exit 3 }' | conduit-state commit \(Self.options(box)) r -- conduit-load \(Self.options(box)) r 2> first.log
             echo $? > first.status
             """, environment: environment)
@@ -272,7 +287,8 @@ import Testing
     @Test(arguments: Shape.allCases) func failingFilterUnderFromVoidsTheRun(shape: Shape) throws {
         let (box, environment) = try Self.prepare("from_jq", shape: shape, batchSize: 100_000)
         let filter = #"jq -c 'if .id == 4000 then (\"bad row\\n\" | halt_error(5)) else . end'"#
-        let result = try box.run("""
+        let result = try box.run(
+            """
             conduit-state commit \(Self.options(box)) r --from "conduit-extract \(Self.options(box)) r | \(filter)" -- conduit-load \(Self.options(box)) r 2> first.log
             echo $? > first.status
             """, environment: environment)
@@ -291,7 +307,8 @@ import Testing
     /// the rerun loads them again (duplicates, as the docs say for append mode) and loses none.
     @Test func voidRunWithCommittedBatchesLosesNothing() throws {
         let (box, environment) = try Self.prepare("from_batches", shape: .smallGroups, batchSize: 500)
-        let result = try box.run("""
+        let result = try box.run(
+            """
             conduit-state commit \(Self.options(box)) r --from "conduit-extract \(Self.options(box)) r | jq -c 'if .id == 9000 then (\\"bad\\" | halt_error(5)) else . end'" -- conduit-load \(Self.options(box)) r 2> first.log
             \(Self.rerun(box))
             """, environment: environment)
@@ -305,7 +322,8 @@ import Testing
     /// groups commit and conduit-state exits with the extract's status.
     @Test func failingExtractUnderFromCommitsThePrefix() throws {
         let (box, environment) = try Self.prepare("from_extract", shape: .bigGroup)
-        let result = try box.run("""
+        let result = try box.run(
+            """
             conduit-state commit \(Self.options(box)) r --from "conduit-extract \(Self.options(box)) r" -- \(Self.lateLoader(box)) 2> first.log &
             run=$!
             \(Self.terminateExtractBackend)
@@ -315,7 +333,9 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         let log = try box.read("first.log")
         #expect(try box.read("first.status") == "69\n", "\(log)")
-        #expect(log.contains("the stream ended early (stage 1 (conduit-extract \(Self.options(box)) r) exited with status 69)"), "\(log)")
+        #expect(
+            log.contains("the stream ended early (stage 1 (conduit-extract \(Self.options(box)) r) exited with status 69)"),
+            "\(log)")
         try Self.expectSoundPrefix(box, environment, shape: .bigGroup, "failed extract under --from")
         // The extract wrote the 5,000 rows of small groups and none of the big one; the last small
         // group (3 rows) was not followed by a greater value, so it is read again.
@@ -331,16 +351,21 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         // Start and end records of another run id, for exactly these bytes, as an earlier run leaves them.
-        let stale = #"{"run":"0123456789abcdef","extract":"1","pid":1,"event":"start","state":"\#(box.folder)/.conduit_state.json","started_from":null,"origin":"first run"}"#
-            + "\n" + #"{"run":"0123456789abcdef","extract":"1","pid":1,"event":"end","rows":2,"bytes":18,"hash":"2b1a0f1d0c5c1e3e","last_value":2}"# + "\n"
+        let stale =
+            #"{"run":"0123456789abcdef","extract":"1","pid":1,"event":"start","state":"\#(box.folder)/.conduit_state.json","started_from":null,"origin":"first run"}"#
+            + "\n"
+            + #"{"run":"0123456789abcdef","extract":"1","pid":1,"event":"end","rows":2,"bytes":18,"hash":"2b1a0f1d0c5c1e3e","last_value":2}"#
+            + "\n"
         try box.write(stale, to: ".conduit_state.json.users.run.ends")
         try box.write("{\"id\":1}\n{\"id\":2}\n", to: "in.ndjson")
         let refused = try box.run("conduit-state commit users -- sh -c 'cat > /dev/null' < in.ndjson")
         #expect(refused.status == 65, "\(refused.stderr)")
-        #expect(refused.stderr.contains("users: line 1: no conduit-extract of users reading this state file"), "\(refused.stderr)")
+        #expect(
+            refused.stderr.contains("users: line 1: no conduit-extract of users reading this state file"), "\(refused.stderr)")
         #expect(!box.exists(".conduit_state.json"))
         // Two extracts record to the same run: the one whose bytes arrived confirms the end.
-        let doubled = try box.run("""
+        let doubled = try box.run(
+            """
             sqlite3 app.db 'CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users VALUES (2, "b"), (3, "c")'
             conduit-state set users 1
             mkfifo feed
@@ -352,7 +377,9 @@ import Testing
             wait
             cat commit.log
             """)
-        #expect(Messages.stable(doubled.stdout) == "conduit-state: users: 2 rows, 40 bytes in \(Messages.timing); state 1 → 3\n", "\(doubled.stdout) \(doubled.stderr)")
+        #expect(
+            Messages.stable(doubled.stdout) == "conduit-state: users: 2 rows, 40 bytes in \(Messages.timing); state 1 → 3\n",
+            "\(doubled.stdout) \(doubled.stderr)")
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 3\n}\n")
     }
 }

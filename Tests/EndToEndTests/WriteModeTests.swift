@@ -20,7 +20,8 @@ import Testing
                 database: ${CONDUIT_TEST_PG_DATABASE}
             """
         func resource(_ name: String, _ destination: String, _ extra: String, incremental: Bool = true) -> String {
-            let query = incremental
+            let query =
+                incremental
                 ? "SELECT id, k, name, updated_at FROM \(prefix)_src WHERE updated_at > :last_value ORDER BY updated_at"
                 : "SELECT id, k, name, updated_at FROM \(prefix)_src"
             return """
@@ -33,7 +34,8 @@ import Testing
                 \(extra)
                 """
         }
-        try box.write("""
+        try box.write(
+            """
             sources:
               - name: app
                 type: postgresql
@@ -57,7 +59,8 @@ import Testing
             \(resource("pg_frozen", "warehouse", "    schema_evolution: freeze"))
             \(resource("lite_frozen", "lake", "    schema_evolution: freeze"))
             """, to: "ingest.yml")
-        let setup = try box.run("""
+        let setup = try box.run(
+            """
             psql -v ON_ERROR_STOP=1 -q <<'SQL'
             SET client_min_messages = warning;
             DROP TABLE IF EXISTS \(prefix)_src, \(prefix)_pg_replace, \(prefix)_pg_replace__conduit_staging, \(prefix)_pg_merge,
@@ -72,7 +75,8 @@ import Testing
 
     static func pipeline(_ resource: String, in box: Sandbox) -> String {
         let options = "--config '\(box.path("ingest.yml"))' --state-file '\(box.path("state.json"))'"
-        return "conduit-extract \(options) \(resource) | conduit-state commit \(options) \(resource) -- conduit-load \(options) \(resource)"
+        return
+            "conduit-extract \(options) \(resource) | conduit-state commit \(options) \(resource) -- conduit-load \(options) \(resource)"
     }
 
     /// The pipeline again until it runs (a killed run's orphaned loader may hold the run lock: 75).
@@ -106,10 +110,12 @@ import Testing
         try #require(first.status == 0, "\(first.stderr)")
         #expect(try Self.query("SELECT count(*) FROM \(table)", resource: resource, in: box, environment) == "200000")
         try box.run("psql -qc 'DELETE FROM \(prefix)_src WHERE id > 190000'", environment: environment)
-        let count = resource.hasPrefix("pg")
+        let count =
+            resource.hasPrefix("pg")
             ? "psql -Atqc 'SELECT count(*) FROM \(table)'"
             : "sqlite3 -cmd '.timeout 5000' lake.db 'SELECT count(*) FROM \"\(table)\"'"
-        let result = try box.run("""
+        let result = try box.run(
+            """
             (while [ ! -e done ]; do \(count) >> counts.txt 2>> reader.err; done) &
             reader=$!
             \(Self.pipeline(resource, in: box)) 2> load.err
@@ -125,7 +131,8 @@ import Testing
         #expect(counts.allSatisfy { $0 == "200000" || $0 == "190000" }, "counts seen: \(Set(counts))")
         #expect(counts.last == "190000")
         #expect(counts.contains("200000"), "the reader never saw the old rows during the load")
-        let staging = resource.hasPrefix("pg")
+        let staging =
+            resource.hasPrefix("pg")
             ? "SELECT count(*) FROM pg_class WHERE relname = '\(table)__conduit_staging'"
             : "SELECT count(*) FROM sqlite_master WHERE name = '\(table)__conduit_staging'"
         #expect(try Self.query(staging, resource: resource, in: box, environment) == "0")
@@ -139,7 +146,8 @@ import Testing
         let table = "\(prefix)_\(resource)"
         try #require(try box.run(Self.pipeline(resource, in: box), environment: environment).status == 0)
         try box.run("psql -qc \"UPDATE \(prefix)_src SET name = 'v2-' || id\"", environment: environment)
-        let killed = try box.run("""
+        let killed = try box.run(
+            """
             (\(Self.pipeline(resource, in: box))) 2> killed.err &
             run=$!
             for i in $(seq 300); do
@@ -152,12 +160,18 @@ import Testing
             wait $run
             echo "first=$?"
             """, environment: environment)
-        #expect(killed.stdout.contains("first=") && !killed.stdout.contains("first=0"), "the kill came too late: \(killed.stdout)")
+        #expect(
+            killed.stdout.contains("first=") && !killed.stdout.contains("first=0"), "the kill came too late: \(killed.stdout)")
         // The old rows, untouched.
-        #expect(try Self.query("SELECT count(*) || ',' || min(name) FROM \(table)", resource: resource, in: box, environment) == "60000,v1-1")
+        #expect(
+            try Self.query("SELECT count(*) || ',' || min(name) FROM \(table)", resource: resource, in: box, environment)
+                == "60000,v1-1")
         let rerun = try box.run(Self.rerun(resource, in: box), environment: environment)
         #expect(rerun.status == 0, "\((try? box.read("rerun.err")) ?? "")")
-        #expect(try Self.query("SELECT count(*) || ',' || count(DISTINCT id) || ',' || min(name) FROM \(table)", resource: resource, in: box, environment) == "60000,60000,v2-1")
+        #expect(
+            try Self.query(
+                "SELECT count(*) || ',' || count(DISTINCT id) || ',' || min(name) FROM \(table)", resource: resource, in: box,
+                environment) == "60000,60000,v2-1")
     }
 
     /// Merge with an updated_at cursor: updated rows land once with their new values, new rows
@@ -169,17 +183,21 @@ import Testing
         let first = try box.run(Self.pipeline(resource, in: box), environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stderr.contains("merged into"), "\(first.stderr)")
-        try box.run("""
+        try box.run(
+            """
             psql -qc "UPDATE \(prefix)_src SET name = 'v2-' || id, updated_at = 1000 + id WHERE id % 10 = 0;
                       INSERT INTO \(prefix)_src SELECT g, 'a', 'v1-' || g, 2000 + g FROM generate_series(1001, 1100) g;
                       INSERT INTO \(prefix)_src VALUES (5, 'a', 'first-of-two', 3000), (5, 'a', 'last-of-two', 3000)"
             """, environment: environment)
         let second = try box.run(Self.pipeline(resource, in: box), environment: environment)
         #expect(second.status == 0, "\(second.stderr)")
-        #expect(try Self.query("SELECT count(*) || ',' || count(DISTINCT id) FROM \(table)", resource: resource, in: box, environment) == "1100,1100")
+        #expect(
+            try Self.query("SELECT count(*) || ',' || count(DISTINCT id) FROM \(table)", resource: resource, in: box, environment)
+                == "1100,1100")
         #expect(try Self.query("SELECT name FROM \(table) WHERE id = 20", resource: resource, in: box, environment) == "v2-20")
         #expect(try Self.query("SELECT name FROM \(table) WHERE id = 21", resource: resource, in: box, environment) == "v1-21")
-        #expect(try Self.query("SELECT name FROM \(table) WHERE id = 5", resource: resource, in: box, environment) == "last-of-two")
+        #expect(
+            try Self.query("SELECT name FROM \(table) WHERE id = 5", resource: resource, in: box, environment) == "last-of-two")
         let state = try box.read("state.json")
         // The greatest updated_at: the rows added at 2000 + id, up to id 1100.
         #expect(state.contains("\"\(resource)\": 3100"), "\(state) \(second.stderr)")
@@ -191,13 +209,20 @@ import Testing
         let prefix = "wm_pair_\(resource)"
         let (box, environment) = try Self.prepare(prefix: prefix, rows: 10)
         let table = "\(prefix)_\(resource)"
-        try box.run("psql -qc \"INSERT INTO \(prefix)_src VALUES (3, 'b', 'other-k', 11), (3, 'a', 'newer', 12), (3, 'a', 'newest', 12)\"", environment: environment)
+        try box.run(
+            "psql -qc \"INSERT INTO \(prefix)_src VALUES (3, 'b', 'other-k', 11), (3, 'a', 'newer', 12), (3, 'a', 'newest', 12)\"",
+            environment: environment)
         let result = try box.run(Self.pipeline(resource, in: box), environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
         #expect(try Self.query("SELECT count(*) FROM \(table)", resource: resource, in: box, environment) == "11")
-        #expect(try Self.query("SELECT name FROM \(table) WHERE id = 3 AND k = 'a'", resource: resource, in: box, environment) == "newest")
-        #expect(try Self.query("SELECT name FROM \(table) WHERE id = 3 AND k = 'b'", resource: resource, in: box, environment) == "other-k")
-        #expect(try Self.query(Self.primaryKey(of: table, resource: resource), resource: resource, in: box, environment) == "id,k")
+        #expect(
+            try Self.query("SELECT name FROM \(table) WHERE id = 3 AND k = 'a'", resource: resource, in: box, environment)
+                == "newest")
+        #expect(
+            try Self.query("SELECT name FROM \(table) WHERE id = 3 AND k = 'b'", resource: resource, in: box, environment)
+                == "other-k")
+        #expect(
+            try Self.query(Self.primaryKey(of: table, resource: resource), resource: resource, in: box, environment) == "id,k")
     }
 
     /// A created table gets the configured primary key in append mode too.
@@ -206,7 +231,8 @@ import Testing
         let (box, environment) = try Self.prepare(prefix: prefix, rows: 10)
         let table = "\(prefix)_\(resource)"
         #expect(try box.run(Self.pipeline(resource, in: box), environment: environment).status == 0)
-        #expect(try Self.query(Self.primaryKey(of: table, resource: resource), resource: resource, in: box, environment) == "id,k")
+        #expect(
+            try Self.query(Self.primaryKey(of: table, resource: resource), resource: resource, in: box, environment) == "id,k")
     }
 
     /// A merged row without its key column, or with it null, is bad data (65) naming the line;
@@ -215,12 +241,20 @@ import Testing
         let prefix = "wm_nokey_\(resource)"
         let (box, environment) = try Self.prepare(prefix: prefix, rows: 1)
         let options = "--config '\(box.path("ingest.yml"))'"
-        let missing = try box.run(#"printf '{"id":1,"updated_at":1}\n{"name":"x","updated_at":2}\n' | "# + "conduit-load \(options) \(resource)", environment: environment)
+        let missing = try box.run(
+            #"printf '{"id":1,"updated_at":1}\n{"name":"x","updated_at":2}\n' | "# + "conduit-load \(options) \(resource)",
+            environment: environment)
         #expect(missing.status == 65)
-        #expect(missing.stderr.hasPrefix("conduit-load: error: line 2: the row has no \"id\" key, part of the primary_key that merge upserts on; the open batch was rolled back"), "\(missing.stderr)")
-        let null = try box.run(#"printf '{"id":null,"updated_at":1}\n' | "# + "conduit-load \(options) \(resource)", environment: environment)
+        #expect(
+            missing.stderr.hasPrefix(
+                "conduit-load: error: line 2: the row has no \"id\" key, part of the primary_key that merge upserts on; the open batch was rolled back"
+            ), "\(missing.stderr)")
+        let null = try box.run(
+            #"printf '{"id":null,"updated_at":1}\n' | "# + "conduit-load \(options) \(resource)", environment: environment)
         #expect(null.status == 65)
-        #expect(null.stderr.contains("line 1: \"id\" is null, but it is part of the primary_key that merge upserts on"), "\(null.stderr)")
+        #expect(
+            null.stderr.contains("line 1: \"id\" is null, but it is part of the primary_key that merge upserts on"),
+            "\(null.stderr)")
     }
 
     /// kill -9 of the loader mid-merge (batches of 500), then a rerun: every key once, each with
@@ -230,8 +264,10 @@ import Testing
         let (box, environment) = try Self.prepare(prefix: prefix, rows: 40_000, batchSize: 500)
         let table = "\(prefix)_\(resource)"
         try #require(try box.run(Self.pipeline(resource, in: box), environment: environment).status == 0)
-        try box.run("psql -qc \"UPDATE \(prefix)_src SET name = 'v2-' || id, updated_at = 100000 + id\"", environment: environment)
-        let killed = try box.run("""
+        try box.run(
+            "psql -qc \"UPDATE \(prefix)_src SET name = 'v2-' || id, updated_at = 100000 + id\"", environment: environment)
+        let killed = try box.run(
+            """
             (\(Self.pipeline(resource, in: box))) 2> killed.err &
             run=$!
             for i in $(seq 300); do
@@ -245,7 +281,10 @@ import Testing
         #expect(!killed.stdout.contains("first=0"), "the kill came too late: \(killed.stdout)")
         let rerun = try box.run(Self.rerun(resource, in: box), environment: environment)
         #expect(rerun.status == 0, "\((try? box.read("rerun.err")) ?? "")")
-        #expect(try Self.query("SELECT count(*) || ',' || count(DISTINCT id) || ',' || sum(CASE WHEN name = 'v2-' || id THEN 1 ELSE 0 END) FROM \(table)", resource: resource, in: box, environment) == "40000,40000,40000")
+        #expect(
+            try Self.query(
+                "SELECT count(*) || ',' || count(DISTINCT id) || ',' || sum(CASE WHEN name = 'v2-' || id THEN 1 ELSE 0 END) FROM \(table)",
+                resource: resource, in: box, environment) == "40000,40000,40000")
         #expect(try box.read("state.json").contains("\"\(resource)\": 140000"))
     }
 
@@ -255,11 +294,14 @@ import Testing
         let (box, environment) = try Self.prepare(prefix: prefix, rows: 3)
         #expect(try box.run(Self.pipeline(resource, in: box), environment: environment).status == 0)
         let options = "--config '\(box.path("ingest.yml"))'"
-        let result = try box.run(#"printf '{"id":9,"k":"a","name":"n","updated_at":9,"extra":1}\n' | "# + "conduit-load \(options) \(resource)", environment: environment)
+        let result = try box.run(
+            #"printf '{"id":9,"k":"a","name":"n","updated_at":9,"extra":1}\n' | "# + "conduit-load \(options) \(resource)",
+            environment: environment)
         #expect(result.status == 65)
         let table = "\(prefix)_\(resource)"
         let label = resource.hasPrefix("pg") ? "\"\(table)\" on " : "\"\(table)\" in lake.db"
-        #expect(result.stderr.contains("conduit-load: error: line 1: key \"extra\" is not a column of \(label)"), "\(result.stderr)")
+        #expect(
+            result.stderr.contains("conduit-load: error: line 1: key \"extra\" is not a column of \(label)"), "\(result.stderr)")
         #expect(result.stderr.contains("and schema_evolution is freeze; the open batch was rolled back"), "\(result.stderr)")
         #expect(try Self.query("SELECT count(*) FROM \(table)", resource: resource, in: box, environment) == "3")
     }

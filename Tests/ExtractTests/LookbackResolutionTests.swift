@@ -1,7 +1,8 @@
 import Config
 import Core
-@testable import Extract
 import Testing
+
+@testable import Extract
 
 /// `lookback` moves the bound value below the committed one, by a kind that must match the value's.
 @Suite struct LookbackResolutionTests {
@@ -9,7 +10,8 @@ import Testing
     @Test func lowersByTheMatchingKind() throws {
         #expect(try ExtractRun.lowered(.number("100"), by: .amount("7"), resource: "r") == .number("93"))
         #expect(
-            try ExtractRun.lowered(.string("2024-05-01T12:00:00Z"), by: .duration(seconds: 600, text: "10 minutes"), resource: "r")
+            try ExtractRun.lowered(
+                .string("2024-05-01T12:00:00Z"), by: .duration(seconds: 600, text: "10 minutes"), resource: "r")
                 == .string("2024-05-01T11:50:00Z"))
     }
 
@@ -21,12 +23,14 @@ import Testing
         #expect(duration.exitStatus == .configuration)
         #expect(
             duration.message
-                == "users: lookback is the duration 10 minutes but the committed value 100 is a number; give lookback as a number for a numeric incremental_column")
+                == "users: lookback is the duration 10 minutes but the committed value 100 is a number; give lookback as a number for a numeric incremental_column"
+        )
         let amount = try #require(throws: ConduitError.self) {
             try ExtractRun.lowered(.string("2024-05-01T12:00:00Z"), by: .amount("5"), resource: "events")
         }
         #expect(
             amount.message
-                == "events: lookback is the number 5 but the committed value \"2024-05-01T12:00:00Z\" is not a number; give lookback as a duration (10 minutes) for a timestamp incremental_column")
+                == "events: lookback is the number 5 but the committed value \"2024-05-01T12:00:00Z\" is not a number; give lookback as a duration (10 minutes) for a timestamp incremental_column"
+        )
     }
 }

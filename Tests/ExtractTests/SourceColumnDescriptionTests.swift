@@ -9,7 +9,9 @@ import Testing
 /// `conduit-load --schema FILE` takes it.
 @Suite struct SourceColumnDescriptionTests {
     /// Reads `text` as the file `schema.ndjson`.
-    static func read(_ text: String, from source: any SourceConnector = PostgresConnector()) throws(ConduitError) -> [SourceColumn] {
+    static func read(
+        _ text: String, from source: any SourceConnector = PostgresConnector()
+    ) throws(ConduitError) -> [SourceColumn] {
         try SourceColumn.readDescription(Array(text.utf8), file: "schema.ndjson", source: source)
     }
 
@@ -27,7 +29,8 @@ import Testing
 
     /// Guards that the describe output of a PostgreSQL query reads back column by column, in order.
     @Test func readsPostgresDescribeOutput() throws {
-        let columns = try Self.read(#"""
+        let columns = try Self.read(
+            #"""
             {"name":"id","source_type":"bigint","kind":"bigint"}
             {"name":"amount","source_type":"numeric(12,2)","kind":"numeric"}
             {"name":"at","source_type":"timestamp with time zone","kind":"timestamp with time zone"}
@@ -35,22 +38,27 @@ import Testing
             {"name":"mood","source_type":"extract_mood","kind":null}
 
             """#)
-        #expect(columns == [
-            Self.postgresColumn(name: "id", sourceType: "bigint", kind: .bigint, isPostgresBuiltin: true),
-            Self.postgresColumn(name: "amount", sourceType: "numeric(12,2)", kind: .numeric, isPostgresBuiltin: true),
-            Self.postgresColumn(name: "at", sourceType: "timestamp with time zone", kind: .timestamptz, isPostgresBuiltin: true),
-            Self.postgresColumn(name: "tags", sourceType: "text[]", kind: .array(.text), isPostgresBuiltin: true),
-            // A type outside the mapping (an enum) is not built in: it travels as text.
-            Self.postgresColumn(name: "mood", sourceType: "extract_mood", kind: nil, isPostgresBuiltin: false),
-        ])
+        #expect(
+            columns == [
+                Self.postgresColumn(name: "id", sourceType: "bigint", kind: .bigint, isPostgresBuiltin: true),
+                Self.postgresColumn(name: "amount", sourceType: "numeric(12,2)", kind: .numeric, isPostgresBuiltin: true),
+                Self.postgresColumn(
+                    name: "at", sourceType: "timestamp with time zone", kind: .timestamptz, isPostgresBuiltin: true),
+                Self.postgresColumn(name: "tags", sourceType: "text[]", kind: .array(.text), isPostgresBuiltin: true),
+                // A type outside the mapping (an enum) is not built in: it travels as text.
+                Self.postgresColumn(name: "mood", sourceType: "extract_mood", kind: nil, isPostgresBuiltin: false),
+            ])
     }
 
     /// Guards that a SQLite source's declared types are never taken for PostgreSQL built-ins.
     @Test func sqliteColumnsAreNotPostgresBuiltins() throws {
         let columns = try Self.read(#"{"name":"n","source_type":"INTEGER","kind":"bigint"}"# + "\n", from: SQLiteConnector())
-        #expect(columns == [
-            SourceColumn(name: "n", sourceType: "INTEGER", kind: .bigint, sourceKind: SQLiteConnector.typeName, sourceTypeIsPortable: true)
-        ])
+        #expect(
+            columns == [
+                SourceColumn(
+                    name: "n", sourceType: "INTEGER", kind: .bigint, sourceKind: SQLiteConnector.typeName,
+                    sourceTypeIsPortable: true)
+            ])
         #expect(columns[0].portableType(to: PostgresConnector.typeName) == nil)
     }
 
@@ -58,7 +66,8 @@ import Testing
     @Test func describeOutputRoundTrips() throws {
         let written = [
             Self.postgresColumn(name: "id", sourceType: "integer", kind: .integer, isPostgresBuiltin: true),
-            Self.postgresColumn(name: "we \"ird\"\nname", sourceType: "character varying(20)", kind: .text, isPostgresBuiltin: true),
+            Self.postgresColumn(
+                name: "we \"ird\"\nname", sourceType: "character varying(20)", kind: .text, isPostgresBuiltin: true),
             Self.postgresColumn(name: "m", sourceType: "public.mood", kind: nil, isPostgresBuiltin: false),
             Self.postgresColumn(name: "grid", sourceType: "integer[]", kind: .array(.integer), isPostgresBuiltin: true),
         ]

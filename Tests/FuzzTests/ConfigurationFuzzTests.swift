@@ -1,9 +1,10 @@
-import Foundation
 import CLI
+import Foundation
+import TestSupport
 import Testing
+
 @testable import Config
 @testable import Core
-import TestSupport
 
 /// ingest.yml text through `ConfigurationLoader`: mutated files, then the hostile ones — alias
 /// bombs ("billion laughs"), merge-key bombs, deeply nested flow collections, a document of a few
@@ -80,20 +81,25 @@ import TestSupport
         func checked(_ result: Result<Configuration, ConduitError>, _ how: String) {
             guard case .failure(let error) = result else { return }
             if error.message.isEmpty { problems.append("\(how): an error without a message") }
-            if error.kind != .configuration { problems.append("\(how): a \(error.kind) error, not configuration: \(error.message)") }
+            if error.kind != .configuration {
+                problems.append("\(how): a \(error.kind) error, not configuration: \(error.message)")
+            }
         }
         let text = String(validating: yaml, as: UTF8.self)
         if let text {
-            checked(Result { () throws(ConduitError) in
-                try ConfigurationLoader.parse(yaml: text, path: "ingest.yml", environment: environment, connectors: Connectors.catalog)
-            }, "ConfigurationLoader.parse")
+            checked(
+                Result { () throws(ConduitError) in
+                    try ConfigurationLoader.parse(
+                        yaml: text, path: "ingest.yml", environment: environment, connectors: Connectors.catalog)
+                }, "ConfigurationLoader.parse")
         }
         if text == nil || throughFile {
             do {
                 let path = try folder.write(yaml, to: "ingest.yml")
-                checked(Result { () throws(ConduitError) in
-                    try ConfigurationLoader.load(path: path, environment: environment, connectors: Connectors.catalog)
-                }, "ConfigurationLoader.load")
+                checked(
+                    Result { () throws(ConduitError) in
+                        try ConfigurationLoader.load(path: path, environment: environment, connectors: Connectors.catalog)
+                    }, "ConfigurationLoader.load")
             } catch {
                 problems.append("could not write the case's file: \(error)")
             }
@@ -155,7 +161,9 @@ enum HostileYAML {
             for index in 0..<20_000 { text += "    qeury\(index): \(index)\n" }
             return Array(text.utf8)
         },
-        Document(name: "huge-long-key") { Array((base(query: "\"SELECT 1\"") + "    " + String(repeating: "k", count: 3_000_000) + ": 1\n").utf8) },
+        Document(name: "huge-long-key") {
+            Array((base(query: "\"SELECT 1\"") + "    " + String(repeating: "k", count: 3_000_000) + ": 1\n").utf8)
+        },
         Document(name: "huge-many-documents") { Array((String(repeating: "---\na: 1\n", count: 300_000)).utf8) },
     ]
 
@@ -190,7 +198,9 @@ enum HostileYAML {
     static func mergeLaughs() -> String {
         var text = "m0: &m0 {name: lol}\n"
         for level in 1...9 {
-            text += "m\(level): &m\(level) {<<: [" + Array(repeating: "*m\(level - 1)", count: 9).joined(separator: ", ") + "], k\(level): \(level)}\n"
+            text +=
+                "m\(level): &m\(level) {<<: [" + Array(repeating: "*m\(level - 1)", count: 9).joined(separator: ", ")
+                + "], k\(level): \(level)}\n"
         }
         return text
     }

@@ -10,7 +10,8 @@ enum FuzzCorpus {
 
     static let jsonTestSuiteDirectory = testsDirectory.appendingPathComponent("Fixtures/JSONTestSuite", isDirectory: true)
     static let fuzzFixturesDirectory = testsDirectory.appendingPathComponent("Fixtures/Fuzz", isDirectory: true)
-    static let examplesDirectory = testsDirectory.deletingLastPathComponent().appendingPathComponent("examples", isDirectory: true)
+    static let examplesDirectory = testsDirectory.deletingLastPathComponent().appendingPathComponent(
+        "examples", isDirectory: true)
 
     /// The contents of the files in `directory` whose names end with `suffix`, sorted by name.
     static func files(in directory: URL, suffix: String) -> [(name: String, bytes: [UInt8])] {
@@ -44,60 +45,62 @@ enum FuzzCorpus {
     ].map { Array($0.utf8) }
 
     /// Valid ingest.yml texts: the repository's examples and a few written to reach every section.
-    static let configurations: [[UInt8]] = files(in: examplesDirectory, suffix: ".yml").map(\.bytes) + [
-        BaseConfiguration.standard,
-        """
-        state_file: ${STATE_DIR:-.}/state.json
-        sources:
-          - name: pg
-            type: postgresql
-            url: postgres://u:${PGPASSWORD}@localhost:5432/app?sslmode=disable
-        destinations:
-          - name: dw
-            type: postgresql
-            host: localhost
-            port: 5432
-            database: dw
-            user: loader
-            password: ${DW_PASSWORD}
-            schema: raw
-            mode: merge
-            primary_key: [id, region]
-            batch_size: 5000
-            schema_evolution: add_columns
-        resources:
-          - name: orders
-            source: pg
-            destination: dw
-            incremental_column: updated_at
-            initial_value: "2024-01-01T00:00:00Z"
-            ordered: false
-            query: |
-              SELECT * FROM orders
-              WHERE updated_at > :last_value -- ':last_value' in a comment
-              ORDER BY updated_at
-          - name: full
-            source: pg
-            destination: dw
-            table: full_copy
-            mode: replace
-            query: 'SELECT 1 AS one'
+    static let configurations: [[UInt8]] =
+        files(in: examplesDirectory, suffix: ".yml").map(\.bytes)
+        + [
+            BaseConfiguration.standard,
+            """
+            state_file: ${STATE_DIR:-.}/state.json
+            sources:
+              - name: pg
+                type: postgresql
+                url: postgres://u:${PGPASSWORD}@localhost:5432/app?sslmode=disable
+            destinations:
+              - name: dw
+                type: postgresql
+                host: localhost
+                port: 5432
+                database: dw
+                user: loader
+                password: ${DW_PASSWORD}
+                schema: raw
+                mode: merge
+                primary_key: [id, region]
+                batch_size: 5000
+                schema_evolution: add_columns
+            resources:
+              - name: orders
+                source: pg
+                destination: dw
+                incremental_column: updated_at
+                initial_value: "2024-01-01T00:00:00Z"
+                ordered: false
+                query: |
+                  SELECT * FROM orders
+                  WHERE updated_at > :last_value -- ':last_value' in a comment
+                  ORDER BY updated_at
+              - name: full
+                source: pg
+                destination: dw
+                table: full_copy
+                mode: replace
+                query: 'SELECT 1 AS one'
 
-        """,
-        """
-        base: &base
-          source: app
-          destination: warehouse
-        sources: [{name: app, type: sqlite, path: a.db}]
-        destinations: [{name: warehouse, type: snowflake, account: acme, user: u, password: p, database: d, warehouse: w}]
-        resources:
-          - <<: *base
-            name: a
-            query: "SELECT 1"
-          - {<<: *base, name: b, query: "SELECT 2", incremental_column: id, initial_value: 0}
+            """,
+            """
+            base: &base
+              source: app
+              destination: warehouse
+            sources: [{name: app, type: sqlite, path: a.db}]
+            destinations: [{name: warehouse, type: snowflake, account: acme, user: u, password: p, database: d, warehouse: w}]
+            resources:
+              - <<: *base
+                name: a
+                query: "SELECT 1"
+              - {<<: *base, name: b, query: "SELECT 2", incremental_column: id, initial_value: 0}
 
-        """,
-    ].map { Array($0.utf8) }
+            """,
+        ].map { Array($0.utf8) }
 
     /// State files as Conduit writes them, and as a user might edit them.
     static let stateFiles: [[UInt8]] = [

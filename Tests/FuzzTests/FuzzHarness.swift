@@ -107,12 +107,16 @@ final class FuzzRun: Sendable {
             if elapsed > caseLimit {
                 // Reported, not failed: wall-clock time on a shared 2-core machine (and 3-4x
                 // slower under AddressSanitizer) is noise; the watchdog's hard limit is the hang.
-                print("FuzzTests: slow case: \(Self.seconds(elapsed)) s (note above \(Self.seconds(caseLimit)) s) — \(replay(index))")
+                print(
+                    "FuzzTests: slow case: \(Self.seconds(elapsed)) s (note above \(Self.seconds(caseLimit)) s) — \(replay(index))"
+                )
             }
             tried += 1
         }
         let total = clock.now - started
-        print("FuzzTests: \(target): \(tried) cases in \(Self.seconds(total)) s (slowest \(Self.seconds(slowest)) s), seed \(seedText), \(failures) failures")
+        print(
+            "FuzzTests: \(target): \(tried) cases in \(Self.seconds(total)) s (slowest \(Self.seconds(slowest)) s), seed \(seedText), \(failures) failures"
+        )
         return tried
     }
 
@@ -189,10 +193,12 @@ final class Watchdog: Sendable {
             let file = FileManager.default.temporaryDirectory
                 .appendingPathComponent("conduit-fuzz-hang-\(Self.fileName(target))-\(getpid()).bin")
             try? Data(overdue.input).write(to: file)
-            FileHandle.standardError.write(Data("""
-                FuzzTests: HANG: a case ran longer than \(hardLimit): \(overdue.label); \
-                input (\(overdue.input.count) bytes) saved to \(file.path)\n
-                """.utf8))
+            FileHandle.standardError.write(
+                Data(
+                    """
+                    FuzzTests: HANG: a case ran longer than \(hardLimit): \(overdue.label); \
+                    input (\(overdue.input.count) bytes) saved to \(file.path)\n
+                    """.utf8))
             abort()
         }
     }

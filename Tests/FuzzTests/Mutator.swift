@@ -45,14 +45,19 @@ struct Mutator {
         "incremental_column: id\n", "query: \"SELECT 1\"\n", "  - name: r\n",
     ].map { Array($0.utf8) }
 
-    static let json = Mutator(tokens: jsonTokens, nestings: [
-        (Array("[".utf8), Array("]".utf8)), (Array("{\"a\":".utf8), Array("}".utf8)), (Array("{\"id\":[".utf8), Array("]}".utf8)),
-    ], maximumLength: 1 << 18)
+    static let json = Mutator(
+        tokens: jsonTokens,
+        nestings: [
+            (Array("[".utf8), Array("]".utf8)), (Array("{\"a\":".utf8), Array("}".utf8)),
+            (Array("{\"id\":[".utf8), Array("]}".utf8)),
+        ], maximumLength: 1 << 18)
 
-    static let yaml = Mutator(tokens: yamlTokens, nestings: [
-        (Array("[".utf8), Array("]".utf8)), (Array("{a: ".utf8), Array("}".utf8)), (Array("- ".utf8), []),
-        (Array("[{".utf8), Array("}]".utf8)),
-    ], maximumDepth: 5_000)
+    static let yaml = Mutator(
+        tokens: yamlTokens,
+        nestings: [
+            (Array("[".utf8), Array("]".utf8)), (Array("{a: ".utf8), Array("}".utf8)), (Array("- ".utf8), []),
+            (Array("[{".utf8), Array("}]".utf8)),
+        ], maximumDepth: 5_000)
 
     /// `input` with 1–4 stacked mutations; `others` are splicing partners.
     func mutate(_ input: [UInt8], others: [[UInt8]], random: inout SplitMix64) -> [UInt8] {

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
+
 @testable import Core
 @testable import State
 @testable import Stream
-import TestSupport
 
 /// NDJSON lines through the loader's row scanner (`JSONRow.scan`) and the commit's line checker
 /// (`IncrementalTracker.consume`). Properties: no crash, no hang, a refused line is a typed error
@@ -12,7 +13,8 @@ import TestSupport
 
     @Test func rowScannerAndLineChecker() throws {
         let corpus = FuzzCorpus.validRows + FuzzCorpus.jsonTestSuite
-        try #require(FuzzCorpus.jsonTestSuite.count > 300, "the JSONTestSuite corpus is missing from Tests/Fixtures/JSONTestSuite")
+        try #require(
+            FuzzCorpus.jsonTestSuite.count > 300, "the JSONTestSuite corpus is missing from Tests/Fixtures/JSONTestSuite")
         let fuzz = FuzzRun(target: "ndjson", shortCases: Self.shortCases)
         var checker = LineChecker()
         let tried = fuzz.run { index, random, watch in
@@ -96,7 +98,9 @@ struct LineChecker {
             return true
         }
         if scanned != parsedObject {
-            problems.append("JSONRow.scan \(scanned ? "accepted" : "refused") a line JSONParser.parse \(parsedObject ? "takes" : "refuses") as an object")
+            problems.append(
+                "JSONRow.scan \(scanned ? "accepted" : "refused") a line JSONParser.parse \(parsedObject ? "takes" : "refuses") as an object"
+            )
         }
 
         // The commit's line checker: without a column (the line is only checked), with one in
@@ -108,7 +112,9 @@ struct LineChecker {
                 if !scanned { problems.append("IncrementalTracker.consume accepted a line JSONRow.scan refused") }
             } catch {
                 problems += Self.checked(error, "IncrementalTracker.consume")
-                if scanned { problems.append("IncrementalTracker.consume refused a line JSONRow.scan accepted: \(error.message)") }
+                if scanned {
+                    problems.append("IncrementalTracker.consume refused a line JSONRow.scan accepted: \(error.message)")
+                }
             }
 
             var ordered = IncrementalTracker(column: "id", requiresOrder: true)
@@ -135,7 +141,9 @@ struct LineChecker {
         var problems: [String] = []
         if error.message.isEmpty { problems.append("\(component): an error without a message") }
         if error.kind != .badInput { problems.append("\(component): a \(error.kind) error, not badInput: \(error.message)") }
-        if !error.message.hasPrefix("line ") { problems.append("\(component): the message does not name the line: \(error.message)") }
+        if !error.message.hasPrefix("line ") {
+            problems.append("\(component): the message does not name the line: \(error.message)")
+        }
         return problems
     }
 }

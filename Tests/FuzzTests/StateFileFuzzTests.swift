@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import Core
 @testable import State
 @testable import Stream
-import TestSupport
 
 /// State file contents through `StateDocument(parsing:source:)` and `StateFile.read`.
 /// Properties: no crash, no hang, a refusal is an I/O error (exit 74) with a message, a document
@@ -14,7 +15,8 @@ import TestSupport
 
     @Test func stateFileContents() throws {
         let corpus = FuzzCorpus.stateFiles + FuzzCorpus.jsonTestSuite
-        try #require(FuzzCorpus.jsonTestSuite.count > 300, "the JSONTestSuite corpus is missing from Tests/Fixtures/JSONTestSuite")
+        try #require(
+            FuzzCorpus.jsonTestSuite.count > 300, "the JSONTestSuite corpus is missing from Tests/Fixtures/JSONTestSuite")
         let folder = try Sandbox()
         let fuzz = FuzzRun(target: "state file", shortCases: Self.shortCases)
         let tried = fuzz.run { index, random, watch in
@@ -101,9 +103,12 @@ import TestSupport
         }
         if case .failure(let error) = update {
             checked(error, "StateFile.update")
-            if case .success = read { problems.append("StateFile.update failed on a file StateFile.read reads: \(error.message)") }
+            if case .success = read {
+                problems.append("StateFile.update failed on a file StateFile.read reads: \(error.message)")
+            }
         }
-        problems += unchanged(path, contents, folder, before + ["state.json.lock"], after: "StateFile.update that changes nothing")
+        problems += unchanged(
+            path, contents, folder, before + ["state.json.lock"], after: "StateFile.update that changes nothing")
 
         if case .failure = read {
             let failed = Result { () throws(ConduitError) in
@@ -112,7 +117,8 @@ import TestSupport
                 }
             }
             if case .success = failed { problems.append("StateFile.update wrote over a state file it cannot read") }
-            problems += unchanged(path, contents, folder, before + ["state.json.lock"], after: "StateFile.update of an unreadable file")
+            problems += unchanged(
+                path, contents, folder, before + ["state.json.lock"], after: "StateFile.update of an unreadable file")
         }
         return problems
     }
@@ -125,7 +131,9 @@ import TestSupport
         }
         let expected = Set(names)
         let present = Set((try? folder.names()) ?? [])
-        if !present.subtracting(expected.union(["state.json.lock"])).isEmpty || !expected.subtracting(["state.json.lock"]).isSubset(of: present) {
+        if !present.subtracting(expected.union(["state.json.lock"])).isEmpty
+            || !expected.subtracting(["state.json.lock"]).isSubset(of: present)
+        {
             problems.append("\(after) changed the folder: \(present.sorted()) (expected \(expected.sorted()))")
         }
         return problems

@@ -1,11 +1,12 @@
 import Config
 import Core
 import Foundation
-@testable import Load
-@testable import SQLite
 import State
 import TestSupport
 import Testing
+
+@testable import Load
+@testable import SQLite
 
 /// A SQLite database file in a fresh sandbox folder, removed afterwards, with a second,
 /// read-only connection to see what the loader has committed.
@@ -23,7 +24,8 @@ final class TemporaryDatabase {
 
     /// A new connection of the real SQLite destination to the test table.
     func destination() throws -> SQLiteDestination {
-        let config = DestinationConfig(name: "warehouse", type: SQLiteConnector.typeName, connection: ConnectionSettings(path: path))
+        let config = DestinationConfig(
+            name: "warehouse", type: SQLiteConnector.typeName, connection: ConnectionSettings(path: path))
         return try SQLiteDestination(config: config, table: Self.table)
     }
 
@@ -86,12 +88,15 @@ func stream(_ values: [String]) -> [StreamRow] {
     /// The plan `conduit-state commit` sets up for an ordered incremental resource on column `v`.
     static func plan(run: String = CheckpointResumeTests.run) throws -> CheckpointPlan {
         let resource = ResourceConfig(
-            name: TemporaryDatabase.resource, source: "src", destination: "warehouse", query: "SELECT * FROM t WHERE v > :last_value",
+            name: TemporaryDatabase.resource, source: "src", destination: "warehouse",
+            query: "SELECT * FROM t WHERE v > :last_value",
             incrementalColumn: "v")
         return try #require(CheckpointPlan(resource: resource, environment: [CheckpointEnvironment.run: run]))
     }
 
-    static func session(_ database: TemporaryDatabase, batchSize: Int, run: String = CheckpointResumeTests.run) throws -> LoadSession {
+    static func session(
+        _ database: TemporaryDatabase, batchSize: Int, run: String = CheckpointResumeTests.run
+    ) throws -> LoadSession {
         var session = LoadSession(
             destination: try database.destination(), batchSize: batchSize, describeSource: nil,
             checkpoints: try plan(run: run), endOfStreamFD: nil)
@@ -108,7 +113,8 @@ func stream(_ values: [String]) -> [StreamRow] {
     /// Whether `count` rows of `rows` end at the end of a value group (or of the stream).
     static func endsAGroup(_ rows: [StreamRow], count: Int) throws -> Bool {
         guard count > 0 && count < rows.count else { return true }
-        let before = StateValue.number(rows[count - 1].value), after = StateValue.number(rows[count].value)
+        let before = StateValue.number(rows[count - 1].value)
+        let after = StateValue.number(rows[count].value)
         return try #require(before.compare(to: after)) != .equal
     }
 
@@ -159,7 +165,8 @@ func stream(_ values: [String]) -> [StreamRow] {
         }
         first.destination.rollback()
         let committed = try database.committedIDs()
-        try #require(committed.count > 0 && committed.count < rows.count, "the first run should have committed part of the stream")
+        try #require(
+            committed.count > 0 && committed.count < rows.count, "the first run should have committed part of the stream")
         #expect(committed == Array(1...committed.count))
         let checkpoint = try #require(try database.checkpoint())
         #expect(checkpoint.value == rows[committed.count - 1].value)

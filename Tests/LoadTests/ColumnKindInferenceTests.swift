@@ -53,7 +53,10 @@ import Testing
     /// Guards that a string shaped like a date-time but outside RFC 3339's ranges (month 13, hour
     /// 25, minute 61) is not taken for an instant: a timestamptz column created for it would
     /// refuse the very row that created it.
-    @Test(arguments: ["2024-13-01T00:00:00Z", "2024-05-32T00:00:00Z", "2024-05-01T25:00:00Z", "2024-05-01T12:61:00Z", "2024-05-01T12:00:00+99:00"])
+    @Test(arguments: [
+        "2024-13-01T00:00:00Z", "2024-05-32T00:00:00Z", "2024-05-01T25:00:00Z", "2024-05-01T12:61:00Z",
+        "2024-05-01T12:00:00+99:00",
+    ])
     func outOfRangeDateTimesAreText(text: String) {
         #expect(ColumnKind.inferred(from: .string(text)) == .text)
     }

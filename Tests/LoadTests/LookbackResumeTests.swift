@@ -1,9 +1,10 @@
 import Config
 import Core
-@testable import Load
-@testable import SQLite
 import State
 import Testing
+
+@testable import Load
+@testable import SQLite
 
 /// `lookback` on the load side (docs/INCREMENTAL.md): append inserts only the keys the table
 /// lacks, and a resumed run does not skip rows below its checkpoint, so a row that committed late
@@ -43,9 +44,10 @@ import Testing
         }
         try second.finish()
         #expect(second.skippedRows == 0)
-        #expect(try database.query("SELECT id, v FROM \(TemporaryDatabase.table) ORDER BY id") == [
-            ["1", "1"], ["2", "2"], ["3", "2"], ["4", "3"], ["5", "4"], ["6", "5"], ["99", "2"],
-        ])
+        #expect(
+            try database.query("SELECT id, v FROM \(TemporaryDatabase.table) ORDER BY id") == [
+                ["1", "1"], ["2", "2"], ["3", "2"], ["4", "3"], ["5", "4"], ["6", "5"], ["99", "2"],
+            ])
     }
 
     /// Insert-only leaves a held row as it is: a re-read row with other values does not update it.

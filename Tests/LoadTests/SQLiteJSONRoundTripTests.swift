@@ -2,11 +2,12 @@ import Config
 import Core
 import Extract
 import Glibc
-@testable import Load
 import SQLite
 import Stream
 import TestSupport
 import Testing
+
+@testable import Load
 
 /// NDJSON → SQLite → NDJSON through the real `SQLiteDestination` and `SQLiteSource`: a column
 /// created for JSON values gives back the same JSON values (SQLiteSource: "one declared JSON
@@ -31,14 +32,16 @@ import Testing
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         try #require(fd >= 0)
         defer { close(fd) }
-        let source = SourceConfig(name: "lite", type: SQLiteConnector.typeName, connection: ConnectionSettings(path: database.path))
+        let source = SourceConfig(
+            name: "lite", type: SQLiteConnector.typeName, connection: ConnectionSettings(path: database.path))
         let extracted = try SQLiteSource.extract(
             source: source, sql: "SELECT id, j FROM \(TemporaryDatabase.table) ORDER BY id", parameter: nil,
             resource: "events", incrementalColumn: nil, output: GroupSafeOutput(fd: fd, holdsValueGroups: false))
         #expect(extracted.rows == values.count)
         let lines = try database.sandbox.contents(of: "out.ndjson").split(separator: UInt8(ascii: "\n"))
         return try lines.map { line in
-            guard case .object(let members) = try JSONParser.parse(Array(line)), let j = members.last(where: { $0.key == "j" }) else {
+            guard case .object(let members) = try JSONParser.parse(Array(line)), let j = members.last(where: { $0.key == "j" })
+            else {
                 throw ConduitError.internalError("not a row: \(String(decoding: line, as: UTF8.self))")
             }
             return j.value

@@ -1,6 +1,7 @@
 import Core
-@testable import Postgres
 import Testing
+
+@testable import Postgres
 
 /// The PostgreSQL side of the type mapping: type OIDs → kinds (what a PostgreSQL source
 /// describes) and kinds → type names (what a created column gets).
@@ -36,7 +37,9 @@ import Testing
 
     /// Guards that types outside the mapping have no kind (they travel as text): xml, money,
     /// unknown, an enum's OID, and arrays of those.
-    @Test(arguments: [PostgresDataType.xml, .money, .unknown, PostgresDataType(16_385), PostgresDataType(791), PostgresDataType(143)])
+    @Test(arguments: [
+        PostgresDataType.xml, .money, .unknown, PostgresDataType(16_385), PostgresDataType(791), PostgresDataType(143),
+    ])
     func unmappedTypes(type: PostgresDataType) {
         #expect(ColumnKind(postgres: type) == nil)
     }

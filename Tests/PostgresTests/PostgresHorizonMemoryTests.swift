@@ -1,6 +1,7 @@
 import Core
 import Stream
 import Testing
+
 @testable import Postgres
 
 /// What the safe horizon remembers between runs (docs/INCREMENTAL.md, "Sequence rule"): when a
@@ -19,7 +20,8 @@ import Testing
     /// Guards that a reading with no transaction in flight clears at once: its position is the bound.
     @Test func readingWithoutHoldersClears() {
         let next = Self.fresh().advanced(
-            with: Record(position: "10", holders: [], postmasterStart: "pm"), running: [], preparedRunning: false, order: Self.numbers)
+            with: Record(position: "10", holders: [], postmasterStart: "pm"), running: [], preparedRunning: false,
+            order: Self.numbers)
         #expect(next.bound == "10")
         #expect(next.records.isEmpty)
     }
@@ -28,24 +30,29 @@ import Testing
     /// longer runs — then a newer reading with a holder of its own waits in turn.
     @Test func readingWaitsForItsHolders() {
         var memory = Self.fresh().advanced(
-            with: Record(position: "10", holders: [], postmasterStart: "pm"), running: [], preparedRunning: false, order: Self.numbers)
+            with: Record(position: "10", holders: [], postmasterStart: "pm"), running: [], preparedRunning: false,
+            order: Self.numbers)
         memory = memory.advanced(
-            with: Record(position: "13", holders: ["3/7"], postmasterStart: "pm"), running: [], preparedRunning: false, order: Self.numbers)
+            with: Record(position: "13", holders: ["3/7"], postmasterStart: "pm"), running: [], preparedRunning: false,
+            order: Self.numbers)
         #expect(memory.bound == "10")
         #expect(memory.pendingHolders == ["3/7"])
         // 3/7 still runs: nothing moves, and the new reading waits for its own holder too.
         memory = memory.advanced(
-            with: Record(position: "20", holders: ["4/2"], postmasterStart: "pm"), running: ["3/7"], preparedRunning: false, order: Self.numbers)
+            with: Record(position: "20", holders: ["4/2"], postmasterStart: "pm"), running: ["3/7"], preparedRunning: false,
+            order: Self.numbers)
         #expect(memory.bound == "10")
         #expect(memory.records.map(\.position) == ["13", "20"])
         // 3/7 has ended, 4/2 still runs (and holds the lock now): 13 clears, 20 waits.
         memory = memory.advanced(
-            with: Record(position: "25", holders: ["4/2"], postmasterStart: "pm"), running: ["4/2"], preparedRunning: false, order: Self.numbers)
+            with: Record(position: "25", holders: ["4/2"], postmasterStart: "pm"), running: ["4/2"], preparedRunning: false,
+            order: Self.numbers)
         #expect(memory.bound == "13")
         #expect(memory.records.map(\.position) == ["20", "25"])
         // Everything ended: the newest position is the bound.
         memory = memory.advanced(
-            with: Record(position: "30", holders: [], postmasterStart: "pm"), running: [], preparedRunning: false, order: Self.numbers)
+            with: Record(position: "30", holders: [], postmasterStart: "pm"), running: [], preparedRunning: false,
+            order: Self.numbers)
         #expect(memory.bound == "30")
         #expect(memory.records.isEmpty)
     }
@@ -61,7 +68,8 @@ import Testing
             order: Self.numbers)
         #expect(memory.bound == nil)
         memory = memory.advanced(
-            with: Record(position: "12", holders: [], postmasterStart: "after"), running: [], preparedRunning: false, order: Self.numbers)
+            with: Record(position: "12", holders: [], postmasterStart: "after"), running: [], preparedRunning: false,
+            order: Self.numbers)
         #expect(memory.bound == "12")
     }
 
@@ -92,7 +100,8 @@ import Testing
         #expect(PostgresHorizonMemory(json: json, rule: "sequence:1", database: "5", relation: 1) == nil)
         #expect(PostgresHorizonMemory.pendingHolders(in: json, rule: "sequence:1") == ["3/7", "-1/812"])
         let spoiled = try JSONParser.parse(
-            #"{"rule":"sequence:1","database":"5","relation":16384,"records":[{"position":"1","holders":["1'; DROP TABLE t; --"],"postmaster_start":"x"}]}"#)
+            #"{"rule":"sequence:1","database":"5","relation":16384,"records":[{"position":"1","holders":["1'; DROP TABLE t; --"],"postmaster_start":"x"}]}"#
+        )
         #expect(PostgresHorizonMemory(json: spoiled, rule: "sequence:1", database: "5", relation: 16384) == nil)
         #expect(PostgresSafeHorizon.vxidArray(["3/7", "x'); --"]) == "ARRAY['3/7']::text[]")
     }
@@ -100,7 +109,8 @@ import Testing
     /// Guards reading the tables a plan names (schema-qualified, quoted), and the scans whose
     /// writers no plan shows.
     @Test func tablesInAPlan() throws {
-        let plan = try JSONParser.parse(#"""
+        let plan = try JSONParser.parse(
+            #"""
             [{"Plan": {"Node Type": "Hash Join", "Plans": [
               {"Node Type": "Seq Scan", "Relation Name": "orders", "Schema": "public", "Alias": "o"},
               {"Node Type": "Hash", "Plans": [{"Node Type": "Seq Scan", "Relation Name": "Cust\"omers", "Schema": "crm"}]},

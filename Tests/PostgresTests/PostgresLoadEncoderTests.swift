@@ -1,9 +1,10 @@
 import Core
 import Foundation
-@testable import Postgres
 import Stream
 import TestSupport
 import Testing
+
+@testable import Postgres
 
 /// `PostgresLoadEncoder`: one JSON row value → one field of COPY's text format, for a column of a
 /// given kind (SPEC section 4, mapped back: base64 → bytea, JSON arrays → PostgreSQL arrays).
@@ -144,7 +145,8 @@ import Testing
         #expect(problem == "expected base64 for a bytea column")
         let field = try Self.field(#"["AP8Q"]"#, as: .array(.bytea))
         let literal = try #require(PostgresTextReference.decodeCopyField(Array(field.utf8)))
-        guard case .array(let items)? = PostgresTextReference.parseArrayLiteral(literal), case .element(let hex)? = items.first else {
+        guard case .array(let items)? = PostgresTextReference.parseArrayLiteral(literal), case .element(let hex)? = items.first
+        else {
             Issue.record("not an array literal: \(field)")
             return
         }
@@ -178,7 +180,9 @@ import Testing
         let nested = JSONValue.array(strings.map { .array([.string($0), .string($0 + "!")]) })
         let nestedField = try Self.field(nested.serialized(), as: .array(.array(.text)))
         let nestedLiteral = try #require(PostgresTextReference.decodeCopyField(Array(nestedField.utf8)))
-        #expect(PostgresTextReference.parseArrayLiteral(nestedLiteral) == .array(strings.map { .array([.element($0), .element($0 + "!")]) }))
+        #expect(
+            PostgresTextReference.parseArrayLiteral(nestedLiteral)
+                == .array(strings.map { .array([.element($0), .element($0 + "!")]) }))
     }
 
     /// Guards that awkward strings as json[] elements read back, each, as the same JSON string.

@@ -1,7 +1,8 @@
 import Core
-@testable import Postgres
 import Stream
 import Testing
+
+@testable import Postgres
 
 /// `PostgresTextEncoder`: libpq's text format of one value → its JSON value, as SPEC section 4
 /// maps types (with the session settings `PostgresSource` sets: UTC, ISO dates, hex bytea).
@@ -30,7 +31,8 @@ import Testing
 
     static let int2Array = PostgresDataType(1005), int4Array = PostgresDataType(1007), textArray = PostgresDataType(1009)
     static let boolArray = PostgresDataType(1000), float8Array = PostgresDataType(1022), byteaArray = PostgresDataType(1001)
-    static let timestamptzArray = PostgresDataType(1185), jsonbArray = PostgresDataType(3807), numericArray = PostgresDataType(1231)
+    static let timestamptzArray = PostgresDataType(1185), jsonbArray = PostgresDataType(3807),
+        numericArray = PostgresDataType(1231)
 
     /// Guards integers and numerics: the exact digits, never through a float (9007199254740993
     /// survives); NaN and infinities as strings, since JSON has no such numbers.
@@ -128,8 +130,9 @@ import Testing
         #expect(Self.json("\"str\"", .jsonb) == "\"str\"")
         #expect(Self.json("{ \"k\" :\n 1 }", .json) == #"{"k":1}"#)
         #expect(Self.json("[]", .json) == "[]")
-        #expect(Self.json("{\r\n\t\"s\" : \"a  b\\\" c\" ,\n \"t\": \"x\\\\\" , \"u\" : [ 1 , \"\\u0020 \" ] }", .json)
-            == #"{"s":"a  b\" c","t":"x\\","u":[1,"\u0020 "]}"#)
+        #expect(
+            Self.json("{\r\n\t\"s\" : \"a  b\\\" c\" ,\n \"t\": \"x\\\\\" , \"u\" : [ 1 , \"\\u0020 \" ] }", .json)
+                == #"{"s":"a  b\" c","t":"x\\","u":[1,"\u0020 "]}"#)
         let compacted = Self.json("{\n  \"deep\": {\n    \"list\": [\n      true,\n      null\n    ]\n  }\n}", .json)
         #expect(!compacted.contains("\n"))
         #expect(try JSONParser.parse(Array(compacted.utf8)) == JSONParser.parse(Array(#"{"deep":{"list":[true,null]}}"#.utf8)))
@@ -179,7 +182,9 @@ import Testing
         #expect(Style(.json) == .json && Style(.jsonb) == .jsonb)
         #expect(Style(.timestamptz) == .timestampUTC && Style(.timestamp) == .timestamp)
         #expect(Style(.bytea) == .bytea)
-        #expect(Style(.text) == .string && Style(.date) == .string && Style(.uuid) == .string && Style(PostgresDataType(99_999)) == .string)
+        #expect(
+            Style(.text) == .string && Style(.date) == .string && Style(.uuid) == .string
+                && Style(PostgresDataType(99_999)) == .string)
         #expect(Style(Self.int4Array) == .array(.verbatimNumber))
         #expect(Style(Self.byteaArray) == .array(.bytea))
         #expect(Style(PostgresDataType(199)) == .array(.json))

@@ -135,7 +135,9 @@ enum PostgresTextReference {
                         bytes.append(text[index])
                         index += 1
                     }
-                    while let last = bytes.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D { bytes.removeLast() }
+                    while let last = bytes.last, last == 0x20 || last == 0x09 || last == 0x0A || last == 0x0D {
+                        bytes.removeLast()
+                    }
                     let item = String(decoding: bytes, as: UTF8.self)
                     guard !item.isEmpty else { return nil }
                     items.append(item.uppercased() == "NULL" ? .null : .element(item))
@@ -167,7 +169,8 @@ enum PostgresTextReference {
         case .array(let items):
             return "{" + items.map(arrayOutput).joined(separator: ",") + "}"
         case .element(let text):
-            let needsQuotes = text.isEmpty || text.uppercased() == "NULL"
+            let needsQuotes =
+                text.isEmpty || text.uppercased() == "NULL"
                 || text.unicodeScalars.contains { "{},\"\\ \t\n\r\u{0B}\u{0C}".unicodeScalars.contains($0) }
             guard needsQuotes else { return text }
             var quoted = "\""

@@ -1,7 +1,8 @@
 import Core
-@testable import Postgres
 import Stream
 import Testing
+
+@testable import Postgres
 
 /// `PostgresTypeCatalog`: what `pg_type` says about types Conduit does not name (enums, domains,
 /// arrays of those, `inet[]`) → how their values are written and which kind they describe as.
@@ -66,7 +67,8 @@ import Testing
         #expect(Self.catalog.style(for: Self.intList) == .array(.verbatimNumber))
         #expect(Self.catalog.style(for: Self.intListArray) == .array(.array(.verbatimNumber)))
         #expect(Self.catalog.style(for: Self.moodList) == .array(.string))
-        #expect(Self.catalog.style(for: Self.positive) == .verbatimNumber && Self.catalog.style(for: Self.small) == .verbatimNumber)
+        #expect(
+            Self.catalog.style(for: Self.positive) == .verbatimNumber && Self.catalog.style(for: Self.small) == .verbatimNumber)
         #expect(Self.catalog.style(for: Self.mood) == .string && Self.catalog.style(for: Self.int2vector) == .string)
         #expect(Self.catalog.style(for: PostgresDataType(99_999)) == .string)
         // Known types never consult it.
@@ -89,7 +91,9 @@ import Testing
 
     /// Guards a catalog that loops (PostgreSQL allows none): the walk stops, the value travels as text.
     @Test func loopingCatalogEnds() {
-        let looping = PostgresTypeCatalog(rows: [["16600", "d", "16601", "0", ",", "f"], ["16601", "d", "16600", "0", ",", "f"]])
+        let looping = PostgresTypeCatalog(rows: [
+            ["16600", "d", "16601", "0", ",", "f"], ["16601", "d", "16600", "0", ",", "f"],
+        ])
         #expect(looping.style(for: PostgresDataType(16_600)) == .string)
         #expect(looping.kind(for: PostgresDataType(16_600)) == nil)
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Snowflake
 
 @Suite struct SnowflakeNameTests {

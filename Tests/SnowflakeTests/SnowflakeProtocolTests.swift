@@ -2,6 +2,7 @@ import Core
 import HTTP
 import Stream
 import Testing
+
 @testable import Snowflake
 
 /// The request-level pieces of the protocol: retry timing and what is retried, gzip bodies, and
@@ -20,7 +21,9 @@ import Testing
     }
 
     /// Retried: the service not reached or not heard, 5xx, 408, 429. Kept: answers, and 413.
-    @Test(arguments: [(200, false), (400, false), (403, false), (408, true), (413, false), (429, true), (500, true), (503, true), (504, true)])
+    @Test(arguments: [
+        (200, false), (400, false), (403, false), (408, true), (413, false), (429, true), (500, true), (503, true), (504, true),
+    ])
     func retriesTheStatusesThatSayNothingRan(status: Int, retried: Bool) {
         #expect((HTTPRetry.transientReason(.success(HTTPResponse(status: status, body: []))) != nil) == retried)
     }
@@ -42,10 +45,13 @@ import Testing
     /// The per-row measure adds up to the bindings' exact size: each row's cells (quoted,
     /// escaped, or null) with a comma, less the commas before each array's first element.
     @Test func bindingBytesAddUpToTheRequest() {
-        let values = [#""plain""#, #""quote \" and \\ back""#, #""tab\tnew\nline\r\u0001\u000b\u001f""#, "null", #""ünï ✓""#, "12", #""""#]
+        let values = [
+            #""plain""#, #""quote \" and \\ back""#, #""tab\tnew\nline\r\u0001\u000b\u001f""#, "null", #""ünï ✓""#, "12", #""""#,
+        ]
         var lines: [String] = []
         for row in 0..<40 {
-            let a = values[row % values.count], b = values[(row * 3 + 1) % values.count]
+            let a = values[row % values.count]
+            let b = values[(row * 3 + 1) % values.count]
             lines.append(row % 5 == 4 ? #"{"a":\#(a)}"# : #"{"a":\#(a),"b":\#(b)}"#)
         }
         let (batch, refusal) = SnowflakeBatchTests.stage(lines, kinds: [(.text, "VARCHAR"), (.text, "VARCHAR")])

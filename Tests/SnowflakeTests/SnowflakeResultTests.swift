@@ -2,12 +2,14 @@ import Core
 import Foundation
 import Stream
 import Testing
+
 @testable import Snowflake
 
 @Suite struct SnowflakeResultTests {
     /// DML answers carry a JSON rowset: read as text, nulls as nil.
     @Test func jsonRowsetReadsAsText() throws {
-        let data = try JSONParser.parse(#"{"rowtype":[{"name":"number of rows inserted"}],"queryResultFormat":"json","rowset":[["3"],[null]]}"#)
+        let data = try JSONParser.parse(
+            #"{"rowtype":[{"name":"number of rows inserted"}],"queryResultFormat":"json","rowset":[["3"],[null]]}"#)
         let result = try SnowflakeResult(data: data)
         #expect(result.columns == ["number of rows inserted"])
         #expect(result.rows == [["3"], [nil]])
@@ -15,7 +17,8 @@ import Testing
 
     /// An answer split into chunks (large results) is refused rather than read in part.
     @Test func chunkedResultsAreRefused() throws {
-        let data = try JSONParser.parse(#"{"rowtype":[],"queryResultFormat":"arrow","rowsetBase64":"","chunks":[{"url":"https://x"}]}"#)
+        let data = try JSONParser.parse(
+            #"{"rowtype":[],"queryResultFormat":"arrow","rowsetBase64":"","chunks":[{"url":"https://x"}]}"#)
         #expect(throws: SnowflakeResultError.self) { try SnowflakeResult(data: data) }
     }
 
@@ -42,21 +45,23 @@ import Testing
     /// A table's columns as the loader learns them from information_schema.
     @Test func capturedColumnsReadAsText() throws {
         let result = try SnowflakeResult(data: try Self.captured("information_schema_columns"))
-        #expect(result.rows.prefix(4).map { Array($0.prefix(5)) } == [
-            ["ID", "NUMBER", "1", "38", "0"], ["AMOUNT", "NUMBER", "2", "10", "2"],
-            ["WIDE", "NUMBER", "3", "38", "10"], ["RATIO", "FLOAT", "4", nil, nil],
-        ])
+        #expect(
+            result.rows.prefix(4).map { Array($0.prefix(5)) } == [
+                ["ID", "NUMBER", "1", "38", "0"], ["AMOUNT", "NUMBER", "2", "10", "2"],
+                ["WIDE", "NUMBER", "3", "38", "10"], ["RATIO", "FLOAT", "4", nil, nil],
+            ])
     }
 
     /// Decimals of every scale and the int64 extremes keep their digits; empty results are empty.
     @Test func capturedNumbersKeepTheirDigits() throws {
         let result = try SnowflakeResult(data: try Self.captured("select_all_types"))
-        #expect(result.rows.map { Array($0.prefix(3)) } == [
-            ["-9223372036854775808", "-0.05", "-0.0000000001"],
-            ["1", "12.34", "1234567890123456789012345678.0123456789"],
-            ["4", nil, nil],
-            ["9223372036854775807", "99999999.99", "-9999999999999999999999999999.9999999999"],
-        ])
+        #expect(
+            result.rows.map { Array($0.prefix(3)) } == [
+                ["-9223372036854775808", "-0.05", "-0.0000000001"],
+                ["1", "12.34", "1234567890123456789012345678.0123456789"],
+                ["4", nil, nil],
+                ["9223372036854775807", "99999999.99", "-9999999999999999999999999999.9999999999"],
+            ])
         #expect(try SnowflakeResult(data: try Self.captured("empty_result")).rows.isEmpty)
     }
 }

@@ -1,6 +1,7 @@
 import Core
 import Stream
 import Testing
+
 @testable import Snowflake
 
 @Suite struct SnowflakeStageTests {
@@ -13,19 +14,24 @@ import Testing
     /// The answers have the real shape: `encryptionMaterial` beside `stageInfo` under `data`.
     @Test func uploadsOnlyToUnencryptedPresignedStages() throws {
         let plain = try Self.stageInfo(
-            #"{"command":"UPLOAD","stageInfo":{"locationType":"GCS","presignedUrl":"http://localhost:8000/upload/x.csv","isClientSideEncrypted":false},"encryptionMaterial":null}"#)
+            #"{"command":"UPLOAD","stageInfo":{"locationType":"GCS","presignedUrl":"http://localhost:8000/upload/x.csv","isClientSideEncrypted":false},"encryptionMaterial":null}"#
+        )
         #expect(SnowflakeDestination.presignedUploadURL(plain) == "http://localhost:8000/upload/x.csv")
-        let absent = try Self.stageInfo(#"{"stageInfo":{"locationType":"GCS","presignedUrl":"https://storage.googleapis.com/b/x?sig=1"}}"#)
+        let absent = try Self.stageInfo(
+            #"{"stageInfo":{"locationType":"GCS","presignedUrl":"https://storage.googleapis.com/b/x?sig=1"}}"#)
         #expect(SnowflakeDestination.presignedUploadURL(absent) == "https://storage.googleapis.com/b/x?sig=1")
         // An internal stage that encrypts on the client: its key would be ignored, so no upload.
         let encrypted = try Self.stageInfo(
-            #"{"command":"UPLOAD","stageInfo":{"locationType":"GCS","presignedUrl":"https://storage.googleapis.com/b/x","isClientSideEncrypted":true},"encryptionMaterial":{"queryStageMasterKey":"a2V5","queryId":"q","smkId":1}}"#)
+            #"{"command":"UPLOAD","stageInfo":{"locationType":"GCS","presignedUrl":"https://storage.googleapis.com/b/x","isClientSideEncrypted":true},"encryptionMaterial":{"queryStageMasterKey":"a2V5","queryId":"q","smkId":1}}"#
+        )
         #expect(SnowflakeDestination.presignedUploadURL(encrypted) == nil)
         let materialOnly = try Self.stageInfo(
-            #"{"stageInfo":{"locationType":"GCS","presignedUrl":"https://storage.googleapis.com/b/x"},"encryptionMaterial":[{"queryStageMasterKey":"a2V5","queryId":"q","smkId":1}]}"#)
+            #"{"stageInfo":{"locationType":"GCS","presignedUrl":"https://storage.googleapis.com/b/x"},"encryptionMaterial":[{"queryStageMasterKey":"a2V5","queryId":"q","smkId":1}]}"#
+        )
         #expect(SnowflakeDestination.presignedUploadURL(materialOnly) == nil)
         let flagOnly = try Self.stageInfo(
-            #"{"stageInfo":{"locationType":"GCS","presignedUrl":"https://storage.googleapis.com/b/x","isClientSideEncrypted":true}}"#)
+            #"{"stageInfo":{"locationType":"GCS","presignedUrl":"https://storage.googleapis.com/b/x","isClientSideEncrypted":true}}"#
+        )
         #expect(SnowflakeDestination.presignedUploadURL(flagOnly) == nil)
         let amazon = try Self.stageInfo(#"{"stageInfo":{"locationType":"S3","location":"bucket/path/","presignedUrl":null}}"#)
         #expect(SnowflakeDestination.presignedUploadURL(amazon) == nil)

@@ -1,5 +1,6 @@
 import Core
 import Testing
+
 @testable import Snowflake
 
 @Suite struct SnowflakeTypeTests {
@@ -17,12 +18,27 @@ import Testing
 
     /// A source `numeric(p,s)` keeps its precision and scale; a source type outside the mapping loads as text.
     @Test func sourceColumnsKeepPrecisionAndScale() {
-        #expect(SourceColumn(name: "a", sourceType: "numeric(10,2)", kind: .numeric, sourceKind: "postgresql", sourceTypeIsPortable: true).snowflakeType == "NUMBER(10,2)")
-        #expect(SourceColumn(name: "a", sourceType: "numeric(12)", kind: .numeric, sourceKind: "postgresql", sourceTypeIsPortable: true).snowflakeType == "NUMBER(12,0)")
-        #expect(SourceColumn(name: "a", sourceType: "numeric", kind: .numeric, sourceKind: "postgresql", sourceTypeIsPortable: true).snowflakeType == "NUMBER(38,9)")
-        #expect(SourceColumn(name: "a", sourceType: "numeric(50,2)", kind: .numeric, sourceKind: "postgresql", sourceTypeIsPortable: true).snowflakeType == "NUMBER(38,9)")
-        #expect(SourceColumn(name: "a", sourceType: "mood", kind: nil, sourceKind: "postgresql", sourceTypeIsPortable: false).snowflakeType == "VARCHAR")
-        #expect(SourceColumn(name: "a", sourceType: "", kind: nil, sourceKind: "postgresql", sourceTypeIsPortable: false).snowflakeType == nil)
+        #expect(
+            SourceColumn(
+                name: "a", sourceType: "numeric(10,2)", kind: .numeric, sourceKind: "postgresql", sourceTypeIsPortable: true
+            ).snowflakeType == "NUMBER(10,2)")
+        #expect(
+            SourceColumn(
+                name: "a", sourceType: "numeric(12)", kind: .numeric, sourceKind: "postgresql", sourceTypeIsPortable: true
+            ).snowflakeType == "NUMBER(12,0)")
+        #expect(
+            SourceColumn(name: "a", sourceType: "numeric", kind: .numeric, sourceKind: "postgresql", sourceTypeIsPortable: true)
+                .snowflakeType == "NUMBER(38,9)")
+        #expect(
+            SourceColumn(
+                name: "a", sourceType: "numeric(50,2)", kind: .numeric, sourceKind: "postgresql", sourceTypeIsPortable: true
+            ).snowflakeType == "NUMBER(38,9)")
+        #expect(
+            SourceColumn(name: "a", sourceType: "mood", kind: nil, sourceKind: "postgresql", sourceTypeIsPortable: false)
+                .snowflakeType == "VARCHAR")
+        #expect(
+            SourceColumn(name: "a", sourceType: "", kind: nil, sourceKind: "postgresql", sourceTypeIsPortable: false)
+                .snowflakeType == nil)
     }
 
     /// Snowflake's `information_schema` type names read back as the kinds values are checked against.

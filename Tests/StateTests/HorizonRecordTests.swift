@@ -1,7 +1,8 @@
+import TestSupport
 import Testing
+
 @testable import Core
 @testable import State
-import TestSupport
 
 /// The note `conduit-extract` keeps of what the safe horizon held back, which `conduit-state show`
 /// and `--dry-run` print.
@@ -18,14 +19,17 @@ import TestSupport
         #expect(HorizonRecord.read(stateFile: state, resource: "users") == record)
         #expect(
             record.sentence
-                == "the last extract (2026-01-02T03:04:05Z) held back 3 rows from 12: the transaction of pid 42 (role app, idle in transaction), open 9.5 s; they load in a run after it ends")
+                == "the last extract (2026-01-02T03:04:05Z) held back 3 rows from 12: the transaction of pid 42 (role app, idle in transaction), open 9.5 s; they load in a run after it ends"
+        )
     }
 
     /// A run that held nothing replaces one that held rows; a second such run writes nothing.
     @Test func nothingHeldAfterNothingHeldWritesNothing() throws {
         let folder = try Sandbox()
         let state = StateFile(path: folder.path("s.json"))
-        let held = HorizonRecord(at: "2026-01-01T00:00:00Z", heldRows: 1, heldFrom: .string("2026-01-01T00:00:00Z"), blocker: nil, pid: nil, ageSeconds: nil)
+        let held = HorizonRecord(
+            at: "2026-01-01T00:00:00Z", heldRows: 1, heldFrom: .string("2026-01-01T00:00:00Z"), blocker: nil, pid: nil,
+            ageSeconds: nil)
         try held.write(stateFile: state, resource: "r")
         let none = HorizonRecord(at: "2026-01-01T00:01:00Z", heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil)
         try none.write(stateFile: state, resource: "r")

@@ -1,11 +1,13 @@
 import Testing
+
 @testable import Core
 @testable import State
 @testable import Stream
 
 @Suite struct IncrementalTrackerTests {
     /// Feeds lines to a tracker, numbering them from 1.
-    private func track(_ lines: [String], column: String? = "id", ordered: Bool = true) throws(ConduitError) -> IncrementalTracker {
+    private func track(_ lines: [String], column: String? = "id", ordered: Bool = true) throws(ConduitError) -> IncrementalTracker
+    {
         var tracker = IncrementalTracker(column: column, requiresOrder: ordered)
         for (index, line) in lines.enumerated() {
             let bytes = Array(line.utf8)

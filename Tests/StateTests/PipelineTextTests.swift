@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 @testable import State
 
@@ -10,10 +11,22 @@ import Testing
     @Test(arguments: [
         ("conduit-extract r", ["conduit-extract r"]),
         ("conduit-extract r | jq -c .", ["conduit-extract r", "jq -c ."]),
-        (#"conduit-extract r | jq -c 'select(.a | . > 1)' | awk -F';' '{print}'"#, ["conduit-extract r", #"jq -c 'select(.a | . > 1)'"#, #"awk -F';' '{print}'"#]),
-        (#"conduit-extract r 2>&1 | grep -v "a || b; c" |& cat >&2"#, ["conduit-extract r 2>&1", #"grep -v "a || b; c""#, "cat >&2"]),
-        ("conduit-extract r | sed \"s/$(date +%s)/x/\" | tr a\\|b c", ["conduit-extract r", "sed \"s/$(date +%s)/x/\"", "tr a\\|b c"]),
-        ("conduit-extract r | diff - <(sort f; echo) | cat &> log", ["conduit-extract r", "diff - <(sort f; echo)", "cat &> log"]),
+        (
+            #"conduit-extract r | jq -c 'select(.a | . > 1)' | awk -F';' '{print}'"#,
+            ["conduit-extract r", #"jq -c 'select(.a | . > 1)'"#, #"awk -F';' '{print}'"#]
+        ),
+        (
+            #"conduit-extract r 2>&1 | grep -v "a || b; c" |& cat >&2"#,
+            ["conduit-extract r 2>&1", #"grep -v "a || b; c""#, "cat >&2"]
+        ),
+        (
+            "conduit-extract r | sed \"s/$(date +%s)/x/\" | tr a\\|b c",
+            ["conduit-extract r", "sed \"s/$(date +%s)/x/\"", "tr a\\|b c"]
+        ),
+        (
+            "conduit-extract r | diff - <(sort f; echo) | cat &> log",
+            ["conduit-extract r", "diff - <(sort f; echo)", "cat &> log"]
+        ),
         ("X=1 conduit-extract r | `which jq` -c . \n", ["X=1 conduit-extract r", "`which jq` -c ."]),
         ("conduit-extract r | jq $'a\\'|b'", ["conduit-extract r", "jq $'a\\'|b'"]),
     ])
@@ -57,7 +70,8 @@ import Testing
     /// Guards finding a command behind another (`timeout 60 jq`, `env jq`, `"jq"`), for the jq
     /// check and for telling the extract from a script.
     @Test func runsFindsACommandBehindAnother() {
-        for stage in ["jq -c .", "timeout 60 jq -c .", "env jq .", "nice -n 5 /usr/bin/jq .", "\"jq\" -c .", "stdbuf -oL 'jq' ."] {
+        for stage in ["jq -c .", "timeout 60 jq -c .", "env jq .", "nice -n 5 /usr/bin/jq .", "\"jq\" -c .", "stdbuf -oL 'jq' ."]
+        {
             #expect(PipelineText.runs("jq", stage), "\(stage)")
         }
         #expect(!PipelineText.runs("jq", "jqx -c ."))
@@ -67,7 +81,8 @@ import Testing
 
     /// Guards that a here-string (`<<<`) is one word on its line, not a here-document.
     @Test func hereStringIsAccepted() throws {
-        #expect(try PipelineText(parsing: "conduit-extract r | grep -f - <<< x").stages == ["conduit-extract r", "grep -f - <<< x"])
+        #expect(
+            try PipelineText(parsing: "conduit-extract r | grep -f - <<< x").stages == ["conduit-extract r", "grep -f - <<< x"])
     }
 
     /// Guards the command word: assignments skipped, the path dropped.

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import Core
 @testable import State
 @testable import Stream
-import TestSupport
 
 @Suite struct StateFileTests {
     /// The file is written exactly as SPEC 5 says: pretty, keys sorted, trailing newline, exact digits.
@@ -16,15 +17,16 @@ import TestSupport
             document.set(.number("1234567890123456789012345678901234567890"), for: "big")
             document.set(.string("2024-05-01T12:00:00.123456Z"), for: "events")
         }
-        #expect(try folder.read(".conduit_state.json") == """
-            {
-              "big": 1234567890123456789012345678901234567890,
-              "events": "2024-05-01T12:00:00.123456Z",
-              "sync_new_users": 9007199254740993,
-              "sync_orders": 98765
-            }
+        #expect(
+            try folder.read(".conduit_state.json") == """
+                {
+                  "big": 1234567890123456789012345678901234567890,
+                  "events": "2024-05-01T12:00:00.123456Z",
+                  "sync_new_users": 9007199254740993,
+                  "sync_orders": 98765
+                }
 
-            """)
+                """)
         #expect(try state.value(of: "sync_new_users") == .number("9007199254740993"))
     }
 
@@ -79,7 +81,8 @@ import TestSupport
             document.set(.number("2"), for: "sync_new_users")
         }
         let document = try state.read()
-        #expect(document.members["zeta"] == .object([JSONMember(key: "nested", value: .array([.number("1"), .bool(true), .null]))]))
+        #expect(
+            document.members["zeta"] == .object([JSONMember(key: "nested", value: .array([.number("1"), .bool(true), .null]))]))
         #expect(document.members["flag"] == .bool(false))
         #expect(document.members["sync_new_users"] == .number("2"))
     }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Core
 @testable import State
 @testable import Stream

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
+
 @testable import Core
 @testable import State
 @testable import Stream
-import TestSupport
 
 /// How `conduit-state commit` judges a stream against the records its extract leaves (SPEC
 /// section 5: confirmation is exact): `StreamEnd.judge` over `EndConfirmation` records written
@@ -42,7 +43,8 @@ import TestSupport
         }
 
         func judge(run: RunLock, _ received: StreamEnd.Received) -> StreamEnd {
-            StreamEnd.judge(confirmation.records(for: run.run.id).ends, received: received, resource: StreamEndJudgeTests.resource)
+            StreamEnd.judge(
+                confirmation.records(for: run.run.id).ends, received: received, resource: StreamEndJudgeTests.resource)
         }
     }
 
@@ -60,7 +62,8 @@ import TestSupport
     @Test func noRecordIsUnconfirmed() throws {
         let fixture = try Fixture()
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
-        let reason = try #require(Self.unconfirmedReason(fixture.judge(run: lock, fixture.received(Self.written, maximum: .number("3")))))
+        let reason = try #require(
+            Self.unconfirmedReason(fixture.judge(run: lock, fixture.received(Self.written, maximum: .number("3")))))
         #expect(reason.contains("the stream ended early"), "\(reason)")
     }
 
@@ -100,7 +103,8 @@ import TestSupport
         let fixture = try Fixture()
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
         try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"))
-        let reason = try #require(Self.unconfirmedReason(fixture.judge(run: lock, fixture.received(modification.received, maximum: .number("3")))))
+        let reason = try #require(
+            Self.unconfirmedReason(fixture.judge(run: lock, fixture.received(modification.received, maximum: .number("3")))))
         #expect(reason.contains("the stream was modified between conduit-extract and this commit"), "\(reason)")
         #expect(reason.contains(modification.says), "\(reason)")
         #expect(!reason.contains("1 rows"), "\(reason)")
@@ -114,7 +118,8 @@ import TestSupport
         try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"), extract: "a")
         try fixture.extractEnds(run: lock, bytes: "{\"id\":1}\n", lastValue: .number("1"), extract: "b")
         #expect(fixture.judge(run: lock, fixture.received(Self.written, maximum: .number("3"))) == .confirmed)
-        let reason = try #require(Self.unconfirmedReason(fixture.judge(run: lock, fixture.received("{\"id\":2}\n", maximum: .number("2")))))
+        let reason = try #require(
+            Self.unconfirmedReason(fixture.judge(run: lock, fixture.received("{\"id\":2}\n", maximum: .number("2")))))
         #expect(reason.contains("2 runs of conduit-extract (pids \(getpid()), \(getpid()))"), "\(reason)")
     }
 
@@ -125,7 +130,8 @@ import TestSupport
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
         try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"))
         let ends = fixture.confirmation.records(for: lock.run.id).ends
-        let rewritten = StreamEnd.rewritten(ends, received: fixture.received("{\"id\":1003}\n", maximum: .number("1003"), maximumLine: 4), column: "id")
+        let rewritten = StreamEnd.rewritten(
+            ends, received: fixture.received("{\"id\":1003}\n", maximum: .number("1003"), maximumLine: 4), column: "id")
         guard case .void(let reason, let status)? = rewritten else {
             Issue.record("expected a void run, got \(String(describing: rewritten))")
             return
@@ -135,9 +141,13 @@ import TestSupport
         #expect(StreamEnd.rewritten(ends, received: fixture.received("{\"id\":3}\n", maximum: .number("3")), column: "id") == nil)
         #expect(StreamEnd.rewritten(ends, received: fixture.received("{\"id\":2}\n", maximum: .number("2")), column: "id") == nil)
         // Timestamps compare by instant: the same instant written with an offset is not above.
-        #expect(StreamEnd.rewritten(
-            [EndConfirmation.End(extract: "x", pid: 1, rows: 1, bytes: 1, hash: "0", lastValue: .string("2024-05-01T12:00:00Z"))],
-            received: fixture.received("{}\n", maximum: .string("2024-05-01T14:00:00+02:00")), column: "t") == nil)
+        #expect(
+            StreamEnd.rewritten(
+                [
+                    EndConfirmation.End(
+                        extract: "x", pid: 1, rows: 1, bytes: 1, hash: "0", lastValue: .string("2024-05-01T12:00:00Z"))
+                ],
+                received: fixture.received("{}\n", maximum: .string("2024-05-01T14:00:00+02:00")), column: "t") == nil)
     }
 
     /// Guards --from after every stage finished: identical bytes confirm; as many rows in other
@@ -148,13 +158,18 @@ import TestSupport
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
         try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"))
         let ends = fixture.confirmation.records(for: lock.run.id).ends
-        #expect(StreamEnd.judgeFinished(ends, received: fixture.received(Self.written, maximum: .number("3")), resource: Self.resource) == .confirmed)
+        #expect(
+            StreamEnd.judgeFinished(
+                ends, received: fixture.received(Self.written, maximum: .number("3")), resource: Self.resource) == .confirmed)
         let rewritten = Self.written.replacingOccurrences(of: "id", with: "ID")
-        #expect(StreamEnd.judgeFinished(ends, received: fixture.received(rewritten, maximum: .number("3")), resource: Self.resource)
-            == .filtered(through: .number("3")))
-        let selected = StreamEnd.judgeFinished(ends, received: fixture.received("{\"id\":1}\n", maximum: .number("1")), resource: Self.resource)
+        #expect(
+            StreamEnd.judgeFinished(ends, received: fixture.received(rewritten, maximum: .number("3")), resource: Self.resource)
+                == .filtered(through: .number("3")))
+        let selected = StreamEnd.judgeFinished(
+            ends, received: fixture.received("{\"id\":1}\n", maximum: .number("1")), resource: Self.resource)
         let reason = try #require(Self.unconfirmedReason(selected))
-        #expect(reason.contains("its filters changed the number of rows (conduit-extract wrote 4 rows and 1 arrived)"), "\(reason)")
+        #expect(
+            reason.contains("its filters changed the number of rows (conduit-extract wrote 4 rows and 1 arrived)"), "\(reason)")
     }
 
     /// Guards that records of another run (an earlier run's extract) are ignored.
@@ -179,7 +194,8 @@ import TestSupport
         let fixture = try Fixture()
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
         let id = lock.run.id
-        let junk = "not json\n{\"run\":\"\(id)\",\"pid\":1}\n{\"run\":\"\(id)\",\"rows\":4,\"last_value\":3}\n"
+        let junk =
+            "not json\n{\"run\":\"\(id)\",\"pid\":1}\n{\"run\":\"\(id)\",\"rows\":4,\"last_value\":3}\n"
             + "{\"run\":\"\(id)\",\"extract\":\"e\",\"pid\":1,\"event\":\"end\",\"rows\":\"4\",\"bytes\":36,\"hash\":\"0\"}\n"
             + "{\"run\":\"\(id)\",\"extract\":\"e\",\"pid\":1,\"event\":\"start\",\"state\":\"/x\"}\n"
             + "[\"\(id)\"]\n{\"run\":\"x\(id)\",\"extract\":\"e\",\"pid\":1,\"event\":\"end\",\"rows\":4,\"bytes\":36,\"hash\":\"0\"}\n"
@@ -203,7 +219,9 @@ import TestSupport
 
     // MARK: - Where a stream may start
 
-    func rule(committed: StateValue?, checkpoint: StateValue? = nil, initialValue: StateValue? = nil, fixture: Fixture) -> StartRule {
+    func rule(
+        committed: StateValue?, checkpoint: StateValue? = nil, initialValue: StateValue? = nil, fixture: Fixture
+    ) -> StartRule {
         StartRule(
             resource: Self.resource, committed: committed, checkpoint: checkpoint, initialValue: initialValue,
             stateIdentity: fixture.confirmation.stateIdentity, fingerprint: "f")
@@ -211,7 +229,8 @@ import TestSupport
 
     /// The start records of one extract that started from `value`.
     func starts(
-        from value: StateValue?, fixture: Fixture, origin: String = "--last-value", kind: String = "last_value", read: StateValue? = nil
+        from value: StateValue?, fixture: Fixture, origin: String = "--last-value", kind: String = "last_value",
+        read: StateValue? = nil
     ) throws -> [EndConfirmation.Start] {
         let lock = try fixture.state.acquireRunLock(for: Self.resource)
         try fixture.confirmation.announceStart(
@@ -229,10 +248,17 @@ import TestSupport
         #expect(recorded.first?.origin == "--last-value")
         #expect(try rule(committed: .number("6"), fixture: fixture).check(recorded, atLine: 1).isEmpty)
         let below = try rule(committed: .number("7"), fixture: fixture).check(recorded, atLine: 1)
-        #expect(below.first?.contains("started from 6 (--last-value), below the committed value 7: rows between them load again") == true, "\(below)")
-        let error = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(recorded, atLine: 1) }
+        #expect(
+            below.first?.contains("started from 6 (--last-value), below the committed value 7: rows between them load again")
+                == true, "\(below)")
+        let error = #expect(throws: ConduitError.self) {
+            try rule(committed: .number("2"), fixture: fixture).check(recorded, atLine: 1)
+        }
         #expect(error?.kind == .badInput)
-        #expect(error?.message.contains("line 1: conduit-extract (pid \(getpid())) started from 6 (--last-value) but the committed value of \(Self.resource) is 2") == true, "\(error?.message ?? "")")
+        #expect(
+            error?.message.contains(
+                "line 1: conduit-extract (pid \(getpid())) started from 6 (--last-value) but the committed value of \(Self.resource) is 2"
+            ) == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("conduit-state set \(Self.resource) 6") == true)
     }
 
@@ -241,15 +267,22 @@ import TestSupport
     /// means another run committed in between, a 75 that loads nothing.
     @Test func startReadFromTheStateMustBeThisRunsOwn() throws {
         let fixture = try Fixture()
-        let fromCheckpoint = try starts(from: .number("9"), fixture: fixture, origin: "the checkpoint", kind: "checkpoint", read: .number("9"))
-        #expect(try rule(committed: .number("2"), checkpoint: .number("9"), fixture: fixture).check(fromCheckpoint, atLine: 1).isEmpty)
+        let fromCheckpoint = try starts(
+            from: .number("9"), fixture: fixture, origin: "the checkpoint", kind: "checkpoint", read: .number("9"))
+        #expect(
+            try rule(committed: .number("2"), checkpoint: .number("9"), fixture: fixture).check(fromCheckpoint, atLine: 1).isEmpty
+        )
         let raced = #expect(throws: ConduitError.self) {
             try rule(committed: .number("2"), checkpoint: .number("8"), fixture: fixture).check(fromCheckpoint, atLine: 1)
         }
         #expect(raced?.kind == .busy)
-        #expect(raced?.message.contains("read 9 for \(Self.resource) but the checkpoint of the interrupted run is now 8: another run committed between the two reads") == true, "\(raced?.message ?? "")")
+        #expect(
+            raced?.message.contains(
+                "read 9 for \(Self.resource) but the checkpoint of the interrupted run is now 8: another run committed between the two reads"
+            ) == true, "\(raced?.message ?? "")")
         let lookback = try Fixture()
-        let lowered = try starts(from: .number("3"), fixture: lookback, origin: "the state file", kind: "state", read: .number("5"))
+        let lowered = try starts(
+            from: .number("3"), fixture: lookback, origin: "the state file", kind: "state", read: .number("5"))
         #expect(try rule(committed: .number("5"), fixture: lookback).check(lowered, atLine: 1).isEmpty)
         #expect(throws: ConduitError.self) { try rule(committed: .number("4"), fixture: lookback).check(lowered, atLine: 1) }
     }
@@ -258,7 +291,10 @@ import TestSupport
     /// only at or below initial_value, or 0 without one.
     @Test func firstRunStarts() throws {
         let fixture = try Fixture()
-        #expect(try rule(committed: nil, fixture: fixture).check(try starts(from: nil, fixture: fixture, kind: "first_run"), atLine: 1).isEmpty)
+        #expect(
+            try rule(committed: nil, fixture: fixture).check(
+                try starts(from: nil, fixture: fixture, kind: "first_run"), atLine: 1
+            ).isEmpty)
         let fresh = try Fixture()
         let fromFive = try starts(from: .number("5"), fixture: fresh)
         #expect(throws: ConduitError.self) { try rule(committed: nil, fixture: fresh).check(fromFive, atLine: 1) }
@@ -269,20 +305,28 @@ import TestSupport
     /// extract at all) is refused, and that one of another kind of value is refused naming both kinds.
     @Test func missingOrMismatchedStartIsRefused() throws {
         let fixture = try Fixture()
-        let missing = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check([], atLine: 1) }
+        let missing = #expect(throws: ConduitError.self) {
+            try rule(committed: .number("2"), fixture: fixture).check([], atLine: 1)
+        }
         #expect(missing?.message.contains("no conduit-extract of \(Self.resource) reading this state file") == true)
         #expect(missing?.message.contains("--external") == true)
         let text = try starts(from: .string("abc"), fixture: fixture)
         var otherResource = text
         otherResource[0].resource = "another"
-        let resource = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(otherResource, atLine: 1) }
+        let resource = #expect(throws: ConduitError.self) {
+            try rule(committed: .number("2"), fixture: fixture).check(otherResource, atLine: 1)
+        }
         #expect(resource?.message.contains("as another configuration defines it") == true)
-        let kinds = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(text, atLine: 1) }
+        let kinds = #expect(throws: ConduitError.self) {
+            try rule(committed: .number("2"), fixture: fixture).check(text, atLine: 1)
+        }
         #expect(kinds?.message.contains("the string abc") == true, "\(kinds?.message ?? "")")
         var foreign = text
         foreign[0].state = "/elsewhere/.conduit_state.json"
         foreign[0].startedFrom = .number("1")
-        let other = #expect(throws: ConduitError.self) { try rule(committed: .number("2"), fixture: fixture).check(foreign, atLine: 1) }
+        let other = #expect(throws: ConduitError.self) {
+            try rule(committed: .number("2"), fixture: fixture).check(foreign, atLine: 1)
+        }
         #expect(other?.message.contains("read the state file /elsewhere/.conduit_state.json") == true)
     }
 }

@@ -14,7 +14,10 @@ import Testing
     }
 
     /// Guards the RFC 4648 test vectors, in both directions.
-    @Test(arguments: [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")])
+    @Test(arguments: [
+        ("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="),
+        ("foobar", "Zm9vYmFy"),
+    ])
     func rfc4648Vectors(plain: String, encoded: String) {
         #expect(Self.decode(encoded) == Array(plain.utf8))
         #expect(Self.encode(Array(plain.utf8)) == encoded)

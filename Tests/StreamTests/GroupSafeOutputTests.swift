@@ -1,6 +1,6 @@
+import Core
 import Foundation
 import Glibc
-import Core
 import Stream
 import Testing
 
@@ -151,12 +151,14 @@ final class ExtractorBuffer {
 
     /// Guards that abandoning (the source failed) writes every complete group — including one
     /// completed since the last flush, or held in the temporary file — and drops the open group.
-    @Test(arguments: SinkKind.allCases, [
-        // Stop inside a small group, inside the big group (spilled), just after it, inside later groups.
-        StopPoint(row: 2, flushEvery: 1), StopPoint(row: 40, flushEvery: 1), StopPoint(row: 40, flushEvery: 7),
-        StopPoint(row: 95, flushEvery: 1), StopPoint(row: 95, flushEvery: 1000), StopPoint(row: 96, flushEvery: 3),
-        StopPoint(row: 100, flushEvery: 1), StopPoint(row: 99, flushEvery: 1000), StopPoint(row: 104, flushEvery: 5),
-    ])
+    @Test(
+        arguments: SinkKind.allCases,
+        [
+            // Stop inside a small group, inside the big group (spilled), just after it, inside later groups.
+            StopPoint(row: 2, flushEvery: 1), StopPoint(row: 40, flushEvery: 1), StopPoint(row: 40, flushEvery: 7),
+            StopPoint(row: 95, flushEvery: 1), StopPoint(row: 95, flushEvery: 1000), StopPoint(row: 96, flushEvery: 3),
+            StopPoint(row: 100, flushEvery: 1), StopPoint(row: 99, flushEvery: 1000), StopPoint(row: 104, flushEvery: 5),
+        ])
     func abandonWritesCompleteGroupsOnly(sink kind: SinkKind, stop: StopPoint) throws {
         let sink = try Sink(kind)
         let stream = GroupSafeOutput(fd: sink.writeFD, holdsValueGroups: true, memoryLimit: 1024)
@@ -230,7 +232,8 @@ final class ExtractorBuffer {
             if (index + 1) % 1000 == 0 { try extractor.flush() }
         }
         // The last group (1.5 MB) is held in the temporary file; finish drains it and writes nothing else.
-        let before = ThreadIOCounters.read(), bytesBefore = stream.bytesWritten
+        let before = ThreadIOCounters.read()
+        let bytesBefore = stream.bytesWritten
         try extractor.finish()
         if let before, let after = ThreadIOCounters.read() {
             counted = (after.writeCalls - before.writeCalls, stream.bytesWritten - bytesBefore)

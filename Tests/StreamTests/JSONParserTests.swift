@@ -36,11 +36,13 @@ struct JSONParserTests {
     /// Guards that objects keep member order and duplicate keys exactly as written.
     @Test func keepsMemberOrderAndDuplicates() throws {
         let value = try JSONParser.parse(#" {"b":1, "a":[true,false,null], "b":{}} "#)
-        #expect(value == .object([
-            JSONMember(key: "b", value: .number("1")),
-            JSONMember(key: "a", value: .array([.bool(true), .bool(false), .null])),
-            JSONMember(key: "b", value: .object([])),
-        ]))
+        #expect(
+            value
+                == .object([
+                    JSONMember(key: "b", value: .number("1")),
+                    JSONMember(key: "a", value: .array([.bool(true), .bool(false), .null])),
+                    JSONMember(key: "b", value: .object([])),
+                ]))
     }
 
     /// Guards the exact offset and reason reported for malformed text.
@@ -86,19 +88,20 @@ struct JSONParserTests {
     }
 
     /// Guards that invalid UTF-8 is refused wherever it appears, at the offset of the bad sequence.
-    @Test(arguments: [
-        ([0x22, 0xC0, 0xAF, 0x22], 1, "invalid UTF-8"),  // overlong "/"
-        ([0x22, 0xE0, 0x80, 0xAF, 0x22], 1, "invalid UTF-8"),  // overlong 3-byte form
-        ([0x22, 0x61, 0xED, 0xA0, 0x80, 0x22], 2, "invalid UTF-8"),  // encoded surrogate U+D800
-        ([0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], 1, "invalid UTF-8"),  // U+110000
-        ([0x22, 0xE2, 0x82, 0x22], 1, "invalid UTF-8"),  // truncated before the closing quote
-        ([0x22, 0xC3], 1, "invalid UTF-8"),  // truncated at the end of input
-        ([0x22, 0x80, 0x22], 1, "invalid UTF-8"),  // lone continuation byte
-        ([0x22, 0xE9, 0x22], 1, "invalid UTF-8"),  // ISO Latin-1 "é"
-        ([0x22, 0x5C, 0x6E, 0xFF, 0x22], 3, "invalid UTF-8"),  // after an escape
-        ([0xC3, 0xA9], 0, "unexpected byte 0xC3"),  // non-ASCII outside a string
-        ([0xEF, 0xBB, 0xBF, 0x7B, 0x7D], 0, "byte order mark is not allowed"),
-    ] as [([UInt8], Int, String)])
+    @Test(
+        arguments: [
+            ([0x22, 0xC0, 0xAF, 0x22], 1, "invalid UTF-8"),  // overlong "/"
+            ([0x22, 0xE0, 0x80, 0xAF, 0x22], 1, "invalid UTF-8"),  // overlong 3-byte form
+            ([0x22, 0x61, 0xED, 0xA0, 0x80, 0x22], 2, "invalid UTF-8"),  // encoded surrogate U+D800
+            ([0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], 1, "invalid UTF-8"),  // U+110000
+            ([0x22, 0xE2, 0x82, 0x22], 1, "invalid UTF-8"),  // truncated before the closing quote
+            ([0x22, 0xC3], 1, "invalid UTF-8"),  // truncated at the end of input
+            ([0x22, 0x80, 0x22], 1, "invalid UTF-8"),  // lone continuation byte
+            ([0x22, 0xE9, 0x22], 1, "invalid UTF-8"),  // ISO Latin-1 "é"
+            ([0x22, 0x5C, 0x6E, 0xFF, 0x22], 3, "invalid UTF-8"),  // after an escape
+            ([0xC3, 0xA9], 0, "unexpected byte 0xC3"),  // non-ASCII outside a string
+            ([0xEF, 0xBB, 0xBF, 0x7B, 0x7D], 0, "byte order mark is not allowed"),
+        ] as [([UInt8], Int, String)])
     func refusesInvalidUTF8(bytes: [UInt8], offset: Int, reason: String) {
         #expect(throws: JSONSyntaxError(offset: offset, reason: reason)) { try JSONParser.parse(bytes) }
     }

@@ -11,7 +11,11 @@ struct JSONRowTests {
         var value: Value
 
         enum Value: Equatable {
-            case null, bool(Bool), number(String), string(String), container(String)
+            case null
+            case bool(Bool)
+            case number(String)
+            case string(String)
+            case container(String)
         }
 
         var description: String { "\(key)=\(value)" }
@@ -31,17 +35,18 @@ struct JSONRowTests {
             } catch {
                 return .failure(error)
             }
-            return .success(row.members.map { member in
-                let value: Member.Value
-                switch member.value {
-                case .null: value = .null
-                case .bool(let flag): value = .bool(flag)
-                case .number(let range): value = .number(String(decoding: row.lineBytes(range), as: UTF8.self))
-                case .string(let bytes): value = .string(row.string(bytes))
-                case .container(let range): value = .container(String(decoding: row.lineBytes(range), as: UTF8.self))
-                }
-                return Member(key: row.string(member.key), value: value)
-            })
+            return .success(
+                row.members.map { member in
+                    let value: Member.Value
+                    switch member.value {
+                    case .null: value = .null
+                    case .bool(let flag): value = .bool(flag)
+                    case .number(let range): value = .number(String(decoding: row.lineBytes(range), as: UTF8.self))
+                    case .string(let bytes): value = .string(row.string(bytes))
+                    case .container(let range): value = .container(String(decoding: row.lineBytes(range), as: UTF8.self))
+                    }
+                    return Member(key: row.string(member.key), value: value)
+                })
         }
     }
 
@@ -99,30 +104,34 @@ struct JSONRowTests {
 
     /// Scalars keep their kind; numbers their exact text; containers their JSON text.
     @Test func scansEveryKindOfValue() throws {
-        let members = try Self.scan(#"{"n":null,"t":true,"f":false,"i":9007199254740993,"e":1.50e+3,"neg":-0.0,"s":"x","o":{"a":[1, 2]},"a":[],"big":123456789012345678901234567890.000}"#).get()
-        #expect(members == [
-            Member(key: "n", value: .null),
-            Member(key: "t", value: .bool(true)),
-            Member(key: "f", value: .bool(false)),
-            Member(key: "i", value: .number("9007199254740993")),
-            Member(key: "e", value: .number("1.50e+3")),
-            Member(key: "neg", value: .number("-0.0")),
-            Member(key: "s", value: .string("x")),
-            Member(key: "o", value: .container(#"{"a":[1, 2]}"#)),
-            Member(key: "a", value: .container("[]")),
-            Member(key: "big", value: .number("123456789012345678901234567890.000")),
-        ])
+        let members = try Self.scan(
+            #"{"n":null,"t":true,"f":false,"i":9007199254740993,"e":1.50e+3,"neg":-0.0,"s":"x","o":{"a":[1, 2]},"a":[],"big":123456789012345678901234567890.000}"#
+        ).get()
+        #expect(
+            members == [
+                Member(key: "n", value: .null),
+                Member(key: "t", value: .bool(true)),
+                Member(key: "f", value: .bool(false)),
+                Member(key: "i", value: .number("9007199254740993")),
+                Member(key: "e", value: .number("1.50e+3")),
+                Member(key: "neg", value: .number("-0.0")),
+                Member(key: "s", value: .string("x")),
+                Member(key: "o", value: .container(#"{"a":[1, 2]}"#)),
+                Member(key: "a", value: .container("[]")),
+                Member(key: "big", value: .number("123456789012345678901234567890.000")),
+            ])
     }
 
     /// Escapes in keys and values decode to their UTF-8; plain keys point into the line itself.
     @Test func decodesEscapes() throws {
         let line = #"{"a\"b\\c\/\u00e9\ud83d\ude00":"x\ny\t\r\b\f\u0000z\u2028","plain":"é😀","\u0041":"\"\\"}"#
         let members = try Self.scan(line).get()
-        #expect(members == [
-            Member(key: "a\"b\\c/é😀", value: .string("x\ny\t\r\u{8}\u{C}\u{0}z\u{2028}")),
-            Member(key: "plain", value: .string("é😀")),
-            Member(key: "A", value: .string("\"\\")),
-        ])
+        #expect(
+            members == [
+                Member(key: "a\"b\\c/é😀", value: .string("x\ny\t\r\u{8}\u{C}\u{0}z\u{2028}")),
+                Member(key: "plain", value: .string("é😀")),
+                Member(key: "A", value: .string("\"\\")),
+            ])
         var row = JSONRow()
         let bytes = Array(line.utf8)
         let kinds = bytes.withUnsafeBufferPointer { buffer in
@@ -138,12 +147,13 @@ struct JSONRowTests {
 
     /// Duplicate keys are all kept, in the order of the line.
     @Test func keepsDuplicateKeysInOrder() throws {
-        #expect(try Self.scan(#"{"a":1,"b":2,"a":"3","a":null}"#).get() == [
-            Member(key: "a", value: .number("1")),
-            Member(key: "b", value: .number("2")),
-            Member(key: "a", value: .string("3")),
-            Member(key: "a", value: .null),
-        ])
+        #expect(
+            try Self.scan(#"{"a":1,"b":2,"a":"3","a":null}"#).get() == [
+                Member(key: "a", value: .number("1")),
+                Member(key: "b", value: .number("2")),
+                Member(key: "a", value: .string("3")),
+                Member(key: "a", value: .null),
+            ])
     }
 
     /// Whitespace around and inside the object is fine (a CRLF line keeps its carriage return).
@@ -202,13 +212,15 @@ struct JSONRowTests {
     /// 100,000 nested arrays inside an object are an error, not a stack overflow.
     @Test func deepNestingIsAnError() throws {
         let depth = 100_000
-        let line = Array(#"{"deep":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: depth)
+        let line =
+            Array(#"{"deep":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: depth)
             + Array(repeating: UInt8(ascii: "]"), count: depth) + [UInt8(ascii: "}")]
         let error = try #require(throws: JSONRowError.self) { try Self.scan(line).get() }
         #expect(error.key == "deep")
         #expect(error.syntax.reason.contains("nesting"), "\(error)")
         // Nesting within the limit is a value like any other.
-        let shallow = Array(#"{"ok":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 500)
+        let shallow =
+            Array(#"{"ok":"#.utf8) + Array(repeating: UInt8(ascii: "["), count: 500)
             + Array(repeating: UInt8(ascii: "]"), count: 500) + [UInt8(ascii: "}")]
         let members = try Self.scan(shallow).get()
         #expect(members.count == 1 && members.first?.key == "ok")
@@ -217,9 +229,10 @@ struct JSONRowTests {
     /// One JSONRow scans line after line: each scan starts afresh, also after an error.
     @Test func reusesTheRow() throws {
         var row = JSONRow()
-        #expect(try Self.scan(Array(#"{"a\n":"x\ty","b":2}"#.utf8), with: &row).get() == [
-            Member(key: "a\n", value: .string("x\ty")), Member(key: "b", value: .number("2")),
-        ])
+        #expect(
+            try Self.scan(Array(#"{"a\n":"x\ty","b":2}"#.utf8), with: &row).get() == [
+                Member(key: "a\n", value: .string("x\ty")), Member(key: "b", value: .number("2")),
+            ])
         #expect(throws: JSONRowError.self) { try Self.scan(Array(#"{"c":1,"d":}"#.utf8), with: &row).get() }
         #expect(try Self.scan(Array(#"{"\u0063":"\u0064"}"#.utf8), with: &row).get() == [Member(key: "c", value: .string("d"))])
         #expect(row.decoded == Array("cd".utf8))

@@ -18,7 +18,10 @@ struct JSONScanObjectTests {
         (#"{"id":123456,"name":"user"}"#, JSONValue.number("123456")),
         (#"{"name":"user","id":"abc"}"#, .string("abc")),
         (#" { "id" : -1.5e3 } "#, .number("-1.5e3")),
-        (#"{"id":{"a":[1,{"id":2}]},"z":0}"#, .object([JSONMember(key: "a", value: .array([.number("1"), .object([JSONMember(key: "id", value: .number("2"))])]))])),
+        (
+            #"{"id":{"a":[1,{"id":2}]},"z":0}"#,
+            .object([JSONMember(key: "a", value: .array([.number("1"), .object([JSONMember(key: "id", value: .number("2"))])]))])
+        ),
         (#"{"id":[]}"#, .array([])),
         (#"{"id":true}"#, .bool(true)),
         (#"{"id":"line\nbreak \ud83d\ude00"}"#, .string("line\nbreak 😀")),
@@ -122,7 +125,8 @@ struct JSONScanObjectTests {
 
     /// Guards that scanObject agrees with parse on a typical NDJSON row.
     @Test func agreesWithParse() throws {
-        let line = #"{"id":123456,"name":"user 123456","email":"u123456@example.com","created_at":"2024-05-01T12:00:00.123456Z","score":12.50,"active":true,"meta":{"a":1}}"#
+        let line =
+            #"{"id":123456,"name":"user 123456","email":"u123456@example.com","created_at":"2024-05-01T12:00:00.123456Z","score":12.50,"active":true,"meta":{"a":1}}"#
         guard case .object(let members) = try JSONParser.parse(line) else {
             Issue.record("expected an object")
             return

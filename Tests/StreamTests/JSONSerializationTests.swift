@@ -41,36 +41,38 @@ struct JSONSerializationTests {
     /// Guards the exact pretty layout: 2 spaces, `"key": value`, UTF-8 key order, `{}` and `[]`, no trailing newline.
     @Test func prettyPrintsSortedExactly() throws {
         let value = try JSONParser.parse(#"{"b":[1,true],"é":[],"a":{},"B":"x","c":{"z":null,"y":"s"}}"#)
-        #expect(value.prettySerialized(sortKeys: true) == """
-            {
-              "B": "x",
-              "a": {},
-              "b": [
-                1,
-                true
-              ],
-              "c": {
-                "y": "s",
-                "z": null
-              },
-              "é": []
-            }
-            """)
-        #expect(value.prettySerialized(sortKeys: false) == """
-            {
-              "b": [
-                1,
-                true
-              ],
-              "é": [],
-              "a": {},
-              "B": "x",
-              "c": {
-                "z": null,
-                "y": "s"
-              }
-            }
-            """)
+        #expect(
+            value.prettySerialized(sortKeys: true) == """
+                {
+                  "B": "x",
+                  "a": {},
+                  "b": [
+                    1,
+                    true
+                  ],
+                  "c": {
+                    "y": "s",
+                    "z": null
+                  },
+                  "é": []
+                }
+                """)
+        #expect(
+            value.prettySerialized(sortKeys: false) == """
+                {
+                  "b": [
+                    1,
+                    true
+                  ],
+                  "é": [],
+                  "a": {},
+                  "B": "x",
+                  "c": {
+                    "z": null,
+                    "y": "s"
+                  }
+                }
+                """)
     }
 
     /// Guards that pretty output of scalars and empty containers has no extra whitespace.

@@ -1,6 +1,6 @@
+import Core
 import Foundation
 import Glibc
-import Core
 import Stream
 import Testing
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import Stream
 
 /// The running hash that confirms a stream's bytes (SPEC section 5: confirm only identical

@@ -13,7 +13,8 @@ package final class Sandbox: Sendable {
         if let configured = ProcessInfo.processInfo.environment["CONDUIT_BIN_DIR"], !configured.isEmpty {
             return configured
         }
-        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let testBinary =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var url = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
         // On Linux the tests run from `<build>/conduitPackageTests.xctest`, a file beside the executables.
         while !FileManager.default.fileExists(atPath: url.appendingPathComponent("conduit-state").path), url.path != "/" {

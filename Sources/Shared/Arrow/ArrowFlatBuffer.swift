@@ -30,7 +30,9 @@ struct ArrowFlatBuffer {
         ArrowError(reason, at: base + position)
     }
 
-    func integer<T: FixedWidthInteger>(_ type: T.Type, at position: Int, _ what: @autoclosure () -> String) throws(ArrowError) -> T {
+    func integer<T: FixedWidthInteger>(
+        _ type: T.Type, at position: Int, _ what: @autoclosure () -> String
+    ) throws(ArrowError) -> T {
         guard let value = loadLittleEndian(type, from: bytes, at: position) else {
             throw error("\(what()) lies outside the \(bytes.count)-byte message metadata", at: max(0, min(position, bytes.count)))
         }
@@ -56,7 +58,8 @@ struct ArrowFlatBuffer {
         guard inlineSize >= 4, position <= bytes.count - inlineSize else {
             throw error("\(what()) claims \(inlineSize) bytes, past the end of the message metadata", at: position)
         }
-        return ArrowFlatBufferTable(buffer: self, position: position, vtable: vtable, slotCount: (vtableSize - 4) / 2, inlineSize: inlineSize)
+        return ArrowFlatBufferTable(
+            buffer: self, position: position, vtable: vtable, slotCount: (vtableSize - 4) / 2, inlineSize: inlineSize)
     }
 
     /// Follows the 32-bit offset stored at `position`, which is relative to `position` itself.

@@ -91,7 +91,9 @@ private struct Reader {
             case MessageHeaderType.dictionaryBatch:
                 throw ArrowError("a dictionary batch (dictionary-encoded columns)", at: metadata.base, isUnsupported: true)
             default:
-                throw ArrowError("a message of header type \(headerType) (only Schema and RecordBatch are read)", at: metadata.base, isUnsupported: true)
+                throw ArrowError(
+                    "a message of header type \(headerType) (only Schema and RecordBatch are read)", at: metadata.base,
+                    isUnsupported: true)
             }
         }
         guard let fields else {
@@ -108,7 +110,8 @@ private struct Reader {
         let version = try message.scalar(0, default: Int16(0), "the message version")
         // V4 (Arrow 0.8) and V5 (1.0) share the layout read here; older ones differ.
         guard version == 3 || version == 4 else {
-            throw ArrowError("metadata version V\(Int(version) + 1) (only V4 and V5 are read)", at: metadata.base, isUnsupported: true)
+            throw ArrowError(
+                "metadata version V\(Int(version) + 1) (only V4 and V5 are read)", at: metadata.base, isUnsupported: true)
         }
         let headerType = try message.scalar(1, default: UInt8(0), "the message header type")
         guard let header = try message.table(2, "the message header") else {
@@ -226,7 +229,8 @@ private struct Reader {
             guard [8, 16, 32, 64].contains(bitWidth) else {
                 throw ArrowError("field \"\(name)\" is an integer of \(bitWidth) bits", at: at)
             }
-            return .int(bitWidth: Int(bitWidth), signed: try typeTable.bool(1, default: false, "the signedness of field \"\(name)\""))
+            return .int(
+                bitWidth: Int(bitWidth), signed: try typeTable.bool(1, default: false, "the signedness of field \"\(name)\""))
         case 3:
             switch try typeTable.scalar(0, default: Int16(0), "the precision of field \"\(name)\"") {
             case 0: return .floatingPoint(bitWidth: 16)
@@ -256,7 +260,8 @@ private struct Reader {
         case 19: return .largeBinary
         case 20: return .largeUtf8
         default:
-            throw ArrowError("field \"\(name)\" has type \(typeName)", at: at, isUnsupported: typeID != 0 && Int(typeID) < typeNames.count)
+            throw ArrowError(
+                "field \"\(name)\" has type \(typeName)", at: at, isUnsupported: typeID != 0 && Int(typeID) < typeNames.count)
         }
     }
 
@@ -286,7 +291,9 @@ private struct BatchReader {
     var nextBuffer = 0
     var budget: Int
 
-    init(bytes: [UInt8], metadata: ArrowFlatBuffer, recordBatch: ArrowFlatBufferTable, body: Range<Int>, budget: Int) throws(ArrowError) {
+    init(
+        bytes: [UInt8], metadata: ArrowFlatBuffer, recordBatch: ArrowFlatBufferTable, body: Range<Int>, budget: Int
+    ) throws(ArrowError) {
         self.bytes = bytes
         self.metadata = metadata
         self.body = body
@@ -309,14 +316,18 @@ private struct BatchReader {
     /// for another schema, and its values would be misattributed.
     func finish() throws(ArrowError) {
         guard nextNode == nodes.count, nextBuffer == buffers.count else {
-            throw ArrowError("the record batch has \(nodes.count) field nodes and \(buffers.count) buffers, the schema uses \(nextNode) and \(nextBuffer)", at: metadata.base)
+            throw ArrowError(
+                "the record batch has \(nodes.count) field nodes and \(buffers.count) buffers, the schema uses \(nextNode) and \(nextBuffer)",
+                at: metadata.base)
         }
     }
 
     /// The next field node, checked to describe `expected` rows.
     mutating func node(for field: ArrowField, expected: Int) throws(ArrowError) -> Int {
         guard nextNode < nodes.count else {
-            throw ArrowError("the record batch has \(nodes.count) field nodes, too few for the schema (at field \"\(field.name)\")", at: metadata.base)
+            throw ArrowError(
+                "the record batch has \(nodes.count) field nodes, too few for the schema (at field \"\(field.name)\")",
+                at: metadata.base)
         }
         let entry = nodes.start + 16 * nextNode
         nextNode += 1
@@ -326,7 +337,8 @@ private struct BatchReader {
             throw ArrowError("field \"\(field.name)\" has \(length) values, expected \(expected)", at: metadata.base + entry)
         }
         guard nullCount >= 0, nullCount <= length else {
-            throw ArrowError("field \"\(field.name)\" has a null count of \(nullCount) for \(length) values", at: metadata.base + entry + 8)
+            throw ArrowError(
+                "field \"\(field.name)\" has a null count of \(nullCount) for \(length) values", at: metadata.base + entry + 8)
         }
         guard expected <= budget else {
             throw ArrowError("more values than a \(bytes.count)-byte stream can hold", at: metadata.base + entry)
@@ -338,7 +350,9 @@ private struct BatchReader {
     /// The next buffer's range in `bytes`, checked to lie inside the message body.
     mutating func buffer(for field: ArrowField) throws(ArrowError) -> Range<Int> {
         guard nextBuffer < buffers.count else {
-            throw ArrowError("the record batch has \(buffers.count) buffers, too few for the schema (at field \"\(field.name)\")", at: metadata.base)
+            throw ArrowError(
+                "the record batch has \(buffers.count) buffers, too few for the schema (at field \"\(field.name)\")",
+                at: metadata.base)
         }
         let entry = buffers.start + 16 * nextBuffer
         nextBuffer += 1
@@ -346,7 +360,9 @@ private struct BatchReader {
         let length = try metadata.integer(Int64.self, at: entry + 8, "a buffer")
         // Reads are byte by byte, so an unaligned offset is harmless and accepted.
         guard offset >= 0, length >= 0, offset <= Int64(body.count), length <= Int64(body.count) - offset else {
-            throw ArrowError("a buffer of field \"\(field.name)\" (offset \(offset), \(length) bytes) lies outside the \(body.count)-byte body", at: metadata.base + entry)
+            throw ArrowError(
+                "a buffer of field \"\(field.name)\" (offset \(offset), \(length) bytes) lies outside the \(body.count)-byte body",
+                at: metadata.base + entry)
         }
         let start = body.lowerBound + Int(offset)
         return start..<(start + Int(length))
@@ -359,7 +375,9 @@ private struct BatchReader {
         // Like Arrow C++, a zero null count means all valid whatever the bitmap says.
         if nullCount == 0 { return Array(repeating: true, count: count) }
         guard bitmap.count >= (count + 7) / 8 else {
-            throw ArrowError("field \"\(field.name)\" has \(nullCount) nulls but a \(bitmap.count)-byte validity bitmap for \(count) values", at: bitmap.lowerBound)
+            throw ArrowError(
+                "field \"\(field.name)\" has \(nullCount) nulls but a \(bitmap.count)-byte validity bitmap for \(count) values",
+                at: bitmap.lowerBound)
         }
         var valid: [Bool] = []
         valid.reserveCapacity(count)
@@ -372,7 +390,9 @@ private struct BatchReader {
     /// Checks that a fixed-width data buffer holds `count` values of `width` bytes.
     func require(_ data: Range<Int>, count: Int, width: Int, _ field: ArrowField) throws(ArrowError) {
         guard data.count / width >= count else {
-            throw ArrowError("the data of field \"\(field.name)\" is \(data.count) bytes, too short for \(count) values of \(width) bytes", at: data.lowerBound)
+            throw ArrowError(
+                "the data of field \"\(field.name)\" is \(data.count) bytes, too short for \(count) values of \(width) bytes",
+                at: data.lowerBound)
         }
     }
 
@@ -413,14 +433,18 @@ private struct BatchReader {
         var values: [ArrowValue] = []
         values.reserveCapacity(valid.count)
         for index in valid.indices {
-            guard valid[index] else { values.append(.null); continue }
+            guard valid[index] else {
+                values.append(.null)
+                continue
+            }
             values.append(try value(data.lowerBound + index * width))
         }
         return values
     }
 
     /// Signed and unsigned integers of 1, 2, 4 or 8 bytes, as `Int64`.
-    mutating func decodeIntegers(_ field: ArrowField, width: Int, signed: Bool, valid: [Bool]) throws(ArrowError) -> [ArrowValue] {
+    mutating func decodeIntegers(_ field: ArrowField, width: Int, signed: Bool, valid: [Bool]) throws(ArrowError) -> [ArrowValue]
+    {
         let data = try buffer(for: field)
         return try fixedWidthValues(field, data: data, width: width, valid: valid) { (at) throws(ArrowError) in
             .int(try integer(at: at, width: width, signed: signed, field))
@@ -440,7 +464,9 @@ private struct BatchReader {
     }
 
     /// 32-, 64- and 128-bit decimals: the unscaled two's complement integer and the type's scale.
-    mutating func decodeDecimals(_ field: ArrowField, bitWidth: Int, scale: Int32, valid: [Bool]) throws(ArrowError) -> [ArrowValue] {
+    mutating func decodeDecimals(
+        _ field: ArrowField, bitWidth: Int, scale: Int32, valid: [Bool]
+    ) throws(ArrowError) -> [ArrowValue] {
         let data = try buffer(for: field)
         return try fixedWidthValues(field, data: data, width: bitWidth / 8, valid: valid) { (at) throws(ArrowError) in
             let unscaled: Int128
@@ -462,12 +488,17 @@ private struct BatchReader {
         let count = valid.count
         let data = try buffer(for: field)
         guard data.count >= (count + 7) / 8 else {
-            throw ArrowError("the data of field \"\(field.name)\" is \(data.count) bytes, too short for \(count) booleans", at: data.lowerBound)
+            throw ArrowError(
+                "the data of field \"\(field.name)\" is \(data.count) bytes, too short for \(count) booleans", at: data.lowerBound
+            )
         }
         var values: [ArrowValue] = []
         values.reserveCapacity(count)
         for index in 0..<count {
-            guard valid[index] else { values.append(.null); continue }
+            guard valid[index] else {
+                values.append(.null)
+                continue
+            }
             values.append(.bool(bytes[data.lowerBound + index / 8] >> (index % 8) & 1 == 1))
         }
         return values
@@ -486,7 +517,10 @@ private struct BatchReader {
         var values: [ArrowValue] = []
         values.reserveCapacity(count)
         for index in 0..<count {
-            guard valid[index] else { values.append(.null); continue }
+            guard valid[index] else {
+                values.append(.null)
+                continue
+            }
             let slice = try variableLengthSlice(index, of: field, offsets: offsets, offsetWidth: offsetWidth, data: data)
             if isText {
                 guard let text = String(validating: slice, as: UTF8.self) else {
@@ -509,7 +543,8 @@ private struct BatchReader {
         let start = try integer(at: at, width: offsetWidth, signed: true, field)
         let end = try integer(at: at + offsetWidth, width: offsetWidth, signed: true, field)
         guard start >= 0, start <= end, end <= Int64(data.count) else {
-            throw ArrowError("value \(index) of field \"\(field.name)\" spans bytes \(start)..<\(end) of a \(data.count)-byte buffer", at: at)
+            throw ArrowError(
+                "value \(index) of field \"\(field.name)\" spans bytes \(start)..<\(end) of a \(data.count)-byte buffer", at: at)
         }
         return bytes[(data.lowerBound + Int(start))..<(data.lowerBound + Int(end))]
     }
@@ -527,11 +562,14 @@ private struct BatchReader {
 
     /// The day a date64 names (value `index` of `field`, at `position`); floor division, so a
     /// date before 1970 that is not a whole day still names its day.
-    func days(fromMilliseconds milliseconds: Int64, value index: Int, at position: Int, _ field: ArrowField) throws(ArrowError) -> Int32 {
+    func days(
+        fromMilliseconds milliseconds: Int64, value index: Int, at position: Int, _ field: ArrowField
+    ) throws(ArrowError) -> Int32 {
         let (quotient, remainder) = milliseconds.quotientAndRemainder(dividingBy: 86_400_000)
         let days = remainder < 0 ? quotient - 1 : quotient
         guard let days = Int32(exactly: days) else {
-            throw ArrowError("value \(index) of field \"\(field.name)\" is a date out of range (\(milliseconds) ms)", at: position)
+            throw ArrowError(
+                "value \(index) of field \"\(field.name)\" is a date out of range (\(milliseconds) ms)", at: position)
         }
         return days
     }
@@ -548,7 +586,10 @@ private struct BatchReader {
         var values: [ArrowValue] = []
         values.reserveCapacity(count)
         for index in 0..<count {
-            guard valid[index] else { values.append(.null); continue }
+            guard valid[index] else {
+                values.append(.null)
+                continue
+            }
             if isTimestamp {
                 values.append(Self.timestamp(row: index, children: children))
             } else {
@@ -578,8 +619,8 @@ private struct BatchReader {
     static func isSnowflakeTimestamp(_ field: ArrowField) -> Bool {
         let children = field.children
         guard children.count == 2 || children.count == 3,
-              children[0].name == "epoch", children[0].type == .int(bitWidth: 64, signed: true),
-              children[1].name == "fraction", children[1].type == .int(bitWidth: 32, signed: true)
+            children[0].name == "epoch", children[0].type == .int(bitWidth: 64, signed: true),
+            children[1].name == "fraction", children[1].type == .int(bitWidth: 32, signed: true)
         else { return false }
         return children.count == 2 || (children[2].name == "timezone" && children[2].type == .int(bitWidth: 32, signed: true))
     }
@@ -605,7 +646,9 @@ private struct BatchReader {
         case (_, false):
             let value = try load(UInt64.self, at: position, field)
             guard let exact = Int64(exactly: value) else {
-                throw ArrowError("a value of field \"\(field.name)\" (\(value)) does not fit a signed 64-bit integer", at: position, isUnsupported: true)
+                throw ArrowError(
+                    "a value of field \"\(field.name)\" (\(value)) does not fit a signed 64-bit integer", at: position,
+                    isUnsupported: true)
             }
             return exact
         }

@@ -9,16 +9,24 @@ import Stream
 
 /// Options every tool takes.
 package struct CommonOptions: ParsableArguments, Sendable {
-    @Option(name: .long, help: ArgumentHelp("The configuration file (default: $CONDUIT_CONFIG, else ./ingest.yml).", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The configuration file (default: $CONDUIT_CONFIG, else ./ingest.yml).", valueName: "file"))
     package var config: String?
 
-    @Option(name: .long, help: ArgumentHelp("The state file (default: $CONDUIT_STATE_FILE, else the config's state_file, else ./.conduit_state.json).", valueName: "file"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The state file (default: $CONDUIT_STATE_FILE, else the config's state_file, else ./.conduit_state.json).",
+            valueName: "file"))
     package var stateFile: String?
 
     @Flag(name: .shortAndLong, help: "Print no summary or notes; errors and warnings still go to stderr.")
     package var quiet = false
 
-    @Option(name: .long, help: ArgumentHelp("Format of messages on stderr: text or json (one JSON object per message).", valueName: "format"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Format of messages on stderr: text or json (one JSON object per message).", valueName: "format"))
     package var logFormat: LogFormat = .text
 
     package init() {}

@@ -126,14 +126,18 @@ package enum ConfigurationLoader {
             // An explicit key (`? …`) holding an alias; a literal complex key is cheap, and the
             // reader refuses it with its own message.
             if content.first == UInt8(ascii: "?"), content.dropFirst().first.map({ $0 == 0x20 || $0 == 0x09 }) ?? true,
-               content.contains(UInt8(ascii: "*")) {
+                content.contains(UInt8(ascii: "*"))
+            {
                 return index + 1
             }
             // An alias at a key's place: at the start of the line, or after { or , in a flow map.
             for (offset, byte) in content.enumerated() where byte == UInt8(ascii: "*") {
                 let before = content.prefix(offset).last { $0 != 0x20 && $0 != 0x09 }
                 guard offset == 0 || before == UInt8(ascii: "{") || before == UInt8(ascii: ",") else { continue }
-                let rest = content.dropFirst(offset + 1).drop { !($0 == 0x20 || $0 == 0x09 || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "}") || $0 == UInt8(ascii: "]") || $0 == UInt8(ascii: ":")) }
+                let rest = content.dropFirst(offset + 1).drop {
+                    !($0 == 0x20 || $0 == 0x09 || $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "}") || $0 == UInt8(ascii: "]")
+                        || $0 == UInt8(ascii: ":"))
+                }
                 if rest.drop(while: { $0 == 0x20 || $0 == 0x09 }).first == UInt8(ascii: ":") { return index + 1 }
             }
             // A block scalar (| or >) starts: its lines are text, not structure.
@@ -161,7 +165,8 @@ package enum ConfigurationLoader {
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.map { "'\($0)'" }
             let noun = keys.count == 1 ? "key" : "keys"
-            return "\(path):\(context.mark.line): invalid YAML: duplicate \(noun) \(KeySuggestion.alternatives(keys, conjunction: "and")) in one map (each key may appear once)"
+            return
+                "\(path):\(context.mark.line): invalid YAML: duplicate \(noun) \(KeySuggestion.alternatives(keys, conjunction: "and")) in one map (each key may appear once)"
         case .reader(let problem, let offset, _, _):
             let line = offset.map { offset in 1 + yaml.prefix(offset).reduce(0) { $1 == "\n" ? $0 + 1 : $0 } } ?? 1
             return "\(path):\(line): invalid YAML: \(problem)"

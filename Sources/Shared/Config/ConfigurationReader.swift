@@ -110,7 +110,8 @@ final class ConfigurationReader {
                 configuration.stateFile = optionalText(entry, "state_file")?.text
             } else {
                 let topLevel = ConfigurationSchema.topLevelKeys
-                let hint = KeySuggestion.closest(to: entry.key, among: topLevel).map { "did you mean '\($0)'?" }
+                let hint =
+                    KeySuggestion.closest(to: entry.key, among: topLevel).map { "did you mean '\($0)'?" }
                     ?? "expected " + KeySuggestion.alternatives(topLevel)
                 report(entry.keyNode, entry.key, "unknown key (\(hint))")
             }
@@ -196,8 +197,10 @@ final class ConfigurationReader {
             guard mergeBudget > 0 else { return result }
             mergeBudget -= 1
             if mergeBudget == 0 {
-                report(map, path.isEmpty ? "<<" : "\(path).<<",
-                       "merge keys ('<<') expand to more than \(Self.mergeExpansionLimit) maps (aliases nested in aliases); write the entries out")
+                report(
+                    map, path.isEmpty ? "<<" : "\(path).<<",
+                    "merge keys ('<<') expand to more than \(Self.mergeExpansionLimit) maps (aliases nested in aliases); write the entries out"
+                )
                 return result
             }
             for entry in entries(of: mapping, path: path) where seen.insert(entry.key).inserted {
@@ -338,7 +341,9 @@ final class ConfigurationReader {
         guard let value = requiredText(fields, "name", path: path, what: "what the \(section.singular) is called")
         else { return nil }
         if let index = definedIndex[section]?[value.text], let first = definedNames[section]?[index] {
-            report(line: value.line, "\(path).name", "another \(section.singular) is already named \(first.shown) (line \(first.line))")
+            report(
+                line: value.line, "\(path).name",
+                "another \(section.singular) is already named \(first.shown) (line \(first.line))")
             return (value, false)
         }
         definedIndex[section, default: [:]][value.text] = definedNames[section, default: []].count
@@ -357,7 +362,8 @@ final class ConfigurationReader {
         guard let value = requiredText(fields, "type", path: path, what: KeySuggestion.alternatives(names))
         else { return nil }
         if let type = schema.schema(section, typeName: value.text) { return type }
-        let hint = KeySuggestion.closest(to: value.text, among: names, aliases: schema.typeAliases(section))
+        let hint =
+            KeySuggestion.closest(to: value.text, among: names, aliases: schema.typeAliases(section))
             .map { "did you mean '\($0)'?" } ?? "expected \(KeySuggestion.alternatives(names))"
         report(line: value.line, "\(path).type", "unknown type \(value.quoted) (\(hint))")
         return nil
@@ -452,7 +458,8 @@ final class ConfigurationReader {
         guard let value = optionalText(entry, keyPath) else { return nil }
         if let mode = WriteMode(rawValue: value.text) { return mode }
         let names = WriteMode.allCases.map(\.rawValue)
-        let hint = KeySuggestion.closest(to: value.text, among: names, aliases: Self.modeAliases)
+        let hint =
+            KeySuggestion.closest(to: value.text, among: names, aliases: Self.modeAliases)
             .map { "did you mean '\($0)'?" } ?? "expected \(KeySuggestion.alternatives(names))"
         report(line: value.line, keyPath, "unknown mode \(value.quoted) (\(hint))")
         return nil
@@ -522,10 +529,13 @@ final class ConfigurationReader {
         config.queryEnvironmentSpans = query?.environmentSpans ?? []
 
         if let entry = fields["initial_value"], let value = scalar(entry.value, "\(path).initial_value"), !value.isNull {
-            config.initialValue = value.isPlain && DecimalText.isJSONNumber(value.text) ? .number(value.text) : .string(value.text)
+            config.initialValue =
+                value.isPlain && DecimalText.isJSONNumber(value.text) ? .number(value.text) : .string(value.text)
             config.initialValueEnvironmentSpans = value.environmentSpans
             if !hasIncrementalKey {
-                report(line: value.line, "\(path).initial_value", "only applies to an incremental resource (one with incremental_column)")
+                report(
+                    line: value.line, "\(path).initial_value",
+                    "only applies to an incremental resource (one with incremental_column)")
             }
         }
         if let value = optionalText(fields["ordered"], "\(path).ordered") {
@@ -547,7 +557,8 @@ final class ConfigurationReader {
             lookbackLine = value.line
             config.lookback = readLookback(value, "\(path).lookback")
             if !hasIncrementalKey {
-                report(line: value.line, "\(path).lookback", "only applies to an incremental resource (one with incremental_column)")
+                report(
+                    line: value.line, "\(path).lookback", "only applies to an incremental resource (one with incremental_column)")
             }
         }
         if let value = optionalText(fields["horizon_warning_after"], "\(path).horizon_warning_after") {
@@ -586,7 +597,8 @@ final class ConfigurationReader {
         }
         report(
             line: value.line, keyPath,
-            "must be a number (for a numeric incremental_column) or a duration such as 10 minutes (for a timestamp), not \(value.quoted)")
+            "must be a number (for a numeric incremental_column) or a duration such as 10 minutes (for a timestamp), not \(value.quoted)"
+        )
         return nil
     }
 
@@ -602,7 +614,8 @@ final class ConfigurationReader {
             if let type = sourceTypes[source.text] {
                 dialect = type?.queryDialect ?? dialect
             } else {
-                report(line: source.line, "\(path).source", "no source named \(source.quoted) (\(nameHint(source.text, .sources)))")
+                report(
+                    line: source.line, "\(path).source", "no source named \(source.quoted) (\(nameHint(source.text, .sources)))")
             }
         }
         var destination: DestinationConfig?
@@ -641,7 +654,8 @@ final class ConfigurationReader {
             case .append where (draft.config.primaryKey ?? destination?.primaryKey) == nil:
                 report(
                     line: line, "\(path).lookback",
-                    "needs primary_key in append mode (re-read rows the destination already holds are skipped by key); set primary_key, or use mode: merge")
+                    "needs primary_key in append mode (re-read rows the destination already holds are skipped by key); set primary_key, or use mode: merge"
+                )
             case .replace:
                 report(line: line, "\(path).lookback", "has no use with mode replace (every run replaces the table's rows)")
             default:

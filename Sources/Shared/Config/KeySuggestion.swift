@@ -35,7 +35,8 @@ enum KeySuggestion {
     /// The optimal-string-alignment (restricted Damerau–Levenshtein) distance: insertions,
     /// deletions, substitutions and transpositions of neighbours each cost 1.
     static func editDistance(_ left: String, _ right: String) -> Int {
-        let a = Array(left.unicodeScalars), b = Array(right.unicodeScalars)
+        let a = Array(left.unicodeScalars)
+        let b = Array(right.unicodeScalars)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }
         let width = b.count + 1

@@ -81,8 +81,11 @@ package struct QueryTemplate: Sendable, Equatable {
         guard !spans.isEmpty else { return rendered(placeholderReplacement: replacement) }
         let utf8 = sql.utf8
         let replacements = placeholderRanges.map { range in
-            (range: utf8.distance(from: utf8.startIndex, to: range.lowerBound)
-                ..< utf8.distance(from: utf8.startIndex, to: range.upperBound), text: replacement)
+            (
+                range: utf8.distance(
+                    from: utf8.startIndex, to: range.lowerBound)..<utf8.distance(from: utf8.startIndex, to: range.upperBound),
+                text: replacement
+            )
         }
         return EnvironmentSpan.shown(sql, spans: spans, replacing: replacements)
     }

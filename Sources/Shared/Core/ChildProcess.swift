@@ -132,7 +132,7 @@ package final class ChildProcess {
         do {
             try FileIO.writeAll(buffer, to: inputFD)
             return true
-        } catch where error.code == EPIPE {
+        } catch  where error.code == EPIPE {
             return false
         } catch {
             throw .io("writing to \(command): \(error)")

@@ -38,7 +38,6 @@ package indirect enum ColumnKind: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-
     /// The kind a name of the mapping stands for (the inverse of `description`): `bigint`,
     /// `double precision`, `integer[]`; nil for a name outside it.
     package init?(name: String) {

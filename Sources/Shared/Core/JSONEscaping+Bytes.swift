@@ -1,4 +1,3 @@
-
 extension JSONEscaping {
     /// Whether a byte must be escaped inside a JSON string.
     @inline(__always)

@@ -1,4 +1,3 @@
-
 /// JSON string escaping on bytes, shared by every writer of JSON text (the stream, the state
 /// file, `--log-format json`).
 package enum JSONEscaping {

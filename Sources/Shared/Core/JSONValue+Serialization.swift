@@ -1,4 +1,3 @@
-
 extension JSONValue {
     /// Compact JSON text (no spaces), members in stored order; strings escaped via JSONEscaping.
     package func serialized() -> String {

@@ -1,4 +1,3 @@
-
 /// A JSON value as Conduit keeps it: numbers as their exact text (no float conversion, ever),
 /// objects as ordered members (the source's column order, duplicates kept as written).
 package indirect enum JSONValue: Sendable, Equatable {

@@ -5,7 +5,8 @@ extension DecimalText {
     package static func subtract(_ left: String, _ right: String) -> String? {
         guard let a = PlainDecimal(left), let b = PlainDecimal(right) else { return nil }
         let scale = max(a.fraction.count, b.fraction.count)
-        let x = a.scaled(to: scale), y = b.scaled(to: scale)
+        let x = a.scaled(to: scale)
+        let y = b.scaled(to: scale)
         // a - b = a + (-b): add magnitudes when the signs differ, else subtract the smaller.
         var negative: Bool
         var digits: [UInt8]
@@ -65,7 +66,8 @@ extension DecimalText {
     }
 
     private static func compareMagnitudes(_ x: [UInt8], _ y: [UInt8]) -> Int {
-        let a = Array(x.drop { $0 == 0 }), b = Array(y.drop { $0 == 0 })
+        let a = Array(x.drop { $0 == 0 })
+        let b = Array(y.drop { $0 == 0 })
         if a.count != b.count { return a.count < b.count ? -1 : 1 }
         for (p, q) in zip(a, b) where p != q { return p < q ? -1 : 1 }
         return 0
@@ -74,7 +76,8 @@ extension DecimalText {
     private static func addMagnitudes(_ x: [UInt8], _ y: [UInt8]) -> [UInt8] {
         var result: [UInt8] = []
         var carry: UInt8 = 0
-        var i = x.count - 1, j = y.count - 1
+        var i = x.count - 1
+        var j = y.count - 1
         while i >= 0 || j >= 0 || carry > 0 {
             let sum = (i >= 0 ? x[i] : 0) + (j >= 0 ? y[j] : 0) + carry
             result.append(sum % 10)
@@ -159,7 +162,9 @@ extension StateValue {
     /// A timestamp or date moved `seconds` earlier (see `TimestampText.subtracting`); nil for a
     /// number or a string that is neither.
     package func subtracting(seconds: Int64) -> StateValue? {
-        guard case .string(let text) = self, let lowered = TimestampText.subtracting(seconds: seconds, from: text) else { return nil }
+        guard case .string(let text) = self, let lowered = TimestampText.subtracting(seconds: seconds, from: text) else {
+            return nil
+        }
         return .string(lowered)
     }
 }

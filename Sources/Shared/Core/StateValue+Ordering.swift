@@ -5,9 +5,9 @@ extension StateValue {
     /// How `self` orders against `other`, or nil when one is a number and the other a string.
     package func compare(to other: StateValue) -> Ordering? {
         switch (self, other) {
-        case let (.number(left), .number(right)):
+        case (.number(let left), .number(let right)):
             return DecimalText.compare(left, right)
-        case let (.string(left), .string(right)):
+        case (.string(let left), .string(let right)):
             if let leftInstant = TimestampText.parse(left), let rightInstant = TimestampText.parse(right) {
                 return leftInstant.compare(to: rightInstant)
             }
@@ -99,7 +99,8 @@ package enum DecimalText {
     }
 
     private static func comparePlainIntegers(_ left: String, _ right: String) -> Ordering? {
-        let l = left.utf8, r = right.utf8
+        let l = left.utf8
+        let r = right.utf8
         guard isPlainInteger(l), isPlainInteger(r) else { return nil }
         if l.count != r.count { return Ordering.of(l.count, r.count) }
         return l.lexicographicallyPrecedes(r) ? .ascending : (l.elementsEqual(r) ? .equal : .descending)
@@ -203,7 +204,7 @@ struct TimestampText: Sendable {
         case (.negativeInfinity, .negativeInfinity), (.positiveInfinity, .positiveInfinity): return .equal
         case (.negativeInfinity, _), (_, .positiveInfinity): return .ascending
         case (_, .negativeInfinity), (.positiveInfinity, _): return .descending
-        case let (.finite(s1, f1), .finite(s2, f2)):
+        case (.finite(let s1, let f1), .finite(let s2, let f2)):
             if s1 != s2 { return Ordering.of(s1, s2) }
             if f1 == f2 { return .equal }
             return f1.lexicographicallyPrecedes(f2) ? .ascending : .descending
@@ -249,8 +250,9 @@ struct TimestampText: Sendable {
         var fraction: [UInt8] = []
         var offsetSeconds = 0
         if index < bytes.count {
-            guard bytes[index] == UInt8(ascii: "T") || bytes[index] == UInt8(ascii: "t")
-                || bytes[index] == UInt8(ascii: " ")
+            guard
+                bytes[index] == UInt8(ascii: "T") || bytes[index] == UInt8(ascii: "t")
+                    || bytes[index] == UInt8(ascii: " ")
             else { return nil }
             index += 1
             guard let hour = number(width: 2), hour <= 24, expect(":"), let minute = number(width: 2), minute < 60

@@ -189,7 +189,9 @@ package final class FileLock {
     }
 
     /// Runs `body` holding the exclusive lock on `path` (waiting for it); `what` names the file in errors.
-    package static func withExclusiveLock<T>(on path: String, for what: String, _ body: () throws(ConduitError) -> T) throws(ConduitError) -> T {
+    package static func withExclusiveLock<T>(
+        on path: String, for what: String, _ body: () throws(ConduitError) -> T
+    ) throws(ConduitError) -> T {
         let lock: FileLock
         do {
             switch try acquire(path, wait: true) {
@@ -353,7 +355,8 @@ package enum WallClock {
         var parts = tm()
         gmtime_r(&seconds, &parts)
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
+        return
+            "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 }
 

@@ -129,7 +129,8 @@ package struct ExtractRun {
             // An interrupted run made rows up to its checkpoint durable: resume after them.
             let ledger = CheckpointLedger(stateFile: stateFile)
             if let pending = try ledger.entry(for: resource.name).checkpoint,
-               committed.map({ pending.compare(to: $0) == .descending }) ?? true {
+                committed.map({ pending.compare(to: $0) == .descending }) ?? true
+            {
                 return (pending, .checkpoint(ledger: ledger.path))
             }
         }
@@ -161,12 +162,15 @@ package struct ExtractRun {
             if let lowered = value.subtracting(seconds: seconds) { return lowered }
         case (.number, .duration):
             throw .configuration(
-                "\(resource): lookback is the duration \(lookback.shown) but the committed value \(value.plainText) is a number; give lookback as a number for a numeric incremental_column")
+                "\(resource): lookback is the duration \(lookback.shown) but the committed value \(value.plainText) is a number; give lookback as a number for a numeric incremental_column"
+            )
         case (.string, .amount):
             throw .configuration(
-                "\(resource): lookback is the number \(lookback.shown) but the committed value \(value.jsonValue.serialized()) is not a number; give lookback as a duration (10 minutes) for a timestamp incremental_column")
+                "\(resource): lookback is the number \(lookback.shown) but the committed value \(value.jsonValue.serialized()) is not a number; give lookback as a duration (10 minutes) for a timestamp incremental_column"
+            )
         }
-        throw .configuration("\(resource): lookback \(lookback.shown) cannot be taken from the committed value \(value.jsonValue.serialized())")
+        throw .configuration(
+            "\(resource): lookback \(lookback.shown) cannot be taken from the committed value \(value.jsonValue.serialized())")
     }
 
     /// The value as a message shows it: JSON, and an `initial_value` built from the environment
@@ -218,7 +222,8 @@ package struct ExtractRun {
         }
         throw .badInput(
             "\(resource.name): :last_value is the \(value.typeName) \(shown(value, from: origin)) (from \(origin.description)) "
-                + "but the incremental column \(JSONEscaping.quoted(column)) is \(described.sourceType)\(requirement.explanation); \(fix)")
+                + "but the incremental column \(JSONEscaping.quoted(column)) is \(described.sourceType)\(requirement.explanation); \(fix)"
+        )
     }
 
     /// Opens the resource's source.
@@ -246,11 +251,14 @@ package struct ExtractRun {
         // Live progress on a terminal, drawn from the output's flushes (every 256 KB), not per row.
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         if progress.isEnabled { output.progress = { progress.update($0) } }
-        let announcement = resource.isIncremental && output.isPipe
+        let announcement =
+            resource.isIncremental && output.isPipe
             ? StartAnnouncement(
-                confirmation: EndConfirmation(stateFile: stateFile, resource: resource.name), resource: resource.name, started: started,
+                confirmation: EndConfirmation(stateFile: stateFile, resource: resource.name), resource: resource.name,
+                started: started,
                 start: StartAnnouncement.Start(
-                    value: value, origin: origin.description, kind: origin.kind, read: origin.readsState ? (watermark ?? value) : nil,
+                    value: value, origin: origin.description, kind: origin.kind,
+                    read: origin.readsState ? (watermark ?? value) : nil,
                     resource: ResourceFingerprint.of(resource, source: source)))
             : nil
         if let announcement {
@@ -280,7 +288,9 @@ package struct ExtractRun {
                 try announcement.confirmation.confirmEnd(
                     run: run, extract: announcement.extract, rows: rows, digest: output.digest, lastValue: extracted.lastValue)
             } else {
-                reporter.note("\(resource.name): no conduit-state commit of \(resource.name) is running, so the end of this stream was not confirmed to one")
+                reporter.note(
+                    "\(resource.name): no conduit-state commit of \(resource.name) is running, so the end of this stream was not confirmed to one"
+                )
             }
         }
         let summary = RunSummary(resource: resource.name, rows: rows, bytes: output.bytesWritten, seconds: seconds)
@@ -317,7 +327,8 @@ package struct ExtractRun {
                     + "they are delayed, not lost, and load in the first run after it ends")
         }
         let from = horizon.heldFrom.map { " from \($0.jsonValue.serialized())" } ?? ""
-        return "; held back \(Plural.count(horizon.heldRows, "row"))\(from) until \(horizon.blocker ?? "an open transaction") ends"
+        return
+            "; held back \(Plural.count(horizon.heldRows, "row"))\(from) until \(horizon.blocker ?? "an open transaction") ends"
     }
 
     /// What `--dry-run` says about the safe horizon: whether it applies, and what the last

@@ -16,4 +16,3 @@ package protocol Source: AnyObject {
         resource: ResourceConfig, lastValue: StateValue?, horizonMemory: JSONValue?, output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows
 }
-

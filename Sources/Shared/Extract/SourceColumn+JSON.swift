@@ -54,9 +54,10 @@ extension SourceColumn {
                 }
             }
             guard let name else { throw .badInput("\(location): no \"name\" key") }
-            columns.append(SourceColumn(
-                name: name, sourceType: declared, kind: kind, sourceKind: source.schema.typeName,
-                sourceTypeIsPortable: source.describedTypeIsPortable(sourceType: declared, kind: kind)))
+            columns.append(
+                SourceColumn(
+                    name: name, sourceType: declared, kind: kind, sourceKind: source.schema.typeName,
+                    sourceTypeIsPortable: source.describedTypeIsPortable(sourceType: declared, kind: kind)))
         }
         return columns
     }

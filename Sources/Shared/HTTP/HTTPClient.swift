@@ -84,20 +84,24 @@ package final class HTTPClient {
             conduit_curl_setopt_offset(handle, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(bodyCount))
             conduit_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeRawPointer(bodyBytes.baseAddress))
         }
-        conduit_curl_setopt_write(handle, { data, size, count, context in
-            guard let context, let data else { return 0 }
-            let buffer = Unmanaged<AnswerBuffer>.fromOpaque(context).takeUnretainedValue()
-            let length = size * count
-            data.withMemoryRebound(to: UInt8.self, capacity: length) {
-                buffer.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
-            }
-            return length
-        })
+        conduit_curl_setopt_write(
+            handle,
+            { data, size, count, context in
+                guard let context, let data else { return 0 }
+                let buffer = Unmanaged<AnswerBuffer>.fromOpaque(context).takeUnretainedValue()
+                let length = size * count
+                data.withMemoryRebound(to: UInt8.self, capacity: length) {
+                    buffer.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+                }
+                return length
+            })
         conduit_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, answer)
         conduit_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
-        conduit_curl_setopt_progress(handle, { _, _, _, _, _ in
-            SignalForwarding.stopSignal == nil ? 0 : 1
-        })
+        conduit_curl_setopt_progress(
+            handle,
+            { _, _, _, _, _ in
+                SignalForwarding.stopSignal == nil ? 0 : 1
+            })
         conduit_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, min(timeout, 30))
         // No byte for `timeout` seconds: the service or the network is in trouble.
         conduit_curl_setopt_long(handle, CURLOPT_LOW_SPEED_LIMIT, 1)
@@ -112,7 +116,9 @@ package final class HTTPClient {
     /// the code when the buffer stayed empty.
     private func error(_ code: CURLcode, errorText: [CChar]) -> HTTPError {
         var detail = String(decoding: errorText.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        if detail.isEmpty, let text = curl_easy_strerror(code) { detail = String(validatingCString: text) ?? "libcurl error \(code.rawValue)" }
+        if detail.isEmpty, let text = curl_easy_strerror(code) {
+            detail = String(validatingCString: text) ?? "libcurl error \(code.rawValue)"
+        }
         return Self.failure(code, detail: detail, osError: Int32(truncatingIfNeeded: conduit_curl_os_errno(handle)))
     }
 
@@ -122,7 +128,8 @@ package final class HTTPClient {
             let signal = SignalForwarding.stopSignal ?? SIGTERM
             return HTTPError(message: "stopped by signal \(signal)", isUnreachable: false, stoppedBySignal: signal)
         case CURLE_COULDNT_CONNECT:
-            return HTTPError(message: "could not connect (\(osError == ECONNREFUSED ? "connection refused" : detail))", isUnreachable: true)
+            return HTTPError(
+                message: "could not connect (\(osError == ECONNREFUSED ? "connection refused" : detail))", isUnreachable: true)
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY:
             return HTTPError(message: "the host name does not resolve (\(detail))", isUnreachable: true)
         case CURLE_OPERATION_TIMEDOUT:

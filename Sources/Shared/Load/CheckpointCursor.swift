@@ -56,7 +56,9 @@ struct CheckpointCursor {
         if let resumeAfter {
             let value = Self.value(currentValue, isString: currentIsString)
             guard let order = value.compare(to: resumeAfter) else {
-                throw .badInput("line \(lineNumber): \(plan.column) \(value.plainText) does not compare with the checkpoint \(resumeAfter.plainText)")
+                throw .badInput(
+                    "line \(lineNumber): \(plan.column) \(value.plainText) does not compare with the checkpoint \(resumeAfter.plainText)"
+                )
             }
             if order != .descending {
                 skippedRows += 1
@@ -100,7 +102,8 @@ struct CheckpointCursor {
     /// `currentValue`; returns whether it is a string.
     private mutating func captureValue(of row: JSONRow, lineNumber: Int) throws(ConduitError) -> Bool {
         var found: JSONRow.Value?
-        for member in row.members where row.withBytes(member.key, { plan.columnBytes.withUnsafeBufferPointer($0.elementsEqual) }) {
+        for member in row.members where row.withBytes(member.key, { plan.columnBytes.withUnsafeBufferPointer($0.elementsEqual) })
+        {
             found = member.value
         }
         currentValue.removeAll(keepingCapacity: true)
@@ -112,9 +115,11 @@ struct CheckpointCursor {
             row.withBytes(bytes) { currentValue.append(contentsOf: $0) }
             return true
         case nil:
-            throw .badInput("line \(lineNumber): the row has no \(JSONEscaping.quoted(plan.column)) key, the resource's incremental_column")
+            throw .badInput(
+                "line \(lineNumber): the row has no \(JSONEscaping.quoted(plan.column)) key, the resource's incremental_column")
         default:
-            throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(plan.column)) must be a number or a string to checkpoint on")
+            throw .badInput(
+                "line \(lineNumber): \(JSONEscaping.quoted(plan.column)) must be a number or a string to checkpoint on")
         }
     }
 
@@ -122,7 +127,8 @@ struct CheckpointCursor {
     private func sameValue() -> Bool {
         guard !lastValue.isEmpty else { return true }
         if currentIsString == lastValueIsString && currentValue == lastValue { return true }
-        return Self.value(currentValue, isString: currentIsString).compare(to: Self.value(lastValue, isString: lastValueIsString)) == .equal
+        return Self.value(currentValue, isString: currentIsString).compare(to: Self.value(lastValue, isString: lastValueIsString))
+            == .equal
     }
 
     private static func value(_ bytes: [UInt8], isString: Bool) -> StateValue {

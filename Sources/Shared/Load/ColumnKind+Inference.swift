@@ -28,7 +28,8 @@ extension ColumnKind {
         }
         func byte(_ index: Int, in set: String) -> Bool { index < bytes.count && set.utf8.contains(bytes[index]) }
         guard digits(0..<4), byte(4, in: "-"), digits(5..<7), byte(7, in: "-"), digits(8..<10), byte(10, in: "Tt "),
-              digits(11..<13), byte(13, in: ":"), digits(14..<16), byte(16, in: ":"), digits(17..<19) else { return false }
+            digits(11..<13), byte(13, in: ":"), digits(14..<16), byte(16, in: ":"), digits(17..<19)
+        else { return false }
         var index = 19
         if byte(index, in: ".") {
             index += 1
@@ -39,10 +40,12 @@ extension ColumnKind {
         func number(_ range: Range<Int>) -> Int { range.reduce(0) { $0 * 10 + Int(bytes[$1] - 0x30) } }
         // RFC 3339's ranges, so a column created for the value can hold it (second 60: a leap second).
         guard (1...12).contains(number(5..<7)), (1...31).contains(number(8..<10)), number(11..<13) <= 23,
-              number(14..<16) <= 59, number(17..<19) <= 60 else { return false }
+            number(14..<16) <= 59, number(17..<19) <= 60
+        else { return false }
         if byte(index, in: "Zz") { return index + 1 == bytes.count }
         guard byte(index, in: "+-"), digits(index + 1..<index + 3), byte(index + 3, in: ":"), digits(index + 4..<index + 6),
-              number(index + 1..<index + 3) <= 23, number(index + 4..<index + 6) <= 59 else {
+            number(index + 1..<index + 3) <= 23, number(index + 4..<index + 6) <= 59
+        else {
             return false
         }
         return index + 6 == bytes.count

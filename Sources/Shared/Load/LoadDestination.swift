@@ -118,9 +118,9 @@ extension LoadDestination {
     package func enableMerge(primaryKey: [String], updateExisting: Bool) throws(ConduitError) {
         guard updateExisting else {
             throw .configuration(
-                "\(label): this destination cannot load only the rows it does not hold yet, which lookback in append mode needs; use mode: merge")
+                "\(label): this destination cannot load only the rows it does not hold yet, which lookback in append mode needs; use mode: merge"
+            )
         }
         try enableMerge(primaryKey: primaryKey)
     }
 }
-

@@ -52,7 +52,9 @@ package struct LoadRun {
 
     /// Opens the destination for `mode`: the table itself (append, merge), or a staging table
     /// of its own (replace), with the mode's settings applied.
-    private func open(mode: WriteMode, _ destinationConfig: DestinationConfig, table: String, primaryKey: [String]) throws(ConduitError) -> any LoadDestination {
+    private func open(
+        mode: WriteMode, _ destinationConfig: DestinationConfig, table: String, primaryKey: [String]
+    ) throws(ConduitError) -> any LoadDestination {
         let destination: any LoadDestination
         switch mode {
         case .append:
@@ -135,7 +137,8 @@ package struct LoadRun {
         }
 
         for warning in session.warnings { reporter.warning(warning) }
-        let skipped = session.skippedRows > 0 ? " (\(session.skippedRows) more already loaded before the checkpoint, skipped)" : ""
+        let skipped =
+            session.skippedRows > 0 ? " (\(session.skippedRows) more already loaded before the checkpoint, skipped)" : ""
         let summary = RunSummary(
             resource: resource.name, rows: session.rows, bytes: reader.bytesRead, seconds: MonotonicClock.now - started,
             rowsNote: skipped)
@@ -149,4 +152,3 @@ package struct LoadRun {
         return .success
     }
 }
-

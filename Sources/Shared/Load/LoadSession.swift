@@ -56,7 +56,9 @@ struct LoadSession {
             let outcome = withUnsafeMutableBytes(of: &byte) { SystemCall.read(descriptor, into: $0) }
             if outcome == .bytes(1) { return }
             if outcome == .interrupted && SignalForwarding.stopSignal == nil { continue }
-            throw .io("the input ended without conduit-state confirming the end of the stream (was it killed?); the open batch was not committed")
+            throw .io(
+                "the input ended without conduit-state confirming the end of the stream (was it killed?); the open batch was not committed"
+            )
         }
     }
 
@@ -103,10 +105,14 @@ struct LoadSession {
             }
             let name = String(decoding: key, as: UTF8.self)
             guard let member else {
-                throw .badInput("line \(lineNumber): the row has no \(JSONEscaping.quoted(name)) key, part of the primary_key that merge upserts on")
+                throw .badInput(
+                    "line \(lineNumber): the row has no \(JSONEscaping.quoted(name)) key, part of the primary_key that merge upserts on"
+                )
             }
             if case .null = member.value {
-                throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(name)) is null, but it is part of the primary_key that merge upserts on")
+                throw .badInput(
+                    "line \(lineNumber): \(JSONEscaping.quoted(name)) is null, but it is part of the primary_key that merge upserts on"
+                )
             }
         }
     }
@@ -132,11 +138,15 @@ struct LoadSession {
         guard destination.commitOutcomeUnknown else {
             return ConduitError(error.kind, error.message + "; the open batch was rolled back" + committedNote)
         }
-        let resume = cursor == nil
+        let resume =
+            cursor == nil
             ? "this run keeps no checkpoint, so look at the table before loading these rows again"
             : "the batch committed together with its checkpoint or not at all, and the next run resumes from the checkpoint that holds"
         return ConduitError(
-            error.kind, error.message + "; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: \(resume)\(earlierBatchesNote)")
+            error.kind,
+            error.message
+                + "; the open batch's COMMIT was sent but no answer came, so whether it committed is unknown: \(resume)\(earlierBatchesNote)"
+        )
     }
 
     var committedNote: String {
@@ -160,7 +170,8 @@ struct CheckpointPlan {
     let ledger: CheckpointLedger?
     init?(resource: ResourceConfig, environment: [String: String]) {
         guard let column = resource.incrementalColumn, resource.ordered,
-              let run = environment[CheckpointEnvironment.run], !run.isEmpty else { return nil }
+            let run = environment[CheckpointEnvironment.run], !run.isEmpty
+        else { return nil }
         self.resource = resource.name
         self.column = column
         columnBytes = Array(column.utf8)

@@ -77,7 +77,8 @@ struct TableShape {
     ) throws(ConduitError) -> Int {
         let name = String(decoding: key, as: UTF8.self)
         if let problem = destination.validateColumnName(name) {
-            throw .badInput("line \(lineNumber): key \(JSONEscaping.quoted(name)) cannot be a column of \(destination.label): \(problem)")
+            throw .badInput(
+                "line \(lineNumber): key \(JSONEscaping.quoted(name)) cannot be a column of \(destination.label): \(problem)")
         }
         if tableColumns == nil {
             // The first row decides the table's columns: create it (inside this batch's transaction
@@ -85,16 +86,23 @@ struct TableShape {
             let columns = try row.members.map { (member) throws(ConduitError) -> (name: String, type: String) in
                 let name = row.string(member.key)
                 if let problem = destination.validateColumnName(name) {
-                    throw .badInput("line \(lineNumber): key \(JSONEscaping.quoted(name)) cannot be a column of \(destination.label): \(problem)")
+                    throw .badInput(
+                        "line \(lineNumber): key \(JSONEscaping.quoted(name)) cannot be a column of \(destination.label): \(problem)"
+                    )
                 }
                 return (name, try newColumnType(name: name, value: member.value, row: row, in: destination))
             }
             var unique: [(name: String, type: String)] = []
-            for column in columns where !unique.contains(where: { destination.columnName(forKey: $0.name).utf8.elementsEqual(destination.columnName(forKey: column.name).utf8) }) {
+            for column in columns
+            where !unique.contains(where: {
+                destination.columnName(forKey: $0.name).utf8.elementsEqual(destination.columnName(forKey: column.name).utf8)
+            }) {
                 unique.append(column)
             }
             for key in primaryKey where !unique.contains(where: { $0.name == key }) {
-                throw .badInput("line \(lineNumber): the first row has no \(JSONEscaping.quoted(key)) key, a primary_key column of the table to create")
+                throw .badInput(
+                    "line \(lineNumber): the first row has no \(JSONEscaping.quoted(key)) key, a primary_key column of the table to create"
+                )
             }
             try destination.createTable(unique, primaryKey: primaryKey)
             tableColumns = try destination.existingColumns()
@@ -103,14 +111,18 @@ struct TableShape {
         var column = tableColumns?.first { $0.name.utf8.elementsEqual(columnName.utf8) }
         if column == nil {
             if evolution == .freeze {
-                throw .badInput("line \(lineNumber): key \(JSONEscaping.quoted(name)) is not a column of \(destination.label), and schema_evolution is freeze")
+                throw .badInput(
+                    "line \(lineNumber): key \(JSONEscaping.quoted(name)) is not a column of \(destination.label), and schema_evolution is freeze"
+                )
             }
-            try destination.addColumn(name: name, type: try newColumnType(name: name, value: member.value, row: row, in: destination))
+            try destination.addColumn(
+                name: name, type: try newColumnType(name: name, value: member.value, row: row, in: destination))
             tableColumns = try destination.existingColumns()
             column = tableColumns?.first { $0.name.utf8.elementsEqual(columnName.utf8) }
         }
         guard let column else {
-            throw .internalError("line \(lineNumber): column \(JSONEscaping.quoted(name)) was added to \(destination.label) but is not there")
+            throw .internalError(
+                "line \(lineNumber): column \(JSONEscaping.quoted(name)) was added to \(destination.label) but is not there")
         }
         if let existing = targets.firstIndex(where: { $0.name == column.name }) {
             // Another key names the same column (`email` and `EMAIL` on Snowflake): the last one in a row wins.
@@ -132,7 +144,10 @@ struct TableShape {
                 do {
                     for column in try describeSource() where byName[column.name] == nil { byName[column.name] = column }
                 } catch {
-                    throw ConduitError(error.kind, "learning the source's column types to create columns in \(destination.label) (--infer-types skips this): \(error.message)")
+                    throw ConduitError(
+                        error.kind,
+                        "learning the source's column types to create columns in \(destination.label) (--infer-types skips this): \(error.message)"
+                    )
                 }
             }
             sourceColumns = byName

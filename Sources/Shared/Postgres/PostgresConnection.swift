@@ -21,7 +21,8 @@ package final class PostgresConnection {
     /// goes in as `dbname` with `expand_dbname`, libpq's own URI parsing.
     /// The server's notices and warnings go to `notices` (see ``NoticeReceiver``).
     /// The corresponding libpq calls are `PQconnectdbParams` and `PQsetNoticeReceiver`.
-    package init(settings: ConnectionSettings, applicationName: String, notices: ServerNoticeHandler? = nil) throws(PostgresError) {
+    package init(settings: ConnectionSettings, applicationName: String, notices: ServerNoticeHandler? = nil) throws(PostgresError)
+    {
         var pairs: [(String, String)] = []
         if let url = settings.url { pairs.append(("dbname", url)) }
         pairs += settings.parameters.map { ($0.keyword, $0.value) }
@@ -84,11 +85,14 @@ package final class PostgresConnection {
     /// Runs one statement with text parameters (never spliced into the SQL) and returns its
     /// result. The corresponding libpq call is `PQexecParams`.
     /// `types` gives the parameters' type OIDs (empty: the server infers them).
-    func query(_ sql: String, parameters: [String?] = [], types: [UInt32] = [], context: String) throws(PostgresError) -> PostgresResult {
+    func query(
+        _ sql: String, parameters: [String?] = [], types: [UInt32] = [], context: String
+    ) throws(PostgresError) -> PostgresResult {
         let copies = parameters.map { $0.map { strdup($0) } ?? nil }
         defer { for pointer in copies { free(pointer) } }
         let values: [UnsafePointer<CChar>?] = copies.map { $0.map { UnsafePointer($0) } }
-        let result = types.count == values.count && !types.isEmpty
+        let result =
+            types.count == values.count && !types.isEmpty
             ? PQexecParams(handle, sql, Int32(values.count), types, values, nil, nil, 0)
             : PQexecParams(handle, sql, Int32(values.count), nil, values, nil, nil, 0)
         let status = result.map { PQresultStatus($0) } ?? PGRES_FATAL_ERROR
@@ -136,7 +140,9 @@ package final class PostgresConnection {
             }
         }
         if let failure { throw failure }
-        guard let rows else { throw PostgresError(context: context, message: "the server returned no rows", isConnectionFailure: false) }
+        guard let rows else {
+            throw PostgresError(context: context, message: "the server returned no rows", isConnectionFailure: false)
+        }
         return rows
     }
 
@@ -162,7 +168,9 @@ package final class PostgresConnection {
             }
         }
         if let failure { throw failure }
-        guard let rows else { throw PostgresError(context: context, message: "the server returned no rows", isConnectionFailure: false) }
+        guard let rows else {
+            throw PostgresError(context: context, message: "the server returned no rows", isConnectionFailure: false)
+        }
         return rows
     }
 
@@ -310,9 +318,10 @@ private final class NoticeReceiver {
             return text.isEmpty ? nil : text
         }
         // V: the severity never translated (PostgreSQL 9.6 and later); S: as the server's locale says it.
-        handler(ServerNotice(
-            severity: field("V") ?? field("S") ?? "NOTICE", message: field("M")?.trimmingCharacters() ?? "",
-            sqlState: field("C"), detail: field("D"), hint: field("H")))
+        handler(
+            ServerNotice(
+                severity: field("V") ?? field("S") ?? "NOTICE", message: field("M")?.trimmingCharacters() ?? "",
+                sqlState: field("C"), detail: field("D"), hint: field("H")))
     }
 }
 
@@ -322,4 +331,3 @@ private func receiveNotice(_ argument: UnsafeMutableRawPointer?, _ result: Opaqu
     guard let argument, let result else { return }
     Unmanaged<NoticeReceiver>.fromOpaque(argument).takeUnretainedValue().receive(result)
 }
-

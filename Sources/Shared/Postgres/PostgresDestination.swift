@@ -43,7 +43,8 @@ package final class PostgresDestination: LoadDestination {
     /// Connects for `table`. The server's notices (a trigger's `RAISE NOTICE`) go to `notices`.
     package init(config: DestinationConfig, table: String, notices: ServerNoticeHandler? = nil) throws(ConduitError) {
         connection = try converting { () throws(PostgresError) in
-            let connection = try PostgresConnection(settings: config.connection, applicationName: "conduit-load", notices: notices)
+            let connection = try PostgresConnection(
+                settings: config.connection, applicationName: "conduit-load", notices: notices)
             // Inputs without a zone or in an ambiguous date order are read the same on every server.
             try connection.execute(
                 "SET client_encoding = 'UTF8'; SET TIME ZONE 'UTC'; SET datestyle = 'ISO, YMD'",
@@ -118,7 +119,9 @@ package final class PostgresDestination: LoadDestination {
 
     package func addColumn(name: String, type: String) throws(ConduitError) {
         try endCopy()
-        try execute("ALTER TABLE \(qualifiedName) ADD COLUMN \(Self.quote(name)) \(type)", doing: "adding column \(Self.quote(name)) to \(label)")
+        try execute(
+            "ALTER TABLE \(qualifiedName) ADD COLUMN \(Self.quote(name)) \(type)",
+            doing: "adding column \(Self.quote(name)) to \(label)")
     }
 
     package func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError) {
@@ -134,7 +137,9 @@ package final class PostgresDestination: LoadDestination {
         // merge: rows go to the staging table, which gets every column the rows fill, typed as the table's.
         if mergeColumns.isEmpty {
             try connection.silencingNotices { () throws(ConduitError) in
-                try execute("CREATE TEMP TABLE IF NOT EXISTS conduit_merge (_conduit_line bigserial)", doing: "creating the merge staging table for \(label)")
+                try execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS conduit_merge (_conduit_line bigserial)",
+                    doing: "creating the merge staging table for \(label)")
             }
         }
         for column in columns where !mergeColumns.contains(where: { $0.name == column.name }) {
@@ -172,16 +177,20 @@ package final class PostgresDestination: LoadDestination {
             INSERT INTO \(qualifiedName) (\(columns)) SELECT DISTINCT ON (\(key)) \(columns) FROM \(Self.mergeStaging)
             ORDER BY \(key), _conduit_line \(order) ON CONFLICT (\(key)) \(action); TRUNCATE \(Self.mergeStaging)
             """,
-            doing: mergeUpdates ? "merging the batch into \(label) on (\(key))" : "inserting the batch's new rows into \(label) on (\(key))")
+            doing: mergeUpdates
+                ? "merging the batch into \(label) on (\(key))" : "inserting the batch's new rows into \(label) on (\(key))")
     }
 
     package func resetStaging(like template: String) throws(ConduitError) {
         let templateName = schemaPrefix + Self.quote(template)
         try connection.silencingNotices { () throws(ConduitError) in
-            try execute("DROP TABLE IF EXISTS \(qualifiedName)", doing: "dropping the staging table \(label) left by an unfinished run")
+            try execute(
+                "DROP TABLE IF EXISTS \(qualifiedName)", doing: "dropping the staging table \(label) left by an unfinished run")
         }
         if try columns(of: templateName) != nil {
-            try execute("CREATE TABLE \(qualifiedName) (LIKE \(templateName) INCLUDING ALL)", doing: "creating the staging table \(label)")
+            try execute(
+                "CREATE TABLE \(qualifiedName) (LIKE \(templateName) INCLUDING ALL)", doing: "creating the staging table \(label)"
+            )
         }
     }
 
@@ -204,7 +213,9 @@ package final class PostgresDestination: LoadDestination {
             if existing != nil { try execute("DELETE FROM \(target)", doing: context) }
             if let staged {
                 let names = staged.map { Self.quote($0.name) }.joined(separator: ", ")
-                try execute("INSERT INTO \(target) (\(names)) SELECT \(names) FROM \(qualifiedName); DROP TABLE \(qualifiedName)", doing: context)
+                try execute(
+                    "INSERT INTO \(target) (\(names)) SELECT \(names) FROM \(qualifiedName); DROP TABLE \(qualifiedName)",
+                    doing: context)
             }
             try execute("COMMIT", doing: context)
         } catch {
@@ -216,7 +227,8 @@ package final class PostgresDestination: LoadDestination {
     package func write(_ row: JSONRow, positions: [Int], lineNumber: Int) throws(ConduitError) {
         if !mergeKey.isEmpty { mergePending = true }
         if !inCopy {
-            try converting { () throws(PostgresError) in try connection.startCopy(copyStatement, context: "loading into \(label)") }
+            try converting { () throws(PostgresError) in try connection.startCopy(copyStatement, context: "loading into \(label)")
+            }
             inCopy = true
         }
         // Locals, not properties, in the loop: each access to a class's stored property pays a
@@ -255,7 +267,9 @@ package final class PostgresDestination: LoadDestination {
             for index in 0..<members.count {
                 let position = positions[index]
                 let start = fieldBytes.count
-                if let problem = PostgresLoadEncoder.append(members[index].value, of: row, as: encodings[position], to: &fieldBytes) {
+                if let problem = PostgresLoadEncoder.append(
+                    members[index].value, of: row, as: encodings[position], to: &fieldBytes)
+                {
                     throw valueError(problem, column: position, lineNumber: lineNumber)
                 }
                 fieldRanges[position] = start..<fieldBytes.count
@@ -311,8 +325,9 @@ package final class PostgresDestination: LoadDestination {
         let mapped = error.conduitError
         // The context can have several lines ("JSON data, line 1: …" first); the COPY one says where.
         guard let context = error.serverContext,
-              let copyContext = context.split(separator: "\n").first(where: { $0.hasPrefix("COPY ") }),
-              let lineRange = copyContext.firstRange(of: ", line ") else { return mapped }
+            let copyContext = context.split(separator: "\n").first(where: { $0.hasPrefix("COPY ") }),
+            let lineRange = copyContext.firstRange(of: ", line ")
+        else { return mapped }
         let rest = copyContext[lineRange.upperBound...]
         let digits = rest.prefix { $0.isASCII && $0.isNumber }
         guard let copyLine = Int(digits), copyLine >= 1, copyLine <= copyLineNumbers.count else { return mapped }
@@ -335,14 +350,15 @@ package final class PostgresDestination: LoadDestination {
     }
 
     package func prepareCheckpoints() throws(ConduitError) {
-        let sql = "CREATE TABLE IF NOT EXISTS \(checkpointTable) (resource text NOT NULL, table_name text NOT NULL, run text NOT NULL, value text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (resource, table_name))"
+        let sql =
+            "CREATE TABLE IF NOT EXISTS \(checkpointTable) (resource text NOT NULL, table_name text NOT NULL, run text NOT NULL, value text NOT NULL, rows bigint NOT NULL, updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (resource, table_name))"
         try converting { () throws(PostgresError) in
             do throws(PostgresError) {
                 // Its "already exists, skipping" notice says nothing to the user.
                 try connection.silencingNotices { () throws(PostgresError) in
                     try connection.execute(sql, context: "creating \(checkpointTable) on \(connection.label)")
                 }
-            } catch where error.sqlState == "23505" {
+            } catch  where error.sqlState == "23505" {
                 // Another load created it at the same moment (pg_type's unique index): it exists now.
             }
         }
@@ -351,9 +367,11 @@ package final class PostgresDestination: LoadDestination {
     package func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)? {
         try converting { () throws(PostgresError) in
             let result = try connection.query(
-                "SELECT run, value, rows FROM \(checkpointTable) WHERE resource = $1 AND table_name = $2", parameters: [resource, qualifiedName],
+                "SELECT run, value, rows FROM \(checkpointTable) WHERE resource = $1 AND table_name = $2",
+                parameters: [resource, qualifiedName],
                 context: "reading the checkpoint of \(resource) from \(connection.label)")
-            guard result.rowCount == 1, let run = result.string(row: 0, column: 0), let value = result.string(row: 0, column: 1) else { return nil }
+            guard result.rowCount == 1, let run = result.string(row: 0, column: 0), let value = result.string(row: 0, column: 1)
+            else { return nil }
             return (run, value, result.string(row: 0, column: 2).flatMap { Int64($0) } ?? 0)
         }
     }

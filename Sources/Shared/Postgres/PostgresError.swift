@@ -53,7 +53,9 @@ package struct PostgresError: ConduitErrorConvertible, CustomStringConvertible, 
     /// Builds an error from a failed result's fields. The corresponding libpq call is `PQresultErrorField`.
     static func from(result: OpaquePointer?, connection: OpaquePointer?, context: String) -> PostgresError {
         func field(_ code: Character) -> String? {
-            guard let result, let ascii = code.asciiValue, let value = PQresultErrorField(result, Int32(ascii)) else { return nil }
+            guard let result, let ascii = code.asciiValue, let value = PQresultErrorField(result, Int32(ascii)) else {
+                return nil
+            }
             let text = String(cString: value)
             return text.isEmpty ? nil : text
         }

@@ -69,7 +69,8 @@ struct PostgresHorizonMemory: Equatable {
         var next = self
         var kept: [Record] = []
         for record in records + [current] {
-            let waits = record.holders.contains { running.contains($0) || current.holders.contains($0) }
+            let waits =
+                record.holders.contains { running.contains($0) || current.holders.contains($0) }
                 || (record.postmasterStart != current.postmasterStart && preparedRunning)
             if waits {
                 kept.append(record)
@@ -78,9 +79,10 @@ struct PostgresHorizonMemory: Equatable {
             }
         }
         // A record at or below the bound can teach nothing more.
-        next.records = Array(kept.filter { record in
-            next.bound.map { order(record.position, $0) == .descending } ?? true
-        }.suffix(Self.recordLimit))
+        next.records = Array(
+            kept.filter { record in
+                next.bound.map { order(record.position, $0) == .descending } ?? true
+            }.suffix(Self.recordLimit))
         return next
     }
 
@@ -93,13 +95,17 @@ struct PostgresHorizonMemory: Equatable {
             JSONMember(key: "relation", value: .number(String(relation))),
         ]
         if let bound { members.append(JSONMember(key: "bound", value: .string(bound))) }
-        members.append(JSONMember(key: "records", value: .array(records.map { record in
-            .object([
-                JSONMember(key: "position", value: .string(record.position)),
-                JSONMember(key: "holders", value: .array(record.holders.map { .string($0) })),
-                JSONMember(key: "postmaster_start", value: .string(record.postmasterStart)),
-            ])
-        })))
+        members.append(
+            JSONMember(
+                key: "records",
+                value: .array(
+                    records.map { record in
+                        .object([
+                            JSONMember(key: "position", value: .string(record.position)),
+                            JSONMember(key: "holders", value: .array(record.holders.map { .string($0) })),
+                            JSONMember(key: "postmaster_start", value: .string(record.postmasterStart)),
+                        ])
+                    })))
         return .object(members)
     }
 
@@ -110,7 +116,8 @@ struct PostgresHorizonMemory: Equatable {
         var fields: [String: JSONValue] = [:]
         for member in members { fields[member.key] = member.value }
         guard case .string(rule)? = fields["rule"], case .string(database)? = fields["database"],
-              case .number(String(relation))? = fields["relation"], case .array(let items)? = fields["records"] else { return nil }
+            case .number(String(relation))? = fields["relation"], case .array(let items)? = fields["records"]
+        else { return nil }
         self.rule = rule
         self.database = database
         self.relation = relation
@@ -143,11 +150,13 @@ struct PostgresHorizonMemory: Equatable {
     /// (the pre-read asks whether they still run; ids of another database's memory are harmless).
     static func pendingHolders(in json: JSONValue?, rule: String) -> [String] {
         guard case .object(let members)? = json, members.contains(where: { $0.key == "rule" && $0.value == .string(rule) }),
-              let database = members.first(where: { $0.key == "database" }).flatMap({ member -> String? in
-                  if case .string(let text) = member.value { return text } else { return nil } }),
-              let relation = members.first(where: { $0.key == "relation" }).flatMap({ member -> UInt32? in
-                  if case .number(let text) = member.value { return UInt32(text) } else { return nil } }),
-              let memory = PostgresHorizonMemory(json: json, rule: rule, database: database, relation: relation)
+            let database = members.first(where: { $0.key == "database" }).flatMap({ member -> String? in
+                if case .string(let text) = member.value { return text } else { return nil }
+            }),
+            let relation = members.first(where: { $0.key == "relation" }).flatMap({ member -> UInt32? in
+                if case .number(let text) = member.value { return UInt32(text) } else { return nil }
+            }),
+            let memory = PostgresHorizonMemory(json: json, rule: rule, database: database, relation: relation)
         else { return [] }
         return memory.pendingHolders
     }

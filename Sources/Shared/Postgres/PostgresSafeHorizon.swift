@@ -55,7 +55,7 @@ struct PostgresSafeHorizon {
     /// `timestamptz(0)` rounds to the nearest second, so a stamp can lie up to half a second
     /// before the start it was drawn at.
     var roundingMargin: String {
-        guard (type == .timestamptz || type == .timestamp), typeModifier >= 0, typeModifier < 6 else { return "0" }
+        guard type == .timestamptz || type == .timestamp, typeModifier >= 0, typeModifier < 6 else { return "0" }
         return "1 second"
     }
 
@@ -208,7 +208,8 @@ struct PostgresSafeHorizon {
     /// in flight (JSON).
     func timeQuery(relations: [String], pending: [String]) -> String {
         let zone = "(SELECT reset_val FROM pg_settings WHERE name = 'TimeZone')"
-        let bound = "(least(statement_timestamp() - interval '\(Self.startMargin)', (SELECT started FROM oldest)) - interval '\(roundingMargin)')"
+        let bound =
+            "(least(statement_timestamp() - interval '\(Self.startMargin)', (SELECT started FROM oldest)) - interval '\(roundingMargin)')"
         let spelled: String
         switch type {
         case .timestamptz: spelled = "\(bound)::text"
@@ -274,7 +275,9 @@ struct PostgresSafeHorizon {
 
         init(_ object: [String: JSONValue]) {
             func text(_ key: String) -> String? { if case .string(let value)? = object[key] { return value } else { return nil } }
-            func number(_ key: String) -> Double? { if case .number(let value)? = object[key] { return Double(value) } else { return nil } }
+            func number(_ key: String) -> Double? {
+                if case .number(let value)? = object[key] { return Double(value) } else { return nil }
+            }
             vxid = text("vxid") ?? "?"
             pid = number("pid").map { Int($0) }
             role = text("role")
@@ -360,7 +363,8 @@ struct PostgresSafeHorizon {
         var reading = Self.commonReading(result)
         let sequences = Self.objects(result.string(row: 0, column: 0))
         guard !sequences.isEmpty else {
-            reading.unavailable = "\(name) draws from no sequence (serial, identity or DEFAULT nextval), so the extract cannot tell which ids transactions in flight hold"
+            reading.unavailable =
+                "\(name) draws from no sequence (serial, identity or DEFAULT nextval), so the extract cannot tell which ids transactions in flight hold"
             return reading
         }
         var positions: [String] = []
@@ -369,11 +373,15 @@ struct PostgresSafeHorizon {
             var sequenceName = "?"
             if case .string(let text)? = sequence["name"] { sequenceName = text }
             if case .bool(false)? = sequence["readable"] {
-                problems.append("the role \(reading.role) may not read the sequence \(sequenceName) (GRANT SELECT ON SEQUENCE \(sequenceName) TO \(reading.role))")
+                problems.append(
+                    "the role \(reading.role) may not read the sequence \(sequenceName) (GRANT SELECT ON SEQUENCE \(sequenceName) TO \(reading.role))"
+                )
                 continue
             }
             if case .number(let cache)? = sequence["cache"], cache != "1" {
-                problems.append("the sequence \(sequenceName) has CACHE \(cache), so a session hands out ids it drew earlier (ALTER SEQUENCE \(sequenceName) CACHE 1)")
+                problems.append(
+                    "the sequence \(sequenceName) has CACHE \(cache), so a session hands out ids it drew earlier (ALTER SEQUENCE \(sequenceName) CACHE 1)"
+                )
             }
             if case .number(let increment)? = sequence["increment"], increment.hasPrefix("-") || increment == "0" {
                 problems.append("the sequence \(sequenceName) does not ascend")
@@ -395,7 +403,8 @@ struct PostgresSafeHorizon {
         var reading = Self.commonReading(result)
         reading.position = result.string(row: 0, column: 0)
         if let oldest = Self.objects("[" + (result.string(row: 0, column: 8) ?? "") + "]").first,
-           case .bool(true)? = oldest["counts"] {
+            case .bool(true)? = oldest["counts"]
+        {
             reading.oldest = Holder(oldest)
         }
         return reading
@@ -431,7 +440,12 @@ struct PostgresSafeHorizon {
             // The sequence has drawn nothing since it was created or set (setval(…, false)): ids
             // drawn before a setval may still be in flight, so what was cleared still bounds.
             guard let remembered, let bound = remembered.bound else { return (nil, nil) }
-            return (Bound(value: stateValue(bound), inclusive: true, blocker: "the sequence's next draw (its position is unknown since it was set)", pid: nil, age: nil), remembered)
+            return (
+                Bound(
+                    value: stateValue(bound), inclusive: true,
+                    blocker: "the sequence's next draw (its position is unknown since it was set)", pid: nil, age: nil),
+                remembered
+            )
         }
         let memory = remembered ?? PostgresHorizonMemory(rule: memoryKey, database: reading.database, relation: tableOID)
         let current = PostgresHorizonMemory.Record(
@@ -459,7 +473,8 @@ struct PostgresSafeHorizon {
         } else if !waiting.isEmpty {
             blocker = "\(Plural.count(waiting.count, "transaction")) in flight at an earlier run"
         } else {
-            blocker = isTimeLike ? "this run's start (rows stamped at or after it wait for the next run)" : "transactions in flight"
+            blocker =
+                isTimeLike ? "this run's start (rows stamped at or after it wait for the next run)" : "transactions in flight"
         }
         let value = next.bound.flatMap(stateValue)
         return (Bound(value: value, inclusive: !isTimeLike, blocker: blocker, pid: pid, age: age), next)
@@ -517,28 +532,35 @@ struct PostgresSafeHorizon {
         if reading.isStandby {
             // In recovery, the activity view and the lock table are the standby's, not the primary's.
             warnings.append(
-                "the source is a standby, which shows neither the primary's open transactions nor its locks, so a row that a transaction on the primary commits late can be missed; extract from the primary, or use lookback")
+                "the source is a standby, which shows neither the primary's open transactions nor its locks, so a row that a transaction on the primary commits late can be missed; extract from the primary, or use lookback"
+            )
         }
         if let unavailable = reading.unavailable {
-            warnings.append("the safe horizon holds back nothing: \(unavailable); lookback covers what it cannot see, safe_horizon: false silences this")
+            warnings.append(
+                "the safe horizon holds back nothing: \(unavailable); lookback covers what it cannot see, safe_horizon: false silences this"
+            )
         }
         if !reading.unseen.isEmpty {
             warnings.append(
-                "the query reads \(reading.unseen.joined(separator: " and ")), whose writers the safe horizon cannot see (a foreign table's writers are on another server; a function's tables are not in the plan): rows they make visible late can be missed; lookback covers them")
+                "the query reads \(reading.unseen.joined(separator: " and ")), whose writers the safe horizon cannot see (a foreign table's writers are on another server; a function's tables are not in the plan): rows they make visible late can be missed; lookback covers them"
+            )
         }
         if !reading.otherTables.isEmpty {
             let tables = reading.otherTables.joined(separator: ", ")
             warnings.append(
-                "the query reads \(tables) besides the table of \(name): rows that appear only once a row of \(reading.otherTables.count == 1 ? "it" : "those") commits wait while its writer is in flight at a run, but one written by a transaction that starts after the run can appear below the watermark; an enforced foreign key to it, or lookback, covers that")
+                "the query reads \(tables) besides the table of \(name): rows that appear only once a row of \(reading.otherTables.count == 1 ? "it" : "those") commits wait while its writer is in flight at a run, but one written by a transaction that starts after the run can appear below the watermark; an enforced foreign key to it, or lookback, covers that"
+            )
         }
         if isTimeLike {
             let unknown = reading.holders
             if !unknown.isEmpty {
                 let named = unknown.prefix(3).map(\.description).joined(separator: "; ")
                 let more = unknown.count > 3 ? " and \(unknown.count - 3) more" : ""
-                var text = "\(Plural.count(unknown.count, "transaction")) whose start cannot be read (\(named)\(more)) may still commit rows stamped before this run: rows wait until \(unknown.count == 1 ? "it ends" : "they end")"
+                var text =
+                    "\(Plural.count(unknown.count, "transaction")) whose start cannot be read (\(named)\(more)) may still commit rows stamped before this run: rows wait until \(unknown.count == 1 ? "it ends" : "they end")"
                 if unknown.contains(where: { $0.why == "hidden" }) {
-                    text += "; GRANT pg_read_all_stats TO \(reading.role) (or pg_monitor) lets the horizon read other roles' starts"
+                    text +=
+                        "; GRANT pg_read_all_stats TO \(reading.role) (or pg_monitor) lets the horizon read other roles' starts"
                 }
                 warnings.append(text)
             }

@@ -22,7 +22,8 @@ package final class PostgresSource: Source {
         source: SourceConfig, applicationName: String = "conduit-extract", notices: ServerNoticeHandler? = nil
     ) throws(ConduitError) {
         connection = try converting { () throws(PostgresError) in
-            let connection = try PostgresConnection(settings: source.connection, applicationName: applicationName, notices: notices)
+            let connection = try PostgresConnection(
+                settings: source.connection, applicationName: applicationName, notices: notices)
             var settings = [
                 "SET TIME ZONE 'UTC'", "SET datestyle = 'ISO, YMD'", "SET intervalstyle = 'iso_8601'",
                 "SET extra_float_digits = 1", "SET bytea_output = 'hex'", "SET client_encoding = 'UTF8'",
@@ -93,7 +94,8 @@ package final class PostgresSource: Source {
                 parameters: ["{" + oids.joined(separator: ",") + "}", "{" + modifiers.joined(separator: ",") + "}"],
                 context: context)
             // Enums, domains and arrays of types Conduit does not name: one catalog query, if any.
-            let catalog = try PostgresTypeCatalog.load((0..<count).map { described.columnType($0) }, connection: connection, context: context)
+            let catalog = try PostgresTypeCatalog.load(
+                (0..<count).map { described.columnType($0) }, connection: connection, context: context)
             return (0..<count).map { column in
                 let type = described.columnType(column)
                 return SourceColumn(
@@ -123,7 +125,8 @@ package final class PostgresSource: Source {
         ordered: Bool = true, output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows {
         try extract(
-            sql: sql, parameter: parameter, parameterType: parameterType, resource: resource, incrementalColumn: incrementalColumn,
+            sql: sql, parameter: parameter, parameterType: parameterType, resource: resource,
+            incrementalColumn: incrementalColumn,
             ordered: ordered, horizon: nil, memory: nil, output: output)
     }
 
@@ -150,7 +153,8 @@ package final class PostgresSource: Source {
 
         var writer: NDJSONRowWriter?
         do throws(ConduitError) {
-            try fetchRows(into: &writer, holdingBack: &holdBack, incrementalColumn: incrementalColumn, output: output, context: context)
+            try fetchRows(
+                into: &writer, holdingBack: &holdBack, incrementalColumn: incrementalColumn, output: output, context: context)
             try converting { () throws(PostgresError) in try connection.closeCursorAndCommit(Self.cursor, context: context) }
         } catch {
             // The rows before the failure go out in whole value groups; the open group does not.
@@ -160,7 +164,8 @@ package final class PostgresSource: Source {
         try writer?.finish()
 
         let outcome = decision.map { decision in
-            var outcome = HorizonOutcome(heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil, warnings: decision.warnings)
+            var outcome = HorizonOutcome(
+                heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil, warnings: decision.warnings)
             holdBack?.record(in: &outcome)
             return outcome
         }
@@ -179,7 +184,8 @@ package final class PostgresSource: Source {
     /// after this read starts after its time and draws after its position. Without a horizon the
     /// column's type allows, only `BEGIN`, and nothing read (nil).
     private func readHorizonAndBegin(
-        _ plan: PostgresSafeHorizon?, sql: String, parameter: String?, parameterType: PostgresDataType?, incrementalColumn: String?,
+        _ plan: PostgresSafeHorizon?, sql: String, parameter: String?, parameterType: PostgresDataType?,
+        incrementalColumn: String?,
         memory: JSONValue?, context: String
     ) throws(ConduitError) -> PostgresSafeHorizon.Reading? {
         try converting { () throws(PostgresError) in
@@ -191,17 +197,20 @@ package final class PostgresSource: Source {
             let explained = try connection.query(
                 PostgresSafeHorizon.explain(sql), parameters: parameter.map { [$0] } ?? [],
                 types: parameterType.map { [$0.rawValue] } ?? [], context: context)
-            let tables: (names: [String], unseen: [String]) = explained.string(row: 0, column: 0)
+            let tables: (names: [String], unseen: [String]) =
+                explained.string(row: 0, column: 0)
                 .flatMap { try? JSONParser.parse($0) }.map(PostgresSafeHorizon.tables(inPlan:)) ?? ([], [])
             let pending = PostgresHorizonMemory.pendingHolders(in: memory, rule: plan.memoryKey)
-            let statement = plan.isTimeLike
+            let statement =
+                plan.isTimeLike
                 ? plan.timeQuery(relations: tables.names, pending: pending)
                 : plan.sequenceQuery(relations: tables.names, pending: pending)
             // Read before the snapshot, in the same round trip as BEGIN.
             let result = try connection.silencingNotices { () throws(PostgresError) in
                 try connection.queryFirst(statement + "; COMMIT; " + Self.beginSnapshot, context: context)
             }
-            var reading = plan.isTimeLike ? plan.timeReading(result) : plan.sequenceReading(result, column: incrementalColumn ?? "")
+            var reading =
+                plan.isTimeLike ? plan.timeReading(result) : plan.sequenceReading(result, column: incrementalColumn ?? "")
             reading.unseen = tables.unseen
             return reading
         }
@@ -218,13 +227,19 @@ package final class PostgresSource: Source {
             return (decided.bound, decided.memory?.json, plan.warnings(reading, column: column))
         }
         if plan.isIntegerLike {
-            return (nil, nil, [
-                "the safe horizon holds back nothing: \(column) is not a column read straight from a table (an expression, or a view), so the extract cannot tell which sequence draws it; lookback covers it, safe_horizon: false silences this"
-            ])
+            return (
+                nil, nil,
+                [
+                    "the safe horizon holds back nothing: \(column) is not a column read straight from a table (an expression, or a view), so the extract cannot tell which sequence draws it; lookback covers it, safe_horizon: false silences this"
+                ]
+            )
         }
-        return (nil, nil, [
-            "the safe horizon holds back nothing: it bounds numeric, timestamp and date columns, and \(column) is \(plan.type.description); safe_horizon: false silences this"
-        ])
+        return (
+            nil, nil,
+            [
+                "the safe horizon holds back nothing: it bounds numeric, timestamp and date columns, and \(column) is \(plan.type.description); safe_horizon: false silences this"
+            ]
+        )
     }
 
     /// Fetches the cursor's rows ``fetchSize`` at a time, asking for the next batch before
@@ -236,17 +251,22 @@ package final class PostgresSource: Source {
         into writer: inout NDJSONRowWriter?, holdingBack holdBack: inout PostgresHoldBack?, incrementalColumn: String?,
         output: GroupSafeOutput, context: String
     ) throws(ConduitError) {
-        try converting { () throws(PostgresError) in try connection.requestRows(Self.fetchSize, from: Self.cursor, context: context) }
+        try converting { () throws(PostgresError) in
+            try connection.requestRows(Self.fetchSize, from: Self.cursor, context: context)
+        }
         var batch = try converting { () throws(PostgresError) in try connection.receiveRows(context: context) }
         // Once per query, before the next FETCH is in flight.
         let styles = try valueStyles(of: batch, context: context)
         writer = NDJSONRowWriter(
-            columnNames: (0..<batch.columnCount).map { batch.columnName($0) }, incrementalColumn: incrementalColumn, output: output)
+            columnNames: (0..<batch.columnCount).map { batch.columnName($0) }, incrementalColumn: incrementalColumn,
+            output: output)
         while true {
             let count = batch.rowCount
             let isFull = count == Self.fetchSize
             if isFull {
-                try converting { () throws(PostgresError) in try connection.requestRows(Self.fetchSize, from: Self.cursor, context: context) }
+                try converting { () throws(PostgresError) in
+                    try connection.requestRows(Self.fetchSize, from: Self.cursor, context: context)
+                }
             }
             if count == 0 { return }
             let passing = holdBack?.passingPrefix(of: batch) ?? count

@@ -9,14 +9,14 @@ import Stream
 enum PostgresTextEncoder {
     /// How a column's values are written; decided once per column from its type.
     enum Style: Sendable, Equatable {
-        case verbatimNumber      // integers: digits as they are
-        case decimalNumber       // numeric, float: digits, but NaN/Infinity as strings
+        case verbatimNumber  // integers: digits as they are
+        case decimalNumber  // numeric, float: digits, but NaN/Infinity as strings
         case boolean
-        case jsonb               // already one line of JSON
-        case json                // JSON that may hold newlines and indentation: compacted
-        case timestampUTC        // "2024-05-01 12:00:00+00" → "2024-05-01T12:00:00Z"
-        case timestamp           // "2024-05-01 12:00:00" → "2024-05-01T12:00:00"
-        case bytea               // "\x0a0b" → base64
+        case jsonb  // already one line of JSON
+        case json  // JSON that may hold newlines and indentation: compacted
+        case timestampUTC  // "2024-05-01 12:00:00+00" → "2024-05-01T12:00:00Z"
+        case timestamp  // "2024-05-01 12:00:00" → "2024-05-01T12:00:00"
+        case bytea  // "\x0a0b" → base64
         case string
         /// A JSON array of elements written in the element's style; `delimiter` is what the
         /// server writes between elements (the element type's `typdelim`: `,` but for `box`).
@@ -47,8 +47,9 @@ enum PostgresTextEncoder {
         case .verbatimNumber:
             output.append(contentsOf: text)
         case .decimalNumber:
-            if let first = text.first, first == UInt8(ascii: "N") || first == UInt8(ascii: "I")
-                || (first == UInt8(ascii: "-") && text.count > 1 && text[1] == UInt8(ascii: "I"))
+            if let first = text.first,
+                first == UInt8(ascii: "N") || first == UInt8(ascii: "I")
+                    || (first == UInt8(ascii: "-") && text.count > 1 && text[1] == UInt8(ascii: "I"))
             {
                 JSONEscaping.appendQuoted(bytes: text, to: &output)
             } else {
@@ -77,7 +78,8 @@ enum PostgresTextEncoder {
     static func appendTimestamp(_ text: UnsafeBufferPointer<UInt8>, utc: Bool, to output: inout [UInt8]) {
         let count = text.count
         // Years before Christ ("0044-03-15 12:00:00+00 BC") have no RFC 3339 form: they stay text.
-        let beforeChrist = count >= 3 && text[count - 1] == UInt8(ascii: "C") && text[count - 2] == UInt8(ascii: "B")
+        let beforeChrist =
+            count >= 3 && text[count - 1] == UInt8(ascii: "C") && text[count - 2] == UInt8(ascii: "B")
             && text[count - 3] == 0x20
         guard count >= 19, text[10] == UInt8(ascii: " "), text[4] == UInt8(ascii: "-"), !beforeChrist else {
             JSONEscaping.appendQuoted(bytes: text, to: &output)

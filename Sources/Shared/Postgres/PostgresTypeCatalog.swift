@@ -49,7 +49,9 @@ struct PostgresTypeCatalog: Sendable, Equatable {
         """
 
     /// Asks the server about the types among `types` that need it; no query when none does.
-    static func load(_ types: [PostgresDataType], connection: PostgresConnection, context: String) throws(PostgresError) -> PostgresTypeCatalog {
+    static func load(
+        _ types: [PostgresDataType], connection: PostgresConnection, context: String
+    ) throws(PostgresError) -> PostgresTypeCatalog {
         var unknown: [PostgresDataType] = []
         for type in types where needsLookup(type) && !unknown.contains(type) { unknown.append(type) }
         guard !unknown.isEmpty else { return PostgresTypeCatalog() }

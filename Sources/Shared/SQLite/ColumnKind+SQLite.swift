@@ -35,9 +35,15 @@ extension ColumnKind {
         var words = ""
         var depth = 0
         for character in upper {
-            if character == "(" { depth += 1; words.append(" ") }
-            else if character == ")" { depth = max(depth - 1, 0); words.append(" ") }
-            else if depth == 0 { words.append(character) }
+            if character == "(" {
+                depth += 1
+                words.append(" ")
+            } else if character == ")" {
+                depth = max(depth - 1, 0)
+                words.append(" ")
+            } else if depth == 0 {
+                words.append(character)
+            }
         }
         let name = words.split(separator: " ").joined(separator: " ")
         switch name {

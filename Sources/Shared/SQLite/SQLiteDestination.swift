@@ -45,7 +45,8 @@ package final class SQLiteDestination: LoadDestination {
             var columns: [DestinationColumn] = []
             while try statement.step(context: context) {
                 let type = statement.text(column: 1)
-                columns.append(DestinationColumn(name: statement.text(column: 0), type: type, kind: ColumnKind(sqliteDeclaredType: type)))
+                columns.append(
+                    DestinationColumn(name: statement.text(column: 0), type: type, kind: ColumnKind(sqliteDeclaredType: type)))
             }
             return columns.isEmpty ? nil : columns
         }
@@ -101,7 +102,9 @@ package final class SQLiteDestination: LoadDestination {
             if let staged {
                 if let existing {
                     for column in staged where !existing.contains(where: { $0.name == column.name }) {
-                        try execute("ALTER TABLE \(target) ADD COLUMN \(Self.quote(column.name))\(column.type.isEmpty ? "" : " " + column.type)", doing: context)
+                        try execute(
+                            "ALTER TABLE \(target) ADD COLUMN \(Self.quote(column.name))\(column.type.isEmpty ? "" : " " + column.type)",
+                            doing: context)
                     }
                 } else if let definition = try tableDefinition(tableName, renamedTo: table) {
                     try execute(definition, doing: context)
@@ -125,7 +128,8 @@ package final class SQLiteDestination: LoadDestination {
     private func tableDefinition(_ table: String, renamedTo name: String) throws(ConduitError) -> String? {
         let context = "reading the definition of \(Self.quote(table))"
         return try converting { () throws(SQLiteError) in
-            let statement = try database.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", context: context)
+            let statement = try database.prepare(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?1", context: context)
             try statement.bind(.string(table), at: 1, context: context)
             guard try statement.step(context: context) else { return nil }
             let sql = statement.text(column: 0)
@@ -137,8 +141,9 @@ package final class SQLiteDestination: LoadDestination {
 
     package func addColumn(name: String, type: String) throws(ConduitError) {
         insert = nil
-        try execute("ALTER TABLE \(quotedTable) ADD COLUMN \(Self.quote(name))\(type.isEmpty ? "" : " " + type)",
-                    doing: "adding column \(Self.quote(name)) to \(label)")
+        try execute(
+            "ALTER TABLE \(quotedTable) ADD COLUMN \(Self.quote(name))\(type.isEmpty ? "" : " " + type)",
+            doing: "adding column \(Self.quote(name)) to \(label)")
     }
 
     package func setTargetColumns(_ columns: [DestinationColumn]) throws(ConduitError) {
@@ -151,10 +156,13 @@ package final class SQLiteDestination: LoadDestination {
                 .map { "\(Self.quote($0.name)) = excluded.\(Self.quote($0.name))" }.joined(separator: ", ")
             // Rows apply in order, so within a run the last row of a key wins.
             // Insert-only (append with lookback): a key the table holds keeps its row, so the first row of a key wins.
-            upsert = " ON CONFLICT (\(mergeKey.map(Self.quote).joined(separator: ", "))) " + (updates.isEmpty || !mergeUpdates ? "DO NOTHING" : "DO UPDATE SET \(updates)")
+            upsert =
+                " ON CONFLICT (\(mergeKey.map(Self.quote).joined(separator: ", "))) "
+                + (updates.isEmpty || !mergeUpdates ? "DO NOTHING" : "DO UPDATE SET \(updates)")
         }
         try converting { () throws(SQLiteError) in
-            insert = try database.prepare("INSERT INTO \(quotedTable) (\(names)) VALUES (\(values))\(upsert)", context: "loading into \(label)")
+            insert = try database.prepare(
+                "INSERT INTO \(quotedTable) (\(names)) VALUES (\(values))\(upsert)", context: "loading into \(label)")
         }
     }
 
@@ -166,21 +174,28 @@ package final class SQLiteDestination: LoadDestination {
             let position = positions[index]
             if let refusal = SQLiteValueCheck.refusal(of: member.value, in: row, kind: targets[position].kind) {
                 let column = targets[position]
-                throw .badInput("loading into \(label): line \(lineNumber): column \(Self.quote(column.name)) (\(column.type)) cannot take \(refusal)")
+                throw .badInput(
+                    "loading into \(label): line \(lineNumber): column \(Self.quote(column.name)) (\(column.type)) cannot take \(refusal)"
+                )
             }
             let code = bind(member.value, of: row, kind: targets[position].kind, to: insert, at: position + 1)
             guard code == 0 else {
-                throw .internalError("line \(lineNumber): binding column \(Self.quote(targets[position].name)): \(insert.lastMessage)")
+                throw .internalError(
+                    "line \(lineNumber): binding column \(Self.quote(targets[position].name)): \(insert.lastMessage)")
             }
         }
         do {
             _ = try insert.step(context: "loading into \(label)")
         } catch {
-            throw ConduitError(error.conduitError.kind, "loading into \(label): line \(lineNumber): \(error.message) (SQLite code \(error.code))")
+            throw ConduitError(
+                error.conduitError.kind, "loading into \(label): line \(lineNumber): \(error.message) (SQLite code \(error.code))"
+            )
         }
     }
 
-    private func bind(_ value: JSONRow.Value, of row: JSONRow, kind: ColumnKind?, to statement: SQLiteStatement, at index: Int) -> Int32 {
+    private func bind(
+        _ value: JSONRow.Value, of row: JSONRow, kind: ColumnKind?, to statement: SQLiteStatement, at index: Int
+    ) -> Int32 {
         switch value {
         case .null:
             return statement.bindNull(at: index)
@@ -196,7 +211,9 @@ package final class SQLiteDestination: LoadDestination {
         case .string(let bytes):
             return row.withBytes(bytes) { text in
                 if kind == .bytea, let blob = Base64.decode(text) { return statement.bindBlob(blob, at: index) }
-                if kind == .real || kind == .double, let infinity = SQLiteValueCheck.infinity(text) { return statement.bindReal(infinity, at: index) }
+                if kind == .real || kind == .double, let infinity = SQLiteValueCheck.infinity(text) {
+                    return statement.bindReal(infinity, at: index)
+                }
                 if kind == .json || kind == .jsonb || kind?.isArray == true, (try? JSONParser.parse(text)) != nil {
                     // Text that reads as JSON ("123", "true", "[1]") goes into a JSON column as a
                     // JSON string, or it would come back as the number, boolean or array it spells
@@ -227,7 +244,8 @@ package final class SQLiteDestination: LoadDestination {
         let context = "reading the checkpoint of \(resource) from \(label)"
         return try converting { () throws(SQLiteError) in
             let statement = try database.prepare(
-                "SELECT run, value, rows FROM \(Self.quote(checkpointTableName)) WHERE resource = ?1 AND table_name = ?2", context: context)
+                "SELECT run, value, rows FROM \(Self.quote(checkpointTableName)) WHERE resource = ?1 AND table_name = ?2",
+                context: context)
             try statement.bind(.string(resource), at: 1, context: context)
             try statement.bind(.string(tableName), at: 2, context: context)
             guard try statement.step(context: context) else { return nil }

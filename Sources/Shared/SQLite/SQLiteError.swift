@@ -13,11 +13,11 @@ package struct SQLiteError: ConduitErrorConvertible, CustomStringConvertible, Se
     /// (SQLITE_ERROR from prepare) is a configuration error (78); a value mismatch is bad data (65).
     package var conduitError: ConduitError {
         switch code & 0xFF {
-        case 14: .unavailable(description)          // SQLITE_CANTOPEN
-        case 5, 6: .unavailable(description)        // SQLITE_BUSY, SQLITE_LOCKED
-        case 1: .configuration(description)         // SQLITE_ERROR: syntax, unknown table or column
-        case 20, 19: .badInput(description)         // SQLITE_MISMATCH, SQLITE_CONSTRAINT
-        case 10, 13: .io(description)               // SQLITE_IOERR, SQLITE_FULL
+        case 14: .unavailable(description)  // SQLITE_CANTOPEN
+        case 5, 6: .unavailable(description)  // SQLITE_BUSY, SQLITE_LOCKED
+        case 1: .configuration(description)  // SQLITE_ERROR: syntax, unknown table or column
+        case 20, 19: .badInput(description)  // SQLITE_MISMATCH, SQLITE_CONSTRAINT
+        case 10, 13: .io(description)  // SQLITE_IOERR, SQLITE_FULL
         default: .internalError(description)
         }
     }

@@ -45,7 +45,8 @@ package final class SQLiteSource: Source {
     /// Runs `sql` with `?1` bound to `parameter` (when the query has it) and writes each row to
     /// `output`, following `incrementalColumn` for value groups and the last value (see ``GroupSafeOutput``).
     package static func extract(
-        source: SourceConfig, sql: String, parameter: StateValue?, resource: String, incrementalColumn: String?, output: GroupSafeOutput
+        source: SourceConfig, sql: String, parameter: StateValue?, resource: String, incrementalColumn: String?,
+        output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows {
         let path = source.connection.path ?? ""
         let context = "running the query of \(resource) on \(path)"

@@ -136,10 +136,14 @@ package final class SnowflakeDestination: LoadDestination {
     // MARK: Tables (DDL commits by itself in Snowflake: these run outside any batch transaction)
 
     package func createTable(_ columns: [(name: String, type: String)], primaryKey: [String]) throws(ConduitError) {
-        try createTable(qualifiedTable, columns.map { (SnowflakeName.resolved($0.name), $0.type) }, primaryKey: primaryKey, doing: "creating \(label)")
+        try createTable(
+            qualifiedTable, columns.map { (SnowflakeName.resolved($0.name), $0.type) }, primaryKey: primaryKey,
+            doing: "creating \(label)")
     }
 
-    private func createTable(_ qualified: String, _ columns: [(stored: String, type: String)], primaryKey: [String], doing context: String) throws(ConduitError) {
+    private func createTable(
+        _ qualified: String, _ columns: [(stored: String, type: String)], primaryKey: [String], doing context: String
+    ) throws(ConduitError) {
         var list = columns.map { SnowflakeName.exact($0.stored) + " " + ($0.type.isEmpty ? "VARCHAR" : $0.type) }
         if !primaryKey.isEmpty { list.append("PRIMARY KEY (\(primaryKey.map(SnowflakeName.quoted).joined(separator: ", ")))") }
         try session.run("CREATE TABLE \(qualified) (\(list.joined(separator: ", ")))", doing: context)
@@ -167,9 +171,13 @@ package final class SnowflakeDestination: LoadDestination {
         batch.startRow(width: targets.count, lineNumber: lineNumber)
         for (index, member) in row.members.enumerated() {
             let position = positions[index]
-            if let refusal = SnowflakeValue.stage(member.value, of: row, into: valueTargets[position], column: position, batch: &batch) {
+            if let refusal = SnowflakeValue.stage(
+                member.value, of: row, into: valueTargets[position], column: position, batch: &batch)
+            {
                 let column = targets[position]
-                throw .badInput("loading into \(label): line \(lineNumber): column \(SnowflakeName.exact(column.name)) (\(column.type)) cannot take \(refusal)")
+                throw .badInput(
+                    "loading into \(label): line \(lineNumber): column \(SnowflakeName.exact(column.name)) (\(column.type)) cannot take \(refusal)"
+                )
             }
         }
     }
@@ -255,7 +263,8 @@ package final class SnowflakeDestination: LoadDestination {
             case .tooLarge(let sent):
                 guard end - start > 1 else {
                     throw .badInput(
-                        "line \(batch.lineNumbers[start]): the row is too large for one Snowflake request: a statement binding only its values (\(sent) bytes) was refused (HTTP 413, Request Entity Too Large), and a row cannot be split (Conduit's own limit is \(Self.bindBytesPerStatement) bytes of values per statement, a row above it going alone); nothing of the batch was committed")
+                        "line \(batch.lineNumbers[start]): the row is too large for one Snowflake request: a statement binding only its values (\(sent) bytes) was refused (HTTP 413, Request Entity Too Large), and a row cannot be split (Conduit's own limit is \(Self.bindBytesPerStatement) bytes of values per statement, a row above it going alone); nothing of the batch was committed"
+                    )
                 }
                 rowsPerStatement = max(1, (end - start) / 2)
                 bytesPerStatement = max(1, bytes / 2)
@@ -286,7 +295,8 @@ package final class SnowflakeDestination: LoadDestination {
 
     private func insertStatement(staged: Bool) -> String {
         let names = targets.map { SnowflakeName.exact($0.name) }.joined(separator: ", ")
-        return "INSERT INTO \(qualifiedTable) (\(names)) SELECT \(castList(staged: staged).joined(separator: ", ")) FROM \(Self.batchTable) ORDER BY \(Self.lineColumn)"
+        return
+            "INSERT INTO \(qualifiedTable) (\(names)) SELECT \(castList(staged: staged).joined(separator: ", ")) FROM \(Self.batchTable) ORDER BY \(Self.lineColumn)"
     }
 
     /// The upsert on the key, as two statements in the batch's transaction: UPDATE the rows whose
@@ -430,7 +440,7 @@ package final class SnowflakeDestination: LoadDestination {
             INSERT INTO \(checkpointTable) (RESOURCE, TABLE_NAME, RUN, VALUE, ROWS, UPDATED_AT) SELECT \
             \(SnowflakeName.literal(checkpoint.resource)), \(SnowflakeName.literal(storedTable)), \(SnowflakeName.literal(checkpoint.run)), \
             \(SnowflakeName.literal(checkpoint.value)), \(checkpoint.rows), CURRENT_TIMESTAMP()
-            """,
+            """
         ]
     }
 
@@ -448,10 +458,12 @@ package final class SnowflakeDestination: LoadDestination {
     }
 
     package func resetStaging(like template: String) throws(ConduitError) {
-        try session.run("DROP TABLE IF EXISTS \(qualifiedTable)", doing: "dropping the staging table \(label) left by an unfinished run")
+        try session.run(
+            "DROP TABLE IF EXISTS \(qualifiedTable)", doing: "dropping the staging table \(label) left by an unfinished run")
         if try columns(of: SnowflakeName.resolved(template)) != nil {
             try session.run(
-                "CREATE TABLE \(qualifiedTable) LIKE \(qualified(SnowflakeName.resolved(template)))", doing: "creating the staging table \(label)")
+                "CREATE TABLE \(qualifiedTable) LIKE \(qualified(SnowflakeName.resolved(template)))",
+                doing: "creating the staging table \(label)")
         }
     }
 
@@ -467,7 +479,8 @@ package final class SnowflakeDestination: LoadDestination {
         if let staged {
             if let existing {
                 for column in staged where !existing.contains(where: { $0.name == column.name }) {
-                    try session.run("ALTER TABLE \(target) ADD COLUMN \(SnowflakeName.exact(column.name)) \(column.type)", doing: context)
+                    try session.run(
+                        "ALTER TABLE \(target) ADD COLUMN \(SnowflakeName.exact(column.name)) \(column.type)", doing: context)
                 }
             } else {
                 try createTable(target, staged.map { ($0.name, $0.type) }, primaryKey: primaryKey, doing: context)

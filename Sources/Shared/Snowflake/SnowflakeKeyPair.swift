@@ -46,10 +46,12 @@ package struct SnowflakeKeyPair: Sendable {
         guard let block = blocks.first(where: { labels.contains($0.label) }) else {
             if blocks.isEmpty {
                 throw .configuration(
-                    "private_key_path \(file): not a PEM key file (expected a block such as -----BEGIN PRIVATE KEY-----; make one with openssl genrsa 2048 | openssl pkcs8 -topk8 -nocrypt)")
+                    "private_key_path \(file): not a PEM key file (expected a block such as -----BEGIN PRIVATE KEY-----; make one with openssl genrsa 2048 | openssl pkcs8 -topk8 -nocrypt)"
+                )
             }
             throw .configuration(
-                "private_key_path \(file): holds no private key, only \(blocks.map(\.label).joined(separator: ", ")) (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or RSA PRIVATE KEY)")
+                "private_key_path \(file): holds no private key, only \(blocks.map(\.label).joined(separator: ", ")) (expected PRIVATE KEY, ENCRYPTED PRIVATE KEY or RSA PRIVATE KEY)"
+            )
         }
         guard let blockDER = block.der else {
             throw .configuration("private_key_path \(file): the \(block.label) block is not valid base64")
@@ -58,7 +60,9 @@ package struct SnowflakeKeyPair: Sendable {
         switch block.label {
         case "ENCRYPTED PRIVATE KEY":
             guard let passphrase, !passphrase.isEmpty else {
-                throw .configuration("private_key_path \(file): the key is encrypted; give its passphrase as private_key_passphrase (write it as ${SNOWFLAKE_KEY_PASSPHRASE} to read it from the environment)")
+                throw .configuration(
+                    "private_key_path \(file): the key is encrypted; give its passphrase as private_key_passphrase (write it as ${SNOWFLAKE_KEY_PASSPHRASE} to read it from the environment)"
+                )
             }
             do {
                 der = try EncryptedPrivateKeyInfo(der: blockDER).decrypt(passphrase: passphrase)
@@ -68,14 +72,17 @@ package struct SnowflakeKeyPair: Sendable {
         default:
             if block.isLegacyEncrypted {
                 throw .configuration(
-                    "private_key_path \(file): the key is encrypted the traditional OpenSSL way (Proc-Type: 4,ENCRYPTED), which Conduit does not read; convert it to PKCS#8: openssl pkcs8 -topk8 -v2 aes256 -in old.pem -out rsa_key.p8")
+                    "private_key_path \(file): the key is encrypted the traditional OpenSSL way (Proc-Type: 4,ENCRYPTED), which Conduit does not read; convert it to PKCS#8: openssl pkcs8 -topk8 -v2 aes256 -in old.pem -out rsa_key.p8"
+                )
             }
             der = blockDER
         }
         do {
             privateKey = try _RSA.Signing.PrivateKey(derRepresentation: der)
         } catch {
-            throw .configuration("private_key_path \(file): not an RSA private key of at least 2048 bits (Snowflake's key-pair sign-in takes RSA keys; openssl genrsa 2048 makes one)")
+            throw .configuration(
+                "private_key_path \(file): not an RSA private key of at least 2048 bits (Snowflake's key-pair sign-in takes RSA keys; openssl genrsa 2048 makes one)"
+            )
         }
         fingerprint = "SHA256:" + Data(SHA256.hash(data: privateKey.publicKey.derRepresentation)).base64EncodedString()
     }
@@ -134,7 +141,8 @@ struct PEMBlock {
             let line = rawLine.trimmingCharacters(in: .whitespaces)
             if let open = label {
                 if line == "-----END \(open)-----" {
-                    blocks.append(PEMBlock(label: open, der: Data(base64Encoded: base64).map { Array($0) }, isLegacyEncrypted: encrypted))
+                    blocks.append(
+                        PEMBlock(label: open, der: Data(base64Encoded: base64).map { Array($0) }, isLegacyEncrypted: encrypted))
                     label = nil
                 } else if line.contains(":") {
                     if line.hasPrefix("Proc-Type:"), line.contains("ENCRYPTED") { encrypted = true }
@@ -196,13 +204,17 @@ struct EncryptedPrivateKeyInfo {
     private mutating func read(_ root: ASN1Node) throws {
         var this = self
         try DER.sequence(root, identifier: .sequence) { nodes in
-            guard let algorithm = nodes.next(), let data = nodes.next() else { throw Failure(message: "the encrypted key is not valid PKCS#8") }
+            guard let algorithm = nodes.next(), let data = nodes.next() else {
+                throw Failure(message: "the encrypted key is not valid PKCS#8")
+            }
             try DER.sequence(algorithm, identifier: .sequence) { parts in
                 let scheme = try ASN1ObjectIdentifier(derEncoded: &parts)
                 guard scheme == Self.pbes2 else { throw Self.unsupported(scheme) }
                 guard let parameters = parts.next() else { throw Failure(message: "PBES2 without parameters") }
                 try DER.sequence(parameters, identifier: .sequence) { pbes2 in
-                    guard let kdf = pbes2.next(), let cipher = pbes2.next() else { throw Failure(message: "PBES2 parameters are incomplete") }
+                    guard let kdf = pbes2.next(), let cipher = pbes2.next() else {
+                        throw Failure(message: "PBES2 parameters are incomplete")
+                    }
                     try this.readKeyDerivation(kdf)
                     try this.readCipher(cipher)
                 }
@@ -219,7 +231,9 @@ struct EncryptedPrivateKeyInfo {
             guard function == Self.pbkdf2 else { throw Self.unsupported(function) }
             guard let parameters = kdf.next() else { throw Failure(message: "PBKDF2 without parameters") }
             try DER.sequence(parameters, identifier: .sequence) { fields in
-                guard let salt = fields.next(), let count = fields.next() else { throw Failure(message: "PBKDF2 parameters are incomplete") }
+                guard let salt = fields.next(), let count = fields.next() else {
+                    throw Failure(message: "PBKDF2 parameters are incomplete")
+                }
                 this.salt = Array(try ASN1OctetString(derEncoded: salt).bytes)
                 this.iterations = try Int(derEncoded: count)
                 while let field = fields.next() {
@@ -262,7 +276,8 @@ struct EncryptedPrivateKeyInfo {
             throw Failure(message: "PBKDF2's key length \(keyLength) does not fit the cipher's \(cipherKeyLength) bytes")
         }
         guard iterations > 0, iterations <= 10_000_000, iv.count == 16 else {
-            throw Failure(message: "the encrypted key's parameters are out of range (\(iterations) iterations, a \(iv.count)-byte IV)")
+            throw Failure(
+                message: "the encrypted key's parameters are out of range (\(iterations) iterations, a \(iv.count)-byte IV)")
         }
         let wrong = Failure(message: "cannot decrypt the key: the passphrase is wrong (private_key_passphrase)")
         do {

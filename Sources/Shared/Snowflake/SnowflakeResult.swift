@@ -27,7 +27,8 @@ package struct SnowflakeResult: Sendable {
         if case .array(let chunks)? = data["chunks"], !chunks.isEmpty {
             // Large results arrive in chunks fetched from cloud storage; the loader only reads
             // small results (its checkpoint, a table's columns).
-            throw SnowflakeResultError(message: "the result is split into \(chunks.count) more chunks, which conduit-load does not read")
+            throw SnowflakeResultError(
+                message: "the result is split into \(chunks.count) more chunks, which conduit-load does not read")
         }
         switch data["queryResultFormat"]?.text {
         case "arrow"?:
@@ -85,7 +86,8 @@ extension SnowflakeResult {
         case .null: return nil
         case .int(let integer): return scale > 0 ? scaled(String(integer), scale: scale) : String(integer)
         case .bool(let flag): return flag ? "true" : "false"
-        case .decimal(let unscaled, let decimalScale): return decimalScale > 0 ? scaled(String(unscaled), scale: Int(decimalScale)) : String(unscaled)
+        case .decimal(let unscaled, let decimalScale):
+            return decimalScale > 0 ? scaled(String(unscaled), scale: Int(decimalScale)) : String(unscaled)
         case .double(let number): return "\(number)"
         case .text(let text): return text
         default: return "\(value)"

@@ -39,7 +39,9 @@ package final class SnowflakeSession {
     ///   within the settings' `retryTimeout`). Snowflake answers a statement that runs longer
     ///   within about 45 s with "still running" and is polled, so a long silence means the
     ///   service or the network is in trouble.
-    package init(settings: SnowflakeSettings, timeout: Double = 120, warnings: @escaping (String) -> Void = { _ in }) throws(ConduitError) {
+    package init(
+        settings: SnowflakeSettings, timeout: Double = 120, warnings: @escaping (String) -> Void = { _ in }
+    ) throws(ConduitError) {
         self.settings = settings
         self.warnings = warnings
         http = try HTTPClient(timeout: timeout)
@@ -66,7 +68,9 @@ package final class SnowflakeSession {
         let context = "logging in to Snowflake \(settings.label) \(who)"
         // Built again for every attempt: a key pair's token lives a minute, retries take longer.
         let body = { () throws(ConduitError) -> [UInt8] in try self.loginBody() }
-        let answer = try exchange(method: "POST", path: "/session/v1/login-request", query: query, body: body, context: context, rejected: ConduitError.configuration)
+        let answer = try exchange(
+            method: "POST", path: "/session/v1/login-request", query: query, body: body, context: context,
+            rejected: ConduitError.configuration)
         guard case .data(let data) = answer, case .string(let token)? = data?["token"] else {
             if case .data(let data) = answer, let step = data?["nextAction"]?.text {
                 throw .configuration("\(context): \(Self.describe(nextAction: step, authenticator: settings.authenticator))")
@@ -87,7 +91,8 @@ package final class SnowflakeSession {
             fields.append(("PASSWORD", password))
         case .keyPair:
             guard let keyPair else { throw .internalError("the key pair was not read") }
-            let token = try keyPair.token(account: settings.accountName, user: settings.user, now: Int(Date().timeIntervalSince1970))
+            let token = try keyPair.token(
+                account: settings.accountName, user: settings.user, now: Int(Date().timeIntervalSince1970))
             fields += [("AUTHENTICATOR", "SNOWFLAKE_JWT"), ("TOKEN", token)]
         case .programmaticAccessToken(let token):
             fields += [("AUTHENTICATOR", "PROGRAMMATIC_ACCESS_TOKEN"), ("TOKEN", token)]
@@ -110,14 +115,18 @@ package final class SnowflakeSession {
     /// What to tell a user whose login Snowflake answered with a further step instead of a
     /// session: a loader has no one to approve a push, type a passcode or choose a password.
     static func describe(nextAction step: String, authenticator: SnowflakeSettings.Authenticator) -> String {
-        let instead = "sign in with a key pair (authenticator: snowflake_jwt) or a programmatic access token (authenticator: programmatic_access_token); docs/SNOWFLAKE.md shows how"
+        let instead =
+            "sign in with a key pair (authenticator: snowflake_jwt) or a programmatic access token (authenticator: programmatic_access_token); docs/SNOWFLAKE.md shows how"
         switch step {
         case "EXT_AUTHN_DUO_ALL", "EXT_AUTHN_DUO_PUSH_N_PASSCODE", "EXT_AUTHN_DUO_PUSH", "EXT_AUTHN_DUO_PASSCODE":
-            return "Snowflake asks for a second factor (multi-factor authentication, nextAction \(step)), which a loader cannot give; \(instead)"
+            return
+                "Snowflake asks for a second factor (multi-factor authentication, nextAction \(step)), which a loader cannot give; \(instead)"
         case "PWD_CHANGE":
-            return "Snowflake asks for the user's password to be changed before it signs in (nextAction PWD_CHANGE); change it in Snowflake, or \(instead)"
+            return
+                "Snowflake asks for the user's password to be changed before it signs in (nextAction PWD_CHANGE); change it in Snowflake, or \(instead)"
         default:
-            return "Snowflake asks for a further sign-in step (nextAction \(step)) that a loader cannot take with authenticator \(authenticator.name); \(instead)"
+            return
+                "Snowflake asks for a further sign-in step (nextAction \(step)) that a loader cannot take with authenticator \(authenticator.name); \(instead)"
         }
     }
 
@@ -143,7 +152,8 @@ package final class SnowflakeSession {
         JSONEscaping.appendQuoted(token, to: &body)
         body.append(contentsOf: #","requestType":"RENEW"}"#.utf8)
         let answer = try exchange(
-            method: "POST", path: "/session/token-request", query: [("requestId", UUID().uuidString.lowercased())], body: { body },
+            method: "POST", path: "/session/token-request", query: [("requestId", UUID().uuidString.lowercased())],
+            body: { body },
             context: context, token: masterToken, rejected: ConduitError.unavailable)
         guard case .data(let data) = answer, case .string(let renewed)? = data?["sessionToken"] else {
             throw .unavailable("\(context): the answer holds no session token")
@@ -160,7 +170,8 @@ package final class SnowflakeSession {
         let compressed = Gzip.compress(body)
         _ = http.send(
             method: "POST", url: settings.baseURL + "/session?delete=true",
-            headers: Self.headers(token: token) + (compressed == nil ? [] : [("Content-Encoding", "gzip")]), body: compressed ?? body)
+            headers: Self.headers(token: token) + (compressed == nil ? [] : [("Content-Encoding", "gzip")]),
+            body: compressed ?? body)
     }
 
     /// Keeps a session that has been idle for the settings' `heartbeatInterval` alive, as the
@@ -174,7 +185,9 @@ package final class SnowflakeSession {
         guard token != nil, MonotonicClock.now - lastAnswer >= settings.heartbeatInterval else { return }
         let context = "keeping the idle Snowflake session alive"
         do {
-            _ = try request(method: "POST", path: "/session/heartbeat", query: [("requestId", UUID().uuidString.lowercased())], body: nil, doing: context)
+            _ = try request(
+                method: "POST", path: "/session/heartbeat", query: [("requestId", UUID().uuidString.lowercased())], body: nil,
+                doing: context)
         } catch {
             warnings("\(error.message); carrying on (the next batch finds out whether the session still lives)")
         }
@@ -189,14 +202,17 @@ package final class SnowflakeSession {
     /// - Parameter retrying: false sends the statement once, whatever happens (a rollback on the
     ///   way out of a failure).
     @discardableResult
-    package func run(_ sql: String, bindings: [UInt8]? = nil, doing context: String, retrying: Bool = true) throws(ConduitError) -> SnowflakeResult {
+    package func run(
+        _ sql: String, bindings: [UInt8]? = nil, doing context: String, retrying: Bool = true
+    ) throws(ConduitError) -> SnowflakeResult {
         retriesSuspended = !retrying
         defer { retriesSuspended = false }
         switch try execute(sql, bindings: bindings, doing: context) {
         case .result(let result):
             return result
         case .tooLarge(let bytes):
-            throw .configuration("\(context): Snowflake refused the statement as too large (HTTP 413, a request of \(bytes) bytes)")
+            throw .configuration(
+                "\(context): Snowflake refused the statement as too large (HTTP 413, a request of \(bytes) bytes)")
         }
     }
 
@@ -215,18 +231,22 @@ package final class SnowflakeSession {
         body.reserveCapacity(sql.utf8.count + (bindings?.count ?? 0) + 128)
         body.append(contentsOf: #"{"sqlText":"#.utf8)
         JSONEscaping.appendQuoted(sql, to: &body)
-        body.append(contentsOf: ",\"asyncExec\":false,\"sequenceId\":\(sequence),\"querySubmissionTime\":\(Self.milliseconds())".utf8)
+        body.append(
+            contentsOf: ",\"asyncExec\":false,\"sequenceId\":\(sequence),\"querySubmissionTime\":\(Self.milliseconds())".utf8)
         if let bindings {
             body.append(contentsOf: #","bindings":"#.utf8)
             body.append(contentsOf: bindings)
         }
         body.append(UInt8(ascii: "}"))
         let answer = try request(
-            method: "POST", path: "/queries/v1/query-request", query: [("requestId", UUID().uuidString.lowercased())], body: body, doing: context)
+            method: "POST", path: "/queries/v1/query-request", query: [("requestId", UUID().uuidString.lowercased())], body: body,
+            doing: context)
         guard case .data(var data) = answer else { return .tooLarge(bytes: body.count) }
         // A statement still running after the service's wait (about 45 s) answers "in progress"
         // with a URL to ask again; asking for the result never runs the statement twice.
-        while let poll = data?["getResultUrl"], case .string(let path) = poll, Self.inProgress.contains(data?["__code"]?.text ?? "") {
+        while let poll = data?["getResultUrl"], case .string(let path) = poll,
+            Self.inProgress.contains(data?["__code"]?.text ?? "")
+        {
             guard case .data(let next) = try request(method: "GET", path: path, query: [], body: nil, doing: context) else {
                 throw .unavailable("\(context): Snowflake refused to report the statement's result (HTTP 413)")
             }
@@ -243,16 +263,21 @@ package final class SnowflakeSession {
     /// One request of the session. A session token expires (by default an hour after it was
     /// issued): the service refuses the request before running anything, so the same request
     /// goes again once, after the token is renewed.
-    private func request(method: String, path: String, query: [(String, String)], body: [UInt8]?, doing context: String) throws(ConduitError) -> Answer {
+    private func request(
+        method: String, path: String, query: [(String, String)], body: [UInt8]?, doing context: String
+    ) throws(ConduitError) -> Answer {
         guard let token else { throw .internalError("\(context): the Snowflake session is closed") }
         let send: (() throws(ConduitError) -> [UInt8])? = body.map { bytes in { bytes } }
-        let first = try exchange(method: method, path: path, query: query, body: send, context: context, token: token, rejected: Self.statementError)
+        let first = try exchange(
+            method: method, path: path, query: query, body: send, context: context, token: token, rejected: Self.statementError)
         guard case .sessionExpired = first else { return first }
         try renewSession(doing: context)
         guard let renewed = self.token else { throw .internalError("\(context): the Snowflake session is closed") }
-        let second = try exchange(method: method, path: path, query: query, body: send, context: context, token: renewed, rejected: Self.statementError)
+        let second = try exchange(
+            method: method, path: path, query: query, body: send, context: context, token: renewed, rejected: Self.statementError)
         if case .sessionExpired = second {
-            throw .unavailable("\(context): Snowflake refused the renewed session token (code \(Self.sessionExpiredCode)); run again")
+            throw .unavailable(
+                "\(context): Snowflake refused the renewed session token (code \(Self.sessionExpiredCode)); run again")
         }
         return second
     }
@@ -262,13 +287,15 @@ package final class SnowflakeSession {
     /// within the retry budget like any request.
     package func upload(_ bytes: [UInt8], to url: String, doing context: String) throws(ConduitError) {
         let attempts = try sendRetrying(
-            method: "PUT", url: { _ in url }, headers: [("Content-Type", "application/octet-stream")], body: { bytes }, context: context)
+            method: "PUT", url: { _ in url }, headers: [("Content-Type", "application/octet-stream")], body: { bytes },
+            context: context)
         switch attempts.outcome {
         case .failure(let failure):
             let message = attempts.explain("\(context): \(failure.message)")
             throw failure.isUnreachable ? .unavailable(message) : .io(message)
         case .success(let reply) where reply.status >= 500 || reply.status == 429:
-            throw .unavailable(attempts.explain("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))"))
+            throw .unavailable(
+                attempts.explain("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))"))
         case .success(let reply) where !(200..<300).contains(reply.status):
             throw .io(attempts.explain("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))"))
         case .success:
@@ -327,7 +354,8 @@ package final class SnowflakeSession {
     /// or nothing was heard (``HTTPRetry/transientReason(_:)``), until the retry budget is
     /// spent. `url` gets the attempt (0 for the first); `body` is asked for each attempt.
     private func sendRetrying(
-        method: String, url: (Int) -> String, headers: [(String, String)], body: () throws(ConduitError) -> [UInt8], context: String
+        method: String, url: (Int) -> String, headers: [(String, String)], body: () throws(ConduitError) -> [UInt8],
+        context: String
     ) throws(ConduitError) -> Attempts {
         let started = MonotonicClock.now
         var attempt = 0
@@ -345,9 +373,13 @@ package final class SnowflakeSession {
                 guard attempt > 0 else { return Attempts(outcome: outcome) }
                 return Attempts(
                     outcome: outcome,
-                    gaveUp: "gave up after \(Plural.count(attempt + 1, "attempt")) in \(Int(elapsed.rounded())) s (retry_timeout \(Int(retry.budget)) s)")
+                    gaveUp:
+                        "gave up after \(Plural.count(attempt + 1, "attempt")) in \(Int(elapsed.rounded())) s (retry_timeout \(Int(retry.budget)) s)"
+                )
             }
-            warnings("\(context): \(reason); sending it again in \(String(format: "%.1f", wait)) s (attempt \(attempt + 2), within retry_timeout \(Int(retry.budget)) s)")
+            warnings(
+                "\(context): \(reason); sending it again in \(String(format: "%.1f", wait)) s (attempt \(attempt + 2), within retry_timeout \(Int(retry.budget)) s)"
+            )
             // In steps, so SIGINT or SIGTERM ends the wait rather than the retry budget.
             let resume = MonotonicClock.now + wait
             while MonotonicClock.now < resume, SignalForwarding.stopSignal == nil {
@@ -374,7 +406,9 @@ package final class SnowflakeSession {
             var parameters = query
             // The connectors mark a statement's repeats, so the service answers a repeat of one
             // that ran with its result instead of running it again.
-            if isStatement, attempt > 0 { parameters += [("clientStartTime", String(startMillis)), ("retryCount", String(attempt))] }
+            if isStatement, attempt > 0 {
+                parameters += [("clientStartTime", String(startMillis)), ("retryCount", String(attempt))]
+            }
             parameters.append(("request_guid", UUID().uuidString.lowercased()))
             return self.settings.baseURL + path + (path.contains("?") ? "&" : "?")
                 + parameters.map { "\($0.0)=\(Self.percentEncoded($0.1))" }.joined(separator: "&")
@@ -387,14 +421,18 @@ package final class SnowflakeSession {
             body: { () throws(ConduitError) -> [UInt8] in
                 guard let plain = try body?() else { return [] }
                 plainBytes = plain.count
-                guard let compressed = Gzip.compress(plain) else { throw .internalError("\(context): compressing the request failed") }
+                guard let compressed = Gzip.compress(plain) else {
+                    throw .internalError("\(context): compressing the request failed")
+                }
                 return compressed
             }, context: context)
         let reply: HTTPResponse
         switch attempts.outcome {
         case .failure(let failure):
-            let error = SnowflakeError(context: context, message: "\(settings.baseURL): \(failure.message)", isUnreachable: failure.isUnreachable)
-            throw failure.isUnreachable ? .unavailable(attempts.explain(error.description)) : .io(attempts.explain(error.description))
+            let error = SnowflakeError(
+                context: context, message: "\(settings.baseURL): \(failure.message)", isUnreachable: failure.isUnreachable)
+            throw failure.isUnreachable
+                ? .unavailable(attempts.explain(error.description)) : .io(attempts.explain(error.description))
         case .success(let answer):
             reply = answer
         }
@@ -409,7 +447,8 @@ package final class SnowflakeSession {
         guard let answer, case .object = answer else {
             // A proxy's or load balancer's error page, or an empty body: say what came back.
             let error = SnowflakeError(
-                context: context, message: "HTTP \(reply.status) from \(settings.baseURL), not a Snowflake answer: \(Self.excerpt(reply.body))",
+                context: context,
+                message: "HTTP \(reply.status) from \(settings.baseURL), not a Snowflake answer: \(Self.excerpt(reply.body))",
                 isUnreachable: reply.status >= 500 || reply.status == 429)
             if error.isUnreachable { throw .unavailable(attempts.explain(error.description)) }
             if reply.status == 401 || reply.status == 403 { throw .configuration(error.description) }
@@ -431,7 +470,8 @@ package final class SnowflakeSession {
         }
         let isLogin = path.hasPrefix("/session/v1/login-request")
         if isLogin, let step = answer["data"]?["nextAction"]?.text, step != "RETRY_LOGIN" {
-            throw .configuration("\(context): \(Self.describe(nextAction: step, authenticator: settings.authenticator)) (code \(code ?? "none"))")
+            throw .configuration(
+                "\(context): \(Self.describe(nextAction: step, authenticator: settings.authenticator)) (code \(code ?? "none"))")
         }
         let message = answer["message"]?.text ?? "no message"
         let error = SnowflakeError(

@@ -91,14 +91,19 @@ package struct SnowflakeSettings: Sendable, Equatable {
         self.scheme = scheme
         self.host = host ?? Self.defaultHost(account: account)
         self.port = port
-        retryTimeout = try Self.seconds(value("retry_timeout"), key: "retry_timeout", range: 0...86_400, where: location) ?? SnowflakeRetry.defaultBudget
-        heartbeatInterval = try Self.seconds(value("heartbeat_interval"), key: "heartbeat_interval", range: 1...3600, where: location)
+        retryTimeout =
+            try Self.seconds(value("retry_timeout"), key: "retry_timeout", range: 0...86_400, where: location)
+            ?? SnowflakeRetry.defaultBudget
+        heartbeatInterval =
+            try Self.seconds(value("heartbeat_interval"), key: "heartbeat_interval", range: 1...3600, where: location)
             ?? Self.defaultHeartbeatInterval
     }
 
     /// The `authenticator` and the keys it takes; keys of another authenticator are refused, so
     /// a password left beside a key pair cannot look like it is the one in use.
-    private static func authenticator(_ connection: ConnectionSettings, where location: String) throws(ConduitError) -> Authenticator {
+    private static func authenticator(
+        _ connection: ConnectionSettings, where location: String
+    ) throws(ConduitError) -> Authenticator {
         func value(_ key: String) -> String? {
             connection.value(of: key).flatMap { $0.isEmpty ? nil : $0 }
         }
@@ -108,24 +113,32 @@ package struct SnowflakeSettings: Sendable, Equatable {
             "programmatic_access_token": ["token", "token_file_path"], "oauth": ["token", "token_file_path"],
         ]
         guard let own = keys[name] else {
-            let interactive = ["externalbrowser", "username_password_mfa", "oauth_authorization_code"].contains(name) || name.hasPrefix("https://")
+            let interactive =
+                ["externalbrowser", "username_password_mfa", "oauth_authorization_code"].contains(name)
+                || name.hasPrefix("https://")
             let why = interactive ? " (it needs a person at a browser or a phone, which a loader does not have)" : ""
             throw .configuration(
-                "\(location): authenticator \(JSONEscaping.quoted(name)) is not supported\(why); use one of \(Self.authenticators.joined(separator: ", ")) (docs/SNOWFLAKE.md)")
+                "\(location): authenticator \(JSONEscaping.quoted(name)) is not supported\(why); use one of \(Self.authenticators.joined(separator: ", ")) (docs/SNOWFLAKE.md)"
+            )
         }
         let foreign = Set(keys.values.joined()).subtracting(own).sorted().filter { connection.value(of: $0) != nil }
         if let key = foreign.first {
-            throw .configuration("\(location): '\(key)' does not go with authenticator \(name) (it takes \(own.map { "'\($0)'" }.joined(separator: " and ")))")
+            throw .configuration(
+                "\(location): '\(key)' does not go with authenticator \(name) (it takes \(own.map { "'\($0)'" }.joined(separator: " and ")))"
+            )
         }
         switch name {
         case "snowflake":
             guard let password = connection.value(of: "password") else {
-                throw .configuration("\(location): a snowflake destination needs 'password' (write it as ${SNOWFLAKE_PASSWORD} to read it from the environment), or another authenticator such as snowflake_jwt")
+                throw .configuration(
+                    "\(location): a snowflake destination needs 'password' (write it as ${SNOWFLAKE_PASSWORD} to read it from the environment), or another authenticator such as snowflake_jwt"
+                )
             }
             return .password(password)
         case "snowflake_jwt":
             guard let path = value("private_key_path") else {
-                throw .configuration("\(location): authenticator snowflake_jwt needs 'private_key_path' (the PEM file of the user's RSA key)")
+                throw .configuration(
+                    "\(location): authenticator snowflake_jwt needs 'private_key_path' (the PEM file of the user's RSA key)")
             }
             return .keyPair(path: path, passphrase: connection.value(of: "private_key_passphrase"))
         default:
@@ -139,10 +152,14 @@ package struct SnowflakeSettings: Sendable, Equatable {
                 do {
                     token = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
                 } catch {
-                    throw .configuration("\(location): token_file_path \(path): cannot read the token file (\((error as NSError).localizedDescription))")
+                    throw .configuration(
+                        "\(location): token_file_path \(path): cannot read the token file (\((error as NSError).localizedDescription))"
+                    )
                 }
             case (nil, nil):
-                throw .configuration("\(location): authenticator \(name) needs 'token' (write it as ${SNOWFLAKE_TOKEN} to read it from the environment) or 'token_file_path'")
+                throw .configuration(
+                    "\(location): authenticator \(name) needs 'token' (write it as ${SNOWFLAKE_TOKEN} to read it from the environment) or 'token_file_path'"
+                )
             }
             guard !token.isEmpty else {
                 throw .configuration("\(location): the \(name) token is empty")
@@ -151,10 +168,14 @@ package struct SnowflakeSettings: Sendable, Equatable {
         }
     }
 
-    private static func seconds(_ text: String?, key: String, range: ClosedRange<Double>, where location: String) throws(ConduitError) -> Double? {
+    private static func seconds(
+        _ text: String?, key: String, range: ClosedRange<Double>, where location: String
+    ) throws(ConduitError) -> Double? {
         guard let text else { return nil }
         guard let number = Double(text), number.isFinite, range.contains(number) else {
-            throw .configuration("\(location): \(key) \(JSONEscaping.quoted(text)) is not a number of seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound))")
+            throw .configuration(
+                "\(location): \(key) \(JSONEscaping.quoted(text)) is not a number of seconds from \(Int(range.lowerBound)) to \(Int(range.upperBound))"
+            )
         }
         return number
     }

@@ -88,10 +88,13 @@ enum SnowflakeValue {
                     if Base64.decode(text) == nil { return "a string that is not base64" }
                 case .date?, .timestamp?, .timestamptz?:
                     if !hasDateShape(text) {
-                        return "\(JSONEscaping.quoted(String(decoding: text, as: UTF8.self))): not a date or timestamp Snowflake can hold (YYYY-MM-DD…, years 0001-9999)"
+                        return
+                            "\(JSONEscaping.quoted(String(decoding: text, as: UTF8.self))): not a date or timestamp Snowflake can hold (YYYY-MM-DD…, years 0001-9999)"
                     }
                 case .time?:
-                    if !hasTimeShape(text) { return "\(JSONEscaping.quoted(String(decoding: text, as: UTF8.self))): not a time of day (HH:MM:SS)" }
+                    if !hasTimeShape(text) {
+                        return "\(JSONEscaping.quoted(String(decoding: text, as: UTF8.self))): not a time of day (HH:MM:SS)"
+                    }
                 case .text?, .uuid?, .interval?, .timetz?, nil:
                     break
                 }
@@ -126,7 +129,8 @@ enum SnowflakeValue {
                     : "\(shown): more than \(target.scale) decimal places (the column is NUMBER(\(target.precision),\(target.scale)); Snowflake would round it)"
             }
             if number.integerDigits > target.precision - target.scale {
-                return "\(shown): more than \(target.precision - target.scale) digits before the decimal point (NUMBER(\(target.precision),\(target.scale)))"
+                return
+                    "\(shown): more than \(target.precision - target.scale) digits before the decimal point (NUMBER(\(target.precision),\(target.scale)))"
             }
             return nil
         default:
@@ -184,7 +188,9 @@ enum SnowflakeValue {
     private static func hasDateShape(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
         guard text.count >= 10 else { return false }
         let digitsAt = [0, 1, 2, 3, 5, 6, 8, 9]
-        guard digitsAt.allSatisfy({ isDigit(text[$0]) }), text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-") else { return false }
+        guard digitsAt.allSatisfy({ isDigit(text[$0]) }), text[4] == UInt8(ascii: "-"), text[7] == UInt8(ascii: "-") else {
+            return false
+        }
         guard !text[0..<4].allSatisfy({ $0 == UInt8(ascii: "0") }) else { return false }
         guard (1...12).contains(twoDigits(text, at: 5)), (1...31).contains(twoDigits(text, at: 8)) else { return false }
         if text.count > 10 {
@@ -200,7 +206,9 @@ enum SnowflakeValue {
     /// PostgreSQL `24:00:00`), with a zone after it where `allowZone`: `Z`, or a sign and
     /// `HH`, `HHMM`, `HH:MM` or `HH:MM:SS` (PostgreSQL writes seconds for old local mean times).
     private static func hasTimeShape(_ text: UnsafeBufferPointer<UInt8>, allowZone: Bool = false) -> Bool {
-        guard text.count >= 5, isDigit(text[0]), isDigit(text[1]), text[2] == UInt8(ascii: ":"), isDigit(text[3]), isDigit(text[4]) else { return false }
+        guard text.count >= 5, isDigit(text[0]), isDigit(text[1]), text[2] == UInt8(ascii: ":"), isDigit(text[3]),
+            isDigit(text[4])
+        else { return false }
         guard twoDigits(text, at: 0) <= 23, twoDigits(text, at: 3) <= 59 else { return false }
         var index = 5
         if index < text.count, text[index] == UInt8(ascii: ":") {

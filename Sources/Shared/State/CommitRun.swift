@@ -39,8 +39,10 @@ package struct CommitRun {
     /// The most of the open group kept in memory before it spills to a temporary file.
     package var memoryLimit = SpillBuffer.configuredMemoryLimit
 
-    package init(resource: String, incrementalColumn: String?, requiresOrder: Bool, stateFile: StateFile,
-                loader: [String], upstream: String? = nil, environment: [String: String], reporter: Reporter) {
+    package init(
+        resource: String, incrementalColumn: String?, requiresOrder: Bool, stateFile: StateFile,
+        loader: [String], upstream: String? = nil, environment: [String: String], reporter: Reporter
+    ) {
         self.resource = resource
         self.incrementalColumn = incrementalColumn
         self.requiresOrder = requiresOrder
@@ -176,7 +178,8 @@ package struct CommitRun {
         do {
             outcome = try reader.forEachLine(
                 line: { (line, number, offset) throws(ConduitError) in
-                    try take(line, number: number, offset: offset, into: &seen, gate: gate, baseline, upstream: processes.upstream)
+                    try take(
+                        line, number: number, offset: offset, into: &seen, gate: gate, baseline, upstream: processes.upstream)
                     progress.update(seen.tracker.rows)
                 },
                 chunkEnd: { (chunk) throws(ConduitError) -> Int in
@@ -187,7 +190,8 @@ package struct CommitRun {
             progress.finish()
             let ended = try child.stop(grace: stopGrace)
             try processes.upstream?.stop(grace: stopGrace)
-            throw ConduitError(error.kind, "\(resource): \(error.message); loader stopped (\(ended.description)); state unchanged")
+            throw ConduitError(
+                error.kind, "\(resource): \(error.message); loader stopped (\(ended.description)); state unchanged")
         }
         progress.finish()
         return Pumped(
@@ -212,7 +216,9 @@ package struct CommitRun {
         if begins, let value = seen.tracker.maximum, Self.isBeyondDoubles(value) {
             seen.sawBigInteger = true
             if let upstreamPipeline, let stage = upstreamPipeline.roundingStage {
-                throw .badInput("line \(number): \(JSONEscaping.quoted(incrementalColumn ?? "")) is \(value.plainText), beyond 2^53, and \(upstreamPipeline.describeStage(stage)) is jq older than 1.7, which rounds such integers to the nearest double (9007199254740993 becomes 9007199254740992): the state would skip or reload rows. Use jq 1.7 or later, which keeps integer literals")
+                throw .badInput(
+                    "line \(number): \(JSONEscaping.quoted(incrementalColumn ?? "")) is \(value.plainText), beyond 2^53, and \(upstreamPipeline.describeStage(stage)) is jq older than 1.7, which rounds such integers to the nearest double (9007199254740993 becomes 9007199254740992): the state would skip or reload rows. Use jq 1.7 or later, which keeps integer literals"
+                )
             }
         }
     }
@@ -222,7 +228,9 @@ package struct CommitRun {
     /// checked (nil when it checks none).
     private func checkFirstRow(_ first: StateValue, atLine number: Int, _ baseline: Baseline) throws(ConduitError) -> Int? {
         if let committed = baseline.committed, committed.compare(to: first) == nil {
-            throw .badInput("line \(number): \(incrementalColumn ?? "") is a \(first.typeName) (\(first.plainText)) but the committed value is a \(committed.typeName) (\(committed.plainText))")
+            throw .badInput(
+                "line \(number): \(incrementalColumn ?? "") is a \(first.typeName) (\(first.plainText)) but the committed value is a \(committed.typeName) (\(committed.plainText))"
+            )
         }
         guard checksExtract else { return nil }
         // Before any row reaches the loader: the gate holds the first group.
@@ -239,7 +247,8 @@ package struct CommitRun {
         case .stopped(let signal):
             let ended = try processes.child.waitOrKill(grace: stopGrace)
             try processes.upstream?.stop(grace: stopGrace)
-            reporter.warning("\(resource): stopped by \(ChildProcess.signalName(signal)); loader \(ended.description); state unchanged")
+            reporter.warning(
+                "\(resource): stopped by \(ChildProcess.signalName(signal)); loader \(ended.description); state unchanged")
             return ExitStatus(rawValue: 128 + signal)
         case .interrupted:
             let ended = try processes.child.wait()
@@ -278,14 +287,18 @@ package struct CommitRun {
             checksExtract ? baseline.confirmation.records(for: baseline.runID) : ([], [])
         let ends = records.ends
         var end = try judgeHowItEnded(ends, received: received, upstream: upstream)
-        if case .void = end {} else if let rewritten = StreamEnd.rewritten(ends, received: received, column: incrementalColumn ?? "") {
+        if case .void = end {
+        } else if let rewritten = StreamEnd.rewritten(ends, received: received, column: incrementalColumn ?? "") {
             end = rewritten
         }
         // An extract that started after the first row (a second one later in the stream) is
         // checked too: its rows may already be loaded, so a refusal now voids the run.
-        if case .void = end {} else if checksExtract && received.rows > 0 && records.starts.count > pumped.startsChecked {
+        if case .void = end {
+        } else if checksExtract && received.rows > 0 && records.starts.count > pumped.startsChecked {
             do throws(ConduitError) {
-                for warning in try baseline.startRule.check(records.starts, atLine: nil) { reporter.warning("\(resource): \(warning)") }
+                for warning in try baseline.startRule.check(records.starts, atLine: nil) {
+                    reporter.warning("\(resource): \(warning)")
+                }
             } catch {
                 end = .void(reason: error.message, status: error.exitStatus)
             }
@@ -309,7 +322,10 @@ package struct CommitRun {
             return StreamEnd.judge(ends, received: received, resource: resource)
         }
         if incrementalColumn != nil && received.rows > 0 {
-            return .unconfirmed(reason: "the end of a stream from elsewhere (--external) is confirmed only by --from's exit statuses, so the stream may have ended early", status: .success)
+            return .unconfirmed(
+                reason:
+                    "the end of a stream from elsewhere (--external) is confirmed only by --from's exit statuses, so the stream may have ended early",
+                status: .success)
         }
         return .confirmed
     }
@@ -320,7 +336,9 @@ package struct CommitRun {
         gate.drop()
         let ended = try child.stop(grace: stopGrace)
         if incrementalColumn != nil { try baseline.ledger.startNewEpoch(for: resource) }
-        reporter.warning("\(resource): \(reason): no row of this run can be trusted, so none counts: loader stopped (\(ended.description)), state unchanged at \(baseline.committed?.plainText ?? "(none)"), this run's checkpoints are void, and the next run reads again from there (rows this run's loader committed load again: in append mode they are duplicated, in merge mode they are not)")
+        reporter.warning(
+            "\(resource): \(reason): no row of this run can be trusted, so none counts: loader stopped (\(ended.description)), state unchanged at \(baseline.committed?.plainText ?? "(none)"), this run's checkpoints are void, and the next run reads again from there (rows this run's loader committed load again: in append mode they are duplicated, in merge mode they are not)"
+        )
     }
 
     /// Releases the open group to the loader on a confirmed or filtered end; drops it otherwise.
@@ -346,7 +364,9 @@ package struct CommitRun {
 
     /// Commits the state, after the loader exited 0: the value the judged end allows, and starts
     /// the ledger's next epoch. Returns the value the state file holds afterwards.
-    private func commitState(_ end: StreamEnd, tracker: IncrementalTracker, _ baseline: Baseline) throws(ConduitError) -> StateValue? {
+    private func commitState(
+        _ end: StreamEnd, tracker: IncrementalTracker, _ baseline: Baseline
+    ) throws(ConduitError) -> StateValue? {
         // What may be committed: all of it on a confirmed end or a filtered one; on an
         // unconfirmed end the groups a greater value followed, and nothing at all when the
         // stream has no order.
@@ -408,7 +428,9 @@ package struct CommitRun {
             let current = try document.value(of: resource, source: stateFile.path)
             if let current {
                 guard let greater = current.maximum(with: maximum) else {
-                    throw .badInput("\(resource): the stream's \(maximum.typeName) values do not compare with the committed \(current.typeName) \(current.plainText); state unchanged")
+                    throw .badInput(
+                        "\(resource): the stream's \(maximum.typeName) values do not compare with the committed \(current.typeName) \(current.plainText); state unchanged"
+                    )
                 }
                 result = greater
                 if greater == current { return }

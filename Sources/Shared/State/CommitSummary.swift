@@ -32,9 +32,11 @@ struct CommitSummary {
         if let unconfirmedEnd {
             if ordered, let heldBackValue {
                 let committed = old == new ? "nothing more committed" : "committed up to \(newText)"
-                ending = "; \(unconfirmedEnd); \(committed); the group at \(heldBackValue.plainText) (\(Plural.count(heldBackRows, "row"))) was not loaded and will be read again; \(change)"
+                ending =
+                    "; \(unconfirmedEnd); \(committed); the group at \(heldBackValue.plainText) (\(Plural.count(heldBackRows, "row"))) was not loaded and will be read again; \(change)"
             } else {
-                ending = "; \(unconfirmedEnd), and the resource is ordered: false, so no part of it is known complete: nothing committed, \(change) (the rows loaded load again on the next run)"
+                ending =
+                    "; \(unconfirmedEnd), and the resource is ordered: false, so no part of it is known complete: nothing committed, \(change) (the rows loaded load again on the next run)"
             }
         } else if let filtered {
             ending = "; \(filtered); \(change)"

@@ -116,7 +116,9 @@ package struct EndConfirmation {
         /// False for an extract that failed: its record bounds values but confirms nothing.
         package var complete: Bool
 
-        package init(extract: String, pid: Int, rows: Int, bytes: Int, hash: String, lastValue: StateValue?, complete: Bool = true) {
+        package init(
+            extract: String, pid: Int, rows: Int, bytes: Int, hash: String, lastValue: StateValue?, complete: Bool = true
+        ) {
             self.extract = extract
             self.pid = pid
             self.rows = rows
@@ -159,7 +161,8 @@ package struct EndConfirmation {
         guard let bytes = try? FileIO.readIfExists(lockPath) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self)
         guard text.hasSuffix("\n"), text.contains(" on \(RunLock.hostName)\n"),
-              let run = RunIdentity(lockFileContents: text), run.isAlive else { return nil }
+            let run = RunIdentity(lockFileContents: text), run.isAlive
+        else { return nil }
         return run
     }
 
@@ -173,7 +176,9 @@ package struct EndConfirmation {
         var run = runInProgress()
         while run == nil {
             if MonotonicClock.now >= deadline {
-                guard MonotonicClock.now < started + Self.longestWait, Self.siblingCommitIsStarting(resource: resource) else { break }
+                guard MonotonicClock.now < started + Self.longestWait, Self.siblingCommitIsStarting(resource: resource) else {
+                    break
+                }
                 deadline = MonotonicClock.now + 0.5
             }
             ThisProcess.sleep(seconds: 0.01)
@@ -191,8 +196,12 @@ package struct EndConfirmation {
         let own = ThisProcess.id
         let parent = ThisProcess.parentID
         for pid in ProcessTable.processIDs() {
-            guard pid != own, ProcessTable.parent(of: pid) == parent, let arguments = ProcessTable.arguments(of: pid) else { continue }
-            guard let program = arguments.first, program == "conduit-state" || program.hasSuffix("/conduit-state") else { continue }
+            guard pid != own, ProcessTable.parent(of: pid) == parent, let arguments = ProcessTable.arguments(of: pid) else {
+                continue
+            }
+            guard let program = arguments.first, program == "conduit-state" || program.hasSuffix("/conduit-state") else {
+                continue
+            }
             if arguments.contains("commit") && arguments.contains(resource) && !holdsRunLock(pid) { return true }
         }
         return false
@@ -263,7 +272,8 @@ package struct EndConfirmation {
             var fields: [String: JSONValue] = [:]
             for member in members { fields[member.key] = member.value }
             guard case .string(run)? = fields["run"], case .string(let extract)? = fields["extract"],
-                  case .string(let event)? = fields["event"], case .number(let pidText)? = fields["pid"] else { continue }
+                case .string(let event)? = fields["event"], case .number(let pidText)? = fields["pid"]
+            else { continue }
             let pid = Int(pidText) ?? 0
             switch event {
             case "start":
@@ -286,15 +296,19 @@ package struct EndConfirmation {
                 starts.append(start)
             case "end", "failed":
                 guard case .number(let rowsText)? = fields["rows"], let rows = Int(rowsText), rows >= 0,
-                      case .number(let bytesText)? = fields["bytes"], let count = Int(bytesText), count >= 0,
-                      case .string(let hash)? = fields["hash"] else { continue }
+                    case .number(let bytesText)? = fields["bytes"], let count = Int(bytesText), count >= 0,
+                    case .string(let hash)? = fields["hash"]
+                else { continue }
                 var lastValue: StateValue?
                 switch fields["last_value"] {
                 case .number(let text)?: lastValue = .number(text)
                 case .string(let text)?: lastValue = .string(text)
                 default: lastValue = nil
                 }
-                ends.append(End(extract: extract, pid: pid, rows: rows, bytes: count, hash: hash, lastValue: lastValue, complete: event == "end"))
+                ends.append(
+                    End(
+                        extract: extract, pid: pid, rows: rows, bytes: count, hash: hash, lastValue: lastValue,
+                        complete: event == "end"))
             default:
                 continue
             }
@@ -337,7 +351,8 @@ package enum ResourceFingerprint {
             var shown = url
             let characters = Array(url)
             if let colon = characters.firstIndex(of: ":"), characters.count > colon + 2, characters[colon + 1] == "/",
-               characters[colon + 2] == "/", let at = characters[(colon + 3)...].lastIndex(of: "@") {
+                characters[colon + 2] == "/", let at = characters[(colon + 3)...].lastIndex(of: "@")
+            {
                 shown = String(characters[..<(colon + 3)]) + String(characters[(at + 1)...])
             }
             text += "\u{0}url\u{0}\(shown)"

@@ -23,7 +23,8 @@ package struct HorizonRecord: Sendable, Equatable {
     package var memory: JSONValue?
 
     package init(
-        at: String, heldRows: Int, heldFrom: StateValue?, blocker: String?, pid: Int?, ageSeconds: Double?, memory: JSONValue? = nil
+        at: String, heldRows: Int, heldFrom: StateValue?, blocker: String?, pid: Int?, ageSeconds: Double?,
+        memory: JSONValue? = nil
     ) {
         self.at = at
         self.heldRows = heldRows

@@ -46,9 +46,12 @@ package struct IncrementalTracker: Sendable {
         let value: StateValue
         switch captured {
         case .absent:
-            throw .badInput("line \(lineNumber): the row has no \(JSONEscaping.quoted(column)) key, the resource's incremental_column")
+            throw .badInput(
+                "line \(lineNumber): the row has no \(JSONEscaping.quoted(column)) key, the resource's incremental_column")
         case .present(.null):
-            throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) is null; the incremental column must have a value in every row")
+            throw .badInput(
+                "line \(lineNumber): \(JSONEscaping.quoted(column)) is null; the incremental column must have a value in every row"
+            )
         case .present(.number(let text)):
             value = .number(text)
         case .present(.string(let text)):
@@ -64,7 +67,9 @@ package struct IncrementalTracker: Sendable {
             return true
         }
         guard let order = previous.compare(to: value) else {
-            throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) is a \(value.typeName) (\(value.plainText)) after \(previous.typeName) values; the incremental column must keep one type")
+            throw .badInput(
+                "line \(lineNumber): \(JSONEscaping.quoted(column)) is a \(value.typeName) (\(value.plainText)) after \(previous.typeName) values; the incremental column must keep one type"
+            )
         }
         switch order {
         case .ascending:
@@ -81,7 +86,9 @@ package struct IncrementalTracker: Sendable {
             return false
         case .descending:
             if requiresOrder {
-                throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) went backwards, \(value.plainText) after \(previous.plainText); the stream must be in non-decreasing \(column) order (ORDER BY \(column) in the query), or the resource must say ordered: false")
+                throw .badInput(
+                    "line \(lineNumber): \(JSONEscaping.quoted(column)) went backwards, \(value.plainText) after \(previous.plainText); the stream must be in non-decreasing \(column) order (ORDER BY \(column) in the query), or the resource must say ordered: false"
+                )
             }
             return false
         }

@@ -20,7 +20,8 @@ struct JQVersion: Equatable {
         text = text.dropFirst(3)
         let parts = text.split(separator: ".", maxSplits: 2)
         guard parts.count >= 2, let major = Int(parts[0]),
-              let minor = Int(parts[1].prefix(while: { $0.isNumber })) else { return nil }
+            let minor = Int(parts[1].prefix(while: { $0.isNumber }))
+        else { return nil }
         self.major = major
         self.minor = minor
     }

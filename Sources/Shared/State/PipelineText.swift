@@ -31,7 +31,9 @@ package struct PipelineText: Sendable, Equatable {
         var atWordStart = true
 
         func refuse(_ what: String) -> ConduitError {
-            .usage("--from takes one pipeline (stages joined by |) and nothing else, so that every stage's exit status is seen; \(what) in \(JSONEscaping.quoted(text)). Make a filter with more to it a script of its own stage (--from 'conduit-extract R | bash filter.sh'), and run other commands before conduit-state")
+            .usage(
+                "--from takes one pipeline (stages joined by |) and nothing else, so that every stage's exit status is seen; \(what) in \(JSONEscaping.quoted(text)). Make a filter with more to it a script of its own stage (--from 'conduit-extract R | bash filter.sh'), and run other commands before conduit-state"
+            )
         }
 
         while index < characters.count {
@@ -161,7 +163,8 @@ package struct PipelineText: Sendable, Equatable {
         for word in stage.split(whereSeparator: { $0 == " " || $0 == "\t" }) {
             let text = String(word)
             if let equals = text.firstIndex(of: "="), !text[..<equals].isEmpty,
-               text[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) {
+                text[..<equals].allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" })
+            {
                 continue
             }
             return text.split(separator: "/").last.map(String.init) ?? text
@@ -215,7 +218,9 @@ package struct PipelineText: Sendable, Equatable {
         var index = start
         while index < characters.count {
             switch characters[index] {
-            case "\\": index += 2; continue
+            case "\\":
+                index += 2
+                continue
             case "'": index = try skipSingleQuoted(characters, from: index + 1, text: text)
             case "\"": index = try skipDoubleQuoted(characters, from: index + 1, text: text)
             case "`": index = try skipBackquoted(characters, from: index + 1, text: text)

@@ -34,16 +34,21 @@ struct StartRule {
         let own = ownStart
         let ownText = own.value?.plainText ?? "0"
         guard !starts.isEmpty else {
-            throw .badInput("\(at)no conduit-extract of \(resource) reading this state file (\(stateIdentity)) recorded where this stream started, so it cannot be checked against \(own.origin), \(ownText): the rows come from an extract reading another state file (--state-file, the state_file of another ingest.yml), another folder or host, or not from conduit-extract at all; nothing loaded. For a stream from elsewhere whose start you vouch for, add --external")
+            throw .badInput(
+                "\(at)no conduit-extract of \(resource) reading this state file (\(stateIdentity)) recorded where this stream started, so it cannot be checked against \(own.origin), \(ownText): the rows come from an extract reading another state file (--state-file, the state_file of another ingest.yml), another folder or host, or not from conduit-extract at all; nothing loaded. For a stream from elsewhere whose start you vouch for, add --external"
+            )
         }
         var warnings: [String] = []
         for start in starts {
             let who = "conduit-extract (pid \(start.pid))"
             guard start.state == stateIdentity else {
-                throw .badInput("\(at)\(who) read the state file \(start.state) but this run keeps \(stateIdentity); nothing loaded")
+                throw .badInput(
+                    "\(at)\(who) read the state file \(start.state) but this run keeps \(stateIdentity); nothing loaded")
             }
             guard fingerprint.isEmpty || start.resource == fingerprint else {
-                throw .badInput("\(at)\(who) ran \(resource) as another configuration defines it (another query or source, from another ingest.yml that shares this state file); nothing loaded")
+                throw .badInput(
+                    "\(at)\(who) ran \(resource) as another configuration defines it (another query or source, from another ingest.yml that shares this state file); nothing loaded"
+                )
             }
             if start.readTheState {
                 // Read from the state: it must be what this run read, or another run committed in between.
@@ -54,7 +59,9 @@ struct StartRule {
                 default: same = false
                 }
                 guard same else {
-                    throw .busy("\(at)\(who) read \(start.read?.plainText ?? "no value") for \(resource) but \(own.origin) is now \(ownText): another run committed between the two reads, and this stream would load its rows again; nothing loaded, run again")
+                    throw .busy(
+                        "\(at)\(who) read \(start.read?.plainText ?? "no value") for \(resource) but \(own.origin) is now \(ownText): another run committed between the two reads, and this stream would load its rows again; nothing loaded, run again"
+                    )
                 }
                 continue
             }
@@ -62,13 +69,19 @@ struct StartRule {
             let limit = own.value ?? (from.isNumber ? .number("0") : .string("-infinity"))
             switch from.compare(to: limit) {
             case .ascending?:
-                warnings.append("\(who) started from \(from.plainText) (\(start.origin)), below \(own.origin) \(ownText): rows between them load again (duplicated in append mode)")
+                warnings.append(
+                    "\(who) started from \(from.plainText) (\(start.origin)), below \(own.origin) \(ownText): rows between them load again (duplicated in append mode)"
+                )
             case .equal?:
                 continue
             case .descending?:
-                throw .badInput("\(at)\(who) started from \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is \(ownText): rows above \(ownText) up to \(from.plainText) would never load; nothing loaded. To skip them on purpose, run conduit-state set \(resource) \(from.shellArgument) first")
+                throw .badInput(
+                    "\(at)\(who) started from \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is \(ownText): rows above \(ownText) up to \(from.plainText) would never load; nothing loaded. To skip them on purpose, run conduit-state set \(resource) \(from.shellArgument) first"
+                )
             case nil:
-                throw .badInput("\(at)\(who) started from the \(from.typeName) \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is the \(limit.typeName) \(limit.plainText); nothing loaded")
+                throw .badInput(
+                    "\(at)\(who) started from the \(from.typeName) \(from.plainText) (\(start.origin)) but \(own.origin) of \(resource) is the \(limit.typeName) \(limit.plainText); nothing loaded"
+                )
             }
         }
         return warnings

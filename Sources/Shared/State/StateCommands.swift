@@ -27,7 +27,8 @@ package struct StateCommands: Sendable {
 
     /// Checkpoints of interrupted runs that the next run of each resource resumes from (all
     /// resources, or one), sorted by name.
-    package func pendingCheckpoints(resource: String?) throws(ConduitError) -> [(resource: String, entry: CheckpointLedger.Entry)] {
+    package func pendingCheckpoints(resource: String?) throws(ConduitError) -> [(resource: String, entry: CheckpointLedger.Entry)]
+    {
         try CheckpointLedger(stateFile: stateFile).read()
             .filter { $0.value.checkpoint != nil && (resource == nil || $0.key == resource) }
             .sorted { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }

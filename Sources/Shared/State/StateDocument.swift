@@ -17,7 +17,9 @@ package struct StateDocument: Sendable, Equatable {
         do {
             value = try JSONParser.parse(bytes)
         } catch {
-            throw .io("state file \(source) is corrupt (\(error)); fix or restore it — Conduit will not treat it as empty, which would reload every row")
+            throw .io(
+                "state file \(source) is corrupt (\(error)); fix or restore it — Conduit will not treat it as empty, which would reload every row"
+            )
         }
         guard case .object(let list) = value else {
             throw .io("state file \(source) is corrupt: expected a JSON object of resource names to values")

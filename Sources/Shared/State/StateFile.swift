@@ -103,7 +103,8 @@ package struct StateFile: Sendable {
     func runFilePath(for resource: String, suffix: String) -> String {
         var safe = ""
         for byte in resource.utf8 {
-            let isSafe = (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
+            let isSafe =
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A)
                 || (byte >= 0x61 && byte <= 0x7A) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
             if isSafe {
                 safe.unicodeScalars.append(Unicode.Scalar(byte))

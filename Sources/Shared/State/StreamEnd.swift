@@ -30,9 +30,15 @@ enum StreamEnd: Equatable {
         if ends.contains(where: { $0.complete && $0.bytes == received.bytes && $0.hash == received.hash }) { return .confirmed }
         let ends = ends.filter(\.complete)
         guard !ends.isEmpty else {
-            return .unconfirmed(reason: "the stream ended early (conduit-extract of \(resource) did not record its end: it failed or was stopped, or a stage between cut the stream)", status: .success)
+            return .unconfirmed(
+                reason:
+                    "the stream ended early (conduit-extract of \(resource) did not record its end: it failed or was stopped, or a stage between cut the stream)",
+                status: .success)
         }
-        return .unconfirmed(reason: "the stream was modified between conduit-extract and this commit (\(describeModification(ends, received: received)); a filter belongs in --from, which sees its exit status)", status: .success)
+        return .unconfirmed(
+            reason:
+                "the stream was modified between conduit-extract and this commit (\(describeModification(ends, received: received)); a filter belongs in --from, which sees its exit status)",
+            status: .success)
     }
 
     /// With `--from`, after every stage exited 0: confirmed when the bytes are the extract's;
@@ -44,13 +50,19 @@ enum StreamEnd: Equatable {
         let ends = ends.filter(\.complete)
         guard !ends.isEmpty else {
             if received.rows == 0 { return .confirmed }
-            return .unconfirmed(reason: "the stream ended early (no conduit-extract of \(resource) in the upstream recorded its end)", status: .success)
+            return .unconfirmed(
+                reason: "the stream ended early (no conduit-extract of \(resource) in the upstream recorded its end)",
+                status: .success)
         }
         if received.rows == 0 { return .confirmed }
         if ends.count == 1, ends[0].complete, ends[0].rows == received.rows { return .filtered(through: ends[0].lastValue) }
-        let written = ends.count == 1 ? "conduit-extract wrote \(Plural.count(ends[0].rows, "row")) and \(received.rows) arrived" : "\(ends.count) runs of conduit-extract recorded an end to this run"
+        let written =
+            ends.count == 1
+            ? "conduit-extract wrote \(Plural.count(ends[0].rows, "row")) and \(received.rows) arrived"
+            : "\(ends.count) runs of conduit-extract recorded an end to this run"
         return .unconfirmed(
-            reason: "every stage of the upstream finished, but its filters changed the number of rows (\(written)): one that selects rows cannot be told from one that stopped early (head), so the last group is not known complete",
+            reason:
+                "every stage of the upstream finished, but its filters changed the number of rows (\(written)): one that selects rows cannot be told from one that stopped early (head), so the last group is not known complete",
             status: .success)
     }
 
@@ -70,9 +82,11 @@ enum StreamEnd: Equatable {
             above = true  // the extract wrote no row, yet rows arrived
         }
         guard above else { return nil }
-        let ceiling = highest.map { "above \($0.plainText), the last value conduit-extract wrote" } ?? "but conduit-extract wrote no row"
+        let ceiling =
+            highest.map { "above \($0.plainText), the last value conduit-extract wrote" } ?? "but conduit-extract wrote no row"
         return .void(
-            reason: "line \(received.maximumLine): \(JSONEscaping.quoted(column)) is \(maximum.plainText), \(ceiling): a stage between them rewrote the incremental column or added rows",
+            reason:
+                "line \(received.maximumLine): \(JSONEscaping.quoted(column)) is \(maximum.plainText), \(ceiling): a stage between them rewrote the incremental column or added rows",
             status: .dataError)
     }
 
@@ -81,16 +95,20 @@ enum StreamEnd: Equatable {
         var text: String
         if ends.count > 1 {
             let pids = ends.map { String($0.pid) }.joined(separator: ", ")
-            text = "\(ends.count) runs of conduit-extract (pids \(pids)) recorded an end to this run and none wrote the bytes that arrived: another pipeline of the resource ran beside it"
+            text =
+                "\(ends.count) runs of conduit-extract (pids \(pids)) recorded an end to this run and none wrote the bytes that arrived: another pipeline of the resource ran beside it"
         } else {
             let record = ends[0]
             let who = "conduit-extract (pid \(record.pid)) wrote \(Plural.count(record.rows, "row"))"
             if record.rows > received.rows {
-                text = "\(who) and \(received.rows) arrived: a stage between removed \(Plural.count(record.rows - received.rows, "row")) (head, grep, a filter that dropped rows or failed)"
+                text =
+                    "\(who) and \(received.rows) arrived: a stage between removed \(Plural.count(record.rows - received.rows, "row")) (head, grep, a filter that dropped rows or failed)"
             } else if record.rows < received.rows {
-                text = "\(who) and \(received.rows) arrived: a stage between added \(Plural.count(received.rows - record.rows, "row"))"
+                text =
+                    "\(who) and \(received.rows) arrived: a stage between added \(Plural.count(received.rows - record.rows, "row"))"
             } else {
-                text = "\(who) and as many arrived, but not the same bytes (\(record.bytes) written, \(received.bytes) received): a stage between rewrote, reordered or swapped rows, or dropped some and doubled as many"
+                text =
+                    "\(who) and as many arrived, but not the same bytes (\(record.bytes) written, \(received.bytes) received): a stage between rewrote, reordered or swapped rows, or dropped some and doubled as many"
             }
         }
         if received.sawBigInteger {
@@ -109,21 +127,31 @@ enum StreamEnd: Equatable {
     /// statuses other than the stages' (void).
     static func judge(_ pipeline: UpstreamPipeline, outcome: UpstreamPipeline.Outcome) throws(ConduitError) -> StreamEnd {
         if !outcome.statuses.isEmpty && outcome.statuses.count != pipeline.stages.count {
-            return .void(reason: "the upstream shell reported \(Plural.count(outcome.statuses.count, "exit status", plural: "exit statuses")) for \(Plural.count(pipeline.stages.count, "stage")), so which stage failed cannot be told", status: .software)
+            return .void(
+                reason:
+                    "the upstream shell reported \(Plural.count(outcome.statuses.count, "exit status", plural: "exit statuses")) for \(Plural.count(pipeline.stages.count, "stage")), so which stage failed cannot be told",
+                status: .software)
         }
         if outcome.succeeded { return .confirmed }
         if let (index, status) = outcome.failedFilter {
-            return .void(reason: "\(pipeline.describeStage(index)) of the upstream exited with status \(status)", status: ExitStatus(rawValue: status))
+            return .void(
+                reason: "\(pipeline.describeStage(index)) of the upstream exited with status \(status)",
+                status: ExitStatus(rawValue: status))
         }
         if outcome.onlyFirstStageFailed, let status = outcome.statuses.first {
             guard pipeline.firstStageIsExtract else {
                 return .void(
-                    reason: "\(pipeline.describeStage(0)) of the upstream exited with status \(status), and it is not conduit-extract itself, so a filter inside it may have dropped rows",
+                    reason:
+                        "\(pipeline.describeStage(0)) of the upstream exited with status \(status), and it is not conduit-extract itself, so a filter inside it may have dropped rows",
                     status: ExitStatus(rawValue: status))
             }
-            return .unconfirmed(reason: "the stream ended early (\(pipeline.describeStage(0)) exited with status \(status))", status: ExitStatus(rawValue: status))
+            return .unconfirmed(
+                reason: "the stream ended early (\(pipeline.describeStage(0)) exited with status \(status))",
+                status: ExitStatus(rawValue: status))
         }
         let status = outcome.shell.exitStatus
-        return .void(reason: "the upstream shell \(outcome.shell.description) without reporting its stages' statuses", status: status.rawValue == 0 ? .software : status)
+        return .void(
+            reason: "the upstream shell \(outcome.shell.description) without reporting its stages' statuses",
+            status: status.rawValue == 0 ? .software : status)
     }
 }

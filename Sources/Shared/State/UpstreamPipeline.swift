@@ -34,7 +34,9 @@ final class UpstreamPipeline {
     static func start(_ command: String, environment: [String: String]) throws(ConduitError) -> UpstreamPipeline {
         let stages = try PipelineText(parsing: command).stages
         let firstJQ = stages.indices.first { PipelineText.runs("jq", stages[$0]) }
-        let roundingStage = firstJQ.flatMap { JQVersion.installed(environment: environment)?.roundsBigIntegers == true ? $0 : nil }
+        let roundingStage = firstJQ.flatMap {
+            JQVersion.installed(environment: environment)?.roundsBigIntegers == true ? $0 : nil
+        }
         let statusPath: String
         switch FileIO.makeTemporaryFile(in: SpillBuffer.temporaryFolder, prefix: "conduit-upstream") {
         case .success(let (fd, path)):
@@ -44,17 +46,21 @@ final class UpstreamPipeline {
             throw .io("creating a temporary file for the upstream's exit statuses in \(SpillBuffer.temporaryFolder): \(error)")
         }
         // PIPESTATUS after the user's pipeline: one status per stage, written where we read it.
-        let script = command + "\n" + #"__conduit_status="${PIPESTATUS[*]}"; printf '%s\n' "$__conduit_status" > "$CONDUIT_UPSTREAM_STATUS_FILE""#
+        let script =
+            command + "\n"
+            + #"__conduit_status="${PIPESTATUS[*]}"; printf '%s\n' "$__conduit_status" > "$CONDUIT_UPSTREAM_STATUS_FILE""#
         var childEnvironment = environment
         childEnvironment["CONDUIT_UPSTREAM_STATUS_FILE"] = statusPath
         let process: ChildProcess
         do {
-            process = try ChildProcess.spawn(["bash", "-c", script], environment: childEnvironment, input: .inherited, capturingOutput: true)
+            process = try ChildProcess.spawn(
+                ["bash", "-c", script], environment: childEnvironment, input: .inherited, capturingOutput: true)
         } catch {
             FileIO.remove(statusPath)
             throw error
         }
-        return UpstreamPipeline(command: command, stages: stages, roundingStage: roundingStage, process: process, statusPath: statusPath)
+        return UpstreamPipeline(
+            command: command, stages: stages, roundingStage: roundingStage, process: process, statusPath: statusPath)
     }
 
     /// How the pipeline ended, stage by stage.
@@ -83,10 +89,14 @@ final class UpstreamPipeline {
         let shell = try process.wait()
         var statuses: [Int32] = []
         if let bytes = (try? FileIO.readIfExists(statusPath)) ?? nil {
-            statuses = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap { Int32($0) }
+            statuses = String(decoding: bytes, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\n" }).compactMap {
+                Int32($0)
+            }
         }
-        for (index, status) in statuses.enumerated() where index > 0 && index < stages.count && status == 1
-            && Self.selectingCommands.contains(PipelineText.commandWord(of: stages[index])) {
+        for (index, status) in statuses.enumerated()
+        where index > 0 && index < stages.count && status == 1
+            && Self.selectingCommands.contains(PipelineText.commandWord(of: stages[index]))
+        {
             // grep's 1 means it selected no line: a filter that finished, with nothing to pass.
             statuses[index] = 0
         }

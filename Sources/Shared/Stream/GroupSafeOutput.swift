@@ -114,7 +114,9 @@ package final class GroupSafeOutput {
             guard let unread = PipeWriteEnd.unreadBytes(fd) else { return }
             if unread == 0 { return }
             if PipeWriteEnd.readersGone(fd, within: 0.01) {
-                throw .io("writing rows to stdout: the reader closed the pipe with the last \(unread) bytes unread, so the stream was cut")
+                throw .io(
+                    "writing rows to stdout: the reader closed the pipe with the last \(unread) bytes unread, so the stream was cut"
+                )
             }
         }
     }

@@ -518,7 +518,8 @@ struct JSONScanner {
                 return index + 6
             }
         default:
-            let shown = escaped > 0x20 && escaped < 0x7F
+            let shown =
+                escaped > 0x20 && escaped < 0x7F
                 ? "'\\\(Character(Unicode.Scalar(escaped)))'" : "backslash before \(JSONSyntaxError.describe(escaped))"
             throw JSONSyntaxError(offset: index, reason: "invalid escape \(shown)")
         }
@@ -583,7 +584,8 @@ struct JSONScanner {
             let low: UInt8 = lead == 0xF0 ? 0x90 : 0x80
             let high: UInt8 = lead == 0xF4 ? 0x8F : 0xBF
             if available >= 4 && (low...high).contains(bytes[index + 1])
-                && isContinuation(bytes[index + 2]) && isContinuation(bytes[index + 3]) {
+                && isContinuation(bytes[index + 2]) && isContinuation(bytes[index + 3])
+            {
                 return 4
             }
         default:

@@ -129,7 +129,9 @@ package struct JSONRow {
 
     /// Calls `body` with the bytes of a key or string value.
     @inline(__always)
-    package func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeBufferPointer<UInt8>) throws(ConduitError) -> T) throws(ConduitError) -> T {
+    package func withBytes<T>(
+        _ bytes: Bytes, _ body: (UnsafeBufferPointer<UInt8>) throws(ConduitError) -> T
+    ) throws(ConduitError) -> T {
         switch bytes {
         case .line(let range):
             return try body(UnsafeBufferPointer(rebasing: line[range]))

@@ -81,7 +81,8 @@ package struct LineReader {
             }
             if count == 0 {
                 if filled > partialStart {
-                    throw .badInput("line \(lineNumber + 1): the stream ended without a newline after the last line (it was cut short)")
+                    throw .badInput(
+                        "line \(lineNumber + 1): the stream ended without a newline after the last line (it was cut short)")
                 }
                 return .endOfStream
             }

@@ -52,7 +52,9 @@ package struct NDJSONRowWriter {
         buffer.append(contentsOf: "}\n".utf8)
         rowCount += 1
         if groups != nil {
-            buffer.withUnsafeBufferPointer { groups?.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange])) }
+            buffer.withUnsafeBufferPointer {
+                groups?.rowAppended(at: rowStart, value: UnsafeBufferPointer(rebasing: $0[valueRange]))
+            }
         }
         if buffer.count >= flushThreshold { try output.flush(&buffer, groups: &groups) }
     }

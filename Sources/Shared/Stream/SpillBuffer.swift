@@ -16,7 +16,8 @@ package final class SpillBuffer {
     /// a tool keeps in memory before it spills to a temporary file.
     package static var configuredMemoryLimit: Int {
         guard let text = ThisProcess.environmentValue("CONDUIT_GROUP_MEMORY"),
-              let bytes = Int(text), bytes > 0 else { return defaultMemoryLimit }
+            let bytes = Int(text), bytes > 0
+        else { return defaultMemoryLimit }
         return bytes
     }
 

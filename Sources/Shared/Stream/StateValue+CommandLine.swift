@@ -27,7 +27,8 @@ extension StateValue {
         }
         let safe = text.utf8.allSatisfy { byte in
             (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A)
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: ".")
+                || byte == UInt8(ascii: "_")
                 || byte == UInt8(ascii: "+")
         }
         return safe && !text.isEmpty ? text : "'" + text.replacingAll("'", with: "'\\''") + "'"

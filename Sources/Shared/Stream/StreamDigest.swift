@@ -86,7 +86,8 @@ package struct StreamDigest: Sendable {
     package var value: UInt64 {
         var hash: UInt64
         if byteCount >= 32 {
-            hash = ((lane1 << 1) | (lane1 >> 63)) &+ ((lane2 << 7) | (lane2 >> 57))
+            hash =
+                ((lane1 << 1) | (lane1 >> 63)) &+ ((lane2 << 7) | (lane2 >> 57))
                 &+ ((lane3 << 12) | (lane3 >> 52)) &+ ((lane4 << 18) | (lane4 >> 46))
             hash = Self.merge(hash, lane1)
             hash = Self.merge(hash, lane2)
