@@ -1,6 +1,8 @@
-import Glibc
+// Public: the byte helpers the hot loops call (memchr, memcmp, memmove) are inlinable into them.
+public import Glibc
 
 /// The single place that turns failed system calls into messages: `strerror` of errno.
+@usableFromInline
 package enum SystemCall {
     /// The text of an errno value, e.g. "No such file or directory".
     package static func describe(_ code: Int32) -> String {
@@ -263,6 +265,7 @@ extension SystemCall {
     }
 
     /// Copies `count` bytes within one buffer, the ranges possibly overlapping (`memmove`).
+    @inlinable
     package static func moveBytes(in buffer: UnsafeMutableRawBufferPointer, from source: Int, to target: Int, count: Int) {
         guard let base = buffer.baseAddress, count > 0 else { return }
         memmove(base + target, base + source, count)
@@ -270,6 +273,7 @@ extension SystemCall {
 
     /// The offset of the first newline in `buffer[from..<to]`, or nil (`memchr`: the line
     /// reader's hot path).
+    @inlinable
     package static func firstNewline(in buffer: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
         guard let base = buffer.baseAddress, start < end,
             let found = memchr(base + start, 0x0A, end - start)
@@ -279,6 +283,7 @@ extension SystemCall {
 
     /// Whether two byte buffers hold the same bytes (`memcmp`: the loader compares every row's
     /// keys with the previous row's).
+    @inlinable
     package static func sameBytes(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
         guard left.count == right.count else { return false }
         guard let leftBase = left.baseAddress, let rightBase = right.baseAddress else { return true }
