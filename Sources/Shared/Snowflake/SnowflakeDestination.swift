@@ -1,6 +1,7 @@
 package import Config
 package import Core
 import Foundation
+import HTTP
 package import Load
 package import Stream
 
@@ -33,8 +34,11 @@ package final class SnowflakeDestination: LoadDestination {
     package private(set) var commitOutcomeUnknown = false
     /// Batches of more bytes than this go through a stage (when the account's stage allows it).
     private let stagedThreshold: Int
-    /// Set when the table's stage cannot take an upload here (AWS, Azure): binding from then on.
+    /// Set when the table's stage cannot take an upload (a location type Conduit does not know):
+    /// binding from then on.
     private var stagingUnavailable = false
+    /// Where a warning goes (a stage that cannot be used).
+    private let warnings: (String) -> Void
 
     /// The temporary table each batch fills first; private to the session.
     private static let batchTable = "CONDUIT_BATCH"
@@ -59,6 +63,7 @@ package final class SnowflakeDestination: LoadDestination {
         qualifiedTable = Self.qualified(storedTable, settings: settings)
         label = "\(SnowflakeName.exact(storedTable)) in \(settings.label)"
         self.stagedThreshold = stagedThreshold
+        self.warnings = warnings
     }
 
     /// Asked often; the session sends a heartbeat only once it has been idle for its
@@ -245,7 +250,8 @@ package final class SnowflakeDestination: LoadDestination {
     private func bindRows(width: Int, doing context: String) throws(ConduitError) {
         let placeholders = Array(repeating: "?", count: width + 1).joined(separator: ", ")
         let insert = "INSERT INTO \(Self.batchTable) VALUES (\(placeholders))"
-        var rowsPerStatement = max(1, Self.bindValuesPerStatement / (width + 1))
+        let valuesPerStatement = session.arrayBindingThreshold ?? Self.bindValuesPerStatement
+        var rowsPerStatement = max(1, valuesPerStatement / (width + 1))
         var bytesPerStatement = Self.bindBytesPerStatement
         var start = 0
         while start < batch.rowCount {
@@ -351,37 +357,52 @@ package final class SnowflakeDestination: LoadDestination {
         var name: String
     }
 
-    /// Uploads the batch as CSV to the batch table's own stage (Snowflake copies into a table only
-    /// from its own table stage); nil when this account's stage cannot take it here: only stages
-    /// reached through a presigned URL can (Snowflake on GCP, fakesnow), not AWS's or Azure's.
+    /// Uploads the batch as a gzip CSV file to the batch table's own stage (Snowflake copies into
+    /// a table only from its own table stage), as Snowflake's connectors do a `PUT`: the
+    /// statement's answer names the stage's storage, its credentials and the key
+    /// (``StageTarget``); the file is encrypted with it when the stage wants that
+    /// (``StageEncryption``) and sent to S3, Azure or GCS. Credentials that have expired on the
+    /// way are renewed by running the PUT again. nil when the stage is of a kind Conduit cannot
+    /// upload to: this and every later batch of the run then go by binds, with one warning.
     private func stageFile(width: Int) throws(ConduitError) -> StagedFile? {
         guard !stagingUnavailable else { return nil }
         let stage = "@%\(Self.batchTable)/conduit"
-        let name = "batch-\(UUID().uuidString.lowercased()).csv"
+        let name = "batch-\(UUID().uuidString.lowercased()).csv.gz"
         let context = "uploading a batch of \(batch.rowCount) rows to the stage of \(label)"
-        let answer = try session.run("PUT 'file:///\(name)' \(stage) AUTO_COMPRESS = FALSE OVERWRITE = TRUE", doing: context)
-        guard let url = Self.presignedUploadURL(answer.data) else {
-            stagingUnavailable = true
-            return nil
+        guard let file = Gzip.compress(batch.csv(width: width)) else {
+            throw .internalError("\(context): compressing the batch file failed")
         }
-        try session.upload(batch.csv(width: width), to: url, doing: context)
-        return StagedFile(stage: stage, name: name)
+        let put = "PUT 'file:///\(name)' \(stage) AUTO_COMPRESS = FALSE SOURCE_COMPRESSION = GZIP OVERWRITE = TRUE"
+        var renewals = 0
+        while true {
+            let answer = try session.run(put, doing: context)
+            let target: StageTarget
+            switch StageTarget.read(answer.data, file: name, scheme: session.settings.scheme) {
+            case .target(let read):
+                target = read
+            case .unusable(let reason):
+                stagingUnavailable = true
+                warnings("\(label): \(reason); batches go by array binds instead, which is slower (docs/SNOWFLAKE.md)")
+                return nil
+            }
+            let upload = try target.upload(file, scheme: session.settings.scheme, amzDate: Self.amzDate())
+            let reply = try session.upload(upload.body, to: upload.url, headers: upload.headers, doing: context)
+            if (200..<300).contains(reply.status) { return StagedFile(stage: stage, name: name) }
+            guard target.credentialsExpired(reply), renewals < Self.credentialRenewals else {
+                let renewed = renewals > 0 ? " (after renewing its credentials \(Plural.count(renewals, "time")))" : ""
+                throw .io(
+                    "\(context): the \(target.name) stage refused the file\(renewed): \(SnowflakeSession.stageRefusal(reply))")
+            }
+            renewals += 1
+        }
     }
 
-    /// Where a PUT's file can go by a plain HTTP PUT, from the PUT answer's `data`: a stage on
-    /// Google Cloud Storage reached through a presigned URL (`data.stageInfo`), and only if the
-    /// stage does not want the file encrypted on the client. Snowflake's internal stages usually
-    /// do: the key comes in `data.encryptionMaterial`, beside `stageInfo` (an object, or an array
-    /// of them for several files), and `stageInfo.isClientSideEncrypted` says so; Conduit does
-    /// not encrypt yet. nil sends the batch by bindings instead.
-    static func presignedUploadURL(_ data: JSONValue?) -> String? {
-        guard let data, let stageInfo = data["stageInfo"], stageInfo["locationType"]?.text == "GCS" else { return nil }
-        if let material = data["encryptionMaterial"], material != .null, material != .array([]) { return nil }
-        // Where an older answer put it, and the flag itself.
-        if let material = stageInfo["encryptionMaterial"], material != .null { return nil }
-        if stageInfo["isClientSideEncrypted"] == .bool(true) { return nil }
-        guard let url = stageInfo["presignedUrl"]?.text, url.hasPrefix("https://") || url.hasPrefix("http://") else { return nil }
-        return url
+    /// How often one upload renews expired stage credentials (a new PUT each) before it fails.
+    static let credentialRenewals = 2
+
+    /// Now as S3's signature wants it: `20261205T192159Z`.
+    private static func amzDate() -> String {
+        String(WallClock.nowRFC3339().filter { $0 != "-" && $0 != ":" })
     }
 
     private func copyStaged(_ file: StagedFile, doing context: String) throws(ConduitError) {
@@ -389,7 +410,7 @@ package final class SnowflakeDestination: LoadDestination {
             try session.run(
                 """
                 COPY INTO \(Self.batchTable) FROM \(file.stage)/\(file.name) \
-                FILE_FORMAT = (TYPE = CSV FIELD_OPTIONALLY_ENCLOSED_BY = '"' NULL_IF = () EMPTY_FIELD_AS_NULL = TRUE ESCAPE_UNENCLOSED_FIELD = NONE) PURGE = TRUE
+                FILE_FORMAT = (TYPE = CSV COMPRESSION = GZIP FIELD_OPTIONALLY_ENCLOSED_BY = '"' NULL_IF = () EMPTY_FIELD_AS_NULL = TRUE ESCAPE_UNENCLOSED_FIELD = NONE) PURGE = TRUE
                 """, doing: context)
         } catch {
             _ = try? session.run("REMOVE \(file.stage)/\(file.name)", doing: "removing the staged batch file")

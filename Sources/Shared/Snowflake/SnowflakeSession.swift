@@ -1,6 +1,6 @@
 package import Core
 import Foundation
-import HTTP
+package import HTTP
 import Stream
 
 /// A logged-in session of Snowflake's HTTP query protocol, the one its own connectors speak:
@@ -32,6 +32,8 @@ package final class SnowflakeSession {
     /// timed out) or only a 5xx, 408 or 429: it may or may not have been carried out.
     package private(set) var lastRequestUnanswered = false
     private var retriesSuspended = false
+    /// The account's `CLIENT_STAGE_ARRAY_BINDING_THRESHOLD` as the login gave it.
+    package private(set) var arrayBindingThreshold: Int?
 
     /// Logs in. 69 when the service cannot be reached, 78 when it refuses the login or asks
     /// for a step a loader cannot take (a second factor, a new password).
@@ -79,6 +81,18 @@ package final class SnowflakeSession {
         }
         self.token = token
         masterToken = data?["masterToken"]?.text
+        arrayBindingThreshold = Self.arrayBindingThreshold(data?["parameters"])
+    }
+
+    /// `CLIENT_STAGE_ARRAY_BINDING_THRESHOLD` from the login answer's `parameters` (a list of
+    /// `{"name", "value"}`): above this many bound values a statement's binds go through a stage
+    /// in Snowflake's connectors; nil when the answer does not say.
+    static func arrayBindingThreshold(_ parameters: JSONValue?) -> Int? {
+        guard case .array(let items)? = parameters else { return nil }
+        for item in items where item["name"]?.text == "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD" {
+            if let text = item["value"]?.text, let value = Int(text), value > 0 { return value }
+        }
+        return nil
     }
 
     /// The login request's body: who, with what, and the session's parameters. The secret goes
@@ -282,13 +296,15 @@ package final class SnowflakeSession {
         return second
     }
 
-    /// Uploads a file's bytes to a presigned URL (a stage on GCP, or fakesnow's), outside the
-    /// query protocol. An upload overwrites the same object, so a failed one is sent again
-    /// within the retry budget like any request.
-    package func upload(_ bytes: [UInt8], to url: String, doing context: String) throws(ConduitError) {
-        let attempts = try sendRetrying(
-            method: "PUT", url: { _ in url }, headers: [("Content-Type", "application/octet-stream")], body: { bytes },
-            context: context)
+    /// PUTs a file's bytes to a stage's storage (``StageTarget/upload(_:scheme:amzDate:)``),
+    /// outside the query protocol. An upload overwrites the same object, so a failed one is sent
+    /// again within the retry budget like any request. 69 when the storage cannot be reached or
+    /// answers 5xx or 429 after the retries; any other answer is returned for the caller to
+    /// judge (expired credentials are renewed by a new PUT statement).
+    package func upload(
+        _ bytes: [UInt8], to url: String, headers: [(String, String)], doing context: String
+    ) throws(ConduitError) -> HTTPResponse {
+        let attempts = try sendRetrying(method: "PUT", url: { _ in url }, headers: headers, body: { bytes }, context: context)
         switch attempts.outcome {
         case .failure(let failure):
             let message = attempts.explain("\(context): \(failure.message)")
@@ -296,11 +312,14 @@ package final class SnowflakeSession {
         case .success(let reply) where reply.status >= 500 || reply.status == 429:
             throw .unavailable(
                 attempts.explain("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))"))
-        case .success(let reply) where !(200..<300).contains(reply.status):
-            throw .io(attempts.explain("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))"))
-        case .success:
-            return
+        case .success(let reply):
+            return reply
         }
+    }
+
+    /// What a stage's storage said when it refused an upload, for a message.
+    package static func stageRefusal(_ reply: HTTPResponse) -> String {
+        "HTTP \(reply.status): \(excerpt(reply.body))"
     }
 
     private static let inProgress: Set<String> = ["333333", "333334"]
