@@ -3,13 +3,15 @@
 #   ensure_fakesnow      installs it into a virtualenv (cached across runs) and sets $fakesnow_python
 #   start_fakesnow PORT  starts `fakesnow -s -p PORT` and waits until it answers; stop_fakesnow ends it
 #
-# Pinned: fakesnow 0.12.1, with snowflake-connector-python below 5 (5.x breaks fakesnow's import).
-fakesnow_requirements=("fakesnow[server]==0.12.1" "snowflake-connector-python<5")
+# Pinned: fakesnow 0.12.1, with snowflake-connector-python below 5 (5.x breaks fakesnow's import);
+# moto (an S3 emulator, run in-process by the stage upload tests) with flask and flask-cors, which
+# its server needs (moto[server] would pull in much more).
+fakesnow_requirements=("fakesnow[server]==0.12.1" "snowflake-connector-python<5" "moto==5.2.6" "flask==3.1.3" "flask-cors==6.0.5")
 
 ensure_fakesnow() {
   local venv=${CONDUIT_FAKESNOW_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/conduit/fakesnow-0.12.1}
   fakesnow_python="$venv/bin/python"
-  if [ -x "$venv/bin/fakesnow" ] && "$fakesnow_python" -c 'import fakesnow, snowflake.connector' 2>/dev/null; then
+  if [ -x "$venv/bin/fakesnow" ] && "$fakesnow_python" -c 'import fakesnow, snowflake.connector, moto.server, flask_cors' 2>/dev/null; then
     return 0
   fi
   printf '%s: installing fakesnow 0.12.1 into %s\n' "$(basename "$0")" "$venv" >&2
