@@ -74,18 +74,37 @@ package struct AWSSignatureV4: Sendable {
     }
 
     /// The canonical header block (each `name:value` line, names lower-cased and sorted, values
-    /// trimmed with runs of spaces made one, repeated names joined by commas) and the signed
-    /// header list.
+    /// trimmed with runs of whitespace made one space, repeated names joined by commas) and the
+    /// signed header list.
     static func canonicalHeaders(_ headers: [(name: String, value: String)]) -> (block: String, signed: String) {
         var merged: [String: [String]] = [:]
         for (name, value) in headers {
-            let trimmed = value.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ")
-                .trimmingWhitespace()
-            merged[name.lowercased().trimmingWhitespace(), default: []].append(trimmed)
+            merged[trimmedAll(name.lowercased()), default: []].append(trimmedAll(value))
         }
         let names = merged.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
         let block = names.map { "\($0):\(merged[$0, default: []].joined(separator: ","))\n" }.joined()
         return (block, names.joined(separator: ";"))
+    }
+
+    /// SigV4's Trimall: no whitespace before or after, every run of it inside made one space.
+    /// Whitespace is every ASCII one (space, tab, line feed, vertical tab, form feed, carriage
+    /// return), as aws-c-auth and botocore have it: a tab between words is a space to them, and
+    /// AWS's test vector get-header-value-multiline folds its lines into spaces.
+    static func trimmedAll(_ text: String) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var spaceBefore = false
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), 0x0B, 0x0C, UInt8(ascii: "\r"):
+                spaceBefore = !out.isEmpty
+            default:
+                if spaceBefore { out.append(UInt8(ascii: " ")) }
+                spaceBefore = false
+                out.append(byte)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Name and value each encoded, sorted by name and then value (byte order), `name=value`
@@ -133,17 +152,5 @@ package struct AWSSignatureV4: Sendable {
         out.reserveCapacity(bytes.count * 2)
         for byte in bytes { out += [digits[Int(byte >> 4)], digits[Int(byte & 15)]] }
         return String(decoding: out, as: UTF8.self)
-    }
-}
-
-extension String {
-    /// Without leading and trailing spaces and tabs.
-    fileprivate func trimmingWhitespace() -> String {
-        let bytes = Array(utf8)
-        let isSpace = { (byte: UInt8) in byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) }) else {
-            return ""
-        }
-        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }
