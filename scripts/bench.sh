@@ -13,7 +13,8 @@
 #             sharing one created_at), which both conduit-extract and conduit-state hold back
 #             until it is complete: memory must stay flat (it spills to a temporary file)
 #   scripts/bench.sh [ROWS]        (default 1000000; RUNS=3 rounds; GROUP_MB=200 adds the group stage;
-#                                   MERGE_ROWS=N the merge stage; SNOWFLAKE_ROWS=N the fakesnow stage)
+#                                   MERGE_ROWS=N the merge stage; SNOWFLAKE_ROWS=N the fakesnow stage;
+#                                   STAGE_ROWS=N binds vs the encrypted stage, on a stand-in)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rows=${1:-1000000}
@@ -225,6 +226,41 @@ PY
       threshold=$([ $path = staged ] && echo 0 || echo 1000000000000)
       read -r c kb < <(measure sh -c "CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES=$threshold '$bin/conduit-load' --config '$work/sf.yml' --state-file '$work/sf-state.json' --quiet --infer-types sf < '$work/sf.ndjson'")
       printf '%-9s %-4s %10s %10s %12s %7s\n' "sf-$path" "$run" "$p" "$c" "$kb" "$(ratio "$c" "$p")"
+    done
+  done
+fi
+
+# stage: STAGE_ROWS rows (the extract's NDJSON of the bench table) loaded by conduit-load into a
+# stand-in for Snowflake with a client-side-encrypted stage (scripts/lib/snowflake-stand-in.py,
+# run by CONDUIT_BENCH_SNOWFLAKE_PYTHON, which must have snowflake-connector-python), once by
+# array binds and once through the stage (gzip + AES + upload), in batches of STAGE_BATCH rows
+# (default 10000). Prints conduit-load's CPU (user+system) and the bytes it sent: statement
+# requests as sent (gzip) and stage files (encrypted). The stand-in's own work is not counted.
+stage_rows=${STAGE_ROWS:-0}
+if [ "$stage_rows" -gt 0 ]; then
+  sf_python=${CONDUIT_BENCH_SNOWFLAKE_PYTHON:-python3}
+  head -n "$stage_rows" "$work/rows.ndjson" > "$work/stage.ndjson"
+  printf '%-9s %-4s %10s %11s %12s %14s %14s\n' stage run conduit_s conduit_cpu conduit_kb query_bytes upload_bytes
+  for run in $(seq "$runs"); do
+    for path in bound staged; do
+      rm -f "$work/stand-in.port" "$work/stand-in.bytes" "$work/stage-state.json"
+      "$sf_python" scripts/lib/snowflake-stand-in.py "$work/stand-in.port" "$work/stand-in.bytes" &
+      stand_in=$!
+      for _ in $(seq 100); do [ -s "$work/stand-in.port" ] && break; sleep 0.1; done
+      cat > "$work/stage.yml" <<YAML
+sources:
+  - {name: pg, type: postgresql, host: "\${PGHOST:-127.0.0.1}", database: postgres}
+destinations:
+  - {name: sf, type: snowflake, account: bench, user: bench, password: x, database: CONDUIT_BENCH, schema: RAW, host: 127.0.0.1, port: $(cat "$work/stand-in.port"), protocol: http}
+resources:
+  - {name: sf, source: pg, destination: sf, table: loaded, batch_size: ${STAGE_BATCH:-10000}, query: "SELECT 1"}
+YAML
+      threshold=$([ $path = staged ] && echo 0 || echo 1000000000000)
+      read -r c kb cu cs < <(measure sh -c "CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES=$threshold '$bin/conduit-load' --config '$work/stage.yml' --state-file '$work/stage-state.json' --quiet --infer-types sf < '$work/stage.ndjson'")
+      kill "$stand_in"; wait "$stand_in" 2>/dev/null || true
+      query_bytes=$(awk '$1 == "query" { s += $2 } END { print s + 0 }' "$work/stand-in.bytes")
+      upload_bytes=$(awk '$1 == "upload" { s += $2 } END { print s + 0 }' "$work/stand-in.bytes")
+      printf '%-9s %-4s %10s %11s %12s %14s %14s\n' "$path" "$run" "$c" "$(cpu "$cu" "$cs")" "$kb" "$query_bytes" "$upload_bytes"
     done
   done
 fi

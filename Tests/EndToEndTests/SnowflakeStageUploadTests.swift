@@ -20,6 +20,7 @@ import Testing
         from snowflake.connector.storage_client import SnowflakeFileEncryptionMaterial
 
         mode = sys.argv[1]
+        threshold = int(sys.argv[2]) if len(sys.argv) > 2 else 65280
         KEYS = {"s3": 32, "s3-expired": 32, "azure": 16, "azure-expired": 16, "gcs": 32, "gcs-token": 16, "plain": 0}
         key_bytes = KEYS.get(mode, 16)
         MASTER = base64.b64encode(os.urandom(key_bytes)).decode() if key_bytes else None
@@ -146,7 +147,7 @@ import Testing
                 if self.headers.get("Content-Encoding") == "gzip":
                     body = gzip.decompress(body)
                 if self.path.startswith("/session/v1/login-request"):
-                    return self.answer(200, json.dumps({"data": {"token": "T0KEN", "masterToken": "M4STER", "parameters": [{"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": 65280}]}, "success": True}))
+                    return self.answer(200, json.dumps({"data": {"token": "T0KEN", "masterToken": "M4STER", "parameters": [{"name": "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD", "value": threshold}]}, "success": True}))
                 if self.path.startswith("/session"):
                     return self.answer(200, json.dumps({"data": None, "success": True}))
                 request = json.loads(body)
@@ -179,7 +180,7 @@ import Testing
 
     /// 250 rows, in batches of 100, every batch through the stage; names with quotes, commas,
     /// newlines and non-ASCII text.
-    static func load(_ mode: String) throws -> (Sandbox, Sandbox.Result, [String]) {
+    static func load(_ mode: String, bindingThreshold: Int? = nil) throws -> (Sandbox, Sandbox.Result, [String]) {
         var environment = try SnowflakeFixture.environment()
         let python = environment["CONDUIT_TEST_SNOWFLAKE_PYTHON"] ?? "python3"
         let box = try Sandbox()
@@ -200,9 +201,10 @@ import Testing
             """, to: "ingest.yml")
         let rows = (1...250).map { #"{"id":\#($0),"name":"n\"a,me \#($0)\nü ☃"}"# }
         try box.write(rows.joined(separator: "\n") + "\n", to: "rows.ndjson")
-        environment["CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES"] = "0"
+        if bindingThreshold == nil { environment["CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES"] = "0" }
         let result = try AnsweringServer.run(
-            Self.server, python: SnowflakeFixture.shellQuoted(python), arguments: [mode],
+            Self.server, python: SnowflakeFixture.shellQuoted(python),
+            arguments: [mode] + (bindingThreshold.map { [String($0)] } ?? []),
             then: "CONDUIT_TEST_SNOWFLAKE_PORT=$STUB_PORT conduit-load --infer-types sync_new_users < rows.ndjson", in: box,
             environment)
         return (box, result, rows)
@@ -264,5 +266,19 @@ import Testing
         let statements = try box.read("statements.log").split(separator: "\n")
         #expect(statements.filter { $0.hasPrefix("PUT ") }.count == 1, "asked once, then binds: \(statements)")
         #expect(statements.filter { $0.hasPrefix("INSERT INTO CONDUIT_BATCH") }.count == 3, "\(statements)")
+    }
+
+    /// By default a batch goes through the stage when its binds would not fit one statement:
+    /// more values than the account's CLIENT_STAGE_ARRAY_BINDING_THRESHOLD (here 200, sent at
+    /// login). Batches of 100 rows × 3 values (two columns and the line) stage; the last, of 50,
+    /// is bound.
+    @Test func defaultFollowsTheAccountsArrayBindingThreshold() throws {
+        let (box, result, rows) = try Self.load("gcs", bindingThreshold: 200)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!box.exists("problems.log"), "\((try? box.read("problems.log")) ?? "")")
+        #expect(try Self.landed(box) == Array(Self.expected(rows).prefix(200)))
+        let statements = try box.read("statements.log").split(separator: "\n")
+        #expect(statements.filter { $0.hasPrefix("PUT ") }.count == 2, "\(statements)")
+        #expect(statements.filter { $0.hasPrefix("INSERT INTO CONDUIT_BATCH") }.count == 1, "\(statements)")
     }
 }

@@ -121,22 +121,52 @@ struct SnowflakeBatch {
     /// number comes last; rows end with `\n`.
     func csv(width: Int) -> [UInt8] {
         var file: [UInt8] = []
-        file.reserveCapacity(arena.count + rowCount * (width + 1) * 4 + 16)
-        for row in 0..<rowCount {
-            for column in 0..<width {
-                if let cell = cell(row: row, column: column) {
-                    file.append(contentsOf: "\"=".utf8)
-                    for byte in cell {
-                        if byte == UInt8(ascii: "\"") { file.append(byte) }
-                        file.append(byte)
+        file.reserveCapacity(arena.count + rowCount * ((width + 1) * 4 + 8) + 16)
+        let quote = UInt8(ascii: "\"")
+        arena.withUnsafeBufferPointer { arena in
+            for row in 0..<rowCount {
+                let first = rowStarts[row]
+                for column in 0..<width {
+                    let start = column < rowWidths[row] ? cellStarts[first + column] : -1
+                    if start >= 0 {
+                        let cell = UnsafeBufferPointer(rebasing: arena[start..<cellEnds[first + column]])
+                        file.append(quote)
+                        file.append(UInt8(ascii: "="))
+                        if cell.contains(quote) {
+                            for byte in cell {
+                                if byte == quote { file.append(byte) }
+                                file.append(byte)
+                            }
+                        } else {
+                            file.append(contentsOf: cell)
+                        }
+                        file.append(quote)
                     }
-                    file.append(UInt8(ascii: "\""))
+                    file.append(UInt8(ascii: ","))
                 }
-                file.append(UInt8(ascii: ","))
+                Self.appendDecimal(lineNumbers[row], to: &file)
+                file.append(UInt8(ascii: "\n"))
             }
-            file.append(contentsOf: String(lineNumbers[row]).utf8)
-            file.append(UInt8(ascii: "\n"))
         }
         return file
+    }
+
+    /// A non-negative number's decimal digits, without a String.
+    private static func appendDecimal(_ value: Int, to output: inout [UInt8]) {
+        var digits:
+            (
+                UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                UInt8, UInt8, UInt8, UInt8
+            ) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var remaining = max(0, value)
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            repeat {
+                buffer[19 - count] = UInt8(ascii: "0") + UInt8(remaining % 10)
+                remaining /= 10
+                count += 1
+            } while remaining > 0
+            output.append(contentsOf: buffer[(20 - count)...])
+        }
     }
 }

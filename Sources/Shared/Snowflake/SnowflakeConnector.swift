@@ -6,8 +6,9 @@ package import Load
 package struct SnowflakeConnector: DestinationConnector {
     package static let typeName = "snowflake"
 
-    /// Batches of more bytes than this variable says (default: the destination's own) load
-    /// through the table's stage instead of array binds.
+    /// Batches of more bytes of values than this variable says load through the table's stage
+    /// instead of array binds (0: every batch; unset: those whose binds would not fit one
+    /// statement, as Snowflake's connectors decide).
     package static let stagedThresholdVariable = "CONDUIT_SNOWFLAKE_STAGE_ABOVE_BYTES"
 
     package init() {}
@@ -36,11 +37,10 @@ package struct SnowflakeConnector: DestinationConnector {
             warnings: { reporter.warning($0) })
     }
 
-    /// ``stagedThresholdVariable`` when it holds a whole number of bytes, else the default.
-    static func stagedThreshold(environment: [String: String]) -> Int {
-        guard let bytes = environment[stagedThresholdVariable].flatMap({ Int($0) }), bytes >= 0 else {
-            return SnowflakeDestination.defaultStagedThreshold
-        }
+    /// ``stagedThresholdVariable`` when it holds a whole number of bytes, else nil (the
+    /// destination's own rule).
+    static func stagedThreshold(environment: [String: String]) -> Int? {
+        guard let bytes = environment[stagedThresholdVariable].flatMap({ Int($0) }), bytes >= 0 else { return nil }
         return bytes
     }
 }

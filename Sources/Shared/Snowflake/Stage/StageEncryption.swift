@@ -57,18 +57,36 @@ package enum StageEncryption {
         _ plain: [UInt8], with material: StageEncryptionMaterial, fileKey: [UInt8], iv: [UInt8]
     ) throws(ConduitError) -> EncryptedStageFile {
         do {
-            let body = try AES._CBC.encrypt(plain, using: SymmetricKey(data: fileKey), iv: AES._CBC.IV(ivBytes: iv))
+            let body = try cbc(padded(plain), key: SymmetricKey(data: fileKey), iv: iv)
             var wrapped = padded(fileKey)
             let masterKey = SymmetricKey(data: material.masterKey)
             for start in stride(from: 0, to: wrapped.count, by: blockSize) {
                 try AES.permute(&wrapped[start..<start + blockSize], key: masterKey)
             }
             return EncryptedStageFile(
-                bytes: Array(body), wrappedKey: Data(wrapped).base64EncodedString(), iv: Data(iv).base64EncodedString(),
+                bytes: body, wrappedKey: Data(wrapped).base64EncodedString(), iv: Data(iv).base64EncodedString(),
                 materialDescriptor: materialDescriptor(material, keyBits: fileKey.count * 8))
         } catch {
             throw .internalError("encrypting a stage file failed: \(error)")
         }
+    }
+
+    /// AES-CBC over whole blocks, in place. swift-crypto's `AES._CBC.encrypt` gives the same
+    /// bytes but copies each block through generic collections: about 7 MB/s here, a third of a
+    /// staged batch's client CPU (scripts/bench.sh STAGE_ROWS). This hands each block to the
+    /// block function as contiguous storage.
+    static func cbc(_ blocks: [UInt8], key: SymmetricKey, iv: [UInt8]) throws -> [UInt8] {
+        var out = blocks
+        try out.withUnsafeMutableBufferPointer { buffer in
+            for start in stride(from: 0, to: buffer.count, by: blockSize) {
+                for offset in 0..<blockSize {
+                    buffer[start + offset] ^= start == 0 ? iv[offset] : buffer[start - blockSize + offset]
+                }
+                var block = UnsafeMutableBufferPointer(rebasing: buffer[start..<start + blockSize])
+                try AES.permute(&block, key: key)
+            }
+        }
+        return out
     }
 
     /// PKCS#5: 1 to 16 bytes, each the count; a whole block when the input fills its last.
