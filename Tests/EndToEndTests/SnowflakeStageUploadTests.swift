@@ -21,7 +21,7 @@ import Testing
 
         mode = sys.argv[1]
         threshold = int(sys.argv[2]) if len(sys.argv) > 2 else 65280
-        KEYS = {"s3": 32, "s3-expired": 32, "azure": 16, "azure-expired": 16, "gcs": 32, "gcs-token": 16, "plain": 0}
+        KEYS = {"s3": 32, "s3-expired": 32, "s3-always-expired": 32, "azure": 16, "azure-expired": 16, "gcs": 32, "gcs-token": 16, "plain": 0}
         key_bytes = KEYS.get(mode, 16)
         MASTER = base64.b64encode(os.urandom(key_bytes)).decode() if key_bytes else None
         QUERY_ID, SMK = "01b9c0de-0000-4a11-0000-00000000c0de", 9217
@@ -65,6 +65,8 @@ import Testing
                 c = sts.assume_role(RoleArn="arn:aws:iam::123456789012:role/stage", RoleSessionName=name, DurationSeconds=3600)["Credentials"]
                 return {"AWS_KEY_ID": c["AccessKeyId"], "AWS_SECRET_KEY": c["SecretAccessKey"], "AWS_TOKEN": c["SessionToken"]}
             good, expired = assume("conduit"), assume("conduit-expired")
+            with open("secrets.txt", "w") as f:
+                f.write("\n".join([good["AWS_SECRET_KEY"], good["AWS_TOKEN"], expired["AWS_SECRET_KEY"], expired["AWS_TOKEN"]]))
             for role in sts_backends["123456789012"]["aws"].assumed_roles:
                 if role.access_key_id == expired["AWS_KEY_ID"]:
                     role.expiration = dt.datetime(2000, 1, 1)
@@ -84,6 +86,8 @@ import Testing
                 host = self.headers.get("Host", "")
                 log("uploads.log", f"{host.split(':')[0]} {url.path} {url.query}")
                 if mode.startswith("azure"):
+                    if mode == "azure-refused":
+                        return self.answer(403, "<?xml version=\"1.0\"?><Error><Code>AuthorizationPermissionMismatch</Code><Message>This request is not authorized to perform this operation using this permission.</Message><AuthenticationErrorDetail>sig=first was refused</AuthenticationErrorDetail></Error>", "application/xml")
                     if mode == "azure-expired" and "sig=first" in url.query:
                         return self.answer(403, "<?xml version=\"1.0\"?><Error><Code>AuthenticationFailed</Code><Message>Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.</Message></Error>", "application/xml")
                     problems = [] if host.startswith("conduitacct.blob.localhost:") and "sv=2022-11-02" in url.query and self.headers.get("x-ms-blob-type") == "BlockBlob" else ["host, SAS or blob type"]
@@ -108,7 +112,7 @@ import Testing
                 material = {"queryStageMasterKey": MASTER, "queryId": QUERY_ID, "smkId": SMK} if MASTER else None
                 info = {"locationType": "S3", "location": f"{BUCKET}/tables/4711/conduit/", "path": "tables/4711/conduit/", "region": REGION, "storageAccount": None, "isClientSideEncrypted": MASTER is not None, "presignedUrl": None, "endPoint": None}
                 if mode.startswith("s3"):
-                    info.update(endPoint=f"localhost:{moto_port}", creds=expired if mode == "s3-expired" and Handler.puts == 1 else good)
+                    info.update(endPoint=f"localhost:{moto_port}", creds=expired if (mode == "s3-expired" and Handler.puts == 1) or mode == "s3-always-expired" else good)
                 elif mode.startswith("azure"):
                     sig = "first" if Handler.puts == 1 else "second"
                     info.update(locationType="AZURE", location="stage-container/tables/4711/conduit/", region="westeurope", storageAccount="conduitacct", endPoint=f"blob.localhost:{self.server.server_address[1]}", creds={"AZURE_SAS_TOKEN": f"?sv=2022-11-02&ss=b&sp=rw&sig={sig}"})
@@ -280,5 +284,33 @@ import Testing
         let statements = try box.read("statements.log").split(separator: "\n")
         #expect(statements.filter { $0.hasPrefix("PUT ") }.count == 2, "\(statements)")
         #expect(statements.filter { $0.hasPrefix("INSERT INTO CONDUIT_BATCH") }.count == 1, "\(statements)")
+    }
+
+    /// A storage that keeps refusing is a clear 74 with nothing committed, and no secret (AWS
+    /// secret key or session token, the SAS signature) in the message: credentials that stay
+    /// expired after two renewals, and an Azure refusal that is not about expiry.
+    @Test(arguments: ["s3-always-expired", "azure-refused"]) func refusedUploadsCommitNothingAndLeakNoSecret(mode: String) throws
+    {
+        let (box, result, _) = try Self.load(mode)
+        #expect(result.status == 74, "\(result.stderr)")
+        let statements = try box.read("statements.log").split(separator: "\n")
+        #expect(!statements.contains { $0.hasPrefix("COPY") || $0.hasPrefix("BEGIN") || $0.hasPrefix("COMMIT") }, "\(statements)")
+        #expect(!box.exists("landed.jsonl"))
+        if mode == "s3-always-expired" {
+            #expect(statements.filter { $0.hasPrefix("PUT ") }.count == 3, "\(statements)")
+            #expect(
+                result.stderr.contains(
+                    "the S3 stage refused the file (after renewing its credentials 2 times): HTTP 400 ExpiredToken: The provided token has expired."
+                ), "\(result.stderr)")
+            for secret in try box.read("secrets.txt").split(separator: "\n") {
+                #expect(!result.stderr.contains(secret), "a secret in: \(result.stderr)")
+            }
+        } else {
+            #expect(
+                result.stderr.contains(
+                    "the Azure stage refused the file: HTTP 403 AuthorizationPermissionMismatch: This request is not authorized to perform this operation using this permission."
+                ), "\(result.stderr)")
+            #expect(!result.stderr.contains("sig="), "\(result.stderr)")
+        }
     }
 }

@@ -181,6 +181,22 @@ import Testing
         #expect(bearer.credentialsExpired(reply(401, "")) && !bearer.credentialsExpired(reply(400, "")))
     }
 
+    /// A storage's XML refusal is quoted by its code and message only: S3 echoes the canonical
+    /// request, with the session token, further on.
+    @Test func refusalsQuoteCodeAndMessageOnly() {
+        let s3 = HTTPResponse(
+            status: 403,
+            body: Array(
+                #"<?xml version="1.0" encoding="UTF-8"?><Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match the signature you provided.</Message><AWSAccessKeyId>ASIAKEY</AWSAccessKeyId><CanonicalRequest>PUT /x host:b x-amz-security-token:SECRETTOKEN</CanonicalRequest></Error>"#
+                    .utf8))
+        let said = SnowflakeSession.stageRefusal(s3)
+        #expect(
+            said
+                == "HTTP 403 SignatureDoesNotMatch: The request signature we calculated does not match the signature you provided."
+        )
+        #expect(SnowflakeSession.stageRefusal(HTTPResponse(status: 404, body: Array("not here".utf8))) == "HTTP 404: not here")
+    }
+
     /// The account's array-binding threshold is read from the login answer's parameters.
     @Test func readsTheArrayBindingThreshold() throws {
         let parameters = try Self.stageInfo(

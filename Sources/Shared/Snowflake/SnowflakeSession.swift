@@ -317,9 +317,20 @@ package final class SnowflakeSession {
         }
     }
 
-    /// What a stage's storage said when it refused an upload, for a message.
+    /// What a stage's storage said when it refused an upload, for a message: the error's
+    /// `<Code>` and `<Message>` when it is S3's or Azure's XML (whose further elements can echo
+    /// the request, credentials included), else the start of the body.
     package static func stageRefusal(_ reply: HTTPResponse) -> String {
-        "HTTP \(reply.status): \(excerpt(reply.body))"
+        let text = String(decoding: reply.body.prefix(65_536), as: UTF8.self)
+        func element(_ name: String) -> String? {
+            guard let open = text.range(of: "<\(name)>"),
+                let close = text.range(of: "</\(name)>", range: open.upperBound..<text.endIndex)
+            else { return nil }
+            return String(text[open.upperBound..<close.lowerBound].prefix(300))
+        }
+        guard let code = element("Code") else { return "HTTP \(reply.status): \(excerpt(reply.body))" }
+        let message = element("Message").map { ": " + $0.split(whereSeparator: \.isNewline).joined(separator: " ") } ?? ""
+        return "HTTP \(reply.status) \(code)\(message)"
     }
 
     private static let inProgress: Set<String> = ["333333", "333334"]
