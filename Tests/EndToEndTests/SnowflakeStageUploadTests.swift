@@ -274,8 +274,8 @@ import Testing
 
     /// By default a batch goes through the stage when its binds would not fit one statement:
     /// more values than the account's CLIENT_STAGE_ARRAY_BINDING_THRESHOLD (here 200, sent at
-    /// login). Batches of 100 rows × 3 values (two columns and the line) stage; the last, of 50,
-    /// is bound.
+    /// login; a batch at the threshold stages, as in the connectors). Batches of 100 rows × 3
+    /// values (two columns and the line) stage; the last, of 50, is bound.
     @Test func defaultFollowsTheAccountsArrayBindingThreshold() throws {
         let (box, result, rows) = try Self.load("gcs", bindingThreshold: 200)
         #expect(result.status == 0, "\(result.stderr)")
@@ -284,6 +284,13 @@ import Testing
         let statements = try box.read("statements.log").split(separator: "\n")
         #expect(statements.filter { $0.hasPrefix("PUT ") }.count == 2, "\(statements)")
         #expect(statements.filter { $0.hasPrefix("INSERT INTO CONDUIT_BATCH") }.count == 1, "\(statements)")
+
+        // A threshold of 0 turns the switch off, as in the connectors: every batch is bound.
+        let (off, offResult, _) = try Self.load("gcs", bindingThreshold: 0)
+        #expect(offResult.status == 0, "\(offResult.stderr)")
+        let offStatements = try off.read("statements.log").split(separator: "\n")
+        #expect(!offStatements.contains { $0.hasPrefix("PUT ") }, "\(offStatements)")
+        #expect(offStatements.filter { $0.hasPrefix("INSERT INTO CONDUIT_BATCH") }.count == 3, "\(offStatements)")
     }
 
     /// A storage that keeps refusing is a clear 74 with nothing committed, and no secret (AWS

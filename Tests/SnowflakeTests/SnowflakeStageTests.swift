@@ -71,6 +71,23 @@ import Testing
         else { throw Failure("GCS token unread") }
         #expect(bearer.storage == .gcs(url: "https://storage.googleapis.com/gcs-bucket/path/batch-1.csv.gz", accessToken: "ya29"))
         #expect(bearer.material?.smkID == "7")
+        // A virtual host names the bucket: the URL's path is the object's alone (the connectors'
+        // generate_file_url), with an endPoint or without.
+        guard
+            case .target(let virtualEndPoint) = try Self.target(
+                #"{"stageInfo":{"locationType":"GCS","location":"gcs-bucket/p","endPoint":"gcs.example.com/","useVirtualUrl":true,"creds":{"GCS_ACCESS_TOKEN":"t"}}}"#
+            ),
+            case .target(let virtualHost) = try Self.target(
+                #"{"stageInfo":{"locationType":"GCS","location":"gcs-bucket/p","useVirtualUrl":true,"creds":{"GCS_ACCESS_TOKEN":"t"}}}"#
+            ),
+            case .target(let both) = try Self.target(
+                #"{"stageInfo":{"locationType":"GCS","location":"b","presignedUrl":"https://signed/x?sig=1","creds":{"GCS_ACCESS_TOKEN":"t"}}}"#
+            )
+        else { throw Failure("GCS variants unread") }
+        #expect(virtualEndPoint.storage == .gcs(url: "https://gcs.example.com/p/batch-1.csv.gz", accessToken: "t"))
+        #expect(virtualHost.storage == .gcs(url: "https://gcs-bucket.storage.googleapis.com/p/batch-1.csv.gz", accessToken: "t"))
+        // Both given: the presigned URL, as the connectors choose.
+        #expect(both.storage == .gcs(url: "https://signed/x?sig=1", accessToken: nil))
     }
 
     /// What cannot be used is said, and the batch goes by binds: a location type Conduit does
@@ -197,6 +214,31 @@ import Testing
         #expect(SnowflakeSession.stageRefusal(HTTPResponse(status: 404, body: Array("not here".utf8))) == "HTTP 404: not here")
     }
 
+    /// Whatever a storage or libcurl says is shown without the stage's credentials: the AWS
+    /// secret and token, the SAS token and each of its values, the bearer token, a presigned
+    /// URL's signature.
+    @Test func messagesAreRedactedOfCredentials() throws {
+        guard
+            case .target(let s3) = try Self.target(
+                #"{"stageInfo":{"locationType":"S3","location":"b","region":"r","creds":{"AWS_KEY_ID":"ASIAKEY","AWS_SECRET_KEY":"wJalrXUtnFEMIsecret","AWS_TOKEN":"FwoGZXIvYXdzEToken"}}}"#
+            ),
+            case .target(let azure) = try Self.target(
+                #"{"stageInfo":{"locationType":"AZURE","location":"c","storageAccount":"a","endPoint":"e","creds":{"AZURE_SAS_TOKEN":"?sv=2022-11-02&sig=SECRETSIG%2Babc%3D"}}}"#
+            ),
+            case .target(let presigned) = try Self.target(
+                #"{"stageInfo":{"locationType":"GCS","presignedUrl":"https://storage.googleapis.com/b/x?X-Goog-Signature=0123456789abcdef"}}"#
+            ),
+            case .target(let bearer) = try Self.target(
+                #"{"stageInfo":{"locationType":"GCS","location":"g","creds":{"GCS_ACCESS_TOKEN":"ya29.a0AfH6SMB"}}}"#)
+        else { throw Failure("unread") }
+        let echoed = s3.redacted("<Token>FwoGZXIvYXdzEToken</Token> key wJalrXUtnFEMIsecret")
+        #expect(!echoed.contains("FwoGZXIvYXdzEToken") && !echoed.contains("wJalrXUtnFEMIsecret"), "\(echoed)")
+        let sas = azure.redacted("<html>GET /c/x?sv=2022-11-02&sig=SECRETSIG%2Babc%3D refused; sig=SECRETSIG%2Babc%3D</html>")
+        #expect(!sas.contains("SECRETSIG"), "\(sas)")
+        #expect(!presigned.redacted("bad URL ?X-Goog-Signature=0123456789abcdef").contains("0123456789abcdef"))
+        #expect(!bearer.redacted("Bearer ya29.a0AfH6SMB").contains("ya29.a0AfH6SMB"))
+    }
+
     /// The account's array-binding threshold is read from the login answer's parameters.
     @Test func readsTheArrayBindingThreshold() throws {
         let parameters = try Self.stageInfo(
@@ -204,6 +246,10 @@ import Testing
         #expect(SnowflakeSession.arrayBindingThreshold(parameters) == 1000)
         #expect(SnowflakeSession.arrayBindingThreshold(try Self.stageInfo(#"[{"name":"TIMEZONE","value":"UTC"}]"#)) == nil)
         #expect(SnowflakeSession.arrayBindingThreshold(nil) == nil)
+        // 0 turns the connectors' switch to a stage off; it is kept, not read as unset.
+        #expect(
+            SnowflakeSession.arrayBindingThreshold(
+                try Self.stageInfo(#"[{"name":"CLIENT_STAGE_ARRAY_BINDING_THRESHOLD","value":0}]"#)) == 0)
     }
 
     struct Failure: Error, CustomStringConvertible {

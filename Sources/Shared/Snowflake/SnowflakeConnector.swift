@@ -32,9 +32,14 @@ package struct SnowflakeConnector: DestinationConnector {
     package func open(
         _ config: DestinationConfig, table: String, reporter: Reporter, environment: [String: String]
     ) throws(ConduitError) -> any LoadDestination {
-        try SnowflakeDestination(
-            config: config, table: table, stagedThreshold: Self.stagedThreshold(environment: environment),
-            warnings: { reporter.warning($0) })
+        let threshold = Self.stagedThreshold(environment: environment)
+        if threshold == nil, let text = environment[Self.stagedThresholdVariable] {
+            reporter.warning(
+                "\(Self.stagedThresholdVariable)=\(text) is not a whole number of bytes; ignored (batches go through the stage when their binds would not fit one statement)"
+            )
+        }
+        return try SnowflakeDestination(
+            config: config, table: table, stagedThreshold: threshold, warnings: { reporter.warning($0) })
     }
 
     /// ``stagedThresholdVariable`` when it holds a whole number of bytes, else nil (the

@@ -242,7 +242,7 @@ package final class SnowflakeDestination: LoadDestination {
     }
 
     /// Whether the batch loads through the stage: by default when its binds would not fit one
-    /// statement — more values than the session's `CLIENT_STAGE_ARRAY_BINDING_THRESHOLD`, or more
+    /// statement — as many values as the session's `CLIENT_STAGE_ARRAY_BINDING_THRESHOLD`, or more
     /// than ``bindBytesPerStatement`` bytes — where Snowflake's connectors switch to a stage too.
     /// Measured (docs/SNOWFLAKE.md): the client's CPU per row is the same either way and the
     /// bytes sent within 10 %; a batch that fits one INSERT is one request, through the stage it
@@ -250,8 +250,9 @@ package final class SnowflakeDestination: LoadDestination {
     private func goesThroughStage(width: Int) -> Bool {
         if let stagedThreshold { return batch.byteCount > stagedThreshold }
         let values = batch.rowCount * (width + 1)
-        return values > (session.arrayBindingThreshold ?? Self.bindValuesPerStatement)
-            || batch.byteCount > Self.bindBytesPerStatement
+        let threshold = session.arrayBindingThreshold ?? Self.bindValuesPerStatement
+        // As the connectors: at the threshold, not above it; 0 turns the switch off.
+        return (threshold > 0 && values >= threshold) || batch.byteCount > Self.bindBytesPerStatement
     }
 
     /// The batch into the batch table by multi-row INSERTs with array bindings, each at most
@@ -261,7 +262,9 @@ package final class SnowflakeDestination: LoadDestination {
     private func bindRows(width: Int, doing context: String) throws(ConduitError) {
         let placeholders = Array(repeating: "?", count: width + 1).joined(separator: ", ")
         let insert = "INSERT INTO \(Self.batchTable) VALUES (\(placeholders))"
-        let valuesPerStatement = session.arrayBindingThreshold ?? Self.bindValuesPerStatement
+        // Under the threshold, as the connectors' inline binds are (0: no threshold, the default's size).
+        let threshold = session.arrayBindingThreshold.flatMap { $0 > 0 ? $0 : nil } ?? Self.bindValuesPerStatement
+        let valuesPerStatement = max(1, threshold - 1)
         var rowsPerStatement = max(1, valuesPerStatement / (width + 1))
         var bytesPerStatement = Self.bindBytesPerStatement
         var start = 0
@@ -397,12 +400,14 @@ package final class SnowflakeDestination: LoadDestination {
                 return nil
             }
             let upload = try target.upload(file, scheme: session.settings.scheme, amzDate: Self.amzDate())
-            let reply = try session.upload(upload.body, to: upload.url, headers: upload.headers, doing: context)
+            let reply = try session.upload(
+                upload.body, to: upload.url, headers: upload.headers, doing: context, redacted: target.redacted)
             if (200..<300).contains(reply.status) { return StagedFile(stage: stage, name: name) }
             guard target.credentialsExpired(reply), renewals < Self.credentialRenewals else {
                 let renewed = renewals > 0 ? " (after renewing its credentials \(Plural.count(renewals, "time")))" : ""
                 throw .io(
-                    "\(context): the \(target.name) stage refused the file\(renewed): \(SnowflakeSession.stageRefusal(reply))")
+                    "\(context): the \(target.name) stage refused the file\(renewed): \(target.redacted(SnowflakeSession.stageRefusal(reply)))"
+                )
             }
             renewals += 1
         }

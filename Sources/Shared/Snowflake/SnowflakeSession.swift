@@ -85,12 +85,12 @@ package final class SnowflakeSession {
     }
 
     /// `CLIENT_STAGE_ARRAY_BINDING_THRESHOLD` from the login answer's `parameters` (a list of
-    /// `{"name", "value"}`): above this many bound values a statement's binds go through a stage
-    /// in Snowflake's connectors; nil when the answer does not say.
+    /// `{"name", "value"}`): at this many bound values a statement's binds go through a stage in
+    /// Snowflake's connectors (0: never); nil when the answer does not say.
     static func arrayBindingThreshold(_ parameters: JSONValue?) -> Int? {
         guard case .array(let items)? = parameters else { return nil }
         for item in items where item["name"]?.text == "CLIENT_STAGE_ARRAY_BINDING_THRESHOLD" {
-            if let text = item["value"]?.text, let value = Int(text), value > 0 { return value }
+            if let text = item["value"]?.text, let value = Int(text), value >= 0 { return value }
         }
         return nil
     }
@@ -301,17 +301,18 @@ package final class SnowflakeSession {
     /// again within the retry budget like any request. 69 when the storage cannot be reached or
     /// answers 5xx or 429 after the retries; any other answer is returned for the caller to
     /// judge (expired credentials are renewed by a new PUT statement).
+    /// `redacted` takes the credentials out of what the storage said.
     package func upload(
-        _ bytes: [UInt8], to url: String, headers: [(String, String)], doing context: String
+        _ bytes: [UInt8], to url: String, headers: [(String, String)], doing context: String,
+        redacted: (String) -> String
     ) throws(ConduitError) -> HTTPResponse {
         let attempts = try sendRetrying(method: "PUT", url: { _ in url }, headers: headers, body: { bytes }, context: context)
         switch attempts.outcome {
         case .failure(let failure):
-            let message = attempts.explain("\(context): \(failure.message)")
+            let message = attempts.explain("\(context): \(redacted(failure.message))")
             throw failure.isUnreachable ? .unavailable(message) : .io(message)
         case .success(let reply) where reply.status >= 500 || reply.status == 429:
-            throw .unavailable(
-                attempts.explain("\(context): the stage answered HTTP \(reply.status): \(Self.excerpt(reply.body))"))
+            throw .unavailable(attempts.explain("\(context): the stage answered \(redacted(Self.stageRefusal(reply)))"))
         case .success(let reply):
             return reply
         }

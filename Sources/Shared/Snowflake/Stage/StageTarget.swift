@@ -84,21 +84,22 @@ package struct StageTarget: Sendable {
             return .target(StageTarget(storage: .azure(url: url, sasToken: sas), material: material))
         case "GCS":
             let token = creds?["GCS_ACCESS_TOKEN"]?.text.flatMap { $0.isEmpty ? nil : $0 }
-            if token == nil, let presigned = info["presignedUrl"]?.text,
-                presigned.hasPrefix("https://") || presigned.hasPrefix("http://")
-            {
+            // The presigned URL when there is one (the connectors' order), else the bucket's.
+            if let presigned = info["presignedUrl"]?.text, presigned.hasPrefix("https://") || presigned.hasPrefix("http://") {
                 return .target(StageTarget(storage: .gcs(url: presigned, accessToken: nil), material: material))
             }
             guard let token, !container.isEmpty else {
                 return .unusable("the GCS stage's answer holds neither a presigned URL nor an access token")
             }
             let object = AWSSignatureV4.uriEncoded(path + file, keepSlash: true)
+            let virtual = info["useVirtualUrl"] == .bool(true)
+            // A virtual host names the bucket itself; a path-style URL names it first.
             let url: String
             if var endPoint {
                 if endPoint.hasSuffix("/") { endPoint.removeLast() }
                 if !endPoint.hasPrefix("https://") && !endPoint.hasPrefix("http://") { endPoint = "\(scheme)://" + endPoint }
-                url = "\(endPoint)/\(container)/\(object)"
-            } else if info["useVirtualUrl"] == .bool(true) {
+                url = virtual ? "\(endPoint)/\(object)" : "\(endPoint)/\(container)/\(object)"
+            } else if virtual {
                 url = "\(scheme)://\(container).storage.googleapis.com/\(object)"
             } else if info["useRegionalUrl"] == .bool(true) || region.lowercased() == "me-central2" {
                 url = "\(scheme)://storage.\(region.lowercased()).rep.googleapis.com/\(container)/\(object)"
@@ -145,6 +146,33 @@ package struct StageTarget: Sendable {
         var path = String(location[location.index(after: slash)...])
         if !path.isEmpty, !path.hasSuffix("/") { path += "/" }
         return (String(location[..<slash]), path)
+    }
+
+    /// The texts no message may show: the credentials, and a presigned URL's query (its
+    /// signature).
+    package var secrets: [String] {
+        switch storage {
+        case .s3(_, _, _, _, _, let secretKey, let token): [secretKey] + (token.map { [$0] } ?? [])
+        case .azure(_, let sas): [sas] + sas.split(separator: "&").map(String.init)
+        case .gcs(let url, let token):
+            (token.map { [$0] } ?? []) + (url.split(separator: "?", maxSplits: 1).dropFirst().first.map { [String($0)] } ?? [])
+        }
+    }
+
+    /// `text` with every one of ``secrets`` (of 8 characters or more, and each `name=value`
+    /// part's value) replaced by `…`.
+    package func redacted(_ text: String) -> String {
+        var out = text
+        var hidden = secrets
+        for secret in secrets where secret.contains("=") {
+            hidden += secret.split(separator: "&").compactMap {
+                $0.split(separator: "=", maxSplits: 1).dropFirst().first.map(String.init)
+            }
+        }
+        for secret in hidden.sorted(by: { $0.count > $1.count }) where secret.count >= 8 {
+            out = out.replacingOccurrences(of: secret, with: "…")
+        }
+        return out
     }
 
     /// Which storage, for messages.
