@@ -67,7 +67,7 @@ import Testing
         return try box.run(query, environment: environment).stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// One trial: start the pipeline, kill -9 `stage` after `delay` seconds, then rerun normally
+    /// One trial: start the pipeline, kill -9 `stage` `delay` seconds after it started, then rerun normally
     /// (retrying while the killed run's orphaned loader still holds the run lock: exit 75).
     static func trial(
         stage: String, delay: Double, resource: String, prefix: String, box: Sandbox, environment: [String: String]
@@ -80,8 +80,12 @@ import Testing
             rm -f state.json state.json.checkpoints killed.log rerun.log
             (\(pipeline(resource, in: box))) 2>> killed.log &
             run=$!
+            target="^conduit-\(stage) \(stage == "state" ? "commit " : "")--config \(box.path("ingest.yml"))"
+            # The delay counts from the stage's start: on a busy machine starting it can take
+            # longer than the delay, and a kill that finds nothing tests nothing.
+            for i in $(seq 500); do pgrep -f "$target" > /dev/null && break; sleep 0.01; done
             sleep \(String(format: "%.3f", delay))
-            pkill -9 -f "^conduit-\(stage) \(stage == "state" ? "commit " : "")--config \(box.path("ingest.yml"))" || true
+            pkill -9 -f "$target" || true
             wait $run
             echo $? > first.status
             for attempt in $(seq 100); do
@@ -112,7 +116,7 @@ import Testing
             }
             for trialNumber in 0..<20 {
                 var generator = SplitMix64(seed: UInt64(trialNumber * 7919 + stage.count))
-                // At least 20 ms, so the stages have started.
+                // At least 20 ms after the stage started.
                 let delay = 0.02 + window * Double(50 + generator.next() % 900) / 1000
                 let result = try trial(
                     stage: stage, delay: delay, resource: resource, prefix: prefix, box: box, environment: environment)
