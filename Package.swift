@@ -55,7 +55,7 @@ let package = Package(
         library("HTTP", ["Core", "CCurl", "CZlib"]),
         library("Arrow", ["Stream"]),
         // The databases: the only targets that see a C library (besides HTTP's libcurl and zlib).
-        library("Postgres", ["Core", "Stream", "Config", "Extract", "Load", "CLibPQ"]),
+        library("Postgres", ["Core", "Stream", "Config", "State", "Extract", "Load", "CLibPQ"]),
         library("SQLite", ["Core", "Stream", "Config", "Extract", "Load", "CSQLite"]),
         // The warehouse: Snowflake's query protocol over HTTP, its results read as Arrow.
         library(

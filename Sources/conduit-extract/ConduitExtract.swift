@@ -50,7 +50,7 @@ struct ConduitExtract: ConduitCommand {
             let resourceConfig = try configuration.resource(named: resource)
             let run = ExtractRun(
                 configuration: configuration, resource: resourceConfig,
-                stateFile: context.stateFile, overrideValue: lastValue, reporter: reporter,
+                state: context.state, overrideValue: lastValue, reporter: reporter,
                 connector: Connectors.source(configuration.source(of: resourceConfig)))
             if describe {
                 var text = ""

@@ -76,11 +76,12 @@ struct ConduitLoad: ConduitCommand {
                     try sourceConnector.open(source, reporter: reporter).describe(resource: resourceConfig)
                 }
             }
-            let run = LoadRun(
+            var run = LoadRun(
                 configuration: configuration, resource: resourceConfig,
                 connector: Connectors.destination(configuration.destination(of: resourceConfig)),
                 describeSource: describeSource, reporter: reporter,
                 environment: ProcessInfo.processInfo.environment)
+            run.stateOpener = context.opener
             return try run.run()
         }
     }

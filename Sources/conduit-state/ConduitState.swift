@@ -13,7 +13,9 @@ struct ConduitState: ConduitCommand {
         abstract: "Show and edit incremental state, and commit it when a load succeeds.",
         discussion: """
             The state file (default ./.conduit_state.json) maps each resource to the highest \
-            value of its incremental_column that a successful run loaded.
+            value of its incremental_column that a successful run loaded. With state: {type: \
+            postgresql, …} in ingest.yml the same state lives in PostgreSQL tables instead, \
+            shared by every host.
 
             Examples:
               conduit-extract sync_new_users | conduit-state commit sync_new_users -- conduit-load sync_new_users
@@ -21,9 +23,12 @@ struct ConduitState: ConduitCommand {
               conduit-state get sync_new_users
               conduit-state set sync_new_users 15000     # reload everything after id 15000
               conduit-state reset sync_new_users         # next run starts from initial_value or 0
+              conduit-state export > state.json          # the seed's flat map, from any backend
+              conduit-state import state.json            # into the configured backend
+              conduit-state history sync_new_users       # who moved it, when
             """,
         version: ConduitVersion.current,
-        subcommands: [Show.self, Get.self, Set.self, Reset.self, Commit.self]
+        subcommands: [Show.self, Get.self, Set.self, Reset.self, Commit.self, Export.self, Import.self, History.self]
     )
 }
 
@@ -89,7 +94,7 @@ extension ConduitState {
                     try StandardOutput.write(value.plainText + "\n")
                 } else {
                     reporter.note(
-                        "\(resource) has no committed value in \(context.stateFile.path); its next run starts from initial_value, or 0"
+                        "\(resource) has no committed value in \(context.state.label); its next run starts from initial_value, or 0"
                     )
                 }
                 return .success
@@ -221,12 +226,101 @@ extension ConduitState {
                 let resourceConfig = try configuration.resource(named: resource)
                 var run = CommitRun(
                     resource: resource, incrementalColumn: resourceConfig.incrementalColumn,
-                    requiresOrder: resourceConfig.ordered, stateFile: context.stateFile,
+                    requiresOrder: resourceConfig.ordered, state: context.state,
                     loader: loader, upstream: upstream, environment: ProcessInfo.processInfo.environment, reporter: reporter)
                 run.external = external
                 run.initialValue = resourceConfig.initialValue
                 run.resourceFingerprint = ResourceFingerprint.of(resourceConfig, source: configuration.source(of: resourceConfig))
                 return try run.run()
+            }
+        }
+    }
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the whole state as the seed's flat JSON map, from whichever backend holds it.",
+            discussion: """
+                The output is exactly the state file's format: conduit-state import reads it into \
+                another backend.
+
+                Examples:
+                  conduit-state export > state.json
+                  conduit-state export --state-file old/.conduit_state.json > state.json
+                """)
+
+        @OptionGroup var options: CommonOptions
+
+        func run() throws {
+            try options.reporter(for: "conduit-state").run {
+                let context = try ToolContext.load(
+                    options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                try StandardOutput.write(String(decoding: try StateCommands(context: context).export(), as: UTF8.self))
+                return .success
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Load a flat JSON map of resource → value (the seed's format) into the configured state.",
+            discussion: """
+                Values are checked first: one that would move a committed value backwards (or \
+                change its type) refuses the whole import, exit 65, nothing written, unless --force. \
+                Each resource then changes under its run lock (a run in progress: exit 75) and its \
+                pending checkpoint is dropped, as with set. FILE - reads stdin.
+
+                Examples:
+                  conduit-state export --state-file .conduit_state.json > state.json
+                  conduit-state import state.json
+                  conduit-state import --force state.json
+                """)
+
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "The JSON file to import (- for stdin).") var file: String
+        @Flag(name: .long, help: "Import values that move a committed value backwards too.") var force = false
+
+        func run() throws {
+            let reporter = options.reporter(for: "conduit-state")
+            try reporter.run {
+                let context = try ToolContext.load(
+                    options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                let bytes = try FileIO.contents(of: file == "-" ? "/dev/stdin" : file, what: "state file to import")
+                let imported = try StateCommands(context: context).importState(
+                    bytes, source: file == "-" ? "stdin" : file, force: force)
+                let changed = imported.filter(\.changed)
+                reporter.summary(
+                    "imported \(Plural.count(changed.count, "value")) into \(context.state.label) (\(imported.count - changed.count) already there)",
+                    fields: [
+                        ("imported", .number(String(changed.count))), ("unchanged", .number(String(imported.count - changed.count))),
+                    ])
+                return .success
+            }
+        }
+    }
+
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the commit history, oldest first: one JSON object per line.",
+            discussion: """
+                Every commit, failed load, set, reset and import appends an entry: when, which \
+                resource, from and to which value, rows, the loader's exit status, host, pid and run id.
+
+                Examples:
+                  conduit-state history
+                  conduit-state history sync_new_users --limit 5 | jq -r '[.at, .from, .to, .host] | @tsv'
+                """)
+
+        @OptionGroup var options: CommonOptions
+        @Argument(help: "Show only this resource.") var resource: String?
+        @Option(name: .long, help: "Show at most this many entries, the latest.") var limit = 100
+
+        func run() throws {
+            try options.reporter(for: "conduit-state").run {
+                let context = try ToolContext.load(
+                    options, environment: ProcessInfo.processInfo.environment, configurationRequired: false)
+                let entries = try StateCommands(context: context).history(resource: resource, limit: limit)
+                try StandardOutput.write(entries.map { $0.json.serialized() + "\n" }.joined())
+                return .success
             }
         }
     }

@@ -14,9 +14,9 @@ import Testing
         let record = HorizonRecord(
             at: "2026-01-02T03:04:05Z", heldRows: 3, heldFrom: .number("12"),
             blocker: "the transaction of pid 42 (role app, idle in transaction), open 9.5 s", pid: 42, ageSeconds: 9.5)
-        try record.write(stateFile: state, resource: "users")
-        #expect(HorizonRecord.path(stateFile: state, resource: "users") == folder.path(".conduit_state.json.users.horizon"))
-        #expect(HorizonRecord.read(stateFile: state, resource: "users") == record)
+        try record.write(state: state, resource: "users")
+        #expect(FileIO.exists(folder.path(".conduit_state.json.users.horizon")))
+        #expect(HorizonRecord.read(state: state, resource: "users") == record)
         #expect(
             record.sentence
                 == "the last extract (2026-01-02T03:04:05Z) held back 3 rows from 12: the transaction of pid 42 (role app, idle in transaction), open 9.5 s; they load in a run after it ends"
@@ -30,21 +30,21 @@ import Testing
         let held = HorizonRecord(
             at: "2026-01-01T00:00:00Z", heldRows: 1, heldFrom: .string("2026-01-01T00:00:00Z"), blocker: nil, pid: nil,
             ageSeconds: nil)
-        try held.write(stateFile: state, resource: "r")
+        try held.write(state: state, resource: "r")
         let none = HorizonRecord(at: "2026-01-01T00:01:00Z", heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil)
-        try none.write(stateFile: state, resource: "r")
-        #expect(HorizonRecord.read(stateFile: state, resource: "r") == none)
+        try none.write(state: state, resource: "r")
+        #expect(HorizonRecord.read(state: state, resource: "r") == none)
         let later = HorizonRecord(at: "2026-01-01T00:02:00Z", heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil)
-        try later.write(stateFile: state, resource: "r")
-        #expect(HorizonRecord.read(stateFile: state, resource: "r")?.at == "2026-01-01T00:01:00Z")
+        try later.write(state: state, resource: "r")
+        #expect(HorizonRecord.read(state: state, resource: "r")?.at == "2026-01-01T00:01:00Z")
     }
 
     /// A missing or unreadable note is no note (it is never state).
     @Test func unreadableIsNone() throws {
         let folder = try Sandbox()
         let state = StateFile(path: folder.path("s.json"))
-        #expect(HorizonRecord.read(stateFile: state, resource: "r") == nil)
+        #expect(HorizonRecord.read(state: state, resource: "r") == nil)
         try folder.write("{not json", to: "s.json.r.horizon")
-        #expect(HorizonRecord.read(stateFile: state, resource: "r") == nil)
+        #expect(HorizonRecord.read(state: state, resource: "r") == nil)
     }
 }

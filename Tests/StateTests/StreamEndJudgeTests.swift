@@ -22,7 +22,7 @@ import Testing
         init() throws {
             folder = try Sandbox()
             state = StateFile(path: folder.path(".conduit_state.json"))
-            confirmation = EndConfirmation(stateFile: state, resource: StreamEndJudgeTests.resource)
+            confirmation = EndConfirmation(state: state, resource: StreamEndJudgeTests.resource)
         }
 
         /// conduit-extract's end for `run`, having written `bytes`.
@@ -199,7 +199,7 @@ import Testing
             + "{\"run\":\"\(id)\",\"extract\":\"e\",\"pid\":1,\"event\":\"end\",\"rows\":\"4\",\"bytes\":36,\"hash\":\"0\"}\n"
             + "{\"run\":\"\(id)\",\"extract\":\"e\",\"pid\":1,\"event\":\"start\",\"state\":\"/x\"}\n"
             + "[\"\(id)\"]\n{\"run\":\"x\(id)\",\"extract\":\"e\",\"pid\":1,\"event\":\"end\",\"rows\":4,\"bytes\":36,\"hash\":\"0\"}\n"
-        try Data(junk.utf8).write(to: URL(fileURLWithPath: fixture.confirmation.path))
+        try Data(junk.utf8).write(to: URL(fileURLWithPath: fixture.state.path + "." + Self.resource + ".run.ends"))
         let records = fixture.confirmation.records(for: id)
         #expect(records.starts.isEmpty && records.ends.isEmpty)
         try fixture.extractEnds(run: lock, bytes: Self.written, lastValue: .number("3"))

@@ -135,6 +135,8 @@ package struct Configuration: Sendable, Equatable {
     package var resources: [ResourceConfig]
     /// The top-level `state_file`.
     package var stateFile: String?
+    /// The top-level `state:` section (nil: not given).
+    package var state: StateSettings?
 
     package init(
         path: String, sources: [SourceConfig] = [], destinations: [DestinationConfig] = [],

@@ -103,11 +103,17 @@ final class ConfigurationReader {
             return configuration
         }
         var sections: [Section: Node] = [:]
+        var stateFileLine: Int?
+        var stateLine: Int?
         for entry in entries(of: top, path: "") {
             if let section = Section(rawValue: entry.key) {
                 sections[section] = entry.value
             } else if entry.key == "state_file" {
                 configuration.stateFile = optionalText(entry, "state_file")?.text
+                stateFileLine = Self.line(of: entry.keyNode)
+            } else if entry.key == "state" {
+                configuration.state = readState(entry)
+                stateLine = Self.line(of: entry.keyNode)
             } else {
                 let topLevel = ConfigurationSchema.topLevelKeys
                 let hint =
@@ -115,6 +121,12 @@ final class ConfigurationReader {
                     ?? "expected " + KeySuggestion.alternatives(topLevel)
                 report(entry.keyNode, entry.key, "unknown key (\(hint))")
             }
+        }
+        if let stateFileLine, let stateLine {
+            report(
+                line: max(stateFileLine, stateLine), max(stateFileLine, stateLine) == stateLine ? "state" : "state_file",
+                "'state_file' (line \(stateFileLine)) and 'state' (line \(stateLine)) both say where the state lives; give one (state: {type: file, path: …})"
+            )
         }
         configuration.sources = items(sections[.sources], .sources).compactMap { readSource($0.node, path: $0.path) }
         configuration.destinations = items(sections[.destinations], .destinations).compactMap {
@@ -407,6 +419,59 @@ final class ConfigurationReader {
         var connection = ConnectionFields(
             reader: self, fields: fields, path: path, section: section.singular, schemaKeys: Set(type.keys))
         return type.read(&connection)
+    }
+
+    // MARK: - The state backend
+
+    /// The top-level `state:` section: `{type: file, path}` or `{type: postgresql, <the keys of a
+    /// PostgreSQL source>, table}`.
+    private func readState(_ entry: ConfigurationEntry) -> StateSettings? {
+        guard let (entries, line) = entryMap(entry.value, "state") else { return nil }
+        let names = StateSettings.typeNames
+        let typeFields = EntryFields(entries: entries, misspelled: [], line: line)
+        guard let typeValue = requiredText(typeFields, "type", path: "state", what: KeySuggestion.alternatives(names)) else {
+            return nil
+        }
+        let postgres = schema.schema(.sources, typeName: "postgresql")
+        let typeName = typeValue.text == "file" ? "file" : postgres.flatMap { postgres in
+            postgres.typeName == typeValue.text || postgres.typeAliases.contains(typeValue.text) ? postgres.typeName : nil
+        }
+        guard let typeName else {
+            let hint =
+                KeySuggestion.closest(to: typeValue.text, among: names).map { "did you mean '\($0)'?" }
+                ?? "expected \(KeySuggestion.alternatives(names))"
+            report(line: typeValue.line, "state.type", "unknown state type \(typeValue.quoted) (\(hint))")
+            return nil
+        }
+        if typeName == "file" {
+            let fields = acceptedStateKeys(entries, line: line, allowed: ["type", "path"])
+            return .file(path: optionalText(fields["path"], "state.path")?.text ?? Self.defaultStatePath)
+        }
+        guard let postgres else { return nil }
+        let fields = acceptedStateKeys(entries, line: line, allowed: ["type", "table"] + postgres.keys)
+        var connection = ConnectionFields(
+            reader: self, fields: fields, path: "state", section: "state backend", schemaKeys: Set(postgres.keys))
+        let settings = postgres.read(&connection)
+        let table = optionalText(fields["table"], "state.table")?.text
+        return .postgresql(PostgresStateSettings(connection: settings, table: table))
+    }
+
+    /// The seed's state file, in the working directory.
+    static let defaultStatePath = ".conduit_state.json"
+
+    private func acceptedStateKeys(_ entries: [ConfigurationEntry], line: Int, allowed: [String]) -> EntryFields {
+        var fields = EntryFields(entries: [], misspelled: [], line: line)
+        for entry in entries {
+            if allowed.contains(entry.key) {
+                fields.entries.append(entry)
+                continue
+            }
+            let suggestion = KeySuggestion.closest(to: entry.key, among: allowed, aliases: schema.keyAliases)
+            if let suggestion { fields.misspelled.insert(suggestion) }
+            let hint = suggestion.map { "did you mean '\($0)'?" } ?? "expected \(KeySuggestion.alternatives(allowed))"
+            report(entry.keyNode, "state.\(entry.key)", "unknown key (\(hint))")
+        }
+        return fields
     }
 
     // MARK: - Load options (destinations and resources)

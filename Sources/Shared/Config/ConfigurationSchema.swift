@@ -2,7 +2,7 @@ import Core
 
 /// Which keys `ingest.yml` accepts where (SPEC section 2).
 struct ConfigurationSchema {
-    static let topLevelKeys = ["sources", "destinations", "resources", "state_file"]
+    static let topLevelKeys = ["sources", "destinations", "resources", "state", "state_file"]
 
     /// A destination's defaults for the resources that write to it.
     static let loadKeys = ["table", "mode", "primary_key", "batch_size", "schema_evolution"]

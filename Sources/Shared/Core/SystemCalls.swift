@@ -334,6 +334,13 @@ extension FileIO {
         try writeAll(bytes, to: fd)
     }
 
+    /// The size in bytes of the file at `path`; nil when it cannot be read.
+    package static func size(_ path: String) -> Int? {
+        var status = stat()
+        guard stat(path, &status) == 0 else { return nil }
+        return Int(status.st_size)
+    }
+
     /// Removes the file at `path`; a file already gone is no error.
     package static func remove(_ path: String) {
         _ = unlink(path)

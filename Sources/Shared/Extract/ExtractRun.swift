@@ -56,19 +56,19 @@ package struct ExtractRun {
     /// The kind of the resource's source (from the CLI's list): what it is, how it opens.
     package var connector: any SourceConnector
     package var resource: ResourceConfig
-    package var stateFile: StateFile
+    package var state: any StateBackend
     /// `--last-value`: one run from this value, the state file untouched.
     package var overrideValue: String?
     package var reporter: Reporter
 
     package init(
-        configuration: Configuration, resource: ResourceConfig, stateFile: StateFile, overrideValue: String?,
+        configuration: Configuration, resource: ResourceConfig, state: any StateBackend, overrideValue: String?,
         reporter: Reporter, connector: any SourceConnector
     ) {
         self.configuration = configuration
         self.connector = connector
         self.resource = resource
-        self.stateFile = stateFile
+        self.state = state
         self.overrideValue = overrideValue
         self.reporter = reporter
     }
@@ -85,7 +85,7 @@ package struct ExtractRun {
         case commandLine
         case notIncremental
         case checkpoint(ledger: String)
-        case stateFile(String)
+        case state(String)
         case initialValue
         case firstRun
 
@@ -95,7 +95,7 @@ package struct ExtractRun {
             case .commandLine: "last_value"
             case .notIncremental: "none"
             case .checkpoint: "checkpoint"
-            case .stateFile: "state"
+            case .state: "state"
             case .initialValue: "initial_value"
             case .firstRun: "first_run"
             }
@@ -104,7 +104,7 @@ package struct ExtractRun {
         /// Whether the value was read from the state file or a checkpoint beside it.
         var readsState: Bool {
             switch self {
-            case .checkpoint, .stateFile: true
+            case .checkpoint, .state: true
             default: false
             }
         }
@@ -114,7 +114,7 @@ package struct ExtractRun {
             case .commandLine: "--last-value"
             case .notIncremental: "not incremental"
             case .checkpoint(let ledger): "the checkpoint of an interrupted run (\(ledger))"
-            case .stateFile(let path): "the state file \(path)"
+            case .state(let label): label
             case .initialValue: "initial_value"
             case .firstRun: "first run: 0, or the minimum for a timestamp or date column"
             }
@@ -124,17 +124,17 @@ package struct ExtractRun {
     func resolve() throws(ConduitError) -> (value: StateValue?, origin: LastValueOrigin) {
         if let overrideValue { return (StateValue(commandLineText: overrideValue), .commandLine) }
         guard resource.isIncremental else { return (nil, .notIncremental) }
-        let committed = try stateFile.value(of: resource.name)
+        let committed = try state.value(of: resource.name)
         if resource.ordered {
             // An interrupted run made rows up to its checkpoint durable: resume after them.
-            let ledger = CheckpointLedger(stateFile: stateFile)
+            let ledger = CheckpointLedger(state: state)
             if let pending = try ledger.entry(for: resource.name).checkpoint,
                 committed.map({ pending.compare(to: $0) == .descending }) ?? true
             {
-                return (pending, .checkpoint(ledger: ledger.path))
+                return (pending, .checkpoint(ledger: ledger.label))
             }
         }
-        if let committed { return (committed, .stateFile(stateFile.path)) }
+        if let committed { return (committed, .state(state.label)) }
         if resource.initialValue != nil { return (resource.initialValue, .initialValue) }
         return (nil, .firstRun)
     }
@@ -147,7 +147,7 @@ package struct ExtractRun {
         let (value, origin) = try resolve()
         guard let lookback = resource.lookback, let value else { return (value, origin, nil) }
         switch origin {
-        case .stateFile, .checkpoint: break
+        case .state, .checkpoint: break
         default: return (value, origin, nil)
         }
         return (try Self.lowered(value, by: lookback, resource: resource.name), origin, value)
@@ -254,7 +254,7 @@ package struct ExtractRun {
         let announcement =
             resource.isIncremental && output.isPipe
             ? StartAnnouncement(
-                confirmation: EndConfirmation(stateFile: stateFile, resource: resource.name), resource: resource.name,
+                confirmation: EndConfirmation(state: state, resource: resource.name), resource: resource.name,
                 started: started,
                 start: StartAnnouncement.Start(
                     value: value, origin: origin.description, kind: origin.kind,
@@ -267,7 +267,7 @@ package struct ExtractRun {
         }
         let extracted: ExtractedRows
         do throws(ConduitError) {
-            let memory = resource.isIncremental ? HorizonRecord.read(stateFile: stateFile, resource: resource.name)?.memory : nil
+            let memory = resource.isIncremental ? HorizonRecord.read(state: state, resource: resource.name)?.memory : nil
             extracted = try opened.extract(resource: resource, lastValue: value, horizonMemory: memory, output: output)
             progress.finish()
             try output.awaitReaderDrained()
@@ -310,7 +310,7 @@ package struct ExtractRun {
                 at: HorizonRecord.now(), heldRows: horizon.heldRows, heldFrom: horizon.heldFrom, blocker: horizon.blocker,
                 pid: horizon.pid, ageSeconds: horizon.ageSeconds, memory: memory)
             do {
-                try record.write(stateFile: stateFile, resource: resource.name)
+                try record.write(state: state, resource: resource.name)
             } catch {
                 reporter.warning("\(resource.name): \(error.message)")
             }
@@ -346,7 +346,7 @@ package struct ExtractRun {
         if let lookback = resource.lookback {
             text += "-- lookback: \(lookback.shown) (re-read rows the destination holds are skipped by primary_key)\n"
         }
-        if let record = HorizonRecord.read(stateFile: stateFile, resource: resource.name), record.heldRows > 0 {
+        if let record = HorizonRecord.read(state: state, resource: resource.name), record.heldRows > 0 {
             text += "-- \(record.sentence)\n"
         }
         return text

@@ -94,7 +94,7 @@ struct CheckpointCursor {
             try ledger.record(checkpoint: checkpoint, rows: checkpointRows, run: plan.run, for: plan.resource)
             return nil
         } catch {
-            return "could not copy the checkpoint to \(ledger.path): \(error.message)"
+            return "could not copy the checkpoint to \(ledger.label): \(error.message)"
         }
     }
 

@@ -1,6 +1,6 @@
 package import Config
 package import Core
-import State
+package import State
 import Stream
 
 /// `conduit-load RESOURCE`: reads NDJSON rows on stdin and writes them to the resource's
@@ -21,6 +21,9 @@ package struct LoadRun {
     package var reporter: Reporter
     /// The process environment: `conduit-state commit` passes the run's checkpoint token through it.
     package var environment: [String: String]
+    /// Opens the state backend `conduit-state commit` names in the environment, for the
+    /// checkpoint copies (``CheckpointEnvironment``).
+    package var stateOpener: StateOpener = .fileOnly
     /// How the summary names where the rows went.
     static func describe(_ mode: WriteMode, into label: String, table: String) -> String {
         switch mode {
@@ -96,7 +99,7 @@ package struct LoadRun {
             destination: destination, batchSize: configuration.effectiveBatchSize(of: resource) ?? Self.defaultBatchSize,
             describeSource: describeSource,
             // A replace starts clean every run: its staging holds nothing a checkpoint could resume.
-            checkpoints: mode == .replace ? nil : CheckpointPlan(resource: resource, environment: environment),
+            checkpoints: mode == .replace ? nil : try CheckpointPlan(resource: resource, environment: environment, opener: stateOpener),
             endOfStreamFD: environment[CheckpointEnvironment.endOfStreamFD].flatMap { Int32($0) },
             primaryKey: primaryKey, merge: mode == .merge || (mode == .append && resource.lookback != nil),
             resumesByKey: resource.lookback != nil, evolution: configuration.effectiveSchemaEvolution(of: resource))

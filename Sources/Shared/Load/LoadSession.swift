@@ -42,6 +42,7 @@ struct LoadSession {
     }
 
     mutating func start() throws(ConduitError) {
+        let destination = self.destination
         try shape.start(destination)
         try cursor?.start(destination)
     }
@@ -168,7 +169,7 @@ struct CheckpointPlan {
     /// `<lineage>.<epoch>` of the state file's ledger: checkpoints written under another token are not this run's.
     let run: String
     let ledger: CheckpointLedger?
-    init?(resource: ResourceConfig, environment: [String: String]) {
+    init?(resource: ResourceConfig, environment: [String: String], opener: StateOpener) throws(ConduitError) {
         guard let column = resource.incrementalColumn, resource.ordered,
             let run = environment[CheckpointEnvironment.run], !run.isEmpty
         else { return nil }
@@ -176,6 +177,6 @@ struct CheckpointPlan {
         self.column = column
         columnBytes = Array(column.utf8)
         self.run = run
-        ledger = environment[CheckpointEnvironment.ledger].map { CheckpointLedger(path: $0) }
+        ledger = try opener.openForLoader(environment: environment).map { CheckpointLedger(state: $0) }
     }
 }

@@ -266,6 +266,28 @@ package final class PostgresConnection {
         return String(cString: escaped)
     }
 
+    // MARK: - A session that outlives a step
+
+    /// Lets child processes started afterwards inherit the session's socket, so the server keeps
+    /// the session (and the session-level locks it holds) while any of them runs. They never use
+    /// it. The corresponding libpq call is `PQsocket`.
+    package func shareSocketWithChildProcesses() {
+        let socket = PQsocket(handle)
+        if socket >= 0 { _ = fcntl(socket, F_SETFD, 0) }
+    }
+
+    /// Whether the session has ended without this process ending it (the server terminated it,
+    /// the network dropped it): checked without waiting, by reading whatever the server sent.
+    /// The corresponding libpq calls are `PQconsumeInput` and `PQstatus`.
+    package var isLost: Bool {
+        guard PQstatus(handle) == CONNECTION_OK else { return true }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { return true }
+        var descriptor = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        guard poll(&descriptor, 1, 0) > 0 else { return false }
+        return PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK
+    }
+
     var lastErrorMessage: String {
         PQerrorMessage(handle).map { String(cString: $0).trimmingCharacters() } ?? "unknown error"
     }

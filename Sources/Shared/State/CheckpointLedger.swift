@@ -1,11 +1,11 @@
 package import Core
 import Stream
 
-/// What the state side knows about checkpoints, kept beside the state file in
-/// `<state file>.checkpoints` so the state file itself stays exactly the user's format.
+/// What the state side knows about checkpoints, kept by the state's backend (for the file,
+/// `<state file>.checkpoints`, so the state file itself stays exactly the user's format).
 ///
-/// Per resource: a random `lineage` (this state file's, so another state file loading into the
-/// same table never takes these checkpoints for its own) and an `epoch`, which every successful
+/// Per resource: a random `lineage` (this state's, so another state loading into the same
+/// table never takes these checkpoints for its own) and an `epoch`, which every successful
 /// commit, `set` and `reset` moves on — a checkpoint written under another lineage or an older
 /// epoch belongs to a run that is over and is ignored — and,
 /// while a run that failed has one, a copy of its latest `checkpoint` (the highest incremental
@@ -22,48 +22,34 @@ package struct CheckpointLedger: Sendable {
         /// Rows that run made durable.
         package var rows: Int64?
         package var writtenAt: String?
+
+        package init(
+            lineage: String? = nil, epoch: Int64 = 0, checkpoint: StateValue? = nil, rows: Int64? = nil,
+            writtenAt: String? = nil
+        ) {
+            self.lineage = lineage
+            self.epoch = epoch
+            self.checkpoint = checkpoint
+            self.rows = rows
+            self.writtenAt = writtenAt
+        }
     }
 
-    package let path: String
+    package let state: any StateBackend
 
-    package init(stateFile: StateFile) {
-        path = stateFile.path + ".checkpoints"
+    package init(state: any StateBackend) {
+        self.state = state
     }
 
-    package init(path: String) {
-        self.path = path
+    /// Names the ledger in messages.
+    package var label: String {
+        if let file = state as? StateFile { return file.ledgerPath }
+        return "the checkpoint ledger of \(state.label)"
     }
 
-    /// Every entry; an absent file has none.
+    /// Every entry.
     package func read() throws(ConduitError) -> [String: Entry] {
-        let bytes: [UInt8]?
-        do {
-            bytes = try FileIO.readIfExists(path)
-        } catch {
-            throw .io("reading checkpoint file \(path): \(error)")
-        }
-        guard let bytes else { return [:] }
-        guard case .object(let members)? = try? JSONParser.parse(bytes) else {
-            throw .io("checkpoint file \(path) is corrupt; fix or remove it (removing it forgets pending checkpoints)")
-        }
-        var entries: [String: Entry] = [:]
-        for member in members {
-            guard case .object(let fields) = member.value else { continue }
-            var entry = Entry()
-            for field in fields {
-                switch (field.key, field.value) {
-                case ("lineage", .string(let text)): entry.lineage = text
-                case ("epoch", .number(let text)): entry.epoch = Int64(text) ?? 0
-                case ("checkpoint", .number(let text)): entry.checkpoint = .number(text)
-                case ("checkpoint", .string(let text)): entry.checkpoint = .string(text)
-                case ("rows", .number(let text)): entry.rows = Int64(text)
-                case ("written_at", .string(let text)): entry.writtenAt = text
-                default: break
-                }
-            }
-            entries[member.key] = entry
-        }
-        return entries
+        try state.checkpointEntries()
     }
 
     package func entry(for resource: String) throws(ConduitError) -> Entry {
@@ -74,10 +60,10 @@ package struct CheckpointLedger: Sendable {
     /// are written under. Creates the resource's lineage on first use.
     package func runToken(for resource: String) throws(ConduitError) -> String {
         var token = ""
-        try update { entries in
-            var entry = entries[resource] ?? Entry()
+        try state.updateCheckpointEntry(of: resource) { stored in
+            var entry = stored ?? Entry()
             if entry.lineage == nil { entry.lineage = Self.newLineage() }
-            entries[resource] = entry
+            stored = entry
             token = Self.token(entry)
         }
         return token
@@ -93,52 +79,31 @@ package struct CheckpointLedger: Sendable {
     /// Ends whatever run the resource had: a new epoch, no pending checkpoint.
     /// Called after a successful commit and by `set` and `reset`.
     package func startNewEpoch(for resource: String) throws(ConduitError) {
-        try update { entries in
-            var entry = entries[resource] ?? Entry()
-            if entry.lineage == nil { entry.lineage = Self.newLineage() }
-            entry.epoch += 1
-            entry.checkpoint = nil
-            entry.rows = nil
-            entry.writtenAt = nil
-            entries[resource] = entry
+        try state.updateCheckpointEntry(of: resource) { stored in
+            stored = Self.nextEpoch(of: stored)
         }
+    }
+
+    /// `entry` moved to a new epoch without a pending checkpoint.
+    package static func nextEpoch(of stored: Entry?) -> Entry {
+        var entry = stored ?? Entry()
+        if entry.lineage == nil { entry.lineage = newLineage() }
+        entry.epoch += 1
+        entry.checkpoint = nil
+        entry.rows = nil
+        entry.writtenAt = nil
+        return entry
     }
 
     /// Records a batch's checkpoint, if `run` is still the resource's run (a run that is over writes nothing).
     package func record(checkpoint: StateValue, rows: Int64, run: String, for resource: String) throws(ConduitError) {
-        try update { entries in
-            guard var entry = entries[resource], Self.token(entry) == run else { return }
+        try state.updateCheckpointEntry(of: resource) { stored in
+            guard var entry = stored, Self.token(entry) == run else { return }
             entry.checkpoint = checkpoint
             entry.rows = rows
             entry.writtenAt = Self.now()
-            entries[resource] = entry
+            stored = entry
         }
-    }
-
-    private func update(_ change: (inout [String: Entry]) -> Void) throws(ConduitError) {
-        try FileLock.withExclusiveLock(on: path + ".lock", for: "checkpoint file") { () throws(ConduitError) in
-            let original = try read()
-            var entries = original
-            change(&entries)
-            guard entries != original else { return }
-            do {
-                try FileIO.writeAtomically(Self.serialize(entries), to: path)
-            } catch {
-                throw .io("writing checkpoint file \(path): \(error)")
-            }
-        }
-    }
-
-    static func serialize(_ entries: [String: Entry]) -> [UInt8] {
-        let members = entries.map { name, entry in
-            var fields = [JSONMember(key: "epoch", value: .number(String(entry.epoch)))]
-            if let lineage = entry.lineage { fields.append(JSONMember(key: "lineage", value: .string(lineage))) }
-            if let checkpoint = entry.checkpoint { fields.append(JSONMember(key: "checkpoint", value: checkpoint.jsonValue)) }
-            if let rows = entry.rows { fields.append(JSONMember(key: "rows", value: .number(String(rows)))) }
-            if let writtenAt = entry.writtenAt { fields.append(JSONMember(key: "written_at", value: .string(writtenAt))) }
-            return JSONMember(key: name, value: .object(fields))
-        }
-        return Array((JSONValue.object(members).prettySerialized(sortKeys: true) + "\n").utf8)
     }
 
     /// The current time as RFC 3339 UTC, to the second.
@@ -150,8 +115,12 @@ package struct CheckpointLedger: Sendable {
 package enum CheckpointEnvironment {
     /// The run's token (``CheckpointLedger/runToken(for:)``).
     package static let run = "CONDUIT_CHECKPOINT_RUN"
-    /// The ledger file to copy each checkpoint into.
+    /// The ledger file to copy each checkpoint into (the file backend).
     package static let ledger = "CONDUIT_CHECKPOINT_FILE"
+    /// The PostgreSQL state backend to copy each checkpoint into: its settings as JSON
+    /// (``PostgresStateSettings/environmentText``), password included, as the loader's own
+    /// configuration would give it.
+    package static let state = "CONDUIT_CHECKPOINT_STATE"
     /// A descriptor on which `conduit-state` writes one byte when the stream really ended, just
     /// before closing the loader's input. Reaching the end of input without that byte means
     /// `conduit-state` died (the kernel closes a dying process's pipes before anything else can

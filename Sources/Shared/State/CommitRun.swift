@@ -3,7 +3,7 @@ import Stream
 
 /// `conduit-state commit RESOURCE [--from UPSTREAM] -- LOADER…`: passes the stream through to
 /// LOADER, checks every line and tracks the incremental column, and commits the value reached to
-/// the state file only when LOADER exits 0. A bad stream stops LOADER before it can commit.
+/// the state only when LOADER exits 0. A bad stream stops LOADER before it can commit.
 ///
 /// The stream must come from a `conduit-extract` of the resource reading this state file, which
 /// records where it started and what it wrote (``EndConfirmation``): a start above the committed
@@ -18,7 +18,7 @@ package struct CommitRun {
     package var incrementalColumn: String?
     /// Whether the stream must be in non-decreasing order of the column (`ordered`, default true).
     package var requiresOrder: Bool
-    package var stateFile: StateFile
+    package var state: any StateBackend
     package var loader: [String]
     /// `--from`: the upstream pipeline to run and watch, instead of reading stdin.
     package var upstream: String?
@@ -40,13 +40,13 @@ package struct CommitRun {
     package var memoryLimit = SpillBuffer.configuredMemoryLimit
 
     package init(
-        resource: String, incrementalColumn: String?, requiresOrder: Bool, stateFile: StateFile,
+        resource: String, incrementalColumn: String?, requiresOrder: Bool, state: any StateBackend,
         loader: [String], upstream: String? = nil, environment: [String: String], reporter: Reporter
     ) {
         self.resource = resource
         self.incrementalColumn = incrementalColumn
         self.requiresOrder = requiresOrder
-        self.stateFile = stateFile
+        self.state = state
         self.loader = loader
         self.upstream = upstream
         self.environment = environment
@@ -65,7 +65,7 @@ package struct CommitRun {
     /// is read, the loader learns that the stream really ended only after the end is judged, and
     /// the state moves only after the loader exits 0.
     package func run(input: Int32 = 0) throws(ConduitError) -> ExitStatus {
-        let runLock = try stateFile.acquireRunLock(for: resource)
+        let runLock = try state.acquireRunLock(for: resource, announcesRun: true)
         defer { withExtendedLifetime(runLock) {} }
         let baseline = try readLedger(run: runLock.run.id)
         // Records name their run, so an earlier run's are ignored; they are removed at the end,
@@ -73,7 +73,7 @@ package struct CommitRun {
         // run in the lock file and recorded its start.
         defer { baseline.confirmation.clear() }
         let processes = try startUpstreamAndLoader(baseline, runLock: runLock)
-        let pumped = try pumpLines(from: processes.upstream?.outputFD ?? input, baseline, processes)
+        let pumped = try pumpLines(from: processes.upstream?.outputFD ?? input, baseline, processes, runLock: runLock)
         if let status = try stopIfCutShort(pumped.outcome, processes) { return status }
         let judgment = try judgeEnd(pumped, baseline, upstream: processes.upstream)
         if case .void(let reason, let status) = judgment.end {
@@ -81,8 +81,8 @@ package struct CommitRun {
             return status
         }
         try releaseOrDropOpenGroup(judgment.end, gate: pumped.gate)
-        if let failure = try waitForLoader(processes.loader) { return failure }
-        let newValue = try commitState(judgment.end, tracker: pumped.tracker, baseline)
+        if let failure = try waitForLoader(processes.loader, rows: pumped.tracker.rows, baseline) { return failure }
+        let newValue = try commitState(judgment.end, tracker: pumped.tracker, baseline, runLock: runLock)
         reportSummary(judgment, pumped, baseline, newValue: newValue)
         if case .unconfirmed(_, let status) = judgment.end { return status }
         return .success
@@ -105,10 +105,10 @@ package struct CommitRun {
     /// extract's start must meet.
     private func readLedger(run runID: String) throws(ConduitError) -> Baseline {
         // A corrupt state file fails the run before anything is loaded.
-        let committed = try stateFile.value(of: resource)
-        let ledger = CheckpointLedger(stateFile: stateFile)
+        let committed = try state.value(of: resource)
+        let ledger = CheckpointLedger(state: state)
         let ledgerEntry = try ledger.entry(for: resource)
-        let confirmation = EndConfirmation(stateFile: stateFile, resource: resource)
+        let confirmation = EndConfirmation(state: state, resource: resource)
         let startRule = StartRule(
             resource: resource, committed: committed, checkpoint: keepsGroups ? ledgerEntry.checkpoint : nil,
             initialValue: initialValue, stateIdentity: confirmation.stateIdentity, fingerprint: resourceFingerprint)
@@ -164,7 +164,9 @@ package struct CommitRun {
     /// Pumps lines through the tracker and the gate: each line is checked and its value tracked,
     /// and each chunk read is hashed and passed to the loader as far as its complete groups go.
     /// A bad line stops the loader and the upstream and fails the run, state unchanged.
-    private func pumpLines(from input: Int32, _ baseline: Baseline, _ processes: Processes) throws(ConduitError) -> Pumped {
+    private func pumpLines(
+        from input: Int32, _ baseline: Baseline, _ processes: Processes, runLock: RunLock
+    ) throws(ConduitError) -> Pumped {
         let child = processes.child
         let started = MonotonicClock.now
         var seen = LinesSeen(tracker: IncrementalTracker(column: incrementalColumn, requiresOrder: requiresOrder))
@@ -172,6 +174,17 @@ package struct CommitRun {
         let gate = GroupGate(holdsGroups: keepsGroups, loader: child, memoryLimit: memoryLimit)
         var reader = LineReader(descriptor: input)
         reader.interruption = { gate.loaderStoppedReading || child.poll() != nil }
+        // A lock held by a database session is gone when the session is (terminated, network
+        // lost): another run may start, so this one stops rather than load beside it.
+        let state = state
+        reader.tick = (
+            interval: 1,
+            action: { () throws(ConduitError) in
+                if runLock.holder.isLost {
+                    throw .unavailable("the session holding the run lock in \(state.label) ended, so the lock is gone")
+                }
+            }
+        )
         var digest = StreamDigest()
 
         let outcome: LineReader.Outcome
@@ -351,12 +364,20 @@ package struct CommitRun {
 
     /// Tells the loader the stream really ended (it may commit its last batch), closes its input
     /// and waits for it. Returns its exit status when it failed (state unchanged), else nil.
-    private func waitForLoader(_ loaderRun: LoaderLaunch) throws(ConduitError) -> ExitStatus? {
+    private func waitForLoader(_ loaderRun: LoaderLaunch, rows: Int, _ baseline: Baseline) throws(ConduitError) -> ExitStatus? {
         loaderRun.confirmEndOfStream()
         loaderRun.child.closeInput()
         let ended = try loaderRun.child.wait()
         guard ended.isSuccess else {
             reporter.warning("\(resource): the loader \(ended.description); state unchanged")
+            let entry = HistoryEntry(
+                event: "failed", resource: resource, from: baseline.committed, to: baseline.committed, rows: rows,
+                loaderStatus: Int(ended.exitStatus.rawValue), run: baseline.runID)
+            do {
+                try state.appendHistory(entry)
+            } catch {
+                reporter.warning("\(resource): could not record the failed run in the history: \(error.message)")
+            }
             return ended.exitStatus
         }
         return nil
@@ -365,7 +386,7 @@ package struct CommitRun {
     /// Commits the state, after the loader exited 0: the value the judged end allows, and starts
     /// the ledger's next epoch. Returns the value the state file holds afterwards.
     private func commitState(
-        _ end: StreamEnd, tracker: IncrementalTracker, _ baseline: Baseline
+        _ end: StreamEnd, tracker: IncrementalTracker, _ baseline: Baseline, runLock: RunLock
     ) throws(ConduitError) -> StateValue? {
         // What may be committed: all of it on a confirmed end or a filtered one; on an
         // unconfirmed end the groups a greater value followed, and nothing at all when the
@@ -381,11 +402,12 @@ package struct CommitRun {
         if keepsGroups, let pending = baseline.pendingCheckpoint {
             reached = reached.map { $0.maximum(with: pending) ?? $0 } ?? pending
         }
-        let newValue = try commit(reached)
-        if keepsGroups || (incrementalColumn != nil && end == .confirmed) {
-            try baseline.ledger.startNewEpoch(for: resource)
-        }
-        return newValue
+        let history = HistoryEntry(
+            event: "commit", resource: resource, rows: tracker.rows, loaderStatus: 0, run: runLock.run.id)
+        return try state.commit(
+            resource: resource, run: runLock, newEpoch: keepsGroups || (incrementalColumn != nil && end == .confirmed),
+            history: history
+        ) { (current) throws(ConduitError) -> StateChange in try change(from: current, to: reached) }
     }
 
     /// Reports the summary (``CommitSummary``): a warning when the end was not confirmed.
@@ -419,24 +441,15 @@ package struct CommitRun {
         return value.compare(to: limit) != .ascending || value.compare(to: negativeLimit) != .descending
     }
 
-    /// Writes `maximum` unless the committed value is already at or above it. Returns the value
-    /// the state file holds afterwards.
-    private func commit(_ maximum: StateValue?) throws(ConduitError) -> StateValue? {
-        guard let maximum else { return try stateFile.value(of: resource) }
-        var result: StateValue? = maximum
-        try stateFile.update { (document: inout StateDocument) throws(ConduitError) in
-            let current = try document.value(of: resource, source: stateFile.path)
-            if let current {
-                guard let greater = current.maximum(with: maximum) else {
-                    throw .badInput(
-                        "\(resource): the stream's \(maximum.typeName) values do not compare with the committed \(current.typeName) \(current.plainText); state unchanged"
-                    )
-                }
-                result = greater
-                if greater == current { return }
-            }
-            document.set(maximum, for: resource)
+    /// Moves the committed value to `maximum` unless it is already at or above it.
+    private func change(from current: StateValue?, to maximum: StateValue?) throws(ConduitError) -> StateChange {
+        guard let maximum else { return .keep }
+        guard let current else { return .set(maximum) }
+        guard let greater = current.maximum(with: maximum) else {
+            throw .badInput(
+                "\(resource): the stream's \(maximum.typeName) values do not compare with the committed \(current.typeName) \(current.plainText); state unchanged"
+            )
         }
-        return result
+        return greater == current ? .keep : .set(greater)
     }
 }

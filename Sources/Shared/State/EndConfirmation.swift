@@ -12,13 +12,13 @@ package struct RunIdentity: Sendable, Equatable {
     /// Field 22 of `/proc/<pid>/stat`: clock ticks from boot to the process's start.
     package let startTime: UInt64
 
-    static func ofThisProcess() -> RunIdentity {
+    package static func ofThisProcess() -> RunIdentity {
         var generator = SystemRandomNumberGenerator()
         let id = String(generator.next() as UInt64, radix: 16) + String(generator.next() as UInt64, radix: 16)
         return RunIdentity(id: id, pid: ThisProcess.id, startTime: ProcessTable.startTime(of: ThisProcess.id) ?? 0)
     }
 
-    init(id: String, pid: Int32, startTime: UInt64) {
+    package init(id: String, pid: Int32, startTime: UInt64) {
         self.id = id
         self.pid = pid
         self.startTime = startTime
@@ -136,15 +136,16 @@ package struct EndConfirmation {
         case noRunInProgress
     }
 
-    package let path: String
-    let lockPath: String
-    /// The canonical path of the state file, as start records name it.
+    /// The state whose run records these are.
+    package let state: any StateBackend
+    package let resource: String
+    /// How start records name the state (``StateBackend/identity``).
     package let stateIdentity: String
 
-    package init(stateFile: StateFile, resource: String) {
-        path = stateFile.runFilePath(for: resource, suffix: "ends")
-        lockPath = stateFile.runLockPath(for: resource)
-        stateIdentity = stateFile.canonicalPath
+    package init(state: any StateBackend, resource: String) {
+        self.state = state
+        self.resource = resource
+        stateIdentity = state.identity
     }
 
     /// How long after its start the extract waits for the commit to start, when none has yet.
@@ -156,14 +157,9 @@ package struct EndConfirmation {
         return String(generator.next() as UInt64, radix: 16)
     }
 
-    /// The run in progress, if its lock file names one that is alive on this host.
+    /// The run in progress, if one holds the resource's run lock and announced itself.
     func runInProgress() -> RunIdentity? {
-        guard let bytes = try? FileIO.readIfExists(lockPath) else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
-        guard text.hasSuffix("\n"), text.contains(" on \(RunLock.hostName)\n"),
-            let run = RunIdentity(lockFileContents: text), run.isAlive
-        else { return nil }
-        return run
+        state.runInProgress(of: resource)
     }
 
     /// The run in progress, waiting up to `wait` seconds for one to start — and, past that, for
@@ -253,22 +249,15 @@ package struct EndConfirmation {
     }
 
     private func append(_ fields: [JSONMember]) throws(ConduitError) {
-        let line = Array((JSONValue.object(fields).serialized() + "\n").utf8)
-        // One write of one short line: appended whole, even beside another writer.
-        do {
-            try FileIO.append(line, to: path)
-        } catch {
-            throw .io("recording the stream's start or end in \(path): \(error)")
-        }
+        try state.appendRunRecord(Array((JSONValue.object(fields).serialized() + "\n").utf8), resource: resource)
     }
 
     /// The records naming `run`, in the order they were written.
     package func records(for run: String) -> (starts: [Start], ends: [End]) {
-        guard let bytes = (try? FileIO.readIfExists(path)) ?? nil else { return ([], []) }
         var starts: [Start] = []
         var ends: [End] = []
-        for line in bytes.split(separator: UInt8(ascii: "\n")) {
-            guard case .object(let members)? = try? JSONParser.parse(Array(line)) else { continue }
+        for line in state.runRecords(resource: resource) {
+            guard case .object(let members)? = try? JSONParser.parse(line) else { continue }
             var fields: [String: JSONValue] = [:]
             for member in members { fields[member.key] = member.value }
             guard case .string(run)? = fields["run"], case .string(let extract)? = fields["extract"],
@@ -329,10 +318,10 @@ package struct EndConfirmation {
         }
     }
 
-    /// Removes the records file (at the end of a run, while its lock is held: records name their
-    /// run, so this only keeps the file from growing).
+    /// Removes the records (at the end of a run, while its lock is held: records name their
+    /// run, so this only keeps the store from growing).
     package func clear() {
-        FileIO.remove(path)
+        state.clearRunRecords(resource: resource)
     }
 }
 

@@ -2,8 +2,8 @@ package import Core
 import Stream
 
 /// What the safe horizon held back in the latest extract of a resource (docs/INCREMENTAL.md,
-/// "Rows that commit late"): written by `conduit-extract` beside the state file
-/// (`<state file>.<resource>.horizon`), shown by `conduit-state show` and `--dry-run`. Beside the
+/// "Rows that commit late"): written by `conduit-extract` to the state's backend (for the file,
+/// `<state file>.<resource>.horizon`), shown by `conduit-state show` and `--dry-run`. Beside the
 /// note for people it keeps the source's `memory`: what the horizon saw that a later run may use
 /// to release rows sooner (for PostgreSQL, sequence positions and the transactions that were in
 /// flight when they were read). Losing or spoiling the file only delays rows: a memory that does
@@ -35,11 +35,6 @@ package struct HorizonRecord: Sendable, Equatable {
         self.memory = memory
     }
 
-    /// `<state file>.<resource>.horizon`.
-    package static func path(stateFile: StateFile, resource: String) -> String {
-        stateFile.path + "." + resource + ".horizon"
-    }
-
     /// One line for people: `held back 3 rows from 12 (…) at 2026-…Z`, or that nothing was held.
     package var sentence: String {
         guard heldRows > 0 else { return "the last extract (\(at)) held back no rows" }
@@ -52,8 +47,8 @@ package struct HorizonRecord: Sendable, Equatable {
     /// Writes the record atomically, without fsync (a note: losing it in a crash costs nothing).
     /// A run that held nothing after one that held nothing, with the same memory, writes
     /// nothing, so a no-op run costs no write.
-    package func write(stateFile: StateFile, resource: String) throws(ConduitError) {
-        if heldRows == 0, let previous = Self.read(stateFile: stateFile, resource: resource), previous.heldRows == 0,
+    package func write(state: any StateBackend, resource: String) throws(ConduitError) {
+        if heldRows == 0, let previous = Self.read(state: state, resource: resource), previous.heldRows == 0,
             previous.memory == memory
         {
             return
@@ -66,19 +61,13 @@ package struct HorizonRecord: Sendable, Equatable {
         if let pid { fields.append(JSONMember(key: "pid", value: .number(String(pid)))) }
         if let ageSeconds { fields.append(JSONMember(key: "age_seconds", value: .number(RunSummary.formatSeconds(ageSeconds)))) }
         if let memory { fields.append(JSONMember(key: "memory", value: memory)) }
-        let path = Self.path(stateFile: stateFile, resource: resource)
-        do {
-            try FileIO.writeAtomically(
-                Array((JSONValue.object(fields).prettySerialized(sortKeys: true) + "\n").utf8), to: path, durable: false)
-        } catch {
-            throw .io("writing \(path): \(error)")
-        }
+        try state.writeHorizonRecord(
+            Array((JSONValue.object(fields).prettySerialized(sortKeys: true) + "\n").utf8), resource: resource)
     }
 
     /// The resource's record, nil when there is none or it is unreadable (a note, not state).
-    package static func read(stateFile: StateFile, resource: String) -> HorizonRecord? {
-        let path = path(stateFile: stateFile, resource: resource)
-        guard let bytes = (try? FileIO.readIfExists(path)) ?? nil,
+    package static func read(state: any StateBackend, resource: String) -> HorizonRecord? {
+        guard let bytes = state.horizonRecord(of: resource),
             case .object(let members)? = try? JSONParser.parse(String(decoding: bytes, as: UTF8.self))
         else { return nil }
         var record = HorizonRecord(at: "", heldRows: 0, heldFrom: nil, blocker: nil, pid: nil, ageSeconds: nil)

@@ -16,7 +16,7 @@ struct LoaderLaunch {
         if let checkpointRun {
             // The loader's checkpoints belong to this run's epoch (see CheckpointLedger).
             childEnvironment[CheckpointEnvironment.run] = checkpointRun
-            childEnvironment[CheckpointEnvironment.ledger] = ledger.path
+            childEnvironment.merge(ledger.state.loaderEnvironment) { _, ours in ours }
         }
         // Every loader learns whether the stream really ended: a replace must not swap in, and a
         // last batch must not commit, after conduit-state died.

@@ -3,7 +3,7 @@ import Stream
 
 /// The state file on disk (default `.conduit_state.json`), with crash-safe writes, a lock
 /// around every read-modify-write, and per-resource run locks beside it.
-package struct StateFile: Sendable {
+package struct StateFile: StateBackend {
     /// The default file name, in the working directory (the user's document).
     package static let defaultPath = ".conduit_state.json"
 
@@ -23,6 +23,16 @@ package struct StateFile: Sendable {
         guard let base = FileIO.resolvedFolder(folder.isEmpty ? "/" : folder) else { return path }
         return (base == "/" ? "" : base) + "/" + name
     }
+
+    /// The store behind a loader's `CONDUIT_CHECKPOINT_FILE` (`<state file>.checkpoints`).
+    init(checkpointLedgerPath: String) {
+        let suffix = ".checkpoints"
+        path = checkpointLedgerPath.hasSuffix(suffix) ? String(checkpointLedgerPath.dropLast(suffix.count)) : checkpointLedgerPath
+    }
+
+    package var label: String { "the state file \(path)" }
+
+    package var identity: String { canonicalPath }
 
     /// `--state-file`, else `$CONDUIT_STATE_FILE`, else the config's `state_file`, else the default.
     package static func locate(explicitPath: String?, environment: [String: String], configured: String?) -> StateFile {
@@ -46,11 +56,6 @@ package struct StateFile: Sendable {
         return try StateDocument(parsing: bytes, source: path)
     }
 
-    /// The committed value of one resource.
-    package func value(of resource: String) throws(ConduitError) -> StateValue? {
-        try read().value(of: resource, source: path)
-    }
-
     /// Reads, changes and writes the file under an exclusive lock, so concurrent updates of
     /// different resources by different processes lose nothing. Writes only if `change` changed it.
     @discardableResult
@@ -70,10 +75,8 @@ package struct StateFile: Sendable {
         }
     }
 
-    /// Takes the run lock of `resource` without waiting: one run of a resource at a time.
-    /// Fails with `.busy` (exit 75) naming the holder when another live process has it. Only a
-    /// commit (`announcesRun`) names its run in the lock file for extracts to record to; `set`
-    /// and `reset` hold the lock without inviting records.
+    /// Takes the run lock of `resource` without waiting (``StateBackend/acquireRunLock(for:announcesRun:)``):
+    /// a lock file beside the state file names the holder and, for a commit, its run.
     package func acquireRunLock(for resource: String, announcesRun: Bool = true) throws(ConduitError) -> RunLock {
         let lockPath = runLockPath(for: resource)
         let outcome: FileLock.Outcome
@@ -85,8 +88,8 @@ package struct StateFile: Sendable {
         switch outcome {
         case .acquired(let lock):
             let run = RunIdentity.ofThisProcess()
-            lock.describeHolder("pid \(ThisProcess.id) on \(RunLock.hostName)\n" + (announcesRun ? "\(run.serialized)\n" : ""))
-            return RunLock(lock: lock, run: run)
+            lock.describeHolder("pid \(ThisProcess.id) on \(ThisProcess.hostName)\n" + (announcesRun ? "\(run.serialized)\n" : ""))
+            return RunLock(holder: lock, run: run)
         case .held(let holder):
             let firstLine = holder.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""
             let who = firstLine.isEmpty ? "another process" : firstLine
@@ -115,30 +118,6 @@ package struct StateFile: Sendable {
         return "\(path).\(safe).run.\(suffix)"
     }
 }
-
-/// Holds a resource's run lock until it is released or deallocated (or the process dies).
-package final class RunLock {
-    private let lock: FileLock
-    /// This run's identity, written into the lock file for `conduit-extract` to confirm its end to.
-    package let run: RunIdentity
-
-    init(lock: FileLock, run: RunIdentity) {
-        self.lock = lock
-        self.run = run
-    }
-
-    /// Makes the lock outlive this process for as long as a child started afterwards runs: a
-    /// loader orphaned by a killed `conduit-state` still counts as the run, so a new run cannot
-    /// start beside it.
-    package func shareWithChildProcesses() {
-        lock.shareWithChildProcesses()
-    }
-
-    static var hostName: String { ThisProcess.hostName }
-}
-
-@available(*, unavailable)
-extension RunLock: Sendable {}
 
 extension String {
     func leftPadded(to width: Int) -> String {

@@ -1,12 +1,15 @@
 package import Config
 
-/// What a tool works with: the configuration (when there is one) and the state file.
+/// What a tool works with: the configuration (when there is one) and the state's backend.
 package struct ToolContext: Sendable {
     package var configuration: Configuration?
-    package var stateFile: StateFile
+    package var state: any StateBackend
+    /// Opens other backends: `conduit-state import`'s source, a loader's checkpoint store.
+    package var opener: StateOpener
 
-    package init(configuration: Configuration?, stateFile: StateFile) {
+    package init(configuration: Configuration?, state: any StateBackend, opener: StateOpener = .fileOnly) {
         self.configuration = configuration
-        self.stateFile = stateFile
+        self.state = state
+        self.opener = opener
     }
 }
