@@ -86,7 +86,7 @@ let package = Package(
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: settings),
         .testTarget(name: "StreamTests", dependencies: ["Core", "Stream"], swiftSettings: settings),
         .testTarget(
-            name: "ConfigTests", dependencies: ["Core", "Config", "CLI", "Postgres", "SQLite", "TestSupport"],
+            name: "ConfigTests", dependencies: ["Core", "Config", "State", "CLI", "Postgres", "SQLite", "TestSupport"],
             swiftSettings: settings),
         .testTarget(name: "StateTests", dependencies: ["Core", "Stream", "State", "TestSupport"], swiftSettings: settings),
         .testTarget(name: "CoreTests", dependencies: ["Core"], swiftSettings: settings),

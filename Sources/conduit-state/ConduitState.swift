@@ -291,7 +291,8 @@ extension ConduitState {
                 reporter.summary(
                     "imported \(Plural.count(changed.count, "value")) into \(context.state.label) (\(imported.count - changed.count) already there)",
                     fields: [
-                        ("imported", .number(String(changed.count))), ("unchanged", .number(String(imported.count - changed.count))),
+                        ("imported", .number(String(changed.count))),
+                        ("unchanged", .number(String(imported.count - changed.count))),
                     ])
                 return .success
             }

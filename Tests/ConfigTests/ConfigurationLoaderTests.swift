@@ -302,7 +302,7 @@ import Testing
     @Test func interpolationIsOnValuesOnly() throws {
         #expect(
             try problems(base + "${KEY}: 1\n", environment: ["KEY": "state_file"])
-                == "ingest.yml:15: ${KEY}: unknown key (expected sources, destinations, resources or state_file)")
+                == "ingest.yml:15: ${KEY}: unknown key (expected sources, destinations, resources, state or state_file)")
         let injected = "app.db\nresources: []\n  - evil: {}"
         let configuration = try parse(edited("path: app.db", "path: ${APP_DB}"), environment: ["APP_DB": injected])
         #expect(configuration.sources.first?.connection.path == injected)

@@ -383,7 +383,10 @@ import Testing
         ("hello\n", "ingest.yml:1: the top level must be a map with sources, destinations and resources"),
         (base + "sorces: []\n", "ingest.yml:15: sorces: unknown key (did you mean 'sources'?)"),
         (base + "state_fle: s.json\n", "ingest.yml:15: state_fle: unknown key (did you mean 'state_file'?)"),
-        (base + "extra: 1\n", "ingest.yml:15: extra: unknown key (expected sources, destinations, resources or state_file)"),
+        (
+            base + "extra: 1\n",
+            "ingest.yml:15: extra: unknown key (expected sources, destinations, resources, state or state_file)"
+        ),
         (base + "state_file: [a]\n", "ingest.yml:15: state_file: must be a single value, not a list"),
         (base + "state_file: ''\n", "ingest.yml:15: state_file: must not be empty"),
         (

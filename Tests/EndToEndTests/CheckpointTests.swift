@@ -10,36 +10,41 @@ import Testing
 
     /// A sandbox with a PostgreSQL source table `<prefix>_src` and resources loading it into
     /// PostgreSQL (`pg`) and SQLite (`lite`) in batches of 250 rows.
-    static func prepare(prefix: String, ordered: Bool = true) throws -> (Sandbox, [String: String]) {
+    /// With `stateSchema`, the state lives in PostgreSQL (in that schema, dropped first).
+    static func prepare(prefix: String, ordered: Bool = true, stateSchema: String? = nil) throws -> (Sandbox, [String: String]) {
         let box = try Sandbox()
         let environment = try PostgresFixture.environment()
+        if let stateSchema {
+            try PostgresFixture.execute("DROP SCHEMA IF EXISTS \(stateSchema) CASCADE;", in: box, environment)
+        }
         try box.write(
-            """
-            sources:
-            \(PostgresFixture.entry("app"))
-            destinations:
-            \(PostgresFixture.entry("warehouse"))
-              - name: lake
-                type: sqlite
-                path: lake.db
-            resources:
-              - name: pg
-                source: app
-                destination: warehouse
-                table: \(prefix)_dst
-                batch_size: 250
-                incremental_column: ts
-                ordered: \(ordered)
-                query: "SELECT id, ts, payload FROM \(prefix)_src WHERE ts > :last_value ORDER BY ts"
-              - name: lite
-                source: app
-                destination: lake
-                table: dst
-                batch_size: 250
-                incremental_column: ts
-                ordered: \(ordered)
-                query: "SELECT id, ts, payload FROM \(prefix)_src WHERE ts > :last_value ORDER BY ts"
-            """, to: "ingest.yml")
+            (stateSchema.map(PostgresStateBackendTests.stateSection) ?? "")
+                + """
+                sources:
+                \(PostgresFixture.entry("app"))
+                destinations:
+                \(PostgresFixture.entry("warehouse"))
+                  - name: lake
+                    type: sqlite
+                    path: lake.db
+                resources:
+                  - name: pg
+                    source: app
+                    destination: warehouse
+                    table: \(prefix)_dst
+                    batch_size: 250
+                    incremental_column: ts
+                    ordered: \(ordered)
+                    query: "SELECT id, ts, payload FROM \(prefix)_src WHERE ts > :last_value ORDER BY ts"
+                  - name: lite
+                    source: app
+                    destination: lake
+                    table: dst
+                    batch_size: 250
+                    incremental_column: ts
+                    ordered: \(ordered)
+                    query: "SELECT id, ts, payload FROM \(prefix)_src WHERE ts > :last_value ORDER BY ts"
+                """, to: "ingest.yml")
         try PostgresFixture.recreate(
             ["\(prefix)_src", "\(prefix)_dst"],
             with: """
@@ -51,8 +56,9 @@ import Testing
     }
 
     /// The pipeline of `resource`, with absolute paths so `pkill -f` finds exactly this sandbox's processes.
-    static func pipeline(_ resource: String, in box: Sandbox) -> String {
-        let options = "--config '\(box.path("ingest.yml"))' --state-file '\(box.path("state.json"))'"
+    static func pipeline(_ resource: String, in box: Sandbox, postgresState: Bool = false) -> String {
+        let options =
+            "--config '\(box.path("ingest.yml"))'" + (postgresState ? "" : " --state-file '\(box.path("state.json"))'")
         return
             "conduit-extract \(options) \(resource) | conduit-state commit \(options) \(resource) -- conduit-load \(options) \(resource)"
     }
@@ -70,15 +76,18 @@ import Testing
     /// One trial: start the pipeline, kill -9 `stage` `delay` seconds after it started, then rerun normally
     /// (retrying while the killed run's orphaned loader still holds the run lock: exit 75).
     static func trial(
-        stage: String, delay: Double, resource: String, prefix: String, box: Sandbox, environment: [String: String]
+        stage: String, delay: Double, resource: String, prefix: String, box: Sandbox, environment: [String: String],
+        stateSchema: String? = nil
     ) throws -> Sandbox.Result {
-        let reset =
+        var reset =
             resource == "pg" ? "psql -qc 'DROP TABLE IF EXISTS \(prefix)_dst' 2>/dev/null" : "rm -f lake.db lake.db-journal"
+        if let stateSchema { reset += "\npsql -qc 'DROP SCHEMA IF EXISTS \(stateSchema) CASCADE' 2>/dev/null" }
+        let postgresState = stateSchema != nil
         return try box.run(
             """
             \(reset)
             rm -f state.json state.json.checkpoints killed.log rerun.log
-            (\(pipeline(resource, in: box))) 2>> killed.log &
+            (\(pipeline(resource, in: box, postgresState: postgresState))) 2>> killed.log &
             run=$!
             target="^conduit-\(stage) \(stage == "state" ? "commit " : "")--config \(box.path("ingest.yml"))"
             # The delay counts from the stage's start: on a busy machine starting it can take
@@ -89,7 +98,7 @@ import Testing
             wait $run
             echo $? > first.status
             for attempt in $(seq 100); do
-              \(pipeline(resource, in: box)) 2>> rerun.log
+              \(pipeline(resource, in: box, postgresState: postgresState)) 2>> rerun.log
               status=$?
               [ $status -ne 75 ] && break
               sleep 0.1
@@ -98,13 +107,15 @@ import Testing
             """, environment: environment)
     }
 
-    static func faultInjection(resource: String, prefix: String) throws {
-        let (box, environment) = try prepare(prefix: prefix)
+    /// With `stateSchema`, the state lives in PostgreSQL: the same kills, the same promise.
+    static func faultInjection(resource: String, prefix: String, stateSchema: String? = nil, trials: Int = 20) throws {
+        let (box, environment) = try prepare(prefix: prefix, stateSchema: stateSchema)
+        let postgresState = stateSchema != nil
         // Kills land at random moments within a window that starts as one clean run's duration,
         // measured here, and shrinks whenever a kill came after the run had ended (runs get
         // faster or slower with what else the machine is doing).
         let started = Date()
-        let clean = try box.run(pipeline(resource, in: box), environment: environment)
+        let clean = try box.run(pipeline(resource, in: box, postgresState: postgresState), environment: environment)
         try #require(clean.status == 0, "\(clean.stderr)")
         let duration = Date().timeIntervalSince(started)
         for stage in ["load", "extract", "state"] {
@@ -112,14 +123,15 @@ import Testing
             var window = duration
             defer {
                 // Kills that land after the run ended test nothing: most must land mid-run.
-                #expect(interrupted >= 10, "only \(interrupted) of 20 kills of conduit-\(stage) interrupted a run")
+                #expect(interrupted >= trials / 2, "only \(interrupted) of \(trials) kills of conduit-\(stage) interrupted a run")
             }
-            for trialNumber in 0..<20 {
+            for trialNumber in 0..<trials {
                 var generator = SplitMix64(seed: UInt64(trialNumber * 7919 + stage.count))
                 // At least 20 ms after the stage started.
                 let delay = 0.02 + window * Double(50 + generator.next() % 900) / 1000
                 let result = try trial(
-                    stage: stage, delay: delay, resource: resource, prefix: prefix, box: box, environment: environment)
+                    stage: stage, delay: delay, resource: resource, prefix: prefix, box: box, environment: environment,
+                    stateSchema: stateSchema)
                 let description =
                     "kill -9 conduit-\(stage) after \(delay)s (trial \(trialNumber), seed \(trialNumber * 7919 + stage.count))"
                 if (try? box.read("first.status"))?.hasPrefix("0") == false {
@@ -133,13 +145,22 @@ import Testing
                     loaded == "\(sourceRows),\(sourceRows)",
                     "\(description): rows,distinct = \(loaded); first run: \((try? box.read("killed.log")) ?? ""); rerun: \((try? box.read("rerun.log")) ?? "")"
                 )
-                #expect(try box.read("state.json") == "{\n  \"\(resource)\": \"2024-01-01T00:14:17Z\"\n}\n", "\(description)")
+                let state =
+                    postgresState
+                    ? try box.run("conduit-state show --config ingest.yml", environment: environment).stdout
+                    : try box.read("state.json")
+                #expect(state == "{\n  \"\(resource)\": \"2024-01-01T00:14:17Z\"\n}\n", "\(description)")
             }
         }
     }
 
     @Test func killedStagesResumeExactlyOnceIntoPostgreSQL() throws {
         try Self.faultInjection(resource: "pg", prefix: "fault_pg")
+    }
+
+    /// The same kills with the state in PostgreSQL (issue 23): ten a stage.
+    @Test func killedStagesResumeExactlyOnceWithPostgreSQLState() throws {
+        try Self.faultInjection(resource: "pg", prefix: "fault_pgstate", stateSchema: "fault_state", trials: 10)
     }
 
     @Test func killedStagesResumeExactlyOnceIntoSQLite() throws {

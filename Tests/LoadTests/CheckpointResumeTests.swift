@@ -91,7 +91,7 @@ func stream(_ values: [String]) -> [StreamRow] {
             name: TemporaryDatabase.resource, source: "src", destination: "warehouse",
             query: "SELECT * FROM t WHERE v > :last_value",
             incrementalColumn: "v")
-        return try #require(CheckpointPlan(resource: resource, environment: [CheckpointEnvironment.run: run]))
+        return try #require(try CheckpointPlan(resource: resource, environment: [CheckpointEnvironment.run: run]))
     }
 
     static func session(

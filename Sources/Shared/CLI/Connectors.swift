@@ -1,9 +1,11 @@
 package import Config
+package import Core
 package import Extract
 package import Load
-import Postgres
+package import Postgres
 import SQLite
 import Snowflake
+package import State
 
 /// The one list of every kind of source and destination this build knows, by the `type:` of
 /// their configuration entries, in the order messages name them. Adding one is its own target
@@ -17,7 +19,16 @@ package enum Connectors {
 
     /// What the configuration reader asks about each type's keys.
     package static let catalog = ConnectorCatalog(
-        sources: sources.map(\.schema), destinations: destinations.map(\.schema))
+        sources: sources.map(\.schema), destinations: destinations.map(\.schema), stateBackends: [PostgresConnector().schema])
+
+    /// The state backend of a `state:` section's database; the configuration's validation
+    /// guarantees its type is one of `catalog.stateBackends`.
+    package static func stateBackend(_ settings: DatabaseStateSettings) throws(ConduitError) -> any StateBackend {
+        guard settings.type == PostgresConnector().schema.typeName else {
+            throw .configuration("the state cannot live in \(settings.type); it can in \(PostgresConnector().schema.typeName)")
+        }
+        return PostgresStateBackend(settings: settings)
+    }
 
     /// The kind of a source entry; the configuration's validation guarantees it exists.
     package static func source(_ config: SourceConfig) -> any SourceConnector {

@@ -23,7 +23,7 @@ extension ToolContext {
 
     /// Opens every backend this build has.
     package static let stateOpener = StateOpener { (settings) throws(ConduitError) -> any StateBackend in
-        PostgresStateBackend(settings: settings)
+        try Connectors.stateBackend(settings)
     }
 
     /// Where the state lives: `--state-file` (the file backend, whatever the configuration says),
@@ -35,13 +35,13 @@ extension ToolContext {
         if let explicitPath, !explicitPath.isEmpty { return .file(path: explicitPath) }
         let fromEnvironment = environment["CONDUIT_STATE_FILE"].flatMap { $0.isEmpty ? nil : $0 }
         switch configuration?.state {
-        case .postgresql(let settings)?:
+        case .database(let settings)?:
             if fromEnvironment != nil, let configuration {
                 throw .configuration(
-                    "CONDUIT_STATE_FILE is set, but \(configuration.path) keeps the state in PostgreSQL (state: type: postgresql); unset one of them (--state-file chooses a file for one command)"
+                    "CONDUIT_STATE_FILE is set, but \(configuration.path) keeps the state in a database (state: type: \(settings.type)); unset one of them (--state-file chooses a file for one command)"
                 )
             }
-            return .postgresql(settings)
+            return .database(settings)
         case .file(let path)?:
             return .file(path: fromEnvironment ?? path)
         case nil:

@@ -423,37 +423,35 @@ final class ConfigurationReader {
 
     // MARK: - The state backend
 
-    /// The top-level `state:` section: `{type: file, path}` or `{type: postgresql, <the keys of a
-    /// PostgreSQL source>, table}`.
+    /// The top-level `state:` section: `{type: file, path}`, or a database that can keep the
+    /// state (``ConnectorCatalog/stateBackends``) with the keys of a source of its type and `table`.
     private func readState(_ entry: ConfigurationEntry) -> StateSettings? {
         guard let (entries, line) = entryMap(entry.value, "state") else { return nil }
-        let names = StateSettings.typeNames
+        let databases = schema.catalog.stateBackends
+        let names = [StateSettings.fileTypeName] + databases.map(\.typeName)
         let typeFields = EntryFields(entries: entries, misspelled: [], line: line)
         guard let typeValue = requiredText(typeFields, "type", path: "state", what: KeySuggestion.alternatives(names)) else {
             return nil
         }
-        let postgres = schema.schema(.sources, typeName: "postgresql")
-        let typeName = typeValue.text == "file" ? "file" : postgres.flatMap { postgres in
-            postgres.typeName == typeValue.text || postgres.typeAliases.contains(typeValue.text) ? postgres.typeName : nil
+        if typeValue.text == StateSettings.fileTypeName {
+            let fields = acceptedStateKeys(entries, line: line, allowed: ["type", "path"])
+            return .file(path: optionalText(fields["path"], "state.path")?.text ?? Self.defaultStatePath)
         }
-        guard let typeName else {
+        guard
+            let database = databases.first(where: { $0.typeName == typeValue.text || $0.typeAliases.contains(typeValue.text) })
+        else {
             let hint =
                 KeySuggestion.closest(to: typeValue.text, among: names).map { "did you mean '\($0)'?" }
                 ?? "expected \(KeySuggestion.alternatives(names))"
             report(line: typeValue.line, "state.type", "unknown state type \(typeValue.quoted) (\(hint))")
             return nil
         }
-        if typeName == "file" {
-            let fields = acceptedStateKeys(entries, line: line, allowed: ["type", "path"])
-            return .file(path: optionalText(fields["path"], "state.path")?.text ?? Self.defaultStatePath)
-        }
-        guard let postgres else { return nil }
-        let fields = acceptedStateKeys(entries, line: line, allowed: ["type", "table"] + postgres.keys)
+        let fields = acceptedStateKeys(entries, line: line, allowed: ["type", "table"] + database.keys)
         var connection = ConnectionFields(
-            reader: self, fields: fields, path: "state", section: "state backend", schemaKeys: Set(postgres.keys))
-        let settings = postgres.read(&connection)
+            reader: self, fields: fields, path: "state", section: "state backend", schemaKeys: Set(database.keys))
+        let settings = database.read(&connection)
         let table = optionalText(fields["table"], "state.table")?.text
-        return .postgresql(PostgresStateSettings(connection: settings, table: table))
+        return .database(DatabaseStateSettings(type: database.typeName, connection: settings, table: table))
     }
 
     /// The seed's state file, in the working directory.

@@ -57,10 +57,13 @@ package struct ConnectionSchema: Sendable {
 package struct ConnectorCatalog: Sendable {
     package var sources: [ConnectionSchema]
     package var destinations: [ConnectionSchema]
+    /// The databases that can keep the state (`state: {type: …}`), with the keys of their entries.
+    package var stateBackends: [ConnectionSchema]
 
-    package init(sources: [ConnectionSchema], destinations: [ConnectionSchema]) {
+    package init(sources: [ConnectionSchema], destinations: [ConnectionSchema], stateBackends: [ConnectionSchema] = []) {
         self.sources = sources
         self.destinations = destinations
+        self.stateBackends = stateBackends
     }
 }
 

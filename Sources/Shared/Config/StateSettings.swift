@@ -2,15 +2,18 @@
 package enum StateSettings: Sendable, Equatable {
     /// `{type: file, path: .conduit_state.json}`, the default: the seed's state file.
     case file(path: String)
-    /// `{type: postgresql, host, port, database, user, password, schema, table}`.
-    case postgresql(PostgresStateSettings)
+    /// A database that keeps the state in tables (`{type: postgresql, host, …, schema, table}`).
+    case database(DatabaseStateSettings)
 
-    /// The `type:` values, in the order messages name them.
-    package static let typeNames = ["file", "postgresql"]
+    /// The `type:` of the file backend.
+    package static let fileTypeName = "file"
 }
 
-/// A PostgreSQL state backend: the same connection keys as a PostgreSQL source, and where its tables go.
-package struct PostgresStateSettings: Sendable, Equatable {
+/// A state backend in a database: the connector's `type:` and the same connection keys as a
+/// source of that type, and where its tables go.
+package struct DatabaseStateSettings: Sendable, Equatable {
+    /// The connector's ``ConnectionSchema/typeName``.
+    package var type: String
     package var connection: ConnectionSettings
     /// The schema that holds the state's tables (created when missing).
     package var schema: String
@@ -20,7 +23,8 @@ package struct PostgresStateSettings: Sendable, Equatable {
     package static let defaultSchema = "conduit"
     package static let defaultTable = "conduit_state"
 
-    package init(connection: ConnectionSettings, schema: String? = nil, table: String? = nil) {
+    package init(type: String, connection: ConnectionSettings, schema: String? = nil, table: String? = nil) {
+        self.type = type
         self.connection = connection
         self.schema = schema ?? connection.schema ?? Self.defaultSchema
         self.table = table ?? Self.defaultTable

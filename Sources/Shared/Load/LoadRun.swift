@@ -99,7 +99,8 @@ package struct LoadRun {
             destination: destination, batchSize: configuration.effectiveBatchSize(of: resource) ?? Self.defaultBatchSize,
             describeSource: describeSource,
             // A replace starts clean every run: its staging holds nothing a checkpoint could resume.
-            checkpoints: mode == .replace ? nil : try CheckpointPlan(resource: resource, environment: environment, opener: stateOpener),
+            checkpoints: mode == .replace
+                ? nil : try CheckpointPlan(resource: resource, environment: environment, opener: stateOpener),
             endOfStreamFD: environment[CheckpointEnvironment.endOfStreamFD].flatMap { Int32($0) },
             primaryKey: primaryKey, merge: mode == .merge || (mode == .append && resource.lookback != nil),
             resumesByKey: resource.lookback != nil, evolution: configuration.effectiveSchemaEvolution(of: resource))

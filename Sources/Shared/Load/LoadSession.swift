@@ -169,7 +169,7 @@ struct CheckpointPlan {
     /// `<lineage>.<epoch>` of the state file's ledger: checkpoints written under another token are not this run's.
     let run: String
     let ledger: CheckpointLedger?
-    init?(resource: ResourceConfig, environment: [String: String], opener: StateOpener) throws(ConduitError) {
+    init?(resource: ResourceConfig, environment: [String: String], opener: StateOpener = .fileOnly) throws(ConduitError) {
         guard let column = resource.incrementalColumn, resource.ordered,
             let run = environment[CheckpointEnvironment.run], !run.isEmpty
         else { return nil }

@@ -20,7 +20,7 @@ import Synchronization
 /// still holds the lock. A commit's value, epoch and history change in one transaction on that
 /// session: a session that died before it commits nothing.
 package final class PostgresStateBackend: StateBackend {
-    package let settings: PostgresStateSettings
+    package let settings: DatabaseStateSettings
     /// Guards ``session`` and ``storeID``: one statement at a time on the one session.
     private let lock = Mutex(())
     /// The session, opened on first use; one per process. Only touched under ``lock``.
@@ -30,7 +30,7 @@ package final class PostgresStateBackend: StateBackend {
     /// The schema version this build creates and reads.
     package static let schemaVersion = 1
 
-    package init(settings: PostgresStateSettings) {
+    package init(settings: DatabaseStateSettings) {
         self.settings = settings
     }
 
@@ -62,8 +62,11 @@ package final class PostgresStateBackend: StateBackend {
                 if let session {
                     connection = session
                 } else {
+                    // The server's notices ("already exists, skipping", the FATAL of a terminated
+                    // session) say nothing the errors do not: dropped, not printed by libpq.
                     connection = try PostgresConnection(
-                        settings: Self.withKeepalives(settings.connection), applicationName: "conduit state")
+                        settings: Self.withKeepalives(settings.connection), applicationName: "conduit state",
+                        notices: { _ in })
                     storeID = try PostgresStateSchema(settings: settings).prepare(connection)
                     session = connection
                 }
@@ -117,7 +120,8 @@ package final class PostgresStateBackend: StateBackend {
         var members: [String: JSONValue] = [:]
         for row in 0..<rows.rowCount {
             guard let resource = rows.string(row: row, column: 0), let text = rows.string(row: row, column: 1) else { continue }
-            members[resource] = try Self.jsonValue(text, type: rows.string(row: row, column: 2) ?? "", resource: resource, in: label)
+            members[resource] = try Self.jsonValue(
+                text, type: rows.string(row: row, column: 2) ?? "", resource: resource, in: label)
         }
         return StateDocument(members: members)
     }
@@ -194,7 +198,8 @@ package final class PostgresStateBackend: StateBackend {
                     ON CONFLICT (resource) DO UPDATE SET epoch = \(names.checkpoints).epoch + 1,
                       lineage = COALESCE(\(names.checkpoints).lineage, EXCLUDED.lineage),
                       checkpoint = NULL, checkpoint_type = NULL, rows = NULL, written_at = NULL
-                    """, parameters: [resource, CheckpointLedger.nextEpoch(of: nil).lineage], context: "ending the run of \(resource)")
+                    """, parameters: [resource, CheckpointLedger.nextEpoch(of: nil).lineage],
+                    context: "ending the run of \(resource)")
             }
             var entry = history
             entry.from = committed
@@ -257,7 +262,8 @@ package final class PostgresStateBackend: StateBackend {
         let run = RunIdentity.ofThisProcess()
         let holder: String? = try withSession("taking the run lock of \(resource)") { (connection) throws(PostgresError) in
             let taken = try connection.query(
-                "SELECT pg_try_advisory_lock($1::bigint)", parameters: [String(key)], context: "taking the run lock of \(resource)")
+                "SELECT pg_try_advisory_lock($1::bigint)", parameters: [String(key)],
+                context: "taking the run lock of \(resource)")
             guard taken.string(row: 0, column: 0) == "t" else {
                 let who = try connection.query(
                     "SELECT pid, host, to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') FROM \(names.runs) r WHERE resource = $1 AND \(names.holdsLock("r.backend_pid"))",
@@ -300,7 +306,8 @@ package final class PostgresStateBackend: StateBackend {
     /// Releases a run lock this process took (`import` takes one resource's after another).
     func releaseRunLock(key: Int64) {
         _ = try? withSession("releasing a run lock") { (connection) throws(PostgresError) in
-            try connection.query("SELECT pg_advisory_unlock($1::bigint)", parameters: [String(key)], context: "releasing a run lock")
+            try connection.query(
+                "SELECT pg_advisory_unlock($1::bigint)", parameters: [String(key)], context: "releasing a run lock")
         }
     }
 
@@ -333,7 +340,8 @@ package final class PostgresStateBackend: StateBackend {
         var checkpoint: StateValue?
         if let stored = text(2) { checkpoint = text(3) == "number" ? .number(stored) : .string(stored) }
         return CheckpointLedger.Entry(
-            lineage: text(0), epoch: text(1).flatMap { Int64($0) } ?? 0, checkpoint: checkpoint, rows: text(4).flatMap { Int64($0) },
+            lineage: text(0), epoch: text(1).flatMap { Int64($0) } ?? 0, checkpoint: checkpoint,
+            rows: text(4).flatMap { Int64($0) },
             writtenAt: text(5))
     }
 

@@ -5,7 +5,7 @@ import Core
 /// and versioned, so any number of hosts starting at once create them exactly once, and a role
 /// that owns nothing but its schema can use them.
 struct PostgresStateSchema {
-    let settings: PostgresStateSettings
+    let settings: DatabaseStateSettings
 
     private func quoted(_ name: String) -> String { "\"" + name.replacingAll("\"", with: "\"\"") + "\"" }
     private func table(_ suffix: String) -> String { quoted(settings.schema) + "." + quoted(settings.table + suffix) }
@@ -55,7 +55,8 @@ struct PostgresStateSchema {
         let doing = "creating the state tables in schema \(settings.schema)"
         try connection.execute("BEGIN", context: doing)
         do throws(PostgresError) {
-            _ = try connection.query("SELECT pg_advisory_xact_lock($1::bigint)", parameters: [String(creationKey)], context: doing)
+            _ = try connection.query(
+                "SELECT pg_advisory_xact_lock($1::bigint)", parameters: [String(creationKey)], context: doing)
             // CREATE SCHEMA needs CREATE on the database even when the schema exists: only when missing.
             let present = try connection.query(
                 "SELECT 1 FROM pg_namespace WHERE nspname = $1", parameters: [settings.schema], context: doing)

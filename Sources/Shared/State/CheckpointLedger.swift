@@ -117,8 +117,8 @@ package enum CheckpointEnvironment {
     package static let run = "CONDUIT_CHECKPOINT_RUN"
     /// The ledger file to copy each checkpoint into (the file backend).
     package static let ledger = "CONDUIT_CHECKPOINT_FILE"
-    /// The PostgreSQL state backend to copy each checkpoint into: its settings as JSON
-    /// (``PostgresStateSettings/environmentText``), password included, as the loader's own
+    /// The database state backend to copy each checkpoint into: its settings as JSON
+    /// (``DatabaseStateSettings/environmentText``), password included, as the loader's own
     /// configuration would give it.
     package static let state = "CONDUIT_CHECKPOINT_STATE"
     /// A descriptor on which `conduit-state` writes one byte when the stream really ended, just

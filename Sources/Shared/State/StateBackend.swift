@@ -205,24 +205,24 @@ extension FileLock: RunLockHolder {
     package var isLost: Bool { false }
 }
 
-/// Opens the configured state backend: the file here; PostgreSQL through a function the CLI
-/// target supplies (State does not know a database client).
+/// Opens the configured state backend: the file here; a database through a function the CLI
+/// target supplies (State knows no database client).
 package struct StateOpener: Sendable {
-    let openPostgres: @Sendable (PostgresStateSettings) throws(ConduitError) -> any StateBackend
+    let openDatabase: @Sendable (DatabaseStateSettings) throws(ConduitError) -> any StateBackend
 
-    package init(postgres: @escaping @Sendable (PostgresStateSettings) throws(ConduitError) -> any StateBackend) {
-        openPostgres = postgres
+    package init(database: @escaping @Sendable (DatabaseStateSettings) throws(ConduitError) -> any StateBackend) {
+        openDatabase = database
     }
 
     /// Only the file backend (tests and tools that never open a database).
-    package static let fileOnly = StateOpener { (_) throws(ConduitError) -> any StateBackend in
-        throw .configuration("this build cannot open a PostgreSQL state backend")
+    package static let fileOnly = StateOpener { (settings) throws(ConduitError) -> any StateBackend in
+        throw .configuration("this build cannot keep the state in \(settings.type)")
     }
 
     package func open(_ settings: StateSettings) throws(ConduitError) -> any StateBackend {
         switch settings {
         case .file(let path): StateFile(path: path)
-        case .postgresql(let settings): try openPostgres(settings)
+        case .database(let settings): try openDatabase(settings)
         }
     }
 
@@ -230,7 +230,7 @@ package struct StateOpener: Sendable {
     /// environment (``StateBackend/loaderEnvironment``); nil when it named none.
     package func openForLoader(environment: [String: String]) throws(ConduitError) -> (any StateBackend)? {
         if let text = environment[CheckpointEnvironment.state], !text.isEmpty {
-            return try open(.postgresql(try PostgresStateSettings(environmentText: text)))
+            return try open(.database(try DatabaseStateSettings(environmentText: text)))
         }
         if let path = environment[CheckpointEnvironment.ledger], !path.isEmpty {
             return StateFile(checkpointLedgerPath: path)

@@ -149,7 +149,9 @@ package struct StateCommands: Sendable {
         defer { withExtendedLifetime(runLock) {} }
         var previous: StateValue?
         var changed = false
-        try state.commit(resource: resource, run: runLock, newEpoch: true, history: HistoryEntry(event: event, resource: resource)) {
+        try state.commit(
+            resource: resource, run: runLock, newEpoch: true, history: HistoryEntry(event: event, resource: resource)
+        ) {
             (current) throws(ConduitError) -> StateChange in
             previous = current
             let outcome = change(current)

@@ -88,7 +88,8 @@ package struct StateFile: StateBackend {
         switch outcome {
         case .acquired(let lock):
             let run = RunIdentity.ofThisProcess()
-            lock.describeHolder("pid \(ThisProcess.id) on \(ThisProcess.hostName)\n" + (announcesRun ? "\(run.serialized)\n" : ""))
+            lock.describeHolder(
+                "pid \(ThisProcess.id) on \(ThisProcess.hostName)\n" + (announcesRun ? "\(run.serialized)\n" : ""))
             return RunLock(holder: lock, run: run)
         case .held(let holder):
             let firstLine = holder.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? ""

@@ -2,7 +2,7 @@ package import Config
 package import Core
 import Stream
 
-extension PostgresStateSettings {
+extension DatabaseStateSettings {
     /// The settings as one line of JSON, for ``CheckpointEnvironment/state``: a loader started
     /// by `conduit-state commit` copies its checkpoints into the same tables, whatever its own
     /// configuration says.
@@ -12,6 +12,7 @@ extension PostgresStateSettings {
                 key: "parameters",
                 value: .array(connection.parameters.map { .array([.string($0.keyword), .string($0.value)]) })),
             JSONMember(key: "schema", value: .string(schema)), JSONMember(key: "table", value: .string(table)),
+            JSONMember(key: "type", value: .string(type)),
         ]
         if let url = connection.url { fields.append(JSONMember(key: "url", value: .string(url))) }
         return JSONValue.object(fields).serialized()
@@ -26,6 +27,7 @@ extension PostgresStateSettings {
         var url: String?
         var schema: String?
         var table: String?
+        var type = ""
         for member in members {
             switch (member.key, member.value) {
             case ("parameters", .array(let pairs)):
@@ -39,9 +41,10 @@ extension PostgresStateSettings {
             case ("url", .string(let text)): url = text
             case ("schema", .string(let text)): schema = text
             case ("table", .string(let text)): table = text
+            case ("type", .string(let text)): type = text
             default: break
             }
         }
-        self.init(connection: ConnectionSettings(parameters: parameters, url: url), schema: schema, table: table)
+        self.init(type: type, connection: ConnectionSettings(parameters: parameters, url: url), schema: schema, table: table)
     }
 }
