@@ -107,6 +107,30 @@ import Testing
                 environment) == "2|none\n")
     }
 
+    /// The extract in one sandbox, the commit in another that shares no file with it (as over
+    /// `ssh`, slow to start): they confirm through the backend, and the rows load once. With the
+    /// file backend the same pipe is refused (each sandbox has its own state), which shows the
+    /// confirmation really went through PostgreSQL.
+    @Test func extractAndCommitOnDifferentHosts() throws {
+        let (first, second, environment) = try Self.prepare(prefix: "pgstate_ssh", schema: "pgstate_ssh")
+        let remote = "(sleep 5; cd '\(second.path(""))' && conduit-state commit sync_new_users -- conduit-load sync_new_users)"
+        let run = try first.run("conduit-extract sync_new_users | \(remote)", environment: environment)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stderr.contains("state (none) → 1000") && !run.stderr.contains("warning"), "\(run.stderr)")
+        let loaded = try PostgresFixture.rowsAndDistinctIDs("pgstate_ssh_raw_users", in: first, environment)
+        #expect(loaded.rows == 1000 && loaded.distinct == 1000)
+        #expect(try first.names() == ["ingest.yml"] && second.names() == ["ingest.yml"])
+
+        for box in [first, second] {
+            try box.write(
+                try box.read("ingest.yml").replacingOccurrences(of: Self.stateSection(schema: "pgstate_ssh"), with: ""),
+                to: "ingest.yml")
+        }
+        let fileBackend = try first.run("conduit-extract sync_new_users | \(remote)", environment: environment)
+        #expect(fileBackend.status == 65, "\(fileBackend.stderr)")
+        #expect(fileBackend.stderr.contains("recorded where this stream started"), "\(fileBackend.stderr)")
+    }
+
     /// Two sandboxes start the same resource at once: exactly one loads, the other exits 75
     /// having loaded nothing, and the rows are there once.
     @Test func twoHostsSameResourceOneLoads() throws {

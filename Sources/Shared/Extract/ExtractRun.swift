@@ -387,7 +387,7 @@ final class StartAnnouncement {
     func announce() throws(ConduitError) {
         guard !announced else { return }
         announced = true
-        let wait = max(0, EndConfirmation.defaultWait - (MonotonicClock.now - started))
+        let wait = max(0, confirmation.state.runStartWait - (MonotonicClock.now - started))
         guard let run = confirmation.awaitRun(wait: wait, resource: resource) else { return }
         try confirmation.announceStart(
             run: run, extract: extract, startedFrom: start.value, origin: start.origin, originKind: start.kind, read: start.read,

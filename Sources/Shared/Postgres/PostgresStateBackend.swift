@@ -45,6 +45,9 @@ package final class PostgresStateBackend: StateBackend {
         return "postgresql-state:\(settings.schema).\(settings.table)@\(PostgresConnection.label(for: settings.connection))"
     }
 
+    /// Longer than the file's: the commit may be on another host, behind `ssh`'s handshake.
+    package var runStartWait: Double { 15 }
+
     package var loaderEnvironment: [String: String] {
         [CheckpointEnvironment.state: settings.environmentText]
     }

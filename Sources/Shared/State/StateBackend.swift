@@ -69,6 +69,11 @@ package protocol StateBackend: Sendable {
 
     func removeHorizonRecord(of resource: String)
 
+    /// How long an extract whose stdout is a pipe waits, from its start, for a commit of its
+    /// resource to take the run lock before it writes its first row. A commit on another host
+    /// (`ssh` in the pipe) can take longer to start than one beside the extract.
+    var runStartWait: Double { get }
+
     /// What `conduit-state commit` adds to its loader's environment so that the loader's
     /// checkpoint copies reach this store.
     var loaderEnvironment: [String: String] { get }

@@ -82,6 +82,10 @@ extension StateFile {
 
     package var loaderEnvironment: [String: String] { [CheckpointEnvironment.ledger: ledgerPath] }
 
+    /// A commit beside the extract starts within moments (and one of the same shell that has not
+    /// locked yet extends the wait, ``EndConfirmation/awaitRun(wait:resource:)``).
+    package var runStartWait: Double { EndConfirmation.defaultWait }
+
     package func checkpointEntries() throws(ConduitError) -> [String: CheckpointLedger.Entry] {
         let bytes: [UInt8]?
         do {
