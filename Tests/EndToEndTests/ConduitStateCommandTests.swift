@@ -36,7 +36,7 @@ import Testing
         #expect(get.stdout == "")
         #expect(
             get.stderr
-                == "conduit-state: users has no committed value in .conduit_state.json; its next run starts from initial_value, or 0\n"
+                == "conduit-state: users has no committed value in the state file .conduit_state.json; its next run starts from initial_value, or 0\n"
         )
         #expect(try box.read(".conduit_state.json").contains("custom_tool_key"))
     }

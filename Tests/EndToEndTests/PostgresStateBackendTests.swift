@@ -420,4 +420,85 @@ import Testing
         #expect(try box.read(".conduit_state.json.history").split(separator: "\n").count == 2)
         #expect(try box.run("conduit-state history --limit 1", environment: environment).stdout.split(separator: "\n").count == 1)
     }
+
+    /// The run lock lost with its session while the loader still commits batches, and a new run
+    /// started at once: the destination's checkpoint is written only over the one each loader
+    /// last saw, so the two loaders cannot both commit the same rows; the loser's batch rolls
+    /// back (75), and reruns end with every row exactly once (the red team's duplication).
+    @Test func lostLockCannotDoubleRows() throws {
+        let (box, _, environment) = try Self.prepare(prefix: "pgstate_fence", schema: "pgstate_fence", rows: 4000, batchSize: 100)
+        let run = try box.run(
+            """
+            (conduit-extract sync_new_users | perl -pe 'select(undef, undef, undef, 0.0005)' | conduit-state commit sync_new_users -- conduit-load sync_new_users) > old.log 2>&1 &
+            old=$!
+            for i in $(seq 400); do
+              [ "$(psql -qAtc "SELECT count(*) FROM pgstate_fence_raw_users" 2>/dev/null)" -gt 500 ] 2>/dev/null && break
+              sleep 0.02
+            done
+            psql -qAtc "SELECT pg_terminate_backend(backend_pid) FROM pgstate_fence.conduit_state_runs WHERE run_id <> ''" > /dev/null
+            for i in $(seq 100); do
+              \(Self.pipeline) >> new.log 2>&1 && break
+              sleep 0.02
+            done
+            wait $old
+            for i in $(seq 50); do \(Self.pipeline) >> new.log 2>&1 && break; sleep 0.1; done
+            """, environment: environment)
+        #expect(run.status == 0, "\((try? box.read("old.log")) ?? "")\((try? box.read("new.log")) ?? "")")
+        let loaded = try PostgresFixture.rowsAndDistinctIDs("pgstate_fence_raw_users", in: box, environment)
+        #expect(
+            loaded.rows == 4000 && loaded.distinct == 4000,
+            "\(loaded): old run: \((try? box.read("old.log")) ?? ""); new runs: \((try? box.read("new.log")) ?? "")")
+        #expect(try box.run("conduit-state get sync_new_users", environment: environment).stdout == "4000\n")
+    }
+
+    /// What the backend refuses, and how it says so: names PostgreSQL would cut, a NUL that
+    /// text cannot keep, an import that is no flat map or meets a run in progress (nothing
+    /// written), a URL's password in libpq's complaint about it.
+    @Test func refusalsAreClear() throws {
+        let (box, _, environment) = try Self.prepare(prefix: "pgstate_refuse", schema: "pgstate_refuse")
+        let yaml = try box.read("ingest.yml")
+        let longTable = String(repeating: "t", count: 43)
+        try box.write(
+            yaml.replacingOccurrences(
+                of: "  schema: pgstate_refuse\n", with: "  schema: pgstate_refuse\n  table: \(longTable)\n"), to: "ingest.yml")
+        let long = try box.run("conduit-state show", environment: environment)
+        #expect(long.status == 78 && long.stderr.contains("use at most 42"), "\(long.stderr)")
+        try box.write(yaml, to: "ingest.yml")
+
+        let nul = try box.run(#"conduit-state set sync_new_users '"a\u0000b"'"#, environment: environment)
+        #expect(nul.status == 65 && nul.stderr.contains("NUL character"), "\(nul.stderr)")
+        #expect(try box.run("conduit-state get sync_new_users", environment: environment).stdout == "")
+
+        let broken = try box.run(#"echo '{"sync_new_users": 5' | conduit-state import -"#, environment: environment)
+        #expect(broken.status == 65 && broken.stderr.contains("stdin is not a flat JSON map"), "\(broken.stderr)")
+
+        let busy = try box.run(
+            """
+            conduit-extract sync_new_users | conduit-state commit sync_new_users -- bash -c 'sleep 3; exec conduit-load sync_new_users' 2> run.err &
+            for i in $(seq 200); do
+              [ -n "$(psql -qAtc "SELECT 1 FROM pgstate_refuse.conduit_state_runs WHERE run_id <> ''" 2>/dev/null)" ] && break
+              sleep 0.02
+            done
+            echo '{"aaa": 1, "sync_new_users": 50000}' | conduit-state import -
+            status=$?
+            wait
+            exit $status
+            """, environment: environment)
+        #expect(busy.status == 75, "\(busy.stderr)")
+        #expect(try box.run("conduit-state get aaa", environment: environment).stdout == "", "a refused import writes nothing")
+        #expect(try box.run("conduit-state get sync_new_users", environment: environment).stdout == "1000\n")
+
+        let secret = "S3cretZZ%zz"
+        try box.write(
+            yaml.replacingOccurrences(
+                of: "  host: ${CONDUIT_TEST_PG_HOST}\n", with: "  url: postgresql://postgres:\(secret)@127.0.0.1:1/x\n"
+            )
+            .replacingOccurrences(
+                of:
+                    "  port: ${CONDUIT_TEST_PG_PORT}\n  user: ${CONDUIT_TEST_PG_USER}\n  password: ${CONDUIT_TEST_PG_PASSWORD}\n  database: ${CONDUIT_TEST_PG_DATABASE}\n",
+                with: ""),
+            to: "ingest.yml")
+        let leaked = try box.run("conduit-state show", environment: environment)
+        #expect(leaked.status != 0 && !leaked.stderr.contains("S3cretZZ"), "\(leaked.stderr)")
+    }
 }

@@ -61,7 +61,10 @@ final class TemporaryDatabase {
         let destination = try destination()
         try destination.prepareCheckpoints()
         try destination.begin()
-        try destination.writeCheckpoint(resource: Self.resource, run: run, value: value, rows: rows)
+        let stored = try destination.readCheckpoint(resource: Self.resource).map {
+            StoredCheckpoint(run: $0.run, value: $0.value)
+        }
+        try destination.writeCheckpoint(resource: Self.resource, run: run, value: value, rows: rows, replacing: stored)
         try destination.commit()
     }
 }
@@ -189,6 +192,35 @@ func stream(_ values: [String]) -> [StreamRow] {
 
     /// Guards that a checkpoint another run wrote (a finished run, another state file) decides
     /// nothing: every row loads.
+    /// A checkpoint is written only over the one the loader last saw: a second loader of the same
+    /// resource (a run lock lost with its state session) that wrote in between makes the write
+    /// fail (75) and its batch roll back, so two loaders never both commit the same rows.
+    @Test func checkpointIsWrittenOnlyOverTheOneLastSeen() throws {
+        let database = try TemporaryDatabase()
+        try database.seedCheckpoint(run: "a.1", value: "10", rows: 10)
+        let destination = try database.destination()
+        try destination.begin()
+        let first = try #require(throws: ConduitError.self) {
+            try destination.writeCheckpoint(
+                resource: TemporaryDatabase.resource, run: "a.1", value: "20", rows: 20, replacing: nil)
+        }
+        #expect(first.exitStatus == .tempFail && first.message.contains("wrote its checkpoint since this one started"))
+        destination.rollback()
+        try destination.begin()
+        #expect(throws: ConduitError.self) {
+            try destination.writeCheckpoint(
+                resource: TemporaryDatabase.resource, run: "a.1", value: "20", rows: 20,
+                replacing: StoredCheckpoint(run: "a.1", value: "15"))
+        }
+        destination.rollback()
+        try destination.begin()
+        try destination.writeCheckpoint(
+            resource: TemporaryDatabase.resource, run: "a.1", value: "20", rows: 20,
+            replacing: StoredCheckpoint(run: "a.1", value: "10"))
+        try destination.commit()
+        #expect(try database.checkpoint()?.value == "20")
+    }
+
     @Test func checkpointOfAnotherRunIsIgnored() throws {
         let database = try TemporaryDatabase()
         try database.seedCheckpoint(run: "lineage-1.3", value: "3", rows: 3)

@@ -56,7 +56,7 @@ package struct ConnectionSettings: Sendable, Equatable, CustomStringConvertible 
 
     /// The URI with the password of its user info and any `password`-like query parameter
     /// replaced: `postgresql://u:secret@h/db?sslpassword=x` → `postgresql://u:***@h/db?sslpassword=***`.
-    static func redactedURL(_ url: String) -> String {
+    package static func redactedURL(_ url: String) -> String {
         var text = url
         if let scheme = text.firstRange(of: "://") {
             let rest = text[scheme.upperBound...]
@@ -73,6 +73,45 @@ package struct ConnectionSettings: Sendable, Equatable, CustomStringConvertible 
                 return String(pair)
             }
         return text[...question] + pairs.joined(separator: "&")
+    }
+
+    /// The secrets a URI holds — its user info's password and `password`-like query values —
+    /// raw and percent-decoded, for redacting messages that quote them.
+    package static func urlSecrets(_ url: String) -> [String] {
+        var raw: [String] = []
+        if let scheme = url.firstRange(of: "://") {
+            let rest = url[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }) ?? rest.endIndex
+            if let at = rest[..<authorityEnd].lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") {
+                raw.append(String(rest[rest.index(after: colon)..<at]))
+            }
+        }
+        if let question = url.firstIndex(of: "?") {
+            for pair in url[url.index(after: question)...].split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                if parts.count == 2, isSecret(String(parts[0])) { raw.append(String(parts[1])) }
+            }
+        }
+        return raw.flatMap { [$0, percentDecoded($0)] }.filter { !$0.isEmpty }
+    }
+
+    /// `%41` → `A`; a malformed escape is kept as written.
+    static func percentDecoded(_ text: String) -> String {
+        var bytes: [UInt8] = []
+        let source = Array(text.utf8)
+        var index = 0
+        while index < source.count {
+            if source[index] == UInt8(ascii: "%"), index + 2 < source.count,
+                let value = UInt8(String(decoding: source[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
+            {
+                bytes.append(value)
+                index += 3
+            } else {
+                bytes.append(source[index])
+                index += 1
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// A value as libpq's conninfo writes it: bare, or single-quoted with `\'` and `\\` escapes

@@ -17,6 +17,9 @@ struct CheckpointCursor {
     private var currentValue: [UInt8] = []
     private var currentIsString = false
     private(set) var skippedRows = 0
+    /// The destination's checkpoint as this loader last saw it (read at its start, or written
+    /// by its last batch): the next one replaces only that.
+    private var lastStored: StoredCheckpoint?
 
     /// What to do with a row.
     enum Decision: Equatable {
@@ -40,7 +43,9 @@ struct CheckpointCursor {
     /// continues; any other belongs to a finished run and decides nothing.
     mutating func start(_ destination: any LoadDestination) throws(ConduitError) {
         try destination.prepareCheckpoints()
-        guard let stored = try destination.readCheckpoint(resource: plan.resource), stored.run == plan.run else { return }
+        let read = try destination.readCheckpoint(resource: plan.resource)
+        lastStored = read.map { StoredCheckpoint(run: $0.run, value: $0.value) }
+        guard let stored = read, stored.run == plan.run else { return }
         checkpointRows = stored.rows
         guard skipsCovered else { return }
         switch try? JSONParser.parse(stored.value) {
@@ -80,7 +85,8 @@ struct CheckpointCursor {
         guard !lastValue.isEmpty else { return nil }
         let value = Self.value(lastValue, isString: lastValueIsString)
         try destination.writeCheckpoint(
-            resource: plan.resource, run: plan.run, value: value.jsonValue.serialized(), rows: checkpointRows + Int64(batchRows))
+            resource: plan.resource, run: plan.run, value: value.jsonValue.serialized(), rows: checkpointRows + Int64(batchRows),
+            replacing: lastStored)
         return value
     }
 
@@ -89,6 +95,7 @@ struct CheckpointCursor {
     /// next run absorbs a lagging copy).
     mutating func committed(_ checkpoint: StateValue, batchRows: Int) -> String? {
         checkpointRows += Int64(batchRows)
+        lastStored = StoredCheckpoint(run: plan.run, value: checkpoint.jsonValue.serialized())
         guard let ledger = plan.ledger else { return nil }
         do {
             try ledger.record(checkpoint: checkpoint, rows: checkpointRows, run: plan.run, for: plan.resource)

@@ -17,6 +17,26 @@ package struct DestinationColumn: Sendable, Equatable {
     }
 }
 
+/// A checkpoint as a destination stores it: the run that wrote it and its value as JSON text.
+package struct StoredCheckpoint: Sendable, Equatable {
+    package var run: String
+    package var value: String
+
+    package init(run: String, value: String) {
+        self.run = run
+        self.value = value
+    }
+}
+
+/// The refusal of a checkpoint that another loader replaced since this one read it.
+package enum CheckpointConflict {
+    package static func error(resource: String, in label: String) -> ConduitError {
+        .busy(
+            "another load of \(resource) into \(label) wrote its checkpoint since this one started (two runs at once: the run lock of one was lost with its state session); this batch is rolled back, and the next run resumes after the other's checkpoint"
+        )
+    }
+}
+
 /// The table each database destination keeps checkpoints in, beside the loaded tables.
 package let checkpointTableName = "_conduit_checkpoints"
 
@@ -64,8 +84,14 @@ package protocol LoadDestination: AnyObject {
     func prepareCheckpoints() throws(ConduitError)
     /// The checkpoint of the resource's loads into this table: the run that wrote it, the value as JSON text, the rows; nil when there is none.
     func readCheckpoint(resource: String) throws(ConduitError) -> (run: String, value: String, rows: Int64)?
-    /// Writes the resource's checkpoint in the open batch's transaction, so it commits with the rows.
-    func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError)
+    /// Writes the resource's checkpoint in the open batch's transaction, so it commits with the
+    /// rows — only over `replacing`, the checkpoint this loader read at its start or wrote with
+    /// its last batch (nil: there was none). Another loader's checkpoint written since means two
+    /// loaders of the resource run at once (a run lock held by a database session that died):
+    /// a destination that can tell refuses with ``CheckpointConflict`` and the batch rolls back.
+    func writeCheckpoint(
+        resource: String, run: String, value: String, rows: Int64, replacing: StoredCheckpoint?
+    ) throws(ConduitError)
     /// Abandons the open batch; never throws (it runs on the way out of a failure).
     func rollback()
     /// Whether the last ``commit()`` failed after its COMMIT was sent, with no answer heard:

@@ -301,10 +301,23 @@ package final class PostgresConnection {
     }
 
     /// libpq does not put passwords in messages, but a message may quote a URL; remove any secret.
+    /// libpq quotes the whole URI, or the token it could not read from it (the password among
+    /// them), when it cannot parse it; so the URI goes as ``ConnectionSettings`` shows it, then
+    /// its password, raw and percent-decoded. A password of a few characters is replaced only
+    /// where quoted (replacing `x` everywhere would spell `e***pired`).
     static func redact(_ message: String, settings: ConnectionSettings) -> String {
         var text = message
-        for (keyword, value) in settings.parameters where keyword.contains("password") && !value.isEmpty {
-            text = text.replacingAll(value, with: "***")
+        var secrets = settings.parameters.filter { $0.keyword.contains("password") && !$0.value.isEmpty }.map(\.value)
+        if let url = settings.url {
+            text = text.replacingAll(url, with: ConnectionSettings.redactedURL(url))
+            secrets += ConnectionSettings.urlSecrets(url)
+        }
+        for secret in secrets where !secret.isEmpty {
+            if secret.count >= 4 {
+                text = text.replacingAll(secret, with: "***")
+            } else {
+                text = text.replacingAll("\"\(secret)\"", with: "\"***\"")
+            }
         }
         return text
     }

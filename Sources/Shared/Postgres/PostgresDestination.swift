@@ -376,16 +376,30 @@ package final class PostgresDestination: LoadDestination {
         }
     }
 
-    package func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
+    package func writeCheckpoint(
+        resource: String, run: String, value: String, rows: Int64, replacing: StoredCheckpoint?
+    ) throws(ConduitError) {
         try mergeStagedRows()
-        try converting { () throws(PostgresError) in
-            _ = try connection.query(
+        let written = try converting { () throws(PostgresError) -> Int in
+            let context = "writing the checkpoint of \(resource) to \(connection.label)"
+            guard let replacing else {
+                return try connection.query(
+                    """
+                    INSERT INTO \(checkpointTable) (resource, table_name, run, value, rows) VALUES ($1, $2, $3, $4, $5)
+                    ON CONFLICT (resource, table_name) DO NOTHING
+                    """, parameters: [resource, qualifiedName, run, value, String(rows)], context: context
+                ).commandTuples
+            }
+            // A concurrent writer's row lock makes this wait, then see its value: at most one wins.
+            return try connection.query(
                 """
-                INSERT INTO \(checkpointTable) (resource, table_name, run, value, rows) VALUES ($1, $2, $3, $4, $5)
-                ON CONFLICT (resource, table_name) DO UPDATE SET run = excluded.run, value = excluded.value, rows = excluded.rows, updated_at = now()
-                """, parameters: [resource, qualifiedName, run, value, String(rows)],
-                context: "writing the checkpoint of \(resource) to \(connection.label)")
+                UPDATE \(checkpointTable) SET run = $3, value = $4, rows = $5, updated_at = now()
+                WHERE resource = $1 AND table_name = $2 AND run = $6 AND value = $7
+                """, parameters: [resource, qualifiedName, run, value, String(rows), replacing.run, replacing.value],
+                context: context
+            ).commandTuples
         }
+        guard written == 1 else { throw CheckpointConflict.error(resource: resource, in: connection.label) }
     }
 
     package func rollback() {

@@ -59,6 +59,7 @@ package final class PostgresStateBackend: StateBackend {
     private func withSession<T>(
         _ doing: String, _ body: (PostgresConnection) throws(PostgresError) -> T
     ) throws(ConduitError) -> T {
+        if let problem = names.lengthProblem { throw .configuration("\(label): \(problem)") }
         let outcome: Result<T, PostgresError> = lock.withLock { _ in
             do throws(PostgresError) {
                 let connection: PostgresConnection
@@ -88,7 +89,12 @@ package final class PostgresStateBackend: StateBackend {
     /// of a long load must not be cut by a firewall that drops quiet connections.
     static func withKeepalives(_ connection: ConnectionSettings) -> ConnectionSettings {
         var settings = connection
-        for (keyword, value) in [("keepalives_idle", "30"), ("keepalives_interval", "10"), ("keepalives_count", "3")]
+        let defaults = [
+            ("keepalives_idle", "30"), ("keepalives_interval", "10"), ("keepalives_count", "3"),
+            // A statement whose packets go unanswered (a network cut silently) fails within a minute.
+            ("tcp_user_timeout", "60000"),
+        ]
+        for (keyword, value) in defaults
         where settings.value(of: keyword) == nil {
             settings.parameters.append((keyword, value))
         }
@@ -156,61 +162,72 @@ package final class PostgresStateBackend: StateBackend {
             throw .internalError("\(resource): the run lock belongs to another state backend")
         }
         var changeError: ConduitError?
-        let result = try inTransaction("committing \(resource)") { (connection) throws(PostgresError) -> StateValue? in
-            let current = try connection.query(
-                "SELECT value, value_type FROM \(names.values) WHERE resource = $1 FOR UPDATE", parameters: [resource],
-                context: "reading \(resource)")
-            var committed: StateValue?
-            if current.rowCount > 0, let text = current.string(row: 0, column: 0) {
-                switch current.string(row: 0, column: 1) {
-                case "number": committed = .number(text)
-                case "string": committed = .string(text)
-                default:
-                    throw PostgresError(
-                        context: "reading \(resource)", message: "its stored value is neither a number nor a string",
-                        isConnectionFailure: false)
+        let result: StateValue?
+        do {
+            result = try inTransaction("committing \(resource)") { (connection) throws(PostgresError) -> StateValue? in
+                let current = try connection.query(
+                    "SELECT value, value_type FROM \(names.values) WHERE resource = $1 FOR UPDATE", parameters: [resource],
+                    context: "reading \(resource)")
+                var committed: StateValue?
+                if current.rowCount > 0, let text = current.string(row: 0, column: 0) {
+                    switch current.string(row: 0, column: 1) {
+                    case "number": committed = .number(text)
+                    case "string": committed = .string(text)
+                    default:
+                        throw PostgresError(
+                            context: "reading \(resource)", message: "its stored value is neither a number nor a string",
+                            isConnectionFailure: false)
+                    }
                 }
+                let outcome: StateChange
+                do throws(ConduitError) {
+                    outcome = try change(committed)
+                    if case .set(.string(let text)) = outcome, text.utf8.contains(0) {
+                        throw ConduitError.badInput(
+                            "\(resource): the value \(JSONEscaping.quoted(text)) holds a NUL character, which PostgreSQL text cannot keep; state unchanged"
+                        )
+                    }
+                } catch {
+                    changeError = error
+                    throw PostgresError(context: "committing \(resource)", message: error.message, isConnectionFailure: false)
+                }
+                var after = committed
+                switch outcome {
+                case .keep: break
+                case .set(let value):
+                    let (text, type) = Self.stored(value)
+                    _ = try connection.query(
+                        """
+                        INSERT INTO \(names.values) (resource, value, value_type, updated_at) VALUES ($1, $2, $3, now())
+                        ON CONFLICT (resource) DO UPDATE SET value = EXCLUDED.value, value_type = EXCLUDED.value_type, updated_at = now()
+                        """, parameters: [resource, text, type], context: "writing \(resource)")
+                    after = value
+                case .remove:
+                    _ = try connection.query(
+                        "DELETE FROM \(names.values) WHERE resource = $1", parameters: [resource], context: "removing \(resource)"
+                    )
+                    after = nil
+                }
+                if newEpoch {
+                    _ = try connection.query(
+                        """
+                        INSERT INTO \(names.checkpoints) (resource, lineage, epoch) VALUES ($1, $2, 1)
+                        ON CONFLICT (resource) DO UPDATE SET epoch = \(names.checkpoints).epoch + 1,
+                          lineage = COALESCE(\(names.checkpoints).lineage, EXCLUDED.lineage),
+                          checkpoint = NULL, checkpoint_type = NULL, rows = NULL, written_at = NULL
+                        """, parameters: [resource, CheckpointLedger.nextEpoch(of: nil).lineage],
+                        context: "ending the run of \(resource)")
+                }
+                var entry = history
+                entry.from = committed
+                entry.to = after
+                try insertHistory(entry, connection)
+                return after
             }
-            let outcome: StateChange
-            do throws(ConduitError) {
-                outcome = try change(committed)
-            } catch {
-                changeError = error
-                throw PostgresError(context: "committing \(resource)", message: error.message, isConnectionFailure: false)
-            }
-            var after = committed
-            switch outcome {
-            case .keep: break
-            case .set(let value):
-                let (text, type) = Self.stored(value)
-                _ = try connection.query(
-                    """
-                    INSERT INTO \(names.values) (resource, value, value_type, updated_at) VALUES ($1, $2, $3, now())
-                    ON CONFLICT (resource) DO UPDATE SET value = EXCLUDED.value, value_type = EXCLUDED.value_type, updated_at = now()
-                    """, parameters: [resource, text, type], context: "writing \(resource)")
-                after = value
-            case .remove:
-                _ = try connection.query(
-                    "DELETE FROM \(names.values) WHERE resource = $1", parameters: [resource], context: "removing \(resource)")
-                after = nil
-            }
-            if newEpoch {
-                _ = try connection.query(
-                    """
-                    INSERT INTO \(names.checkpoints) (resource, lineage, epoch) VALUES ($1, $2, 1)
-                    ON CONFLICT (resource) DO UPDATE SET epoch = \(names.checkpoints).epoch + 1,
-                      lineage = COALESCE(\(names.checkpoints).lineage, EXCLUDED.lineage),
-                      checkpoint = NULL, checkpoint_type = NULL, rows = NULL, written_at = NULL
-                    """, parameters: [resource, CheckpointLedger.nextEpoch(of: nil).lineage],
-                    context: "ending the run of \(resource)")
-            }
-            var entry = history
-            entry.from = committed
-            entry.to = after
-            try insertHistory(entry, connection)
-            return after
+        } catch {
+            // The caller's own refusal, not the server's: it keeps its kind and its words.
+            throw changeError ?? error
         }
-        if let changeError { throw changeError }
         return result
     }
 

@@ -18,6 +18,23 @@ struct PostgresStateSchema {
     var history: String { table("_history") }
     var meta: String { table("_meta") }
 
+    /// The longest suffix a table of the state adds to `table`.
+    static let longestSuffix = "_run_records_resource"
+
+    /// Why the names cannot be used as they are (PostgreSQL cuts names at 63 bytes, and two
+    /// configurations whose names differ only beyond that would share tables but not locks).
+    var lengthProblem: String? {
+        if settings.schema.utf8.count > 63 {
+            return "the schema name is \(settings.schema.utf8.count) bytes long; PostgreSQL names are at most 63"
+        }
+        let room = 63 - Self.longestSuffix.utf8.count
+        if settings.table.utf8.count > room {
+            return
+                "the table name is \(settings.table.utf8.count) bytes long; the state's tables add up to \(Self.longestSuffix.utf8.count) to it (\(Self.longestSuffix)) and PostgreSQL names are at most 63 bytes, so use at most \(room)"
+        }
+        return nil
+    }
+
     /// The advisory lock key of one resource's run lock: a 64-bit FNV-1a hash of the schema,
     /// the table and the resource, so two state stores on one server never share a lock.
     func lockKey(for resource: String) -> Int64 {

@@ -27,6 +27,9 @@ package final class SQLiteDatabase {
 
     deinit { sqlite3_close_v2(handle) }
 
+    /// Rows the last INSERT, UPDATE or DELETE changed. The corresponding SQLite call is `sqlite3_changes64`.
+    var changes: Int64 { sqlite3_changes64(handle) }
+
     var lastMessage: String { sqlite3_errmsg(handle).map { String(cString: $0) } ?? "unknown error" }
 
     /// Runs statements that return no rows. The corresponding SQLite call is `sqlite3_exec`.

@@ -253,22 +253,35 @@ package final class SQLiteDestination: LoadDestination {
         }
     }
 
-    package func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
+    package func writeCheckpoint(
+        resource: String, run: String, value: String, rows: Int64, replacing: StoredCheckpoint?
+    ) throws(ConduitError) {
         let context = "writing the checkpoint of \(resource) to \(label)"
-        try converting { () throws(SQLiteError) in
+        let written = try converting { () throws(SQLiteError) -> Int64 in
+            let table = Self.quote(checkpointTableName)
             let statement = try database.prepare(
-                """
-                INSERT INTO \(Self.quote(checkpointTableName)) (resource, table_name, run, value, rows) VALUES (?1, ?2, ?3, ?4, ?5)
-                ON CONFLICT (resource, table_name) DO UPDATE SET run = excluded.run, value = excluded.value, rows = excluded.rows,
-                  updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
-                """, context: context)
+                replacing == nil
+                    ? """
+                    INSERT INTO \(table) (resource, table_name, run, value, rows) VALUES (?1, ?2, ?3, ?4, ?5)
+                    ON CONFLICT (resource, table_name) DO NOTHING
+                    """
+                    : """
+                    UPDATE \(table) SET run = ?3, value = ?4, rows = ?5, updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')
+                    WHERE resource = ?1 AND table_name = ?2 AND run = ?6 AND value = ?7
+                    """, context: context)
             try statement.bind(.string(resource), at: 1, context: context)
             try statement.bind(.string(tableName), at: 2, context: context)
             try statement.bind(.string(run), at: 3, context: context)
             try statement.bind(.string(value), at: 4, context: context)
             try statement.bind(.number(String(rows)), at: 5, context: context)
+            if let replacing {
+                try statement.bind(.string(replacing.run), at: 6, context: context)
+                try statement.bind(.string(replacing.value), at: 7, context: context)
+            }
             _ = try statement.step(context: context)
+            return database.changes
         }
+        guard written == 1 else { throw CheckpointConflict.error(resource: resource, in: label) }
     }
 
     package func rollback() {

@@ -185,7 +185,11 @@ package final class SnowflakeDestination: LoadDestination {
         }
     }
 
-    package func writeCheckpoint(resource: String, run: String, value: String, rows: Int64) throws(ConduitError) {
+    /// Snowflake keeps a log of checkpoints (the latest wins) and enforces no key, so `replacing`
+    /// is not checked here (docs/INCREMENTAL.md, "State backends": the fence is PostgreSQL's and SQLite's).
+    package func writeCheckpoint(
+        resource: String, run: String, value: String, rows: Int64, replacing: StoredCheckpoint?
+    ) throws(ConduitError) {
         pendingCheckpoint = (resource, run, value, rows)
     }
 

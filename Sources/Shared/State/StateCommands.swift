@@ -69,7 +69,9 @@ package struct StateCommands: Sendable {
     /// horizon from what it sees (the horizon record goes too). Returns the previous value.
     @discardableResult
     package func reset(resource: String) throws(ConduitError) -> StateValue? {
-        try checkKnown(resource)
+        // A name the state holds may go even when the configuration no longer has it (an
+        // import brought it, a resource was renamed): there is no other way to remove it.
+        if try state.value(of: resource) == nil { try checkKnown(resource) }
         let previous = try edit(resource, event: "reset") { _ in .remove }.previous
         state.removeHorizonRecord(of: resource)
         return previous
@@ -94,7 +96,14 @@ package struct StateCommands: Sendable {
     /// whole import (nothing written) unless `force`. Each resource then changes under its run
     /// lock (a run in progress: 75), with a new checkpoint epoch and a history entry, as `set`.
     package func importState(_ bytes: [UInt8], source: String, force: Bool) throws(ConduitError) -> [Imported] {
-        let incoming = try StateDocument(parsing: bytes, source: source)
+        let incoming: StateDocument
+        do {
+            incoming = try StateDocument(parsing: bytes, source: source)
+        } catch {
+            throw .badInput(
+                "\(source) is not a flat JSON map of resource names to values (what conduit-state export prints): \(error.message); nothing imported"
+            )
+        }
         var values: [(String, StateValue)] = []
         for name in incoming.members.keys.sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
             guard let value = StateValue(json: incoming.members[name]) else {
@@ -121,13 +130,21 @@ package struct StateCommands: Sendable {
                 "\(source): importing would move \(Plural.count(backwards.count, "value")) of \(state.label) backwards or change its type (\(backwards.joined(separator: "; "))); nothing imported. Give --force to import anyway (the next runs then load those rows again)"
             )
         }
+        // Every lock first: a run in progress (75) refuses the import before anything is written.
+        var locks: [String: RunLock] = [:]
+        for (name, value) in values where try current.value(of: name, source: state.label) != value {
+            locks[name] = try state.acquireRunLock(for: name, announcesRun: false)
+        }
+        defer { withExtendedLifetime(locks) {} }
         var imported: [Imported] = []
         for (name, value) in values {
-            if let committed = try current.value(of: name, source: state.label), committed == value {
-                imported.append(Imported(resource: name, previous: committed, value: value, changed: false))
+            guard let lock = locks[name] else {
+                imported.append(Imported(resource: name, previous: value, value: value, changed: false))
                 continue
             }
-            let (previous, changed) = try edit(name, event: "import") { current in current == value ? .keep : .set(value) }
+            let (previous, changed) = try edit(name, event: "import", holding: lock) { current in
+                current == value ? .keep : .set(value)
+            }
             imported.append(Imported(resource: name, previous: previous, value: value, changed: changed))
         }
         return imported
@@ -143,9 +160,10 @@ package struct StateCommands: Sendable {
     /// `reset` or `import` the next run starts where the user said, not where an interrupted
     /// run stopped.
     private func edit(
-        _ resource: String, event: String, _ change: @escaping (StateValue?) -> StateChange
+        _ resource: String, event: String, holding held: RunLock? = nil, _ change: @escaping (StateValue?) -> StateChange
     ) throws(ConduitError) -> (previous: StateValue?, changed: Bool) {
-        let runLock = try state.acquireRunLock(for: resource, announcesRun: false)
+        let runLock: RunLock
+        if let held { runLock = held } else { runLock = try state.acquireRunLock(for: resource, announcesRun: false) }
         defer { withExtendedLifetime(runLock) {} }
         var previous: StateValue?
         var changed = false
