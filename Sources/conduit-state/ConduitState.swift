@@ -47,6 +47,8 @@ extension ConduitState {
 
         @OptionGroup var options: CommonOptions
         @Argument(help: "Show only this resource.") var resource: String?
+        @Flag(name: .long, help: "Print JSON (the default, and the only format): the seed's flat map.")
+        var json = false
 
         func run() throws {
             try options.reporter(for: "conduit-state").run {

@@ -7,6 +7,25 @@ import Testing
 @testable import Stream
 
 @Suite struct StateFileTests {
+    /// The history beside the state file keeps its newest megabyte or so: past two, the older
+    /// lines go whole, and the newest entry is always there.
+    @Test func historyKeepsItsNewestMegabyte() throws {
+        let folder = try Sandbox()
+        let state = StateFile(path: folder.path(".conduit_state.json"))
+        let padding = String(repeating: "x", count: 900)
+        for index in 0..<2_400 {
+            try state.appendHistory(HistoryEntry(event: "set", resource: "r\(index)-\(padding)", to: .number(String(index))))
+        }
+        let size = try #require(FileIO.size(folder.path(".conduit_state.json.history")))
+        #expect(size <= 2 * StateFile.historyKeptBytes && size >= StateFile.historyKeptBytes / 2, "\(size)")
+        let entries = try state.history(resource: nil, limit: 100_000)
+        #expect(entries.last?.to == .number("2399"))
+        #expect(entries.count < 2_400 && entries.count > 500, "\(entries.count)")
+        // Every line left is whole: each read back as an entry.
+        let lines = try folder.read(".conduit_state.json.history").split(separator: "\n")
+        #expect(lines.count == entries.count)
+    }
+
     /// The file is written exactly as SPEC 5 says: pretty, keys sorted, trailing newline, exact digits.
     @Test func writesSortedPrettyJSONWithExactDigits() throws {
         let folder = try Sandbox()
