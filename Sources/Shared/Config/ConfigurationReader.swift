@@ -243,6 +243,16 @@ final class ConfigurationReader {
     private func accepted(
         _ entries: [ConfigurationEntry], line: Int, path: String, allowed: [String], section: Section, typeName: String?
     ) -> EntryFields {
+        accepted(entries, line: line, path: path, allowed: allowed) { key, suggestion in
+            unknownKeyReason(key, suggestion, section, typeName)
+        }
+    }
+
+    /// Keeps the entries whose keys `allowed` has and reports the others with `reason(key, suggestion)`.
+    private func accepted(
+        _ entries: [ConfigurationEntry], line: Int, path: String, allowed: [String],
+        reason: (String, String?) -> String
+    ) -> EntryFields {
         var fields = EntryFields(entries: [], misspelled: [], line: line)
         for entry in entries {
             if allowed.contains(entry.key) {
@@ -251,7 +261,7 @@ final class ConfigurationReader {
             }
             let suggestion = KeySuggestion.closest(to: entry.key, among: allowed, aliases: schema.keyAliases)
             if let suggestion { fields.misspelled.insert(suggestion) }
-            report(entry.keyNode, "\(path).\(entry.key)", unknownKeyReason(entry.key, suggestion, section, typeName))
+            report(entry.keyNode, "\(path).\(entry.key)", reason(entry.key, suggestion))
         }
         return fields
     }
@@ -458,18 +468,10 @@ final class ConfigurationReader {
     static let defaultStatePath = ".conduit_state.json"
 
     private func acceptedStateKeys(_ entries: [ConfigurationEntry], line: Int, allowed: [String]) -> EntryFields {
-        var fields = EntryFields(entries: [], misspelled: [], line: line)
-        for entry in entries {
-            if allowed.contains(entry.key) {
-                fields.entries.append(entry)
-                continue
-            }
-            let suggestion = KeySuggestion.closest(to: entry.key, among: allowed, aliases: schema.keyAliases)
-            if let suggestion { fields.misspelled.insert(suggestion) }
-            let hint = suggestion.map { "did you mean '\($0)'?" } ?? "expected \(KeySuggestion.alternatives(allowed))"
-            report(entry.keyNode, "state.\(entry.key)", "unknown key (\(hint))")
+        accepted(entries, line: line, path: "state", allowed: allowed) { _, suggestion in
+            "unknown key (" + (suggestion.map { "did you mean '\($0)'?" } ?? "expected \(KeySuggestion.alternatives(allowed))")
+                + ")"
         }
-        return fields
     }
 
     // MARK: - Load options (destinations and resources)
