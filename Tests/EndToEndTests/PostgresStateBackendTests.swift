@@ -121,6 +121,16 @@ import Testing
         #expect(loaded.rows == 1000 && loaded.distinct == 1000)
         #expect(try first.names() == ["ingest.yml"] && second.names() == ["ingest.yml"])
 
+        // A stream no extract announced, refused in words that fit a shared state.
+        let foreign = try second.run(
+            #"echo '{"id": 2000}' | conduit-state commit sync_new_users -- conduit-load sync_new_users"#, environment: environment
+        )
+        #expect(foreign.status == 65, "\(foreign.stderr)")
+        #expect(
+            foreign.stderr.contains("reading the PostgreSQL state pgstate_ssh.conduit_state")
+                && foreign.stderr.contains("more than 15 s after it started") && !foreign.stderr.contains("state file"),
+            "\(foreign.stderr)")
+
         for box in [first, second] {
             try box.write(
                 try box.read("ingest.yml").replacingOccurrences(of: Self.stateSection(schema: "pgstate_ssh"), with: ""),

@@ -109,9 +109,10 @@ package struct CommitRun {
         let ledger = CheckpointLedger(state: state)
         let ledgerEntry = try ledger.entry(for: resource)
         let confirmation = EndConfirmation(state: state, resource: resource)
-        let startRule = StartRule(
+        var startRule = StartRule(
             resource: resource, committed: committed, checkpoint: keepsGroups ? ledgerEntry.checkpoint : nil,
             initialValue: initialValue, stateIdentity: confirmation.stateIdentity, fingerprint: resourceFingerprint)
+        if !(state is StateFile) { startRule.sharedState = (state.label, state.runStartWait) }
         return Baseline(
             committed: committed, ledger: ledger, pendingCheckpoint: ledgerEntry.checkpoint, confirmation: confirmation,
             startRule: startRule, runID: runID)

@@ -14,6 +14,9 @@ struct StartRule {
     var stateIdentity: String
     /// ``ResourceFingerprint`` of the resource in this run's configuration; empty: not checked.
     var fingerprint = ""
+    /// For a state every host shares (a database, ``StateBackend/label``): how long an extract
+    /// waits for the commit (``StateBackend/runStartWait``). Nil for the state file.
+    var sharedState: (label: String, wait: Double)?
 
     /// Where this run would start: the checkpoint when it is ahead, else the committed value,
     /// else `initial_value`; nil for the first run's default (0, or a time type's minimum).
@@ -34,6 +37,11 @@ struct StartRule {
         let own = ownStart
         let ownText = own.value?.plainText ?? "0"
         guard !starts.isEmpty else {
+            if let sharedState {
+                throw .badInput(
+                    "\(at)no conduit-extract of \(resource) reading \(sharedState.label) recorded where this stream started, so it cannot be checked against \(own.origin), \(ownText): the rows come from an extract reading another state (--state-file, another ingest.yml), from one whose commit took its run lock more than \(Int(sharedState.wait)) s after it started, or not from conduit-extract at all; nothing loaded. For a stream from elsewhere whose start you vouch for, add --external"
+                )
+            }
             throw .badInput(
                 "\(at)no conduit-extract of \(resource) reading this state file (\(stateIdentity)) recorded where this stream started, so it cannot be checked against \(own.origin), \(ownText): the rows come from an extract reading another state file (--state-file, the state_file of another ingest.yml), another folder or host, or not from conduit-extract at all; nothing loaded. For a stream from elsewhere whose start you vouch for, add --external"
             )
