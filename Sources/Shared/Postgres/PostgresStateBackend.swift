@@ -45,6 +45,10 @@ package final class PostgresStateBackend: StateBackend {
         return "postgresql-state:\(settings.schema).\(settings.table)@\(PostgresConnection.label(for: settings.connection))"
     }
 
+    package var ledgerLabel: String { "the checkpoint ledger of \(label)" }
+
+    package var isShared: Bool { true }
+
     /// Longer than the file's: the commit may be on another host, behind `ssh`'s handshake.
     package var runStartWait: Double { 15 }
 

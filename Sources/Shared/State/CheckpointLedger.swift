@@ -42,10 +42,7 @@ package struct CheckpointLedger: Sendable {
     }
 
     /// Names the ledger in messages.
-    package var label: String {
-        if let file = state as? StateFile { return file.ledgerPath }
-        return "the checkpoint ledger of \(state.label)"
-    }
+    package var label: String { state.ledgerLabel }
 
     /// Every entry.
     package func read() throws(ConduitError) -> [String: Entry] {

@@ -112,7 +112,7 @@ package struct CommitRun {
         var startRule = StartRule(
             resource: resource, committed: committed, checkpoint: keepsGroups ? ledgerEntry.checkpoint : nil,
             initialValue: initialValue, stateIdentity: confirmation.stateIdentity, fingerprint: resourceFingerprint)
-        if !(state is StateFile) { startRule.sharedState = (state.label, state.runStartWait) }
+        if state.isShared { startRule.sharedState = (state.label, state.runStartWait) }
         return Baseline(
             committed: committed, ledger: ledger, pendingCheckpoint: ledgerEntry.checkpoint, confirmation: confirmation,
             startRule: startRule, runID: runID)

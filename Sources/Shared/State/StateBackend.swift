@@ -11,6 +11,11 @@ package import Stream
 package protocol StateBackend: Sendable {
     /// Names the store in messages: `the state file .conduit_state.json`.
     var label: String { get }
+    /// Names the checkpoint ledger in messages (`.conduit_state.json.checkpoints`).
+    var ledgerLabel: String { get }
+    /// Whether every host sees this state (a database), rather than only the one whose disk
+    /// holds it: how a refused stream's message reads.
+    var isShared: Bool { get }
     /// How an extract's start record names the state it read, so a commit can tell its own
     /// state from another (the file's canonical path; the server, database and table).
     var identity: String { get }

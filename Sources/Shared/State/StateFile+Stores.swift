@@ -80,6 +80,10 @@ extension StateFile {
 
     var ledgerPath: String { path + ".checkpoints" }
 
+    package var ledgerLabel: String { ledgerPath }
+
+    package var isShared: Bool { false }
+
     package var loaderEnvironment: [String: String] { [CheckpointEnvironment.ledger: ledgerPath] }
 
     /// A commit beside the extract starts within moments (and one of the same shell that has not
