@@ -92,10 +92,13 @@ import Testing
         "sh -c 'sleep 1.5; exec conduit-load \(options(box)) r'"
     }
 
-    /// Waits for the extract's backend to be fetching (this test's own database), then terminates it.
+    /// Waits for the extract's backend to have sent rows and be waiting on its client (this test's
+    /// own database), then terminates it. Waiting only for a FETCH to start is not enough: an
+    /// unordered query's first FETCH sorts the whole table before it sends a row, and a
+    /// termination then ends the run with no row at all.
     static let terminateExtractBackend = """
-        for i in $(seq 200); do
-          pid=$(psql -Atqc "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'conduit-extract' AND query LIKE 'FETCH%'")
+        for i in $(seq 500); do
+          pid=$(psql -Atqc "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'conduit-extract' AND ((state = 'idle in transaction' AND query LIKE 'FETCH%') OR (state = 'active' AND wait_event = 'ClientWrite'))")
           [ -n "$pid" ] && break
           sleep 0.02
         done
