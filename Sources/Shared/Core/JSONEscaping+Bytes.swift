@@ -13,6 +13,12 @@ extension JSONEscaping {
         var index = 0
         let count = bytes.count
         while index < count {
+            if index + 8 <= count, let base = bytes.baseAddress {
+                // Eight bytes at a time to the next one that needs an escape (the lowest flag is exact).
+                let flags = escapeFlags(UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)))
+                index += flags.trailingZeroBitCount >> 3
+                if flags == 0 { continue }
+            }
             let byte = bytes[index]
             if needsEscape(byte) {
                 if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
@@ -23,6 +29,18 @@ extension JSONEscaping {
         }
         if runStart < count { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count])) }
         output.append(UInt8(ascii: "\""))
+    }
+
+    /// The high bit of each byte of `word` (read little-endian) that may need an escape: a
+    /// quote, a backslash or a control character. Zero means none does; the lowest flag is
+    /// exact, those above it may be false alarms (a borrow).
+    @inline(__always)
+    static func escapeFlags(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let flags = ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word)
+        return flags & 0x8080_8080_8080_8080
     }
 
     private static let hex = Array("0123456789abcdef".utf8)

@@ -277,7 +277,7 @@ package final class PostgresSource: Source {
                         if let text {
                             PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
                         } else {
-                            buffer.append(contentsOf: "null".utf8)
+                            PostgresTextEncoder.appendASCII("null", to: &buffer)
                         }
                     }
                 }

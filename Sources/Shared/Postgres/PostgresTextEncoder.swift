@@ -41,6 +41,12 @@ enum PostgresTextEncoder {
         }
     }
 
+    /// Appends a literal's bytes in one copy (a String's UTF8View is appended a byte at a time).
+    @inline(__always)
+    static func appendASCII(_ literal: StaticString, to output: inout [UInt8]) {
+        output.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
     /// Appends the JSON for one non-NULL value's text.
     static func append(_ text: UnsafeBufferPointer<UInt8>, style: Style, to output: inout [UInt8]) {
         switch style {
@@ -56,7 +62,7 @@ enum PostgresTextEncoder {
                 output.append(contentsOf: text)
             }
         case .boolean:
-            output.append(contentsOf: text.first == UInt8(ascii: "t") ? "true".utf8 : "false".utf8)
+            appendASCII(text.first == UInt8(ascii: "t") ? "true" : "false", to: &output)
         case .jsonb:
             output.append(contentsOf: text)
         case .json:

@@ -227,7 +227,7 @@ package struct CommitRun {
         {
             seen.startsChecked = startsChecked
         }
-        if begins, let value = seen.tracker.maximum, Self.isBeyondDoubles(value) {
+        if begins, seen.tracker.maximumMayBeBeyondDoubles, let value = seen.tracker.maximum, Self.isBeyondDoubles(value) {
             seen.sawBigInteger = true
             if let upstreamPipeline, let stage = upstreamPipeline.roundingStage {
                 throw .badInput(

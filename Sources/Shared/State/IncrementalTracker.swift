@@ -13,16 +13,26 @@ package struct IncrementalTracker: Sendable {
     /// Rows seen (blank lines excluded).
     package private(set) var rows = 0
     /// The greatest value seen so far.
-    package private(set) var maximum: StateValue?
+    package var maximum: StateValue? { maximumText?.value }
     /// The greatest value of a group that a greater value followed: in an ordered stream, the
     /// last group known complete, which is what a stream whose end is not confirmed may commit.
-    package private(set) var completedMaximum: StateValue?
+    package var completedMaximum: StateValue? { completedMaximumText?.value }
     /// Rows before the open group (the rows sharing ``maximum``).
     package private(set) var rowsBeforeOpenGroup = 0
-    /// The value of the last row (the maximum, in an ordered stream).
-    package private(set) var lastValue: StateValue?
     /// The line where ``maximum`` first appeared.
     package private(set) var maximumLine = 0
+    /// Whether ``maximum`` is a number of 16 digits or more, which only then needs the exact
+    /// check against 2^53 (``StateValue`` is built off the hot path).
+    package var maximumMayBeBeyondDoubles: Bool {
+        guard let maximumText, !maximumText.isString else { return false }
+        return maximumText.bytes.count >= 16
+    }
+
+    // The values are kept as their bytes: a row costs a copy, not a String and a parse.
+    private var maximumText: CursorText?
+    private var completedMaximumText: CursorText?
+    /// The last row's value, while it is compared (reused, so a row allocates nothing).
+    private var current = CursorText(bytes: [], isString: false)
 
     package init(column: String?, requiresOrder: Bool) {
         self.column = column
@@ -35,46 +45,58 @@ package struct IncrementalTracker: Sendable {
     /// row, or its value is greater than every earlier one.
     @discardableResult
     package mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) -> Bool {
-        let captured: JSONParser.CapturedMember
+        let captured: JSONParser.CapturedText
         do {
-            captured = try JSONParser.scanObject(line, capturing: columnBytes)
+            captured = try JSONParser.scanObject(line, capturingText: columnBytes)
         } catch {
             throw .badInput("line \(lineNumber): not a JSON object: \(error)")
         }
         rows += 1
         guard let column else { return false }
-        let value: StateValue
+        current.bytes.removeAll(keepingCapacity: true)
         switch captured {
         case .absent:
             throw .badInput(
                 "line \(lineNumber): the row has no \(JSONEscaping.quoted(column)) key, the resource's incremental_column")
-        case .present(.null):
+        case .null:
             throw .badInput(
                 "line \(lineNumber): \(JSONEscaping.quoted(column)) is null; the incremental column must have a value in every row"
             )
-        case .present(.number(let text)):
-            value = .number(text)
-        case .present(.string(let text)):
-            value = .string(text)
-        case .present:
+        case .number(let range):
+            current.isString = false
+            current.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[range]))
+        case .plainString(let range):
+            current.isString = true
+            current.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[range]))
+        case .escapedString(let range):
+            guard case .string(let text)? = try? JSONParser.parse(UnsafeBufferPointer(rebasing: line[range])) else {
+                throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) must be a number or a string")
+            }
+            current.isString = true
+            current.bytes.append(contentsOf: text.utf8)
+        case .other:
             throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) must be a number or a string")
         }
-        lastValue = value
-        guard let previous = maximum else {
-            maximum = value
+        guard let previous = maximumText else {
+            maximumText = current
             maximumLine = lineNumber
             rowsBeforeOpenGroup = rows - 1
             return true
         }
-        guard let order = previous.compare(to: value) else {
+        guard let order = previous.compare(to: current) else {
+            let value = current.value
+            let before = previous.value
             throw .badInput(
-                "line \(lineNumber): \(JSONEscaping.quoted(column)) is a \(value.typeName) (\(value.plainText)) after \(previous.typeName) values; the incremental column must keep one type"
+                "line \(lineNumber): \(JSONEscaping.quoted(column)) is a \(value.typeName) (\(value.plainText)) after \(before.typeName) values; the incremental column must keep one type"
             )
         }
         switch order {
         case .ascending:
-            completedMaximum = previous
-            maximum = value
+            // The three values rotate, so the next row's bytes reuse a buffer.
+            let retired = completedMaximumText
+            completedMaximumText = maximumText
+            maximumText = current
+            current = retired ?? CursorText(bytes: [], isString: false)
             maximumLine = lineNumber
             rowsBeforeOpenGroup = rows - 1
             return true
@@ -82,15 +104,104 @@ package struct IncrementalTracker: Sendable {
             // The same value spelled another way (12:00:00 and 12:00:00.000 in a SQLite text
             // column): keep the later spelling, the greater where the source compares text, so
             // that the next run's `>` does not read the group again.
-            maximum = value
+            maximumText = current
+            current = previous
             return false
         case .descending:
             if requiresOrder {
                 throw .badInput(
-                    "line \(lineNumber): \(JSONEscaping.quoted(column)) went backwards, \(value.plainText) after \(previous.plainText); the stream must be in non-decreasing \(column) order (ORDER BY \(column) in the query), or the resource must say ordered: false"
+                    "line \(lineNumber): \(JSONEscaping.quoted(column)) went backwards, \(current.value.plainText) after \(previous.value.plainText); the stream must be in non-decreasing \(column) order (ORDER BY \(column) in the query), or the resource must say ordered: false"
                 )
             }
             return false
         }
+    }
+}
+
+/// An incremental value as the stream spelled it: its bytes (a string's decoded), and whether it
+/// was a JSON string. Comparing two of the usual shapes — plain integers, or timestamps written
+/// alike — needs no ``StateValue``; every other pair is compared as ``StateValue``s.
+struct CursorText: Sendable {
+    var bytes: [UInt8]
+    var isString: Bool
+
+    var value: StateValue {
+        let text = String(decoding: bytes, as: UTF8.self)
+        return isString ? .string(text) : .number(text)
+    }
+
+    /// How `self` compares to `other`, as ``StateValue/compare(to:)`` would; nil when the types differ.
+    func compare(to other: CursorText) -> Ordering? {
+        if let fast = bytes.withUnsafeBufferPointer({ left in
+            other.bytes.withUnsafeBufferPointer { right in
+                Self.byteOrder(left, right, areStrings: isString && other.isString, areNumbers: !isString && !other.isString)
+            }
+        }) {
+            return fast
+        }
+        return value.compare(to: other.value)
+    }
+
+    /// The order of two values whose bytes alone decide it: two plain integers (no sign, no
+    /// leading zero, no fraction), or two timestamps of one shape (`YYYY-MM-DD[T ]HH:MM:SS[.f…][Z]`,
+    /// the same separators and length, with fields that never roll over), where the text's
+    /// order is the time's. Nil for every other pair.
+    static func byteOrder(
+        _ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>, areStrings: Bool, areNumbers: Bool
+    ) -> Ordering? {
+        if areNumbers {
+            guard isPlainInteger(left), isPlainInteger(right) else { return nil }
+            if left.count != right.count { return left.count < right.count ? .ascending : .descending }
+            return lexicographicOrder(left, right)
+        }
+        guard areStrings, left.count == right.count, isPlainTimestamp(left), isPlainTimestamp(right) else { return nil }
+        for index in 0..<left.count
+        where isDigit(left[index]) != isDigit(right[index]) || (!isDigit(left[index]) && left[index] != right[index]) {
+            return nil
+        }
+        return lexicographicOrder(left, right)
+    }
+
+    private static func lexicographicOrder(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Ordering {
+        for index in 0..<min(left.count, right.count) where left[index] != right[index] {
+            return left[index] < right[index] ? .ascending : .descending
+        }
+        return left.count == right.count ? .equal : (left.count < right.count ? .ascending : .descending)
+    }
+
+    @inline(__always)
+    private static func isDigit(_ byte: UInt8) -> Bool { byte &- UInt8(ascii: "0") < 10 }
+
+    private static func isPlainInteger(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let first = bytes.first, first >= UInt8(ascii: "1"), first <= UInt8(ascii: "9") else { return false }
+        return bytes.allSatisfy(isDigit)
+    }
+
+    /// `YYYY-MM-DD`, optionally `[T ]HH:MM:SS`, `.digits` and `Z`, with month 01–12, day 01–28,
+    /// hour ≤ 23, minute and second ≤ 59: fields whose text order is their time order (no
+    /// 24:00, no leap second, no day a month lacks).
+    private static func isPlainTimestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        func number(_ at: Int) -> Int? {
+            guard at + 2 <= bytes.count, isDigit(bytes[at]), isDigit(bytes[at + 1]) else { return nil }
+            return Int(bytes[at] - 0x30) * 10 + Int(bytes[at + 1] - 0x30)
+        }
+        guard bytes.count >= 10, isDigit(bytes[0]), isDigit(bytes[1]), isDigit(bytes[2]), isDigit(bytes[3]),
+            bytes[4] == UInt8(ascii: "-"), let month = number(5), (1...12).contains(month),
+            bytes[7] == UInt8(ascii: "-"), let day = number(8), (1...28).contains(day)
+        else { return false }
+        if bytes.count == 10 { return true }
+        guard bytes.count >= 19, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: " "),
+            let hour = number(11), hour <= 23, bytes[13] == UInt8(ascii: ":"), let minute = number(14), minute <= 59,
+            bytes[16] == UInt8(ascii: ":"), let second = number(17), second <= 59
+        else { return false }
+        var index = 19
+        if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
+            index += 1
+            let digits = index
+            while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+            guard index > digits else { return false }
+        }
+        if index < bytes.count, bytes[index] == UInt8(ascii: "Z") { index += 1 }
+        return index == bytes.count
     }
 }

@@ -47,16 +47,33 @@ package enum JSONParser {
         return try result.get()
     }
 
+    /// What ``scanObject(_:capturingText:)`` found for the key it was asked about: the value's
+    /// text in the line, never copied.
+    package enum CapturedText: Sendable, Equatable {
+        /// The object has no top-level member with that key.
+        case absent
+        case null
+        /// A number's exact text.
+        case number(Range<Int>)
+        /// A string's bytes between its quotes, when it holds no escape.
+        case plainString(Range<Int>)
+        /// A string that holds escapes: the whole token, quotes included (``parse(_:)`` decodes it).
+        case escapedString(Range<Int>)
+        /// `true`, `false`, an object or an array: the value's text.
+        case other(Range<Int>)
+    }
+
     /// The hot path of `conduit-state commit`: validates one line that must be a JSON *object*
-    /// (fully and strictly, like parse, including nested values and UTF-8), builds no values
-    /// except the top-level member named `key` (compare decoded key bytes; a key written with
-    /// escapes like "\u0069d" still matches "id"). Returns .absent if the object has no such
-    /// top-level key (a nested "id" does not count), .present(value) otherwise (last one wins if
-    /// duplicated). A line that is valid JSON but not an object throws with reason "expected a JSON object".
+    /// (fully and strictly, like parse, including nested values and UTF-8), builds no values,
+    /// and returns where the top-level member named `key` has its value (compare decoded key
+    /// bytes; a key written with escapes like "\u0069d" still matches "id"). Returns .absent if
+    /// the object has no such top-level key (a nested "id" does not count); the last one wins if
+    /// duplicated. A line that is valid JSON but not an object throws with reason "expected a
+    /// JSON object".
     package static func scanObject(
         _ line: UnsafeBufferPointer<UInt8>,
-        capturing key: [UInt8]
-    ) throws(JSONSyntaxError) -> CapturedMember {
+        capturingText key: [UInt8]
+    ) throws(JSONSyntaxError) -> CapturedText {
         var scanner = JSONScanner(line)
         try scanner.rejectByteOrderMark()
         scanner.skipWhitespace()
@@ -69,7 +86,7 @@ package enum JSONParser {
         }
         scanner.position += 1
         scanner.skipWhitespace()
-        var captured = CapturedMember.absent
+        var captured = CapturedText.absent
         if scanner.next == UInt8(ascii: "}") {
             scanner.position += 1
         } else {
@@ -78,7 +95,22 @@ package enum JSONParser {
                 let matches = scanner.stringToken(token, equals: key)
                 try scanner.expectColon()
                 if matches {
-                    captured = .present(try scanner.parseValue(depth: 1))
+                    scanner.skipWhitespace()
+                    let valueStart = scanner.position
+                    let first = scanner.next
+                    let token = try scanner.skipValueReportingString(depth: 1)
+                    let range = valueStart..<scanner.position
+                    switch first {
+                    case UInt8(ascii: "\"")?:
+                        if case .raw(let inside)? = token {
+                            captured = .plainString(inside)
+                        } else {
+                            captured = .escapedString(range)
+                        }
+                    case UInt8(ascii: "n")?: captured = .null
+                    case UInt8(ascii: "-")?, (UInt8(ascii: "0")...UInt8(ascii: "9"))?: captured = .number(range)
+                    default: captured = .other(range)
+                    }
                 } else {
                     try scanner.skipValue(depth: 1)
                 }
@@ -96,6 +128,21 @@ package enum JSONParser {
         }
         try scanner.expectEnd()
         return captured
+    }
+
+    /// ``scanObject(_:capturingText:)`` with the captured value parsed (for tests and slow paths).
+    package static func scanObject(
+        _ line: UnsafeBufferPointer<UInt8>,
+        capturing key: [UInt8]
+    ) throws(JSONSyntaxError) -> CapturedMember {
+        switch try scanObject(line, capturingText: key) {
+        case .absent: return .absent
+        case .null: return .present(.null)
+        case .plainString(let range):
+            return .present(.string(String(decoding: UnsafeBufferPointer(rebasing: line[range]), as: UTF8.self)))
+        case .number(let range), .escapedString(let range), .other(let range):
+            return .present(try parse(UnsafeBufferPointer(rebasing: line[range])))
+        }
     }
 }
 
@@ -146,6 +193,16 @@ struct JSONScanner {
     /// Validates one value (after optional whitespace) without building it.
     mutating func skipValue(depth: Int) throws(JSONSyntaxError) {
         _ = try scanValue(depth: depth, build: false)
+    }
+
+    /// ``skipValue(depth:)`` that also returns a string value's token (nil for other values).
+    mutating func skipValueReportingString(depth: Int) throws(JSONSyntaxError) -> StringToken? {
+        skipWhitespace()
+        guard next == UInt8(ascii: "\"") else {
+            try skipValue(depth: depth)
+            return nil
+        }
+        return try scanString()
     }
 
     /// Scans one value starting after optional whitespace, without recursion. `baseDepth` is how
@@ -433,7 +490,15 @@ struct JSONScanner {
         let quote = position
         let start = position + 1
         var index = start
-        while index < bytes.count {
+        let count = bytes.count
+        while index < count {
+            if index + 8 <= count, let base = bytes.baseAddress {
+                let special = Self.specialBytes(
+                    UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)))
+                // Straight to the first byte that is not plain (the lowest flag is exact).
+                index += special.trailingZeroBitCount >> 3
+                if special == 0 { continue }
+            }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\"") {
                 position = index + 1
@@ -452,6 +517,23 @@ struct JSONScanner {
             }
         }
         throw JSONSyntaxError(offset: quote, reason: "unterminated string")
+    }
+
+    /// The high bit of each of the eight bytes in `word` (read little-endian) that may end a run
+    /// of plain string bytes: a quote, a backslash, a control character or a non-ASCII byte (the
+    /// classic "has a zero byte" and "has a byte below n" word tests). Zero means none does; the
+    /// lowest flag is exact, the ones above it may be false alarms (a borrow). Eight bytes
+    /// tested at once make string scanning several times faster than a byte at a time.
+    @inline(__always)
+    static func specialBytes(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highBits: UInt64 = 0x8080_8080_8080_8080
+        let quotes = word ^ (ones &* 0x22)
+        let backslashes = word ^ (ones &* 0x5C)
+        let zeroInQuotes = (quotes &- ones) & ~quotes
+        let zeroInBackslashes = (backslashes &- ones) & ~backslashes
+        let belowSpace = (word &- ones &* 0x20) & ~word
+        return (zeroInQuotes | zeroInBackslashes | belowSpace | word) & highBits
     }
 
     /// The rest of ``scanString()`` once an escape turns up: decodes the string into `scratch`.

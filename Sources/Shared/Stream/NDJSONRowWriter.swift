@@ -9,8 +9,10 @@ package import Core
 /// exclusivity check that a class's stored property pays on every access.
 package struct NDJSONRowWriter {
     @usableFromInline let output: GroupSafeOutput
-    /// Each column's `"name":`, escaped once.
-    @usableFromInline let keys: [[UInt8]]
+    /// Each column's `"name":`, escaped once, one after another (one array: appending a key
+    /// costs no reference count); `keyEnds[n]` is where column n's ends.
+    @usableFromInline let keyBytes: [UInt8]
+    @usableFromInline let keyEnds: [Int]
     /// The incremental column's position in the row, when the result has that column.
     @usableFromInline let groupColumn: Int?
     /// ``GroupSafeOutput/flushThreshold``: the buffer's size when it is handed over.
@@ -23,12 +25,15 @@ package struct NDJSONRowWriter {
     /// form the value groups (nil, or a name the result lacks: none).
     package init(columnNames: [String], incrementalColumn: String?, output: GroupSafeOutput) {
         self.output = output
-        keys = columnNames.map { name in
-            var key: [UInt8] = []
-            JSONEscaping.appendQuoted(name, to: &key)
-            key.append(UInt8(ascii: ":"))
-            return key
+        var keyBytes: [UInt8] = []
+        var keyEnds: [Int] = []
+        for name in columnNames {
+            JSONEscaping.appendQuoted(name, to: &keyBytes)
+            keyBytes.append(UInt8(ascii: ":"))
+            keyEnds.append(keyBytes.count)
         }
+        self.keyBytes = keyBytes
+        self.keyEnds = keyEnds
         groupColumn = incrementalColumn.flatMap { name in columnNames.firstIndex(of: name) }
         groups = groupColumn.map { _ in ValueGroupTracker(tracksMaximum: !output.holdsValueGroups) }
         flushThreshold = GroupSafeOutput.flushThreshold
@@ -42,14 +47,20 @@ package struct NDJSONRowWriter {
         let rowStart = buffer.count
         var valueRange = 0..<0
         buffer.append(UInt8(ascii: "{"))
-        for column in 0..<keys.count {
-            if column > 0 { buffer.append(UInt8(ascii: ",")) }
-            buffer.append(contentsOf: keys[column])
-            let valueStart = buffer.count
-            appendValue(column, &buffer)
-            if column == groupColumn { valueRange = valueStart..<buffer.count }
+        keyBytes.withUnsafeBufferPointer { keys in
+            var keyStart = 0
+            for column in 0..<keyEnds.count {
+                if column > 0 { buffer.append(UInt8(ascii: ",")) }
+                let keyEnd = keyEnds[column]
+                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: keys[keyStart..<keyEnd]))
+                keyStart = keyEnd
+                let valueStart = buffer.count
+                appendValue(column, &buffer)
+                if column == groupColumn { valueRange = valueStart..<buffer.count }
+            }
         }
-        buffer.append(contentsOf: "}\n".utf8)
+        buffer.append(UInt8(ascii: "}"))
+        buffer.append(UInt8(ascii: "\n"))
         rowCount += 1
         if groups != nil {
             buffer.withUnsafeBufferPointer {
