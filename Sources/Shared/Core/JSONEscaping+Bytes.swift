@@ -7,8 +7,20 @@ extension JSONEscaping {
 
     /// Appends UTF-8 `bytes` as a quoted JSON string, copying runs that need no escape in bulk:
     /// the hot path of the extractor.
+    package static func appendQuoted(bytes: UnsafeBufferPointer<UInt8>, to output: inout ByteBuffer) {
+        appendQuotedBytes(bytes, to: &output)
+    }
+
+    /// Appends UTF-8 `bytes` as a quoted JSON string.
     package static func appendQuoted(bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
-        output.append(UInt8(ascii: "\""))
+        appendQuotedBytes(bytes, to: &output)
+    }
+
+    /// One body for both outputs, specialized for each here (a generic called from another
+    /// module would not be).
+    @inline(__always)
+    static func appendQuotedBytes<Output: ByteSink & ~Copyable>(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout Output) {
+        output.appendByte(UInt8(ascii: "\""))
         var runStart = 0
         var index = 0
         let count = bytes.count
@@ -21,14 +33,14 @@ extension JSONEscaping {
             }
             let byte = bytes[index]
             if needsEscape(byte) {
-                if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+                if runStart < index { output.appendBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
                 appendEscape(byte, to: &output)
                 runStart = index + 1
             }
             index += 1
         }
-        if runStart < count { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count])) }
-        output.append(UInt8(ascii: "\""))
+        if runStart < count { output.appendBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<count])) }
+        output.appendByte(UInt8(ascii: "\""))
     }
 
     /// The high bit of each byte of `word` (read little-endian) that may need an escape: a
@@ -43,20 +55,23 @@ extension JSONEscaping {
         return flags & 0x8080_8080_8080_8080
     }
 
-    private static let hex = Array("0123456789abcdef".utf8)
-
+    /// Appends the escape of one byte that ``needsEscape(_:)``.
     @inline(never)
-    static func appendEscape(_ byte: UInt8, to output: inout [UInt8]) {
+    static func appendEscape<Output: ByteSink & ~Copyable>(_ byte: UInt8, to output: inout Output) {
+        output.appendByte(0x5C)
         switch byte {
-        case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
-        case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
-        case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-        case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-        case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-        case 0x08: output.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-        case 0x0C: output.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+        case UInt8(ascii: "\""): output.appendByte(0x22)
+        case UInt8(ascii: "\\"): output.appendByte(0x5C)
+        case 0x0A: output.appendByte(UInt8(ascii: "n"))
+        case 0x0D: output.appendByte(UInt8(ascii: "r"))
+        case 0x09: output.appendByte(UInt8(ascii: "t"))
+        case 0x08: output.appendByte(UInt8(ascii: "b"))
+        case 0x0C: output.appendByte(UInt8(ascii: "f"))
         default:
-            output.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            let hex: StaticString = "0123456789abcdef"
+            output.appendLiteral("u00")
+            output.appendByte(hex.utf8Start[Int(byte >> 4)])
+            output.appendByte(hex.utf8Start[Int(byte & 0x0F)])
         }
     }
 }

@@ -23,7 +23,8 @@ package final class PostgresDestination: LoadDestination {
     private var encodings: [PostgresLoadEncoder.Encoding] = []
     private var copyStatement = ""
     private var inCopy = false
-    private var buffer: [UInt8] = []
+    /// The COPY lines not sent yet (nil only while a row is appended).
+    private var copyBuffer: ByteBuffer? = ByteBuffer(capacity: chunkSize + 64 * 1024)
     /// The input line of each row of the current COPY, so an error's "line N" becomes the stream's line.
     private var copyLineNumbers: [Int] = []
     private var fieldBytes: [UInt8] = []
@@ -57,7 +58,6 @@ package final class PostgresDestination: LoadDestination {
         qualifiedName = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(table)
         checkpointTable = (schema.map { Self.quote($0) + "." } ?? "") + Self.quote(checkpointTableName)
         label = "\(qualifiedName) on \(connection.label)"
-        buffer.reserveCapacity(Self.chunkSize + 64 * 1024)
     }
 
     /// Quotes an identifier: double quotes around it, inner double quotes doubled.
@@ -231,11 +231,21 @@ package final class PostgresDestination: LoadDestination {
             }
             inCopy = true
         }
-        // Locals, not properties, in the loop: each access to a class's stored property pays a
-        // dynamic exclusivity check, which was a sixth of the loader's time.
-        var buffer = self.buffer
-        self.buffer = []
-        defer { self.buffer = buffer }
+        // The buffer is taken out of its property for the row (a class's stored property pays a
+        // dynamic exclusivity check on every access, which was a sixth of the loader's time).
+        guard var buffer = copyBuffer.take() else {
+            throw .internalError("loading into \(label): the COPY buffer is in use")
+        }
+        let problem = encode(row, positions: positions, lineNumber: lineNumber, into: &buffer)
+        let isFull = buffer.count >= Self.chunkSize
+        copyBuffer = consume buffer
+        if let problem { throw problem }
+        copyLineNumbers.append(lineNumber)
+        if isFull { try flush() }
+    }
+
+    /// Appends one row's COPY line to `buffer`; on a value's error, appends nothing and returns it.
+    private func encode(_ row: JSONRow, positions: [Int], lineNumber: Int, into buffer: inout ByteBuffer) -> ConduitError? {
         let encodings = self.encodings
         let members = row.members
         var inOrder = members.count == encodings.count
@@ -245,14 +255,14 @@ package final class PostgresDestination: LoadDestination {
                 break
             }
         }
+        let start = buffer.count
         if inOrder {
             // The usual row: every column once, in the table's order; encode straight into the buffer.
-            let start = buffer.count
             for index in 0..<members.count {
                 if index > 0 { buffer.append(0x09) }
                 if let problem = PostgresLoadEncoder.append(members[index].value, of: row, as: encodings[index], to: &buffer) {
-                    buffer.removeSubrange(start...)
-                    throw valueError(problem, column: index, lineNumber: lineNumber)
+                    buffer.removeSuffix(from: start)
+                    return valueError(problem, column: index, lineNumber: lineNumber)
                 }
             }
         } else {
@@ -270,27 +280,23 @@ package final class PostgresDestination: LoadDestination {
                 if let problem = PostgresLoadEncoder.append(
                     members[index].value, of: row, as: encodings[position], to: &fieldBytes)
                 {
-                    throw valueError(problem, column: position, lineNumber: lineNumber)
+                    return valueError(problem, column: position, lineNumber: lineNumber)
                 }
                 fieldRanges[position] = start..<fieldBytes.count
             }
-            for position in 0..<fieldRanges.count {
-                if position > 0 { buffer.append(0x09) }
-                if let range = fieldRanges[position] {
-                    buffer.append(contentsOf: fieldBytes[range])
-                } else {
-                    buffer.append(contentsOf: "\\N".utf8)
+            fieldBytes.withUnsafeBufferPointer { fields in
+                for position in 0..<fieldRanges.count {
+                    if position > 0 { buffer.append(0x09) }
+                    if let range = fieldRanges[position] {
+                        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: fields[range]))
+                    } else {
+                        buffer.append("\\N")
+                    }
                 }
             }
         }
         buffer.append(0x0A)
-        copyLineNumbers.append(lineNumber)
-        if buffer.count >= Self.chunkSize {
-            self.buffer = buffer
-            buffer = []
-            try flush()
-            swap(&buffer, &self.buffer)
-        }
+        return nil
     }
 
     private func valueError(_ problem: String, column: Int, lineNumber: Int) -> ConduitError {
@@ -298,9 +304,10 @@ package final class PostgresDestination: LoadDestination {
     }
 
     private func flush() throws(ConduitError) {
-        guard !buffer.isEmpty else { return }
+        guard var buffer = copyBuffer.take() else { return }
         let sent = buffer.withUnsafeBufferPointer { connection.putCopyData($0) }
-        buffer.removeAll(keepingCapacity: true)
+        buffer.removeAll()
+        copyBuffer = consume buffer
         if !sent {
             // The server refused the COPY already; its error says why and where.
             try endCopy()
@@ -406,7 +413,7 @@ package final class PostgresDestination: LoadDestination {
         mergePending = false
         if inCopy {
             inCopy = false
-            buffer.removeAll(keepingCapacity: true)
+            copyBuffer?.removeAll()
             try? connection.abortCopy()
         }
         // Without an open transaction the server warns "there is no transaction in progress": nothing to report.

@@ -29,39 +29,58 @@ enum PostgresLoadEncoder {
 
     /// Appends `bytes` with COPY text escaping: backslash, tab, newline and carriage return.
     @inline(__always)
-    static func appendEscaped(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+    static func appendEscaped<Output: ByteSink & ~Copyable>(_ bytes: UnsafeBufferPointer<UInt8>, to output: inout Output) {
         var runStart = 0
         var index = 0
         let count = bytes.count
         while index < count {
+            if index + 8 <= count, let base = bytes.baseAddress {
+                // Eight bytes at a time to the next control character or backslash (the lowest flag is exact).
+                let flags = copyEscapeFlags(UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)))
+                index += flags.trailingZeroBitCount >> 3
+                if flags == 0 { continue }
+            }
             let byte = bytes[index]
             if byte == UInt8(ascii: "\\") || byte == 0x09 || byte == 0x0A || byte == 0x0D {
-                if index > runStart { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
-                output.append(UInt8(ascii: "\\"))
+                if index > runStart { output.appendBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+                output.appendByte(UInt8(ascii: "\\"))
                 switch byte {
-                case 0x09: output.append(UInt8(ascii: "t"))
-                case 0x0A: output.append(UInt8(ascii: "n"))
-                case 0x0D: output.append(UInt8(ascii: "r"))
-                default: output.append(UInt8(ascii: "\\"))
+                case 0x09: output.appendByte(UInt8(ascii: "t"))
+                case 0x0A: output.appendByte(UInt8(ascii: "n"))
+                case 0x0D: output.appendByte(UInt8(ascii: "r"))
+                default: output.appendByte(UInt8(ascii: "\\"))
                 }
                 runStart = index + 1
             }
             index += 1
         }
-        if count > runStart { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count])) }
+        if count > runStart { output.appendBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<count])) }
+    }
+
+    /// The high bit of each byte of `word` (read little-endian) that may need a COPY escape: a
+    /// backslash or any control character (a superset of tab, newline and carriage return;
+    /// the byte loop decides). Zero means none; the lowest flag is exact.
+    @inline(__always)
+    static func copyEscapeFlags(_ word: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let backslashes = word ^ (ones &* 0x5C)
+        let flags = ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word)
+        return flags & 0x8080_8080_8080_8080
     }
 
     /// Appends one member's value as a COPY field for a column taking `encoding`. Returns a
     /// reason when the value cannot go into such a column (a string that is not base64 for bytea).
     @inline(__always)
-    static func append(_ value: JSONRow.Value, of row: JSONRow, as encoding: Encoding, to output: inout [UInt8]) -> String? {
+    static func append<Output: ByteSink & ~Copyable>(
+        _ value: JSONRow.Value, of row: JSONRow, as encoding: Encoding, to output: inout Output
+    ) -> String? {
         switch value {
         case .null:
-            output.append(contentsOf: "\\N".utf8)
+            output.appendLiteral("\\N")
         case .bool(let flag):
-            output.append(contentsOf: (flag ? "true" : "false").utf8)
+            output.appendLiteral(flag ? "true" : "false")
         case .number(let range):
-            output.append(contentsOf: row.lineBytes(range))
+            output.appendBytes(row.lineBytes(range))
         case .string(let bytes):
             switch encoding {
             case .bytea:
@@ -72,7 +91,13 @@ enum PostgresLoadEncoder {
                 row.withBytes(bytes) { JSONEscaping.appendQuoted(bytes: $0, to: &quoted) }
                 quoted.withUnsafeBufferPointer { appendEscaped($0, to: &output) }
             default:
-                row.withBytes(bytes) { appendEscaped($0, to: &output) }
+                if case .line(let range) = bytes {
+                    // A string with no JSON escape holds no control character and no backslash:
+                    // nothing for COPY to escape either.
+                    output.appendBytes(row.lineBytes(range))
+                } else {
+                    row.withBytes(bytes) { appendEscaped($0, to: &output) }
+                }
             }
         case .container(let range):
             if encoding.isArray {
@@ -91,12 +116,14 @@ enum PostgresLoadEncoder {
     }
 
     /// base64 text → `\\x…` hex (COPY-escaped bytea input).
-    private static func appendBytea(_ base64: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) -> String? {
+    private static func appendBytea<Output: ByteSink & ~Copyable>(
+        _ base64: UnsafeBufferPointer<UInt8>, to output: inout Output
+    ) -> String? {
         guard let decoded = Base64.decode(base64) else { return "expected base64 for a bytea column" }
-        output.append(contentsOf: "\\\\x".utf8)
+        output.appendLiteral("\\\\x")
         for byte in decoded {
-            output.append(hexDigits[Int(byte >> 4)])
-            output.append(hexDigits[Int(byte & 0x0F)])
+            output.appendByte(hexDigits[Int(byte >> 4)])
+            output.appendByte(hexDigits[Int(byte & 0x0F)])
         }
         return nil
     }

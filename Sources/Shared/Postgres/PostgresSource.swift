@@ -277,7 +277,7 @@ package final class PostgresSource: Source {
                         if let text {
                             PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
                         } else {
-                            PostgresTextEncoder.appendASCII("null", to: &buffer)
+                            buffer.append("null")
                         }
                     }
                 }

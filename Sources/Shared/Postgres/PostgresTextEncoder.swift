@@ -41,30 +41,24 @@ enum PostgresTextEncoder {
         }
     }
 
-    /// Appends a literal's bytes in one copy (a String's UTF8View is appended a byte at a time).
-    @inline(__always)
-    static func appendASCII(_ literal: StaticString, to output: inout [UInt8]) {
-        output.append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
-    }
-
     /// Appends the JSON for one non-NULL value's text.
-    static func append(_ text: UnsafeBufferPointer<UInt8>, style: Style, to output: inout [UInt8]) {
+    static func append<Output: ByteSink & ~Copyable>(_ text: UnsafeBufferPointer<UInt8>, style: Style, to output: inout Output) {
         switch style {
         case .verbatimNumber:
-            output.append(contentsOf: text)
+            output.appendBytes(text)
         case .decimalNumber:
             if let first = text.first,
                 first == UInt8(ascii: "N") || first == UInt8(ascii: "I")
                     || (first == UInt8(ascii: "-") && text.count > 1 && text[1] == UInt8(ascii: "I"))
             {
-                JSONEscaping.appendQuoted(bytes: text, to: &output)
+                output.appendJSONString(text)
             } else {
-                output.append(contentsOf: text)
+                output.appendBytes(text)
             }
         case .boolean:
-            appendASCII(text.first == UInt8(ascii: "t") ? "true" : "false", to: &output)
+            output.appendLiteral(text.first == UInt8(ascii: "t") ? "true" : "false")
         case .jsonb:
-            output.append(contentsOf: text)
+            output.appendBytes(text)
         case .json:
             appendCompactJSON(text, to: &output)
         case .timestampUTC:
@@ -74,37 +68,39 @@ enum PostgresTextEncoder {
         case .bytea:
             appendBase64OfHex(text, to: &output)
         case .string:
-            JSONEscaping.appendQuoted(bytes: text, to: &output)
+            output.appendJSONString(text)
         case .array(let element, let delimiter):
             appendArray(text, element: element, delimiter: delimiter, to: &output)
         }
     }
 
     /// `2024-05-01 12:00:00.5+00` → `"2024-05-01T12:00:00.5Z"`; `infinity` and BC dates stay text.
-    static func appendTimestamp(_ text: UnsafeBufferPointer<UInt8>, utc: Bool, to output: inout [UInt8]) {
+    static func appendTimestamp<Output: ByteSink & ~Copyable>(
+        _ text: UnsafeBufferPointer<UInt8>, utc: Bool, to output: inout Output
+    ) {
         let count = text.count
         // Years before Christ ("0044-03-15 12:00:00+00 BC") have no RFC 3339 form: they stay text.
         let beforeChrist =
             count >= 3 && text[count - 1] == UInt8(ascii: "C") && text[count - 2] == UInt8(ascii: "B")
             && text[count - 3] == 0x20
         guard count >= 19, text[10] == UInt8(ascii: " "), text[4] == UInt8(ascii: "-"), !beforeChrist else {
-            JSONEscaping.appendQuoted(bytes: text, to: &output)
+            output.appendJSONString(text)
             return
         }
-        output.append(UInt8(ascii: "\""))
+        output.appendByte(UInt8(ascii: "\""))
         var end = count
         if utc, count >= 3, text[count - 3] == UInt8(ascii: "+"), text[count - 2] == 0x30, text[count - 1] == 0x30 {
             end = count - 3
         }
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: text[0..<10]))
-        output.append(UInt8(ascii: "T"))
-        output.append(contentsOf: UnsafeBufferPointer(rebasing: text[11..<end]))
-        if end != count { output.append(UInt8(ascii: "Z")) }
-        output.append(UInt8(ascii: "\""))
+        output.appendBytes(UnsafeBufferPointer(rebasing: text[0..<10]))
+        output.appendByte(UInt8(ascii: "T"))
+        output.appendBytes(UnsafeBufferPointer(rebasing: text[11..<end]))
+        if end != count { output.appendByte(UInt8(ascii: "Z")) }
+        output.appendByte(UInt8(ascii: "\""))
     }
 
     /// Drops whitespace outside strings, so a `json` value fits on one line.
-    static func appendCompactJSON(_ text: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+    static func appendCompactJSON<Output: ByteSink & ~Copyable>(_ text: UnsafeBufferPointer<UInt8>, to output: inout Output) {
         var inString = false
         var escaped = false
         for byte in text {
@@ -116,12 +112,12 @@ enum PostgresTextEncoder {
                 } else if byte == UInt8(ascii: "\"") {
                     inString = false
                 }
-                output.append(byte)
+                output.appendByte(byte)
             } else if byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 {
                 continue
             } else {
                 if byte == UInt8(ascii: "\"") { inString = true }
-                output.append(byte)
+                output.appendByte(byte)
             }
         }
     }
@@ -137,7 +133,7 @@ enum PostgresTextEncoder {
     }
 
     /// bytea's hex output (`\x` then two digits a byte) as a base64 JSON string.
-    static func appendBase64OfHex(_ text: UnsafeBufferPointer<UInt8>, to output: inout [UInt8]) {
+    static func appendBase64OfHex<Output: ByteSink & ~Copyable>(_ text: UnsafeBufferPointer<UInt8>, to output: inout Output) {
         let start = text.count >= 2 && text[0] == UInt8(ascii: "\\") && text[1] == UInt8(ascii: "x") ? 2 : 0
         let bytes = stride(from: start, to: text.count - 1, by: 2).lazy.map { hexValue(text[$0]) << 4 | hexValue(text[$0 + 1]) }
         Base64.appendQuoted(bytes, to: &output)
@@ -147,8 +143,8 @@ enum PostgresTextEncoder {
     /// each element mapped by its type; elements are separated by `delimiter` (`;` in a `box[]`).
     /// Iterative: braces open and close JSON arrays; a quoted element is unescaped and then mapped,
     /// so an element that is itself an array literal (a domain over an array) nests.
-    static func appendArray(
-        _ text: UnsafeBufferPointer<UInt8>, element: Style, delimiter: UInt8 = UInt8(ascii: ","), to output: inout [UInt8]
+    static func appendArray<Output: ByteSink & ~Copyable>(
+        _ text: UnsafeBufferPointer<UInt8>, element: Style, delimiter: UInt8 = UInt8(ascii: ","), to output: inout Output
     ) {
         var index = 0
         let count = text.count
@@ -167,12 +163,12 @@ enum PostgresTextEncoder {
             }
             switch byte {
             case UInt8(ascii: "{"):
-                if needsComma { output.append(UInt8(ascii: ",")) }
-                output.append(UInt8(ascii: "["))
+                if needsComma { output.appendByte(UInt8(ascii: ",")) }
+                output.appendByte(UInt8(ascii: "["))
                 needsComma = false
                 index += 1
             case UInt8(ascii: "}"):
-                output.append(UInt8(ascii: "]"))
+                output.appendByte(UInt8(ascii: "]"))
                 needsComma = true
                 index += 1
             case 0x20:
@@ -187,16 +183,16 @@ enum PostgresTextEncoder {
                     index += 1
                 }
                 index += 1
-                if needsComma { output.append(UInt8(ascii: ",")) }
+                if needsComma { output.appendByte(UInt8(ascii: ",")) }
                 scratch.withUnsafeBufferPointer { append($0, style: element, to: &output) }
                 needsComma = true
             default:
                 let start = index
                 while index < count, text[index] != delimiter, text[index] != UInt8(ascii: "}") { index += 1 }
                 let item = UnsafeBufferPointer(rebasing: text[start..<index])
-                if needsComma { output.append(UInt8(ascii: ",")) }
+                if needsComma { output.appendByte(UInt8(ascii: ",")) }
                 if item.count == 4, item.elementsEqual("NULL".utf8) {
-                    output.append(contentsOf: "null".utf8)
+                    output.appendLiteral("null")
                 } else {
                     append(item, style: element, to: &output)
                 }

@@ -157,47 +157,49 @@ final class SQLiteStatement {
     /// shortest text that round-trips; NaN and infinities as strings), text as a string, blobs
     /// base64. A BOOLEAN column's 0 and 1 become `false` and `true`; a JSON column's text that
     /// parses as JSON is embedded as that value.
-    func appendJSON(column: Int, declared kind: ColumnKind?, to output: inout [UInt8]) {
+    func appendJSON(column: Int, declared kind: ColumnKind?, to output: inout ByteBuffer) {
         let index = Int32(column)
         switch sqlite3_column_type(handle, index) {
         case SQLITE_INTEGER:
             let value = sqlite3_column_int64(handle, index)
             if kind == .boolean && (value == 0 || value == 1) {
-                output.append(contentsOf: (value == 1 ? "true" : "false").utf8)
+                output.append(value == 1 ? "true" : "false")
             } else {
-                output.append(contentsOf: String(value).utf8)
+                output.appendDecimal(value)
             }
         case SQLITE_FLOAT:
             let value = sqlite3_column_double(handle, index)
             if value.isNaN {
-                output.append(contentsOf: "\"NaN\"".utf8)
+                output.append("\"NaN\"")
             } else if value.isInfinite {
-                output.append(contentsOf: (value < 0 ? "\"-Infinity\"" : "\"Infinity\"").utf8)
+                output.append(value < 0 ? "\"-Infinity\"" : "\"Infinity\"")
             } else {
-                output.append(contentsOf: value.description.utf8)
+                output.append(contentsOf: Array(value.description.utf8))
             }
         case SQLITE_TEXT:
             // SQLite's documented order: the pointer first, then its size (which may convert the value).
             guard let text = sqlite3_column_text(handle, index) else {
-                output.append(contentsOf: "\"\"".utf8)
+                output.append("\"\"")
                 return
             }
             let count = Int(sqlite3_column_bytes(handle, index))
             let bytes = UnsafeBufferPointer(start: text, count: count)
             if kind == .json || kind == .jsonb || kind?.isArray == true, let value = try? JSONParser.parse(bytes) {
-                value.appendSerialized(to: &output)
+                var serialized: [UInt8] = []
+                value.appendSerialized(to: &serialized)
+                output.append(contentsOf: serialized)
             } else {
                 JSONEscaping.appendQuoted(bytes: bytes, to: &output)
             }
         case SQLITE_BLOB:
             guard let blob = sqlite3_column_blob(handle, index) else {
-                output.append(contentsOf: "\"\"".utf8)  // SQLite returns NULL for an empty blob
+                output.append("\"\"")  // SQLite returns NULL for an empty blob
                 return
             }
             let count = Int(sqlite3_column_bytes(handle, index))
             Base64.appendQuoted(UnsafeRawBufferPointer(start: blob, count: count), to: &output)
         default:
-            output.append(contentsOf: "null".utf8)
+            output.append("null")
         }
     }
 }

@@ -59,8 +59,7 @@ package final class GroupSafeOutput {
 
     /// The extractors' flush, when their buffer is full: everything when groups are not held,
     /// else every complete value group, keeping the open one (in the buffer, or spilled).
-    @usableFromInline
-    package func flush(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+    package func flush(_ bytes: inout ByteBuffer, groups: inout ValueGroupTracker?) throws(ConduitError) {
         if let bound = groups?.upperBound { valueBound = bound }
         if let progress {
             let start = min(bytesCounted, bytes.count)
@@ -83,15 +82,15 @@ package final class GroupSafeOutput {
         }
         if bytes.count > held.memoryLimit / 2 || !held.isEmpty {
             // The open group alone fills the buffer: hold it aside so memory stays bounded.
-            try bytes.withBytes { (raw) throws(ConduitError) in try held.append(raw) }
-            bytes.removeAll(keepingCapacity: true)
+            try bytes.withUnsafeBytes { (raw) throws(ConduitError) in try held.append(raw) }
+            bytes.removeAll()
             tracker.removedPrefix(Int.max)
         }
         groups = tracker
     }
 
     /// At the end of the query's rows: the open group is complete, so everything is written.
-    package func finish(_ bytes: inout [UInt8], groups: inout ValueGroupTracker?) throws(ConduitError) {
+    package func finish(_ bytes: inout ByteBuffer, groups: inout ValueGroupTracker?) throws(ConduitError) {
         if let bound = groups?.upperBound { valueBound = bound }
         try writeHeldThenPrefix(&bytes, upTo: bytes.count, final: true)
         groups?.completedGroupsWritten()
@@ -124,7 +123,7 @@ package final class GroupSafeOutput {
     /// After a failure: writes the complete groups and drops the open one, which may be partial.
     /// Errors writing are ignored: the run has failed already, and a reader that sees less
     /// reads it again next time.
-    package func abandon(_ bytes: inout [UInt8], groups: ValueGroupTracker?) {
+    package func abandon(_ bytes: inout ByteBuffer, groups: ValueGroupTracker?) {
         if let bound = groups?.upperBound { valueBound = bound }
         if !holdsValueGroups || groups == nil {
             try? writeAll(&bytes)
@@ -137,29 +136,29 @@ package final class GroupSafeOutput {
 
     /// Writes `bytes` and empties it (keeping its capacity); a closed reader (EPIPE) or a full
     /// disk is an I/O error.
-    private func writeAll(_ bytes: inout [UInt8]) throws(ConduitError) {
+    private func writeAll(_ bytes: inout ByteBuffer) throws(ConduitError) {
         guard !bytes.isEmpty else { return }
         try announceFirstWrite()
         if isPipe { bytes.withUnsafeBytes { digest.update($0) } }
-        do {
-            try FileIO.writeAll(bytes, to: fd)
+        do throws(SystemCallError) {
+            try bytes.withUnsafeBytes { (raw) throws(SystemCallError) in try FileIO.writeAll(raw, to: fd) }
         } catch {
             throw Self.writeError(error)
         }
         bytesWritten += bytes.count
-        bytes.removeAll(keepingCapacity: true)
+        bytes.removeAll()
     }
 
     /// Writes the held bytes, then `bytes[..<end]`, group-safely; removes them from `bytes`.
-    private func writeHeldThenPrefix(_ bytes: inout [UInt8], upTo end: Int, final: Bool) throws(ConduitError) {
+    private func writeHeldThenPrefix(_ bytes: inout ByteBuffer, upTo end: Int, final: Bool) throws(ConduitError) {
         if !held.isEmpty {
             try held.drain { (piece) throws(ConduitError) in try writeGroupSafe(piece, final: false) }
         }
         guard end > 0 || carried != nil else { return }
-        try bytes.withBytes { (raw) throws(ConduitError) in
+        try bytes.withUnsafeBytes { (raw) throws(ConduitError) in
             try writeGroupSafe(UnsafeRawBufferPointer(rebasing: raw[0..<end]), final: final)
         }
-        bytes.removeSubrange(0..<end)
+        bytes.removePrefix(end)
     }
 
     /// Runs ``beforeFirstWrite`` the first time, and never again.
@@ -239,7 +238,7 @@ package struct ValueGroupTracker {
     @inline(__always)
     @usableFromInline
     package mutating func rowAppended(at rowStart: Int, value valueBytes: UnsafeBufferPointer<UInt8>) {
-        if hasValue && valueBytes.elementsEqual(value) { return }
+        if hasValue && value.withUnsafeBufferPointer({ SystemCall.sameBytes($0, valueBytes) }) { return }
         value.removeAll(keepingCapacity: true)
         value.append(contentsOf: valueBytes)
         if tracksMaximum, let current = lastValue, maximum.map({ current.compare(to: $0) == .descending }) ?? true {

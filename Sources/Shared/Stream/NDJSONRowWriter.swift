@@ -7,7 +7,7 @@ package import Core
 ///
 /// Keep it in a local variable: a struct's buffer is appended to without the dynamic
 /// exclusivity check that a class's stored property pays on every access.
-package struct NDJSONRowWriter {
+package struct NDJSONRowWriter: ~Copyable {
     @usableFromInline let output: GroupSafeOutput
     /// Each column's `"name":`, escaped once, one after another (one array: appending a key
     /// costs no reference count); `keyEnds[n]` is where column n's ends.
@@ -17,7 +17,7 @@ package struct NDJSONRowWriter {
     @usableFromInline let groupColumn: Int?
     /// ``GroupSafeOutput/flushThreshold``: the buffer's size when it is handed over.
     @usableFromInline let flushThreshold: Int
-    @usableFromInline var buffer: [UInt8] = []
+    @usableFromInline var buffer: ByteBuffer
     @usableFromInline var groups: ValueGroupTracker?
     @usableFromInline var rowCount = 0
 
@@ -37,26 +37,27 @@ package struct NDJSONRowWriter {
         groupColumn = incrementalColumn.flatMap { name in columnNames.firstIndex(of: name) }
         groups = groupColumn.map { _ in ValueGroupTracker(tracksMaximum: !output.holdsValueGroups) }
         flushThreshold = GroupSafeOutput.flushThreshold
-        buffer.reserveCapacity(flushThreshold + 64 * 1024)
+        buffer = ByteBuffer(capacity: flushThreshold + 64 * 1024)
     }
 
     /// Appends one row, calling `appendValue(column, &buffer)` for each column in order to append
     /// its value as JSON text, and hands the buffer to the output once it is full.
-    @inlinable
-    package mutating func writeRow(_ appendValue: (_ column: Int, _ buffer: inout [UInt8]) -> Void) throws(ConduitError) {
+    package mutating func writeRow(_ appendValue: (_ column: Int, _ buffer: inout ByteBuffer) -> Void) throws(ConduitError) {
         let rowStart = buffer.count
         var valueRange = 0..<0
         buffer.append(UInt8(ascii: "{"))
         keyBytes.withUnsafeBufferPointer { keys in
-            var keyStart = 0
-            for column in 0..<keyEnds.count {
-                if column > 0 { buffer.append(UInt8(ascii: ",")) }
-                let keyEnd = keyEnds[column]
-                buffer.append(contentsOf: UnsafeBufferPointer(rebasing: keys[keyStart..<keyEnd]))
-                keyStart = keyEnd
-                let valueStart = buffer.count
-                appendValue(column, &buffer)
-                if column == groupColumn { valueRange = valueStart..<buffer.count }
+            keyEnds.withUnsafeBufferPointer { keyEnds in
+                var keyStart = 0
+                for column in 0..<keyEnds.count {
+                    if column > 0 { buffer.append(UInt8(ascii: ",")) }
+                    let keyEnd = keyEnds[column]
+                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: keys[keyStart..<keyEnd]))
+                    keyStart = keyEnd
+                    let valueStart = buffer.count
+                    appendValue(column, &buffer)
+                    if column == groupColumn { valueRange = valueStart..<buffer.count }
+                }
             }
         }
         buffer.append(UInt8(ascii: "}"))

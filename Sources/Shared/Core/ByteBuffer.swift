@@ -1,0 +1,183 @@
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
+
+/// A growable run of bytes that owns its memory: the output buffer of the row encoders (NDJSON
+/// rows in `conduit-extract`, COPY text in `conduit-load`), which append a few bytes at a time,
+/// millions of times a run.
+///
+/// An `[UInt8]` pays on every append for a uniqueness check and a call into the generic
+/// `append(contentsOf:)`; here an append is a capacity check and a copy, inlined. The type is
+/// noncopyable, so the memory has one owner and is freed in `deinit`.
+@frozen
+public struct ByteBuffer: ~Copyable {
+    @usableFromInline var base: UnsafeMutablePointer<UInt8>
+    @usableFromInline var capacity: Int
+    @usableFromInline var used = 0
+    /// Bytes appended and not removed.
+    public var count: Int { used }
+
+    /// An empty buffer with room for `capacity` bytes before it first grows.
+    package init(capacity: Int = 4096) {
+        self.capacity = max(capacity, 16)
+        base = UnsafeMutablePointer<UInt8>.allocate(capacity: self.capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    package var isEmpty: Bool { count == 0 }
+
+    /// Appends one byte.
+    @inlinable @inline(__always)
+    public mutating func append(_ byte: UInt8) {
+        if used == capacity { grow(toHold: used + 1) }
+        base[used] = byte
+        used += 1
+    }
+
+    /// Appends `bytes`.
+    @inlinable @inline(__always)
+    public mutating func append(contentsOf bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        if capacity - used < bytes.count { grow(toHold: used + bytes.count) }
+        (base + used).update(from: source, count: bytes.count)
+        used += bytes.count
+    }
+
+    /// Appends `bytes`.
+    package mutating func append(contentsOf bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { append(contentsOf: $0) }
+    }
+
+    /// Appends a literal's bytes.
+    @inlinable @inline(__always)
+    public mutating func append(_ literal: StaticString) {
+        append(contentsOf: UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+
+    /// At least doubles the capacity, to hold `needed` bytes.
+    @usableFromInline
+    mutating func grow(toHold needed: Int) {
+        let newCapacity = max(needed, capacity * 2)
+        let newBase = UnsafeMutablePointer<UInt8>.allocate(capacity: newCapacity)
+        newBase.update(from: base, count: count)
+        base.deallocate()
+        base = newBase
+        capacity = newCapacity
+    }
+
+    /// Makes room for `extra` more bytes without growing again.
+    package mutating func reserve(_ extra: Int) {
+        if capacity - count < extra { grow(toHold: count + extra) }
+    }
+
+    /// Forgets every byte from `offset` on (`offset` ≤ ``count``).
+    package mutating func removeSuffix(from offset: Int) {
+        precondition(offset >= 0 && offset <= count, "ByteBuffer.removeSuffix beyond the bytes")
+        used = offset
+    }
+
+    /// Removes the first `prefix` bytes, moving the rest to the start.
+    package mutating func removePrefix(_ prefix: Int) {
+        precondition(prefix >= 0 && prefix <= count, "ByteBuffer.removePrefix beyond the bytes")
+        if prefix < count { base.update(from: base + prefix, count: count - prefix) }
+        used -= prefix
+    }
+
+    /// Forgets every byte, keeping the memory.
+    package mutating func removeAll() {
+        used = 0
+    }
+
+    /// Calls `body` with the bytes; they are valid only during the call.
+    @inlinable
+    public func withUnsafeBufferPointer<Result, Failure: Error>(
+        _ body: (UnsafeBufferPointer<UInt8>) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try body(UnsafeBufferPointer(start: base, count: count))
+    }
+
+    /// Calls `body` with the bytes; they are valid only during the call.
+    @inlinable
+    public func withUnsafeBytes<Result, Failure: Error>(
+        _ body: (UnsafeRawBufferPointer) throws(Failure) -> Result
+    ) throws(Failure) -> Result {
+        try body(UnsafeRawBufferPointer(start: base, count: count))
+    }
+
+    /// A copy of the bytes (tests, messages).
+    package var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
+
+    /// The byte at `index` (< ``count``).
+    package subscript(index: Int) -> UInt8 {
+        precondition(index >= 0 && index < count, "ByteBuffer index out of range")
+        return base[index]
+    }
+}
+
+@available(*, unavailable)
+extension ByteBuffer: Sendable {}
+
+/// Where the byte encoders write: a ``ByteBuffer`` on the hot paths, an `[UInt8]` elsewhere.
+/// Encoders generic over it are specialized for each, so neither pays for the other.
+public protocol ByteSink: ~Copyable {
+    mutating func appendByte(_ byte: UInt8)
+    mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>)
+    /// Appends UTF-8 `bytes` as a quoted JSON string (``JSONEscaping``).
+    mutating func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>)
+}
+
+extension ByteSink where Self: ~Copyable {
+    /// Appends a literal's bytes in one copy.
+    @inlinable @inline(__always)
+    public mutating func appendLiteral(_ literal: StaticString) {
+        appendBytes(UnsafeBufferPointer(start: literal.utf8Start, count: literal.utf8CodeUnitCount))
+    }
+}
+
+extension ByteSink where Self: ~Copyable {
+    /// Appends an integer's decimal digits, without a String.
+    package mutating func appendDecimal(_ value: Int64) {
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var magnitude = value.magnitude
+            var start = raw.count
+            repeat {
+                start -= 1
+                raw[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            if value < 0 {
+                start -= 1
+                raw[start] = UInt8(ascii: "-")
+            }
+            appendBytes(UnsafeBufferPointer(rebasing: raw.assumingMemoryBound(to: UInt8.self)[start...]))
+        }
+    }
+}
+
+extension ByteBuffer: ByteSink {
+    @inlinable @inline(__always)
+    public mutating func appendByte(_ byte: UInt8) { append(byte) }
+
+    @inlinable @inline(__always)
+    public mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) { append(contentsOf: bytes) }
+
+    public mutating func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>) {
+        JSONEscaping.appendQuoted(bytes: bytes, to: &self)
+    }
+}
+
+extension Array: ByteSink where Element == UInt8 {
+    @inlinable @inline(__always)
+    public mutating func appendByte(_ byte: UInt8) { append(byte) }
+
+    @inlinable @inline(__always)
+    public mutating func appendBytes(_ bytes: UnsafeBufferPointer<UInt8>) { append(contentsOf: bytes) }
+
+    public mutating func appendJSONString(_ bytes: UnsafeBufferPointer<UInt8>) {
+        JSONEscaping.appendQuoted(bytes: bytes, to: &self)
+    }
+}
