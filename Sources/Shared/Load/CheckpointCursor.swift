@@ -109,8 +109,7 @@ struct CheckpointCursor {
     /// `currentValue`; returns whether it is a string.
     private mutating func captureValue(of row: JSONRow, lineNumber: Int) throws(ConduitError) -> Bool {
         var found: JSONRow.Value?
-        for member in row.members where row.withBytes(member.key, { plan.columnBytes.withUnsafeBufferPointer($0.elementsEqual) })
-        {
+        for member in row.members where row.bytes(member.key, equal: plan.columnBytes) {
             found = member.value
         }
         currentValue.removeAll(keepingCapacity: true)
@@ -134,6 +133,15 @@ struct CheckpointCursor {
     private func sameValue() -> Bool {
         guard !lastValue.isEmpty else { return true }
         if currentIsString == lastValueIsString && currentValue == lastValue { return true }
+        // The usual shapes (plain integers, timestamps written alike) compare as bytes.
+        let fast = currentValue.withUnsafeBufferPointer { current in
+            lastValue.withUnsafeBufferPointer { last in
+                CursorText.byteOrder(
+                    current, last, areStrings: currentIsString && lastValueIsString,
+                    areNumbers: !currentIsString && !lastValueIsString)
+            }
+        }
+        if let fast { return fast == .equal }
         return Self.value(currentValue, isString: currentIsString).compare(to: Self.value(lastValue, isString: lastValueIsString))
             == .equal
     }

@@ -17,6 +17,8 @@ struct LoadSession {
     private let mergeKey: [[UInt8]]
 
     private var cursor: CheckpointCursor?
+    /// `cursor != nil`, kept apart: testing the optional copied the cursor on every row.
+    private let hasCursor: Bool
     private var shape: TableShape
     private var row = JSONRow()
     private(set) var warnings: [String] = []
@@ -38,6 +40,7 @@ struct LoadSession {
         self.endOfStreamFD = endOfStreamFD
         mergeKey = merge ? primaryKey.map { Array($0.utf8) } : []
         cursor = checkpoints.map { CheckpointCursor(plan: $0, skipsCovered: !resumesByKey) }
+        hasCursor = checkpoints != nil
         shape = TableShape(describeSource: describeSource, primaryKey: primaryKey, evolution: evolution)
     }
 
@@ -76,7 +79,7 @@ struct LoadSession {
             throw .badInput("line \(lineNumber): an empty object before any row with keys: no column to load it into")
         }
         if !mergeKey.isEmpty { try checkMergeKey(lineNumber: lineNumber) }
-        if cursor != nil {
+        if hasCursor {
             switch try cursor?.admit(row, lineNumber: lineNumber) {
             case .skip?: return
             case .load(let startsNewGroup)?:

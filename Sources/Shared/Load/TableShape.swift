@@ -48,10 +48,7 @@ struct TableShape {
         var sameAsPrevious = members.count == previousKeys.count
         for (index, member) in members.enumerated() {
             if sameAsPrevious {
-                let matches = row.withBytes(member.key) { key in
-                    previousKeys[index].withUnsafeBufferPointer { previous in SystemCall.sameBytes(previous, key) }
-                }
-                if matches {
+                if row.bytes(member.key, equal: previousKeys[index]) {
                     positions.append(previousPositions[index])
                     continue
                 }

@@ -121,7 +121,7 @@ package struct IncrementalTracker: Sendable {
 /// An incremental value as the stream spelled it: its bytes (a string's decoded), and whether it
 /// was a JSON string. Comparing two of the usual shapes — plain integers, or timestamps written
 /// alike — needs no ``StateValue``; every other pair is compared as ``StateValue``s.
-struct CursorText: Sendable {
+package struct CursorText: Sendable {
     var bytes: [UInt8]
     var isString: Bool
 
@@ -146,7 +146,7 @@ struct CursorText: Sendable {
     /// leading zero, no fraction), or two timestamps of one shape (`YYYY-MM-DD[T ]HH:MM:SS[.f…][Z]`,
     /// the same separators and length, with fields that never roll over), where the text's
     /// order is the time's. Nil for every other pair.
-    static func byteOrder(
+    package static func byteOrder(
         _ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>, areStrings: Bool, areNumbers: Bool
     ) -> Ordering? {
         if areNumbers {

@@ -155,6 +155,27 @@ package struct JSONRow {
         }
     }
 
+    /// Whether a key or string value's bytes are `other`: the loaders' per-key check, with no
+    /// closure and no call for the short keys rows have.
+    package func bytes(_ bytes: Bytes, equal other: [UInt8]) -> Bool {
+        other.withUnsafeBufferPointer { other in
+            let mine: UnsafeBufferPointer<UInt8>
+            switch bytes {
+            case .line(let range): mine = UnsafeBufferPointer(rebasing: line[range])
+            case .decoded(let range):
+                return decoded.withUnsafeBufferPointer { Self.same(UnsafeBufferPointer(rebasing: $0[range]), other) }
+            }
+            return Self.same(mine, other)
+        }
+    }
+
+    @inline(__always)
+    private static func same(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard left.count == right.count else { return false }
+        for index in 0..<left.count where left[index] != right[index] { return false }
+        return true
+    }
+
     /// A key or string value as a String (for messages and new columns, not the hot path).
     package func string(_ bytes: Bytes) -> String {
         withBytes(bytes) { String(decoding: $0, as: UTF8.self) }
