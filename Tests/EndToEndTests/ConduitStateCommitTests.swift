@@ -94,6 +94,36 @@ import Testing
         #expect(try box.read(".conduit_state.json") == "{\"users\": 0}\n")
     }
 
+    /// In front of `conduit-load` the commit reads each line's framing and cursor value only and
+    /// leaves full validation to the loader: a line that is not valid JSON deep inside (bad
+    /// UTF-8, a broken literal or number, a control character in a string) still fails the run
+    /// with 65 naming its line, the batch holding it rolls back and the state does not move.
+    /// In front of any other loader the commit refuses such a line itself.
+    @Test(arguments: [
+        #"printf '{"id":4,"name":"\377"}\n'"#, #"printf '{"id":4,"name":tru}\n'"#, #"printf '{"id":4,"x":1.2.3}\n'"#,
+        #"printf '{"id":4,"name":"a\001b"}\n'"#, #"printf '{"id":4,}\n'"#, #"printf '{"id":4,"a":[1,}\n'"#,
+    ])
+    func invalidLineFailsTheRunWhoeverRefusesIt(badLine: String) throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        try box.write("{\"users\": 0}\n", to: ".conduit_state.json")
+        let stream =
+            #"{ printf '{"id":1,"name":"a"}\n{"id":2,"name":"b"}\n{"id":3,"name":"c"}\n'; "# + badLine
+            + #"; printf '{"id":5,"name":"e"}\n'; } > in.ndjson"#
+        let loaded = try box.run(
+            "\(stream) && conduit-state commit --external users --from 'cat in.ndjson' -- conduit-load --infer-types users")
+        #expect(loaded.status == 65, "\(loaded.stderr)")
+        #expect(loaded.stderr.contains("line 4"), "\(loaded.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\"users\": 0}\n")
+        let rows = try box.run("sqlite3 warehouse.db 'SELECT count(*) FROM users' 2>/dev/null || echo 0").stdout
+        #expect(rows == "0\n", "rows of the failed batch were kept: \(rows)")
+
+        let copied = try box.run("conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson'")
+        #expect(copied.status == 65, "\(copied.stderr)")
+        #expect(copied.stderr.hasPrefix("conduit-state: error: users: line 4: not a JSON object"), "\(copied.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\"users\": 0}\n")
+    }
+
     /// ordered: false accepts a decrease and commits the greatest value.
     @Test func unorderedResourceCommitsTheMaximum() throws {
         let box = try Sandbox()

@@ -222,4 +222,35 @@ import Testing
         #expect(Encoding(.array(.text)) == .array)
         #expect(Encoding(.array(.array(.integer))) == .array)
     }
+
+    /// COPY escaping, eight bytes at a time, against a byte-at-a-time reference: random runs of
+    /// bytes with backslashes, tabs, newlines, carriage returns and other control bytes anywhere.
+    @Test func escapingMatchesTheByteAtATimeReference() {
+        var generator = SplitMix64(seed: 1031)
+        let specials: [UInt8] = [0x5C, 0x09, 0x0A, 0x0D, 0x01, 0x1F, 0x7F, 0x80, 0xFF]
+        for _ in 0..<20_000 {
+            let bytes = (0..<Int.random(in: 0...40, using: &generator)).map { _ in
+                Int.random(in: 0..<6, using: &generator) == 0
+                    ? specials.randomElement(using: &generator) ?? 0 : UInt8.random(in: 0x20...0x7E, using: &generator)
+            }
+            var expected: [UInt8] = []
+            for byte in bytes {
+                switch byte {
+                case 0x5C: expected += [0x5C, 0x5C]
+                case 0x09: expected += [0x5C, UInt8(ascii: "t")]
+                case 0x0A: expected += [0x5C, UInt8(ascii: "n")]
+                case 0x0D: expected += [0x5C, UInt8(ascii: "r")]
+                default: expected.append(byte)
+                }
+            }
+            var array: [UInt8] = []
+            var buffer = ByteBuffer(capacity: 1)
+            bytes.withUnsafeBufferPointer {
+                PostgresLoadEncoder.appendEscaped($0, to: &array)
+                PostgresLoadEncoder.appendEscaped($0, to: &buffer)
+            }
+            #expect(array == expected, "\(bytes)")
+            #expect(buffer.bytes == expected, "\(bytes)")
+        }
+    }
 }

@@ -26,10 +26,17 @@ struct JSONTestSuiteTests {
         let scanned = bytes.withUnsafeBufferPointer { buffer in
             Result { () throws(JSONSyntaxError) in try JSONParser.scanObject(buffer, capturing: Array("a".utf8)) }
         }
+        // The framing-only scan, where it answers, answers as the full scan does.
+        let framed = bytes.withUnsafeBufferPointer { JSONParser.scanObjectStructure($0, capturingText: Array("a".utf8)) }
+        let full = bytes.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONSyntaxError) in try JSONParser.scanObject(buffer, capturingText: Array("a".utf8)) }
+        }
+        if let framed { #expect(framed == (try full.get()), "\(file)") }
         if case .object(let members) = value {
             let expected = members.last { $0.key == "a" }.map { JSONParser.CapturedMember.present($0.value) } ?? .absent
             #expect(try scanned.get() == expected)
         } else {
+            #expect(framed == nil, "\(file) is not an object")
             let error = try #require(throws: JSONSyntaxError.self) { try scanned.get() }
             #expect(error.reason == "expected a JSON object")
         }

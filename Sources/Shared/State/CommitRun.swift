@@ -170,7 +170,9 @@ package struct CommitRun {
     ) throws(ConduitError) -> Pumped {
         let child = processes.child
         let started = MonotonicClock.now
-        var seen = LinesSeen(tracker: IncrementalTracker(column: incrementalColumn, requiresOrder: requiresOrder))
+        var seen = LinesSeen(
+            tracker: IncrementalTracker(
+                column: incrementalColumn, requiresOrder: requiresOrder, loaderValidates: Self.loaderValidatesLines(loader)))
         var progress = ProgressMeter(reporter: reporter, noun: "rows")
         let gate = GroupGate(holdsGroups: keepsGroups, loader: child, memoryLimit: memoryLimit)
         var reader = LineReader(descriptor: input)
@@ -431,6 +433,15 @@ package struct CommitRun {
             break
         }
         summary.report(to: reporter)
+    }
+
+    /// Whether the loader is `conduit-load` itself (its program, by name): it refuses any line
+    /// that is not valid JSON before the batch holding it commits, so the commit need not
+    /// validate each line again. Any other loader (`psql`, a script, `sh -c …`) gets every line
+    /// validated here.
+    static func loaderValidatesLines(_ loader: [String]) -> Bool {
+        guard let program = loader.first else { return false }
+        return program.split(separator: "/", omittingEmptySubsequences: false).last == "conduit-load"
     }
 
     /// Whether `value` is a number whose magnitude is 2^53 or more: where doubles stop holding

@@ -34,10 +34,31 @@ package struct IncrementalTracker: Sendable {
     /// The last row's value, while it is compared (reused, so a row allocates nothing).
     private var current = CursorText(bytes: [], isString: false)
 
-    package init(column: String?, requiresOrder: Bool) {
+    /// Whether the loader validates every line before it commits (``JSONParser/scanObjectStructure(_:capturingText:)``).
+    package let loaderValidates: Bool
+
+    /// `loaderValidates`: the loader refuses any line that is not valid JSON before its batch
+    /// commits (`conduit-load` does), and a refusing loader means no state commit; each line is
+    /// then read for its framing and value only, and validated fully only where that read is
+    /// unsure or the line is refused for another reason (so the refusal names the real fault).
+    package init(column: String?, requiresOrder: Bool, loaderValidates: Bool = false) {
         self.column = column
         self.requiresOrder = requiresOrder
         self.columnBytes = Array((column ?? "").utf8)
+        self.loaderValidates = loaderValidates
+    }
+
+    /// `error`, unless the line is not valid JSON at all: then that, as the full scan words it.
+    private func refusal(
+        _ error: ConduitError, line: UnsafeBufferPointer<UInt8>, lineNumber: Int, checkedFully: Bool
+    ) -> ConduitError {
+        guard !checkedFully else { return error }
+        do {
+            _ = try JSONParser.scanObject(line, capturingText: columnBytes)
+        } catch {
+            return .badInput("line \(lineNumber): not a JSON object: \(error)")
+        }
+        return error
     }
 
     /// Checks one line (without its newline) and tracks its value. `lineNumber` is 1-based and
@@ -45,14 +66,31 @@ package struct IncrementalTracker: Sendable {
     /// row, or its value is greater than every earlier one.
     @discardableResult
     package mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) -> Bool {
-        let captured: JSONParser.CapturedText
-        do {
-            captured = try JSONParser.scanObject(line, capturingText: columnBytes)
-        } catch {
-            throw .badInput("line \(lineNumber): not a JSON object: \(error)")
+        var captured: JSONParser.CapturedText
+        var checkedFully = false
+        if loaderValidates, let framed = JSONParser.scanObjectStructure(line, capturingText: columnBytes) {
+            captured = framed
+        } else {
+            do {
+                captured = try JSONParser.scanObject(line, capturingText: columnBytes)
+            } catch {
+                throw .badInput("line \(lineNumber): not a JSON object: \(error)")
+            }
+            checkedFully = true
         }
         rows += 1
         guard let column else { return false }
+        do throws(ConduitError) {
+            return try track(captured, line: line, lineNumber: lineNumber, column: column)
+        } catch {
+            throw refusal(error, line: line, lineNumber: lineNumber, checkedFully: checkedFully)
+        }
+    }
+
+    /// Tracks the captured value of one line.
+    private mutating func track(
+        _ captured: JSONParser.CapturedText, line: UnsafeBufferPointer<UInt8>, lineNumber: Int, column: String
+    ) throws(ConduitError) -> Bool {
         current.bytes.removeAll(keepingCapacity: true)
         switch captured {
         case .absent:
