@@ -24,6 +24,10 @@ struct TableShape {
     /// bytes is cheaper than a dictionary lookup.
     private var previousKeys: [[UInt8]] = []
     private var previousPositions: [Int] = []
+    /// ``previousKeys`` one after another (`previousKeyEnds[n]`: where key n ends), for the
+    /// whole-row check that needs no reference counting.
+    private var previousKeyBytes: [UInt8] = []
+    private var previousKeyEnds: [Int] = []
 
     init(
         describeSource: (() throws(ConduitError) -> [SourceColumn])?, primaryKey: [String] = [],
@@ -43,6 +47,8 @@ struct TableShape {
 
     /// The target column of each of the row's members, adding columns (and the table) as keys appear.
     mutating func positions(of row: JSONRow, lineNumber: Int, in destination: any LoadDestination) throws(ConduitError) -> [Int] {
+        // The usual row: the previous row's keys, in its order.
+        if row.keys(equal: previousKeyBytes, ends: previousKeyEnds) { return previousPositions }
         positions.removeAll(keepingCapacity: true)
         let members = row.members
         var sameAsPrevious = members.count == previousKeys.count
@@ -64,6 +70,13 @@ struct TableShape {
         if !sameAsPrevious {
             previousKeys = members.map { member in row.withBytes(member.key) { Array($0) } }
             previousPositions = positions
+            previousKeyBytes = previousKeys.flatMap { $0 }
+            previousKeyEnds = []
+            var end = 0
+            for key in previousKeys {
+                end += key.count
+                previousKeyEnds.append(end)
+            }
         }
         return positions
     }

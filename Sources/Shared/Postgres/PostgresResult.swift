@@ -51,8 +51,9 @@ final class PostgresResult {
     /// Calls `body` with the value's text bytes, or nil for NULL; the bytes live only during the call.
     @inline(__always)
     func withValue<T>(row: Int, column: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> T) -> T {
-        if PQgetisnull(handle, Int32(row), Int32(column)) != 0 { return body(nil) }
         let length = Int(PQgetlength(handle, Int32(row), Int32(column)))
+        // A NULL has length 0: only then is it worth asking (a call a value saved).
+        if length == 0 && PQgetisnull(handle, Int32(row), Int32(column)) != 0 { return body(nil) }
         guard let pointer = PQgetvalue(handle, Int32(row), Int32(column)) else {
             return body(UnsafeBufferPointer(start: nil, count: 0))
         }

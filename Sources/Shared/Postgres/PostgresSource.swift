@@ -257,6 +257,7 @@ package final class PostgresSource: Source {
         var batch = try converting { () throws(PostgresError) in try connection.receiveRows(context: context) }
         // Once per query, before the next FETCH is in flight.
         let styles = try valueStyles(of: batch, context: context)
+        let scalars = styles.map(\.scalar)
         writer = NDJSONRowWriter(
             columnNames: (0..<batch.columnCount).map { batch.columnName($0) }, incrementalColumn: incrementalColumn,
             output: output)
@@ -275,7 +276,11 @@ package final class PostgresSource: Source {
                 try writer?.writeRow { column, buffer in
                     batch.withValue(row: row, column: column) { text in
                         if let text {
-                            PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
+                            if let scalar = scalars[column] {
+                                PostgresTextEncoder.append(text, scalar: scalar, to: &buffer)
+                            } else {
+                                PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
+                            }
                         } else {
                             buffer.append("null")
                         }

@@ -22,6 +22,22 @@ enum PostgresTextEncoder {
         /// server writes between elements (the element type's `typdelim`: `,` but for `box`).
         indirect case array(Style, delimiter: UInt8 = UInt8(ascii: ","))
 
+        /// The style as a ``Scalar``; nil for an array.
+        var scalar: Scalar? {
+            switch self {
+            case .verbatimNumber: .verbatimNumber
+            case .decimalNumber: .decimalNumber
+            case .boolean: .boolean
+            case .jsonb: .jsonb
+            case .json: .json
+            case .timestampUTC: .timestampUTC
+            case .timestamp: .timestamp
+            case .bytea: .bytea
+            case .string: .string
+            case .array: nil
+            }
+        }
+
         init(_ type: PostgresDataType) {
             if let element = type.elementType {
                 self = .array(Style(element))
@@ -41,9 +57,26 @@ enum PostgresTextEncoder {
         }
     }
 
+    /// The styles that carry nothing: what the row loop switches on, copied for free (reading a
+    /// ``Style`` out of an array copies its indirect payload's box, a reference count a value).
+    enum Scalar: UInt8, Sendable {
+        case verbatimNumber, decimalNumber, boolean, jsonb, json, timestampUTC, timestamp, bytea, string
+    }
+
     /// Appends the JSON for one non-NULL value's text.
     static func append<Output: ByteSink & ~Copyable>(_ text: UnsafeBufferPointer<UInt8>, style: Style, to output: inout Output) {
-        switch style {
+        if let scalar = style.scalar {
+            append(text, scalar: scalar, to: &output)
+        } else if case .array(let element, let delimiter) = style {
+            appendArray(text, element: element, delimiter: delimiter, to: &output)
+        }
+    }
+
+    /// Appends the JSON for one non-NULL value's text in a style that carries nothing.
+    @inline(__always)
+    static func append<Output: ByteSink & ~Copyable>(_ text: UnsafeBufferPointer<UInt8>, scalar: Scalar, to output: inout Output)
+    {
+        switch scalar {
         case .verbatimNumber:
             output.appendBytes(text)
         case .decimalNumber:
@@ -69,8 +102,6 @@ enum PostgresTextEncoder {
             appendBase64OfHex(text, to: &output)
         case .string:
             output.appendJSONString(text)
-        case .array(let element, let delimiter):
-            appendArray(text, element: element, delimiter: delimiter, to: &output)
         }
     }
 

@@ -169,6 +169,30 @@ package struct JSONRow {
         }
     }
 
+    /// Whether the row's keys are, in order, the keys laid one after another in `flat`
+    /// (`ends[n]`: where key n ends): the loaders' check that a row repeats the previous row's
+    /// columns, in one pass.
+    package func keys(equal flat: [UInt8], ends: [Int]) -> Bool {
+        guard members.count == ends.count, !ends.isEmpty else { return false }
+        return flat.withUnsafeBufferPointer { flat in
+            decoded.withUnsafeBufferPointer { decoded in
+                var start = 0
+                for index in 0..<ends.count {
+                    let end = ends[index]
+                    let expected = UnsafeBufferPointer(rebasing: flat[start..<end])
+                    start = end
+                    let key: UnsafeBufferPointer<UInt8>
+                    switch members[index].key {
+                    case .line(let range): key = UnsafeBufferPointer(rebasing: line[range])
+                    case .decoded(let range): key = UnsafeBufferPointer(rebasing: decoded[range])
+                    }
+                    if !Self.same(key, expected) { return false }
+                }
+                return true
+            }
+        }
+    }
+
     @inline(__always)
     private static func same(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Bool {
         guard left.count == right.count else { return false }
