@@ -586,6 +586,7 @@ struct JSONScanner {
     }
 
     /// Scans a number at `position` and returns the range of its text.
+    @inline(__always)
     private mutating func scanNumber() throws(JSONSyntaxError) -> Range<Int> {
         let start = position
         var index = position
@@ -644,6 +645,7 @@ struct JSONScanner {
     // MARK: Strings
 
     /// Scans a string whose opening quote is at `position`, validating its UTF-8 and escapes.
+    @inline(__always)
     mutating func scanString() throws(JSONSyntaxError) -> StringToken {
         let quote = position
         let start = position + 1
