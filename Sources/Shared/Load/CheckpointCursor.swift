@@ -108,10 +108,7 @@ struct CheckpointCursor {
     /// Copies the row's incremental value (JSON bytes: number text, or the decoded string) into
     /// `currentValue`; returns whether it is a string.
     private mutating func captureValue(of row: JSONRow, lineNumber: Int) throws(ConduitError) -> Bool {
-        var found: JSONRow.Value?
-        for member in row.members where row.bytes(member.key, equal: plan.columnBytes) {
-            found = member.value
-        }
+        let found = row.lastValue(forKey: plan.columnBytes)
         currentValue.removeAll(keepingCapacity: true)
         switch found {
         case .number(let range)?:

@@ -258,9 +258,12 @@ package final class PostgresDestination: LoadDestination {
         let start = buffer.count
         if inOrder {
             // The usual row: every column once, in the table's order; encode straight into the buffer.
+            let line = row.lineBuffer
             for index in 0..<members.count {
                 if index > 0 { buffer.append(0x09) }
-                if let problem = PostgresLoadEncoder.append(members[index].value, of: row, as: encodings[index], to: &buffer) {
+                if let problem = PostgresLoadEncoder.append(
+                    members[index].value, of: row, line: line, as: encodings[index], to: &buffer)
+                {
                     buffer.removeSuffix(from: start)
                     return valueError(problem, column: index, lineNumber: lineNumber)
                 }

@@ -74,13 +74,22 @@ enum PostgresLoadEncoder {
     static func append<Output: ByteSink & ~Copyable>(
         _ value: JSONRow.Value, of row: JSONRow, as encoding: Encoding, to output: inout Output
     ) -> String? {
+        append(value, of: row, line: row.lineBuffer, as: encoding, to: &output)
+    }
+
+    /// ``append(_:of:as:to:)`` with the row's line already in hand (`row.lineBuffer`): the
+    /// loader's loop asks for it once a row, not once a value.
+    @inline(__always)
+    static func append<Output: ByteSink & ~Copyable>(
+        _ value: JSONRow.Value, of row: JSONRow, line: UnsafeBufferPointer<UInt8>, as encoding: Encoding, to output: inout Output
+    ) -> String? {
         switch value {
         case .null:
             output.appendLiteral("\\N")
         case .bool(let flag):
             output.appendLiteral(flag ? "true" : "false")
         case .number(let range):
-            output.appendBytes(row.lineBytes(range))
+            output.appendBytes(UnsafeBufferPointer(rebasing: line[range]))
         case .string(let bytes):
             switch encoding {
             case .bytea:
@@ -94,7 +103,7 @@ enum PostgresLoadEncoder {
                 if case .line(let range) = bytes {
                     // A string with no JSON escape holds no control character and no backslash:
                     // nothing for COPY to escape either.
-                    output.appendBytes(row.lineBytes(range))
+                    output.appendBytes(UnsafeBufferPointer(rebasing: line[range]))
                 } else {
                     row.withBytes(bytes) { appendEscaped($0, to: &output) }
                 }
@@ -109,7 +118,7 @@ enum PostgresLoadEncoder {
                 if let problem = appendArrayLiteral(elements, element: element, to: &literal) { return problem }
                 literal.withUnsafeBufferPointer { appendEscaped($0, to: &output) }
             } else {
-                appendEscaped(row.lineBytes(range), to: &output)
+                appendEscaped(UnsafeBufferPointer(rebasing: line[range]), to: &output)
             }
         }
         return nil

@@ -169,6 +169,27 @@ package struct JSONRow {
         }
     }
 
+    /// The value of the last member whose key is `key` (nil: no such member), in one call.
+    package func lastValue(forKey key: [UInt8]) -> Value? {
+        key.withUnsafeBufferPointer { key in
+            decoded.withUnsafeBufferPointer { decoded in
+                for member in members.reversed() {
+                    let bytes: UnsafeBufferPointer<UInt8>
+                    switch member.key {
+                    case .line(let range): bytes = UnsafeBufferPointer(rebasing: line[range])
+                    case .decoded(let range): bytes = UnsafeBufferPointer(rebasing: decoded[range])
+                    }
+                    if Self.same(bytes, key) { return member.value }
+                }
+                return nil
+            }
+        }
+    }
+
+    /// The scanned line itself, for an encoder that reads many of its ranges (valid until
+    /// ``release()``, like the row).
+    package var lineBuffer: UnsafeBufferPointer<UInt8> { line }
+
     /// Whether the row's keys are, in order, the keys laid one after another in `flat`
     /// (`ends[n]`: where key n ends): the loaders' check that a row repeats the previous row's
     /// columns, in one pass.
