@@ -124,6 +124,31 @@ import Testing
         #expect(try box.read(".conduit_state.json") == "{\"users\": 0}\n")
     }
 
+    /// The same bad lines as the last group of a stream whose end is not confirmed (stdin,
+    /// `--external`): the commit holds that group back and the loader never sees it, so the
+    /// commit validates it before dropping it — the run fails with 65 as it always did, nothing
+    /// loaded, state unchanged (a red-team finding: it had exited 0, committing up to 3).
+    @Test(arguments: [
+        #"printf '{"id":4,"name":"\377"}\n'"#, #"printf '{"id":4,"name":tru}\n'"#, #"printf '{"id":4,"x":1.2.3}\n'"#,
+        #"printf '{"id":4,"name":"a\001b"}\n'"#, #"printf '{"id":4,"name":"\\ud800"}\n'"#, #"printf '\n{"id":4,"a":[1}\n'"#,
+    ])
+    func invalidLineInTheGroupHeldBackFailsTheRun(badLine: String) throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        try box.write("{\"users\": 0}\n", to: ".conduit_state.json")
+        let stream =
+            #"{ printf '{"id":1,"name":"a"}\n{"id":2,"name":"b"}\n{"id":3,"name":"c"}\n'; "# + badLine + "; } > in.ndjson"
+        let result = try box.run(
+            "\(stream) && conduit-state commit --external users -- conduit-load --infer-types users < in.ndjson")
+        #expect(result.status == 65, "\(result.stderr)")
+        #expect(
+            result.stderr.contains("line 4: not a JSON object") || result.stderr.contains("line 5: not a JSON object"),
+            "\(result.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\"users\": 0}\n")
+        let rows = try box.run("sqlite3 warehouse.db 'SELECT count(*) FROM users' 2>/dev/null || echo 0").stdout
+        #expect(rows == "0\n", "rows were kept: \(rows)")
+    }
+
     /// ordered: false accepts a decrease and commits the greatest value.
     @Test func unorderedResourceCommitsTheMaximum() throws {
         let box = try Sandbox()

@@ -74,4 +74,35 @@ import Testing
         #expect(tracker.maximum == nil)
         #expect(throws: ConduitError.self) { try track(["nope"], column: nil) }
     }
+
+    /// In front of a validating loader the tracker reads framing and cursor only, but a cursor
+    /// value the full scan would refuse is refused on its own line, never carried on to be
+    /// blamed on the next one (a red-team finding: `{"id":05}` then `{"id":8}` named line 2).
+    @Test(arguments: ["05", "+5", "5.", ".5", "5e", "-", "1-2", "\"a\\x\""])
+    func invalidCursorIsRefusedOnItsLine(cursor: String) throws {
+        var tracker = IncrementalTracker(column: "id", requiresOrder: true, loaderValidates: true)
+        let error = try #require(throws: ConduitError.self) {
+            for (index, line) in ["{\"id\":\(cursor)}", "{\"id\":8,\"name\":\"c\"}"].enumerated() {
+                let bytes = Array(line.utf8)
+                var failure: ConduitError?
+                bytes.withUnsafeBufferPointer { buffer in
+                    do throws(ConduitError) { try tracker.consume(buffer, lineNumber: index + 1) } catch { failure = error }
+                }
+                if let failure { throw failure }
+            }
+        }
+        #expect(error.message.hasPrefix("line 1: not a JSON object"), "\(error.message)")
+    }
+
+    /// Only `conduit-load` itself, loading, is trusted to validate what it reads.
+    @Test func onlyConduitLoadIsTrustedToValidate() {
+        #expect(CommitRun.loaderValidatesLines(["conduit-load", "users"]))
+        #expect(CommitRun.loaderValidatesLines(["/usr/local/bin/conduit-load", "--infer-types", "users"]))
+        #expect(!CommitRun.loaderValidatesLines(["conduit-load", "--version"]))
+        #expect(!CommitRun.loaderValidatesLines(["conduit-load", "--help"]))
+        #expect(!CommitRun.loaderValidatesLines(["sh", "-c", "conduit-load users"]))
+        #expect(!CommitRun.loaderValidatesLines(["psql", "-c", "\\copy t from stdin"]))
+        #expect(!CommitRun.loaderValidatesLines(["my-conduit-load", "users"]))
+        #expect(!CommitRun.loaderValidatesLines([]))
+    }
 }

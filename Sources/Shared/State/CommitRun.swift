@@ -80,7 +80,7 @@ package struct CommitRun {
             try voidRun(reason: reason, baseline, loader: processes.child, gate: pumped.gate)
             return status
         }
-        try releaseOrDropOpenGroup(judgment.end, gate: pumped.gate)
+        try releaseOrDropOpenGroup(judgment.end, pumped, loader: processes.child)
         if let failure = try waitForLoader(processes.loader, rows: pumped.tracker.rows, baseline) { return failure }
         let newValue = try commitState(judgment.end, tracker: pumped.tracker, baseline, runLock: runLock)
         reportSummary(judgment, pumped, baseline, newValue: newValue)
@@ -358,10 +358,19 @@ package struct CommitRun {
     }
 
     /// Releases the open group to the loader on a confirmed or filtered end; drops it otherwise.
-    private func releaseOrDropOpenGroup(_ end: StreamEnd, gate: GroupGate) throws(ConduitError) {
+    private func releaseOrDropOpenGroup(_ end: StreamEnd, _ pumped: Pumped, loader child: ChildProcess) throws(ConduitError) {
         switch end {
-        case .confirmed, .filtered: try gate.release()
-        default: gate.drop()
+        case .confirmed, .filtered: try pumped.gate.release()
+        default:
+            // The loader never sees a dropped group: where the commit left validation to it,
+            // the group is validated here, so a bad line fails the run as it always did.
+            if pumped.tracker.loaderValidates,
+                let problem = try pumped.gate.firstInvalidHeldLine(firstLine: pumped.tracker.maximumLine)
+            {
+                let ended = try child.stop(grace: stopGrace)
+                throw .badInput("\(resource): \(problem); loader stopped (\(ended.description)); state unchanged")
+            }
+            pumped.gate.drop()
         }
     }
 
@@ -441,7 +450,9 @@ package struct CommitRun {
     /// validated here.
     static func loaderValidatesLines(_ loader: [String]) -> Bool {
         guard let program = loader.first else { return false }
-        return program.split(separator: "/", omittingEmptySubsequences: false).last == "conduit-load"
+        // `conduit-load --help` and `--version` read nothing.
+        let readsNothing = loader.dropFirst().contains { $0 == "--help" || $0 == "-h" || $0 == "--version" }
+        return program.split(separator: "/", omittingEmptySubsequences: false).last == "conduit-load" && !readsNothing
     }
 
     /// Whether `value` is a number whose magnitude is 2^53 or more: where doubles stop holding

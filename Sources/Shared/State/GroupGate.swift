@@ -64,6 +64,49 @@ final class GroupGate {
         held.discard()
     }
 
+    /// The first line of the held group (its first line is line `firstLine` of the stream) that
+    /// is not a valid JSON object, as a refusal naming it; nil when every one is. For a group the
+    /// loader will never see (``drop()``), when the commit relied on the loader to validate.
+    func firstInvalidHeldLine(firstLine: Int) throws(ConduitError) -> String? {
+        var partial: [UInt8] = []
+        var lineNumber = firstLine
+        var problem: String?
+        try held.drain { (piece) throws(ConduitError) in
+            guard problem == nil else { return }
+            var start = 0
+            let bytes = piece.bindMemory(to: UInt8.self)
+            for index in 0..<bytes.count where bytes[index] == 0x0A {
+                let line: [UInt8]
+                if partial.isEmpty {
+                    line = Array(bytes[start..<index])
+                } else {
+                    partial.append(contentsOf: bytes[start..<index])
+                    line = partial
+                    partial.removeAll(keepingCapacity: true)
+                }
+                start = index + 1
+                problem = Self.refusal(of: line, lineNumber: lineNumber)
+                if problem != nil { return }
+                lineNumber += 1
+            }
+            partial.append(contentsOf: bytes[start...])
+        }
+        return problem
+    }
+
+    /// "line N: not a JSON object: …" when `line` (not blank) is not a valid JSON object.
+    private static func refusal(of line: [UInt8], lineNumber: Int) -> String? {
+        line.withUnsafeBufferPointer { buffer in
+            if LineReader.isBlank(buffer) { return nil }
+            do {
+                _ = try JSONParser.scanObject(buffer, capturingText: [])
+                return nil
+            } catch {
+                return "line \(lineNumber): not a JSON object: \(error)"
+            }
+        }
+    }
+
     private func pass(_ bytes: UnsafeRawBufferPointer) throws(ConduitError) {
         guard !bytes.isEmpty, !loaderStoppedReading else { return }
         if try loader.write(bytes) {

@@ -48,6 +48,20 @@ package struct IncrementalTracker: Sendable {
         self.loaderValidates = loaderValidates
     }
 
+    /// Whether the framing read's cursor value is a valid JSON value: the value is carried to
+    /// the next lines (the maximum), so it must never be one the full scan would refuse, or a
+    /// later, valid line would be blamed for it.
+    private static func cursorTextIsValid(_ captured: JSONParser.CapturedText, in line: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch captured {
+        case .number(let range), .escapedString(let range):
+            return JSONParser.isValidValue(UnsafeBufferPointer(rebasing: line[range]))
+        case .plainString(let range):
+            return JSONParser.isValidValue(UnsafeBufferPointer(rebasing: line[(range.lowerBound - 1)..<(range.upperBound + 1)]))
+        case .absent, .null, .other:
+            return true
+        }
+    }
+
     /// `error`, unless the line is not valid JSON at all: then that, as the full scan words it.
     private func refusal(
         _ error: ConduitError, line: UnsafeBufferPointer<UInt8>, lineNumber: Int, checkedFully: Bool
@@ -68,7 +82,9 @@ package struct IncrementalTracker: Sendable {
     package mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) -> Bool {
         var captured: JSONParser.CapturedText
         var checkedFully = false
-        if loaderValidates, let framed = JSONParser.scanObjectStructure(line, capturingText: columnBytes) {
+        if loaderValidates, let framed = JSONParser.scanObjectStructure(line, capturingText: columnBytes),
+            Self.cursorTextIsValid(framed, in: line)
+        {
             captured = framed
         } else {
             do {

@@ -268,6 +268,18 @@ package enum JSONParser {
         }
     }
 
+    /// Whether `bytes` are one valid JSON value (whitespace around it allowed), building nothing.
+    package static func isValidValue(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var scanner = JSONScanner(bytes)
+        do {
+            try scanner.skipValue(depth: 0)
+            try scanner.expectEnd()
+            return true
+        } catch {
+            return false
+        }
+    }
+
     /// ``scanObject(_:capturingText:)`` with the captured value parsed (for tests and slow paths).
     package static func scanObject(
         _ line: UnsafeBufferPointer<UInt8>,
