@@ -68,11 +68,6 @@ public struct ByteBuffer: ~Copyable {
         capacity = newCapacity
     }
 
-    /// Makes room for `extra` more bytes without growing again.
-    package mutating func reserve(_ extra: Int) {
-        if capacity - count < extra { grow(toHold: count + extra) }
-    }
-
     /// Forgets every byte from `offset` on (`offset` ≤ ``count``).
     package mutating func removeSuffix(from offset: Int) {
         precondition(offset >= 0 && offset <= count, "ByteBuffer.removeSuffix beyond the bytes")
@@ -110,15 +105,44 @@ public struct ByteBuffer: ~Copyable {
     /// A copy of the bytes (tests, messages).
     package var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
-    /// The byte at `index` (< ``count``).
-    package subscript(index: Int) -> UInt8 {
-        precondition(index >= 0 && index < count, "ByteBuffer index out of range")
-        return base[index]
-    }
 }
 
 @available(*, unavailable)
 extension ByteBuffer: Sendable {}
+
+/// Eight bytes at a time: the word tests behind the scanners and escapers, which look for the
+/// first byte of interest in a word read little-endian and jump to it. Each test sets the high
+/// bit of every byte it flags; the lowest flag is exact, flags above it may be false alarms (a
+/// borrow), so a caller takes `flags.trailingZeroBitCount >> 3` as the position and re-checks
+/// that byte. Zero means no byte of the word matched.
+public enum ByteWord {
+    @usableFromInline static let ones: UInt64 = 0x0101_0101_0101_0101
+    /// The high bit of each byte.
+    public static let highBits: UInt64 = 0x8080_8080_8080_8080
+
+    /// Flags the bytes equal to `byte`.
+    @inlinable @inline(__always)
+    public static func equal(_ word: UInt64, _ byte: UInt8) -> UInt64 {
+        let xored = word ^ (ones &* UInt64(byte))
+        return (xored &- ones) & ~xored & highBits
+    }
+
+    /// Flags the bytes below `limit` (≤ 0x80).
+    @inlinable @inline(__always)
+    public static func below(_ word: UInt64, _ limit: UInt8) -> UInt64 {
+        (word &- ones &* UInt64(limit)) & ~word & highBits
+    }
+
+    /// Flags the bytes at or above 0x80.
+    @inlinable @inline(__always)
+    public static func nonASCII(_ word: UInt64) -> UInt64 { word & highBits }
+
+    /// The word of eight bytes at `pointer`, read little-endian.
+    @inlinable @inline(__always)
+    public static func load(_ pointer: UnsafePointer<UInt8>) -> UInt64 {
+        UInt64(littleEndian: UnsafeRawPointer(pointer).loadUnaligned(as: UInt64.self))
+    }
+}
 
 /// Where the byte encoders write: a ``ByteBuffer`` on the hot paths, an `[UInt8]` elsewhere.
 /// Encoders generic over it are specialized for each, so neither pays for the other.

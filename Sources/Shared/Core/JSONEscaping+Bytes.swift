@@ -27,7 +27,7 @@ extension JSONEscaping {
         while index < count {
             if index + 8 <= count, let base = bytes.baseAddress {
                 // Eight bytes at a time to the next one that needs an escape (the lowest flag is exact).
-                let flags = escapeFlags(UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)))
+                let flags = escapeFlags(ByteWord.load(base + index))
                 index += flags.trailingZeroBitCount >> 3
                 if flags == 0 { continue }
             }
@@ -43,16 +43,10 @@ extension JSONEscaping {
         output.appendByte(UInt8(ascii: "\""))
     }
 
-    /// The high bit of each byte of `word` (read little-endian) that may need an escape: a
-    /// quote, a backslash or a control character. Zero means none does; the lowest flag is
-    /// exact, those above it may be false alarms (a borrow).
+    /// ``ByteWord`` flags for the bytes that need an escape: a quote, a backslash, a control character.
     @inline(__always)
     static func escapeFlags(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let quotes = word ^ (ones &* 0x22)
-        let backslashes = word ^ (ones &* 0x5C)
-        let flags = ((quotes &- ones) & ~quotes) | ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word)
-        return flags & 0x8080_8080_8080_8080
+        ByteWord.equal(word, 0x22) | ByteWord.equal(word, 0x5C) | ByteWord.below(word, 0x20)
     }
 
     /// Appends the escape of one byte that ``needsEscape(_:)``.

@@ -36,7 +36,7 @@ enum PostgresLoadEncoder {
         while index < count {
             if index + 8 <= count, let base = bytes.baseAddress {
                 // Eight bytes at a time to the next control character or backslash (the lowest flag is exact).
-                let flags = copyEscapeFlags(UInt64(littleEndian: UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)))
+                let flags = copyEscapeFlags(ByteWord.load(base + index))
                 index += flags.trailingZeroBitCount >> 3
                 if flags == 0 { continue }
             }
@@ -57,15 +57,11 @@ enum PostgresLoadEncoder {
         if count > runStart { output.appendBytes(UnsafeBufferPointer(rebasing: bytes[runStart..<count])) }
     }
 
-    /// The high bit of each byte of `word` (read little-endian) that may need a COPY escape: a
-    /// backslash or any control character (a superset of tab, newline and carriage return;
-    /// the byte loop decides). Zero means none; the lowest flag is exact.
+    /// ``ByteWord`` flags for the bytes that may need a COPY escape: a backslash or any control
+    /// character (a superset of tab, newline and carriage return; the byte loop decides).
     @inline(__always)
     static func copyEscapeFlags(_ word: UInt64) -> UInt64 {
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let backslashes = word ^ (ones &* 0x5C)
-        let flags = ((backslashes &- ones) & ~backslashes) | ((word &- ones &* 0x20) & ~word)
-        return flags & 0x8080_8080_8080_8080
+        ByteWord.equal(word, 0x5C) | ByteWord.below(word, 0x20)
     }
 
     /// Appends one member's value as a COPY field for a column taking `encoding`. Returns a

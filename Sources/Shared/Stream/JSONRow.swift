@@ -31,9 +31,9 @@ package struct JSONRow {
 
     package private(set) var members: [Member] = []
     /// Decoded bytes of keys and strings that held escapes.
-    @usableFromInline package private(set) var decoded: [UInt8] = []
+    package private(set) var decoded: [UInt8] = []
     /// The scanned line, borrowed from the caller until ``release()``.
-    @usableFromInline var line = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    private var line = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
 
     package init() {}
 
@@ -143,9 +143,10 @@ package struct JSONRow {
         }
     }
 
-    /// Calls `body` with the bytes of a key or string value. Inlinable: the loaders call it for
-    /// every key and string, and unspecialized it cost a tenth of their time.
-    @inlinable
+    /// Calls `body` with the bytes of a key or string value (the loaders' hot paths use
+    /// ``keys(equal:ends:)``, ``lastValue(forKey:)`` and ``lineBuffer`` instead: a generic
+    /// `package` function is not specialized in another target).
+    @inline(__always)
     package func withBytes<T>(_ bytes: Bytes, _ body: (UnsafeBufferPointer<UInt8>) -> T) -> T {
         switch bytes {
         case .line(let range):
