@@ -268,3 +268,41 @@ import Testing
         if declines { #expect(framed == nil, "\(line): \(String(describing: framed))") }
     }
 }
+
+/// `JSONParser.isValidValue`, which `conduit-state commit` asks of each line's cursor text: its
+/// shortcuts for plain integers and strings answer as the full parser does.
+@Suite struct JSONValueCheckTests {
+    static func parses(_ bytes: [UInt8]) -> Bool { (try? JSONParser.parse(bytes)) != nil }
+
+    static func isValid(_ bytes: [UInt8]) -> Bool { bytes.withUnsafeBufferPointer { JSONParser.isValidValue($0) } }
+
+    /// 50,000 short texts from an alphabet of digits, signs, quotes, escapes, controls and
+    /// non-ASCII bytes, shaped like numbers and strings half the time.
+    @Test func agreesWithTheParserOnRandomTexts() {
+        var generator = ByteScanningTests.Generator(state: 1206)
+        let alphabet: [UInt8] =
+            Array("0123456789-+.eE\"\\ ntrueflsa/u{}[]".utf8) + [0x00, 0x09, 0x1F, 0x7F, 0x80, 0xC3, 0xA9, 0xFF]
+        var accepted = 0
+        for _ in 0..<50_000 {
+            var bytes = (0..<Int.random(in: 0...8, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? 0 }
+            switch Int.random(in: 0..<4, using: &generator) {
+            case 0: bytes = [UInt8(ascii: "\"")] + bytes + [UInt8(ascii: "\"")]
+            case 1: bytes = bytes.map { $0 &- UInt8(ascii: "0") < 10 ? $0 : UInt8(ascii: "7") }
+            default: break
+            }
+            #expect(Self.isValid(bytes) == Self.parses(bytes), "\(bytes)")
+            if Self.parses(bytes) { accepted += 1 }
+        }
+        #expect(accepted > 10_000)
+    }
+
+    @Test(arguments: [
+        ("0", true), ("7", true), ("1234567890", true), ("05", false), ("00", false), ("-5", true), ("+5", false),
+        ("5.", false), ("\"\"", true), ("\"2024-01-01T00:00:00Z\"", true), ("\"a\\\"", false), ("\"a\"b\"", false),
+        ("\"", false), ("\"\u{1}\"", false), ("\"é\"", true), ("", false), (" 5", true),
+    ])
+    func shapes(text: String, valid: Bool) {
+        #expect(Self.isValid(Array(text.utf8)) == valid, "\(text.debugDescription)")
+        #expect(Self.parses(Array(text.utf8)) == valid, "\(text.debugDescription)")
+    }
+}

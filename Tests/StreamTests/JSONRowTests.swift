@@ -100,6 +100,42 @@ struct JSONRowTests {
         #expect(!error.syntax.reason.isEmpty)
     }
 
+    /// Every corpus text, valid or not, as the value of a member (`{"k":TEXT}`): the row scanner
+    /// accepts it exactly when JSONParser does, with the same members, and refuses it with the
+    /// same error at the same byte (the loader's value scanning takes shortcuts for scalars).
+    @Test(arguments: JSONTestSuiteCorpus.fileNames(prefix: "y_") + JSONTestSuiteCorpus.fileNames(prefix: "n_"))
+    func corpusAsAMemberValueMatchesTheParser(file: String) throws {
+        let text = try JSONTestSuiteCorpus.contents(of: file)
+        // Most texts are one-element arrays (`[-01]`): their insides are the scalar cases.
+        var texts = [text]
+        if text.first == UInt8(ascii: "["), text.last == UInt8(ascii: "]") { texts.append(Array(text.dropFirst().dropLast())) }
+        let wrappings = [("{\"k\":", "}"), ("{\"a\":1, \"k\" : ", " ,\"z\":null}")]
+        for text in texts {
+            for (prefix, suffix) in wrappings {
+                expectRowScanMatchesTheParser(Array(prefix.utf8) + text + Array(suffix.utf8), file: file)
+            }
+        }
+    }
+
+    private func expectRowScanMatchesTheParser(_ line: [UInt8], file: String) {
+        let parsed = Result { () throws(JSONSyntaxError) in try JSONParser.parse(line) }
+        var row = JSONRow()
+        let scanned = line.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONRowError) in
+                try row.scan(buffer)
+                return row.members.map { JSONMember(key: row.string($0.key), value: row.jsonValue($0.value)) }
+            }
+        }
+        switch (parsed, scanned) {
+        case (.success(.object(let expected)), .success(let members)):
+            #expect(members == expected, "\(file)")
+        case (.failure(let expected), .failure(let error)):
+            #expect(error.syntax == expected, "\(file)")
+        default:
+            Issue.record("\(file): the parser says \(parsed), the row scanner \(scanned)")
+        }
+    }
+
     // MARK: - Rows
 
     /// Scalars keep their kind; numbers their exact text; containers their JSON text.

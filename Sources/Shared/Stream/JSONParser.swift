@@ -269,6 +269,18 @@ package enum JSONParser {
 
     /// Whether `bytes` are one valid JSON value (whitespace around it allowed), building nothing.
     package static func isValidValue(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        // The usual cursor values, without a scanner (asked once a line by `conduit-state
+        // commit`): a plain integer, and a string of printable ASCII with no escape.
+        if let first = bytes.first, let last = bytes.last {
+            if first &- UInt8(ascii: "1") < 9 || (first == UInt8(ascii: "0") && bytes.count == 1) {
+                if bytes.allSatisfy({ $0 &- UInt8(ascii: "0") < 10 }) { return true }
+            } else if first == UInt8(ascii: "\""), last == UInt8(ascii: "\""), bytes.count >= 2 {
+                let inside = UnsafeBufferPointer(rebasing: bytes[1..<(bytes.count - 1)])
+                if inside.allSatisfy({ $0 &- 0x20 < 0x5F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+                    return true
+                }
+            }
+        }
         var scanner = JSONScanner(bytes)
         do {
             try scanner.skipValue(depth: 0)
@@ -580,7 +592,7 @@ struct JSONScanner {
     // MARK: Scalars
 
     /// Requires `literal` (`true`, `false`, `null`) at `position` and steps over it.
-    private mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
+    mutating func expectLiteral(_ literal: StaticString) throws(JSONSyntaxError) {
         let length = literal.utf8CodeUnitCount
         if bytes.count - position >= length {
             let text = literal.utf8Start
@@ -598,7 +610,7 @@ struct JSONScanner {
 
     /// Scans a number at `position` and returns the range of its text.
     @inline(__always)
-    private mutating func scanNumber() throws(JSONSyntaxError) -> Range<Int> {
+    mutating func scanNumber() throws(JSONSyntaxError) -> Range<Int> {
         let start = position
         var index = position
         if bytes[index] == UInt8(ascii: "-") {

@@ -106,15 +106,21 @@ package struct JSONRow {
         case UInt8(ascii: "{")?, UInt8(ascii: "[")?:
             try scanner.skipValue(depth: 1)
             return .container(start..<scanner.position)
-        case UInt8(ascii: "t")?, UInt8(ascii: "f")?, UInt8(ascii: "n")?:
-            try scanner.skipValue(depth: 1)
-            switch line[start] {
-            case UInt8(ascii: "t"): return .bool(true)
-            case UInt8(ascii: "f"): return .bool(false)
-            default: return .null
-            }
+        // Scalars are scanned directly (skipValue's container machine is for containers); each
+        // throws the error skipValue would.
+        case UInt8(ascii: "t")?:
+            try scanner.expectLiteral("true")
+            return .bool(true)
+        case UInt8(ascii: "f")?:
+            try scanner.expectLiteral("false")
+            return .bool(false)
+        case UInt8(ascii: "n")?:
+            try scanner.expectLiteral("null")
+            return .null
+        case UInt8(ascii: "-")?, (UInt8(ascii: "0")...UInt8(ascii: "9"))?:
+            return .number(try scanner.scanNumber())
         default:
-            // Numbers, and every error (skipValue reports it).
+            // Every error (skipValue reports it).
             try scanner.skipValue(depth: 1)
             return .number(start..<scanner.position)
         }
