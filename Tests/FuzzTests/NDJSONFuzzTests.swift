@@ -62,8 +62,11 @@ struct LineChecker {
     mutating func check(_ line: [UInt8], random: inout SplitMix64) -> [String] {
         var problems: [String] = []
         let parsedObject: Bool
+        var parsedMembers: [JSONMember] = []
         switch Result(catching: { () throws(JSONSyntaxError) in try JSONParser.parse(line) }) {
-        case .success(.object): parsedObject = true
+        case .success(.object(let members)):
+            parsedObject = true
+            parsedMembers = members
         case .success: parsedObject = false
         case .failure(let error):
             parsedObject = false
@@ -78,6 +81,11 @@ struct LineChecker {
             } catch {
                 if error.description.isEmpty { problems.append("JSONRow.scan: an error without a message") }
                 return false
+            }
+            // The members the parser sees, in order (the scanner has a shortcut for compact lines).
+            let members = row.members.map { JSONMember(key: row.string($0.key), value: row.jsonValue($0.value)) }
+            if parsedObject && members != parsedMembers {
+                problems.append("JSONRow.scan read members the parser does not: \(members) against \(parsedMembers)")
             }
             // Touch every member the way the loader does: keys, strings, numbers, containers.
             for member in row.members {

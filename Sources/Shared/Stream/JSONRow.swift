@@ -46,6 +46,7 @@ package struct JSONRow {
 
     /// Scans one line that must hold a JSON object. A syntax error inside a member's value names that member's key.
     package mutating func scan(_ line: UnsafeBufferPointer<UInt8>) throws(JSONRowError) {
+        if scanCompact(line) { return }
         self.line = line
         members.removeAll(keepingCapacity: true)
         decoded.removeAll(keepingCapacity: true)
@@ -94,6 +95,63 @@ package struct JSONRow {
             } catch {
                 throw JSONRowError(syntax: error, key: String(decoding: withBytes(key) { Array($0) }, as: UTF8.self))
             }
+        }
+    }
+
+    /// The usual line, as Conduit's extract and `jq -c` write it: no whitespace between tokens
+    /// and no escape in a key, read without the general scan's whitespace and error steps. It
+    /// validates with the same scanner, so it accepts only what ``scan(_:)`` accepts, with the same
+    /// members; on anything else, an error included, it returns false and the general scan
+    /// reads the line from the start (and words the error).
+    private mutating func scanCompact(_ line: UnsafeBufferPointer<UInt8>) -> Bool {
+        self.line = line
+        members.removeAll(keepingCapacity: true)
+        decoded.removeAll(keepingCapacity: true)
+        let count = line.count
+        guard count >= 2, line[0] == UInt8(ascii: "{"), line[count - 1] == UInt8(ascii: "}") else { return false }
+        if count == 2 { return true }
+        var scanner = JSONScanner(line)
+        scanner.position = 1
+        while true {
+            guard line[scanner.position] == UInt8(ascii: "\""), case .raw(let key)? = try? scanner.scanString(),
+                scanner.position < count, line[scanner.position] == UInt8(ascii: ":")
+            else { return false }
+            scanner.position += 1
+            let start = scanner.position
+            guard start < count else { return false }
+            let value: Value
+            switch line[start] {
+            case UInt8(ascii: "\""):
+                guard let token = try? scanner.scanString() else { return false }
+                value = .string(bytes(of: token, scanner: scanner))
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                guard let range = try? scanner.scanNumber() else { return false }
+                value = .number(range)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                guard (try? scanner.skipValue(depth: 1)) != nil else { return false }
+                value = .container(start..<scanner.position)
+            case UInt8(ascii: "t"):
+                guard (try? scanner.expectLiteral("true")) != nil else { return false }
+                value = .bool(true)
+            case UInt8(ascii: "f"):
+                guard (try? scanner.expectLiteral("false")) != nil else { return false }
+                value = .bool(false)
+            case UInt8(ascii: "n"):
+                guard (try? scanner.expectLiteral("null")) != nil else { return false }
+                value = .null
+            default:
+                return false
+            }
+            members.append(Member(key: .line(key), value: value))
+            // A container may end on the line's last brace: then the object is left open.
+            guard scanner.position < count else { return false }
+            let next = line[scanner.position]
+            scanner.position += 1
+            if next == UInt8(ascii: ",") {
+                if scanner.position < count { continue }
+                return false
+            }
+            return next == UInt8(ascii: "}") && scanner.position == count
         }
     }
 
