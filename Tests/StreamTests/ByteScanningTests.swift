@@ -146,7 +146,10 @@ import Testing
                 buffer.append(byte)
                 array.append(byte)
             case 1, 2:
-                let run = (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator)
+                // Half of the runs short (the 1-to-16-byte copies take their own path), half long.
+                let longest = Bool.random(using: &generator) ? 20 : 300
+                let run = (0..<Int.random(in: 0...longest, using: &generator)).map { _ in
+                    UInt8.random(in: 0...255, using: &generator)
                 }
                 run.withUnsafeBufferPointer { buffer.append(contentsOf: $0) }
                 array.append(contentsOf: run)

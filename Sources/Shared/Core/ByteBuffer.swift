@@ -41,9 +41,39 @@ public struct ByteBuffer: ~Copyable {
     @inlinable @inline(__always)
     public mutating func append(contentsOf bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
-        if capacity - used < bytes.count { grow(toHold: used + bytes.count) }
-        (base + used).update(from: source, count: bytes.count)
-        used += bytes.count
+        let count = bytes.count
+        if capacity - used < count { grow(toHold: used + count) }
+        if count <= 16 {
+            Self.copyShort(from: UnsafeRawPointer(source), to: UnsafeMutableRawPointer(base + used), count: count)
+        } else {
+            (base + used).update(from: source, count: count)
+        }
+        used += count
+    }
+
+    /// Copies 1 to 16 bytes with at most two loads and two stores, overlapping, each inside
+    /// both buffers: most appends are a key, a number or a short string, and a call to
+    /// `memmove` for each was a few percent of the loader.
+    @inlinable @inline(__always)
+    static func copyShort(from source: UnsafeRawPointer, to target: UnsafeMutableRawPointer, count: Int) {
+        if count >= 8 {
+            let head = source.loadUnaligned(as: UInt64.self)
+            let tail = source.loadUnaligned(fromByteOffset: count - 8, as: UInt64.self)
+            target.storeBytes(of: head, as: UInt64.self)
+            target.storeBytes(of: tail, toByteOffset: count - 8, as: UInt64.self)
+        } else if count >= 4 {
+            let head = source.loadUnaligned(as: UInt32.self)
+            let tail = source.loadUnaligned(fromByteOffset: count - 4, as: UInt32.self)
+            target.storeBytes(of: head, as: UInt32.self)
+            target.storeBytes(of: tail, toByteOffset: count - 4, as: UInt32.self)
+        } else if count >= 2 {
+            let head = source.loadUnaligned(as: UInt16.self)
+            let tail = source.loadUnaligned(fromByteOffset: count - 2, as: UInt16.self)
+            target.storeBytes(of: head, as: UInt16.self)
+            target.storeBytes(of: tail, toByteOffset: count - 2, as: UInt16.self)
+        } else {
+            target.storeBytes(of: source.load(as: UInt8.self), as: UInt8.self)
+        }
     }
 
     /// Appends `bytes`.
