@@ -185,6 +185,56 @@ struct JSONRowTests {
         #expect(accepted > 8_000)
     }
 
+    /// The loader's key checks (`keys(equal:ends:)`, `bytes(_:equal:)`, `lastValue(forKey:)`)
+    /// against plain comparisons: keys of 0 to 20 bytes, escaped or not, and near misses that
+    /// differ in one byte anywhere or in length.
+    @Test func keyChecksMatchPlainComparisons() {
+        var generator = ByteScanningTests.Generator(state: 31)
+        func randomKey() -> [UInt8] {
+            (0..<Int.random(in: 0...20, using: &generator)).map { _ in UInt8.random(in: 0x61...0x64, using: &generator) }
+        }
+        for _ in 0..<3000 {
+            let keys = (0..<Int.random(in: 1...5, using: &generator)).map { _ in randomKey() }
+            let escaped = Bool.random(using: &generator)
+            let members = keys.enumerated().map { index, key in
+                // A key with an escape is decoded; without, it is read in the line.
+                let text = String(decoding: key, as: UTF8.self)
+                let written = escaped ? text.replacingAll("a", with: "\\u0061") : text
+                return "\"\(written)\":\(index)"
+            }
+            let line = Array("{\(members.joined(separator: ","))}".utf8)
+            var expected = keys
+            if Bool.random(using: &generator) {
+                // A near miss: one byte changed, or one added or dropped.
+                let which = Int.random(in: 0..<expected.count, using: &generator)
+                var key = expected[which]
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0 where !key.isEmpty: key[Int.random(in: 0..<key.count, using: &generator)] ^= 0x04
+                case 1: key.append(0x61)
+                default: if !key.isEmpty { key.removeLast() } else { key.append(0x62) }
+                }
+                expected[which] = key
+            }
+            var ends: [Int] = []
+            for key in expected { ends.append((ends.last ?? 0) + key.count) }
+            var row = JSONRow()
+            line.withUnsafeBufferPointer { buffer in
+                #expect(throws: Never.self) { try row.scan(buffer) }
+                #expect(row.keys(equal: expected.flatMap { $0 }, ends: ends) == (expected == keys), "\(keys) \(expected)")
+                for (index, member) in row.members.enumerated() {
+                    #expect(row.bytes(member.key, equal: expected[index]) == (expected[index] == keys[index]))
+                }
+                let probe = expected[Int.random(in: 0..<expected.count, using: &generator)]
+                if let last = keys.lastIndex(of: probe) {
+                    #expect(row.lastValue(forKey: probe) == .number(row.members[last].value.numberRange ?? 0..<0))
+                } else {
+                    #expect(row.lastValue(forKey: probe) == nil)
+                }
+                row.release()
+            }
+        }
+    }
+
     // MARK: - Rows
 
     /// Scalars keep their kind; numbers their exact text; containers their JSON text.
@@ -336,5 +386,13 @@ struct JSONRowTests {
         }
         #expect(text.utf8.count == 3 << 20)
         #expect(text.hasPrefix("ab\nab\n"))
+    }
+}
+
+extension JSONRow.Value {
+    /// A number's range in the line (nil for other values).
+    fileprivate var numberRange: Range<Int>? {
+        if case .number(let range) = self { return range }
+        return nil
     }
 }

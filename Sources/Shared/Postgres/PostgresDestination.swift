@@ -23,10 +23,8 @@ package final class PostgresDestination: LoadDestination {
     private var encodings: [PostgresLoadEncoder.Encoding] = []
     private var copyStatement = ""
     private var inCopy = false
-    /// The COPY lines not sent yet (nil only while a row is appended).
-    private var copyBuffer: ByteBuffer? = ByteBuffer(capacity: chunkSize + 64 * 1024)
-    /// The input line of each row of the current COPY, so an error's "line N" becomes the stream's line.
-    private var copyLineNumbers: [Int] = []
+    /// The current COPY's unsent lines and line numbers (nil only while a row is appended).
+    private var copyStream: CopyStream? = CopyStream()
     private var fieldBytes: [UInt8] = []
     private var fieldRanges: [Range<Int>?] = []
     /// `merge`: the key it upserts on; rows go to a temporary staging table first.
@@ -231,16 +229,16 @@ package final class PostgresDestination: LoadDestination {
             }
             inCopy = true
         }
-        // The buffer is taken out of its property for the row (a class's stored property pays a
+        // The stream is taken out of its property for the row (a class's stored property pays a
         // dynamic exclusivity check on every access, which was a sixth of the loader's time).
-        guard var buffer = copyBuffer.take() else {
+        guard var stream = copyStream.take() else {
             throw .internalError("loading into \(label): the COPY buffer is in use")
         }
-        let problem = encode(row, positions: positions, lineNumber: lineNumber, into: &buffer)
-        let isFull = buffer.count >= Self.chunkSize
-        copyBuffer = consume buffer
+        let problem = encode(row, positions: positions, lineNumber: lineNumber, into: &stream.buffer)
+        if problem == nil { stream.lineNumbers.append(lineNumber) }
+        let isFull = stream.buffer.count >= Self.chunkSize
+        copyStream = consume stream
         if let problem { throw problem }
-        copyLineNumbers.append(lineNumber)
         if isFull { try flush() }
     }
 
@@ -307,10 +305,10 @@ package final class PostgresDestination: LoadDestination {
     }
 
     private func flush() throws(ConduitError) {
-        guard var buffer = copyBuffer.take() else { return }
-        let sent = buffer.withUnsafeBufferPointer { connection.putCopyData($0) }
-        buffer.removeAll()
-        copyBuffer = consume buffer
+        guard var stream = copyStream.take() else { return }
+        let sent = stream.buffer.withUnsafeBufferPointer { connection.putCopyData($0) }
+        stream.buffer.removeAll()
+        copyStream = consume stream
         if !sent {
             // The server refused the COPY already; its error says why and where.
             try endCopy()
@@ -327,7 +325,7 @@ package final class PostgresDestination: LoadDestination {
         } catch {
             throw copyError(error)
         }
-        copyLineNumbers.removeAll(keepingCapacity: true)
+        copyStream?.lineNumbers.removeAll(keepingCapacity: true)
     }
 
     /// Rewrites the server's `COPY t, line 3, column id: "abc"` as the stream's line and the column.
@@ -340,8 +338,9 @@ package final class PostgresDestination: LoadDestination {
         else { return mapped }
         let rest = copyContext[lineRange.upperBound...]
         let digits = rest.prefix { $0.isASCII && $0.isNumber }
-        guard let copyLine = Int(digits), copyLine >= 1, copyLine <= copyLineNumbers.count else { return mapped }
-        var text = "line \(copyLineNumbers[copyLine - 1])"
+        let lineNumbers = copyStream?.lineNumbers ?? []
+        guard let copyLine = Int(digits), copyLine >= 1, copyLine <= lineNumbers.count else { return mapped }
+        var text = "line \(lineNumbers[copyLine - 1])"
         let afterLine = rest.dropFirst(digits.count)
         if afterLine.hasPrefix(", column ") {
             let name = afterLine.dropFirst(", column ".count).prefix { $0 != ":" }
@@ -416,7 +415,8 @@ package final class PostgresDestination: LoadDestination {
         mergePending = false
         if inCopy {
             inCopy = false
-            copyBuffer?.removeAll()
+            copyStream?.buffer.removeAll()
+            copyStream?.lineNumbers.removeAll(keepingCapacity: true)
             try? connection.abortCopy()
         }
         // Without an open transaction the server warns "there is no transaction in progress": nothing to report.
@@ -430,3 +430,11 @@ package final class PostgresDestination: LoadDestination {
 
 @available(*, unavailable)
 extension PostgresDestination: Sendable {}
+
+/// The COPY in progress: its lines not sent yet, and the input line of each of its rows, so an
+/// error's "line N" becomes the stream's line. One value, so a row takes it out of the
+/// destination and puts it back with one exclusivity check each way.
+private struct CopyStream: ~Copyable {
+    var buffer = ByteBuffer(capacity: PostgresDestination.chunkSize + 64 * 1024)
+    var lineNumbers: [Int] = []
+}
