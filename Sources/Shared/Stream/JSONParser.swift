@@ -701,6 +701,37 @@ struct JSONScanner {
         throw JSONSyntaxError(offset: quote, reason: "unterminated string")
     }
 
+    /// The common case of ``scanString()``, small enough to inline where strings are many: a
+    /// string of ASCII with no escape and no control character, whose opening quote is at `position`. Returns
+    /// its contents and steps past it; returns nil and stays put for any other string (the
+    /// caller then calls ``scanString()``, which validates and decodes).
+    @inline(__always)
+    mutating func scanPlainString() -> Range<Int>? {
+        let start = position + 1
+        var index = start
+        let count = bytes.count
+        guard let base = bytes.baseAddress else { return nil }
+        while index + 8 <= count {
+            let special = Self.specialBytes(ByteWord.load(base + index))
+            index += special.trailingZeroBitCount >> 3
+            if special != 0 {
+                guard base[index] == UInt8(ascii: "\"") else { return nil }
+                position = index + 1
+                return start..<index
+            }
+        }
+        while index < count {
+            let byte = base[index]
+            if byte == UInt8(ascii: "\"") {
+                position = index + 1
+                return start..<index
+            }
+            if byte == UInt8(ascii: "\\") || byte < 0x20 || byte >= 0x80 { return nil }
+            index += 1
+        }
+        return nil
+    }
+
     /// ``ByteWord`` flags for the bytes that end a run of plain string bytes: a quote, a
     /// backslash, a control character or a non-ASCII byte.
     @inline(__always)

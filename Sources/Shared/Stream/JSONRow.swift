@@ -113,17 +113,27 @@ package struct JSONRow {
         var scanner = JSONScanner(line)
         scanner.position = 1
         while true {
-            guard line[scanner.position] == UInt8(ascii: "\""), case .raw(let key)? = try? scanner.scanString(),
-                scanner.position < count, line[scanner.position] == UInt8(ascii: ":")
-            else { return false }
+            guard line[scanner.position] == UInt8(ascii: "\"") else { return false }
+            let key: Range<Int>
+            if let plain = scanner.scanPlainString() {
+                key = plain
+            } else {
+                guard case .raw(let range)? = try? scanner.scanString() else { return false }
+                key = range
+            }
+            guard scanner.position < count, line[scanner.position] == UInt8(ascii: ":") else { return false }
             scanner.position += 1
             let start = scanner.position
             guard start < count else { return false }
             let value: Value
             switch line[start] {
             case UInt8(ascii: "\""):
-                guard let token = try? scanner.scanString() else { return false }
-                value = .string(bytes(of: token, scanner: scanner))
+                if let plain = scanner.scanPlainString() {
+                    value = .string(.line(plain))
+                } else {
+                    guard let token = try? scanner.scanString() else { return false }
+                    value = .string(bytes(of: token, scanner: scanner))
+                }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 guard let range = try? scanner.scanNumber() else { return false }
                 value = .number(range)
