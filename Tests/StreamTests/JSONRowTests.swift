@@ -52,6 +52,17 @@ struct JSONRowTests {
 
     static func scan(_ line: String) -> Result<[Member], JSONRowError> { scan(Array(line.utf8)) }
 
+    /// The members the row scanner finds in `line`, as the parser's type, or its refusal.
+    static func scannedMembers(_ line: [UInt8]) -> Result<[JSONMember], JSONRowError> {
+        var row = JSONRow()
+        return line.withUnsafeBufferPointer { buffer in
+            Result { () throws(JSONRowError) in
+                try row.scan(buffer)
+                return row.members.map { JSONMember(key: row.string($0.key), value: row.jsonValue($0.value)) }
+            }
+        }
+    }
+
     /// The members JSONParser finds in `value` when it is an object.
     static func parsedMembers(_ bytes: [UInt8]) -> [JSONMember]? {
         guard case .object(let members)? = try? JSONParser.parse(bytes) else { return nil }
@@ -119,13 +130,7 @@ struct JSONRowTests {
 
     private func expectRowScanMatchesTheParser(_ line: [UInt8], file: String) {
         let parsed = Result { () throws(JSONSyntaxError) in try JSONParser.parse(line) }
-        var row = JSONRow()
-        let scanned = line.withUnsafeBufferPointer { buffer in
-            Result { () throws(JSONRowError) in
-                try row.scan(buffer)
-                return row.members.map { JSONMember(key: row.string($0.key), value: row.jsonValue($0.value)) }
-            }
-        }
+        let scanned = Self.scannedMembers(line)
         switch (parsed, scanned) {
         case (.success(.object(let expected)), .success(let members)):
             #expect(members == expected, "\(file)")
@@ -164,13 +169,7 @@ struct JSONRowTests {
                 }
             }
             let expected = Self.parsedMembers(line)
-            var row = JSONRow()
-            let scanned = line.withUnsafeBufferPointer { buffer in
-                Result { () throws(JSONRowError) in
-                    try row.scan(buffer)
-                    return row.members.map { JSONMember(key: row.string($0.key), value: row.jsonValue($0.value)) }
-                }
-            }
+            let scanned = Self.scannedMembers(line)
             switch (expected, scanned) {
             case (let members?, .success(let scannedMembers)):
                 #expect(scannedMembers == members, "\(String(decoding: line, as: UTF8.self))")
