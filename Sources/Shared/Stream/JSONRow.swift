@@ -123,35 +123,7 @@ package struct JSONRow {
             }
             guard scanner.position < count, line[scanner.position] == UInt8(ascii: ":") else { return false }
             scanner.position += 1
-            let start = scanner.position
-            guard start < count else { return false }
-            let value: Value
-            switch line[start] {
-            case UInt8(ascii: "\""):
-                if let plain = scanner.scanPlainString() {
-                    value = .string(.line(plain))
-                } else {
-                    guard let token = try? scanner.scanString() else { return false }
-                    value = .string(bytes(of: token, scanner: scanner))
-                }
-            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-                guard let range = try? scanner.scanNumber() else { return false }
-                value = .number(range)
-            case UInt8(ascii: "{"), UInt8(ascii: "["):
-                guard (try? scanner.skipValue(depth: 1)) != nil else { return false }
-                value = .container(start..<scanner.position)
-            case UInt8(ascii: "t"):
-                guard (try? scanner.expectLiteral("true")) != nil else { return false }
-                value = .bool(true)
-            case UInt8(ascii: "f"):
-                guard (try? scanner.expectLiteral("false")) != nil else { return false }
-                value = .bool(false)
-            case UInt8(ascii: "n"):
-                guard (try? scanner.expectLiteral("null")) != nil else { return false }
-                value = .null
-            default:
-                return false
-            }
+            guard scanner.position < count, let value = try? scanValue(&scanner) else { return false }
             members.append(Member(key: .line(key), value: value))
             // A container may end on the line's last brace: then the object is left open.
             guard scanner.position < count else { return false }
@@ -165,11 +137,13 @@ package struct JSONRow {
         }
     }
 
+    @inline(__always)
     private mutating func scanValue(_ scanner: inout JSONScanner) throws(JSONSyntaxError) -> Value {
         scanner.skipWhitespace()
         let start = scanner.position
         switch scanner.next {
         case UInt8(ascii: "\"")?:
+            if let plain = scanner.scanPlainString() { return .string(.line(plain)) }
             return .string(bytes(of: try scanner.scanString(), scanner: scanner))
         case UInt8(ascii: "{")?, UInt8(ascii: "[")?:
             try scanner.skipValue(depth: 1)
