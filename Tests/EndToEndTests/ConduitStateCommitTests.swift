@@ -99,9 +99,12 @@ import Testing
     /// UTF-8, a broken literal or number, a control character in a string) still fails the run
     /// with 65 naming its line, the batch holding it rolls back and the state does not move.
     /// In front of any other loader the commit refuses such a line itself.
+    /// The commit reads such a line only as far as the cursor's value, so damage after it (bytes
+    /// after the object) is the loader's to find.
     @Test(arguments: [
         #"printf '{"id":4,"name":"\377"}\n'"#, #"printf '{"id":4,"name":tru}\n'"#, #"printf '{"id":4,"x":1.2.3}\n'"#,
         #"printf '{"id":4,"name":"a\001b"}\n'"#, #"printf '{"id":4,}\n'"#, #"printf '{"id":4,"a":[1,}\n'"#,
+        #"printf '{"id":4,"name":"d"}}\n'"#, #"printf '{"id":4}{"id":4}\n'"#, #"printf '{"id":4} x\n'"#,
     ])
     func invalidLineFailsTheRunWhoeverRefusesIt(badLine: String) throws {
         let box = try Sandbox()
@@ -131,6 +134,7 @@ import Testing
     @Test(arguments: [
         #"printf '{"id":4,"name":"\377"}\n'"#, #"printf '{"id":4,"name":tru}\n'"#, #"printf '{"id":4,"x":1.2.3}\n'"#,
         #"printf '{"id":4,"name":"a\001b"}\n'"#, #"printf '{"id":4,"name":"\\ud800"}\n'"#, #"printf '\n{"id":4,"a":[1}\n'"#,
+        #"printf '{"id":4,"name":"d"}}\n'"#, #"printf '{"id":4}{"id":4}\n'"#,
     ])
     func invalidLineInTheGroupHeldBackFailsTheRun(badLine: String) throws {
         let box = try Sandbox()
@@ -147,6 +151,35 @@ import Testing
         #expect(try box.read(".conduit_state.json") == "{\"users\": 0}\n")
         let rows = try box.run("sqlite3 warehouse.db 'SELECT count(*) FROM users' 2>/dev/null || echo 0").stdout
         #expect(rows == "0\n", "rows were kept: \(rows)")
+    }
+
+    /// In front of `conduit-load` the commit reads a line only as far as the cursor's first
+    /// top-level occurrence, so a row holding it twice (also spelled with an escape) is refused
+    /// — by the loader before its batch commits, or by the commit in a held group the loader
+    /// never sees — rather than read one way by the commit and another by the loader. Nothing
+    /// loads, the state does not move. In front of any other loader the commit reads every
+    /// member, and the last occurrence counts, as before.
+    @Test(arguments: [#"{"id":4,"name":"d","id":4}"#, #"{"id":4,"i\\u0064":4}"#])
+    func cursorHeldTwiceIsRefusedInFrontOfConduitLoad(twice: String) throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        try box.write("{\"users\": 0}\n", to: ".conduit_state.json")
+        let head = #"{"id":1,"name":"a"}\n{"id":2,"name":"b"}\n{"id":3,"name":"c"}\n"#
+        try box.run("printf '\(head)\(twice)\\n{\"id\":5}\\n' > in.ndjson && printf '\(head)\(twice)\\n' > held.ndjson")
+        for (command, input) in [
+            ("--from 'cat in.ndjson' -- conduit-load --infer-types users", "in.ndjson"),
+            ("-- conduit-load --infer-types users < held.ndjson", "held.ndjson"),
+        ] {
+            let result = try box.run("conduit-state commit --external users \(command)")
+            #expect(result.status == 65, "\(input): \(result.stderr)")
+            #expect(result.stderr.contains(#"line 4: the row holds "id" twice"#), "\(input): \(result.stderr)")
+            #expect(try box.read(".conduit_state.json") == "{\"users\": 0}\n")
+            let rows = try box.run("sqlite3 warehouse.db 'SELECT count(*) FROM users' 2>/dev/null || echo 0").stdout
+            #expect(rows == "0\n", "\(input): rows were kept: \(rows)")
+        }
+        let copied = try box.run("conduit-state commit --external users --from 'cat in.ndjson' -- sh -c 'cat > out.ndjson'")
+        #expect(copied.status == 0, "\(copied.stderr)")
+        #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 5\n}\n")
     }
 
     /// ordered: false accepts a decrease and commits the greatest value.

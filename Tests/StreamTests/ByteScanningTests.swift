@@ -257,6 +257,64 @@ import Testing
         }
     }
 
+    /// Random valid rows read with `stoppingAtKey`, as `conduit-state commit` reads them in front
+    /// of `conduit-load`: the answer is the full scan's answer for the row cut after the key's
+    /// first top-level member (the only one, for rows the loader takes: it refuses a row
+    /// holding the key twice), and declined only where the key or a key before it has an escape.
+    @Test func stoppingAtTheKeyReadsItsFirstOccurrence() {
+        var generator = ByteScanningTests.Generator(state: 1207)
+        let values = [
+            "1", "-12.5e+3", "\"2024-01-01T00:00:01Z\"", "\"a \\\"q\\\" ] } , \\\\\"", "null", "true",
+            "{\"id\":9,\"x\":[1,{\"y\":\"}\"}]}", "[\"]\",[],{}]", "\"é😀\"", "{}",
+        ]
+        var twice = 0
+        for _ in 0..<20_000 {
+            var members: [String] = []
+            for _ in 0..<Int.random(in: 0...6, using: &generator) {
+                let key = ["id", "name", "i\\u0064", "meta"].randomElement(using: &generator) ?? "x"
+                let value = values.randomElement(using: &generator) ?? "1"
+                members.append("\"\(key)\":\(value)")
+            }
+            let line = "{" + members.joined(separator: ",") + "}"
+            let firstKey = members.firstIndex { $0.hasPrefix("\"id\":") }
+            let cut = firstKey.map { "{" + members[...$0].joined(separator: ",") + "}" } ?? line
+            if let firstKey, members[(firstKey + 1)...].contains(where: { $0.hasPrefix("\"id\":") }) { twice += 1 }
+            let bytes = Array(line.utf8)
+            let stopped = bytes.withUnsafeBufferPointer {
+                JSONParser.scanObjectStructure($0, capturingText: Array("id".utf8), stoppingAtKey: true)
+            }
+            let expected = Array(cut.utf8).withUnsafeBufferPointer {
+                try? JSONParser.scanObject($0, capturingText: Array("id".utf8))
+            }
+            // Ranges count from the line's start, which the cut row shares up to the key's value.
+            if cut.contains("i\\u0064") {
+                #expect(stopped == nil || stopped == expected, "\(line)")
+            } else {
+                #expect(stopped == expected, "\(line)")
+            }
+        }
+        #expect(twice > 1_000)
+    }
+
+    /// With `stoppingAtKey`, damage before the key's value is still declined (the full scan
+    /// then names it), and damage after it goes unseen here: those lines are the loader's to
+    /// refuse, and the commit validates a held group the loader never sees.
+    @Test(arguments: [
+        ("not json", true), ("[1]", true), ("{\"x\":tru,\"id\":1}", false), ("{\"x\":\"open,\"id\":1}", true),
+        ("{\"x\":[1,\"id\":1}", true), ("{\"id\":nul}", true), ("{\"id\":1.2.x}", true), ("{\"id\":1}}", false),
+        ("{\"id\":1}{\"id\":9}", false), ("{\"id\":1,\"id\":9}", false), ("{\"id\":1,\"x\":\"\u{1}\"}", false),
+    ])
+    func stoppingAtTheKeyOnBrokenLines(line: String, declines: Bool) {
+        let stopped = Array(line.utf8).withUnsafeBufferPointer {
+            JSONParser.scanObjectStructure($0, capturingText: Array("id".utf8), stoppingAtKey: true)
+        }
+        if declines {
+            #expect(stopped == nil, "\(line): \(String(describing: stopped))")
+        } else {
+            #expect(stopped != nil, "\(line)")
+        }
+    }
+
     /// Broken lines: where the framing read answers, the line is one the loader refuses — and
     /// every refusal the SPEC names for the commit itself (not an object, a cut line, no key,
     /// null) is still found.

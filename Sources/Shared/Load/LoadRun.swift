@@ -103,7 +103,8 @@ package struct LoadRun {
                 ? nil : try CheckpointPlan(resource: resource, environment: environment, opener: stateOpener),
             endOfStreamFD: environment[CheckpointEnvironment.endOfStreamFD].flatMap { Int32($0) },
             primaryKey: primaryKey, merge: mode == .merge || (mode == .append && resource.lookback != nil),
-            resumesByKey: resource.lookback != nil, evolution: configuration.effectiveSchemaEvolution(of: resource))
+            resumesByKey: resource.lookback != nil, evolution: configuration.effectiveSchemaEvolution(of: resource),
+            uniqueKey: environment[CheckpointEnvironment.uniqueKey].flatMap { $0.isEmpty ? nil : $0 })
         var reader = LineReader(descriptor: input)
         if let interval = destination.keepAliveCheckInterval {
             reader.tick = (interval: interval, action: { () throws(ConduitError) in try destination.keepAlive() })

@@ -15,6 +15,9 @@ struct LoadSession {
     let endOfStreamFD: Int32?
     /// `merge`: the key every row must carry.
     private let mergeKey: [[UInt8]]
+    /// A key no row may hold twice (``CheckpointEnvironment/uniqueKey``): `conduit-state commit`
+    /// reads only its first occurrence.
+    private let uniqueKey: [UInt8]?
 
     private var cursor: CheckpointCursor?
     /// `cursor != nil`, kept apart: testing the optional copied the cursor on every row.
@@ -32,8 +35,9 @@ struct LoadSession {
     init(
         destination: any LoadDestination, batchSize: Int, describeSource: (() throws(ConduitError) -> [SourceColumn])?,
         checkpoints: CheckpointPlan?, endOfStreamFD: Int32?, primaryKey: [String] = [],
-        merge: Bool = false, resumesByKey: Bool = false, evolution: SchemaEvolution = .evolve
+        merge: Bool = false, resumesByKey: Bool = false, evolution: SchemaEvolution = .evolve, uniqueKey: String? = nil
     ) {
+        self.uniqueKey = uniqueKey.map { Array($0.utf8) }
         self.destination = destination
         self.batchSize = max(batchSize, 1)
         self.checkpoints = checkpoints
@@ -79,6 +83,9 @@ struct LoadSession {
             throw .badInput("line \(lineNumber): an empty object before any row with keys: no column to load it into")
         }
         if !mergeKey.isEmpty { try checkMergeKey(lineNumber: lineNumber) }
+        if let uniqueKey, row.holdsKeyTwice(uniqueKey) {
+            throw .badInput(JSONRow.repeatedKeyRefusal(uniqueKey, lineNumber: lineNumber))
+        }
         if hasCursor {
             switch try cursor?.admit(row, lineNumber: lineNumber) {
             case .skip?: return

@@ -124,4 +124,9 @@ package enum CheckpointEnvironment {
     /// be observed, so nothing like the parent pid can tell): the last value group may be
     /// partial, and the loader must not commit it.
     package static let endOfStreamFD = "CONDUIT_STREAM_END_FD"
+    /// The incremental column, when `conduit-state` reads each line only as far as the column's
+    /// first top-level occurrence (``JSONParser/scanObjectStructure(_:capturingText:stoppingAtKey:)``):
+    /// the loader refuses a row that holds this key twice, whose value the commit and the
+    /// loader could read differently.
+    package static let uniqueKey = "CONDUIT_STREAM_UNIQUE_KEY"
 }

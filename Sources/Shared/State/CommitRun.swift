@@ -135,7 +135,8 @@ package struct CommitRun {
         let ledger = baseline.ledger
         let loaderRun = try LoaderLaunch.start(
             loader, environment: environment, checkpointRun: keepsGroups ? try ledger.runToken(for: resource) : nil,
-            ledger: ledger, runLock: runLock, resource: resource)
+            ledger: ledger, runLock: runLock, resource: resource,
+            uniqueKey: Self.loaderValidatesLines(loader) ? incrementalColumn : nil)
         SignalForwarding.forward(to: loaderRun.child.pid, and: upstreamPipeline?.processGroup)
         return Processes(upstream: upstreamPipeline, loader: loaderRun)
     }
@@ -365,7 +366,8 @@ package struct CommitRun {
             // The loader never sees a dropped group: where the commit left validation to it,
             // the group is validated here, so a bad line fails the run as it always did.
             if pumped.tracker.loaderValidates,
-                let problem = try pumped.gate.firstInvalidHeldLine(firstLine: pumped.tracker.maximumLine)
+                let problem = try pumped.gate.firstInvalidHeldLine(
+                    firstLine: pumped.tracker.maximumLine, uniqueKey: incrementalColumn.map { Array($0.utf8) })
             {
                 let ended = try child.stop(grace: stopGrace)
                 throw .badInput("\(resource): \(problem); loader stopped (\(ended.description)); state unchanged")

@@ -65,9 +65,10 @@ final class GroupGate {
     }
 
     /// The first line of the held group (its first line is line `firstLine` of the stream) that
-    /// is not a valid JSON object, as a refusal naming it; nil when every one is. For a group the
-    /// loader will never see (``drop()``), when the commit relied on the loader to validate.
-    func firstInvalidHeldLine(firstLine: Int) throws(ConduitError) -> String? {
+    /// is not a valid JSON object, or holds `uniqueKey` twice, as a refusal naming it; nil when
+    /// every one is fine. For a group the loader will never see (``drop()``), when the commit
+    /// relied on the loader to validate.
+    func firstInvalidHeldLine(firstLine: Int, uniqueKey: [UInt8]? = nil) throws(ConduitError) -> String? {
         var partial: [UInt8] = []
         var lineNumber = firstLine
         var problem: String?
@@ -85,7 +86,7 @@ final class GroupGate {
                     partial.removeAll(keepingCapacity: true)
                 }
                 start = index + 1
-                problem = Self.refusal(of: line, lineNumber: lineNumber)
+                problem = Self.refusal(of: line, lineNumber: lineNumber, uniqueKey: uniqueKey)
                 if problem != nil { return }
                 lineNumber += 1
             }
@@ -94,16 +95,21 @@ final class GroupGate {
         return problem
     }
 
-    /// "line N: not a JSON object: …" when `line` (not blank) is not a valid JSON object.
-    private static func refusal(of line: [UInt8], lineNumber: Int) -> String? {
+    /// "line N: not a JSON object: …" when `line` (not blank) is not a valid JSON object, and
+    /// the loader's refusal when it holds `uniqueKey` twice.
+    private static func refusal(of line: [UInt8], lineNumber: Int, uniqueKey: [UInt8]?) -> String? {
         line.withUnsafeBufferPointer { buffer in
             if LineReader.isBlank(buffer) { return nil }
             do {
                 _ = try JSONParser.scanObject(buffer, capturingText: [])
-                return nil
             } catch {
                 return "line \(lineNumber): not a JSON object: \(error)"
             }
+            guard let uniqueKey else { return nil }
+            var row = JSONRow()
+            defer { row.release() }
+            guard (try? row.scan(buffer)) != nil, row.holdsKeyTwice(uniqueKey) else { return nil }
+            return JSONRow.repeatedKeyRefusal(uniqueKey, lineNumber: lineNumber)
         }
     }
 

@@ -37,10 +37,11 @@ package struct IncrementalTracker: Sendable {
     /// Whether the loader validates every line before it commits (``JSONParser/scanObjectStructure(_:capturingText:)``).
     package let loaderValidates: Bool
 
-    /// `loaderValidates`: the loader refuses any line that is not valid JSON before its batch
-    /// commits (`conduit-load` does), and a refusing loader means no state commit; each line is
-    /// then read for its framing and value only, and validated fully only where that read is
-    /// unsure or the line is refused for another reason (so the refusal names the real fault).
+    /// `loaderValidates`: the loader refuses any line that is not valid JSON, and any row that
+    /// holds the column twice (``CheckpointEnvironment/uniqueKey``), before its batch commits
+    /// (`conduit-load` does), and a refusing loader means no state commit; each line is then read
+    /// only as far as the column's value, and validated fully only where that read is unsure or
+    /// the line is refused for another reason (so the refusal names the real fault).
     package init(column: String?, requiresOrder: Bool, loaderValidates: Bool = false) {
         self.column = column
         self.requiresOrder = requiresOrder
@@ -82,7 +83,8 @@ package struct IncrementalTracker: Sendable {
     package mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) -> Bool {
         var captured: JSONParser.CapturedText
         var checkedFully = false
-        if loaderValidates, let framed = JSONParser.scanObjectStructure(line, capturingText: columnBytes),
+        if loaderValidates,
+            let framed = JSONParser.scanObjectStructure(line, capturingText: columnBytes, stoppingAtKey: column != nil),
             Self.cursorTextIsValid(framed, in: line)
         {
             captured = framed

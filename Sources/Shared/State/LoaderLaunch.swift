@@ -10,9 +10,10 @@ struct LoaderLaunch {
 
     static func start(
         _ loader: [String], environment: [String: String], checkpointRun: String?, ledger: CheckpointLedger,
-        runLock: RunLock, resource: String
+        runLock: RunLock, resource: String, uniqueKey: String? = nil
     ) throws(ConduitError) -> LoaderLaunch {
         var childEnvironment = environment
+        childEnvironment[CheckpointEnvironment.uniqueKey] = uniqueKey
         if let checkpointRun {
             // The loader's checkpoints belong to this run's epoch (see CheckpointLedger).
             childEnvironment[CheckpointEnvironment.run] = checkpointRun

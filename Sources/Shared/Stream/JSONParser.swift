@@ -139,9 +139,15 @@ package enum JSONParser {
     /// it returns nil, and the caller validates the line fully. Several times faster than the
     /// full scan: for `conduit-state commit` in front of `conduit-load`, which validates every
     /// line itself before its batch commits.
+    ///
+    /// `stoppingAtKey`: the answer comes at the first top-level `key` and the rest of the line
+    /// is not read, for a caller whose loader refuses a row holding `key` twice (on valid JSON
+    /// with `key` once, the answer is the same; a later duplicate, or bytes after the object,
+    /// go unseen here).
     package static func scanObjectStructure(
         _ line: UnsafeBufferPointer<UInt8>,
-        capturingText key: [UInt8]
+        capturingText key: [UInt8],
+        stoppingAtKey: Bool = false
     ) -> CapturedText? {
         let count = line.count
         var index = 0
@@ -253,6 +259,7 @@ package enum JSONParser {
                     guard !range.isEmpty else { return nil }
                     captured = .number(range)
                 }
+                if stoppingAtKey { return captured }
             }
             skipWhitespace()
             guard index < count else { return nil }

@@ -235,6 +235,35 @@ package struct JSONRow {
         }
     }
 
+    /// Whether more than one member has `key` as its key (decoded: `"i\u0064"` is `"id"`).
+    package func holdsKeyTwice(_ key: [UInt8]) -> Bool {
+        key.withUnsafeBufferPointer { key in
+            decoded.withUnsafeBufferPointer { decoded in
+                var found = false
+                for member in members {
+                    let bytes: UnsafeBufferPointer<UInt8>
+                    switch member.key {
+                    case .line(let range): bytes = UnsafeBufferPointer(rebasing: line[range])
+                    case .decoded(let range): bytes = UnsafeBufferPointer(rebasing: decoded[range])
+                    }
+                    if Self.same(bytes, key) {
+                        if found { return true }
+                        found = true
+                    }
+                }
+                return false
+            }
+        }
+    }
+
+    /// The refusal of a row that holds the incremental column `key` twice, under `conduit-state
+    /// commit`, which reads only the first.
+    package static func repeatedKeyRefusal(_ key: [UInt8], lineNumber: Int) -> String {
+        let name = JSONEscaping.quoted(String(decoding: key, as: UTF8.self))
+        return
+            "line \(lineNumber): the row holds \(name) twice; the incremental column must appear once, so that conduit-state commit and the loader read the same value"
+    }
+
     /// The scanned line itself, for an encoder that reads many of its ranges (valid until
     /// ``release()``, like the row).
     package var lineBuffer: UnsafeBufferPointer<UInt8> { line }
