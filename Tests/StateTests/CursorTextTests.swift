@@ -81,11 +81,21 @@ import Testing
             let expected =
                 strings
                 ? StateValue.string(left).compare(to: .string(right)) : StateValue.number(left).compare(to: .number(right))
-            if let fast = Self.order(left, right, strings: strings) {
+            let fast = Self.order(left, right, strings: strings)
+            if let fast {
                 answered += 1
                 #expect(
                     fast == expected, "\(left) vs \(right): bytes say \(fast), the state says \(String(describing: expected))")
             }
+            // The loader's equality check: decided exactly where the order is, and then equal
+            // exactly when the bytes are.
+            let decided = Array(left.utf8).withUnsafeBufferPointer { l in
+                Array(right.utf8).withUnsafeBufferPointer { r in
+                    CursorText.isDecidedByBytes(l, r, areStrings: strings, areNumbers: !strings)
+                }
+            }
+            #expect(decided == (fast != nil), "\(left) vs \(right)")
+            if decided { #expect((left == right) == (expected == .equal), "\(left) vs \(right)") }
         }
         #expect(answered > 10_000, "the fast path answered only \(answered) of 50000")
     }

@@ -130,15 +130,16 @@ struct CheckpointCursor {
     private func sameValue() -> Bool {
         guard !lastValue.isEmpty else { return true }
         if currentIsString == lastValueIsString && currentValue == lastValue { return true }
-        // The usual shapes (plain integers, timestamps written alike) compare as bytes.
-        let fast = currentValue.withUnsafeBufferPointer { current in
+        // The usual shapes (plain integers, timestamps written alike) are equal only as the same
+        // bytes, which they are not.
+        let decidedByBytes = currentValue.withUnsafeBufferPointer { current in
             lastValue.withUnsafeBufferPointer { last in
-                CursorText.byteOrder(
+                CursorText.isDecidedByBytes(
                     current, last, areStrings: currentIsString && lastValueIsString,
                     areNumbers: !currentIsString && !lastValueIsString)
             }
         }
-        if let fast { return fast == .equal }
+        if decidedByBytes { return false }
         return Self.value(currentValue, isString: currentIsString).compare(to: Self.value(lastValue, isString: lastValueIsString))
             == .equal
     }

@@ -83,7 +83,10 @@ struct LoadSession {
             throw .badInput("line \(lineNumber): an empty object before any row with keys: no column to load it into")
         }
         if !mergeKey.isEmpty { try checkMergeKey(lineNumber: lineNumber) }
-        if let uniqueKey, row.holdsKeyTwice(uniqueKey) {
+        // A row repeating the keys of the last row placed (which passed this check) holds the
+        // unique key once at most.
+        let repeatsPreviousKeys = shape.repeatsPreviousKeys(row)
+        if let uniqueKey, !repeatsPreviousKeys, row.holdsKeyTwice(uniqueKey) {
             throw .badInput(JSONRow.repeatedKeyRefusal(uniqueKey, lineNumber: lineNumber))
         }
         if hasCursor {
@@ -102,7 +105,8 @@ struct LoadSession {
             try destination.begin()
             inBatch = true
         }
-        let positions = try shape.positions(of: row, lineNumber: lineNumber, in: destination)
+        let positions = try shape.positions(
+            of: row, lineNumber: lineNumber, in: destination, repeatsPreviousKeys: repeatsPreviousKeys)
         try destination.write(row, positions: positions, lineNumber: lineNumber)
         rows += 1
         rowsInBatch += 1

@@ -45,10 +45,19 @@ struct TableShape {
         tableColumns = try destination.existingColumns()
     }
 
-    /// The target column of each of the row's members, adding columns (and the table) as keys appear.
-    mutating func positions(of row: JSONRow, lineNumber: Int, in destination: any LoadDestination) throws(ConduitError) -> [Int] {
-        // The usual row: the previous row's keys, in its order.
-        if row.keys(equal: previousKeyBytes, ends: previousKeyEnds) { return previousPositions }
+    /// Whether the row's keys are the last row ``positions(of:lineNumber:in:repeatsPreviousKeys:)``
+    /// placed, in its order: the usual row.
+    func repeatsPreviousKeys(_ row: JSONRow) -> Bool {
+        row.keys(equal: previousKeyBytes, ends: previousKeyEnds)
+    }
+
+    /// The target column of each of the row's members, adding columns (and the table) as keys
+    /// appear. `repeatsPreviousKeys`: ``repeatsPreviousKeys(_:)``'s answer for this row, when
+    /// the caller has it already.
+    mutating func positions(
+        of row: JSONRow, lineNumber: Int, in destination: any LoadDestination, repeatsPreviousKeys: Bool? = nil
+    ) throws(ConduitError) -> [Int] {
+        if repeatsPreviousKeys ?? self.repeatsPreviousKeys(row) { return previousPositions }
         positions.removeAll(keepingCapacity: true)
         let members = row.members
         var sameAsPrevious = members.count == previousKeys.count

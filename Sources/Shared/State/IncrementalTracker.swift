@@ -205,17 +205,24 @@ package struct CursorText: Sendable {
     package static func byteOrder(
         _ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>, areStrings: Bool, areNumbers: Bool
     ) -> Ordering? {
-        if areNumbers {
-            guard isPlainInteger(left), isPlainInteger(right) else { return nil }
-            if left.count != right.count { return left.count < right.count ? .ascending : .descending }
-            return lexicographicOrder(left, right)
-        }
-        guard areStrings, left.count == right.count, isPlainTimestamp(left), isPlainTimestamp(right) else { return nil }
+        guard isDecidedByBytes(left, right, areStrings: areStrings, areNumbers: areNumbers) else { return nil }
+        // A plain integer with more digits is greater; timestamps decided here are of one length.
+        if left.count != right.count { return left.count < right.count ? .ascending : .descending }
+        return lexicographicOrder(left, right)
+    }
+
+    /// Whether ``byteOrder(_:_:areStrings:areNumbers:)`` decides this pair (so the two are equal
+    /// exactly when their bytes are), without ordering them.
+    package static func isDecidedByBytes(
+        _ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>, areStrings: Bool, areNumbers: Bool
+    ) -> Bool {
+        if areNumbers { return isPlainInteger(left) && isPlainInteger(right) }
+        guard areStrings, left.count == right.count, isPlainTimestamp(left), isPlainTimestamp(right) else { return false }
         for index in 0..<left.count
         where isDigit(left[index]) != isDigit(right[index]) || (!isDigit(left[index]) && left[index] != right[index]) {
-            return nil
+            return false
         }
-        return lexicographicOrder(left, right)
+        return true
     }
 
     private static func lexicographicOrder(_ left: UnsafeBufferPointer<UInt8>, _ right: UnsafeBufferPointer<UInt8>) -> Ordering {
