@@ -6,7 +6,7 @@
 #   pipeline  psql \copy … TO STDOUT | psql \copy … FROM STDIN
 #                                                     vs  conduit-extract | conduit-state commit -- conduit-load
 # Each row also shows the CPU time (user+system seconds) of psql's side and Conduit's: for the
-# pipeline, all three Conduit processes together.
+# pipeline, all three Conduit processes together, and on the line after it each stage's own.
 # Needs a PostgreSQL reachable through the usual libpq variables (PGHOST, PGPORT, PGUSER,
 # PGPASSWORD, PGDATABASE).
 #   group     peak memory of each stage for one value group of GROUP_MB megabytes (every row
@@ -71,6 +71,9 @@ resources:
     query: "$query"
 YAML
 conduit=(--config "$work/ingest.yml" --state-file "$work/state.json" --quiet)
+mkdir "$work/timed"
+printf '#!/bin/sh\nexec /usr/bin/time -f "%%U %%S" -o %s %s "$@"\n' "'$work/load.cpu'" "'$bin/conduit-load'" > "$work/timed/conduit-load"
+chmod +x "$work/timed/conduit-load"
 
 measure() { # runs "$@" (stdout discarded), prints "seconds kilobytes user_seconds system_seconds"
   # (CPU time covers every process "$@" waits for: all three stages of a pipeline)
@@ -103,9 +106,18 @@ for run in $(seq "$runs"); do
   fresh_tables
   rm -f "$work/state.json"
   read -r p _ pu ps < <(measure bash -o pipefail -c "psql -qc '\\copy (${query//:last_value/0}) TO STDOUT' | psql -qc '\\copy conduit_bench_psql_in FROM STDIN'")
-  read -r c _ cu cs < <(measure bash -o pipefail -c "'$bin/conduit-extract' ${conduit[*]} bench | '$bin/conduit-state' commit ${conduit[*]} bench -- '$bin/conduit-load' ${conduit[*]} bench")
+  # Each stage's own CPU too: the extract and the commit under /usr/bin/time (the commit's
+  # figure holds its loader's, subtracted below), the loader through a wrapper that keeps the
+  # name conduit-load, which the commit trusts to validate lines (another name would make the
+  # commit validate every line itself and measure something else).
+  read -r c _ cu cs < <(measure bash -o pipefail -c "/usr/bin/time -f '%U %S' -o '$work/extract.cpu' '$bin/conduit-extract' ${conduit[*]} bench | /usr/bin/time -f '%U %S' -o '$work/commit.cpu' '$bin/conduit-state' commit ${conduit[*]} bench -- '$work/timed/conduit-load' ${conduit[*]} bench")
   [ "$(psql -Atqc 'SELECT count(*) FROM conduit_bench_load_in')" = "$rows" ] || { echo "bench: pipeline lost rows" >&2; exit 1; }
   printf '%-9s %-4s %10s %10s %12s %7s %11s %11s\n' pipeline "$run" "$p" "$c" "-" "$(ratio "$c" "$p")" "$(cpu "$pu" "$ps")" "$(cpu "$cu" "$cs")"
+  read -r eu es < "$work/extract.cpu"
+  read -r tu ts < "$work/commit.cpu"
+  read -r lu ls < "$work/load.cpu"
+  printf '%-9s %-4s   extract %s, commit %s, load %s (user+system s)\n' "  stages" "$run" "$(cpu "$eu" "$es")" \
+    "$(awk -v a="$tu" -v b="$lu" -v c="$ts" -v d="$ls" 'BEGIN { printf "%.2f+%.2f", a - b, c - d }')" "$(cpu "$lu" "$ls")"
 done
 
 group_mb=${GROUP_MB:-0}
