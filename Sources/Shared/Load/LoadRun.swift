@@ -104,7 +104,7 @@ package struct LoadRun {
             endOfStreamFD: environment[CheckpointEnvironment.endOfStreamFD].flatMap { Int32($0) },
             primaryKey: primaryKey, merge: mode == .merge || (mode == .append && resource.lookback != nil),
             resumesByKey: resource.lookback != nil, evolution: configuration.effectiveSchemaEvolution(of: resource),
-            uniqueKey: environment[CheckpointEnvironment.uniqueKey].flatMap { $0.isEmpty ? nil : $0 })
+            uniqueKey: Self.acknowledgeUniqueKey(environment))
         var reader = LineReader(descriptor: input)
         if let interval = destination.keepAliveCheckInterval {
             reader.tick = (interval: interval, action: { () throws(ConduitError) in try destination.keepAlive() })
@@ -155,5 +155,17 @@ package struct LoadRun {
             ],
             to: reporter)
         return .success
+    }
+
+    /// The key no row may hold twice, when `conduit-state commit` asks for it
+    /// (``CheckpointEnvironment/uniqueKey`` with its acknowledgement descriptor beside it): says
+    /// on that descriptor that such rows are refused, before any row is read, then closes it.
+    static func acknowledgeUniqueKey(_ environment: [String: String]) -> String? {
+        guard let text = environment[CheckpointEnvironment.uniqueKeyAcknowledgementFD], let fd = Int32(text), fd >= 0
+        else { return nil }
+        defer { FileIO.closeDescriptor(fd) }
+        guard let key = environment[CheckpointEnvironment.uniqueKey], !key.isEmpty else { return nil }
+        FileIO.writeByte(1, to: fd)
+        return key
     }
 }

@@ -129,4 +129,9 @@ package enum CheckpointEnvironment {
     /// the loader refuses a row that holds this key twice, whose value the commit and the
     /// loader could read differently.
     package static let uniqueKey = "CONDUIT_STREAM_UNIQUE_KEY"
+    /// A descriptor on which the loader writes one byte once it refuses such rows, before it
+    /// reads any: `conduit-state` reads lines only that far from then on. The loader honours
+    /// ``uniqueKey`` only with this descriptor beside it (a variable left in a user's shell does
+    /// not change a loader run alone).
+    package static let uniqueKeyAcknowledgementFD = "CONDUIT_STREAM_UNIQUE_KEY_FD"
 }

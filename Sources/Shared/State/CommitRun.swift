@@ -161,6 +161,29 @@ package struct CommitRun {
         var tracker: IncrementalTracker
         var sawBigInteger = false
         var startsChecked = 0
+        /// The line whose value the tracker carries as the maximum, when it was not validated in
+        /// full: a later line refused against that value may be refused for this line's fault.
+        var carrier: CarrierLine?
+
+        /// The carrier's fault (not a JSON object, the column twice), as the refusal naming it;
+        /// `chunkStart`: where the current chunk begins, for a carrier in it.
+        func carrierFault(chunkStart: UnsafePointer<UInt8>?) -> String? {
+            switch carrier {
+            case .inChunk(let number, let offset, let count)?:
+                guard let chunkStart else { return nil }
+                return tracker.fault(of: UnsafeBufferPointer(start: chunkStart + offset, count: count), lineNumber: number)
+            case .copied(let number, let bytes)?:
+                return bytes.withUnsafeBufferPointer { tracker.fault(of: $0, lineNumber: number) }
+            case nil:
+                return nil
+            }
+        }
+    }
+
+    /// Where the carried maximum's line is: in the chunk being read, or copied at its end.
+    enum CarrierLine {
+        case inChunk(number: Int, offset: Int, count: Int)
+        case copied(number: Int, bytes: [UInt8])
     }
 
     /// Pumps lines through the tracker and the gate: each line is checked and its value tracked,
@@ -195,20 +218,33 @@ package struct CommitRun {
         do {
             outcome = try reader.forEachLine(
                 line: { (line, number, offset) throws(ConduitError) in
+                    // At each chunk's first line, until the loader has said it refuses a row
+                    // holding the column twice: from then on lines are read only that far.
+                    if offset == 0, seen.tracker.loaderValidates, !seen.tracker.stopsAtColumn,
+                        processes.loader.loaderRefusesRepeatedKey()
+                    {
+                        seen.tracker.stopsAtColumn = true
+                    }
                     try take(
                         line, number: number, offset: offset, into: &seen, gate: gate, baseline, upstream: processes.upstream)
                     progress.update(seen.tracker.rows)
                 },
                 chunkEnd: { (chunk) throws(ConduitError) -> Int in
                     digest.update(UnsafeRawBufferPointer(chunk))
+                    if case .inChunk(let number, let offset, let count)? = seen.carrier {
+                        seen.carrier = .copied(number: number, bytes: Array(chunk[offset..<(offset + count)]))
+                    }
                     return try gate.chunkEnded(chunk)
                 })
         } catch {
             progress.finish()
             let ended = try child.stop(grace: stopGrace)
             try processes.upstream?.stop(grace: stopGrace)
+            // A cut last line after a line read only as far as its value: that line's own fault first.
+            let message =
+                error.kind == .badInput ? (seen.carrierFault(chunkStart: nil) ?? error.message) : error.message
             throw ConduitError(
-                error.kind, "\(resource): \(error.message); loader stopped (\(ended.description)); state unchanged")
+                error.kind, "\(resource): \(message); loader stopped (\(ended.description)); state unchanged")
         }
         progress.finish()
         return Pumped(
@@ -223,7 +259,16 @@ package struct CommitRun {
         _ line: UnsafeBufferPointer<UInt8>, number: Int, offset: Int, into seen: inout LinesSeen, gate: GroupGate,
         _ baseline: Baseline, upstream upstreamPipeline: UpstreamPipeline?
     ) throws(ConduitError) {
-        let begins = try seen.tracker.consume(line, lineNumber: number)
+        let begins: Bool
+        do {
+            begins = try seen.tracker.consume(line, lineNumber: number)
+        } catch {
+            // Refused against the carried value: the line that carried it may be the one at fault.
+            throw seen.carrierFault(chunkStart: line.baseAddress.map { $0 - offset }).map { .badInput($0) } ?? error
+        }
+        if seen.tracker.lastLineSetMaximum {
+            seen.carrier = seen.tracker.lastLineCheckedFully ? nil : .inChunk(number: number, offset: offset, count: line.count)
+        }
         if begins { gate.groupBegins(at: offset) }
         if seen.tracker.rows == 1, let first = seen.tracker.maximum,
             let startsChecked = try checkFirstRow(first, atLine: number, baseline)
@@ -367,7 +412,8 @@ package struct CommitRun {
             // the group is validated here, so a bad line fails the run as it always did.
             if pumped.tracker.loaderValidates,
                 let problem = try pumped.gate.firstInvalidHeldLine(
-                    firstLine: pumped.tracker.maximumLine, uniqueKey: incrementalColumn.map { Array($0.utf8) })
+                    firstLine: pumped.tracker.maximumLine,
+                    uniqueKey: pumped.tracker.someLineReadToColumn ? incrementalColumn.map { Array($0.utf8) } : nil)
             {
                 let ended = try child.stop(grace: stopGrace)
                 throw .badInput("\(resource): \(problem); loader stopped (\(ended.description)); state unchanged")

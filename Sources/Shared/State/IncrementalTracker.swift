@@ -36,12 +36,23 @@ package struct IncrementalTracker: Sendable {
 
     /// Whether the loader validates every line before it commits (``JSONParser/scanObjectStructure(_:capturingText:)``).
     package let loaderValidates: Bool
+    /// Whether the loader also refuses a row holding the column twice (it has said so:
+    /// ``CheckpointEnvironment/uniqueKeyAcknowledgementFD``): each line is then read only as far
+    /// as the column's first top-level occurrence.
+    package var stopsAtColumn = false
+    /// Whether any line was read only as far as the column (the last line then was too: the
+    /// switch to ``stopsAtColumn`` is for good).
+    package private(set) var someLineReadToColumn = false
+    /// Whether the last line consumed set ``maximum`` (began a group, or spelled its value again).
+    package private(set) var lastLineSetMaximum = false
+    /// Whether the last line consumed was validated in full (not only read as far as its value).
+    package private(set) var lastLineCheckedFully = false
 
-    /// `loaderValidates`: the loader refuses any line that is not valid JSON, and any row that
-    /// holds the column twice (``CheckpointEnvironment/uniqueKey``), before its batch commits
-    /// (`conduit-load` does), and a refusing loader means no state commit; each line is then read
-    /// only as far as the column's value, and validated fully only where that read is unsure or
-    /// the line is refused for another reason (so the refusal names the real fault).
+    /// `loaderValidates`: the loader refuses any line that is not valid JSON before its batch
+    /// commits (`conduit-load` does), and a refusing loader means no state commit; each line is
+    /// then read for its framing and value only (only as far as the value with
+    /// ``stopsAtColumn``), and validated fully only where that read is unsure or the line is
+    /// refused for another reason (so the refusal names the real fault).
     package init(column: String?, requiresOrder: Bool, loaderValidates: Bool = false) {
         self.column = column
         self.requiresOrder = requiresOrder
@@ -63,17 +74,31 @@ package struct IncrementalTracker: Sendable {
         }
     }
 
-    /// `error`, unless the line is not valid JSON at all: then that, as the full scan words it.
+    /// `error`, unless the line is not valid JSON at all, or (read only as far as the column)
+    /// holds the column twice: then that.
     private func refusal(
         _ error: ConduitError, line: UnsafeBufferPointer<UInt8>, lineNumber: Int, checkedFully: Bool
     ) -> ConduitError {
-        guard !checkedFully else { return error }
-        do {
-            _ = try JSONParser.scanObject(line, capturingText: columnBytes)
-        } catch {
-            return .badInput("line \(lineNumber): not a JSON object: \(error)")
+        fault(of: line, lineNumber: lineNumber, knownValid: checkedFully).map { .badInput($0) } ?? error
+    }
+
+    /// What is wrong with a line this tracker did not validate in full, as the refusal naming it:
+    /// not a JSON object (as the full scan words it), or, where lines are read only as far as the
+    /// column, the column held twice (as the loader words it); nil when neither.
+    /// (`knownValid`: the line is valid JSON, only the column is left to check.)
+    package func fault(of line: UnsafeBufferPointer<UInt8>, lineNumber: Int, knownValid: Bool = false) -> String? {
+        if !knownValid {
+            do {
+                _ = try JSONParser.scanObject(line, capturingText: columnBytes)
+            } catch {
+                return "line \(lineNumber): not a JSON object: \(error)"
+            }
         }
-        return error
+        guard stopsAtColumn, column != nil else { return nil }
+        var row = JSONRow()
+        defer { row.release() }
+        guard (try? row.scan(line)) != nil, row.holdsKeyTwice(columnBytes) else { return nil }
+        return JSONRow.repeatedKeyRefusal(columnBytes, lineNumber: lineNumber)
     }
 
     /// Checks one line (without its newline) and tracks its value. `lineNumber` is 1-based and
@@ -83,8 +108,12 @@ package struct IncrementalTracker: Sendable {
     package mutating func consume(_ line: UnsafeBufferPointer<UInt8>, lineNumber: Int) throws(ConduitError) -> Bool {
         var captured: JSONParser.CapturedText
         var checkedFully = false
+        lastLineSetMaximum = false
+        defer { lastLineCheckedFully = checkedFully }
+        if stopsAtColumn { someLineReadToColumn = true }
         if loaderValidates,
-            let framed = JSONParser.scanObjectStructure(line, capturingText: columnBytes, stoppingAtKey: column != nil),
+            let framed = JSONParser.scanObjectStructure(
+                line, capturingText: columnBytes, stoppingAtKey: stopsAtColumn && column != nil),
             Self.cursorTextIsValid(framed, in: line)
         {
             captured = framed
@@ -137,6 +166,7 @@ package struct IncrementalTracker: Sendable {
             maximumText = current
             maximumLine = lineNumber
             rowsBeforeOpenGroup = rows - 1
+            lastLineSetMaximum = true
             return true
         }
         guard let order = previous.compare(to: current) else {
@@ -155,6 +185,7 @@ package struct IncrementalTracker: Sendable {
             current = retired ?? CursorText(bytes: [], isString: false)
             maximumLine = lineNumber
             rowsBeforeOpenGroup = rows - 1
+            lastLineSetMaximum = true
             return true
         case .equal:
             // The same value spelled another way (12:00:00 and 12:00:00.000 in a SQLite text
@@ -162,6 +193,7 @@ package struct IncrementalTracker: Sendable {
             // that the next run's `>` does not read the group again.
             maximumText = current
             current = previous
+            lastLineSetMaximum = true
             return false
         case .descending:
             if requiresOrder {

@@ -7,6 +7,9 @@ struct LoaderLaunch {
     let child: ChildProcess
     /// Our end of the end-of-stream pipe; -1 without one. Closed when this process exits.
     private let endOfStreamWriteFD: Int32
+    /// Our (non-blocking) end of the pipe on which the loader says it refuses a row holding the
+    /// unique key twice (``CheckpointEnvironment/uniqueKeyAcknowledgementFD``); -1 without one.
+    private let uniqueKeyAcknowledgementFD: Int32
 
     static func start(
         _ loader: [String], environment: [String: String], checkpointRun: String?, ledger: CheckpointLedger,
@@ -14,6 +17,21 @@ struct LoaderLaunch {
     ) throws(ConduitError) -> LoaderLaunch {
         var childEnvironment = environment
         childEnvironment[CheckpointEnvironment.uniqueKey] = uniqueKey
+        childEnvironment[CheckpointEnvironment.uniqueKeyAcknowledgementFD] = nil
+        // A loader that refuses a row holding the key twice says so on this pipe: an older
+        // conduit-load reads every occurrence its own way, so until it says so every line is
+        // read whole.
+        var acknowledgement: (read: Int32, write: Int32)?
+        if uniqueKey != nil {
+            switch SystemCall.makePipe(nonBlocking: true) {
+            case .success(let ends):
+                acknowledgement = ends
+                FileIO.shareWithChildProcesses(ends.1)
+                childEnvironment[CheckpointEnvironment.uniqueKeyAcknowledgementFD] = String(ends.1)
+            case .failure(let error):
+                throw .io("\(resource): creating the loader's acknowledgement pipe: \(error)")
+            }
+        }
         if let checkpointRun {
             // The loader's checkpoints belong to this run's epoch (see CheckpointLedger).
             childEnvironment[CheckpointEnvironment.run] = checkpointRun
@@ -38,10 +56,24 @@ struct LoaderLaunch {
         } catch {
             FileIO.closeDescriptor(endOfStream.read)
             FileIO.closeDescriptor(endOfStream.write)
+            if let acknowledgement {
+                FileIO.closeDescriptor(acknowledgement.read)
+                FileIO.closeDescriptor(acknowledgement.write)
+            }
             throw error
         }
         FileIO.closeDescriptor(endOfStream.read)
-        return LoaderLaunch(child: child, endOfStreamWriteFD: endOfStream.write)
+        if let acknowledgement { FileIO.closeDescriptor(acknowledgement.write) }
+        return LoaderLaunch(
+            child: child, endOfStreamWriteFD: endOfStream.write, uniqueKeyAcknowledgementFD: acknowledgement?.read ?? -1)
+    }
+
+    /// Whether the loader has said it refuses a row holding the unique key twice (a byte on the
+    /// acknowledgement pipe); never waits.
+    func loaderRefusesRepeatedKey() -> Bool {
+        guard uniqueKeyAcknowledgementFD >= 0 else { return false }
+        var byte: UInt8 = 0
+        return withUnsafeMutableBytes(of: &byte) { SystemCall.read(uniqueKeyAcknowledgementFD, into: $0) } == .bytes(1)
     }
 
     /// Tells the loader the stream really ended (it may commit its last batch), just before its input closes.
