@@ -177,6 +177,13 @@ import Testing
         #expect(try box.read(".conduit_state.json") == "{\n  \"users\": 5\n}\n")
     }
 
+    /// feed.sh: 2,000 valid rows of `users`, a second's pause (for the loader's word that it
+    /// refuses a row holding the cursor twice), then `tail` (printf's format).
+    static func writePausedFeed(in box: Sandbox, tail: String) throws {
+        try box.run(#"seq 2000 | awk '{ printf "{\"id\":%d,\"name\":\"user %d\"}\n", $1, $1 }' > head.ndjson"#)
+        try box.run("printf '\(tail)' > tail.ndjson && printf 'cat head.ndjson; sleep 1; cat tail.ndjson\\n' > feed.sh")
+    }
+
     /// Once `conduit-load` has said it refuses a row holding the cursor twice, the commit reads
     /// each line only as far as the cursor (here: 2,000 rows, a pause so that the word has come,
     /// then the faults). A later line refused against the value of a line damaged after its
@@ -197,8 +204,7 @@ import Testing
         let box = try Sandbox()
         try box.writeStandardConfig()
         try box.write("{\"users\": 0}\n", to: ".conduit_state.json")
-        try box.run(#"seq 2000 | awk '{ printf "{\"id\":%d,\"name\":\"user %d\"}\n", $1, $1 }' > head.ndjson"#)
-        try box.run("printf '\(tail)' > tail.ndjson && printf 'cat head.ndjson; sleep 1; cat tail.ndjson\\n' > feed.sh")
+        try Self.writePausedFeed(in: box, tail: tail)
         let result = try box.run(
             confirmed
                 ? "conduit-state commit --external users --from 'sh feed.sh' -- conduit-load --infer-types users"
@@ -216,12 +222,10 @@ import Testing
     @Test func loaderThatDoesNotAcknowledgeGetsWholeLinesRead() throws {
         let box = try Sandbox()
         try box.writeStandardConfig()
-        try box.run(#"seq 2000 | awk '{ printf "{\"id\":%d,\"name\":\"user %d\"}\n", $1, $1 }' > head.ndjson"#)
-        try box.run(#"printf '{"id":2009,"id":2001}\n' > tail.ndjson"#)
+        try Self.writePausedFeed(in: box, tail: #"{"id":2009,"id":2001}\n"#)
         try box.run(
             "mkdir old && printf '#!/bin/sh\\nexec env -u CONDUIT_STREAM_UNIQUE_KEY_FD conduit-load \"$@\"\\n' > old/conduit-load && chmod +x old/conduit-load"
         )
-        try box.run("printf 'cat head.ndjson; sleep 1; cat tail.ndjson\\n' > feed.sh")
         let result = try box.run(
             "conduit-state commit --external users --from 'sh feed.sh' -- ./old/conduit-load --infer-types users")
         #expect(result.status == 0, "\(result.stderr)")

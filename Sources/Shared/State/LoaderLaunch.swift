@@ -21,16 +21,10 @@ struct LoaderLaunch {
         // A loader that refuses a row holding the key twice says so on this pipe: an older
         // conduit-load reads every occurrence its own way, so until it says so every line is
         // read whole.
-        var acknowledgement: (read: Int32, write: Int32)?
-        if uniqueKey != nil {
-            switch SystemCall.makePipe(nonBlocking: true) {
-            case .success(let ends):
-                acknowledgement = ends
-                FileIO.shareWithChildProcesses(ends.1)
-                childEnvironment[CheckpointEnvironment.uniqueKeyAcknowledgementFD] = String(ends.1)
-            case .failure(let error):
-                throw .io("\(resource): creating the loader's acknowledgement pipe: \(error)")
-            }
+        let acknowledgement = try uniqueKey.map { (_) throws(ConduitError) in
+            try sharedPipe(
+                nonBlocking: true, loaderEnd: \.write, named: CheckpointEnvironment.uniqueKeyAcknowledgementFD,
+                in: &childEnvironment, for: "\(resource): creating the loader's acknowledgement pipe")
         }
         if let checkpointRun {
             // The loader's checkpoints belong to this run's epoch (see CheckpointLedger).
@@ -38,17 +32,11 @@ struct LoaderLaunch {
             childEnvironment.merge(ledger.state.loaderEnvironment) { _, ours in ours }
         }
         // Every loader learns whether the stream really ended: a replace must not swap in, and a
-        // last batch must not commit, after conduit-state died.
-        let endOfStream: (read: Int32, write: Int32)
-        switch SystemCall.makePipe() {
-        case .success(let ends):
-            endOfStream = ends
-            // Only the read end goes to the loader; the write end stays ours alone.
-            FileIO.shareWithChildProcesses(ends.0)
-            childEnvironment[CheckpointEnvironment.endOfStreamFD] = String(ends.0)
-        case .failure(let error):
-            throw .io("\(resource): creating the end-of-stream pipe: \(error)")
-        }
+        // last batch must not commit, after conduit-state died. Only the read end goes to the
+        // loader; the write end stays ours alone.
+        let endOfStream = try sharedPipe(
+            nonBlocking: false, loaderEnd: \.read, named: CheckpointEnvironment.endOfStreamFD, in: &childEnvironment,
+            for: "\(resource): creating the end-of-stream pipe")
         runLock.shareWithChildProcesses()
         let child: ChildProcess
         do {
@@ -74,6 +62,22 @@ struct LoaderLaunch {
         guard uniqueKeyAcknowledgementFD >= 0 else { return false }
         var byte: UInt8 = 0
         return withUnsafeMutableBytes(of: &byte) { SystemCall.read(uniqueKeyAcknowledgementFD, into: $0) } == .bytes(1)
+    }
+
+    /// A pipe whose `loaderEnd` the loader inherits, its number in the variable `named`.
+    private static func sharedPipe(
+        nonBlocking: Bool, loaderEnd: KeyPath<(read: Int32, write: Int32), Int32>, named variable: String,
+        in environment: inout [String: String], for context: String
+    ) throws(ConduitError) -> (read: Int32, write: Int32) {
+        switch SystemCall.makePipe(nonBlocking: nonBlocking) {
+        case .success(let ends):
+            let pipe = (read: ends.0, write: ends.1)
+            FileIO.shareWithChildProcesses(pipe[keyPath: loaderEnd])
+            environment[variable] = String(pipe[keyPath: loaderEnd])
+            return pipe
+        case .failure(let error):
+            throw .io("\(context): \(error)")
+        }
     }
 
     /// Tells the loader the stream really ended (it may commit its last batch), just before its input closes.
