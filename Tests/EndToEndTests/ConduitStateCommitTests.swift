@@ -234,6 +234,25 @@ import Testing
         #expect(last == "2001|2001\n", "\(last)")
     }
 
+    /// The variables a user's shell may hold by mistake change nothing for `conduit-load` run
+    /// alone: a descriptor that is not a pipe (stdin, stderr, one not open) is left alone, and
+    /// the key is honoured only beside a pipe the loader could answer on (red-team finding: it
+    /// had closed stdin, and written to stderr).
+    @Test(arguments: [
+        "CONDUIT_STREAM_UNIQUE_KEY_FD=0", "CONDUIT_STREAM_UNIQUE_KEY=name CONDUIT_STREAM_UNIQUE_KEY_FD=0",
+        "CONDUIT_STREAM_UNIQUE_KEY=name CONDUIT_STREAM_UNIQUE_KEY_FD=2",
+        "CONDUIT_STREAM_UNIQUE_KEY=name CONDUIT_STREAM_UNIQUE_KEY_FD=99", "CONDUIT_STREAM_UNIQUE_KEY=name",
+    ])
+    func strayUniqueKeyVariablesLeaveALoaderRunAloneAsItWas(variables: String) throws {
+        let box = try Sandbox()
+        try box.writeStandardConfig()
+        let result = try box.run(
+            #"printf '{"id":1,"name":"a","name":"b"}\n{"id":2}\n' | env "# + variables + " conduit-load --infer-types users")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.hasPrefix("conduit-load: users: 2 rows"), "\(result.stderr)")
+        #expect(try box.run("sqlite3 warehouse.db 'SELECT group_concat(name) FROM users'").stdout == "b\n")
+    }
+
     /// ordered: false accepts a decrease and commits the greatest value.
     @Test func unorderedResourceCommitsTheMaximum() throws {
         let box = try Sandbox()

@@ -319,10 +319,11 @@ extension FileIO {
         _ = fcntl(fd, F_SETFD, 0)
     }
 
-    /// Writes one byte, ignoring errors (a signal to a reader that may be gone).
-    package static func writeByte(_ byte: UInt8, to fd: Int32) {
+    /// Writes one byte (a signal to a reader that may be gone); returns whether it was written.
+    @discardableResult
+    package static func writeByte(_ byte: UInt8, to fd: Int32) -> Bool {
         var value = byte
-        _ = write(fd, &value, 1)
+        return write(fd, &value, 1) == 1
     }
 
     /// Appends `bytes` to the file at `path` (created if missing) with one write: a short line

@@ -160,12 +160,16 @@ package struct LoadRun {
     /// The key no row may hold twice, when `conduit-state commit` asks for it
     /// (``CheckpointEnvironment/uniqueKey`` with its acknowledgement descriptor beside it): says
     /// on that descriptor that such rows are refused, before any row is read, then closes it.
+    /// A descriptor that is not a pipe of ours (stdin, stdout, stderr, a file, nothing: a value
+    /// left in a user's shell) is left alone, and so is the key.
     static func acknowledgeUniqueKey(_ environment: [String: String]) -> String? {
-        guard let text = environment[CheckpointEnvironment.uniqueKeyAcknowledgementFD], let fd = Int32(text), fd >= 0
+        guard let text = environment[CheckpointEnvironment.uniqueKeyAcknowledgementFD], let fd = Int32(text), fd > 2,
+            PipeWriteEnd.isPipe(fd)
         else { return nil }
         defer { FileIO.closeDescriptor(fd) }
-        guard let key = environment[CheckpointEnvironment.uniqueKey], !key.isEmpty else { return nil }
-        FileIO.writeByte(1, to: fd)
+        guard let key = environment[CheckpointEnvironment.uniqueKey], !key.isEmpty, FileIO.writeByte(1, to: fd) else {
+            return nil
+        }
         return key
     }
 }
