@@ -100,16 +100,7 @@ final class GroupGate {
     private static func refusal(of line: [UInt8], lineNumber: Int, uniqueKey: [UInt8]?) -> String? {
         line.withUnsafeBufferPointer { buffer in
             if LineReader.isBlank(buffer) { return nil }
-            do {
-                _ = try JSONParser.scanObject(buffer, capturingText: [])
-            } catch {
-                return "line \(lineNumber): not a JSON object: \(error)"
-            }
-            guard let uniqueKey else { return nil }
-            var row = JSONRow()
-            defer { row.release() }
-            guard (try? row.scan(buffer)) != nil, row.holdsKeyTwice(uniqueKey) else { return nil }
-            return JSONRow.repeatedKeyRefusal(uniqueKey, lineNumber: lineNumber)
+            return IncrementalTracker.fault(of: buffer, lineNumber: lineNumber, heldTwice: uniqueKey)
         }
     }
 

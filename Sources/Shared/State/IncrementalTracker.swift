@@ -87,18 +87,30 @@ package struct IncrementalTracker: Sendable {
     /// column, the column held twice (as the loader words it); nil when neither.
     /// (`knownValid`: the line is valid JSON, only the column is left to check.)
     package func fault(of line: UnsafeBufferPointer<UInt8>, lineNumber: Int, knownValid: Bool = false) -> String? {
+        Self.fault(
+            of: line, lineNumber: lineNumber, knownValid: knownValid, capturing: columnBytes,
+            heldTwice: stopsAtColumn && column != nil ? columnBytes : nil)
+    }
+
+    /// A line's fault as `conduit-state` words it: not a JSON object, or (with `heldTwice`) that
+    /// key held twice; nil when neither. (`capturing`: the key the full scan reads the value of,
+    /// which words a broken value there as the string scan does.)
+    package static func fault(
+        of line: UnsafeBufferPointer<UInt8>, lineNumber: Int, knownValid: Bool = false, capturing: [UInt8] = [],
+        heldTwice key: [UInt8]?
+    ) -> String? {
         if !knownValid {
             do {
-                _ = try JSONParser.scanObject(line, capturingText: columnBytes)
+                _ = try JSONParser.scanObject(line, capturingText: capturing)
             } catch {
                 return "line \(lineNumber): not a JSON object: \(error)"
             }
         }
-        guard stopsAtColumn, column != nil else { return nil }
+        guard let key else { return nil }
         var row = JSONRow()
         defer { row.release() }
-        guard (try? row.scan(line)) != nil, row.holdsKeyTwice(columnBytes) else { return nil }
-        return JSONRow.repeatedKeyRefusal(columnBytes, lineNumber: lineNumber)
+        guard (try? row.scan(line)) != nil, row.holdsKeyTwice(key) else { return nil }
+        return JSONRow.repeatedKeyRefusal(key, lineNumber: lineNumber)
     }
 
     /// Checks one line (without its newline) and tracks its value. `lineNumber` is 1-based and
