@@ -256,6 +256,55 @@ import Testing
                     """)
     }
 
+    /// Rows whose keys change order, count and spelling from one line to the next: each value
+    /// lands in its own column. The loader reads a line holding the last row's keys, spelled the
+    /// same, by comparing bytes (`JSONRow.expectKeys`); a stale expectation would put `a` into `b`.
+    @Test func keysChangingFromRowToRowLandInTheirColumns() throws {
+        let prefix = "load_pg_keyshapes"
+        let (box, environment) = try Self.prepare(
+            prefix: prefix, sql: "CREATE TABLE load_pg_keyshapes_src(id bigint, a text, b text);")
+        try box.write(
+            #"""
+            {"id":1,"a":"a1","b":"b1"}
+            {"id":2,"a":"a2","b":"b2"}
+            {"id":3,"b":"b3","a":"a3"}
+            {"id":4,"b":"b4","a":"a4"}
+            {"id":5,"a":"a5","b":"b5"}
+            {"id":6,"a":"a6","b":"b6"}
+            {"id":7,"a":"a7","b":"b7"}
+            {"id":8,"a":"a8"}
+            {"id":9,"a":"a9","b":"b9","c":"c9"}
+            {"id":10,"a":"a10","b":"b10","c":"c10"}
+            { "id": 11, "a": "a11", "b": "b11", "c": "c11" }
+            {"id":12,"a":"a12","b":"b12","c":"c12"}
+            {"id":13,"c":"c13","b":"b13","a":"a13"}
+            {"id":14,"a":"a14","b":"b14","c":"c14"}
+
+            """#, to: "rows.ndjson")
+        let load = try box.run("conduit-load inferred < rows.ndjson", environment: environment)
+        #expect(load.status == 0, "\(load.stderr)")
+        #expect(
+            try PostgresFixture.query(
+                "SELECT concat_ws('|', id, coalesce(a, '∅'), coalesce(b, '∅'), coalesce(c, '∅')) FROM \(prefix)_inf ORDER BY id",
+                in: box, environment) == """
+                    1|a1|b1|∅
+                    2|a2|b2|∅
+                    3|a3|b3|∅
+                    4|a4|b4|∅
+                    5|a5|b5|∅
+                    6|a6|b6|∅
+                    7|a7|b7|∅
+                    8|a8|∅|∅
+                    9|a9|b9|c9
+                    10|a10|b10|c10
+                    11|a11|b11|c11
+                    12|a12|b12|c12
+                    13|a13|b13|c13
+                    14|a14|b14|c14
+
+                    """)
+    }
+
     /// A key and a table name full of quotes and SQL are only names; the source table survives.
     @Test func hostileIdentifiersAreJustNames() throws {
         let prefix = "load_pg_hostile"

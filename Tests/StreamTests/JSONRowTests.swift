@@ -234,6 +234,110 @@ struct JSONRowTests {
         }
     }
 
+    /// A row told which keys to expect (``JSONRow/expectKeys(_:)``) reads compact lines as one
+    /// that was not told: the same acceptance and members on 20,000 lines (a third with a byte
+    /// changed, added or dropped, some with the keys spelled with escapes or in another order),
+    /// and `holdsExpectedKeys` exactly when the members' keys are the expected ones in order.
+    @Test func expectedKeysChangeNothingButTheShortcut() {
+        var generator = ByteScanningTests.Generator(state: 77)
+        let keyChoices: [[UInt8]] = [
+            Array("id".utf8), Array("name".utf8), Array("é".utf8), [], Array("a b".utf8), Array("i".utf8),
+            Array("idd".utf8), Array("created_at".utf8), Array("0123456789abcdefX".utf8),
+        ]
+        let values = ["1", "-2.5e3", "\"x\"", "\"q\\\"\"", "null", "true", "{\"a\": [1, {\"b\":2}]}", "[]", "\"é\""]
+        let noise: [UInt8] = Array(" \t,:{}[]\"\\0-eE.tfnu".utf8) + [0x00, 0x1F, 0x80, 0xC3]
+        var told = JSONRow()
+        var held = 0
+        for _ in 0..<20_000 {
+            let expected = (0..<Int.random(in: 1...4, using: &generator)).map { _ in
+                keyChoices.randomElement(using: &generator) ?? []
+            }
+            told.expectKeys(expected)
+            var keys = expected
+            switch Int.random(in: 0..<6, using: &generator) {
+            case 0: keys.shuffle(using: &generator)
+            case 1: keys.append(keyChoices.randomElement(using: &generator) ?? [])
+            case 2: keys.removeLast()
+            default: break
+            }
+            let escapeKeys = Int.random(in: 0..<8, using: &generator) == 0
+            let members = keys.map { key in
+                var text = String(decoding: key, as: UTF8.self)
+                if escapeKeys { text = text.replacingAll("i", with: "\\u0069") }
+                return "\"\(text)\":\(values.randomElement(using: &generator) ?? "0")"
+            }
+            var line = Array("{\(members.joined(separator: ","))}".utf8)
+            if Int.random(in: 0..<3, using: &generator) == 0, !line.isEmpty {
+                let at = Int.random(in: 0..<line.count, using: &generator)
+                let byte = noise.randomElement(using: &generator) ?? 0
+                switch Int.random(in: 0..<3, using: &generator) {
+                case 0: line[at] = byte
+                case 1: line.insert(byte, at: at)
+                default: line.remove(at: at)
+                }
+            }
+            let plain = Self.scannedMembers(line)
+            let scanned = line.withUnsafeBufferPointer { buffer in
+                Result { () throws(JSONRowError) in
+                    try told.scan(buffer)
+                    return told.members.map { member in
+                        JSONMember(key: told.string(member.key), value: told.jsonValue(member.value))
+                    }
+                }
+            }
+            switch (plain, scanned) {
+            case (.success(let a), .success(let b)):
+                #expect(a == b, "\(String(decoding: line, as: UTF8.self))")
+                let keysHeld = b.map { Array($0.key.utf8) }
+                let compact = !line.contains(0x20) && !line.contains(0x09)
+                let spelledPlainly = !escapeKeys || !expected.contains { $0.contains(UInt8(ascii: "i")) }
+                if keysHeld == expected && compact && spelledPlainly {
+                    #expect(told.holdsExpectedKeys, "\(String(decoding: line, as: UTF8.self))")
+                } else if keysHeld != expected {
+                    #expect(!told.holdsExpectedKeys, "\(String(decoding: line, as: UTF8.self))")
+                }
+                if told.holdsExpectedKeys { held += 1 }
+            case (.failure(let a), .failure(let b)):
+                #expect(a.description == b.description)
+            default:
+                Issue.record("\(String(decoding: line, as: UTF8.self).debugDescription): untold \(plain), told \(scanned)")
+            }
+            told.release()
+        }
+        #expect(held > 5_000)
+    }
+
+    /// A key a compact line could spell only with an escape is never expected as bytes: the
+    /// row reads such keys with the string scan, and says it holds no expected keys.
+    @Test func keysNeedingAnEscapeAreNotExpected() throws {
+        var row = JSONRow()
+        row.expectKeys([Array("a\"b".utf8)])
+        let line = Array(#"{"a\"b":1}"#.utf8)
+        try line.withUnsafeBufferPointer { try row.scan($0) }
+        #expect(row.members.count == 1)
+        #expect(row.string(row.members[0].key) == "a\"b")
+        #expect(!row.holdsExpectedKeys)
+        // Spelled raw, such a key is not that key: a stray quote, an escape, a control character.
+        let strayQuote = Array(#"{"a"b":1}"#.utf8)
+        #expect(throws: JSONRowError.self) { try strayQuote.withUnsafeBufferPointer { try row.scan($0) } }
+        row.expectKeys([Array(#"a\b"#.utf8)])
+        let escape = Array(#"{"a\b":1}"#.utf8)
+        try escape.withUnsafeBufferPointer { try row.scan($0) }
+        #expect(row.string(row.members[0].key) == "a\u{8}")
+        #expect(!row.holdsExpectedKeys)
+        row.expectKeys([[UInt8(ascii: "a"), 0x09]])
+        let control: [UInt8] = Array(#"{"a"#.utf8) + [0x09] + Array(#"":1}"#.utf8)
+        #expect(throws: JSONRowError.self) { try control.withUnsafeBufferPointer { try row.scan($0) } }
+        row.expectKeys([Array("id".utf8)])
+        let plain = Array(#"{"id":1}"#.utf8)
+        try plain.withUnsafeBufferPointer { try row.scan($0) }
+        #expect(row.holdsExpectedKeys)
+        // `{}` holds no key, whatever was expected.
+        let empty = Array("{}".utf8)
+        try empty.withUnsafeBufferPointer { try row.scan($0) }
+        #expect(!row.holdsExpectedKeys)
+    }
+
     // MARK: - Rows
 
     /// Scalars keep their kind; numbers their exact text; containers their JSON text.

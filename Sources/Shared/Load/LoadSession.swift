@@ -24,6 +24,8 @@ struct LoadSession {
     private let hasCursor: Bool
     private var shape: TableShape
     private var row = JSONRow()
+    /// The ``TableShape/previousKeysGeneration`` whose keys `row` expects (nil: none yet).
+    private var expectedKeysGeneration: Int?
     private(set) var warnings: [String] = []
     private var inBatch = false
     private(set) var rowsInBatch = 0
@@ -85,7 +87,7 @@ struct LoadSession {
         if !mergeKey.isEmpty { try checkMergeKey(lineNumber: lineNumber) }
         // A row repeating the keys of the last row placed (which passed this check) holds the
         // unique key once at most.
-        let repeatsPreviousKeys = shape.repeatsPreviousKeys(row)
+        let repeatsPreviousKeys = shape.repeatsPreviousKeys(row, expectedGeneration: expectedKeysGeneration)
         if let uniqueKey, !repeatsPreviousKeys, row.holdsKeyTwice(uniqueKey) {
             throw .badInput(JSONRow.repeatedKeyRefusal(uniqueKey, lineNumber: lineNumber))
         }
@@ -107,6 +109,9 @@ struct LoadSession {
         }
         let positions = try shape.positions(
             of: row, lineNumber: lineNumber, in: destination, repeatsPreviousKeys: repeatsPreviousKeys)
+        if !repeatsPreviousKeys && expectedKeysGeneration != shape.previousKeysGeneration {
+            expectedKeysGeneration = shape.expectKeys(of: &row)
+        }
         try destination.write(row, positions: positions, lineNumber: lineNumber)
         rows += 1
         rowsInBatch += 1

@@ -28,6 +28,9 @@ struct TableShape {
     /// whole-row check that needs no reference counting.
     private var previousKeyBytes: [UInt8] = []
     private var previousKeyEnds: [Int] = []
+    /// Counts the changes of the previous row's keys, so a row scanner expecting them
+    /// (``JSONRow/expectKeys(_:)``) can tell it must be told again.
+    private(set) var previousKeysGeneration = 0
 
     init(
         describeSource: (() throws(ConduitError) -> [SourceColumn])?, primaryKey: [String] = [],
@@ -46,9 +49,17 @@ struct TableShape {
     }
 
     /// Whether the row's keys are the last row ``positions(of:lineNumber:in:repeatsPreviousKeys:)``
-    /// placed, in its order: the usual row.
-    func repeatsPreviousKeys(_ row: JSONRow) -> Bool {
-        row.keys(equal: previousKeyBytes, ends: previousKeyEnds)
+    /// placed, in its order: the usual row. `expectedGeneration`: the ``previousKeysGeneration``
+    /// whose keys the row's scanner expected, when the caller told it (``expectKeys(of:)``).
+    func repeatsPreviousKeys(_ row: JSONRow, expectedGeneration: Int? = nil) -> Bool {
+        if expectedGeneration == previousKeysGeneration && row.holdsExpectedKeys { return true }
+        return row.keys(equal: previousKeyBytes, ends: previousKeyEnds)
+    }
+
+    /// Tells the row scanner to expect the previous row's keys; returns their generation.
+    func expectKeys(of row: inout JSONRow) -> Int {
+        row.expectKeys(previousKeys)
+        return previousKeysGeneration
     }
 
     /// The target column of each of the row's members, adding columns (and the table) as keys
@@ -86,6 +97,7 @@ struct TableShape {
                 end += key.count
                 previousKeyEnds.append(end)
             }
+            previousKeysGeneration += 1
         }
         return positions
     }

@@ -34,19 +34,46 @@ package struct JSONRow {
     package private(set) var decoded: [UInt8] = []
     /// The scanned line, borrowed from the caller until ``release()``.
     private var line = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+    /// The keys the caller expects, each framed as the compact line spells it (`"key":`), one
+    /// after another (``expectedKeyEnds``[n]: where key n's ends); empty: none expected.
+    private var expectedKeys: [UInt8] = []
+    private var expectedKeyEnds: [Int] = []
+    /// Whether the last ``scan(_:)`` found exactly the expected keys, in order, in a compact line.
+    package private(set) var holdsExpectedKeys = false
 
     package init() {}
 
+    /// Sets the keys the next rows are expected to hold, in order (decoded bytes): a compact line
+    /// that spells them plainly then compares each as bytes instead of scanning it as a string,
+    /// and ``holdsExpectedKeys`` says whether the row held exactly these. A key a line could only
+    /// spell with an escape (a quote, a backslash, a control character) disables the comparison.
+    package mutating func expectKeys(_ keys: [[UInt8]]) {
+        expectedKeys.removeAll(keepingCapacity: true)
+        expectedKeyEnds.removeAll(keepingCapacity: true)
+        let plain = keys.allSatisfy { key in
+            !key.contains { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") || $0 < 0x20 }
+        }
+        guard plain, !keys.isEmpty else { return }
+        for key in keys {
+            expectedKeys.append(UInt8(ascii: "\""))
+            expectedKeys.append(contentsOf: key)
+            expectedKeys.append(UInt8(ascii: "\""))
+            expectedKeys.append(UInt8(ascii: ":"))
+            expectedKeyEnds.append(expectedKeys.count)
+        }
+    }
+
     /// Forgets the borrowed line, so the pointer never outlives the scope that owns the bytes:
-    /// the caller of ``scan(_:)`` calls it before those bytes go away.
+    /// the caller of ``scan(_:)`` calls it before those bytes go away. The members stay until the
+    /// next scan clears them (ranges only: reading their bytes now traps instead of reading freed memory).
     package mutating func release() {
         line = UnsafeBufferPointer(start: nil, count: 0)
-        members.removeAll(keepingCapacity: true)
     }
 
     /// Scans one line that must hold a JSON object. A syntax error inside a member's value names that member's key.
     package mutating func scan(_ line: UnsafeBufferPointer<UInt8>) throws(JSONRowError) {
         if scanCompact(line) { return }
+        holdsExpectedKeys = false
         self.line = line
         members.removeAll(keepingCapacity: true)
         decoded.removeAll(keepingCapacity: true)
@@ -109,20 +136,52 @@ package struct JSONRow {
         decoded.removeAll(keepingCapacity: true)
         let count = line.count
         guard count >= 2, line[0] == UInt8(ascii: "{"), line[count - 1] == UInt8(ascii: "}") else { return false }
-        if count == 2 { return true }
+        if count == 2 {
+            holdsExpectedKeys = false
+            return true
+        }
+        return expectedKeys.withUnsafeBufferPointer { expected in
+            expectedKeyEnds.withUnsafeBufferPointer { expectedEnds in
+                scanCompactMembers(line, expected: expected, expectedEnds: expectedEnds)
+            }
+        }
+    }
+
+    /// ``scanCompact(_:)``'s members. While the line's keys are the expected ones, each is
+    /// compared as `"key":` bytes: a key with no quote, backslash or control character, spelled
+    /// plainly, is that key, so the comparison accepts only what the string scan accepts.
+    @inline(__always)
+    private mutating func scanCompactMembers(
+        _ line: UnsafeBufferPointer<UInt8>, expected: UnsafeBufferPointer<UInt8>, expectedEnds: UnsafeBufferPointer<Int>
+    ) -> Bool {
+        let count = line.count
         var scanner = JSONScanner(line)
         scanner.position = 1
+        var matching = expectedEnds.count > 0
+        var expectedStart = 0
         while true {
-            guard line[scanner.position] == UInt8(ascii: "\"") else { return false }
             let key: Range<Int>
-            if let plain = scanner.scanPlainString() {
-                key = plain
+            let index = members.count
+            if matching, index < expectedEnds.count, let base = line.baseAddress, let expectedBase = expected.baseAddress {
+                let framed = expectedEnds[index] - expectedStart
+                if scanner.position + framed < count
+                    && Self.same(
+                        UnsafeBufferPointer(start: base + scanner.position, count: framed),
+                        UnsafeBufferPointer(start: expectedBase + expectedStart, count: framed))
+                {
+                    key = scanner.position + 1..<scanner.position + framed - 2
+                    scanner.position += framed
+                    expectedStart += framed
+                } else {
+                    matching = false
+                    guard let scanned = Self.scanCompactKey(&scanner, line: line) else { return false }
+                    key = scanned
+                }
             } else {
-                guard case .raw(let range)? = try? scanner.scanString() else { return false }
-                key = range
+                matching = false
+                guard let scanned = Self.scanCompactKey(&scanner, line: line) else { return false }
+                key = scanned
             }
-            guard scanner.position < count, line[scanner.position] == UInt8(ascii: ":") else { return false }
-            scanner.position += 1
             guard scanner.position < count, let value = try? scanValue(&scanner) else { return false }
             members.append(Member(key: .line(key), value: value))
             // A container may end on the line's last brace: then the object is left open.
@@ -133,8 +192,25 @@ package struct JSONRow {
                 if scanner.position < count { continue }
                 return false
             }
+            holdsExpectedKeys = matching && members.count == expectedEnds.count
             return next == UInt8(ascii: "}") && scanner.position == count
         }
+    }
+
+    /// A compact line's key with its colon: the key's bytes (a key with an escape: nil, for the general scan).
+    @inline(__always)
+    private static func scanCompactKey(_ scanner: inout JSONScanner, line: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        guard line[scanner.position] == UInt8(ascii: "\"") else { return nil }
+        let key: Range<Int>
+        if let plain = scanner.scanPlainString() {
+            key = plain
+        } else {
+            guard case .raw(let range)? = try? scanner.scanString() else { return nil }
+            key = range
+        }
+        guard scanner.position < line.count, line[scanner.position] == UInt8(ascii: ":") else { return nil }
+        scanner.position += 1
+        return key
     }
 
     @inline(__always)
