@@ -444,9 +444,12 @@ struct JSONScanner {
                     continue nextValue
                 }
             case UInt8(ascii: "\""):
-                let token = try scanString()
-                if build {
-                    completed = .string(string(token))
+                // Validating only: a plain string is stepped over inline.
+                if build || scanPlainString() == nil {
+                    let token = try scanString()
+                    if build {
+                        completed = .string(string(token))
+                    }
                 }
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
                 let range = try scanNumber()
@@ -504,12 +507,18 @@ struct JSONScanner {
         stacks?.close(isObject: isObject) ?? .null
     }
 
+    @inline(__always)
     private mutating func setKind(isObject: Bool, atLevel level: Int) {
         if level < 64 {
             let mask: UInt64 = 1 << UInt64(level)
             kindBits = isObject ? kindBits | mask : kindBits & ~mask
             return
         }
+        setDeepKind(isObject: isObject, atLevel: level)
+    }
+
+    /// ``setKind(isObject:atLevel:)`` from level 64 on.
+    private mutating func setDeepKind(isObject: Bool, atLevel level: Int) {
         let word = (level - 64) >> 6
         let mask: UInt64 = 1 << UInt64((level - 64) & 63)
         if stacks == nil { stacks = Stacks() }
@@ -519,10 +528,16 @@ struct JSONScanner {
         if isObject { stacks?.deepKindBits[word] |= mask } else { stacks?.deepKindBits[word] &= ~mask }
     }
 
+    @inline(__always)
     private func isObject(atLevel level: Int) -> Bool {
         if level < 64 {
             return kindBits & (1 << UInt64(level)) != 0
         }
+        return isDeepObject(atLevel: level)
+    }
+
+    /// ``isObject(atLevel:)`` from level 64 on.
+    private func isDeepObject(atLevel level: Int) -> Bool {
         guard let deep = stacks?.deepKindBits, (level - 64) >> 6 < deep.count else { return false }
         return deep[(level - 64) >> 6] & (1 << UInt64((level - 64) & 63)) != 0
     }
@@ -555,7 +570,8 @@ struct JSONScanner {
     }
 
     /// After a comma: refuses `close` (a trailing comma), leaving `position` at the next token.
-    mutating func rejectTrailingComma(before close: UInt8, in container: String) throws(JSONSyntaxError) {
+    @inline(__always)
+    mutating func rejectTrailingComma(before close: UInt8, in container: StaticString) throws(JSONSyntaxError) {
         skipWhitespace()
         if next == close {
             throw JSONSyntaxError(offset: position, reason: "trailing comma in \(container)")
@@ -578,7 +594,12 @@ struct JSONScanner {
     }
 
     /// Requires a `:` after optional whitespace and steps over it.
+    @inline(__always)
     mutating func expectColon() throws(JSONSyntaxError) {
+        if position < bytes.count && bytes[position] == UInt8(ascii: ":") {
+            position += 1
+            return
+        }
         skipWhitespace()
         guard next == UInt8(ascii: ":") else {
             throw expected("':' after object key")
@@ -587,11 +608,15 @@ struct JSONScanner {
     }
 
     /// Scans `"key" :` and, when building, pushes the key.
+    @inline(__always)
     private mutating func scanMemberKey(build: Bool) throws(JSONSyntaxError) {
-        let token = try scanKey()
-        if build {
-            let key = string(token)
-            stacks?.keys.append(key)
+        // Validating only: a plain key is stepped over inline.
+        if build || next != UInt8(ascii: "\"") || scanPlainString() == nil {
+            let token = try scanKey()
+            if build {
+                let key = string(token)
+                stacks?.keys.append(key)
+            }
         }
         try expectColon()
     }
