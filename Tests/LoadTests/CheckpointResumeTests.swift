@@ -153,6 +153,32 @@ func stream(_ values: [String]) -> [StreamRow] {
         #expect(session.skippedRows == 0)
     }
 
+    /// Guards the incremental value read from rows whose keys move: a row repeating the last
+    /// row's keys has its value read where those keys put it (the last occurrence when the key
+    /// is there twice), with no search by key; each checkpoint is the last committed row's value.
+    @Test func checkpointFollowsTheColumnWhereverTheKeysPutIt() throws {
+        let database = try TemporaryDatabase()
+        let lines = [
+            #"{"id":1,"v":1}"#, #"{"id":2,"v":2}"#, #"{"v":3,"id":3}"#, #"{"v":4,"id":4}"#,
+            #"{"v":0,"id":5,"v":5}"#, #"{"v":0,"id":6,"v":6}"#, #"{"v":0,"i\u0064":7,"v":7}"#, #"{"id":8,"v":8}"#,
+            #"{"id":9,"v":9}"#,
+        ]
+        var session = try Self.session(database, batchSize: 1)
+        for (index, line) in lines.enumerated() {
+            try Array(line.utf8).withUnsafeBufferPointer { (buffer) throws(ConduitError) in
+                try session.load(buffer, lineNumber: index + 1)
+            }
+            let committed = try database.committedIDs()
+            #expect(committed == Array(1...9).prefix(committed.count).map { $0 })
+            if let last = committed.last {
+                #expect(try database.checkpoint()?.value == String(last), "after line \(index + 1)")
+            }
+        }
+        try session.finish()
+        #expect(try database.committedIDs() == Array(1...9))
+        #expect(try database.checkpoint()?.value == "9")
+    }
+
     /// Guards the resume after a crash: a first load of the run commits some batches and dies
     /// with its open batch rolled back; loading the whole stream again under the same run skips
     /// exactly the rows the checkpoint covers, loads the rest, and every row ends in the table once.

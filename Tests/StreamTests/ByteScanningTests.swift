@@ -176,6 +176,21 @@ import Testing
         #expect(String(decoding: digits.bytes, as: UTF8.self) == "0,7,-7,1234567890,\(Int64.max),\(Int64.min),")
     }
 
+    /// `overwrite(with:)` leaves exactly the new bytes, whether they are as long as the old
+    /// ones (copied over them), shorter, longer or none; and a copy of the array keeps the old.
+    @Test func overwriteLeavesExactlyTheNewBytes() {
+        var generator = Generator(state: 7)
+        var array: [UInt8] = []
+        for _ in 0..<2000 {
+            let count = Bool.random(using: &generator) ? array.count : Int.random(in: 0...24, using: &generator)
+            let bytes = (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let before = array
+            bytes.withUnsafeBufferPointer { array.overwrite(with: $0) }
+            #expect(array == bytes)
+            if before.count == bytes.count && before != bytes { #expect(before != array) }
+        }
+    }
+
     /// The captured cursor value's text: numbers and plain strings in place, an escaped string as
     /// its token, anything else as "other"; the line is validated whole all the same.
     @Test func scanObjectCapturesTheValueText() throws {

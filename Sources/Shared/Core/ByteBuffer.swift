@@ -235,3 +235,18 @@ extension Array: ByteSink where Element == UInt8 {
         JSONEscaping.appendQuoted(bytes: bytes, to: &self)
     }
 }
+
+extension Array where Element == UInt8 {
+    /// Makes the array hold exactly `bytes`, in its own storage: a row's incremental value kept
+    /// once a line. Values of one length (ids of as many digits, timestamps) are copied over the
+    /// old ones, without the generic `removeAll` and `append(contentsOf:)` calls.
+    @inlinable
+    package mutating func overwrite(with bytes: UnsafeBufferPointer<UInt8>) {
+        if count == bytes.count, let source = bytes.baseAddress {
+            withUnsafeMutableBufferPointer { target in target.baseAddress?.update(from: source, count: bytes.count) }
+            return
+        }
+        removeAll(keepingCapacity: true)
+        append(contentsOf: bytes)
+    }
+}

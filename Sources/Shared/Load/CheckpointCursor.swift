@@ -55,9 +55,10 @@ struct CheckpointCursor {
         }
     }
 
-    /// Captures the row's incremental value and decides.
-    mutating func admit(_ row: JSONRow, lineNumber: Int) throws(ConduitError) -> Decision {
-        currentIsString = try captureValue(of: row, lineNumber: lineNumber)
+    /// Captures the row's incremental value and decides. `member`: the index of the row's last
+    /// member holding the incremental column, when the caller knows it (nil: looked up by key).
+    mutating func admit(_ row: JSONRow, member: Int? = nil, lineNumber: Int) throws(ConduitError) -> Decision {
+        currentIsString = try captureValue(of: row, member: member, lineNumber: lineNumber)
         if let resumeAfter {
             let value = Self.value(currentValue, isString: currentIsString)
             guard let order = value.compare(to: resumeAfter) else {
@@ -107,15 +108,16 @@ struct CheckpointCursor {
 
     /// Copies the row's incremental value (JSON bytes: number text, or the decoded string) into
     /// `currentValue`; returns whether it is a string.
-    private mutating func captureValue(of row: JSONRow, lineNumber: Int) throws(ConduitError) -> Bool {
-        let found = row.lastValue(forKey: plan.columnBytes)
-        currentValue.removeAll(keepingCapacity: true)
+    private mutating func captureValue(of row: JSONRow, member: Int?, lineNumber: Int) throws(ConduitError) -> Bool {
+        let members = row.members
+        let found =
+            member.flatMap { $0 < members.count ? members[$0].value : nil } ?? row.lastValue(forKey: plan.columnBytes)
         switch found {
         case .number(let range)?:
-            currentValue.append(contentsOf: row.lineBytes(range))
+            currentValue.overwrite(with: row.lineBytes(range))
             return false
         case .string(let bytes)?:
-            row.withBytes(bytes) { currentValue.append(contentsOf: $0) }
+            row.withBytes(bytes) { currentValue.overwrite(with: $0) }
             return true
         case nil:
             throw .badInput(

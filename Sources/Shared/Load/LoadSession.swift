@@ -26,6 +26,9 @@ struct LoadSession {
     private var row = JSONRow()
     /// The ``TableShape/previousKeysGeneration`` whose keys `row` expects (nil: none yet).
     private var expectedKeysGeneration: Int?
+    /// Where the incremental column is among the previous row's keys, for the generation it was
+    /// found in: a row repeating those keys holds its value there, with no search by key.
+    private var cursorMember: (generation: Int, index: Int?)?
     private(set) var warnings: [String] = []
     private var inBatch = false
     private(set) var rowsInBatch = 0
@@ -92,7 +95,8 @@ struct LoadSession {
             throw .badInput(JSONRow.repeatedKeyRefusal(uniqueKey, lineNumber: lineNumber))
         }
         if hasCursor {
-            switch try cursor?.admit(row, lineNumber: lineNumber) {
+            let member = repeatsPreviousKeys ? cursorMemberOfPreviousKeys() : nil
+            switch try cursor?.admit(row, member: member, lineNumber: lineNumber) {
             case .skip?: return
             case .load(let startsNewGroup)?:
                 // A batch ends only where the value changes: rows sharing a value never straddle a checkpoint.
@@ -115,6 +119,15 @@ struct LoadSession {
         try destination.write(row, positions: positions, lineNumber: lineNumber)
         rows += 1
         rowsInBatch += 1
+    }
+
+    /// The index of the incremental column among the previous row's keys (nil: not among them).
+    private mutating func cursorMemberOfPreviousKeys() -> Int? {
+        let generation = shape.previousKeysGeneration
+        if let cursorMember, cursorMember.generation == generation { return cursorMember.index }
+        let index = checkpoints.flatMap { shape.lastPreviousKeyIndex(of: $0.columnBytes) }
+        cursorMember = (generation, index)
+        return index
     }
 
     /// A merged row must say which row it is: every primary key column, not null.

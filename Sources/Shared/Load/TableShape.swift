@@ -56,6 +56,11 @@ struct TableShape {
         return row.keys(equal: previousKeyBytes, ends: previousKeyEnds)
     }
 
+    /// The index of the last of the previous row's keys that is `key` (nil: none is).
+    func lastPreviousKeyIndex(of key: [UInt8]) -> Int? {
+        previousKeys.lastIndex(of: key)
+    }
+
     /// Tells the row scanner to expect the previous row's keys; returns their generation.
     func expectKeys(of row: inout JSONRow) -> Int {
         row.expectKeys(previousKeys)

@@ -150,7 +150,6 @@ package struct IncrementalTracker: Sendable {
     private mutating func track(
         _ captured: JSONParser.CapturedText, line: UnsafeBufferPointer<UInt8>, lineNumber: Int, column: String
     ) throws(ConduitError) -> Bool {
-        current.bytes.removeAll(keepingCapacity: true)
         switch captured {
         case .absent:
             throw .badInput(
@@ -161,16 +160,16 @@ package struct IncrementalTracker: Sendable {
             )
         case .number(let range):
             current.isString = false
-            current.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[range]))
+            current.bytes.overwrite(with: UnsafeBufferPointer(rebasing: line[range]))
         case .plainString(let range):
             current.isString = true
-            current.bytes.append(contentsOf: UnsafeBufferPointer(rebasing: line[range]))
+            current.bytes.overwrite(with: UnsafeBufferPointer(rebasing: line[range]))
         case .escapedString(let range):
             guard case .string(let text)? = try? JSONParser.parse(UnsafeBufferPointer(rebasing: line[range])) else {
                 throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) must be a number or a string")
             }
             current.isString = true
-            current.bytes.append(contentsOf: text.utf8)
+            current.bytes = Array(text.utf8)
         case .other:
             throw .badInput("line \(lineNumber): \(JSONEscaping.quoted(column)) must be a number or a string")
         }
