@@ -50,6 +50,47 @@ import Testing
         #expect(Self.split(row, columns: columns) == values, "\(row.debugDescription)")
     }
 
+    /// Rows of random fields, escapes and all (octal, hex, stray backslashes, `\N`, tabs escaped
+    /// or not), split and decoded as ``PostgresTextReference`` (written from PostgreSQL's
+    /// documentation of COPY's text format) reads them.
+    @Test func agreesWithTheReferenceOnRandomRows() {
+        var generator = SystemRandomNumberGenerator()
+        let alphabet = Array("ab\\Nntrvbfx07\t9AF".utf8) + [0x01, 0x0B, 0xC3, 0xA9]
+        for _ in 0..<20_000 {
+            let columns = Int.random(in: 1...4, using: &generator)
+            let fields = (0..<columns).map { _ in
+                (0..<Int.random(in: 0...6, using: &generator)).map { _ in alphabet.randomElement(using: &generator) ?? 0 }
+            }
+            var row: [UInt8] = []
+            for (index, field) in fields.enumerated() {
+                if index > 0 { row.append(0x09) }
+                row += field
+            }
+            // The reference reads a field up to its first tab not escaped by a backslash.
+            var expected: [[UInt8]?] = []
+            var field: [UInt8] = []
+            var index = 0
+            while index < row.count {
+                if row[index] == 0x5C, index + 1 < row.count {
+                    field += row[index...(index + 1)]
+                    index += 2
+                } else if row[index] == 0x09 {
+                    expected.append(PostgresTextReference.decodeCopyField(field))
+                    field = []
+                    index += 1
+                } else {
+                    field.append(row[index])
+                    index += 1
+                }
+            }
+            expected.append(PostgresTextReference.decodeCopyField(field))
+            let split = Self.split(String(decoding: row, as: UTF8.self), columns: expected.count)
+            if String(decoding: row, as: UTF8.self).utf8.elementsEqual(row) {
+                #expect(split == expected.map { $0.map { String(decoding: $0, as: UTF8.self) } }, "\(row)")
+            }
+        }
+    }
+
     @Test func refusesRowsOfAnotherWidth() {
         #expect(Self.split("a\tb", columns: 1) == nil)
         #expect(Self.split("a\tb", columns: 3) == nil)

@@ -141,6 +141,18 @@ struct JSONRowTests {
         }
     }
 
+    /// Changes one byte of `line` to one of `noise`, inserts one, or removes one, at random.
+    static func damage(_ line: inout [UInt8], with noise: [UInt8], using generator: inout ByteScanningTests.Generator) {
+        guard !line.isEmpty else { return }
+        let at = Int.random(in: 0..<line.count, using: &generator)
+        let byte = noise.randomElement(using: &generator) ?? 0
+        switch Int.random(in: 0..<3, using: &generator) {
+        case 0: line[at] = byte
+        case 1: line.insert(byte, at: at)
+        default: line.remove(at: at)
+        }
+    }
+
     /// Compact lines (no whitespace, the shape the scanner reads on its shortcut), 20,000 of
     /// them, half with one byte changed, inserted or removed: every line is accepted exactly
     /// when the parser takes it as an object, with the parser's members, and refused otherwise.
@@ -159,15 +171,7 @@ struct JSONRowTests {
                 "\"\(keys.randomElement(using: &generator) ?? "")\":\(scalars.randomElement(using: &generator) ?? "")"
             }
             var line = Array("{\(members.joined(separator: ","))}".utf8)
-            if Bool.random(using: &generator), !line.isEmpty {
-                let at = Int.random(in: 0..<line.count, using: &generator)
-                let byte = noise.randomElement(using: &generator) ?? 0
-                switch Int.random(in: 0..<3, using: &generator) {
-                case 0: line[at] = byte
-                case 1: line.insert(byte, at: at)
-                default: line.remove(at: at)
-                }
-            }
+            if Bool.random(using: &generator) { Self.damage(&line, with: noise, using: &generator) }
             let expected = Self.parsedMembers(line)
             let scanned = Self.scannedMembers(line)
             switch (expected, scanned) {
@@ -267,15 +271,7 @@ struct JSONRowTests {
                 return "\"\(text)\":\(values.randomElement(using: &generator) ?? "0")"
             }
             var line = Array("{\(members.joined(separator: ","))}".utf8)
-            if Int.random(in: 0..<3, using: &generator) == 0, !line.isEmpty {
-                let at = Int.random(in: 0..<line.count, using: &generator)
-                let byte = noise.randomElement(using: &generator) ?? 0
-                switch Int.random(in: 0..<3, using: &generator) {
-                case 0: line[at] = byte
-                case 1: line.insert(byte, at: at)
-                default: line.remove(at: at)
-                }
-            }
+            if Int.random(in: 0..<3, using: &generator) == 0 { Self.damage(&line, with: noise, using: &generator) }
             let plain = Self.scannedMembers(line)
             let scanned = line.withUnsafeBufferPointer { buffer in
                 Result { () throws(JSONRowError) in
