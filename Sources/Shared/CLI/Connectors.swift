@@ -2,7 +2,7 @@ package import Config
 package import Core
 package import Extract
 package import Load
-package import Postgres
+import Postgres
 import SQLite
 import Snowflake
 package import State
