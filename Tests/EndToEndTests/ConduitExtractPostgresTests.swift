@@ -287,4 +287,27 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == #"{"id":3,"name":"a'b\\d"}"# + "\n" + #"{"id":4,"name":"b'"}"# + "\n", "\(result.stdout)")
     }
+
+    /// The COPY is one statement for the whole stream: a `statement_timeout` the role or
+    /// PGOPTIONS sets (200 ms here) does not stop an extract that streams longer (three rows a
+    /// tenth of a second apart); it still bounds what runs before (a slow description would fail).
+    @Test func statementTimeoutDoesNotStopTheStream() throws {
+        let (box, environment) = try Self.prepare(
+            table: "extract_slow",
+            sql: "CREATE TABLE extract_slow(id bigint); INSERT INTO extract_slow VALUES (1), (2), (3), (4), (5);")
+        try box.write(
+            """
+            sources:
+            \(PostgresFixture.entry("pg"))
+            destinations: [{name: w, type: sqlite, path: w.db}]
+            resources:
+              - {name: slow, source: pg, destination: w, incremental_column: id,
+                 query: "SELECT id FROM extract_slow WHERE id > :last_value AND pg_sleep(0.1) IS NOT NULL ORDER BY id"}
+            """, to: "slow.yml")
+        var timed = environment
+        timed["PGOPTIONS"] = "-c statement_timeout=200"
+        let result = try box.run("conduit-extract --config slow.yml slow", environment: timed)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout == "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n{\"id\":4}\n{\"id\":5}\n")
+    }
 }

@@ -166,8 +166,11 @@ package final class PostgresSource: Source {
             rows: writer?.rowsWritten ?? 0, lastValue: writer?.lastValue, horizon: outcome, horizonMemory: decision?.memory)
     }
 
-    /// The transaction the COPY reads in: one snapshot for the whole query, and no writes.
-    static let beginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    /// The transaction the COPY reads in: one snapshot for the whole query, and no writes. The
+    /// COPY is one statement however long the stream runs (a cursor's FETCHes were one each), so
+    /// within this transaction no `statement_timeout` stops it, as pg_dump does for its COPYs; a
+    /// `SET` takes no snapshot, the COPY after it does.
+    static let beginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0"
 
     /// Reads the safe horizon before the snapshot and begins the transaction: the tables the
     /// query reads, from its plan (`EXPLAIN`), then, in the same round trip as `BEGIN`, who could
