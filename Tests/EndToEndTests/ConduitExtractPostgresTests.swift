@@ -310,4 +310,79 @@ import Testing
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout == "{\"id\":1}\n{\"id\":2}\n{\"id\":3}\n{\"id\":4}\n{\"id\":5}\n")
     }
+
+    /// `:last_value` keeps its whole value whatever its type's modifiers: a `char(9)` or
+    /// `bit(8)` cursor is cast to `bpchar` or `bit` with no length (`character` alone is
+    /// `char(1)`), and a composite value with a NULL field is still a value (red-team findings).
+    @Test func lastValueKeepsItsWholeValue() throws {
+        let (box, environment) = try Self.prepare(
+            table: "extract_typed_cursor",
+            sql: """
+                DROP TABLE IF EXISTS extract_bits; DROP TYPE IF EXISTS extract_pair;
+                CREATE TABLE extract_typed_cursor(code char(9) PRIMARY KEY, n int);
+                INSERT INTO extract_typed_cursor SELECT 'ORD' || lpad(g::text, 6, '0'), g FROM generate_series(1, 100) g;
+                CREATE TABLE extract_bits(flags bit(8) PRIMARY KEY, n int);
+                INSERT INTO extract_bits SELECT g::bit(8), g FROM generate_series(1, 200) g;
+                CREATE TYPE extract_pair AS (a int, b text);
+                """)
+        try box.write(
+            """
+            sources:
+            \(PostgresFixture.entry("pg"))
+            destinations: [{name: w, type: sqlite, path: w.db}]
+            resources:
+              - {name: codes, source: pg, destination: w, incremental_column: code, safe_horizon: false,
+                 query: "SELECT n FROM extract_typed_cursor WHERE code > :last_value ORDER BY code"}
+              - {name: bits, source: pg, destination: w, incremental_column: flags, safe_horizon: false,
+                 query: "SELECT n FROM extract_bits WHERE flags > :last_value ORDER BY flags"}
+              - {name: pair, source: pg, destination: w, incremental_column: n, safe_horizon: false,
+                 query: "SELECT n FROM extract_typed_cursor WHERE n > (:last_value::extract_pair).a AND n < 5 ORDER BY n"}
+            """, to: "typed.yml")
+        let codes = try box.run("conduit-extract --config typed.yml --last-value ORD000097 codes", environment: environment)
+        #expect(codes.status == 0, "\(codes.stderr)")
+        #expect(codes.stdout == "{\"n\":98}\n{\"n\":99}\n{\"n\":100}\n", "\(codes.stdout)")
+        let bits = try box.run("conduit-extract --config typed.yml --last-value 11000101 bits", environment: environment)
+        #expect(bits.status == 0, "\(bits.stderr)")
+        #expect(bits.stdout == "{\"n\":198}\n{\"n\":199}\n{\"n\":200}\n", "\(bits.stdout)")
+        let pair = try box.run("conduit-extract --config typed.yml --last-value '(2,)' pair", environment: environment)
+        #expect(pair.status == 0, "\(pair.stderr)")
+        #expect(pair.stdout == "{\"n\":3}\n{\"n\":4}\n", "\(pair.stdout)")
+    }
+
+    /// The COPY's columns are the ones described, even when the table changes while the extract
+    /// starts: describing the query inside the transaction locks its tables, so an ALTER TABLE
+    /// issued meanwhile (here during a 2-second check of `:last_value`) waits until the extract
+    /// is done, and the rows keep the names and types they were read with (red-team finding).
+    @Test func tableChangedWhileStartingWaitsForTheExtract() throws {
+        let (box, environment) = try Self.prepare(
+            table: "extract_race",
+            sql: """
+                DROP DOMAIN IF EXISTS extract_slow_int; DROP FUNCTION IF EXISTS extract_slow_ok(int);
+                CREATE FUNCTION extract_slow_ok(v int) RETURNS bool LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(2); RETURN true; END $$;
+                CREATE DOMAIN extract_slow_int AS int CHECK (extract_slow_ok(VALUE));
+                CREATE TABLE extract_race(id int, n int); INSERT INTO extract_race VALUES (1, 10), (2, 20);
+                """)
+        try box.write(
+            """
+            sources:
+            \(PostgresFixture.entry("pg"))
+            destinations: [{name: w, type: sqlite, path: w.db}]
+            resources:
+              - {name: race, source: pg, destination: w, incremental_column: id, safe_horizon: false,
+                 query: "SELECT * FROM extract_race WHERE id > :last_value::extract_slow_int ORDER BY id"}
+            """, to: "race.yml")
+        let result = try box.run(
+            """
+            conduit-extract --config race.yml race > out.ndjson 2> err.log &
+            extract=$!
+            sleep 1
+            psql -qAt -c "ALTER TABLE extract_race ALTER COLUMN n TYPE text; UPDATE extract_race SET n = 'he said \\"hi\\"' WHERE id = 2; ALTER TABLE extract_race RENAME COLUMN n TO renamed"
+            wait $extract
+            """, environment: environment)
+        #expect(result.status == 0, "\(result.stderr) \((try? box.read("err.log")) ?? "")")
+        #expect(try box.read("out.ndjson") == "{\"id\":1,\"n\":10}\n{\"id\":2,\"n\":20}\n")
+        #expect(
+            try PostgresFixture.query("SELECT renamed FROM extract_race WHERE id = 2", in: box, environment) == "he said \"hi\"\n"
+        )
+    }
 }

@@ -46,11 +46,10 @@ package final class PostgresSource: Source {
         var parameterType: PostgresDataType?
         var parameter: String?
         var horizon: PostgresSafeHorizon?
-        // Described always: a COPY's rows come without their columns' names and types.
-        let description = try converting { () throws(PostgresError) in
-            try connection.describe(sql, context: "running the query of \(resource.name) on \(label)")
-        }
         if template.containsPlaceholder || resource.isIncremental {
+            let description = try converting { () throws(PostgresError) in
+                try connection.describe(sql, context: "checking the query of \(resource.name) on \(label)")
+            }
             if description.parameterCount > 0 {
                 parameterType = description.parameterType(0)
                 parameter = lastValue?.plainText ?? Self.firstRunValue(for: parameterType)
@@ -66,7 +65,7 @@ package final class PostgresSource: Source {
             }
         }
         return try extract(
-            template: template, description: description, parameter: parameter, parameterType: parameterType,
+            template: template, parameter: parameter, parameterType: parameterType,
             resource: resource.name, incrementalColumn: resource.incrementalColumn, ordered: resource.ordered, horizon: horizon,
             memory: horizonMemory, output: output)
     }
@@ -120,24 +119,35 @@ package final class PostgresSource: Source {
     /// from being lost: the horizon is read before the snapshot, in the `BEGIN` round trip; the
     /// cursor's declaration takes the snapshot; only then are rows fetched and held back.
     func extract(
-        template: QueryTemplate, description: PostgresResult, parameter: String?, parameterType: PostgresDataType?,
+        template: QueryTemplate, parameter: String?, parameterType: PostgresDataType?,
         resource: String, incrementalColumn: String?, ordered: Bool, horizon plan: PostgresSafeHorizon?, memory: JSONValue?,
         output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows {
         let context = "running the query of \(resource) on \(label)"
         let sql = template.rendered(placeholderReplacement: "$1")
-        // Before the snapshot: the statement that streams the rows, and how each column is written.
+        let reading = try readHorizonAndBegin(
+            plan, sql: sql, parameter: parameter, parameterType: parameterType, incrementalColumn: incrementalColumn,
+            memory: memory, context: context)
+        // Inside the transaction, the query is described again: that takes the snapshot and the
+        // locks of the tables it reads, held to the end, so the COPY's columns are the ones
+        // described (a concurrent ALTER TABLE waits for this transaction).
+        let description = try converting { () throws(PostgresError) in try connection.describe(sql, context: context) }
         let statement = try copyStatement(template, parameter: parameter, type: parameterType, context: context)
         let types = (0..<description.columnCount).map { description.columnType($0) }
         let styles = try converting { () throws(PostgresError) in
             let catalog = try PostgresTypeCatalog.load(types, connection: connection, context: context)
             return types.map { catalog.style(for: $0) }
         }
-        let reading = try readHorizonAndBegin(
-            plan, sql: sql, parameter: parameter, parameterType: parameterType, incrementalColumn: incrementalColumn,
-            memory: memory, context: context)
-        // The COPY, the transaction's first statement, takes the snapshot.
-        try converting { () throws(PostgresError) in try connection.startCopyOut(statement, context: context) }
+        try converting { () throws(PostgresError) in
+            do throws(PostgresError) {
+                try connection.startCopyOut(statement, context: context)
+            } catch {
+                // Its position would count in the COPY statement, not in the query as written.
+                var unplaced = error
+                unplaced.position = nil
+                throw unplaced
+            }
+        }
         let decision = plan.map { Self.bound($0, reading: reading, memory: memory, incrementalColumn: incrementalColumn ?? "") }
         var holdBack = plan.flatMap { plan in
             decision?.bound.map { PostgresHoldBack(horizon: plan, bound: $0, ordered: ordered) }
@@ -247,10 +257,15 @@ package final class PostgresSource: Source {
         var replacement = "$1"
         if let parameter {
             replacement = try converting { () throws(PostgresError) in
+                // The type's own name, with no modifier: what a parameter of it is (`character`
+                // would be `char(1)`, `bit` `bit(1)`). Selecting `$1 IS NULL` reads the value.
                 let checked = try connection.query(
-                    "SELECT format_type($2::oid, NULL) WHERE $1 IS NOT NULL",
+                    """
+                    SELECT quote_ident(n.nspname) || '.' || quote_ident(t.typname), $1 IS NULL
+                    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $2
+                    """,
                     parameters: [parameter, String(type?.rawValue ?? PostgresDataType.text.rawValue)],
-                    types: [type?.rawValue ?? 0, PostgresDataType.oid.rawValue], context: context)
+                    types: [type?.rawValue ?? PostgresDataType.text.rawValue, PostgresDataType.oid.rawValue], context: context)
                 guard let typeName = checked.string(row: 0, column: 0) else {
                     throw PostgresError(
                         context: context, message: "the server could not name the type of :last_value", isConnectionFailure: false
