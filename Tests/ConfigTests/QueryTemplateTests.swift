@@ -137,30 +137,6 @@ import Testing
         #expect(template.rendered(placeholderReplacement: ":last_value") == "a :last_value b :last_value c")
     }
 
-    /// A statement another can enclose (`COPY (…) TO STDOUT`): what follows the last token —
-    /// semicolons, whitespace, line and block comments — is left out; semicolons, comment marks
-    /// and `:last_value` inside literals, quoted identifiers and dollar quotes are the query's own.
-    @Test(arguments: [
-        ("SELECT 1", "SELECT 1"),
-        ("SELECT 1;", "SELECT 1"),
-        ("SELECT 1 ; ;\n", "SELECT 1"),
-        ("SELECT 1; -- done", "SELECT 1"),
-        ("SELECT 1 /* a; b */ ;", "SELECT 1"),
-        ("SELECT ';' -- x\n;", "SELECT ';'"),
-        ("SELECT \"a;\"", "SELECT \"a;\""),
-        ("SELECT $$;$$;", "SELECT $$;$$"),
-        ("SELECT E'\\';'", "SELECT E'\\';'"),
-        ("SELECT x FROM t WHERE id > :last_value; -- :last_value", "SELECT x FROM t WHERE id > $1"),
-        ("SELECT 1 -- ;\n+ 1", "SELECT 1 -- ;\n+ 1"),
-        ("SELECT 1; SELECT 2;", "SELECT 1; SELECT 2"),
-        ("", ""),
-        (" ; ", ""),
-    ])
-    func renderedStatementDropsWhatFollowsTheLastToken(sql: String, statement: String) {
-        let template = QueryTemplate(sql, dialect: .postgresql)
-        #expect(template.renderedStatement(placeholderReplacement: "$1") == statement, "\(sql.debugDescription)")
-    }
-
     /// Each source type lexes its own dialect.
     @Test func sourceTypesNameTheirDialect() {
         #expect(PostgresConnector().schema.queryDialect == .postgresql)

@@ -40,16 +40,12 @@ package struct QueryTemplate: Sendable, Equatable {
     package let placeholderRanges: [Range<String.Index>]
 
     package var containsPlaceholder: Bool { !placeholderRanges.isEmpty }
-    /// Where the statement's last token ends (UTF-8 offset): what follows is only whitespace,
-    /// comments and semicolons.
-    package let statementEnd: Int
 
     package init(_ sql: String, dialect: Dialect) {
         self.sql = sql
         self.dialect = dialect
         var lexer = SQLPlaceholderLexer(bytes: Array(sql.utf8), dialect: dialect)
         let offsets = lexer.placeholderOffsets()
-        statementEnd = lexer.lastTokenEnd
         let utf8 = sql.utf8
         var ranges: [Range<String.Index>] = []
         var index = utf8.startIndex
@@ -78,15 +74,6 @@ package struct QueryTemplate: Sendable, Equatable {
         return String(decoding: output, as: UTF8.self)
     }
 
-    /// ``rendered(placeholderReplacement:)`` without what follows the last token (semicolons,
-    /// whitespace, comments): a statement that another can enclose, as `COPY (…) TO STDOUT` does.
-    package func renderedStatement(placeholderReplacement replacement: String) -> String {
-        let utf8 = sql.utf8
-        let end = utf8.index(utf8.startIndex, offsetBy: statementEnd)
-        return QueryTemplate(String(decoding: utf8[..<end], as: UTF8.self), dialect: dialect)
-            .rendered(placeholderReplacement: replacement)
-    }
-
     /// ``rendered(placeholderReplacement:)`` for showing: each of `spans` (values from the
     /// environment, see ``EnvironmentSpan``) shows as its reference as written. A placeholder that
     /// overlaps such a value is left as written rather than reveal any of it.
@@ -111,9 +98,6 @@ struct SQLPlaceholderLexer {
     let dialect: QueryTemplate.Dialect
     private var index = 0
     private static let token = Array(QueryTemplate.placeholder.utf8)
-    /// After ``placeholderOffsets()``: where the last token that is not a comment, whitespace or
-    /// a semicolon ends.
-    private(set) var lastTokenEnd = 0
 
     init(bytes: [UInt8], dialect: QueryTemplate.Dialect) {
         self.bytes = bytes
@@ -123,11 +107,8 @@ struct SQLPlaceholderLexer {
     mutating func placeholderOffsets() -> [Int] {
         var offsets: [Int] = []
         index = 0
-        lastTokenEnd = 0
         while index < bytes.count {
             let byte = bytes[index]
-            var isToken = true
-            defer { if isToken { lastTokenEnd = min(index, bytes.count) } }
             switch byte {
             case ascii("'"):
                 skipQuoted(byte, backslashEscapes: false)
@@ -138,10 +119,8 @@ struct SQLPlaceholderLexer {
             case ascii("[") where dialect.bracketAndBacktickIdentifiers:
                 skip(through: ascii("]"))
             case ascii("-") where next == ascii("-"):
-                isToken = false
                 while index < bytes.count, bytes[index] != ascii("\n"), bytes[index] != ascii("\r") { index += 1 }
             case ascii("/") where next == ascii("*"):
-                isToken = false
                 skipBlockComment(nesting: dialect.nestedBlockComments)
             case ascii("$") where dialect.dollarQuotedStrings:
                 skipDollarQuotedOrParameter()
@@ -162,7 +141,6 @@ struct SQLPlaceholderLexer {
                     // A whole word, so that `x'`, `a$b$` or `1e` inside it start nothing.
                     while index < bytes.count, Self.isIdentifierByte(bytes[index]) { index += 1 }
                 } else {
-                    isToken = !(byte == ascii(";") || byte == ascii(" ") || (byte >= 0x09 && byte <= 0x0D))
                     index += 1
                 }
             }

@@ -154,43 +154,60 @@ package final class PostgresConnection {
         }
     }
 
-    // MARK: - COPY
-
-    /// Starts `COPY (…) TO STDOUT`. The corresponding libpq call is `PQexec` (expecting `PGRES_COPY_OUT`).
-    func startCopyOut(_ sql: String, context: String) throws(PostgresError) {
-        let result = PQexec(handle, sql)
-        defer { PQclear(result) }
-        guard let result, PQresultStatus(result) == PGRES_COPY_OUT else {
-            throw PostgresError.from(result: result, connection: handle, context: context)
-        }
-    }
-
-    /// Reads up to `limit` rows of the `COPY … TO STDOUT` in progress into `rows`; false once the
-    /// COPY has ended, its outcome checked. The corresponding libpq calls are `PQgetCopyData` and `PQgetResult`.
-    func receiveCopyRows(upTo limit: Int, into rows: PostgresCopyRows, context: String) throws(PostgresError) -> Bool {
-        while rows.count < limit {
-            var buffer: UnsafeMutablePointer<CChar>?
-            let count = PQgetCopyData(handle, &buffer, 0)
-            if count > 0, let buffer {
-                rows.append(buffer, count: Int(count))
-                continue
-            }
-            if let buffer { PQfreemem(buffer) }
-            var failure: PostgresError?
-            if count == -2 {
-                failure = PostgresError(context: context, message: lastErrorMessage, isConnectionFailure: false)
-            }
-            while let result = PQgetResult(handle) {
-                if PQresultStatus(result) != PGRES_COMMAND_OK && failure == nil {
-                    failure = PostgresError.from(result: result, connection: handle, context: context)
-                }
+    /// Waits for the rows of the statement ``send(_:context:)`` sent, and for the end of that
+    /// statement. The corresponding libpq call is `PQgetResult`.
+    func receiveRows(context: String) throws(PostgresError) -> PostgresResult {
+        var rows: PostgresResult?
+        var failure: PostgresError?
+        while let result = PQgetResult(handle) {
+            if PQresultStatus(result) == PGRES_TUPLES_OK && rows == nil && failure == nil {
+                rows = PostgresResult(result)
+            } else {
+                if failure == nil { failure = PostgresError.from(result: result, connection: handle, context: context) }
                 PQclear(result)
             }
-            if let failure { throw failure }
-            return false
         }
-        return true
+        if let failure { throw failure }
+        guard let rows else {
+            throw PostgresError(context: context, message: "the server returned no rows", isConnectionFailure: false)
+        }
+        return rows
     }
+
+    // MARK: - Cursors
+
+    /// Declares `cursor` as a `NO SCROLL` cursor for `sql` in the open transaction, `$1` bound to
+    /// `parameter` (text, typed as `type`; nil: the server infers it). In a `REPEATABLE READ`
+    /// transaction whose first statement this is, it takes the snapshot every fetch reads.
+    /// The corresponding libpq call is `PQexecParams`.
+    func declareCursor(
+        _ cursor: String, for sql: String, parameter: String?, type: PostgresDataType?, context: String
+    ) throws(PostgresError) {
+        _ = try query(
+            "DECLARE \(cursor) NO SCROLL CURSOR FOR " + sql, parameters: parameter.map { [$0] } ?? [],
+            types: type.map { [$0.rawValue] } ?? [], context: context)
+    }
+
+    /// Asks for the cursor's next `count` rows without waiting for them (`FETCH FORWARD`), so the
+    /// server produces them while the client encodes the rows before; ``receiveRows(context:)``
+    /// collects them. The corresponding libpq call is `PQsendQuery`.
+    func requestRows(_ count: Int, from cursor: String, context: String) throws(PostgresError) {
+        try send("FETCH FORWARD \(count) FROM \(cursor)", context: context)
+    }
+
+    /// Moves the cursor past its remaining rows without sending them (`MOVE FORWARD ALL`) and
+    /// returns how many there were. The corresponding libpq call is `PQexecParams`.
+    func skipRemainingRows(of cursor: String, context: String) throws(PostgresError) -> Int {
+        try query("MOVE FORWARD ALL FROM \(cursor)", context: context).commandTuples
+    }
+
+    /// Closes the cursor and commits the transaction it read in, in one round trip.
+    /// The corresponding libpq call is `PQexec`.
+    func closeCursorAndCommit(_ cursor: String, context: String) throws(PostgresError) {
+        try execute("CLOSE \(cursor); COMMIT", context: context)
+    }
+
+    // MARK: - COPY
 
     /// Starts `COPY … FROM STDIN`. The corresponding libpq call is `PQexec` (expecting `PGRES_COPY_IN`).
     func startCopy(_ sql: String, context: String) throws(PostgresError) {

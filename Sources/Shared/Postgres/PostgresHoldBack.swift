@@ -28,8 +28,8 @@ struct PostgresHoldBack {
     /// held one, and nothing after it (a batch whose last row passes passes whole); the caller
     /// counts the rest as held. Unordered: every row, each then asked about on its own
     /// (``holdsOnItsOwn(row:of:)``).
-    mutating func passingPrefix(of batch: PostgresCopyRows) -> Int {
-        let count = batch.count
+    mutating func passingPrefix(of batch: PostgresResult) -> Int {
+        let count = batch.rowCount
         guard ordered, count > 0, holds(row: count - 1, of: batch) else { return count }
         heldFrom = nil
         for row in 0..<count where holds(row: row, of: batch) { return row }
@@ -38,7 +38,7 @@ struct PostgresHoldBack {
 
     /// Unordered: whether the row waits for a later run (counted in ``heldRows``). Ordered:
     /// never, the rows before the first held one pass.
-    mutating func holdsOnItsOwn(row: Int, of batch: PostgresCopyRows) -> Bool {
+    mutating func holdsOnItsOwn(row: Int, of batch: PostgresResult) -> Bool {
         guard !ordered, holds(row: row, of: batch) else { return false }
         heldRows += 1
         return true
@@ -56,14 +56,14 @@ struct PostgresHoldBack {
     }
 
     /// Whether the row's value is beyond the bound; the first such value becomes ``heldFrom``.
-    private mutating func holds(row: Int, of batch: PostgresCopyRows) -> Bool {
+    private mutating func holds(row: Int, of batch: PostgresResult) -> Bool {
         guard let current = value(row: row, of: batch), bound.holds(current) else { return false }
         if heldFrom == nil { heldFrom = current }
         return true
     }
 
     /// The incremental column's value in the row as the stream writes and orders it; nil for NULL.
-    private mutating func value(row: Int, of batch: PostgresCopyRows) -> StateValue? {
+    private mutating func value(row: Int, of batch: PostgresResult) -> StateValue? {
         scratch.removeAll(keepingCapacity: true)
         let style = horizon.style
         let present = batch.withValue(row: row, column: horizon.columnIndex) { text -> Bool in

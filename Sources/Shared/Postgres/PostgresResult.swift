@@ -49,9 +49,28 @@ final class PostgresResult {
     var parameterCount: Int { Int(PQnparams(handle)) }
 
     /// Calls `body` with the value's text bytes, or nil for NULL; the bytes live only during the call.
+    @inline(__always)
     func withValue<T>(row: Int, column: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> T) -> T {
-        withExtendedLifetime(self) {
+        Values(handle: handle).withValue(row: row, column: column, body)
+    }
+
+    /// Calls `body` with a view of the result's values that lives only during the call. The
+    /// view holds no reference, so a closure that captures it costs no reference counting per
+    /// value (the extract's row loop; capturing the result itself retained it on every value).
+    @inline(__always)
+    func withValues<T, Failure: Error>(_ body: (Values) throws(Failure) -> T) throws(Failure) -> T {
+        try withExtendedLifetime(self) { () throws(Failure) -> T in try body(Values(handle: handle)) }
+    }
+
+    /// The values of a result, for the duration of ``withValues(_:)``.
+    struct Values {
+        fileprivate let handle: OpaquePointer
+
+        /// Calls `body` with the value's text bytes, or nil for NULL; the bytes live only during the call.
+        @inline(__always)
+        func withValue<T>(row: Int, column: Int, _ body: (UnsafeBufferPointer<UInt8>?) -> T) -> T {
             let length = Int(PQgetlength(handle, Int32(row), Int32(column)))
+            // A NULL has length 0: only then is it worth asking (a call a value saved).
             if length == 0 && PQgetisnull(handle, Int32(row), Int32(column)) != 0 { return body(nil) }
             guard let pointer = PQgetvalue(handle, Int32(row), Int32(column)) else {
                 return body(UnsafeBufferPointer(start: nil, count: 0))

@@ -4,14 +4,13 @@ package import Extract
 import Load
 package import Stream
 
-/// A PostgreSQL source: runs a resource's query and writes its rows as NDJSON, streaming
-/// (`COPY (query) TO STDOUT`, read in batches, so memory stays flat whatever the row count), and
-/// describes a query's columns without running it.
+/// A PostgreSQL source: runs a resource's query and writes its rows as NDJSON, streaming (a
+/// cursor fetched in batches, so memory stays flat whatever the row count), and describes a
+/// query's columns without running it.
 package final class PostgresSource: Source {
     private let connection: PostgresConnection
     private let label: String
-    /// Rows read from the COPY before they are written (the hold-back looks at a batch's last
-    /// row first): small enough to keep memory flat.
+    /// Rows per FETCH: large enough to amortise round trips, small enough to keep memory flat.
     static let fetchSize = 10_000
 
     /// The first PostgreSQL object id for user-defined objects: below it, every type is built in.
@@ -28,6 +27,7 @@ package final class PostgresSource: Source {
             var settings = [
                 "SET TIME ZONE 'UTC'", "SET datestyle = 'ISO, YMD'", "SET intervalstyle = 'iso_8601'",
                 "SET extra_float_digits = 1", "SET bytea_output = 'hex'", "SET client_encoding = 'UTF8'",
+                "SET cursor_tuple_fraction = 1.0",
             ]
             if let schema = source.connection.schema {
                 settings.append("SET search_path = \(try connection.escapeLiteral(schema))")
@@ -65,9 +65,9 @@ package final class PostgresSource: Source {
             }
         }
         return try extract(
-            template: template, parameter: parameter, parameterType: parameterType,
-            resource: resource.name, incrementalColumn: resource.incrementalColumn, ordered: resource.ordered, horizon: horizon,
-            memory: horizonMemory, output: output)
+            sql: sql, parameter: parameter, parameterType: parameterType, resource: resource.name,
+            incrementalColumn: resource.incrementalColumn, ordered: resource.ordered, horizon: horizon, memory: horizonMemory,
+            output: output)
     }
 
     /// The default for a first run: everything for time types, else 0 as the user's document says.
@@ -114,51 +114,48 @@ package final class PostgresSource: Source {
         }
     }
 
+    /// Runs `sql` with `$1` bound to `lastValue` (text, typed as `parameterType`) and writes
+    /// each row to `output` as one JSON object. Follows `incrementalColumn` for the output's
+    /// value groups and the last value (see ``GroupSafeOutput``).
+    ///
+    /// With a `horizon`, rows at and above the first value that a transaction in flight could
+    /// still precede are not written (``PostgresSafeHorizon``); the result says how many.
+    package func extract(
+        sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, incrementalColumn: String?,
+        ordered: Bool = true, output: GroupSafeOutput
+    ) throws(ConduitError) -> ExtractedRows {
+        try extract(
+            sql: sql, parameter: parameter, parameterType: parameterType, resource: resource,
+            incrementalColumn: incrementalColumn,
+            ordered: ordered, horizon: nil, memory: nil, output: output)
+    }
+
     /// The extract in the steps docs/ARCHITECTURE.md ("How a row travels", step 1) and
     /// docs/INCREMENTAL.md ("Rows that commit late") describe. Their order is what keeps rows
     /// from being lost: the horizon is read before the snapshot, in the `BEGIN` round trip; the
     /// cursor's declaration takes the snapshot; only then are rows fetched and held back.
     func extract(
-        template: QueryTemplate, parameter: String?, parameterType: PostgresDataType?,
-        resource: String, incrementalColumn: String?, ordered: Bool, horizon plan: PostgresSafeHorizon?, memory: JSONValue?,
-        output: GroupSafeOutput
+        sql: String, parameter: String?, parameterType: PostgresDataType?, resource: String, incrementalColumn: String?,
+        ordered: Bool, horizon plan: PostgresSafeHorizon?, memory: JSONValue?, output: GroupSafeOutput
     ) throws(ConduitError) -> ExtractedRows {
         let context = "running the query of \(resource) on \(label)"
-        let sql = template.rendered(placeholderReplacement: "$1")
         let reading = try readHorizonAndBegin(
             plan, sql: sql, parameter: parameter, parameterType: parameterType, incrementalColumn: incrementalColumn,
             memory: memory, context: context)
-        // Inside the transaction, the query is described again: that takes the snapshot and the
-        // locks of the tables it reads, held to the end, so the COPY's columns are the ones
-        // described (a concurrent ALTER TABLE waits for this transaction).
-        let description = try converting { () throws(PostgresError) in try connection.describe(sql, context: context) }
-        let statement = try copyStatement(template, parameter: parameter, type: parameterType, context: context)
-        let types = (0..<description.columnCount).map { description.columnType($0) }
-        let styles = try converting { () throws(PostgresError) in
-            let catalog = try PostgresTypeCatalog.load(types, connection: connection, context: context)
-            return types.map { catalog.style(for: $0) }
-        }
+        // The cursor's declaration, the transaction's first statement, takes the snapshot.
         try converting { () throws(PostgresError) in
-            do throws(PostgresError) {
-                try connection.startCopyOut(statement, context: context)
-            } catch {
-                // Its position would count in the COPY statement, not in the query as written.
-                var unplaced = error
-                unplaced.position = nil
-                throw unplaced
-            }
+            try connection.declareCursor(Self.cursor, for: sql, parameter: parameter, type: parameterType, context: context)
         }
         let decision = plan.map { Self.bound($0, reading: reading, memory: memory, incrementalColumn: incrementalColumn ?? "") }
         var holdBack = plan.flatMap { plan in
             decision?.bound.map { PostgresHoldBack(horizon: plan, bound: $0, ordered: ordered) }
         }
 
-        var writer: NDJSONRowWriter? = NDJSONRowWriter(
-            columnNames: (0..<description.columnCount).map { description.columnName($0) },
-            incrementalColumn: incrementalColumn, output: output)
+        var writer: NDJSONRowWriter?
         do throws(ConduitError) {
-            try fetchRows(into: &writer, styles: styles, holdingBack: &holdBack, context: context)
-            try converting { () throws(PostgresError) in try connection.execute("COMMIT", context: context) }
+            try fetchRows(
+                into: &writer, holdingBack: &holdBack, incrementalColumn: incrementalColumn, output: output, context: context)
+            try converting { () throws(PostgresError) in try connection.closeCursorAndCommit(Self.cursor, context: context) }
         } catch {
             // The rows before the failure go out in whole value groups; the open group does not.
             writer?.abandon()
@@ -176,11 +173,10 @@ package final class PostgresSource: Source {
             rows: writer?.rowsWritten ?? 0, lastValue: writer?.lastValue, horizon: outcome, horizonMemory: decision?.memory)
     }
 
-    /// The transaction the COPY reads in: one snapshot for the whole query, and no writes. The
-    /// COPY is one statement however long the stream runs (a cursor's FETCHes were one each), so
-    /// within this transaction no `statement_timeout` stops it, as pg_dump does for its COPYs; a
-    /// `SET` takes no snapshot, the COPY after it does.
-    static let beginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = 0"
+    /// The cursor the extract reads through.
+    static let cursor = "conduit_extract"
+    /// The transaction the cursor reads in: one snapshot for the whole query, and no writes.
+    static let beginSnapshot = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
 
     /// Reads the safe horizon before the snapshot and begins the transaction: the tables the
     /// query reads, from its plan (`EXPLAIN`), then, in the same round trip as `BEGIN`, who could
@@ -246,95 +242,54 @@ package final class PostgresSource: Source {
         )
     }
 
-    /// `COPY (query) TO STDOUT` for the resource's query, with `:last_value` as a literal: COPY
-    /// takes no parameters. The value is first checked as a bound parameter of the type
-    /// PostgreSQL inferred (a value that is not one fails here, as a parameter would), then
-    /// written as the literal libpq's `PQescapeLiteral` quotes, cast to that type; the query's
-    /// trailing semicolons and comments are left out, so that it can be enclosed.
-    private func copyStatement(
-        _ template: QueryTemplate, parameter: String?, type: PostgresDataType?, context: String
-    ) throws(ConduitError) -> String {
-        var replacement = "$1"
-        if let parameter {
-            replacement = try converting { () throws(PostgresError) in
-                // The type's own name, with no modifier: what a parameter of it is (`character`
-                // would be `char(1)`, `bit` `bit(1)`). Selecting `$1 IS NULL` reads the value.
-                let checked = try connection.query(
-                    """
-                    SELECT quote_ident(n.nspname) || '.' || quote_ident(t.typname), $1 IS NULL
-                    FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace WHERE t.oid = $2
-                    """,
-                    parameters: [parameter, String(type?.rawValue ?? PostgresDataType.text.rawValue)],
-                    types: [type?.rawValue ?? PostgresDataType.text.rawValue, PostgresDataType.oid.rawValue], context: context)
-                guard let typeName = checked.string(row: 0, column: 0) else {
-                    throw PostgresError(
-                        context: context, message: "the server could not name the type of :last_value", isConnectionFailure: false
-                    )
-                }
-                return "CAST(\(try connection.escapeLiteral(parameter)) AS \(typeName))"
-            }
-        }
-        return "COPY (\n" + template.renderedStatement(placeholderReplacement: replacement) + "\n) TO STDOUT"
-    }
-
-    /// Reads the COPY's rows ``fetchSize`` at a time and writes each through `writer`; each value
-    /// goes from COPY text to JSON (``PostgresCopyText``, then ``PostgresTextEncoder``). The
-    /// hold-back ends the stream before the first row beyond its bound (ordered) or leaves out
-    /// each such row (unordered), and counts what it kept.
+    /// Fetches the cursor's rows ``fetchSize`` at a time, asking for the next batch before
+    /// encoding this one (the server produces it meanwhile), and writes each row through `writer`,
+    /// made for the first batch's columns; each value goes from libpq's text format to JSON
+    /// (``PostgresTextEncoder``). The hold-back ends the stream before the first row beyond its
+    /// bound (ordered) or leaves out each such row (unordered), and counts what it kept.
     private func fetchRows(
-        into writer: inout NDJSONRowWriter?, styles: [PostgresTextEncoder.Style], holdingBack holdBack: inout PostgresHoldBack?,
-        context: String
+        into writer: inout NDJSONRowWriter?, holdingBack holdBack: inout PostgresHoldBack?, incrementalColumn: String?,
+        output: GroupSafeOutput, context: String
     ) throws(ConduitError) {
+        try converting { () throws(PostgresError) in
+            try connection.requestRows(Self.fetchSize, from: Self.cursor, context: context)
+        }
+        var batch = try converting { () throws(PostgresError) in try connection.receiveRows(context: context) }
+        // Once per query, before the next FETCH is in flight.
+        let styles = try valueStyles(of: batch, context: context)
         let scalars = styles.map(\.scalar)
-        let rows = PostgresCopyRows()
-        var fields = [Range<Int>](repeating: 0..<0, count: styles.count)
-        var escaped = [Bool](repeating: false, count: styles.count)
-        var decoded: [UInt8] = []
+        writer = NDJSONRowWriter(
+            columnNames: (0..<batch.columnCount).map { batch.columnName($0) }, incrementalColumn: incrementalColumn,
+            output: output)
         while true {
-            let more = try converting { () throws(PostgresError) in
-                try connection.receiveCopyRows(upTo: Self.fetchSize, into: rows, context: context)
+            let count = batch.rowCount
+            let isFull = count == Self.fetchSize
+            if isFull {
+                try converting { () throws(PostgresError) in
+                    try connection.requestRows(Self.fetchSize, from: Self.cursor, context: context)
+                }
             }
-            let count = rows.count
             if count == 0 { return }
-            let passing = holdBack?.passingPrefix(of: rows) ?? count
-            // The per-value closure captures only views and locals: retaining arrays on every
-            // value cost a tenth of the extract.
-            try scalars.withUnsafeBufferPointer { (scalars) throws(ConduitError) in
-                try styles.withUnsafeBufferPointer { (styles) throws(ConduitError) in
-                    try fields.withUnsafeMutableBufferPointer { (fields) throws(ConduitError) in
-                        try escaped.withUnsafeMutableBufferPointer { (escaped) throws(ConduitError) in
-                            for row in 0..<passing {
-                                if holdBack?.holdsOnItsOwn(row: row, of: rows) == true { continue }
-                                let failure = rows.withRow(row) { (bytes) -> ConduitError? in
-                                    guard PostgresCopyText.split(bytes, fields: fields, escaped: escaped) else {
-                                        return .internalError(
-                                            "\(context): a COPY row did not hold \(fields.count) fields: \(String(decoding: bytes.prefix(200), as: UTF8.self))"
-                                        )
-                                    }
-                                    do throws(ConduitError) {
-                                        try writer?.writeRow { column, buffer in
-                                            let text = UnsafeBufferPointer(rebasing: bytes[fields[column]])
-                                            guard escaped[column] else {
-                                                Self.append(
-                                                    text, scalar: scalars[column], styles: styles, column: column, to: &buffer)
-                                                return
-                                            }
-                                            if PostgresCopyText.isNull(text) {
-                                                buffer.append("null")
-                                                return
-                                            }
-                                            PostgresCopyText.unescape(text, into: &decoded)
-                                            decoded.withUnsafeBufferPointer {
-                                                Self.append(
-                                                    $0, scalar: scalars[column], styles: styles, column: column, to: &buffer)
-                                            }
+            let passing = holdBack?.passingPrefix(of: batch) ?? count
+            // The per-value closure captures only views (no reference to count): retaining the
+            // result and the arrays on every value cost a tenth of the extract.
+            try batch.withValues { (values) throws(ConduitError) in
+                try scalars.withUnsafeBufferPointer { (scalars) throws(ConduitError) in
+                    try styles.withUnsafeBufferPointer { (styles) throws(ConduitError) in
+                        for row in 0..<passing {
+                            if holdBack?.holdsOnItsOwn(row: row, of: batch) == true { continue }
+                            try writer?.writeRow { column, buffer in
+                                values.withValue(row: row, column: column) { text in
+                                    if let text {
+                                        if let scalar = scalars[column] {
+                                            PostgresTextEncoder.append(text, scalar: scalar, to: &buffer)
+                                        } else {
+                                            PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
                                         }
-                                    } catch {
-                                        return error
+                                    } else {
+                                        buffer.append("null")
                                     }
-                                    return nil
                                 }
-                                if let failure { throw failure }
                             }
                         }
                     }
@@ -342,38 +297,36 @@ package final class PostgresSource: Source {
             }
             if passing < count {
                 holdBack?.heldRows += count - passing
-                if more { holdBack?.heldRows += try countRemaining(rows, context: context) }
+                holdBack?.heldRows += try countRemaining(batchWasFull: isFull, context: context)
                 return
             }
-            rows.removeAll()
-            if !more { return }
+            if !isFull { return }
+            batch = try converting { () throws(PostgresError) in try connection.receiveRows(context: context) }
         }
     }
 
-    /// Appends one non-NULL value's JSON: in its scalar style when it has one (reading a
-    /// ``PostgresTextEncoder/Style`` out of the array copies an array style's payload box).
-    @inline(__always)
-    private static func append(
-        _ text: UnsafeBufferPointer<UInt8>, scalar: PostgresTextEncoder.Scalar?,
-        styles: UnsafeBufferPointer<PostgresTextEncoder.Style>, column: Int, to buffer: inout ByteBuffer
-    ) {
-        if let scalar {
-            PostgresTextEncoder.append(text, scalar: scalar, to: &buffer)
-        } else {
-            PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
-        }
-    }
-
-    /// The rows the COPY still sends once the hold-back ended the stream: read and counted, not written.
-    private func countRemaining(_ rows: PostgresCopyRows, context: String) throws(ConduitError) -> Int {
-        var remaining = 0
-        while true {
-            rows.removeAll()
-            let more = try converting { () throws(PostgresError) in
-                try connection.receiveCopyRows(upTo: Self.fetchSize, into: rows, context: context)
+    /// How to write each column's values: the catalog says how to write the types Conduit does
+    /// not name (an enum array, a domain, `inet[]`); asked only when the query returned rows.
+    private func valueStyles(of batch: PostgresResult, context: String) throws(ConduitError) -> [PostgresTextEncoder.Style] {
+        let types = (0..<batch.columnCount).map { batch.columnType($0) }
+        var catalog = PostgresTypeCatalog()
+        if batch.rowCount > 0 {
+            catalog = try converting { () throws(PostgresError) in
+                try PostgresTypeCatalog.load(types, connection: connection, context: context)
             }
-            remaining += rows.count
-            if !more { return remaining }
+        }
+        return types.map { catalog.style(for: $0) }
+    }
+
+    /// The rows the cursor still holds once the hold-back ended the stream: the batch already
+    /// asked for (when the last one was full), then `MOVE FORWARD ALL`, which counts without
+    /// sending rows.
+    private func countRemaining(batchWasFull: Bool, context: String) throws(ConduitError) -> Int {
+        guard batchWasFull else { return 0 }
+        return try converting { () throws(PostgresError) in
+            let next = try connection.receiveRows(context: context)
+            guard next.rowCount == Self.fetchSize else { return next.rowCount }
+            return next.rowCount + (try connection.skipRemainingRows(of: Self.cursor, context: context))
         }
     }
 }
