@@ -278,18 +278,25 @@ package final class PostgresSource: Source {
                     try styles.withUnsafeBufferPointer { (styles) throws(ConduitError) in
                         for row in 0..<passing {
                             if holdBack?.holdsOnItsOwn(row: row, of: batch) == true { continue }
-                            try writer?.writeRow { column, buffer in
-                                values.withValue(row: row, column: column) { text in
-                                    if let text {
-                                        if let scalar = scalars[column] {
-                                            PostgresTextEncoder.append(text, scalar: scalar, to: &buffer)
+                            try writer?.writeRowMembers { (buffer, keys) -> Range<Int> in
+                                var groupValue = 0..<0
+                                for column in 0..<keys.count {
+                                    keys.appendKey(column, to: &buffer)
+                                    let valueStart = buffer.count
+                                    values.withValue(row: row, column: column) { text in
+                                        if let text {
+                                            if let scalar = scalars[column] {
+                                                PostgresTextEncoder.append(text, scalar: scalar, to: &buffer)
+                                            } else {
+                                                PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
+                                            }
                                         } else {
-                                            PostgresTextEncoder.append(text, style: styles[column], to: &buffer)
+                                            buffer.append("null")
                                         }
-                                    } else {
-                                        buffer.append("null")
                                     }
+                                    if column == keys.groupColumn { groupValue = valueStart..<buffer.count }
                                 }
+                                return groupValue
                             }
                         }
                     }

@@ -1,6 +1,6 @@
 package import Config
 package import Core
-package import Stream
+import Stream
 
 /// Where the state lives: the values, the per-resource run locks, the checkpoint ledger, the
 /// extracts' start and end records, the safe horizon's notes and the commit history

@@ -1,5 +1,5 @@
 package import Core
-package import Stream
+import Stream
 
 /// The file backend's other stores, each a file beside the state file so the state file itself
 /// stays exactly the user's format: `<state>.checkpoints` (the ledger), `<state>.history`

@@ -1,4 +1,4 @@
-package import Core
+public import Core
 
 /// Writes a query's rows as NDJSON — one `{"column":value,…}` object a line, the columns in the
 /// result's order — into a buffer it hands to an ``GroupSafeOutput`` once full, following the
@@ -43,21 +43,33 @@ package struct NDJSONRowWriter: ~Copyable {
     /// Appends one row, calling `appendValue(column, &buffer)` for each column in order to append
     /// its value as JSON text, and hands the buffer to the output once it is full.
     package mutating func writeRow(_ appendValue: (_ column: Int, _ buffer: inout ByteBuffer) -> Void) throws(ConduitError) {
+        try writeRowMembers { (buffer, keys) -> Range<Int> in
+            var valueRange = 0..<0
+            for column in 0..<keys.count {
+                keys.appendKey(column, to: &buffer)
+                let valueStart = buffer.count
+                appendValue(column, &buffer)
+                if column == keys.groupColumn { valueRange = valueStart..<buffer.count }
+            }
+            return valueRange
+        }
+    }
+
+    /// Appends one row whose members `appendMembers(&buffer, keys)` appends itself, each column's
+    /// key (``MemberKeys/appendKey(_:to:)``) then its value, in order; it returns where the
+    /// value of ``MemberKeys/groupColumn`` lies in the buffer. One call a row instead of one a
+    /// value: a source's value loop, in its own module, is then compiled with its encoders.
+    package mutating func writeRowMembers(
+        _ appendMembers: (_ buffer: inout ByteBuffer, _ keys: MemberKeys) -> Range<Int>
+    )
+        throws(ConduitError)
+    {
         let rowStart = buffer.count
-        var valueRange = 0..<0
         buffer.append(UInt8(ascii: "{"))
-        keyBytes.withUnsafeBufferPointer { keys in
+        let groupColumn = self.groupColumn ?? -1
+        let valueRange = keyBytes.withUnsafeBufferPointer { keys in
             keyEnds.withUnsafeBufferPointer { keyEnds in
-                var keyStart = 0
-                for column in 0..<keyEnds.count {
-                    if column > 0 { buffer.append(UInt8(ascii: ",")) }
-                    let keyEnd = keyEnds[column]
-                    buffer.append(contentsOf: UnsafeBufferPointer(rebasing: keys[keyStart..<keyEnd]))
-                    keyStart = keyEnd
-                    let valueStart = buffer.count
-                    appendValue(column, &buffer)
-                    if column == groupColumn { valueRange = valueStart..<buffer.count }
-                }
+                appendMembers(&buffer, MemberKeys(bytes: keys, ends: keyEnds, groupColumn: groupColumn))
             }
         }
         buffer.append(UInt8(ascii: "}"))
@@ -92,3 +104,31 @@ package struct NDJSONRowWriter: ~Copyable {
 
 @available(*, unavailable)
 extension NDJSONRowWriter: Sendable {}
+
+/// The keys of a row's members, each as `"name":`, for the duration of
+/// ``NDJSONRowWriter/writeRowMembers(_:)``. Public with inlinable methods, as ``ByteBuffer`` is: a
+/// `package` function's body is not inlined into another target, and this runs once a value.
+public struct MemberKeys {
+    @usableFromInline let bytes: UnsafeBufferPointer<UInt8>
+    @usableFromInline let ends: UnsafeBufferPointer<Int>
+    /// The column whose values form the value groups; -1 when none does.
+    public let groupColumn: Int
+
+    @usableFromInline
+    init(bytes: UnsafeBufferPointer<UInt8>, ends: UnsafeBufferPointer<Int>, groupColumn: Int) {
+        self.bytes = bytes
+        self.ends = ends
+        self.groupColumn = groupColumn
+    }
+
+    /// How many columns a row has.
+    public var count: Int { ends.count }
+
+    /// Appends column `column`'s `"name":`, after a comma for every column but the first.
+    @inlinable @inline(__always)
+    public func appendKey(_ column: Int, to buffer: inout ByteBuffer) {
+        if column > 0 { buffer.append(UInt8(ascii: ",")) }
+        let start = column > 0 ? ends[column - 1] : 0
+        buffer.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<ends[column]]))
+    }
+}
