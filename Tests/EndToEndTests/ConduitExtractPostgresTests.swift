@@ -39,6 +39,19 @@ import Testing
         return (box, environment)
     }
 
+    /// Writes a configuration named `name` whose source is the test server and whose `resources`
+    /// (YAML list items) load into a SQLite file.
+    static func writeConfig(_ resources: String, to name: String, in box: Sandbox) throws {
+        try box.write(
+            """
+            sources:
+            \(PostgresFixture.entry("pg"))
+            destinations: [{name: w, type: sqlite, path: w.db}]
+            resources:
+            \(resources)
+            """, to: name)
+    }
+
     /// Every mapped type comes out exactly as SPEC section 4 says, keys in column order.
     @Test func mapsTypesExactly() throws {
         let (box, environment) = try Self.prepare(
@@ -243,15 +256,11 @@ import Testing
                 CREATE TABLE extract_midway(id bigint PRIMARY KEY, d int);
                 INSERT INTO extract_midway SELECT g, 30000 - g FROM generate_series(1, 40000) g;
                 """)
-        try box.write(
+        try Self.writeConfig(
             """
-            sources:
-            \(PostgresFixture.entry("pg"))
-            destinations: [{name: w, type: sqlite, path: w.db}]
-            resources:
               - {name: midway, source: pg, destination: w, incremental_column: id, safe_horizon: false,
                  query: "SELECT id, 100 / d AS q FROM extract_midway WHERE id > :last_value ORDER BY id"}
-            """, to: "midway.yml")
+            """, to: "midway.yml", in: box)
         let result = try box.run("conduit-extract --config midway.yml midway > out.ndjson", environment: environment)
         #expect(result.status == 65, "\(result.stderr)")
         #expect(result.stderr.contains("division by zero (SQLSTATE 22012)"), "\(result.stderr)")
@@ -270,19 +279,15 @@ import Testing
                 CREATE TABLE extract_text_cursor(id bigint, name text COLLATE "C");
                 INSERT INTO extract_text_cursor VALUES (1, 'a'), (2, E'a''b\\c\n'), (3, E'a''b\\d'), (4, 'b''');
                 """#)
-        try box.write(
+        try Self.writeConfig(
             """
-            sources:
-            \(PostgresFixture.entry("pg"))
-            destinations: [{name: w, type: sqlite, path: w.db}]
-            resources:
               - name: names
                 source: pg
                 destination: w
                 incremental_column: name
                 query: |
                   SELECT id, name FROM extract_text_cursor WHERE name > :last_value ORDER BY name; -- names above the last
-            """, to: "names.yml")
+            """, to: "names.yml", in: box)
         let result = try box.run(
             #"conduit-extract --config names.yml --last-value "$(printf "a'b\\\\c\\n_")" names"#, environment: environment)
         #expect(result.status == 0, "\(result.stderr)")
@@ -303,19 +308,15 @@ import Testing
                 INSERT INTO extract_bits SELECT g::bit(8), g FROM generate_series(1, 200) g;
                 CREATE TYPE extract_pair AS (a int, b text);
                 """)
-        try box.write(
+        try Self.writeConfig(
             """
-            sources:
-            \(PostgresFixture.entry("pg"))
-            destinations: [{name: w, type: sqlite, path: w.db}]
-            resources:
               - {name: codes, source: pg, destination: w, incremental_column: code, safe_horizon: false,
                  query: "SELECT n FROM extract_typed_cursor WHERE code > :last_value ORDER BY code"}
               - {name: bits, source: pg, destination: w, incremental_column: flags, safe_horizon: false,
                  query: "SELECT n FROM extract_bits WHERE flags > :last_value ORDER BY flags"}
               - {name: pair, source: pg, destination: w, incremental_column: n, safe_horizon: false,
                  query: "SELECT n FROM extract_typed_cursor WHERE n > (:last_value::extract_pair).a AND n < 5 ORDER BY n"}
-            """, to: "typed.yml")
+            """, to: "typed.yml", in: box)
         let codes = try box.run("conduit-extract --config typed.yml --last-value ORD000097 codes", environment: environment)
         #expect(codes.status == 0, "\(codes.stderr)")
         #expect(codes.stdout == "{\"n\":98}\n{\"n\":99}\n{\"n\":100}\n", "\(codes.stdout)")
@@ -339,15 +340,11 @@ import Testing
                 CREATE DOMAIN extract_slow_int AS int CHECK (extract_slow_ok(VALUE));
                 CREATE TABLE extract_race(id int, n int); INSERT INTO extract_race VALUES (1, 10), (2, 20);
                 """)
-        try box.write(
+        try Self.writeConfig(
             """
-            sources:
-            \(PostgresFixture.entry("pg"))
-            destinations: [{name: w, type: sqlite, path: w.db}]
-            resources:
               - {name: race, source: pg, destination: w, incremental_column: id, safe_horizon: false,
                  query: "SELECT * FROM extract_race WHERE id > :last_value::extract_slow_int ORDER BY id"}
-            """, to: "race.yml")
+            """, to: "race.yml", in: box)
         let result = try box.run(
             """
             conduit-extract --config race.yml race > out.ndjson 2> err.log &
